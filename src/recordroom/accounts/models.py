@@ -1,0 +1,102 @@
+"""Users, role policies, API tokens, TOTP devices and sign-in throttling."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, Group
+from django.db import models
+
+from .roles import PERMISSIONS
+
+
+class Capability(models.Model):
+    """Holder of the role permissions (no table): `accounts.<codename>`."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = sorted(PERMISSIONS.items())
+
+
+class User(AbstractUser):
+    """A person with a unique account (R-SEC-1 unique user identification)."""
+
+    # Facility scope is `records.Facility.members` (related name `facilities`), kept on
+    # the facility side so that accounts does not depend on records.
+    all_facilities = models.BooleanField(
+        default=False, help_text="Enterprise-wide access (HIM director, privacy officer)."
+    )
+    mfa_waived_for_demo = models.BooleanField(
+        default=False,
+        help_text="DEMO ONLY: second factor waived for this synthetic-data demo account.",
+    )
+
+    def role_names(self) -> list[str]:
+        cached = getattr(self, "_role_names", None)
+        if cached is None:
+            cached = sorted(g.name for g in self.groups.all())
+            self._role_names = cached
+        return cached
+
+    def requires_mfa(self) -> bool:
+        if self.mfa_waived_for_demo:
+            return False
+        return RolePolicy.objects.filter(group__user=self, require_mfa=True).exists()
+
+    def facility_ids(self) -> list[object] | None:
+        """Facility ids in scope, or None meaning every facility."""
+        if self.all_facilities or self.is_superuser:
+            return None
+        return list(self.facilities.values_list("pk", flat=True))  # type: ignore[attr-defined]
+
+
+class RolePolicy(models.Model):
+    """Per-role security settings an administrator can change."""
+
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="policy")
+    require_mfa = models.BooleanField(
+        default=False, help_text="Members must sign in with a TOTP second factor."
+    )
+
+    class Meta:
+        verbose_name_plural = "role policies"
+
+    def __str__(self) -> str:
+        return f"{self.group.name}: second factor {'required' if self.require_mfa else 'optional'}"
+
+
+class TotpDevice(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
+    secret = models.BinaryField(help_text="AES-GCM encrypted base32 secret")
+    confirmed = models.BooleanField(default=False)
+    last_counter = models.BigIntegerField(default=0, help_text="refuses code replay")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ApiToken(models.Model):
+    """A per-user API token. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, default="")
+    prefix = models.CharField(max_length=12, unique=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user.username} {self.prefix}… {self.name}"
+
+
+class LoginFailure(models.Model):
+    """Failed sign-ins, counted per user name and per address for throttling."""
+
+    username = models.CharField(max_length=150)
+    client_address = models.CharField(max_length=64)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"], name="loginfail_user_idx"),
+            models.Index(fields=["client_address", "at"], name="loginfail_addr_idx"),
+        ]

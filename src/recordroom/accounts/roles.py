@@ -1,0 +1,66 @@
+"""Roles and their permissions, declared once as data (DESIGN.md: who uses it).
+
+Roles are Django groups; a data migration creates them from this table, and an
+administrator may change a group's permissions in the admin afterwards. Permissions
+are `recordroom` capabilities, independent of models, checked with `user.has_perm`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# capability codename -> what it allows
+PERMISSIONS: dict[str, str] = {
+    "search_patients": "Search the patient index",
+    "view_chart": "Open a patient's chart (demographics, encounters, document list)",
+    "view_document": "Read, download and print documents",
+    "add_document": "File documents and new versions",
+    "edit_demographics": "Register patients and change demographics",
+    "sign_document": "Sign documents as their author or authenticator",
+    "change_document_status": "Change document status (e.g. entered in error)",
+    "view_access_log": "See who accessed a patient's record",
+    "view_audit": "Read and export the whole audit trail",
+    "manage_users": "Manage users, roles, facilities and document types",
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    key: str
+    name: str
+    permissions: frozenset[str]
+    require_mfa: bool = False
+
+
+def _role(key: str, name: str, *perms: str, mfa: bool = False) -> Role:
+    unknown = set(perms) - PERMISSIONS.keys()
+    if unknown:
+        raise ValueError(f"role {key} names unknown permissions {sorted(unknown)}")
+    return Role(key, name, frozenset(perms), mfa)
+
+
+_READ = ("search_patients", "view_chart", "view_document")
+
+ROLES: dict[str, Role] = {
+    r.key: r
+    for r in (
+        _role(
+            "him_specialist", "HIM specialist", *_READ, "add_document",
+            "edit_demographics", "change_document_status",
+        ),
+        _role("roi_specialist", "ROI specialist", *_READ),
+        _role("coder", "Coder", *_READ),
+        _role("provider", "Provider", *_READ, "add_document", "sign_document"),
+        _role("privacy_officer", "Privacy officer", *_READ, "view_access_log", "view_audit"),
+        _role(
+            "him_manager", "HIM manager", *_READ, "view_access_log",
+            "change_document_status",
+        ),
+        _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
+        _role("administrator", "Administrator", "manage_users", mfa=True),
+    )
+}  # fmt: skip
+
+
+def role_by_name(name: str) -> Role | None:
+    return next((r for r in ROLES.values() if r.name == name), None)

@@ -1,0 +1,265 @@
+"""Account services: users, roles, sign-in with throttling, TOTP, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pyotp
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from recordroom.audit.models import Outcome
+from recordroom.audit.services import record
+from recordroom.kernel import actions, crypto
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+
+from .models import ApiToken, LoginFailure, RolePolicy, TotpDevice, User
+from .roles import ROLES
+
+TOKEN_PREFIX = "rr_"
+
+
+def sync_roles() -> None:
+    """Create each declared role as a group with its permissions and policy, once.
+
+    Runs after every migrate; a group that exists keeps whatever an administrator set.
+    """
+    perms = {p.codename: p for p in Permission.objects.filter(content_type__app_label="accounts")}
+    for role in ROLES.values():
+        group, created = Group.objects.get_or_create(name=role.name)
+        if created:
+            group.permissions.set([perms[c] for c in role.permissions if c in perms])
+        RolePolicy.objects.get_or_create(group=group, defaults={"require_mfa": role.require_mfa})
+
+
+def _group_for(role_key: str) -> Group:
+    role = ROLES.get(role_key)
+    if role is None:
+        raise ValidationFailed(
+            f"unknown role '{role_key}'; choose one of: {', '.join(ROLES)}", field="role"
+        )
+    group = Group.objects.filter(name=role.name).first()
+    if group is None:
+        raise NotFound(f"role group '{role.name}' is missing; run 'recordroom init'")
+    return group
+
+
+def create_user(
+    *,
+    actor: Actor,
+    username: str,
+    role: str,
+    password: str | None = None,
+    email: str = "",
+    facility_codes: list[str] | None = None,
+    all_facilities: bool = False,
+    demo: bool = False,
+) -> User:
+    """Create a user in one role. Passwords are hashed with Argon2."""
+    username = username.strip()
+    if not username:
+        raise ValidationFailed("a user name is required", field="username")
+    group = _group_for(role)
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise ValidationFailed(f"user '{username}' already exists", field="username")
+        user = User(username=username, email=email, all_facilities=all_facilities)
+        user.mfa_waived_for_demo = demo
+        user.is_staff = role == "administrator"
+        user.is_superuser = role == "administrator"
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+        user.groups.add(group)
+        if facility_codes:
+            from django.apps import apps
+
+            facility_model = apps.get_model("mpi", "Facility")
+            found = list(facility_model.objects.filter(code__in=facility_codes))
+            missing = set(facility_codes) - {f.code for f in found}
+            if missing:
+                raise NotFound(f"unknown facility code(s): {', '.join(sorted(missing))}")
+            for facility in found:
+                facility.members.add(user)
+        record(
+            actor=actor, action=actions.USER_CREATED.name, obj=user,
+            detail={"username": username, "role": role, "facilities": facility_codes or []},
+        )  # fmt: skip
+    return user
+
+
+# --- sign-in ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User | None
+    needs_second_factor: bool = False
+    needs_enrolment: bool = False
+    error: str = ""
+
+
+def _throttled(username: str, address: str) -> bool:
+    since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    recent = LoginFailure.objects.filter(at__gte=since)
+    limit = settings.LOGIN_MAX_FAILURES
+    return (
+        recent.filter(username=username).count() >= limit
+        or recent.filter(client_address=address).count() >= limit * 4
+    )
+
+
+def sign_in(*, actor: Actor, username: str, password: str, request: object = None) -> SignIn:
+    """Check a password, throttling repeated failures (R-SEC-1, log-in monitoring).
+
+    Every refusal is audited with its reason; success is audited once the second
+    factor (if required) has passed, by `complete_sign_in`.
+    """
+    username = (username or "").strip()[:150]
+    if _throttled(username, actor.client_address):
+        _failed(actor, username, "throttled")
+        return SignIn(
+            None,
+            error=(
+                "Too many failed sign-ins for this account or address; try again in "
+                f"{settings.LOGIN_LOCKOUT_MINUTES} minutes or ask an administrator."
+            ),
+        )
+    user = authenticate(request, username=username, password=password)  # type: ignore[arg-type]
+    if user is None:
+        _failed(actor, username, "bad credentials")
+        return SignIn(None, error="The user name or password is not correct.")
+    assert isinstance(user, User)
+    if user.requires_mfa():
+        device = getattr(user, "totp", None)
+        confirmed = device is not None and device.confirmed
+        return SignIn(user, needs_second_factor=True, needs_enrolment=not confirmed)
+    return SignIn(user)
+
+
+def _failed(actor: Actor, username: str, reason: str) -> None:
+    with transaction.atomic():
+        LoginFailure.objects.create(
+            username=username, client_address=actor.client_address, at=timezone.now()
+        )
+        record(
+            actor=actor, action=actions.LOGIN_FAILED.name, outcome=Outcome.DENIED,
+            detail={"username": username, "reason": reason},
+        )  # fmt: skip
+
+
+def complete_sign_in(*, actor: Actor, second_factor: bool) -> None:
+    record(actor=actor, action=actions.LOGIN.name, detail={"second_factor": second_factor})
+
+
+def sign_out(*, actor: Actor, reason: str = "user") -> None:
+    record(actor=actor, action=actions.LOGOUT.name, detail={"reason": reason})
+
+
+# --- TOTP second factor ------------------------------------------------------------
+
+
+def start_totp_enrolment(*, user: User) -> str:
+    """Give the user a fresh, unconfirmed secret; return the otpauth:// URI."""
+    secret = pyotp.random_base32()
+    sealed = crypto.encrypt(secret.encode(), purpose="totp", aad=str(user.pk).encode())
+    TotpDevice.objects.update_or_create(
+        user=user, defaults={"secret": sealed, "confirmed": False, "last_counter": 0}
+    )
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="Recordroom")
+
+
+def totp_secret(user: User) -> str:
+    device = TotpDevice.objects.get(user=user)
+    return crypto.decrypt(bytes(device.secret), purpose="totp", aad=str(user.pk).encode()).decode()
+
+
+def check_totp(*, actor: Actor, user: User, code: str) -> bool:
+    """Accept a current 6-digit code once (a replayed code is refused)."""
+    device = TotpDevice.objects.filter(user=user).first()
+    code = (code or "").strip().replace(" ", "")
+    if device is None or not code.isdigit():
+        _failed(actor, user.username, "bad second factor")
+        return False
+    totp = pyotp.TOTP(totp_secret(user))
+    now = timezone.now().timestamp()
+    for drift in (0, -1, 1):
+        counter = int(now // 30) + drift
+        if counter > device.last_counter and totp.at(counter * 30) == code:
+            with transaction.atomic():
+                first = not device.confirmed
+                TotpDevice.objects.filter(pk=device.pk).update(
+                    last_counter=counter, confirmed=True
+                )
+                if first:
+                    record(actor=actor, action=actions.MFA_ENROLLED.name, obj=user)
+            return True
+    _failed(actor, user.username, "bad second factor")
+    return False
+
+
+# --- API tokens --------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    *, actor: Actor, username: str, name: str = "", days: int | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a token; return the row and the token text, which is never stored."""
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"no active user named '{username}'")
+    prefix = secrets.token_hex(4)
+    token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    expires = timezone.now() + timedelta(days=days) if days else None
+    with transaction.atomic():
+        row = ApiToken.objects.create(
+            user=user, name=name, prefix=prefix, digest=_digest(token), expires_at=expires
+        )
+        record(
+            actor=actor, action=actions.TOKEN_CREATED.name, obj=row,
+            detail={"user": username, "prefix": prefix},
+        )  # fmt: skip
+    return row, token
+
+
+def user_for_token(token: str) -> User:
+    """Resolve a bearer token, refusing unknown, revoked, expired or disabled ones."""
+    parts = (token or "").split("_")
+    if len(parts) < 3 or not token.startswith(TOKEN_PREFIX):
+        raise PermissionDenied("the API token is malformed; expected 'rr_<prefix>_<secret>'")
+    row = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    if row is None or not secrets.compare_digest(row.digest, _digest(token)):
+        raise PermissionDenied("the API token is not valid")
+    now = timezone.now()
+    if row.revoked_at is not None:
+        raise PermissionDenied(f"the API token {row.prefix}… was revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise PermissionDenied(f"the API token {row.prefix}… expired on {row.expires_at:%Y-%m-%d}")
+    if not row.user.is_active:
+        raise PermissionDenied(f"user '{row.user.username}' is disabled")
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user
+
+
+def revoke_token(*, actor: Actor, prefix: str) -> None:
+    with transaction.atomic():
+        updated = ApiToken.objects.filter(prefix=prefix, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
+        if not updated:
+            raise NotFound(f"no active API token with prefix '{prefix}'")
+        record(actor=actor, action=actions.TOKEN_REVOKED.name, detail={"prefix": prefix})

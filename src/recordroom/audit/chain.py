@@ -1,0 +1,105 @@
+"""The hash chain: canonical form of an event, the writer's lock, and verification."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+GENESIS = "0" * 64
+# Column order is part of the hash: never reorder, only append (with a version bump).
+COLUMNS = (
+    "id", "ts", "user_id", "username", "role", "facility_id", "action", "outcome",
+    "patient_id", "object_type", "object_id", "purpose", "channel", "client_address",
+    "request_id", "detail",
+)  # fmt: skip
+_SEP = "\x1f"
+
+
+def event_hash(prev_hash: str, values: Sequence[object]) -> str:
+    """SHA-256 over the previous hash and the event's columns, unit-separated.
+
+    String columns never hold control characters (record() strips them and `detail`
+    is JSON, which escapes them), so the separator cannot be forged.
+    """
+    body = prev_hash + _SEP + _SEP.join(str(v) for v in values)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def lock_and_head() -> tuple[int, str]:
+    """Take the chain's writer lock for this transaction; return the last (id, hash).
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: transactions are BEGIN
+    IMMEDIATE (settings), so the writer already holds the database lock.
+    """
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT pg_advisory_xact_lock(727274)")
+        cur.execute("SELECT id, hash FROM audit_auditevent ORDER BY id DESC LIMIT 1")
+        row = cur.fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    count: int
+    broken_id: int | None = None
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_id is None
+
+
+def _rows(batch: int = 20_000) -> Iterator[tuple[object, ...]]:
+    cols = ", ".join(COLUMNS)
+    sql = f"SELECT {cols}, prev_hash, hash FROM audit_auditevent ORDER BY id"  # noqa: S608
+    if connection.vendor == "postgresql":
+        from django.db import transaction
+
+        # A named (server-side) cursor streams without holding the table in memory;
+        # it lives inside a transaction. (On SQLite a transaction would be BEGIN
+        # IMMEDIATE and block writers, and a plain cursor already streams.)
+        with transaction.atomic():
+            connection.ensure_connection()
+            raw = connection.connection
+            with raw.cursor(name="audit_verify") as cur:  # type: ignore[union-attr]
+                cur.itersize = batch
+                cur.execute(sql)
+                yield from cur
+        return
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        while rows := cur.fetchmany(batch):
+            yield from rows
+
+
+def verify() -> VerifyResult:
+    """Walk the chain from the first event; stop at the first one that does not hold."""
+    prev_hash, expected_id, count = GENESIS, 1, 0
+    sha, sep = hashlib.sha256, _SEP
+    for row in _rows():
+        event_id = row[0]
+        if event_id != expected_id:
+            return VerifyResult(
+                count, int(expected_id),  # type: ignore[arg-type]
+                f"event {expected_id} is missing (next present is {event_id})",
+            )
+        if row[-2] != prev_hash:
+            return VerifyResult(
+                count, int(event_id),  # type: ignore[arg-type]
+                f"event {event_id} does not follow event {expected_id - 1}: "  # type: ignore[operator]
+                "its previous-hash differs (an earlier event was changed or removed)",
+            )
+        body = prev_hash + sep + sep.join([str(v) for v in row[:-2]])
+        if sha(body.encode()).hexdigest() != row[-1]:
+            return VerifyResult(
+                count, int(event_id),  # type: ignore[arg-type]
+                f"event {event_id} was altered: its contents no longer match its hash",
+            )
+        prev_hash = row[-1]  # type: ignore[assignment]
+        expected_id += 1  # type: ignore[operator]
+        count += 1
+    return VerifyResult(count)

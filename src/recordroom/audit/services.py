@@ -1,0 +1,105 @@
+"""Writing audit events: `record` (one) and `record_many` (bulk loads)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+
+from .chain import COLUMNS, event_hash, lock_and_head
+from .models import AuditEvent, Outcome
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean(value: object, limit: int) -> str:
+    return _CONTROL.sub(" ", "" if value is None else str(value))[:limit]
+
+
+def _object_ref(obj: Any) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    if isinstance(obj, tuple):
+        return str(obj[0]), str(obj[1])
+    return obj._meta.label_lower, str(obj.pk)
+
+
+@dataclass
+class EventSpec:
+    """One event to write; `patient` and `obj` may be model instances or ids."""
+
+    actor: Actor
+    action: str
+    patient: Any = None
+    obj: Any = None
+    outcome: str = Outcome.SUCCESS
+    detail: dict[str, Any] = field(default_factory=dict)
+    ts: int | None = None
+
+    def values(self, event_id: int) -> list[object]:
+        actions.get(self.action)  # refuse undeclared actions
+        patient_id = getattr(self.patient, "pk", self.patient)
+        obj_type, obj_id = _object_ref(self.obj)
+        actor = self.actor
+        detail = json.dumps(self.detail, sort_keys=True, separators=(",", ":"), default=str)
+        return [
+            event_id,
+            self.ts if self.ts is not None else time.time_ns() // 1000,
+            _clean(actor.user_id, 36),
+            _clean(actor.username, 150),
+            _clean(actor.role, 200),
+            _clean(actor.facility_id, 36),
+            self.action,
+            Outcome(self.outcome).value,
+            _clean(patient_id, 36),
+            _clean(obj_type, 64),
+            _clean(obj_id, 64),
+            _clean(actor.purpose, 32),
+            _clean(actor.channel, 16),
+            _clean(actor.client_address, 64),
+            _clean(actor.request_id, 64),
+            detail,
+        ]
+
+
+def record(
+    *,
+    actor: Actor,
+    action: str,
+    patient: Any = None,
+    obj: Any = None,
+    outcome: str = Outcome.SUCCESS,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, inside the caller's transaction if there is one.
+
+    A mutating service calls this inside its own `transaction.atomic()`, so the change
+    and its event commit or roll back together (DESIGN.md rule 3).
+    """
+    spec = EventSpec(actor, action, patient, obj, outcome, detail or {})
+    return record_many([spec])[0]
+
+
+def record_many(specs: Iterable[EventSpec], *, batch_size: int = 2000) -> list[AuditEvent]:
+    """Append many events under one chain lock (bulk loads, imports)."""
+    with transaction.atomic():
+        last_id, prev = lock_and_head()
+        out: list[AuditEvent] = []
+        for spec in specs:
+            last_id += 1
+            values = spec.values(last_id)
+            digest = event_hash(prev, values)
+            out.append(
+                AuditEvent(**dict(zip(COLUMNS, values, strict=True)), prev_hash=prev, hash=digest)
+            )
+            prev = digest
+        AuditEvent.objects.bulk_create(out, batch_size=batch_size)
+    return out

@@ -1,0 +1,78 @@
+"""Audit actions: dotted `domain.verb` names, declared once (STYLE.md convention 2).
+
+`kind` is the ASTM E2147 action class (create, read, update, delete, print, export,
+query, login); the FHIR AuditEvent export maps it to AuditEvent.action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    kind: str
+    help: str
+
+
+_REGISTRY: dict[str, Action] = {}
+
+
+def declare(name: str, kind: str, help: str) -> Action:
+    if name in _REGISTRY:
+        raise ValueError(f"audit action {name!r} is declared twice")
+    if kind not in {"create", "read", "update", "delete", "print", "export", "query", "login"}:
+        raise ValueError(f"audit action {name!r} has unknown kind {kind!r}")
+    action = Action(name, kind, help)
+    _REGISTRY[name] = action
+    return action
+
+
+def get(name: str) -> Action:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"audit action {name!r} is not declared in kernel.actions") from None
+
+
+def all_actions() -> list[Action]:
+    return sorted(_REGISTRY.values(), key=lambda a: a.name)
+
+
+# Sessions and security
+LOGIN = declare("auth.login", "login", "A user signed in.")
+LOGOUT = declare("auth.logout", "login", "A user signed out or the session ended.")
+LOGIN_FAILED = declare("auth.login_failed", "login", "A sign-in was refused.")
+MFA_ENROLLED = declare("auth.mfa_enrolled", "update", "A user set up a second factor.")
+TOKEN_CREATED = declare("auth.token_created", "create", "An API token was issued.")
+TOKEN_REVOKED = declare("auth.token_revoked", "update", "An API token was revoked.")
+USER_CREATED = declare("accounts.user_created", "create", "A user account was created.")
+# Patients
+PATIENT_SEARCH = declare("patient.search", "query", "Patients were searched (query kept).")
+PATIENT_CREATE = declare("patient.create", "create", "A patient was registered.")
+PATIENT_UPDATE = declare("patient.update", "update", "Patient demographics changed.")
+CHART_OPEN = declare("chart.open", "read", "A patient's chart was opened.")
+CHART_ACCESS_LOG = declare(
+    "chart.access_log", "read", "Someone viewed who accessed a patient's record."
+)
+# Encounters and documents
+ENCOUNTER_CREATE = declare("encounter.create", "create", "An encounter was recorded.")
+ENCOUNTER_UPDATE = declare("encounter.update", "update", "An encounter changed.")
+DOCUMENT_CREATE = declare("document.create", "create", "A document was filed.")
+DOCUMENT_VERSION = declare(
+    "document.version", "create", "A new version (amendment, addendum, correction)."
+)
+DOCUMENT_STATUS = declare("document.status", "update", "A document's status changed.")
+DOCUMENT_SIGN = declare("document.sign", "update", "A document version was signed.")
+DOCUMENT_VIEW = declare("document.view", "read", "A document was shown on screen.")
+DOCUMENT_DOWNLOAD = declare("document.download", "read", "A document file was downloaded.")
+DOCUMENT_PRINT = declare("document.print", "print", "A document was sent to print.")
+DOCUMENT_INTEGRITY = declare(
+    "document.integrity_failure", "read", "A stored file failed its integrity check."
+)
+# Audit trail itself
+AUDIT_EXPORT = declare("audit.export", "export", "Audit events were exported.")
+AUDIT_VERIFY = declare("audit.verify", "read", "The audit chain was verified.")
+# Bulk
+DEMO_LOAD = declare("demo.load", "create", "Synthetic demo population loaded.")

@@ -1,0 +1,39 @@
+"""Who is acting, from where and why: passed to every service and written to audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person or system behind an action.
+
+    `user` is the accounts.User (None for the system itself); `channel` is the adapter
+    (web, api, cli, worker, hl7); `purpose` is the HL7 PurposeOfUse code.
+    """
+
+    user: Any = None
+    channel: str = "system"
+    client_address: str = ""
+    request_id: str = ""
+    purpose: str = "HOPERAT"
+    facility_id: Any = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def username(self) -> str:
+        return getattr(self.user, "username", "") or f"<{self.channel}>"
+
+    @property
+    def user_id(self) -> Any:
+        return getattr(self.user, "pk", None)
+
+    @property
+    def role(self) -> str:
+        names = getattr(self.user, "role_names", None)
+        return ",".join(names()) if callable(names) else ""
+
+
+SYSTEM = Actor(channel="system")

@@ -1,0 +1,91 @@
+"""Content-addressed, encrypted blob store under DATA_DIR/blobs.
+
+A blob's address is the SHA-256 of its plaintext. The file on disk is AES-GCM
+ciphertext whose associated data is that address, so a file moved to another address
+fails to decrypt. Every read decrypts and re-hashes: a missing, altered or misplaced
+blob raises IntegrityFailure and is never returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .crypto import derived_key
+from .errors import IntegrityFailure, NotFound
+
+_MAGIC = b"RRB1"
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+    created: bool  # False when identical content was already stored
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, sha256: str) -> Path:
+        if not _SHA.match(sha256):
+            raise NotFound(f"'{sha256}' is not a SHA-256 blob address")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, data: bytes) -> StoredBlob:
+        sha = hashlib.sha256(data).hexdigest()
+        path = self.path_for(sha)
+        if path.exists():
+            return StoredBlob(sha, len(data), created=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nonce = os.urandom(12)
+        body = AESGCM(derived_key("blob")).encrypt(nonce, data, sha.encode())
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_MAGIC + nonce + body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return StoredBlob(sha, len(data), created=True)
+
+    def get(self, sha256: str) -> bytes:
+        path = self.path_for(sha256)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise IntegrityFailure(
+                f"blob {sha256} is missing from the store ({path}); restore it from backup"
+            ) from None
+        if raw[:4] != _MAGIC:
+            raise IntegrityFailure(f"blob {sha256} has an unknown file format")
+        try:
+            data = AESGCM(derived_key("blob")).decrypt(raw[4:16], raw[16:], sha256.encode())
+        except InvalidTag:
+            raise IntegrityFailure(
+                f"blob {sha256} failed its integrity check: the stored file was altered"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise IntegrityFailure(f"blob {sha256} content does not match its hash")
+        return data
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).exists()
+
+
+def default_store() -> BlobStore:
+    from django.conf import settings
+
+    return BlobStore(settings.BLOB_DIR)

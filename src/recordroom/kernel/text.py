@@ -1,0 +1,36 @@
+"""Text normalisation for search keys: case-, accent- and punctuation-insensitive."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9 ]+")
+_SPACES = re.compile(r"\s+")
+
+
+def search_key(text: str | None) -> str:
+    """'  José  O'Brien-Núñez ' -> 'jose obrien nunez'.
+
+    Accents are stripped (NFKD, combining marks dropped), apostrophes vanish, other
+    punctuation becomes a space, case folds.
+    """
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = stripped.casefold().replace("'", "").replace("\u2019", "")
+    folded = _NOT_ALNUM.sub(" ", folded)
+    return _SPACES.sub(" ", folded).strip()
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The smallest string greater than every string starting with `prefix`.
+
+    `key >= prefix AND key < prefix_upper_bound(prefix)` is an index range scan on
+    SQLite and PostgreSQL alike (search-key columns use the "C" collation on
+    PostgreSQL, so byte order holds), where LIKE 'abc%' is not always.
+    """
+    if not prefix:
+        raise ValueError("an empty prefix has no upper bound")
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)

@@ -1,0 +1,191 @@
+"""Patients and what identifies them, with history (periods) on every part."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from recordroom.kernel.ids import uuid7
+
+
+class Facility(models.Model):
+    """A hospital, clinic or nursing home: the assigning authority of its MRNs."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    mrn_system = models.CharField(
+        max_length=200, unique=True, help_text="Identifier system URI (or OID) of its MRNs"
+    )
+    timezone = models.CharField(max_length=64, default="America/New_York")
+    npi = models.CharField(max_length=10, blank=True, default="")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="facilities",
+        help_text="Users whose work covers this facility's patients",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name_plural = "facilities"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Patient(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    birth_date = models.DateField(null=True, blank=True, db_index=True)
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    gender_identity = models.CharField(max_length=64, blank=True, default="")
+    deceased_date = models.DateField(null=True, blank=True)
+    is_vip = models.BooleanField(default=False)
+    is_employee = models.BooleanField(default=False)
+    is_restricted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Patient {self.pk}"
+
+    @property
+    def confidentiality_flags(self) -> list[str]:
+        flags = [("VIP", self.is_vip), ("Employee", self.is_employee)]
+        flags.append(("Restricted", self.is_restricted))
+        return [name for name, on in flags if on]
+
+    def legal_name(self) -> PatientName | None:
+        names = getattr(self, "names_cache", None)  # set by search to avoid N+1
+        pool = list(names) if names is not None else list(self.names.all())
+        current = [n for n in pool if n.use == NameUse.LEGAL and n.period_end is None]
+        return (current or pool or [None])[0]
+
+
+class Period(models.Model):
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_current(self) -> bool:
+        return self.period_end is None
+
+
+class IdentifierKind(models.TextChoices):
+    MRN = "MR", "Medical record number"
+    ENTERPRISE = "EID", "Enterprise id"
+    SSN = "SS", "Social Security number"
+    MEMBER = "MB", "Insurance member id"
+    DRIVER = "DL", "Driver's licence"
+    OTHER = "OT", "Other"
+
+
+UNIQUE_KINDS = (IdentifierKind.MRN, IdentifierKind.ENTERPRISE)
+
+
+class PatientIdentifier(Period):
+    """An identifier from an assigning authority. SSNs are stored encrypted.
+
+    `value` is what may be shown (an SSN shows only its last four); `lookup` is the
+    exact-match key (for an SSN, a keyed hash of the full number).
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="identifiers")
+    kind = models.CharField(max_length=3, choices=IdentifierKind.choices)
+    system = models.CharField(max_length=200, help_text="Assigning authority URI/OID")
+    facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT)
+    value = models.CharField(max_length=100)
+    lookup = models.CharField(max_length=100)
+    secret = models.BinaryField(null=True, blank=True)
+    last4 = models.CharField(max_length=4, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lookup"], name="ident_lookup_idx"),
+            models.Index(fields=["kind", "last4"], name="ident_last4_idx"),
+            models.Index(fields=["patient", "kind"], name="ident_patient_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "lookup"],
+                condition=models.Q(kind__in=["MR", "EID"]),
+                name="ident_unique_mrn_eid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"
+
+
+class NameUse(models.TextChoices):
+    LEGAL = "legal", "Legal"
+    PREVIOUS = "previous", "Previous"
+    MAIDEN = "maiden", "Maiden"
+    ALIAS = "alias", "Alias"
+
+
+class PatientName(Period):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="names")
+    use = models.CharField(max_length=10, choices=NameUse.choices, default=NameUse.LEGAL)
+    family = models.CharField(max_length=100)
+    given = models.CharField(max_length=100, blank=True, default="")
+    middle = models.CharField(max_length=100, blank=True, default="")
+    prefix = models.CharField(max_length=20, blank=True, default="")
+    suffix = models.CharField(max_length=20, blank=True, default="")
+    family_key = models.CharField(max_length=100, editable=False)
+    given_key = models.CharField(max_length=100, editable=False, blank=True, default="")
+
+    class Meta:
+        ordering = ["period_end", "-period_start"]
+        indexes = [
+            models.Index(fields=["family_key", "given_key"], name="name_family_given_idx"),
+            models.Index(fields=["given_key"], name="name_given_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def display(self) -> str:
+        given = " ".join(p for p in (self.given, self.middle) if p)
+        suffix = f" {self.suffix}" if self.suffix else ""
+        return f"{self.family.upper()}, {given}{suffix}".strip(", ")
+
+
+class PatientAddress(Period):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="addresses")
+    use = models.CharField(max_length=10, default="home")
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True, default="")
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=2)
+    postal_code = models.CharField(max_length=10, db_index=True)
+    country = models.CharField(max_length=2, default="US")
+
+    class Meta:
+        ordering = ["period_end", "-period_start"]
+
+    def __str__(self) -> str:
+        line2 = f", {self.line2}" if self.line2 else ""
+        return f"{self.line1}{line2}, {self.city}, {self.state} {self.postal_code}"
+
+
+class PatientTelecom(Period):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="telecoms")
+    system = models.CharField(max_length=10, default="phone")  # phone, email
+    use = models.CharField(max_length=10, default="home")  # home, mobile, work
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["period_end", "-period_start"]
+
+    def __str__(self) -> str:
+        return f"{self.system} ({self.use}) {self.value}"

@@ -1,0 +1,281 @@
+"""Patient index services: register, change demographics, search, scope."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from recordroom.audit.services import record
+from recordroom.kernel import actions, crypto
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from recordroom.kernel.text import prefix_upper_bound, search_key
+
+from .models import (
+    Facility,
+    IdentifierKind,
+    NameUse,
+    Patient,
+    PatientAddress,
+    PatientIdentifier,
+    PatientName,
+    PatientTelecom,
+    Sex,
+)
+
+SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
+_SSN = re.compile(r"^\d{3}-?\d{2}-?\d{4}$")
+
+
+def identifier_lookup(value: str) -> str:
+    """The exact-match key of an identifier: upper case, no spaces or dashes."""
+    return re.sub(r"[\s\-]", "", value or "").upper()
+
+
+def ssn_lookup(ssn: str) -> str:
+    return crypto.blind_index(re.sub(r"\D", "", ssn), purpose="ssn")
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+@dataclass
+class NameIn:
+    family: str
+    given: str = ""
+    middle: str = ""
+    suffix: str = ""
+    prefix: str = ""
+    use: str = NameUse.LEGAL
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+@dataclass
+class IdentifierIn:
+    kind: str
+    value: str
+    system: str = ""
+    facility: Facility | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+@dataclass
+class PatientIn:
+    names: list[NameIn]
+    birth_date: date | None = None
+    sex: str = Sex.UNKNOWN
+    gender_identity: str = ""
+    deceased_date: date | None = None
+    identifiers: list[IdentifierIn] = field(default_factory=list)
+    addresses: list[dict[str, Any]] = field(default_factory=list)
+    telecoms: list[dict[str, Any]] = field(default_factory=list)
+    is_vip: bool = False
+    is_employee: bool = False
+    is_restricted: bool = False
+
+
+def build_name(patient: Patient, n: NameIn) -> PatientName:
+    family = (n.family or "").strip()
+    if not search_key(family):
+        raise ValidationFailed(
+            f"a family name with at least one letter is required, got {n.family!r}",
+            field="names.family",
+        )
+    if n.use not in NameUse.values:
+        raise ValidationFailed(f"unknown name use {n.use!r}", field="names.use")
+    return PatientName(
+        patient=patient, use=n.use, family=family, given=n.given.strip(),
+        middle=n.middle.strip(), suffix=n.suffix.strip(), prefix=n.prefix.strip(),
+        family_key=search_key(family), given_key=search_key(n.given),
+        period_start=n.period_start, period_end=n.period_end,
+    )  # fmt: skip
+
+
+def build_identifier(patient: Patient, i: IdentifierIn) -> PatientIdentifier:
+    if i.kind not in IdentifierKind.values:
+        raise ValidationFailed(
+            f"unknown identifier kind {i.kind!r}; use one of {', '.join(IdentifierKind.values)}",
+            field="identifiers.kind",
+        )
+    value = (i.value or "").strip()
+    if not value:
+        raise ValidationFailed("an identifier needs a value", field="identifiers.value")
+    system = i.system or (i.facility.mrn_system if i.facility else "")
+    if i.kind == IdentifierKind.MRN and i.facility is None:
+        raise ValidationFailed("an MRN needs its facility", field="identifiers.facility")
+    row = PatientIdentifier(
+        patient=patient, kind=i.kind, system=system, facility=i.facility,
+        period_start=i.period_start, period_end=i.period_end,
+    )  # fmt: skip
+    if i.kind == IdentifierKind.SSN:
+        digits = re.sub(r"\D", "", value)
+        if not _SSN.match(value):
+            raise ValidationFailed(
+                f"an SSN has nine digits (NNN-NN-NNNN), got {len(digits)} digits",
+                field="identifiers.value",
+            )
+        row.system = row.system or SSN_SYSTEM
+        row.value = f"***-**-{digits[-4:]}"
+        row.last4 = digits[-4:]
+        row.lookup = ssn_lookup(digits)
+        row.secret = crypto.encrypt(digits.encode(), purpose="ssn")
+    else:
+        if not system:
+            raise ValidationFailed(
+                f"identifier {value!r} needs its assigning authority (system)",
+                field="identifiers.system",
+            )
+        row.value = value
+        row.lookup = identifier_lookup(value)
+    return row
+
+
+def reveal_ssn(identifier: PatientIdentifier) -> str:
+    if identifier.secret is None:
+        raise NotFound("this identifier holds no encrypted value")
+    return crypto.decrypt(bytes(identifier.secret), purpose="ssn").decode()
+
+
+def build_patient(data: PatientIn) -> tuple[Patient, list[Any]]:
+    """Validate and build a patient and its parts without saving (bulk loads use it)."""
+    if not data.names:
+        raise ValidationFailed("a patient needs at least one name", field="names")
+    if data.sex not in Sex.values:
+        raise ValidationFailed(
+            f"unknown sex {data.sex!r}; use one of {', '.join(Sex.values)}", field="sex"
+        )
+    if data.birth_date and data.birth_date > date.today():
+        raise ValidationFailed(f"birth date {data.birth_date} is in the future", field="birth_date")
+    patient = Patient(
+        birth_date=data.birth_date, sex=data.sex, gender_identity=data.gender_identity,
+        deceased_date=data.deceased_date, is_vip=data.is_vip,
+        is_employee=data.is_employee, is_restricted=data.is_restricted,
+    )  # fmt: skip
+    parts: list[Any] = [build_name(patient, n) for n in data.names]
+    parts += [build_identifier(patient, i) for i in data.identifiers]
+    parts += [PatientAddress(patient=patient, **a) for a in data.addresses]
+    parts += [PatientTelecom(patient=patient, **t) for t in data.telecoms]
+    return patient, parts
+
+
+def register_patient(*, actor: Actor, data: PatientIn) -> Patient:
+    """Register a patient with names, identifiers, addresses and telecoms, audited."""
+    patient, parts = build_patient(data)
+    with transaction.atomic():
+        _refuse_taken_identifiers([p for p in parts if isinstance(p, PatientIdentifier)])
+        patient.save()
+        for part in parts:
+            part.save()
+        record(
+            actor=actor, action=actions.PATIENT_CREATE.name, patient=patient, obj=patient,
+            detail={"identifiers": [p.value for p in parts if isinstance(p, PatientIdentifier)]},
+        )  # fmt: skip
+    return patient
+
+
+def _refuse_taken_identifiers(idents: Iterable[PatientIdentifier]) -> None:
+    for ident in idents:
+        if ident.kind not in (IdentifierKind.MRN, IdentifierKind.ENTERPRISE):
+            continue
+        taken = PatientIdentifier.objects.filter(system=ident.system, lookup=ident.lookup)
+        if ident.patient.pk:
+            taken = taken.exclude(patient=ident.patient)
+        if taken.exists():
+            raise ValidationFailed(
+                f"{ident.get_kind_display()} {ident.value} at {ident.system} already "
+                "belongs to another patient",
+                field="identifiers.value",
+            )
+
+
+def change_legal_name(
+    *, actor: Actor, patient: Patient, new: NameIn, effective: date | None = None
+) -> PatientName:
+    """Record a new legal name; the old one is kept as a previous name (history)."""
+    effective = effective or date.today()
+    with transaction.atomic():
+        old = list(patient.names.filter(use=NameUse.LEGAL, period_end__isnull=True))
+        for name in old:
+            PatientName.objects.filter(pk=name.pk).update(
+                use=NameUse.PREVIOUS, period_end=effective
+            )
+        new.use, new.period_start = NameUse.LEGAL, effective
+        name = build_name(patient, new)
+        name.save()
+        record(
+            actor=actor, action=actions.PATIENT_UPDATE.name, patient=patient, obj=patient,
+            detail={"change": "legal name", "previous": [n.display for n in old],
+                    "new": name.display},
+        )  # fmt: skip
+    return name
+
+
+def update_patient(*, actor: Actor, patient: Patient, changes: dict[str, Any]) -> Patient:
+    """Change simple demographic fields (sex, birth date, flags ...), audited field by field."""
+    allowed = {
+        "birth_date", "sex", "gender_identity", "deceased_date",
+        "is_vip", "is_employee", "is_restricted",
+    }  # fmt: skip
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(
+            f"cannot change {', '.join(sorted(unknown))}; changeable: {', '.join(sorted(allowed))}"
+        )
+    if "sex" in changes and changes["sex"] not in Sex.values:
+        raise ValidationFailed(f"unknown sex {changes['sex']!r}", field="sex")
+    with transaction.atomic():
+        before = {k: getattr(patient, k) for k in changes}
+        for key, value in changes.items():
+            setattr(patient, key, value)
+        patient.save()
+        record(
+            actor=actor, action=actions.PATIENT_UPDATE.name, patient=patient, obj=patient,
+            detail={"before": before, "after": changes},
+        )  # fmt: skip
+    return patient
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def visible_patients(user: Any) -> QuerySet[Patient]:
+    """Patients a user may see: those with an identifier at a facility in scope."""
+    scope = user.facility_ids() if user is not None else None
+    qs = Patient.objects.all()
+    if scope is None:
+        return qs
+    return qs.filter(
+        Exists(PatientIdentifier.objects.filter(patient=OuterRef("pk"), facility_id__in=scope))
+    )
+
+
+def in_scope(user: Any, patient: Patient) -> bool:
+    scope = user.facility_ids() if user is not None else None
+    if scope is None:
+        return True
+    return PatientIdentifier.objects.filter(patient=patient, facility_id__in=scope).exists()
+
+
+def get_patient(*, user: Any, patient_id: Any) -> Patient:
+    """A patient with their history prefetched; NotFound / PermissionDenied by name."""
+    try:
+        patient = Patient.objects.prefetch_related(
+            "names", "identifiers__facility", "addresses", "telecoms"
+        ).get(pk=patient_id)
+    except (Patient.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+        raise NotFound(f"no patient with id '{patient_id}'") from None
+    if not in_scope(user, patient):
+        raise PermissionDenied(
+            f"patient {patient_id} has no record at your facilities; ask the HIM manager "
+            "for access"
+        )
+    return patient

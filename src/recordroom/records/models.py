@@ -1,0 +1,250 @@
+"""Providers, encounters, documents with immutable versions, and signatures."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from recordroom.kernel.ids import uuid7
+from recordroom.kernel.npi import npi_problem
+from recordroom.mpi.models import Facility, Patient
+
+
+def validate_npi(value: str) -> None:
+    problem = npi_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
+class Provider(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    npi = models.CharField(max_length=10, unique=True, validators=[validate_npi])
+    family = models.CharField(max_length=100)
+    given = models.CharField(max_length=100)
+    credentials = models.CharField(max_length=20, blank=True, default="")
+    specialty = models.CharField(max_length=100, blank=True, default="")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="provider",
+    )  # fmt: skip
+    facilities = models.ManyToManyField(Facility, blank=True, related_name="providers")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["family", "given"]
+
+    def __str__(self) -> str:
+        cred = f", {self.credentials}" if self.credentials else ""
+        return f"{self.given} {self.family}{cred}"
+
+
+class DocumentType(models.Model):
+    """A kind of document, coded in LOINC (seeded; editable in the admin)."""
+
+    system = models.CharField(max_length=100, default="http://loinc.org")
+    code = models.CharField(max_length=20, unique=True, help_text="LOINC code (or local)")
+    display = models.CharField(max_length=200)
+    category = models.CharField(max_length=40, help_text="clinical-note, imaging, lab, ...")
+    default_sensitivity = models.JSONField(default=list, blank=True)
+    requires_signature = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["display"]
+
+    def __str__(self) -> str:
+        return f"{self.display} ({self.code})"
+
+
+class EncounterClass(models.TextChoices):
+    INPATIENT = "IMP", "Inpatient"
+    OUTPATIENT = "AMB", "Outpatient"
+    EMERGENCY = "EMER", "Emergency"
+    OBSERVATION = "OBSENC", "Observation"
+    TELEHEALTH = "VR", "Telehealth"
+
+
+class EncounterStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    IN_PROGRESS = "in-progress", "In progress"
+    FINISHED = "finished", "Finished"
+    CANCELLED = "cancelled", "Cancelled"
+    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+
+class Disposition(models.TextChoices):
+    """UB-04 patient discharge status codes (the common ones)."""
+
+    HOME = "01", "Home or self care"
+    SHORT_TERM = "02", "Short-term general hospital"
+    SNF = "03", "Skilled nursing facility"
+    HOME_HEALTH = "06", "Home health service"
+    AMA = "07", "Left against medical advice"
+    EXPIRED = "20", "Expired"
+    HOSPICE_HOME = "50", "Hospice, home"
+    REHAB = "62", "Inpatient rehabilitation facility"
+
+
+class Encounter(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="encounters")
+    account_number = models.CharField(max_length=40)
+    encounter_class = models.CharField(max_length=8, choices=EncounterClass.choices)
+    status = models.CharField(
+        max_length=20, choices=EncounterStatus.choices, default=EncounterStatus.FINISHED
+    )
+    admit_at = models.DateTimeField()
+    discharge_at = models.DateTimeField(null=True, blank=True)
+    location = models.CharField(max_length=100, blank=True, default="")
+    discharge_disposition = models.CharField(
+        max_length=2, choices=Disposition.choices, blank=True, default=""
+    )
+    attending = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    admitting = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    consultants = models.ManyToManyField(Provider, blank=True, related_name="consulted")
+    sensitivity = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "account_number"], name="encounter_account_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["patient", "admit_at"], name="encounter_patient_idx"),
+            models.Index(fields=["account_number"], name="encounter_account_idx"),
+        ]
+        ordering = ["-admit_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_encounter_class_display()} {self.account_number}"
+
+
+class DocumentStatus(models.TextChoices):
+    PRELIMINARY = "preliminary", "Preliminary"
+    FINAL = "final", "Final"
+    AMENDED = "amended", "Amended"
+    CORRECTED = "corrected", "Corrected"
+    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+
+class DocumentSource(models.TextChoices):
+    INTERFACE = "interface", "Interface"
+    SCAN = "scan", "Scan"
+    UPLOAD = "upload", "Upload"
+    NATIVE = "native", "Native"
+
+
+class Document(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="documents")
+    encounter = models.ForeignKey(
+        Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    )
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="documents")
+    doc_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=200, blank=True, default="")
+    service_start = models.DateTimeField()
+    service_end = models.DateTimeField(null=True, blank=True)
+    author = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="authored"
+    )
+    status = models.CharField(
+        max_length=20, choices=DocumentStatus.choices, default=DocumentStatus.FINAL
+    )
+    status_reason = models.CharField(max_length=300, blank=True, default="")
+    source = models.CharField(max_length=10, choices=DocumentSource.choices)
+    sensitivity = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "service_start"], name="document_patient_idx"),
+            models.Index(fields=["encounter"], name="document_encounter_idx"),
+        ]
+        ordering = ["-service_start"]
+
+    def __str__(self) -> str:
+        return f"{self.doc_type.display} {self.service_start:%Y-%m-%d}"
+
+
+class VersionKind(models.TextChoices):
+    ORIGINAL = "original", "Original"
+    AMENDMENT = "amendment", "Amendment"
+    ADDENDUM = "addendum", "Addendum"
+    CORRECTION = "correction", "Correction"
+
+
+class DocumentVersion(models.Model):
+    """One immutable version; its bytes live in the blob store under `sha256`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=12, choices=VersionKind.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    media_type = models.CharField(max_length=100)
+    filename = models.CharField(max_length=200)
+    reason = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="version_number_unique")
+        ]
+        ordering = ["document", "number"]
+
+    def __str__(self) -> str:
+        return f"v{self.number} ({self.kind}) {self.sha256[:12]}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise RuntimeError("document versions are immutable; add a new version instead")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class SignatureMeaning(models.TextChoices):
+    AUTHOR = "author", "Author"
+    AUTHENTICATOR = "authenticator", "Authenticator"
+    COSIGNER = "cosigner", "Co-signer"
+
+
+class Signature(models.Model):
+    """A signer's attestation of the exact bytes of one version (by their hash)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    version = models.ForeignKey(
+        DocumentVersion, on_delete=models.PROTECT, related_name="signatures"
+    )
+    signer = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="signatures")
+    meaning = models.CharField(max_length=16, choices=SignatureMeaning.choices)
+    signed_at = models.DateTimeField()
+    sha256 = models.CharField(max_length=64, help_text="hash of the version signed")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "signer", "meaning"], name="signature_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_meaning_display()}: {self.signer} at {self.signed_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise RuntimeError("signatures are immutable")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,344 @@
+"""Record services: providers, encounters, documents, versions, signatures, reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from recordroom.audit.models import Outcome
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.blobs import default_store
+from recordroom.kernel.errors import (
+    Conflict,
+    IntegrityFailure,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from recordroom.kernel.labels import check_labels
+from recordroom.kernel.npi import npi_problem
+from recordroom.mpi.models import Facility, Patient
+from recordroom.mpi.services import in_scope
+
+from .files import check_file
+from .models import (
+    Document,
+    DocumentSource,
+    DocumentStatus,
+    DocumentType,
+    DocumentVersion,
+    Encounter,
+    EncounterClass,
+    Provider,
+    Signature,
+    SignatureMeaning,
+    VersionKind,
+)
+
+# --- providers and encounters ---------------------------------------------------------
+
+
+def create_provider(*, npi: str, family: str, given: str, credentials: str = "",
+                    specialty: str = "") -> Provider:  # fmt: skip
+    problem = npi_problem(npi)
+    if problem:
+        raise ValidationFailed(problem, field="npi")
+    if Provider.objects.filter(npi=npi).exists():
+        raise ValidationFailed(f"a provider with NPI {npi} already exists", field="npi")
+    return Provider.objects.create(
+        npi=npi, family=family, given=given, credentials=credentials, specialty=specialty
+    )
+
+
+def record_encounter(
+    *,
+    actor: Actor,
+    patient: Patient,
+    facility: Facility,
+    account_number: str,
+    encounter_class: str,
+    admit_at: datetime,
+    discharge_at: datetime | None = None,
+    **fields: Any,
+) -> Encounter:
+    if encounter_class not in EncounterClass.values:
+        raise ValidationFailed(
+            f"unknown encounter class {encounter_class!r}; use one of "
+            + ", ".join(EncounterClass.values),
+            field="encounter_class",
+        )
+    if discharge_at and discharge_at < admit_at:
+        raise ValidationFailed(
+            f"discharge {discharge_at:%Y-%m-%d %H:%M} is before admission "
+            f"{admit_at:%Y-%m-%d %H:%M}",
+            field="discharge_at",
+        )
+    consultants = fields.pop("consultants", [])
+    with transaction.atomic():
+        if Encounter.objects.filter(facility=facility, account_number=account_number).exists():
+            raise Conflict(
+                f"account {account_number} already exists at {facility.code}",
+                field="account_number",
+            )
+        encounter = Encounter.objects.create(
+            patient=patient, facility=facility, account_number=account_number,
+            encounter_class=encounter_class, admit_at=admit_at, discharge_at=discharge_at,
+            sensitivity=check_labels(fields.pop("sensitivity", [])), **fields,
+        )  # fmt: skip
+        if consultants:
+            encounter.consultants.set(consultants)
+        record(
+            actor=actor, action=actions.ENCOUNTER_CREATE.name, patient=patient,
+            obj=encounter, detail={"account": account_number, "class": encounter_class},
+        )  # fmt: skip
+    return encounter
+
+
+# --- documents ------------------------------------------------------------------------
+
+
+def file_document(
+    *,
+    actor: Actor,
+    patient: Patient,
+    doc_type: DocumentType,
+    data: bytes,
+    filename: str,
+    media_type: str = "",
+    facility: Facility | None = None,
+    encounter: Encounter | None = None,
+    service_start: datetime | None = None,
+    author: Provider | None = None,
+    status: str = DocumentStatus.FINAL,
+    source: str = DocumentSource.UPLOAD,
+    sensitivity: list[str] | None = None,
+    title: str = "",
+) -> Document:
+    """File a new document with its first version. The blob is stored before the row,
+    so a failed write leaves at most an unreferenced (harmless, deduplicated) blob."""
+    checked = check_file(data, filename=filename, media_type=media_type)
+    if encounter is not None and encounter.patient_id != patient.pk:
+        raise ValidationFailed(
+            f"encounter {encounter.account_number} belongs to another patient", field="encounter"
+        )
+    facility = facility or (encounter.facility if encounter else None)
+    if facility is None:
+        raise ValidationFailed("a document needs its facility or encounter", field="facility")
+    if status not in (DocumentStatus.PRELIMINARY, DocumentStatus.FINAL):
+        raise ValidationFailed(
+            f"a new document is preliminary or final, not {status!r}", field="status"
+        )
+    if source not in DocumentSource.values:
+        raise ValidationFailed(f"unknown document source {source!r}", field="source")
+    labels = check_labels([*doc_type.default_sensitivity, *(sensitivity or [])])
+    stored = default_store().put(checked.data)
+    now = timezone.now()
+    with transaction.atomic():
+        doc = Document.objects.create(
+            patient=patient, encounter=encounter, facility=facility, doc_type=doc_type,
+            title=title or doc_type.display, service_start=service_start or now,
+            author=author, status=status, source=source, sensitivity=labels,
+        )  # fmt: skip
+        version = DocumentVersion.objects.create(
+            document=doc, number=1, kind=VersionKind.ORIGINAL, sha256=stored.sha256,
+            size=stored.size, media_type=checked.media_type, filename=checked.filename,
+            created_at=now, created_by=actor.username,
+        )  # fmt: skip
+        record(
+            actor=actor, action=actions.DOCUMENT_CREATE.name, patient=patient, obj=doc,
+            detail={"type": doc_type.code, "version": str(version.pk), "sha256": stored.sha256,
+                    "source": source, "sensitivity": labels},
+        )  # fmt: skip
+    return doc
+
+
+def current_version(document: Document) -> DocumentVersion:
+    version = document.versions.order_by("-number").first()
+    if version is None:
+        raise IntegrityFailure(f"document {document.pk} has no versions")
+    return version
+
+
+_STATUS_FOR_KIND = {
+    VersionKind.AMENDMENT: DocumentStatus.AMENDED,
+    VersionKind.ADDENDUM: DocumentStatus.AMENDED,
+    VersionKind.CORRECTION: DocumentStatus.CORRECTED,
+}
+
+
+def add_version(
+    *, actor: Actor, document: Document, kind: str, data: bytes, filename: str,
+    reason: str, media_type: str = "",
+) -> DocumentVersion:  # fmt: skip
+    """Amend, correct or add an addendum: a new version linked to the one it changes.
+
+    The earlier version, and every signature on it, stays exactly as it was.
+    """
+    if kind not in _STATUS_FOR_KIND:
+        raise ValidationFailed(
+            f"a new version is an amendment, addendum or correction, not {kind!r}", field="kind"
+        )
+    if not reason.strip():
+        raise ValidationFailed("say why the document is being changed", field="reason")
+    if document.status == DocumentStatus.ENTERED_IN_ERROR:
+        raise Conflict("a document entered in error cannot get new versions")
+    checked = check_file(data, filename=filename, media_type=media_type)
+    stored = default_store().put(checked.data)
+    with transaction.atomic():
+        locked = Document.objects.select_for_update().get(pk=document.pk)
+        parent = current_version(locked)
+        version = DocumentVersion.objects.create(
+            document=locked, number=parent.number + 1, kind=kind, parent=parent,
+            sha256=stored.sha256, size=stored.size, media_type=checked.media_type,
+            filename=checked.filename, reason=reason.strip(), created_at=timezone.now(),
+            created_by=actor.username,
+        )  # fmt: skip
+        Document.objects.filter(pk=locked.pk).update(
+            status=_STATUS_FOR_KIND[kind], updated_at=timezone.now()
+        )
+        record(
+            actor=actor, action=actions.DOCUMENT_VERSION.name, patient=locked.patient_id,
+            obj=version, detail={"kind": kind, "number": version.number, "reason": reason,
+                                 "parent": str(parent.pk), "sha256": stored.sha256},
+        )  # fmt: skip
+    document.refresh_from_db()
+    return version
+
+
+def sign_version(
+    *, actor: Actor, version: DocumentVersion, signer: Provider,
+    meaning: str = SignatureMeaning.AUTHOR,
+) -> Signature:  # fmt: skip
+    """Sign the exact bytes of a version: the signature carries their hash."""
+    if meaning not in SignatureMeaning.values:
+        raise ValidationFailed(f"unknown signature meaning {meaning!r}", field="meaning")
+    if actor.user is not None and getattr(signer, "user_id", None) not in (None, actor.user_id):
+        raise PermissionDenied(f"{actor.username} cannot sign on behalf of {signer}")
+    data = default_store().get(version.sha256)  # verifies the bytes being signed
+    with transaction.atomic():
+        if Signature.objects.filter(version=version, signer=signer, meaning=meaning).exists():
+            raise Conflict(f"{signer} already signed version {version.number} as {meaning}")
+        sig = Signature.objects.create(
+            version=version, signer=signer, meaning=meaning, signed_at=timezone.now(),
+            sha256=version.sha256,
+        )  # fmt: skip
+        record(
+            actor=actor, action=actions.DOCUMENT_SIGN.name,
+            patient=version.document.patient_id, obj=sig,
+            detail={"version": version.number, "meaning": meaning, "sha256": version.sha256,
+                    "bytes": len(data)},
+        )  # fmt: skip
+    return sig
+
+
+def change_document_status(*, actor: Actor, document: Document, status: str, reason: str) -> None:
+    """Change status (e.g. preliminary → final, or entered-in-error with a reason).
+
+    Nothing is deleted: a document entered in error stays in the record, marked.
+    """
+    allowed = {
+        DocumentStatus.PRELIMINARY: {DocumentStatus.FINAL, DocumentStatus.ENTERED_IN_ERROR},
+        DocumentStatus.FINAL: {DocumentStatus.ENTERED_IN_ERROR},
+        DocumentStatus.AMENDED: {DocumentStatus.ENTERED_IN_ERROR},
+        DocumentStatus.CORRECTED: {DocumentStatus.ENTERED_IN_ERROR},
+        DocumentStatus.ENTERED_IN_ERROR: set(),
+    }
+    if status not in DocumentStatus.values:
+        raise ValidationFailed(f"unknown document status {status!r}", field="status")
+    if status not in allowed[DocumentStatus(document.status)]:
+        raise Conflict(f"a {document.status} document cannot become {status}")
+    if status == DocumentStatus.ENTERED_IN_ERROR and not reason.strip():
+        raise ValidationFailed("say why the document was entered in error", field="reason")
+    with transaction.atomic():
+        before = document.status
+        Document.objects.filter(pk=document.pk).update(
+            status=status, status_reason=reason.strip(), updated_at=timezone.now()
+        )
+        record(
+            actor=actor, action=actions.DOCUMENT_STATUS.name, patient=document.patient_id,
+            obj=document, detail={"from": before, "to": status, "reason": reason},
+        )  # fmt: skip
+    document.refresh_from_db()
+
+
+# --- reads ----------------------------------------------------------------------------
+
+
+def visible_documents(user: Any) -> QuerySet[Document]:
+    scope = user.facility_ids() if user is not None else None
+    qs = Document.objects.all()
+    return qs if scope is None else qs.filter(facility_id__in=scope)
+
+
+def get_document(*, user: Any, document_id: Any) -> Document:
+    try:
+        doc = Document.objects.select_related("doc_type", "author", "encounter", "facility").get(
+            pk=document_id
+        )
+    except Exception:  # invalid UUID text or missing row both mean: no such document
+        raise NotFound(f"no document with id '{document_id}'") from None
+    if not in_scope(user, doc.patient) or not visible_documents(user).filter(pk=doc.pk).exists():
+        raise PermissionDenied(f"document {document_id} is outside your facilities")
+    return doc
+
+
+@dataclass(frozen=True)
+class Content:
+    version: DocumentVersion
+    data: bytes
+
+
+READ_ACTIONS = {
+    "view": actions.DOCUMENT_VIEW.name,
+    "download": actions.DOCUMENT_DOWNLOAD.name,
+    "print": actions.DOCUMENT_PRINT.name,
+}
+
+
+def read_content(
+    *, actor: Actor, document: Document, how: str = "view", version_number: int | None = None
+) -> Content:
+    """The verified bytes of a version, audited as a view, download or print.
+
+    A blob that is missing or fails its hash is never returned: the failure is
+    audited and IntegrityFailure raised.
+    """
+    if how not in READ_ACTIONS:
+        raise ValidationFailed(f"read as view, download or print, not {how!r}")
+    versions = document.versions.all()
+    version = (
+        versions.filter(number=version_number).first()
+        if version_number is not None
+        else versions.order_by("-number").first()
+    )
+    if version is None:
+        raise NotFound(f"document {document.pk} has no version {version_number}")
+    try:
+        data = default_store().get(version.sha256)
+    except IntegrityFailure as exc:
+        record(
+            actor=actor, action=actions.DOCUMENT_INTEGRITY.name, patient=document.patient_id,
+            obj=version, outcome=Outcome.FAILURE, detail={"error": exc.message},
+        )  # fmt: skip
+        raise
+    record(
+        actor=actor, action=READ_ACTIONS[how], patient=document.patient_id, obj=version,
+        detail={"document": str(document.pk), "version": version.number},
+    )  # fmt: skip
+    return Content(version, data)
+
+
+def latest_versions(documents: list[Document]) -> dict[Any, int]:
+    rows = (
+        DocumentVersion.objects.filter(document__in=documents)
+        .values("document_id")
+        .annotate(n=Max("number"))
+    )
+    return {r["document_id"]: r["n"] for r in rows}

@@ -1,0 +1,15 @@
+"""URL map: the web app, the JSON API at /api/v1, and the Django admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from recordroom.web.api import api
+
+admin.site.site_header = "Recordroom administration"
+admin.site.site_title = "Recordroom admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("recordroom.web.urls")),
+]

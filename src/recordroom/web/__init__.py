@@ -1,0 +1,1 @@
+"""Web app: pages, the JSON API assembly, middleware, base templates."""

@@ -1,0 +1,32 @@
+"""Shared fixtures: a blob store per test, facilities, users per role, factories."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _blob_dir(settings, tmp_path):
+    settings.BLOB_DIR = tmp_path / "blobs"
+
+
+@pytest.fixture
+def facility(db):
+    return factories.facility("NORTH")
+
+
+@pytest.fixture
+def other_facility(db):
+    return factories.facility("SOUTH")
+
+
+@pytest.fixture
+def him(db, facility):
+    return factories.user("him1", "him_specialist", facilities=[facility])
+
+
+@pytest.fixture
+def patient(db, facility, him):
+    return factories.patient(facility=facility, family="Núñez", given="José", mrn="N100001")

@@ -1,0 +1,58 @@
+from datetime import date
+
+import pytest
+
+from recordroom.kernel.errors import ValidationFailed
+from recordroom.mpi.search import PatientQuery, search_patients
+from tests import factories
+
+
+def _names(hits):
+    return [h.legal_name.family for h in hits]
+
+
+def test_partial_name_is_case_and_accent_insensitive(db, facility, him, patient):
+    factories.patient(facility=facility, family="Nunn", given="Alice")
+    hits = search_patients(user=him, query=PatientQuery(name="nun"))
+    assert sorted(_names(hits)) == ["Nunn", "Núñez"]
+    hits = search_patients(user=him, query=PatientQuery(name="NUÑEZ, jos"))
+    assert _names(hits) == ["Núñez"]
+    hits = search_patients(user=him, query=PatientQuery(name="jose nunez"))
+    assert _names(hits) == ["Núñez"]
+
+
+def test_name_plus_birth_date_narrows(db, facility, him):
+    factories.patient(facility=facility, family="Garcia", given="Maria", birth_date=date(1970, 1, 1))
+    factories.patient(facility=facility, family="Garcia", given="Maria", birth_date=date(1991, 5, 6))
+    hits = search_patients(
+        user=him, query=PatientQuery(name="garcia maria", birth_date=date(1991, 5, 6))
+    )
+    assert [h.patient.birth_date for h in hits] == [date(1991, 5, 6)]
+
+
+def test_mrn_and_ssn_last_four(db, facility, him):
+    p = factories.patient(facility=facility, family="Lee", mrn="N-555", ssn="123-45-6789")
+    assert [h.patient.pk for h in search_patients(user=him, query=PatientQuery(identifier="n555"))] == [p.pk]
+    assert [h.patient.pk for h in search_patients(user=him, query=PatientQuery(ssn="6789"))] == [p.pk]
+    assert [h.patient.pk for h in search_patients(user=him, query=PatientQuery(ssn="123456789"))] == [p.pk]
+    assert search_patients(user=him, query=PatientQuery(ssn="123456780")) == []
+
+
+def test_previous_name_finds_the_chart(db, facility, him):
+    from recordroom.mpi.services import NameIn, change_legal_name
+
+    p = factories.patient(facility=facility, family="Baker", given="Jane")
+    change_legal_name(actor=factories.SYSTEM, patient=p, new=NameIn(family="Carter", given="Jane"))
+    hits = search_patients(user=him, query=PatientQuery(name="baker"))
+    assert [h.patient.pk for h in hits] == [p.pk]
+    assert hits[0].legal_name.family == "Carter"
+
+
+def test_facility_scope_hides_other_facilities_patients(db, facility, other_facility, him):
+    factories.patient(facility=other_facility, family="Hidden")
+    assert search_patients(user=him, query=PatientQuery(name="hidden")) == []
+
+
+def test_empty_query_is_refused_with_a_reason(db, him):
+    with pytest.raises(ValidationFailed, match="give a name"):
+        search_patients(user=him, query=PatientQuery())
