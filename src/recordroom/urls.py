@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from recordroom.web.api import api
 
@@ -9,6 +10,8 @@ admin.site.site_header = "Recordroom administration"
 admin.site.site_title = "Recordroom admin"
 
 urlpatterns = [
+    # One sign-in for everything: ours throttles, audits and asks for the second factor.
+    path("admin/login/", RedirectView.as_view(url="/login?next=/admin/", query_string=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("recordroom.web.urls")),

@@ -48,6 +48,9 @@ MFA_ENROLLED = declare("auth.mfa_enrolled", "update", "A user set up a second fa
 TOKEN_CREATED = declare("auth.token_created", "create", "An API token was issued.")
 TOKEN_REVOKED = declare("auth.token_revoked", "update", "An API token was revoked.")
 USER_CREATED = declare("accounts.user_created", "create", "A user account was created.")
+ADMIN_CHANGE = declare(
+    "admin.change", "update", "An administrator changed configuration in the admin."
+)
 # Patients
 PATIENT_SEARCH = declare("patient.search", "query", "Patients were searched (query kept).")
 PATIENT_CREATE = declare("patient.create", "create", "A patient was registered.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -20,11 +20,11 @@ class Actor:
     request_id: str = ""
     purpose: str = "HOPERAT"
     facility_id: Any = None
-    extra: dict[str, str] = field(default_factory=dict)
+    name: str = ""  # who, when there is no user row (e.g. "cli:root", an interface)
 
     @property
     def username(self) -> str:
-        return getattr(self.user, "username", "") or f"<{self.channel}>"
+        return getattr(self.user, "username", "") or self.name or f"<{self.channel}>"
 
     @property
     def user_id(self) -> Any:

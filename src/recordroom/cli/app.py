@@ -1,0 +1,273 @@
+"""Command definitions. Each command is a thin adapter: set up, call services, print."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from .setup import cli_actor, django_setup, migrate
+
+app = typer.Typer(
+    help="Recordroom: the medical records department's system.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+audit_app = typer.Typer(help="The audit trail: verify the hash chain, export events.")
+user_app = typer.Typer(help="User accounts.")
+token_app = typer.Typer(help="Per-user API tokens (stored hashed; shown once).")
+app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _data_dir() -> Path:
+    from django.conf import settings
+
+    return Path(settings.DATA_DIR)
+
+
+def _ensure_admin(username: str, password: str | None) -> str | None:
+    """Create the first administrator; return the password if one was generated."""
+    from recordroom.accounts.models import User
+    from recordroom.accounts.services import create_user
+
+    if User.objects.filter(username=username).exists():
+        return None
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    create_user(
+        actor=cli_actor(), username=username, role="administrator", password=password,
+        all_facilities=True,
+    )  # fmt: skip
+    return generated
+
+
+@app.command()
+def init(
+    admin: str = typer.Option("admin", help="User name of the first administrator."),
+    admin_password: str = typer.Option(
+        None, envvar="RECORDROOM_ADMIN_PASSWORD", help="Its password (generated if omitted)."
+    ),
+) -> None:
+    """Create the data folder and database, migrate, and create an administrator."""
+    django_setup()
+    data = _data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    migrate()
+    generated = _ensure_admin(admin, admin_password)
+    from django.db import connection
+
+    out.print(f"data folder: {data}")
+    out.print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    if generated:
+        out.print(f"administrator '{admin}' created; password (shown once): {generated}")
+        out.print("The administrator must set up a TOTP second factor at first sign-in.")
+    else:
+        out.print(f"administrator '{admin}' already exists")
+
+
+@app.command()
+def demo(
+    patients: int = typer.Option(2000, min=1, help="Synthetic patients to generate."),
+    seed: int = typer.Option(42, help="Random seed: the same seed gives the same population."),
+    port: int = typer.Option(8000, help="Port to serve on."),
+    host: str = typer.Option("127.0.0.1", help="Address to serve on."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Load, then exit."),
+) -> None:
+    """Init plus a synthetic population (with ground truth), then serve."""
+    django_setup()
+    from rich.progress import Progress
+
+    from recordroom.demo import create_demo_users, load_demo
+
+    data = _data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    migrate()
+    with Progress(console=out, transient=True) as progress:
+        bar = progress.add_task("loading synthetic patients", total=patients)
+        summary = load_demo(
+            patients=patients, seed=seed, data_dir=data,
+            progress=lambda done, total: progress.update(bar, completed=done, total=total),
+        )  # fmt: skip
+    if summary.already_loaded:
+        out.print(f"demo population already loaded in {data}; nothing added")
+    else:
+        out.print(
+            f"loaded {summary.patients} patients, {summary.encounters} encounters, "
+            f"{summary.documents} documents ({summary.duplicates} planted duplicates, "
+            f"{summary.twins} twins) in {summary.seconds:.1f} s"
+        )
+        out.print(f"ground truth: {data / 'demo' / 'ground-truth.csv'}")
+    out.print("\n[bold]Demo sign-ins[/] (synthetic data only; second factor waived for demo):")
+    for username, role, password in create_demo_users():
+        out.print(f"  {role:<18} {username:<16} {password}")
+    if not no_serve:
+        _serve(host, port, workers=2)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    from .server import run_server
+    from .setup import pending_migrations
+
+    if pending_migrations():
+        fail("the database is not migrated; run 'recordroom init' first")
+    out.print(f"\nserving on http://{host}:{port}/  (Ctrl-C to stop)")
+    run_server(host=host, port=port, workers=workers)
+
+
+@app.command()
+def serve(
+    port: int = typer.Option(8000, help="Port to serve on."),
+    host: str = typer.Option("127.0.0.1", help="Address to serve on."),
+    workers: int = typer.Option(2, min=1, help="Worker processes."),
+) -> None:
+    """Serve the web app and API with gunicorn (a production server)."""
+    django_setup()
+    _serve(host, port, workers)
+
+
+@app.command()
+def worker(
+    batch: bool = typer.Option(False, "--batch", help="Run what is queued, then exit."),
+) -> None:
+    """Run background tasks from the database queue."""
+    django_setup()
+    from django.core.management import call_command
+
+    args = ["db_worker", "--queue-name", "*", "--no-startup-delay"]
+    if batch:
+        args.append("--batch")
+    call_command(*args)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; exit 1 naming the first broken event."""
+    django_setup()
+    from recordroom.audit.chain import verify
+
+    result = verify()
+    if result.intact:
+        out.print(f"intact: {result.count} events")
+        return
+    fail(f"broken at event {result.broken_id}: {result.reason} "
+         f"({result.count} events verified before it)")  # fmt: skip
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Path = typer.Option(None, "--output", "-o", help="File to write (default stdout)."),
+    patient: str = typer.Option(None, help="Only events about this patient id."),
+) -> None:
+    """Export audit events as FHIR R4 AuditEvent NDJSON."""
+    django_setup()
+    from recordroom.audit.fhir import iter_ndjson
+    from recordroom.audit.models import AuditEvent
+    from recordroom.audit.services import record
+    from recordroom.kernel import actions
+
+    events = AuditEvent.objects.order_by("id")
+    if patient:
+        events = events.filter(patient_id=patient)
+    count = 0
+    fh = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        for line in iter_ndjson(events):
+            fh.write(line)
+            count += 1
+    finally:
+        if output:
+            fh.close()
+    record(
+        actor=cli_actor(), action=actions.AUDIT_EXPORT.name, patient=patient or None,
+        detail={"count": count, "output": str(output or "stdout")},
+    )  # fmt: skip
+    if output:
+        out.print(f"exported {count} events to {output}")
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: str = typer.Option(..., help="Role key: " + ", ".join(
+        ["him_specialist", "roi_specialist", "coder", "provider", "privacy_officer",
+         "him_manager", "auditor", "administrator"])),
+    facility: list[str] = typer.Option(None, help="Facility code in scope (repeatable)."),
+    all_facilities: bool = typer.Option(False, help="Every facility in scope."),
+    email: str = typer.Option("", help="E-mail address."),
+    password: str = typer.Option(
+        None, envvar="RECORDROOM_NEW_PASSWORD", help="Password (generated if omitted)."
+    ),
+) -> None:
+    """Create a user in one role, scoped to facilities."""
+    django_setup()
+    from recordroom.accounts.services import create_user
+    from recordroom.kernel.errors import RecordroomError
+
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    try:
+        user = create_user(
+            actor=cli_actor(), username=username, role=role, password=password, email=email,
+            facility_codes=list(facility or []), all_facilities=all_facilities,
+        )  # fmt: skip
+    except RecordroomError as exc:
+        fail(exc.message)
+    out.print(f"created user '{user.username}' with role {', '.join(user.role_names())}")
+    if generated:
+        out.print(f"password (shown once): {generated}")
+
+
+@token_app.command("create")
+def token_create(
+    username: str,
+    name: str = typer.Option("", help="What the token is for."),
+    days: int = typer.Option(None, min=1, help="Expire after this many days."),
+) -> None:
+    """Issue an API token; it is printed once, alone on the last line."""
+    django_setup()
+    from recordroom.accounts.services import create_token
+    from recordroom.kernel.errors import RecordroomError
+
+    try:
+        row, token = create_token(actor=cli_actor(), username=username, name=name, days=days)
+    except RecordroomError as exc:
+        fail(exc.message)
+    out.print(f"API token {row.prefix}… for '{username}' (store it now; it is not kept):")
+    print(token)
+
+
+@token_app.command("revoke")
+def token_revoke(prefix: str) -> None:
+    """Revoke an API token by its prefix."""
+    django_setup()
+    from recordroom.accounts.services import revoke_token
+    from recordroom.kernel.errors import RecordroomError
+
+    try:
+        revoke_token(actor=cli_actor(), prefix=prefix)
+    except RecordroomError as exc:
+        fail(exc.message)
+    out.print(f"revoked token {prefix}…")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command (for administrators), e.g. `recordroom manage check`."""
+    django_setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["recordroom manage", *ctx.args])
