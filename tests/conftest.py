@@ -29,4 +29,6 @@ def him(db, facility):
 
 @pytest.fixture
 def patient(db, facility, him):
-    return factories.patient(facility=facility, family="Núñez", given="José", mrn="N100001")
+    return factories.patient(
+        facility=facility, family="Núñez", given="José", mrn="N100001"
+    )

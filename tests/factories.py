@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import date, datetime, timedelta, UTC
+from datetime import UTC, date, datetime, timedelta
 
 from reportlab.pdfgen import canvas
 
@@ -26,22 +26,42 @@ def actor(user, channel: str = "test") -> Actor:
 
 def facility(code: str) -> Facility:
     return Facility.objects.create(
-        code=code, name=f"{code.title()} General Hospital",
+        code=code,
+        name=f"{code.title()} General Hospital",
         mrn_system=f"urn:recordroom:facility:{code.lower()}:mrn",
-    )  # fmt: skip
+    )
 
 
-def user(username: str, role: str, *, facilities=(), password="correct horse battery 9",
-         all_facilities=False):  # fmt: skip
+def user(
+    username: str,
+    role: str,
+    *,
+    facilities=(),
+    password="correct horse battery 9",
+    all_facilities=False,
+):
     u = accounts.create_user(
-        actor=SYSTEM, username=username, role=role, password=password,
-        facility_codes=[f.code for f in facilities], all_facilities=all_facilities,
-    )  # fmt: skip
+        actor=SYSTEM,
+        username=username,
+        role=role,
+        password=password,
+        facility_codes=[f.code for f in facilities],
+        all_facilities=all_facilities,
+    )
     return u
 
 
-def patient(*, facility, family="Smith", given="Anna", mrn=None, birth_date=date(1980, 4, 2),
-            sex="female", ssn=None, extra_names=()):  # fmt: skip
+def patient(
+    *,
+    facility,
+    family="Smith",
+    given="Anna",
+    mrn=None,
+    birth_date=date(1980, 4, 2),
+    sex="female",
+    ssn=None,
+    extra_names=(),
+):
     mrn = mrn or f"M{next(_seq):07d}"
     idents = [IdentifierIn(kind="MR", value=mrn, facility=facility)]
     if ssn:
@@ -50,20 +70,30 @@ def patient(*, facility, family="Smith", given="Anna", mrn=None, birth_date=date
         actor=SYSTEM,
         data=PatientIn(
             names=[NameIn(family=family, given=given), *extra_names],
-            birth_date=birth_date, sex=sex, identifiers=idents,
-            addresses=[{"line1": "12 Elm St", "city": "Springfield", "state": "IL",
-                        "postal_code": "62701"}],
+            birth_date=birth_date,
+            sex=sex,
+            identifiers=idents,
+            addresses=[
+                {
+                    "line1": "12 Elm St",
+                    "city": "Springfield",
+                    "state": "IL",
+                    "postal_code": "62701",
+                }
+            ],
             telecoms=[{"system": "phone", "use": "home", "value": "217-555-0100"}],
         ),
-    )  # fmt: skip
+    )
 
 
 def provider(family="Osler", given="William"):
     first_nine = f"1{next(_seq):08d}"
     return records.create_provider(
-        npi=first_nine + npi_check_digit(first_nine), family=family, given=given,
+        npi=first_nine + npi_check_digit(first_nine),
+        family=family,
+        given=given,
         credentials="MD",
-    )  # fmt: skip
+    )
 
 
 def pdf_bytes(text: str = "Discharge summary") -> bytes:
@@ -78,16 +108,32 @@ def pdf_bytes(text: str = "Discharge summary") -> bytes:
 def encounter(*, patient, facility, account=None, cls="IMP", days_ago=10):
     admit = datetime.now(UTC) - timedelta(days=days_ago)
     return records.record_encounter(
-        actor=SYSTEM, patient=patient, facility=facility,
-        account_number=account or f"A{next(_seq):08d}", encounter_class=cls,
-        admit_at=admit, discharge_at=admit + timedelta(days=3),
-    )  # fmt: skip
+        actor=SYSTEM,
+        patient=patient,
+        facility=facility,
+        account_number=account or f"A{next(_seq):08d}",
+        encounter_class=cls,
+        admit_at=admit,
+        discharge_at=admit + timedelta(days=3),
+    )
 
 
-def document(*, patient, facility, code="18842-5", text="Discharge summary", encounter=None,
-             sensitivity=None):  # fmt: skip
+def document(
+    *,
+    patient,
+    facility,
+    code="18842-5",
+    text="Discharge summary",
+    encounter=None,
+    sensitivity=None,
+):
     return records.file_document(
-        actor=SYSTEM, patient=patient, doc_type=DocumentType.objects.get(code=code),
-        data=pdf_bytes(text), filename="note.pdf", facility=facility, encounter=encounter,
+        actor=SYSTEM,
+        patient=patient,
+        doc_type=DocumentType.objects.get(code=code),
+        data=pdf_bytes(text),
+        filename="note.pdf",
+        facility=facility,
+        encounter=encounter,
         sensitivity=sensitivity,
-    )  # fmt: skip
+    )

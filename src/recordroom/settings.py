@@ -42,7 +42,9 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "",
         "Base64 256-bit AES key for document blobs; empty means DATA_DIR/keys/blob.key.",
     ),
-    EnvSetting("RECORDROOM_DEBUG", "0", "1 turns on Django debug pages (never in production)."),
+    EnvSetting(
+        "RECORDROOM_DEBUG", "0", "1 turns on Django debug pages (never in production)."
+    ),
     EnvSetting(
         "RECORDROOM_ALLOWED_HOSTS",
         "127.0.0.1,localhost",
@@ -111,7 +113,9 @@ SECRET_KEY = env("RECORDROOM_SECRET_KEY") or _key_file(
 )
 RECORDROOM_BLOB_KEY = env("RECORDROOM_BLOB_KEY") or _key_file("blob.key", _new_blob_key)
 DEBUG = env("RECORDROOM_DEBUG") == "1"
-ALLOWED_HOSTS = [h.strip() for h in env("RECORDROOM_ALLOWED_HOSTS").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip() for h in env("RECORDROOM_ALLOWED_HOSTS").split(",") if h.strip()
+]
 ALLOWED_HOSTS += ["testserver"]
 
 INSTALLED_APPS = [
@@ -200,7 +204,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},

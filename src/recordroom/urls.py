@@ -11,7 +11,10 @@ admin.site.site_title = "Recordroom admin"
 
 urlpatterns = [
     # One sign-in for everything: ours throttles, audits and asks for the second factor.
-    path("admin/login/", RedirectView.as_view(url="/login?next=/admin/", query_string=False)),
+    path(
+        "admin/login/",
+        RedirectView.as_view(url="/login?next=/admin/", query_string=False),
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("recordroom.web.urls")),

@@ -47,7 +47,9 @@ def test_r_sec_1_failed_logins_are_throttled_and_audited(db, him, settings):
 
 def test_r_sec_1_administrator_needs_a_second_factor(db):
     admin = factories.user("root1", "administrator")
-    result = services.sign_in(actor=factories.SYSTEM, username="root1", password=PASSWORD)
+    result = services.sign_in(
+        actor=factories.SYSTEM, username="root1", password=PASSWORD
+    )
     assert result.needs_second_factor and result.needs_enrolment
     services.start_totp_enrolment(user=admin)
     code = pyotp.TOTP(services.totp_secret(admin)).now()
@@ -59,14 +61,23 @@ def test_r_sec_1_administrator_needs_a_second_factor(db):
 
 
 def test_demo_waiver_skips_the_second_factor(db):
-    services.create_user(actor=factories.SYSTEM, username="demo-admin", role="administrator",
-                         password=PASSWORD, demo=True)  # fmt: skip
-    result = services.sign_in(actor=factories.SYSTEM, username="demo-admin", password=PASSWORD)
+    services.create_user(
+        actor=factories.SYSTEM,
+        username="demo-admin",
+        role="administrator",
+        password=PASSWORD,
+        demo=True,
+    )
+    result = services.sign_in(
+        actor=factories.SYSTEM, username="demo-admin", password=PASSWORD
+    )
     assert result.user is not None and not result.needs_second_factor
 
 
 def test_api_token_is_stored_hashed_and_resolves(db, him):
-    row, token = services.create_token(actor=factories.SYSTEM, username="him1", name="ci")
+    row, token = services.create_token(
+        actor=factories.SYSTEM, username="him1", name="ci"
+    )
     assert token.startswith("rr_") and token not in row.digest
     assert ApiToken.objects.get().digest != token
     assert services.user_for_token(token) == him
@@ -87,7 +98,9 @@ def test_bad_tokens_are_refused_with_the_reason(db, him, mutate, message):
 
 def test_revoked_and_expired_tokens_are_refused(db, him):
     row, token = services.create_token(actor=factories.SYSTEM, username="him1", days=1)
-    ApiToken.objects.filter(pk=row.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    ApiToken.objects.filter(pk=row.pk).update(
+        expires_at=timezone.now() - timedelta(days=1)
+    )
     with pytest.raises(PermissionDenied, match="expired"):
         services.user_for_token(token)
     row2, token2 = services.create_token(actor=factories.SYSTEM, username="him1")

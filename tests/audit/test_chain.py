@@ -10,12 +10,20 @@ from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.db import append_only_sql, drop_append_only_sql
 
-ACTOR = Actor(channel="test", client_address="10.0.0.7", request_id="req-1", name="tester")
+ACTOR = Actor(
+    channel="test", client_address="10.0.0.7", request_id="req-1", name="tester"
+)
 
 
 def _events(n):
-    return [record(actor=ACTOR, action=actions.PATIENT_SEARCH.name,
-                   detail={"name": f"smith{i}"}) for i in range(n)]  # fmt: skip
+    return [
+        record(
+            actor=ACTOR,
+            action=actions.PATIENT_SEARCH.name,
+            detail={"name": f"smith{i}"},
+        )
+        for i in range(n)
+    ]
 
 
 def test_r_sec_2_events_chain_from_genesis(db):
@@ -96,7 +104,9 @@ def test_r_sec_2_verify_detects_a_rehashed_event(db):
 
 def test_r_sec_2_bulk_events_continue_the_chain(db):
     _events(1)
-    record_many(EventSpec(ACTOR, actions.DEMO_LOAD.name, detail={"i": i}) for i in range(50))
+    record_many(
+        EventSpec(ACTOR, actions.DEMO_LOAD.name, detail={"i": i}) for i in range(50)
+    )
     assert verify().count == 51
 
 
@@ -104,20 +114,29 @@ def test_write_and_event_commit_or_fail_together(db, facility):
     """DESIGN rule 3: a failed write leaves no event, and the other way round."""
     from recordroom.kernel.errors import ValidationFailed
     from recordroom.mpi.models import Patient
-    from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn, register_patient
+    from recordroom.mpi.services import (
+        IdentifierIn,
+        NameIn,
+        PatientIn,
+        register_patient,
+    )
 
     before = (Patient.objects.count(), AuditEvent.objects.count())
     with pytest.raises(ValidationFailed, match="needs a value"):
         register_patient(
             actor=ACTOR,
-            data=PatientIn(names=[NameIn(family="Doe")],
-                           identifiers=[IdentifierIn(kind="MR", value="", facility=facility)]),
-        )  # fmt: skip
+            data=PatientIn(
+                names=[NameIn(family="Doe")],
+                identifiers=[IdentifierIn(kind="MR", value="", facility=facility)],
+            ),
+        )
     assert (Patient.objects.count(), AuditEvent.objects.count()) == before
 
 
 def test_control_characters_cannot_forge_the_separator(db):
-    event = record(actor=Actor(channel="test", name="a\x1fb\nc"), action=actions.LOGIN.name)
+    event = record(
+        actor=Actor(channel="test", name="a\x1fb\nc"), action=actions.LOGIN.name
+    )
     assert event.username == "a b c"
     assert verify().intact
 

@@ -1,13 +1,13 @@
 """The `recordroom` command line, run in-process against the test database."""
 
 import pytest
+from tests.audit.test_chain import _events, _tamper
 from typer.testing import CliRunner
 
 from recordroom.accounts.models import User
 from recordroom.accounts.services import user_for_token
 from recordroom.audit.models import AuditEvent
 from recordroom.cli.app import app
-from tests.audit.test_chain import _events, _tamper
 
 runner = CliRunner()
 
@@ -23,7 +23,10 @@ def test_init_creates_an_administrator_once(db):
     user = User.objects.get(username="chief")
     assert user.role_names() == ["Administrator"] and user.requires_mfa()
     again = invoke("init", "--admin", "chief")
-    assert "already exists" in again.output and User.objects.filter(username="chief").count() == 1
+    assert (
+        "already exists" in again.output
+        and User.objects.filter(username="chief").count() == 1
+    )
 
 
 def test_audit_verify_reports_intact_then_names_the_broken_event(db):
@@ -51,11 +54,13 @@ def test_user_and_token_create(db, facility):
     ("args", "message"),
     [
         (("user", "create", "x", "--role", "wizard"), "unknown role 'wizard'"),
-        (("user", "create", "y", "--role", "coder", "--facility", "NOPE"),
-         "unknown facility code(s): NOPE"),
+        (
+            ("user", "create", "y", "--role", "coder", "--facility", "NOPE"),
+            "unknown facility code(s): NOPE",
+        ),
         (("token", "create", "ghost"), "no active user named 'ghost'"),
     ],
-)  # fmt: skip
+)
 def test_cli_errors_name_the_problem(db, args, message):
     result = runner.invoke(app, list(args))
     assert result.exit_code == 1

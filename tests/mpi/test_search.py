@@ -22,8 +22,12 @@ def test_partial_name_is_case_and_accent_insensitive(db, facility, him, patient)
 
 
 def test_name_plus_birth_date_narrows(db, facility, him):
-    factories.patient(facility=facility, family="Garcia", given="Maria", birth_date=date(1970, 1, 1))
-    factories.patient(facility=facility, family="Garcia", given="Maria", birth_date=date(1991, 5, 6))
+    factories.patient(
+        facility=facility, family="Garcia", given="Maria", birth_date=date(1970, 1, 1)
+    )
+    factories.patient(
+        facility=facility, family="Garcia", given="Maria", birth_date=date(1991, 5, 6)
+    )
     hits = search_patients(
         user=him, query=PatientQuery(name="garcia maria", birth_date=date(1991, 5, 6))
     )
@@ -31,10 +35,20 @@ def test_name_plus_birth_date_narrows(db, facility, him):
 
 
 def test_mrn_and_ssn_last_four(db, facility, him):
-    p = factories.patient(facility=facility, family="Lee", mrn="N-555", ssn="123-45-6789")
-    assert [h.patient.pk for h in search_patients(user=him, query=PatientQuery(identifier="n555"))] == [p.pk]
-    assert [h.patient.pk for h in search_patients(user=him, query=PatientQuery(ssn="6789"))] == [p.pk]
-    assert [h.patient.pk for h in search_patients(user=him, query=PatientQuery(ssn="123456789"))] == [p.pk]
+    p = factories.patient(
+        facility=facility, family="Lee", mrn="N-555", ssn="123-45-6789"
+    )
+    assert [
+        h.patient.pk
+        for h in search_patients(user=him, query=PatientQuery(identifier="n555"))
+    ] == [p.pk]
+    assert [
+        h.patient.pk for h in search_patients(user=him, query=PatientQuery(ssn="6789"))
+    ] == [p.pk]
+    assert [
+        h.patient.pk
+        for h in search_patients(user=him, query=PatientQuery(ssn="123456789"))
+    ] == [p.pk]
     assert search_patients(user=him, query=PatientQuery(ssn="123456780")) == []
 
 
@@ -42,13 +56,17 @@ def test_previous_name_finds_the_chart(db, facility, him):
     from recordroom.mpi.services import NameIn, change_legal_name
 
     p = factories.patient(facility=facility, family="Baker", given="Jane")
-    change_legal_name(actor=factories.SYSTEM, patient=p, new=NameIn(family="Carter", given="Jane"))
+    change_legal_name(
+        actor=factories.SYSTEM, patient=p, new=NameIn(family="Carter", given="Jane")
+    )
     hits = search_patients(user=him, query=PatientQuery(name="baker"))
     assert [h.patient.pk for h in hits] == [p.pk]
     assert hits[0].legal_name.family == "Carter"
 
 
-def test_facility_scope_hides_other_facilities_patients(db, facility, other_facility, him):
+def test_facility_scope_hides_other_facilities_patients(
+    db, facility, other_facility, him
+):
     factories.patient(facility=other_facility, family="Hidden")
     assert search_patients(user=him, query=PatientQuery(name="hidden")) == []
 

@@ -5,7 +5,12 @@ from django.db import DatabaseError, connection, transaction
 
 from recordroom.audit.models import AuditEvent
 from recordroom.kernel.blobs import default_store
-from recordroom.kernel.errors import Conflict, IntegrityFailure, TooLarge, ValidationFailed
+from recordroom.kernel.errors import (
+    Conflict,
+    IntegrityFailure,
+    TooLarge,
+    ValidationFailed,
+)
 from recordroom.records import services
 from recordroom.records.models import DocumentStatus, DocumentVersion, Signature
 from tests import factories
@@ -25,7 +30,9 @@ def test_filed_document_is_stored_encrypted_and_read_back_verified(doc, him):
     assert content.data.startswith(b"%PDF-") and content.version == version
     event = AuditEvent.objects.order_by("-id").first()
     assert (event.action, event.patient_id, event.username) == (
-        "document.view", str(doc.patient_id), "him1"
+        "document.view",
+        str(doc.patient_id),
+        "him1",
     )
 
 
@@ -52,23 +59,35 @@ def test_r_sec_3_amendment_keeps_the_signed_original(doc, him):
     sig = services.sign_version(actor=factories.SYSTEM, version=original, signer=author)
     assert sig.sha256 == original.sha256
     amended = services.add_version(
-        actor=factories.actor(him), document=doc, kind="amendment",
-        data=factories.pdf_bytes("Discharge summary, amended"), filename="v2.pdf",
+        actor=factories.actor(him),
+        document=doc,
+        kind="amendment",
+        data=factories.pdf_bytes("Discharge summary, amended"),
+        filename="v2.pdf",
         reason="wrong discharge medication",
-    )  # fmt: skip
+    )
     doc.refresh_from_db()
-    assert (amended.number, amended.parent_id, doc.status) == (2, original.pk, "amended")
+    assert (amended.number, amended.parent_id, doc.status) == (
+        2,
+        original.pk,
+        "amended",
+    )
     assert DocumentVersion.objects.get(pk=original.pk).sha256 == original.sha256
     assert Signature.objects.get().version_id == original.pk
-    content = services.read_content(actor=factories.actor(him), document=doc, version_number=1)
+    content = services.read_content(
+        actor=factories.actor(him), document=doc, version_number=1
+    )
     assert content.data == default_store().get(original.sha256)
 
 
 def test_versions_and_signatures_refuse_update_in_the_database(doc):
-    services.sign_version(actor=factories.SYSTEM, version=doc.versions.get(),
-                          signer=factories.provider())  # fmt: skip
-    for sql in ("UPDATE records_documentversion SET sha256 = 'x'",
-                "DELETE FROM records_signature"):  # fmt: skip
+    services.sign_version(
+        actor=factories.SYSTEM, version=doc.versions.get(), signer=factories.provider()
+    )
+    for sql in (
+        "UPDATE records_documentversion SET sha256 = 'x'",
+        "DELETE FROM records_signature",
+    ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             with connection.cursor() as cur:
                 cur.execute(sql)
@@ -76,14 +95,23 @@ def test_versions_and_signatures_refuse_update_in_the_database(doc):
 
 def test_entered_in_error_needs_a_reason_and_keeps_the_document(doc, him):
     with pytest.raises(ValidationFailed, match="say why"):
-        services.change_document_status(actor=factories.actor(him), document=doc,
-                                        status="entered-in-error", reason=" ")  # fmt: skip
-    services.change_document_status(actor=factories.actor(him), document=doc,
-                                    status="entered-in-error", reason="wrong patient")  # fmt: skip
+        services.change_document_status(
+            actor=factories.actor(him),
+            document=doc,
+            status="entered-in-error",
+            reason=" ",
+        )
+    services.change_document_status(
+        actor=factories.actor(him),
+        document=doc,
+        status="entered-in-error",
+        reason="wrong patient",
+    )
     assert doc.status == DocumentStatus.ENTERED_IN_ERROR and doc.versions.count() == 1
     with pytest.raises(Conflict, match="cannot become final"):
-        services.change_document_status(actor=factories.actor(him), document=doc,
-                                        status="final", reason="")  # fmt: skip
+        services.change_document_status(
+            actor=factories.actor(him), document=doc, status="final", reason=""
+        )
 
 
 @pytest.mark.parametrize(
@@ -91,12 +119,17 @@ def test_entered_in_error_needs_a_reason_and_keeps_the_document(doc, him):
     [
         (b"%PDF-1.4 x", "../../etc/passwd", "", ValidationFailed, "contains a path"),
         (b"%PDF-1.4 x", "a\\b.pdf", "", ValidationFailed, "contains a path"),
-        (b"\x89PNG\r\n\x1a\nxx", "scan.pdf", "application/pdf", ValidationFailed,
-         "labelled application/pdf but its content is image/png"),
+        (
+            b"\x89PNG\r\n\x1a\nxx",
+            "scan.pdf",
+            "application/pdf",
+            ValidationFailed,
+            "labelled application/pdf but its content is image/png",
+        ),
         (b"MZ\x90\x00binary", "note.pdf", "", ValidationFailed, "is not a PDF"),
         (b"", "empty.pdf", "", ValidationFailed, "is empty"),
     ],
-)  # fmt: skip
+)
 def test_bad_files_are_refused_and_nothing_is_written(
     patient, facility, him, data, filename, media_type, error, message
 ):
@@ -105,10 +138,14 @@ def test_bad_files_are_refused_and_nothing_is_written(
     before = (Document.objects.count(), AuditEvent.objects.count())
     with pytest.raises(error, match=message):
         services.file_document(
-            actor=factories.actor(him), patient=patient, facility=facility,
-            doc_type=DocumentType.objects.get(code="11506-3"), data=data,
-            filename=filename, media_type=media_type,
-        )  # fmt: skip
+            actor=factories.actor(him),
+            patient=patient,
+            facility=facility,
+            doc_type=DocumentType.objects.get(code="11506-3"),
+            data=data,
+            filename=filename,
+            media_type=media_type,
+        )
     assert (Document.objects.count(), AuditEvent.objects.count()) == before
 
 
@@ -118,21 +155,27 @@ def test_oversized_file_is_refused(settings, patient, facility, him):
     settings.MAX_UPLOAD_BYTES = 1024
     with pytest.raises(TooLarge, match="the limit is"):
         services.file_document(
-            actor=factories.actor(him), patient=patient, facility=facility,
+            actor=factories.actor(him),
+            patient=patient,
+            facility=facility,
             doc_type=DocumentType.objects.get(code="11506-3"),
-            data=b"%PDF-" + b"0" * 2048, filename="big.pdf",
-        )  # fmt: skip
+            data=b"%PDF-" + b"0" * 2048,
+            filename="big.pdf",
+        )
 
 
 def test_sensitive_document_type_carries_its_labels(patient, facility):
-    doc = factories.document(patient=patient, facility=facility, code="SUDTX",
-                             sensitivity=["HIV"])  # fmt: skip
+    doc = factories.document(
+        patient=patient, facility=facility, code="SUDTX", sensitivity=["HIV"]
+    )
     assert doc.sensitivity == ["ETH", "HIV", "SUD"]
     with pytest.raises(ValidationFailed, match="unknown sensitivity label"):
         factories.document(patient=patient, facility=facility, sensitivity=["SECRET"])
 
 
-def test_document_outside_the_users_facilities_is_refused(patient, facility, other_facility):
+def test_document_outside_the_users_facilities_is_refused(
+    patient, facility, other_facility
+):
     from recordroom.kernel.errors import PermissionDenied
 
     doc = factories.document(patient=patient, facility=facility)

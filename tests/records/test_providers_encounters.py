@@ -4,9 +4,9 @@ import pytest
 
 from recordroom.kernel.errors import Conflict, ValidationFailed
 from recordroom.kernel.npi import npi_problem
+from recordroom.mpi.search import PatientQuery
 from recordroom.records import services
 from recordroom.records.chart import find_patients, get_chart
-from recordroom.mpi.search import PatientQuery
 from tests import factories
 
 
@@ -28,9 +28,14 @@ def test_discharge_before_admission_is_refused(patient, facility):
     now = datetime.now(UTC)
     with pytest.raises(ValidationFailed, match="is before admission"):
         services.record_encounter(
-            actor=factories.SYSTEM, patient=patient, facility=facility, account_number="X1",
-            encounter_class="IMP", admit_at=now, discharge_at=now - timedelta(days=1),
-        )  # fmt: skip
+            actor=factories.SYSTEM,
+            patient=patient,
+            facility=facility,
+            account_number="X1",
+            encounter_class="IMP",
+            admit_at=now,
+            discharge_at=now - timedelta(days=1),
+        )
 
 
 def test_search_by_account_number_and_chart(patient, facility, him):
@@ -41,4 +46,7 @@ def test_search_by_account_number_and_chart(patient, facility, him):
     assert [h.patient.pk for h in hits] == [patient.pk]
     chart = get_chart(user=him, patient_id=patient.pk)
     assert [e.account_number for e in chart.encounters] == ["V2002"]
-    assert [t for t, _ in chart.documents_by_type()] == ["Discharge summary", "Progress note"]
+    assert [t for t, _ in chart.documents_by_type()] == [
+        "Discharge summary",
+        "Progress note",
+    ]

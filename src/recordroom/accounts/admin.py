@@ -18,16 +18,24 @@ from .models import ApiToken, RolePolicy, User
 class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Writes an audit event for every add, change and delete made in the admin."""
 
-    def _audit(self, request: HttpRequest, obj: Any, what: str, message: Any = "") -> None:
+    def _audit(
+        self, request: HttpRequest, obj: Any, what: str, message: Any = ""
+    ) -> None:
         record(
             actor=Actor(
-                user=request.user, channel="admin",
+                user=request.user,
+                channel="admin",
                 client_address=str(request.META.get("REMOTE_ADDR", ""))[:64],
                 request_id=getattr(request, "request_id", ""),
             ),
-            action=actions.ADMIN_CHANGE.name, obj=obj,
-            detail={"change": what, "object": str(obj)[:200], "message": str(message)[:500]},
-        )  # fmt: skip
+            action=actions.ADMIN_CHANGE.name,
+            obj=obj,
+            detail={
+                "change": what,
+                "object": str(obj)[:200],
+                "message": str(message)[:500],
+            },
+        )
 
     def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
         self._audit(request, obj, "add", message)
@@ -45,7 +53,13 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(User)
 class RecordroomUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc]
-    list_display = ("username", "email", "is_active", "all_facilities", "mfa_waived_for_demo")
+    list_display = (
+        "username",
+        "email",
+        "is_active",
+        "all_facilities",
+        "mfa_waived_for_demo",
+    )
     list_filter = ("is_active", "groups", "all_facilities")
     fieldsets = (
         *UserAdmin.fieldsets,  # type: ignore[misc]
@@ -61,10 +75,25 @@ class RolePolicyAdmin(AuditedAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(AuditedAdmin):
-    list_display = ("user", "prefix", "name", "created_at", "expires_at", "last_used_at",
-                    "revoked_at")  # fmt: skip
+    list_display = (
+        "user",
+        "prefix",
+        "name",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     readonly_fields = ("user", "prefix", "digest", "created_at", "last_used_at")
-    fields = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    fields = (
+        "user",
+        "name",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tokens are issued with `recordroom token create` (shown once)

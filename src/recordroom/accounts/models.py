@@ -16,6 +16,9 @@ class Capability(models.Model):
         default_permissions = ()
         permissions = sorted(PERMISSIONS.items())
 
+    def __str__(self) -> str:
+        return "capability holder"
+
 
 class User(AbstractUser):
     """A person with a unique account (R-SEC-1 unique user identification)."""
@@ -23,7 +26,8 @@ class User(AbstractUser):
     # Facility scope is `records.Facility.members` (related name `facilities`), kept on
     # the facility side so that accounts does not depend on records.
     all_facilities = models.BooleanField(
-        default=False, help_text="Enterprise-wide access (HIM director, privacy officer)."
+        default=False,
+        help_text="Enterprise-wide access (HIM director, privacy officer).",
     )
     mfa_waived_for_demo = models.BooleanField(
         default=False,
@@ -71,6 +75,9 @@ class TotpDevice(models.Model):
     last_counter = models.BigIntegerField(default=0, help_text="refuses code replay")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"TOTP for {self.user.username} ({'confirmed' if self.confirmed else 'pending'})"
+
 
 class ApiToken(models.Model):
     """A per-user API token. Only its SHA-256 is stored; the token is shown once."""
@@ -100,3 +107,6 @@ class LoginFailure(models.Model):
             models.Index(fields=["username", "at"], name="loginfail_user_idx"),
             models.Index(fields=["client_address", "at"], name="loginfail_addr_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.client_address} at {self.at:%Y-%m-%d %H:%M}"

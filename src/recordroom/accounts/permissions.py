@@ -12,7 +12,9 @@ from .roles import PERMISSIONS
 def has(user: Any, capability: str) -> bool:
     if capability not in PERMISSIONS:
         raise KeyError(f"unknown capability {capability!r}; declared in accounts.roles")
-    return bool(user is not None and user.is_active and user.has_perm(f"accounts.{capability}"))
+    return bool(
+        user is not None and user.is_active and user.has_perm(f"accounts.{capability}")
+    )
 
 
 def require(user: Any, capability: str) -> None:

@@ -45,21 +45,34 @@ ROLES: dict[str, Role] = {
     r.key: r
     for r in (
         _role(
-            "him_specialist", "HIM specialist", *_READ, "add_document",
-            "edit_demographics", "change_document_status",
+            "him_specialist",
+            "HIM specialist",
+            *_READ,
+            "add_document",
+            "edit_demographics",
+            "change_document_status",
         ),
         _role("roi_specialist", "ROI specialist", *_READ),
         _role("coder", "Coder", *_READ),
         _role("provider", "Provider", *_READ, "add_document", "sign_document"),
-        _role("privacy_officer", "Privacy officer", *_READ, "view_access_log", "view_audit"),
         _role(
-            "him_manager", "HIM manager", *_READ, "view_access_log",
+            "privacy_officer",
+            "Privacy officer",
+            *_READ,
+            "view_access_log",
+            "view_audit",
+        ),
+        _role(
+            "him_manager",
+            "HIM manager",
+            *_READ,
+            "view_access_log",
             "change_document_status",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
         _role("administrator", "Administrator", "manage_users", mfa=True),
     )
-}  # fmt: skip
+}
 
 
 def role_by_name(name: str) -> Role | None:

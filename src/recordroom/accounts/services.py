@@ -31,19 +31,25 @@ def sync_roles() -> None:
 
     Runs after every migrate; a group that exists keeps whatever an administrator set.
     """
-    perms = {p.codename: p for p in Permission.objects.filter(content_type__app_label="accounts")}
+    perms = {
+        p.codename: p
+        for p in Permission.objects.filter(content_type__app_label="accounts")
+    }
     for role in ROLES.values():
         group, created = Group.objects.get_or_create(name=role.name)
         if created:
             group.permissions.set([perms[c] for c in role.permissions if c in perms])
-        RolePolicy.objects.get_or_create(group=group, defaults={"require_mfa": role.require_mfa})
+        RolePolicy.objects.get_or_create(
+            group=group, defaults={"require_mfa": role.require_mfa}
+        )
 
 
 def _group_for(role_key: str) -> Group:
     role = ROLES.get(role_key)
     if role is None:
         raise ValidationFailed(
-            f"unknown role '{role_key}'; choose one of: {', '.join(ROLES)}", field="role"
+            f"unknown role '{role_key}'; choose one of: {', '.join(ROLES)}",
+            field="role",
         )
     group = Group.objects.filter(name=role.name).first()
     if group is None:
@@ -69,7 +75,9 @@ def create_user(
     group = _group_for(role)
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
-            raise ValidationFailed(f"user '{username}' already exists", field="username")
+            raise ValidationFailed(
+                f"user '{username}' already exists", field="username"
+            )
         user = User(username=username, email=email, all_facilities=all_facilities)
         user.mfa_waived_for_demo = demo
         user.is_staff = role == "administrator"
@@ -87,13 +95,21 @@ def create_user(
             found = list(facility_model.objects.filter(code__in=facility_codes))
             missing = set(facility_codes) - {f.code for f in found}
             if missing:
-                raise NotFound(f"unknown facility code(s): {', '.join(sorted(missing))}")
+                raise NotFound(
+                    f"unknown facility code(s): {', '.join(sorted(missing))}"
+                )
             for facility in found:
                 facility.members.add(user)
         record(
-            actor=actor, action=actions.USER_CREATED.name, obj=user,
-            detail={"username": username, "role": role, "facilities": facility_codes or []},
-        )  # fmt: skip
+            actor=actor,
+            action=actions.USER_CREATED.name,
+            obj=user,
+            detail={
+                "username": username,
+                "role": role,
+                "facilities": facility_codes or [],
+            },
+        )
     return user
 
 
@@ -118,7 +134,9 @@ def _throttled(username: str, address: str) -> bool:
     )
 
 
-def sign_in(*, actor: Actor, username: str, password: str, request: object = None) -> SignIn:
+def sign_in(
+    *, actor: Actor, username: str, password: str, request: object = None
+) -> SignIn:
     """Check a password, throttling repeated failures (R-SEC-1, log-in monitoring).
 
     Every refusal is audited with its reason; success is audited once the second
@@ -152,13 +170,17 @@ def _failed(actor: Actor, username: str, reason: str) -> None:
             username=username, client_address=actor.client_address, at=timezone.now()
         )
         record(
-            actor=actor, action=actions.LOGIN_FAILED.name, outcome=Outcome.DENIED,
+            actor=actor,
+            action=actions.LOGIN_FAILED.name,
+            outcome=Outcome.DENIED,
             detail={"username": username, "reason": reason},
-        )  # fmt: skip
+        )
 
 
 def complete_sign_in(*, actor: Actor, second_factor: bool) -> None:
-    record(actor=actor, action=actions.LOGIN.name, detail={"second_factor": second_factor})
+    record(
+        actor=actor, action=actions.LOGIN.name, detail={"second_factor": second_factor}
+    )
 
 
 def sign_out(*, actor: Actor, reason: str = "user") -> None:
@@ -175,12 +197,16 @@ def start_totp_enrolment(*, user: User) -> str:
     TotpDevice.objects.update_or_create(
         user=user, defaults={"secret": sealed, "confirmed": False, "last_counter": 0}
     )
-    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="Recordroom")
+    return pyotp.TOTP(secret).provisioning_uri(
+        name=user.username, issuer_name="Recordroom"
+    )
 
 
 def totp_secret(user: User) -> str:
     device = TotpDevice.objects.get(user=user)
-    return crypto.decrypt(bytes(device.secret), purpose="totp", aad=str(user.pk).encode()).decode()
+    return crypto.decrypt(
+        bytes(device.secret), purpose="totp", aad=str(user.pk).encode()
+    ).decode()
 
 
 def check_totp(*, actor: Actor, user: User, code: str) -> bool:
@@ -226,12 +252,18 @@ def create_token(
     expires = timezone.now() + timedelta(days=days) if days else None
     with transaction.atomic():
         row = ApiToken.objects.create(
-            user=user, name=name, prefix=prefix, digest=_digest(token), expires_at=expires
+            user=user,
+            name=name,
+            prefix=prefix,
+            digest=_digest(token),
+            expires_at=expires,
         )
         record(
-            actor=actor, action=actions.TOKEN_CREATED.name, obj=row,
+            actor=actor,
+            action=actions.TOKEN_CREATED.name,
+            obj=row,
             detail={"user": username, "prefix": prefix},
-        )  # fmt: skip
+        )
     return row, token
 
 
@@ -239,7 +271,9 @@ def user_for_token(token: str) -> User:
     """Resolve a bearer token, refusing unknown, revoked, expired or disabled ones."""
     parts = (token or "").split("_")
     if len(parts) < 3 or not token.startswith(TOKEN_PREFIX):
-        raise PermissionDenied("the API token is malformed; expected 'rr_<prefix>_<secret>'")
+        raise PermissionDenied(
+            "the API token is malformed; expected 'rr_<prefix>_<secret>'"
+        )
     row = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
     if row is None or not secrets.compare_digest(row.digest, _digest(token)):
         raise PermissionDenied("the API token is not valid")
@@ -247,7 +281,9 @@ def user_for_token(token: str) -> User:
     if row.revoked_at is not None:
         raise PermissionDenied(f"the API token {row.prefix}… was revoked")
     if row.expires_at is not None and row.expires_at <= now:
-        raise PermissionDenied(f"the API token {row.prefix}… expired on {row.expires_at:%Y-%m-%d}")
+        raise PermissionDenied(
+            f"the API token {row.prefix}… expired on {row.expires_at:%Y-%m-%d}"
+        )
     if not row.user.is_active:
         raise PermissionDenied(f"user '{row.user.username}' is disabled")
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
@@ -262,4 +298,6 @@ def revoke_token(*, actor: Actor, prefix: str) -> None:
         )
         if not updated:
             raise NotFound(f"no active API token with prefix '{prefix}'")
-        record(actor=actor, action=actions.TOKEN_REVOKED.name, detail={"prefix": prefix})
+        record(
+            actor=actor, action=actions.TOKEN_REVOKED.name, detail={"prefix": prefix}
+        )

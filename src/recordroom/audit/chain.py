@@ -11,10 +11,23 @@ from django.db import connection
 GENESIS = "0" * 64
 # Column order is part of the hash: never reorder, only append (with a version bump).
 COLUMNS = (
-    "id", "ts", "user_id", "username", "role", "facility_id", "action", "outcome",
-    "patient_id", "object_type", "object_id", "purpose", "channel", "client_address",
-    "request_id", "detail",
-)  # fmt: skip
+    "id",
+    "ts",
+    "user_id",
+    "username",
+    "role",
+    "facility_id",
+    "action",
+    "outcome",
+    "patient_id",
+    "object_type",
+    "object_id",
+    "purpose",
+    "channel",
+    "client_address",
+    "request_id",
+    "detail",
+)
 _SEP = "\x1f"
 
 
@@ -84,19 +97,22 @@ def verify() -> VerifyResult:
         event_id = row[0]
         if event_id != expected_id:
             return VerifyResult(
-                count, int(expected_id),  # type: ignore[arg-type]
+                count,
+                int(expected_id),  # type: ignore[arg-type]
                 f"event {expected_id} is missing (next present is {event_id})",
             )
         if row[-2] != prev_hash:
             return VerifyResult(
-                count, int(event_id),  # type: ignore[arg-type]
+                count,
+                int(event_id),  # type: ignore[arg-type]
                 f"event {event_id} does not follow event {expected_id - 1}: "  # type: ignore[operator]
                 "its previous-hash differs (an earlier event was changed or removed)",
             )
         body = prev_hash + sep + sep.join([str(v) for v in row[:-2]])
         if sha(body.encode()).hexdigest() != row[-1]:
             return VerifyResult(
-                count, int(event_id),  # type: ignore[arg-type]
+                count,
+                int(event_id),  # type: ignore[arg-type]
                 f"event {event_id} was altered: its contents no longer match its hash",
             )
         prev_hash = row[-1]  # type: ignore[assignment]

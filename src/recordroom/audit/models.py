@@ -21,7 +21,9 @@ class AuditEvent(models.Model):
     outlives whatever it points at.
     """
 
-    id = models.BigIntegerField(primary_key=True)  # 1, 2, 3 ... assigned under the chain lock
+    id = models.BigIntegerField(
+        primary_key=True
+    )  # 1, 2, 3 ... assigned under the chain lock
     ts = models.BigIntegerField(help_text="UTC time in microseconds since 1970")
     user_id = models.CharField(max_length=36, blank=True, default="")
     username = models.CharField(max_length=150, blank=True, default="")
@@ -51,10 +53,6 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.id} {self.action} by {self.username or '-'} ({self.outcome})"
 
-    @property
-    def at(self) -> datetime:
-        return datetime.fromtimestamp(self.ts / 1_000_000, tz=UTC)
-
     def save(self, *args: object, **kwargs: object) -> None:
         if not self._state.adding:
             raise RuntimeError("audit events are append-only and cannot be changed")
@@ -62,3 +60,7 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise RuntimeError("audit events are append-only and cannot be deleted")
+
+    @property
+    def at(self) -> datetime:
+        return datetime.fromtimestamp(self.ts / 1_000_000, tz=UTC)

@@ -49,7 +49,9 @@ class EventSpec:
         patient_id = getattr(self.patient, "pk", self.patient)
         obj_type, obj_id = _object_ref(self.obj)
         actor = self.actor
-        detail = json.dumps(self.detail, sort_keys=True, separators=(",", ":"), default=str)
+        detail = json.dumps(
+            self.detail, sort_keys=True, separators=(",", ":"), default=str
+        )
         return [
             event_id,
             self.ts if self.ts is not None else time.time_ns() // 1000,
@@ -88,7 +90,9 @@ def record(
     return record_many([spec])[0]
 
 
-def record_many(specs: Iterable[EventSpec], *, batch_size: int = 2000) -> list[AuditEvent]:
+def record_many(
+    specs: Iterable[EventSpec], *, batch_size: int = 2000
+) -> list[AuditEvent]:
     """Append many events under one chain lock (bulk loads, imports)."""
     with transaction.atomic():
         last_id, prev = lock_and_head()
@@ -98,7 +102,11 @@ def record_many(specs: Iterable[EventSpec], *, batch_size: int = 2000) -> list[A
             values = spec.values(last_id)
             digest = event_hash(prev, values)
             out.append(
-                AuditEvent(**dict(zip(COLUMNS, values, strict=True)), prev_hash=prev, hash=digest)
+                AuditEvent(
+                    **dict(zip(COLUMNS, values, strict=True)),
+                    prev_hash=prev,
+                    hash=digest,
+                )
             )
             prev = digest
         AuditEvent.objects.bulk_create(out, batch_size=batch_size)

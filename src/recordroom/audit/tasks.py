@@ -20,6 +20,10 @@ def verify_chain_task() -> dict[str, object]:
         actor=Actor(channel="worker"),
         action=actions.AUDIT_VERIFY.name,
         outcome=Outcome.SUCCESS if result.intact else Outcome.FAILURE,
-        detail={"events": result.count, "broken_id": result.broken_id, "reason": result.reason},
+        detail={
+            "events": result.count,
+            "broken_id": result.broken_id,
+            "reason": result.reason,
+        },
     )
     return {"intact": result.intact, "events": result.count, "reason": result.reason}

@@ -48,9 +48,12 @@ def _ensure_admin(username: str, password: str | None) -> str | None:
     if not password:
         password = generated = secrets.token_urlsafe(12)
     create_user(
-        actor=cli_actor(), username=username, role="administrator", password=password,
+        actor=cli_actor(),
+        username=username,
+        role="administrator",
+        password=password,
         all_facilities=True,
-    )  # fmt: skip
+    )
     return generated
 
 
@@ -58,7 +61,9 @@ def _ensure_admin(username: str, password: str | None) -> str | None:
 def init(
     admin: str = typer.Option("admin", help="User name of the first administrator."),
     admin_password: str = typer.Option(
-        None, envvar="RECORDROOM_ADMIN_PASSWORD", help="Its password (generated if omitted)."
+        None,
+        envvar="RECORDROOM_ADMIN_PASSWORD",
+        help="Its password (generated if omitted).",
     ),
 ) -> None:
     """Create the data folder and database, migrate, and create an administrator."""
@@ -72,8 +77,12 @@ def init(
     out.print(f"data folder: {data}")
     out.print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     if generated:
-        out.print(f"administrator '{admin}' created; password (shown once): {generated}")
-        out.print("The administrator must set up a TOTP second factor at first sign-in.")
+        out.print(
+            f"administrator '{admin}' created; password (shown once): {generated}"
+        )
+        out.print(
+            "The administrator must set up a TOTP second factor at first sign-in."
+        )
     else:
         out.print(f"administrator '{admin}' already exists")
 
@@ -81,7 +90,9 @@ def init(
 @app.command()
 def demo(
     patients: int = typer.Option(2000, min=1, help="Synthetic patients to generate."),
-    seed: int = typer.Option(42, help="Random seed: the same seed gives the same population."),
+    seed: int = typer.Option(
+        42, help="Random seed: the same seed gives the same population."
+    ),
     port: int = typer.Option(8000, help="Port to serve on."),
     host: str = typer.Option("127.0.0.1", help="Address to serve on."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Load, then exit."),
@@ -98,9 +109,13 @@ def demo(
     with Progress(console=out, transient=True) as progress:
         bar = progress.add_task("loading synthetic patients", total=patients)
         summary = load_demo(
-            patients=patients, seed=seed, data_dir=data,
-            progress=lambda done, total: progress.update(bar, completed=done, total=total),
-        )  # fmt: skip
+            patients=patients,
+            seed=seed,
+            data_dir=data,
+            progress=lambda done, total: progress.update(
+                bar, completed=done, total=total
+            ),
+        )
     if summary.already_loaded:
         out.print(f"demo population already loaded in {data}; nothing added")
     else:
@@ -110,7 +125,9 @@ def demo(
             f"{summary.twins} twins) in {summary.seconds:.1f} s"
         )
         out.print(f"ground truth: {data / 'demo' / 'ground-truth.csv'}")
-    out.print("\n[bold]Demo sign-ins[/] (synthetic data only; second factor waived for demo):")
+    out.print(
+        "\n[bold]Demo sign-ins[/] (synthetic data only; second factor waived for demo):"
+    )
     for username, role, password in create_demo_users():
         out.print(f"  {role:<18} {username:<16} {password}")
     if not no_serve:
@@ -162,13 +179,17 @@ def audit_verify() -> None:
     if result.intact:
         out.print(f"intact: {result.count} events")
         return
-    fail(f"broken at event {result.broken_id}: {result.reason} "
-         f"({result.count} events verified before it)")  # fmt: skip
+    fail(
+        f"broken at event {result.broken_id}: {result.reason} "
+        f"({result.count} events verified before it)"
+    )
 
 
 @audit_app.command("export")
 def audit_export(
-    output: Path = typer.Option(None, "--output", "-o", help="File to write (default stdout)."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="File to write (default stdout)."
+    ),
     patient: str = typer.Option(None, help="Only events about this patient id."),
 ) -> None:
     """Export audit events as FHIR R4 AuditEvent NDJSON."""
@@ -191,9 +212,11 @@ def audit_export(
         if output:
             fh.close()
     record(
-        actor=cli_actor(), action=actions.AUDIT_EXPORT.name, patient=patient or None,
+        actor=cli_actor(),
+        action=actions.AUDIT_EXPORT.name,
+        patient=patient or None,
         detail={"count": count, "output": str(output or "stdout")},
-    )  # fmt: skip
+    )
     if output:
         out.print(f"exported {count} events to {output}")
 
@@ -201,10 +224,25 @@ def audit_export(
 @user_app.command("create")
 def user_create(
     username: str,
-    role: str = typer.Option(..., help="Role key: " + ", ".join(
-        ["him_specialist", "roi_specialist", "coder", "provider", "privacy_officer",
-         "him_manager", "auditor", "administrator"])),
-    facility: list[str] = typer.Option(None, help="Facility code in scope (repeatable)."),
+    role: str = typer.Option(
+        ...,
+        help="Role key: "
+        + ", ".join(
+            [
+                "him_specialist",
+                "roi_specialist",
+                "coder",
+                "provider",
+                "privacy_officer",
+                "him_manager",
+                "auditor",
+                "administrator",
+            ]
+        ),
+    ),
+    facility: list[str] = typer.Option(
+        None, help="Facility code in scope (repeatable)."
+    ),
     all_facilities: bool = typer.Option(False, help="Every facility in scope."),
     email: str = typer.Option("", help="E-mail address."),
     password: str = typer.Option(
@@ -221,12 +259,19 @@ def user_create(
         password = generated = secrets.token_urlsafe(12)
     try:
         user = create_user(
-            actor=cli_actor(), username=username, role=role, password=password, email=email,
-            facility_codes=list(facility or []), all_facilities=all_facilities,
-        )  # fmt: skip
+            actor=cli_actor(),
+            username=username,
+            role=role,
+            password=password,
+            email=email,
+            facility_codes=list(facility or []),
+            all_facilities=all_facilities,
+        )
     except RecordroomError as exc:
         fail(exc.message)
-    out.print(f"created user '{user.username}' with role {', '.join(user.role_names())}")
+    out.print(
+        f"created user '{user.username}' with role {', '.join(user.role_names())}"
+    )
     if generated:
         out.print(f"password (shown once): {generated}")
 
@@ -243,10 +288,14 @@ def token_create(
     from recordroom.kernel.errors import RecordroomError
 
     try:
-        row, token = create_token(actor=cli_actor(), username=username, name=name, days=days)
+        row, token = create_token(
+            actor=cli_actor(), username=username, name=name, days=days
+        )
     except RecordroomError as exc:
         fail(exc.message)
-    out.print(f"API token {row.prefix}… for '{username}' (store it now; it is not kept):")
+    out.print(
+        f"API token {row.prefix}… for '{username}' (store it now; it is not kept):"
+    )
     print(token)
 
 
@@ -264,7 +313,9 @@ def token_revoke(prefix: str) -> None:
     out.print(f"revoked token {prefix}…")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
 def manage(ctx: typer.Context) -> None:
     """Run a Django management command (for administrators), e.g. `recordroom manage check`."""
     django_setup()

@@ -22,7 +22,16 @@ _REGISTRY: dict[str, Action] = {}
 def declare(name: str, kind: str, help: str) -> Action:
     if name in _REGISTRY:
         raise ValueError(f"audit action {name!r} is declared twice")
-    if kind not in {"create", "read", "update", "delete", "print", "export", "query", "login"}:
+    if kind not in {
+        "create",
+        "read",
+        "update",
+        "delete",
+        "print",
+        "export",
+        "query",
+        "login",
+    }:
         raise ValueError(f"audit action {name!r} has unknown kind {kind!r}")
     action = Action(name, kind, help)
     _REGISTRY[name] = action
@@ -33,7 +42,9 @@ def get(name: str) -> Action:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"audit action {name!r} is not declared in kernel.actions") from None
+        raise KeyError(
+            f"audit action {name!r} is not declared in kernel.actions"
+        ) from None
 
 
 def all_actions() -> list[Action]:
@@ -52,7 +63,9 @@ ADMIN_CHANGE = declare(
     "admin.change", "update", "An administrator changed configuration in the admin."
 )
 # Patients
-PATIENT_SEARCH = declare("patient.search", "query", "Patients were searched (query kept).")
+PATIENT_SEARCH = declare(
+    "patient.search", "query", "Patients were searched (query kept)."
+)
 PATIENT_CREATE = declare("patient.create", "create", "A patient was registered.")
 PATIENT_UPDATE = declare("patient.update", "update", "Patient demographics changed.")
 CHART_OPEN = declare("chart.open", "read", "A patient's chart was opened.")
@@ -69,7 +82,9 @@ DOCUMENT_VERSION = declare(
 DOCUMENT_STATUS = declare("document.status", "update", "A document's status changed.")
 DOCUMENT_SIGN = declare("document.sign", "update", "A document version was signed.")
 DOCUMENT_VIEW = declare("document.view", "read", "A document was shown on screen.")
-DOCUMENT_DOWNLOAD = declare("document.download", "read", "A document file was downloaded.")
+DOCUMENT_DOWNLOAD = declare(
+    "document.download", "read", "A document file was downloaded."
+)
 DOCUMENT_PRINT = declare("document.print", "print", "A document was sent to print.")
 DOCUMENT_INTEGRITY = declare(
     "document.integrity_failure", "read", "A stored file failed its integrity check."

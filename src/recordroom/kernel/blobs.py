@@ -72,7 +72,9 @@ class BlobStore:
         if raw[:4] != _MAGIC:
             raise IntegrityFailure(f"blob {sha256} has an unknown file format")
         try:
-            data = AESGCM(derived_key("blob")).decrypt(raw[4:16], raw[16:], sha256.encode())
+            data = AESGCM(derived_key("blob")).decrypt(
+                raw[4:16], raw[16:], sha256.encode()
+            )
         except InvalidTag:
             raise IntegrityFailure(
                 f"blob {sha256} failed its integrity check: the stored file was altered"

@@ -43,7 +43,11 @@ def derived_key(purpose: str) -> bytes:
 
 def encrypt(plaintext: bytes, *, purpose: str, aad: bytes = b"") -> bytes:
     nonce = os.urandom(12)
-    return _FIELD_MAGIC + nonce + AESGCM(derived_key(purpose)).encrypt(nonce, plaintext, aad)
+    return (
+        _FIELD_MAGIC
+        + nonce
+        + AESGCM(derived_key(purpose)).encrypt(nonce, plaintext, aad)
+    )
 
 
 def decrypt(token: bytes, *, purpose: str, aad: bytes = b"") -> bytes:
@@ -60,4 +64,6 @@ def decrypt(token: bytes, *, purpose: str, aad: bytes = b"") -> bytes:
 
 def blind_index(value: str, *, purpose: str) -> str:
     """A keyed hash that lets an exact value be looked up without storing it."""
-    return hmac.new(derived_key("index:" + purpose), value.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        derived_key("index:" + purpose), value.encode(), hashlib.sha256
+    ).hexdigest()

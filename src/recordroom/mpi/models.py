@@ -15,14 +15,18 @@ class Facility(models.Model):
     code = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=200)
     mrn_system = models.CharField(
-        max_length=200, unique=True, help_text="Identifier system URI (or OID) of its MRNs"
+        max_length=200,
+        unique=True,
+        help_text="Identifier system URI (or OID) of its MRNs",
     )
     timezone = models.CharField(max_length=64, default="America/New_York")
     npi = models.CharField(max_length=10, blank=True, default="")
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="facilities",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="facilities",
         help_text="Users whose work covers this facility's patients",
-    )  # fmt: skip
+    )
 
     class Meta:
         verbose_name_plural = "facilities"
@@ -98,10 +102,14 @@ class PatientIdentifier(Period):
     exact-match key (for an SSN, a keyed hash of the full number).
     """
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="identifiers")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="identifiers"
+    )
     kind = models.CharField(max_length=3, choices=IdentifierKind.choices)
     system = models.CharField(max_length=200, help_text="Assigning authority URI/OID")
-    facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT)
+    facility = models.ForeignKey(
+        Facility, null=True, blank=True, on_delete=models.PROTECT
+    )
     value = models.CharField(max_length=100)
     lookup = models.CharField(max_length=100)
     secret = models.BinaryField(null=True, blank=True)
@@ -134,7 +142,9 @@ class NameUse(models.TextChoices):
 
 class PatientName(Period):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="names")
-    use = models.CharField(max_length=10, choices=NameUse.choices, default=NameUse.LEGAL)
+    use = models.CharField(
+        max_length=10, choices=NameUse.choices, default=NameUse.LEGAL
+    )
     family = models.CharField(max_length=100)
     given = models.CharField(max_length=100, blank=True, default="")
     middle = models.CharField(max_length=100, blank=True, default="")
@@ -146,7 +156,9 @@ class PatientName(Period):
     class Meta:
         ordering = ["period_end", "-period_start"]
         indexes = [
-            models.Index(fields=["family_key", "given_key"], name="name_family_given_idx"),
+            models.Index(
+                fields=["family_key", "given_key"], name="name_family_given_idx"
+            ),
             models.Index(fields=["given_key"], name="name_given_idx"),
         ]
 
@@ -161,7 +173,9 @@ class PatientName(Period):
 
 
 class PatientAddress(Period):
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="addresses")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="addresses"
+    )
     use = models.CharField(max_length=10, default="home")
     line1 = models.CharField(max_length=200)
     line2 = models.CharField(max_length=200, blank=True, default="")
@@ -179,7 +193,9 @@ class PatientAddress(Period):
 
 
 class PatientTelecom(Period):
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="telecoms")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="telecoms"
+    )
     system = models.CharField(max_length=10, default="phone")  # phone, email
     use = models.CharField(max_length=10, default="home")  # home, mobile, work
     value = models.CharField(max_length=200)

@@ -29,12 +29,20 @@ class PatientQuery:
     limit: int = 25
 
     def is_empty(self) -> bool:
-        return not (self.name.strip() or self.birth_date or self.identifier.strip()
-                    or self.ssn.strip() or self.patient_ids is not None)  # fmt: skip
+        return not (
+            self.name.strip()
+            or self.birth_date
+            or self.identifier.strip()
+            or self.ssn.strip()
+            or self.patient_ids is not None
+        )
 
     def as_audit(self) -> dict[str, str]:
-        out = {"name": self.name, "birth_date": str(self.birth_date or ""),
-               "identifier": self.identifier}  # fmt: skip
+        out = {
+            "name": self.name,
+            "birth_date": str(self.birth_date or ""),
+            "identifier": self.identifier,
+        }
         if self.ssn:
             out["ssn"] = "***" + re.sub(r"\D", "", self.ssn)[-4:]
         return {k: v for k, v in out.items() if v}
@@ -66,7 +74,10 @@ def _name_terms(text: str) -> list[Q]:
         else:
             # "maria de la cruz" could be given "maria" + family "de la cruz", or the
             # reverse; try both readings.
-            orders = [(" ".join(words[1:]), words[0]), (" ".join(words[:-1]), words[-1])]
+            orders = [
+                (" ".join(words[1:]), words[0]),
+                (" ".join(words[:-1]), words[-1]),
+            ]
     alternatives = []
     for family, given in orders:
         if not family:
@@ -114,7 +125,9 @@ def search_patients(*, user: Any, query: PatientQuery) -> list[PatientHit]:
 
     terms = _name_terms(query.name) if query.name.strip() else []
     if query.name.strip() and not terms:
-        raise ValidationFailed(f"name {query.name!r} has no letters or digits to search by")
+        raise ValidationFailed(
+            f"name {query.name!r} has no letters or digits to search by"
+        )
     hits: dict[Any, PatientHit] = {}
     if terms:
         any_term = terms[0]

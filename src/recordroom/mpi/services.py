@@ -10,13 +10,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from recordroom.audit.services import record
 from recordroom.kernel import actions, crypto
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
-from recordroom.kernel.text import prefix_upper_bound, search_key
+from recordroom.kernel.text import search_key
 
 from .models import (
     Facility,
@@ -93,11 +93,18 @@ def build_name(patient: Patient, n: NameIn) -> PatientName:
     if n.use not in NameUse.values:
         raise ValidationFailed(f"unknown name use {n.use!r}", field="names.use")
     return PatientName(
-        patient=patient, use=n.use, family=family, given=n.given.strip(),
-        middle=n.middle.strip(), suffix=n.suffix.strip(), prefix=n.prefix.strip(),
-        family_key=search_key(family), given_key=search_key(n.given),
-        period_start=n.period_start, period_end=n.period_end,
-    )  # fmt: skip
+        patient=patient,
+        use=n.use,
+        family=family,
+        given=n.given.strip(),
+        middle=n.middle.strip(),
+        suffix=n.suffix.strip(),
+        prefix=n.prefix.strip(),
+        family_key=search_key(family),
+        given_key=search_key(n.given),
+        period_start=n.period_start,
+        period_end=n.period_end,
+    )
 
 
 def build_identifier(patient: Patient, i: IdentifierIn) -> PatientIdentifier:
@@ -111,11 +118,17 @@ def build_identifier(patient: Patient, i: IdentifierIn) -> PatientIdentifier:
         raise ValidationFailed("an identifier needs a value", field="identifiers.value")
     system = i.system or (i.facility.mrn_system if i.facility else "")
     if i.kind == IdentifierKind.MRN and i.facility is None:
-        raise ValidationFailed("an MRN needs its facility", field="identifiers.facility")
+        raise ValidationFailed(
+            "an MRN needs its facility", field="identifiers.facility"
+        )
     row = PatientIdentifier(
-        patient=patient, kind=i.kind, system=system, facility=i.facility,
-        period_start=i.period_start, period_end=i.period_end,
-    )  # fmt: skip
+        patient=patient,
+        kind=i.kind,
+        system=system,
+        facility=i.facility,
+        period_start=i.period_start,
+        period_end=i.period_end,
+    )
     if i.kind == IdentifierKind.SSN:
         digits = re.sub(r"\D", "", value)
         if not _SSN.match(value):
@@ -154,12 +167,18 @@ def build_patient(data: PatientIn) -> tuple[Patient, list[Any]]:
             f"unknown sex {data.sex!r}; use one of {', '.join(Sex.values)}", field="sex"
         )
     if data.birth_date and data.birth_date > date.today():
-        raise ValidationFailed(f"birth date {data.birth_date} is in the future", field="birth_date")
+        raise ValidationFailed(
+            f"birth date {data.birth_date} is in the future", field="birth_date"
+        )
     patient = Patient(
-        birth_date=data.birth_date, sex=data.sex, gender_identity=data.gender_identity,
-        deceased_date=data.deceased_date, is_vip=data.is_vip,
-        is_employee=data.is_employee, is_restricted=data.is_restricted,
-    )  # fmt: skip
+        birth_date=data.birth_date,
+        sex=data.sex,
+        gender_identity=data.gender_identity,
+        deceased_date=data.deceased_date,
+        is_vip=data.is_vip,
+        is_employee=data.is_employee,
+        is_restricted=data.is_restricted,
+    )
     parts: list[Any] = [build_name(patient, n) for n in data.names]
     parts += [build_identifier(patient, i) for i in data.identifiers]
     parts += [PatientAddress(patient=patient, **a) for a in data.addresses]
@@ -171,14 +190,23 @@ def register_patient(*, actor: Actor, data: PatientIn) -> Patient:
     """Register a patient with names, identifiers, addresses and telecoms, audited."""
     patient, parts = build_patient(data)
     with transaction.atomic():
-        _refuse_taken_identifiers([p for p in parts if isinstance(p, PatientIdentifier)])
+        _refuse_taken_identifiers(
+            [p for p in parts if isinstance(p, PatientIdentifier)]
+        )
         patient.save()
         for part in parts:
             part.save()
         record(
-            actor=actor, action=actions.PATIENT_CREATE.name, patient=patient, obj=patient,
-            detail={"identifiers": [p.value for p in parts if isinstance(p, PatientIdentifier)]},
-        )  # fmt: skip
+            actor=actor,
+            action=actions.PATIENT_CREATE.name,
+            patient=patient,
+            obj=patient,
+            detail={
+                "identifiers": [
+                    p.value for p in parts if isinstance(p, PatientIdentifier)
+                ]
+            },
+        )
     return patient
 
 
@@ -186,7 +214,9 @@ def _refuse_taken_identifiers(idents: Iterable[PatientIdentifier]) -> None:
     for ident in idents:
         if ident.kind not in (IdentifierKind.MRN, IdentifierKind.ENTERPRISE):
             continue
-        taken = PatientIdentifier.objects.filter(system=ident.system, lookup=ident.lookup)
+        taken = PatientIdentifier.objects.filter(
+            system=ident.system, lookup=ident.lookup
+        )
         if ident.patient.pk:
             taken = taken.exclude(patient=ident.patient)
         if taken.exists():
@@ -212,19 +242,32 @@ def change_legal_name(
         name = build_name(patient, new)
         name.save()
         record(
-            actor=actor, action=actions.PATIENT_UPDATE.name, patient=patient, obj=patient,
-            detail={"change": "legal name", "previous": [n.display for n in old],
-                    "new": name.display},
-        )  # fmt: skip
+            actor=actor,
+            action=actions.PATIENT_UPDATE.name,
+            patient=patient,
+            obj=patient,
+            detail={
+                "change": "legal name",
+                "previous": [n.display for n in old],
+                "new": name.display,
+            },
+        )
     return name
 
 
-def update_patient(*, actor: Actor, patient: Patient, changes: dict[str, Any]) -> Patient:
+def update_patient(
+    *, actor: Actor, patient: Patient, changes: dict[str, Any]
+) -> Patient:
     """Change simple demographic fields (sex, birth date, flags ...), audited field by field."""
     allowed = {
-        "birth_date", "sex", "gender_identity", "deceased_date",
-        "is_vip", "is_employee", "is_restricted",
-    }  # fmt: skip
+        "birth_date",
+        "sex",
+        "gender_identity",
+        "deceased_date",
+        "is_vip",
+        "is_employee",
+        "is_restricted",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed(
@@ -238,9 +281,12 @@ def update_patient(*, actor: Actor, patient: Patient, changes: dict[str, Any]) -
             setattr(patient, key, value)
         patient.save()
         record(
-            actor=actor, action=actions.PATIENT_UPDATE.name, patient=patient, obj=patient,
+            actor=actor,
+            action=actions.PATIENT_UPDATE.name,
+            patient=patient,
+            obj=patient,
             detail={"before": before, "after": changes},
-        )  # fmt: skip
+        )
     return patient
 
 
@@ -254,7 +300,11 @@ def visible_patients(user: Any) -> QuerySet[Patient]:
     if scope is None:
         return qs
     return qs.filter(
-        Exists(PatientIdentifier.objects.filter(patient=OuterRef("pk"), facility_id__in=scope))
+        Exists(
+            PatientIdentifier.objects.filter(
+                patient=OuterRef("pk"), facility_id__in=scope
+            )
+        )
     )
 
 
@@ -262,7 +312,9 @@ def in_scope(user: Any, patient: Patient) -> bool:
     scope = user.facility_ids() if user is not None else None
     if scope is None:
         return True
-    return PatientIdentifier.objects.filter(patient=patient, facility_id__in=scope).exists()
+    return PatientIdentifier.objects.filter(
+        patient=patient, facility_id__in=scope
+    ).exists()
 
 
 def get_patient(*, user: Any, patient_id: Any) -> Patient:

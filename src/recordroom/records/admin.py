@@ -17,6 +17,13 @@ class ProviderAdmin(AuditedAdmin):
 
 @admin.register(DocumentType)
 class DocumentTypeAdmin(AuditedAdmin):
-    list_display = ("display", "code", "system", "category", "requires_signature", "active")
+    list_display = (
+        "display",
+        "code",
+        "system",
+        "category",
+        "requires_signature",
+        "active",
+    )
     list_filter = ("category", "active")
     search_fields = ("display", "code")

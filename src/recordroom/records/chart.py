@@ -15,12 +15,16 @@ from .models import Document, DocumentVersion, Encounter
 from .services import visible_documents
 
 
-def find_patients(*, user: Any, query: PatientQuery, account: str = "") -> list[PatientHit]:
+def find_patients(
+    *, user: Any, query: PatientQuery, account: str = ""
+) -> list[PatientHit]:
     """Search by name, birth date, identifier, SSN and/or encounter account number."""
     account = account.strip()
     if account:
         ids = tuple(
-            Encounter.objects.filter(account_number=account).values_list("patient_id", flat=True)
+            Encounter.objects.filter(account_number=account).values_list(
+                "patient_id", flat=True
+            )
         )
         query = replace(query, patient_ids=ids)
     return search_patients(user=user, query=query)

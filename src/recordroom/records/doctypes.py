@@ -21,9 +21,22 @@ SEED: tuple[tuple[str, str, str, str, tuple[str, ...], bool], ...] = (
     (LOINC, "11502-2", "Laboratory report", "laboratory", (), False),
     (LOINC, "11526-1", "Pathology report", "laboratory", (), True),
     (LOINC, "59284-0", "Consent", "administrative", (), False),
-    (LOCAL, "AUTH", "Authorization for release of information", "administrative", (), False),
+    (
+        LOCAL,
+        "AUTH",
+        "Authorization for release of information",
+        "administrative",
+        (),
+        False,
+    ),
     (LOCAL, "CORR", "Correspondence", "administrative", (), False),
     (LOCAL, "PSYTHPN", "Psychotherapy note", "clinical-note", ("PSYTHPN", "PSY"), True),
-    (LOCAL, "SUDTX", "Substance use disorder treatment note", "clinical-note",
-     ("ETH", "SUD"), True),
-)  # fmt: skip
+    (
+        LOCAL,
+        "SUDTX",
+        "Substance use disorder treatment note",
+        "clinical-note",
+        ("ETH", "SUD"),
+        True,
+    ),
+)

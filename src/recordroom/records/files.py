@@ -46,7 +46,9 @@ def check_file(data: bytes, *, filename: str, media_type: str = "") -> CheckedFi
             field="filename",
         )
     if len(name) > 200:
-        raise ValidationFailed(f"file name is {len(name)} characters; at most 200", field="filename")
+        raise ValidationFailed(
+            f"file name is {len(name)} characters; at most 200", field="filename"
+        )
     if not data:
         raise ValidationFailed(f"file {name!r} is empty", field="file")
     if len(data) > settings.MAX_UPLOAD_BYTES:
@@ -57,12 +59,15 @@ def check_file(data: bytes, *, filename: str, media_type: str = "") -> CheckedFi
         )
     actual = sniff(data)
     if actual is None:
-        if media_type == "text/plain" or (not media_type and name.lower().endswith(".txt")):
+        if media_type == "text/plain" or (
+            not media_type and name.lower().endswith(".txt")
+        ):
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
                 raise ValidationFailed(
-                    f"file {name!r} is labelled text but is not UTF-8 text", field="file"
+                    f"file {name!r} is labelled text but is not UTF-8 text",
+                    field="file",
                 ) from None
             return CheckedFile(data, name, "text/plain")
         raise ValidationFailed(

@@ -25,9 +25,12 @@ class Provider(models.Model):
     credentials = models.CharField(max_length=20, blank=True, default="")
     specialty = models.CharField(max_length=100, blank=True, default="")
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="provider",
-    )  # fmt: skip
+    )
     facilities = models.ManyToManyField(Facility, blank=True, related_name="providers")
     active = models.BooleanField(default=True)
 
@@ -43,9 +46,13 @@ class DocumentType(models.Model):
     """A kind of document, coded in LOINC (seeded; editable in the admin)."""
 
     system = models.CharField(max_length=100, default="http://loinc.org")
-    code = models.CharField(max_length=20, unique=True, help_text="LOINC code (or local)")
+    code = models.CharField(
+        max_length=20, unique=True, help_text="LOINC code (or local)"
+    )
     display = models.CharField(max_length=200)
-    category = models.CharField(max_length=40, help_text="clinical-note, imaging, lab, ...")
+    category = models.CharField(
+        max_length=40, help_text="clinical-note, imaging, lab, ..."
+    )
     default_sensitivity = models.JSONField(default=list, blank=True)
     requires_signature = models.BooleanField(default=True)
     active = models.BooleanField(default=True)
@@ -88,8 +95,12 @@ class Disposition(models.TextChoices):
 
 class Encounter(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
-    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="encounters")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="encounters"
+    )
+    facility = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, related_name="encounters"
+    )
     account_number = models.CharField(max_length=40)
     encounter_class = models.CharField(max_length=8, choices=EncounterClass.choices)
     status = models.CharField(
@@ -144,17 +155,31 @@ class DocumentSource(models.TextChoices):
 
 class Document(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="documents")
-    encounter = models.ForeignKey(
-        Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="documents"
     )
-    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="documents")
-    doc_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="+")
+    encounter = models.ForeignKey(
+        Encounter,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="documents",
+    )
+    facility = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, related_name="documents"
+    )
+    doc_type = models.ForeignKey(
+        DocumentType, on_delete=models.PROTECT, related_name="+"
+    )
     title = models.CharField(max_length=200, blank=True, default="")
     service_start = models.DateTimeField()
     service_end = models.DateTimeField(null=True, blank=True)
     author = models.ForeignKey(
-        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="authored"
+        Provider,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="authored",
     )
     status = models.CharField(
         max_length=20, choices=DocumentStatus.choices, default=DocumentStatus.FINAL
@@ -167,7 +192,9 @@ class Document(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["patient", "service_start"], name="document_patient_idx"),
+            models.Index(
+                fields=["patient", "service_start"], name="document_patient_idx"
+            ),
             models.Index(fields=["encounter"], name="document_encounter_idx"),
         ]
         ordering = ["-service_start"]
@@ -187,7 +214,9 @@ class DocumentVersion(models.Model):
     """One immutable version; its bytes live in the blob store under `sha256`."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="versions")
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="versions"
+    )
     number = models.PositiveIntegerField()
     kind = models.CharField(max_length=12, choices=VersionKind.choices)
     parent = models.ForeignKey(
@@ -203,7 +232,9 @@ class DocumentVersion(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["document", "number"], name="version_number_unique")
+            models.UniqueConstraint(
+                fields=["document", "number"], name="version_number_unique"
+            )
         ]
         ordering = ["document", "number"]
 
@@ -212,7 +243,9 @@ class DocumentVersion(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         if not self._state.adding:
-            raise RuntimeError("document versions are immutable; add a new version instead")
+            raise RuntimeError(
+                "document versions are immutable; add a new version instead"
+            )
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
@@ -229,7 +262,9 @@ class Signature(models.Model):
     version = models.ForeignKey(
         DocumentVersion, on_delete=models.PROTECT, related_name="signatures"
     )
-    signer = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="signatures")
+    signer = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="signatures"
+    )
     meaning = models.CharField(max_length=16, choices=SignatureMeaning.choices)
     signed_at = models.DateTimeField()
     sha256 = models.CharField(max_length=64, help_text="hash of the version signed")

@@ -45,15 +45,20 @@ from .models import (
 # --- providers and encounters ---------------------------------------------------------
 
 
-def create_provider(*, npi: str, family: str, given: str, credentials: str = "",
-                    specialty: str = "") -> Provider:  # fmt: skip
+def create_provider(
+    *, npi: str, family: str, given: str, credentials: str = "", specialty: str = ""
+) -> Provider:
     problem = npi_problem(npi)
     if problem:
         raise ValidationFailed(problem, field="npi")
     if Provider.objects.filter(npi=npi).exists():
         raise ValidationFailed(f"a provider with NPI {npi} already exists", field="npi")
     return Provider.objects.create(
-        npi=npi, family=family, given=given, credentials=credentials, specialty=specialty
+        npi=npi,
+        family=family,
+        given=given,
+        credentials=credentials,
+        specialty=specialty,
     )
 
 
@@ -82,22 +87,32 @@ def record_encounter(
         )
     consultants = fields.pop("consultants", [])
     with transaction.atomic():
-        if Encounter.objects.filter(facility=facility, account_number=account_number).exists():
+        if Encounter.objects.filter(
+            facility=facility, account_number=account_number
+        ).exists():
             raise Conflict(
                 f"account {account_number} already exists at {facility.code}",
                 field="account_number",
             )
         encounter = Encounter.objects.create(
-            patient=patient, facility=facility, account_number=account_number,
-            encounter_class=encounter_class, admit_at=admit_at, discharge_at=discharge_at,
-            sensitivity=check_labels(fields.pop("sensitivity", [])), **fields,
-        )  # fmt: skip
+            patient=patient,
+            facility=facility,
+            account_number=account_number,
+            encounter_class=encounter_class,
+            admit_at=admit_at,
+            discharge_at=discharge_at,
+            sensitivity=check_labels(fields.pop("sensitivity", [])),
+            **fields,
+        )
         if consultants:
             encounter.consultants.set(consultants)
         record(
-            actor=actor, action=actions.ENCOUNTER_CREATE.name, patient=patient,
-            obj=encounter, detail={"account": account_number, "class": encounter_class},
-        )  # fmt: skip
+            actor=actor,
+            action=actions.ENCOUNTER_CREATE.name,
+            patient=patient,
+            obj=encounter,
+            detail={"account": account_number, "class": encounter_class},
+        )
     return encounter
 
 
@@ -126,11 +141,14 @@ def file_document(
     checked = check_file(data, filename=filename, media_type=media_type)
     if encounter is not None and encounter.patient_id != patient.pk:
         raise ValidationFailed(
-            f"encounter {encounter.account_number} belongs to another patient", field="encounter"
+            f"encounter {encounter.account_number} belongs to another patient",
+            field="encounter",
         )
     facility = facility or (encounter.facility if encounter else None)
     if facility is None:
-        raise ValidationFailed("a document needs its facility or encounter", field="facility")
+        raise ValidationFailed(
+            "a document needs its facility or encounter", field="facility"
+        )
     if status not in (DocumentStatus.PRELIMINARY, DocumentStatus.FINAL):
         raise ValidationFailed(
             f"a new document is preliminary or final, not {status!r}", field="status"
@@ -142,20 +160,41 @@ def file_document(
     now = timezone.now()
     with transaction.atomic():
         doc = Document.objects.create(
-            patient=patient, encounter=encounter, facility=facility, doc_type=doc_type,
-            title=title or doc_type.display, service_start=service_start or now,
-            author=author, status=status, source=source, sensitivity=labels,
-        )  # fmt: skip
+            patient=patient,
+            encounter=encounter,
+            facility=facility,
+            doc_type=doc_type,
+            title=title or doc_type.display,
+            service_start=service_start or now,
+            author=author,
+            status=status,
+            source=source,
+            sensitivity=labels,
+        )
         version = DocumentVersion.objects.create(
-            document=doc, number=1, kind=VersionKind.ORIGINAL, sha256=stored.sha256,
-            size=stored.size, media_type=checked.media_type, filename=checked.filename,
-            created_at=now, created_by=actor.username,
-        )  # fmt: skip
+            document=doc,
+            number=1,
+            kind=VersionKind.ORIGINAL,
+            sha256=stored.sha256,
+            size=stored.size,
+            media_type=checked.media_type,
+            filename=checked.filename,
+            created_at=now,
+            created_by=actor.username,
+        )
         record(
-            actor=actor, action=actions.DOCUMENT_CREATE.name, patient=patient, obj=doc,
-            detail={"type": doc_type.code, "version": str(version.pk), "sha256": stored.sha256,
-                    "source": source, "sensitivity": labels},
-        )  # fmt: skip
+            actor=actor,
+            action=actions.DOCUMENT_CREATE.name,
+            patient=patient,
+            obj=doc,
+            detail={
+                "type": doc_type.code,
+                "version": str(version.pk),
+                "sha256": stored.sha256,
+                "source": source,
+                "sensitivity": labels,
+            },
+        )
     return doc
 
 
@@ -174,16 +213,23 @@ _STATUS_FOR_KIND = {
 
 
 def add_version(
-    *, actor: Actor, document: Document, kind: str, data: bytes, filename: str,
-    reason: str, media_type: str = "",
-) -> DocumentVersion:  # fmt: skip
+    *,
+    actor: Actor,
+    document: Document,
+    kind: str,
+    data: bytes,
+    filename: str,
+    reason: str,
+    media_type: str = "",
+) -> DocumentVersion:
     """Amend, correct or add an addendum: a new version linked to the one it changes.
 
     The earlier version, and every signature on it, stays exactly as it was.
     """
     if kind not in _STATUS_FOR_KIND:
         raise ValidationFailed(
-            f"a new version is an amendment, addendum or correction, not {kind!r}", field="kind"
+            f"a new version is an amendment, addendum or correction, not {kind!r}",
+            field="kind",
         )
     if not reason.strip():
         raise ValidationFailed("say why the document is being changed", field="reason")
@@ -195,56 +241,97 @@ def add_version(
         locked = Document.objects.select_for_update().get(pk=document.pk)
         parent = current_version(locked)
         version = DocumentVersion.objects.create(
-            document=locked, number=parent.number + 1, kind=kind, parent=parent,
-            sha256=stored.sha256, size=stored.size, media_type=checked.media_type,
-            filename=checked.filename, reason=reason.strip(), created_at=timezone.now(),
+            document=locked,
+            number=parent.number + 1,
+            kind=kind,
+            parent=parent,
+            sha256=stored.sha256,
+            size=stored.size,
+            media_type=checked.media_type,
+            filename=checked.filename,
+            reason=reason.strip(),
+            created_at=timezone.now(),
             created_by=actor.username,
-        )  # fmt: skip
+        )
         Document.objects.filter(pk=locked.pk).update(
             status=_STATUS_FOR_KIND[kind], updated_at=timezone.now()
         )
         record(
-            actor=actor, action=actions.DOCUMENT_VERSION.name, patient=locked.patient_id,
-            obj=version, detail={"kind": kind, "number": version.number, "reason": reason,
-                                 "parent": str(parent.pk), "sha256": stored.sha256},
-        )  # fmt: skip
+            actor=actor,
+            action=actions.DOCUMENT_VERSION.name,
+            patient=locked.patient_id,
+            obj=version,
+            detail={
+                "kind": kind,
+                "number": version.number,
+                "reason": reason,
+                "parent": str(parent.pk),
+                "sha256": stored.sha256,
+            },
+        )
     document.refresh_from_db()
     return version
 
 
 def sign_version(
-    *, actor: Actor, version: DocumentVersion, signer: Provider,
+    *,
+    actor: Actor,
+    version: DocumentVersion,
+    signer: Provider,
     meaning: str = SignatureMeaning.AUTHOR,
-) -> Signature:  # fmt: skip
+) -> Signature:
     """Sign the exact bytes of a version: the signature carries their hash."""
     if meaning not in SignatureMeaning.values:
-        raise ValidationFailed(f"unknown signature meaning {meaning!r}", field="meaning")
-    if actor.user is not None and getattr(signer, "user_id", None) not in (None, actor.user_id):
+        raise ValidationFailed(
+            f"unknown signature meaning {meaning!r}", field="meaning"
+        )
+    if actor.user is not None and getattr(signer, "user_id", None) not in (
+        None,
+        actor.user_id,
+    ):
         raise PermissionDenied(f"{actor.username} cannot sign on behalf of {signer}")
     data = default_store().get(version.sha256)  # verifies the bytes being signed
     with transaction.atomic():
-        if Signature.objects.filter(version=version, signer=signer, meaning=meaning).exists():
-            raise Conflict(f"{signer} already signed version {version.number} as {meaning}")
+        if Signature.objects.filter(
+            version=version, signer=signer, meaning=meaning
+        ).exists():
+            raise Conflict(
+                f"{signer} already signed version {version.number} as {meaning}"
+            )
         sig = Signature.objects.create(
-            version=version, signer=signer, meaning=meaning, signed_at=timezone.now(),
+            version=version,
+            signer=signer,
+            meaning=meaning,
+            signed_at=timezone.now(),
             sha256=version.sha256,
-        )  # fmt: skip
+        )
         record(
-            actor=actor, action=actions.DOCUMENT_SIGN.name,
-            patient=version.document.patient_id, obj=sig,
-            detail={"version": version.number, "meaning": meaning, "sha256": version.sha256,
-                    "bytes": len(data)},
-        )  # fmt: skip
+            actor=actor,
+            action=actions.DOCUMENT_SIGN.name,
+            patient=version.document.patient_id,
+            obj=sig,
+            detail={
+                "version": version.number,
+                "meaning": meaning,
+                "sha256": version.sha256,
+                "bytes": len(data),
+            },
+        )
     return sig
 
 
-def change_document_status(*, actor: Actor, document: Document, status: str, reason: str) -> None:
+def change_document_status(
+    *, actor: Actor, document: Document, status: str, reason: str
+) -> None:
     """Change status (e.g. preliminary → final, or entered-in-error with a reason).
 
     Nothing is deleted: a document entered in error stays in the record, marked.
     """
     allowed = {
-        DocumentStatus.PRELIMINARY: {DocumentStatus.FINAL, DocumentStatus.ENTERED_IN_ERROR},
+        DocumentStatus.PRELIMINARY: {
+            DocumentStatus.FINAL,
+            DocumentStatus.ENTERED_IN_ERROR,
+        },
         DocumentStatus.FINAL: {DocumentStatus.ENTERED_IN_ERROR},
         DocumentStatus.AMENDED: {DocumentStatus.ENTERED_IN_ERROR},
         DocumentStatus.CORRECTED: {DocumentStatus.ENTERED_IN_ERROR},
@@ -255,16 +342,21 @@ def change_document_status(*, actor: Actor, document: Document, status: str, rea
     if status not in allowed[DocumentStatus(document.status)]:
         raise Conflict(f"a {document.status} document cannot become {status}")
     if status == DocumentStatus.ENTERED_IN_ERROR and not reason.strip():
-        raise ValidationFailed("say why the document was entered in error", field="reason")
+        raise ValidationFailed(
+            "say why the document was entered in error", field="reason"
+        )
     with transaction.atomic():
         before = document.status
         Document.objects.filter(pk=document.pk).update(
             status=status, status_reason=reason.strip(), updated_at=timezone.now()
         )
         record(
-            actor=actor, action=actions.DOCUMENT_STATUS.name, patient=document.patient_id,
-            obj=document, detail={"from": before, "to": status, "reason": reason},
-        )  # fmt: skip
+            actor=actor,
+            action=actions.DOCUMENT_STATUS.name,
+            patient=document.patient_id,
+            obj=document,
+            detail={"from": before, "to": status, "reason": reason},
+        )
     document.refresh_from_db()
 
 
@@ -279,12 +371,15 @@ def visible_documents(user: Any) -> QuerySet[Document]:
 
 def get_document(*, user: Any, document_id: Any) -> Document:
     try:
-        doc = Document.objects.select_related("doc_type", "author", "encounter", "facility").get(
-            pk=document_id
-        )
+        doc = Document.objects.select_related(
+            "doc_type", "author", "encounter", "facility"
+        ).get(pk=document_id)
     except Exception:  # invalid UUID text or missing row both mean: no such document
         raise NotFound(f"no document with id '{document_id}'") from None
-    if not in_scope(user, doc.patient) or not visible_documents(user).filter(pk=doc.pk).exists():
+    if (
+        not in_scope(user, doc.patient)
+        or not visible_documents(user).filter(pk=doc.pk).exists()
+    ):
         raise PermissionDenied(f"document {document_id} is outside your facilities")
     return doc
 
@@ -303,7 +398,11 @@ READ_ACTIONS = {
 
 
 def read_content(
-    *, actor: Actor, document: Document, how: str = "view", version_number: int | None = None
+    *,
+    actor: Actor,
+    document: Document,
+    how: str = "view",
+    version_number: int | None = None,
 ) -> Content:
     """The verified bytes of a version, audited as a view, download or print.
 
@@ -324,14 +423,21 @@ def read_content(
         data = default_store().get(version.sha256)
     except IntegrityFailure as exc:
         record(
-            actor=actor, action=actions.DOCUMENT_INTEGRITY.name, patient=document.patient_id,
-            obj=version, outcome=Outcome.FAILURE, detail={"error": exc.message},
-        )  # fmt: skip
+            actor=actor,
+            action=actions.DOCUMENT_INTEGRITY.name,
+            patient=document.patient_id,
+            obj=version,
+            outcome=Outcome.FAILURE,
+            detail={"error": exc.message},
+        )
         raise
     record(
-        actor=actor, action=READ_ACTIONS[how], patient=document.patient_id, obj=version,
+        actor=actor,
+        action=READ_ACTIONS[how],
+        patient=document.patient_id,
+        obj=version,
         detail={"document": str(document.pk), "version": version.number},
-    )  # fmt: skip
+    )
     return Content(version, data)
 
 

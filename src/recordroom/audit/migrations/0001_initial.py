@@ -4,37 +4,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('ts', models.BigIntegerField(help_text='UTC time in microseconds since 1970')),
-                ('user_id', models.CharField(blank=True, default='', max_length=36)),
-                ('username', models.CharField(blank=True, default='', max_length=150)),
-                ('role', models.CharField(blank=True, default='', max_length=200)),
-                ('facility_id', models.CharField(blank=True, default='', max_length=36)),
-                ('action', models.CharField(max_length=64)),
-                ('outcome', models.CharField(choices=[('success', 'Success'), ('denied', 'Refused (not permitted)'), ('failure', 'Failed')], max_length=16)),
-                ('patient_id', models.CharField(blank=True, default='', max_length=36)),
-                ('object_type', models.CharField(blank=True, default='', max_length=64)),
-                ('object_id', models.CharField(blank=True, default='', max_length=64)),
-                ('purpose', models.CharField(blank=True, default='', max_length=32)),
-                ('channel', models.CharField(blank=True, default='', max_length=16)),
-                ('client_address', models.CharField(blank=True, default='', max_length=64)),
-                ('request_id', models.CharField(blank=True, default='', max_length=64)),
-                ('detail', models.TextField(blank=True, default='', help_text='canonical JSON')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
+                ("id", models.BigIntegerField(primary_key=True, serialize=False)),
+                (
+                    "ts",
+                    models.BigIntegerField(
+                        help_text="UTC time in microseconds since 1970"
+                    ),
+                ),
+                ("user_id", models.CharField(blank=True, default="", max_length=36)),
+                ("username", models.CharField(blank=True, default="", max_length=150)),
+                ("role", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "facility_id",
+                    models.CharField(blank=True, default="", max_length=36),
+                ),
+                ("action", models.CharField(max_length=64)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("success", "Success"),
+                            ("denied", "Refused (not permitted)"),
+                            ("failure", "Failed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("patient_id", models.CharField(blank=True, default="", max_length=36)),
+                (
+                    "object_type",
+                    models.CharField(blank=True, default="", max_length=64),
+                ),
+                ("object_id", models.CharField(blank=True, default="", max_length=64)),
+                ("purpose", models.CharField(blank=True, default="", max_length=32)),
+                ("channel", models.CharField(blank=True, default="", max_length=16)),
+                (
+                    "client_address",
+                    models.CharField(blank=True, default="", max_length=64),
+                ),
+                ("request_id", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "detail",
+                    models.TextField(
+                        blank=True, default="", help_text="canonical JSON"
+                    ),
+                ),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'indexes': [models.Index(fields=['patient_id', 'id'], name='audit_patient_idx'), models.Index(fields=['user_id', 'id'], name='audit_user_idx'), models.Index(fields=['action', 'id'], name='audit_action_idx'), models.Index(fields=['ts'], name='audit_ts_idx')],
+                "indexes": [
+                    models.Index(fields=["patient_id", "id"], name="audit_patient_idx"),
+                    models.Index(fields=["user_id", "id"], name="audit_user_idx"),
+                    models.Index(fields=["action", "id"], name="audit_action_idx"),
+                    models.Index(fields=["ts"], name="audit_ts_idx"),
+                ],
             },
         ),
     ]

@@ -11,10 +11,13 @@ def seed(apps, schema_editor):
         DocumentType.objects.get_or_create(
             code=code,
             defaults={
-                "system": system, "display": display, "category": category,
-                "default_sensitivity": list(labels), "requires_signature": signed,
+                "system": system,
+                "display": display,
+                "category": category,
+                "default_sensitivity": list(labels),
+                "requires_signature": signed,
             },
-        )  # fmt: skip
+        )
 
 
 class Migration(migrations.Migration):

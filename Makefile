@@ -1,0 +1,40 @@
+# Recordroom: `make demo` runs the demo; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test setup setup-dev lint system-packages bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	touch $(VENV)/.runtime $@
+
+setup: $(VENV)/.runtime
+setup-dev: $(VENV)/.dev
+
+demo: setup
+	$(BIN)/recordroom demo
+
+system-packages:
+	@scripts/system-packages
+
+lint: setup-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+
+test: setup-dev system-packages lint
+	@scripts/run-tests
+
+bench: setup-dev
+	@echo "see bench/README.md; each benchmark prints its figures and how to rerun it"
+
+clean:
+	rm -rf .test-data .artifacts
