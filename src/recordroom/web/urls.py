@@ -1,4 +1,32 @@
+"""Pages of the web app (namespace "web"). Each view declares its access with
+`views_common.requires`; tests/web/test_permissions.py checks every pattern here."""
+
 from django.urls import path
 
+from . import views_auth, views_chart, views_documents, views_search
+
 app_name = "web"
-urlpatterns: list = []
+urlpatterns = [
+    path("login", views_auth.login, name="login"),
+    path("mfa", views_auth.mfa, name="mfa"),
+    path("logout", views_auth.logout, name="logout"),
+    path("healthz", views_auth.healthz, name="healthz"),
+    path("", views_search.search, name="search"),
+    path("patients/<uuid:patient_id>", views_chart.chart, name="chart"),
+    path(
+        "patients/<uuid:patient_id>/access-log",
+        views_chart.access_log,
+        name="access_log",
+    ),
+    path(
+        "patients/<uuid:patient_id>/documents/new",
+        views_documents.upload,
+        name="upload",
+    ),
+    path("documents/<uuid:document_id>", views_documents.document, name="document"),
+    path(
+        "documents/<uuid:document_id>/content",
+        views_documents.document_content,
+        name="document_content",
+    ),
+]

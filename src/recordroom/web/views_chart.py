@@ -1,0 +1,152 @@
+"""The chart (demographics with history, encounters, documents) and its access log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from recordroom.accounts.permissions import has
+from recordroom.audit.models import AuditEvent
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.errors import PermissionDenied, ValidationFailed
+from recordroom.kernel.labels import BY_CODE
+from recordroom.mpi.models import Patient
+from recordroom.mpi.services import get_patient
+from recordroom.records.chart import get_chart
+from recordroom.records.models import Document
+from recordroom.web.request import actor_from_request
+
+from .views_common import audit_denied, requires
+
+ACCESS_LOG_PAGE = 50
+
+
+def _history(rows: Iterable[Any]) -> list[Any]:
+    """Current entries first, then the rest from the most recently ended."""
+    rows = list(rows)
+    current = [r for r in rows if r.period_end is None]
+    ended = sorted(
+        (r for r in rows if r.period_end is not None),
+        key=lambda r: r.period_end,
+        reverse=True,
+    )
+    return current + ended
+
+
+def labels(codes: Iterable[str]) -> list[tuple[str, str]]:
+    return [(c, BY_CODE[c].display if c in BY_CODE else c) for c in codes]
+
+
+def _document_row(doc: Document) -> dict[str, Any]:
+    versions = sorted(doc.versions.all(), key=lambda v: v.number)
+    latest = versions[-1] if versions else None
+    signatures = list(latest.signatures.all()) if latest else []
+    return {
+        "doc": doc,
+        "labels": labels(doc.sensitivity),
+        "version_count": len(versions),
+        "latest": latest,
+        "signed": bool(signatures),
+        "signers": ", ".join(str(s.signer) for s in signatures),
+        "needs_signature": doc.doc_type.requires_signature,
+    }
+
+
+def _header(patient: Patient) -> dict[str, Any]:
+    return {
+        "patient": patient,
+        "legal_name": patient.legal_name(),
+        "mrns": [i for i in patient.identifiers.all() if i.kind == "MR"],
+    }
+
+
+@requires("view_chart")
+def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    try:
+        found = get_chart(user=request.user, patient_id=patient_id)
+    except PermissionDenied as exc:
+        audit_denied(
+            request, action=actions.CHART_OPEN.name, patient=patient_id, exc=exc
+        )
+        raise
+    patient = found.patient
+    record(
+        actor=actor_from_request(request),
+        action=actions.CHART_OPEN.name,
+        patient=patient,
+        obj=patient,
+    )
+    groups = [
+        (display, [_document_row(d) for d in docs])
+        for display, docs in found.documents_by_type()
+    ]
+    context = {
+        **_header(patient),
+        "names": _history(patient.names.all()),
+        "identifiers": _history(patient.identifiers.all()),
+        "addresses": _history(patient.addresses.all()),
+        "telecoms": _history(patient.telecoms.all()),
+        "encounters": found.encounters,
+        "document_groups": groups,
+        "document_count": len(found.documents),
+        "can_upload": has(request.user, "add_document"),
+        "can_see_access_log": has(request.user, "view_access_log"),
+    }
+    return render(request, "web/chart.html", context)
+
+
+def _before(request: HttpRequest) -> int | None:
+    raw = request.GET.get("before", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationFailed(
+            f"'before' must be an audit event number, got {raw[:40]!r}", field="before"
+        )
+    return int(raw)
+
+
+@requires("view_access_log")
+def access_log(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    before = _before(request)
+    try:
+        patient = get_patient(user=request.user, patient_id=patient_id)
+    except PermissionDenied as exc:
+        audit_denied(
+            request, action=actions.CHART_ACCESS_LOG.name, patient=patient_id, exc=exc
+        )
+        raise
+    record(
+        actor=actor_from_request(request),
+        action=actions.CHART_ACCESS_LOG.name,
+        patient=patient,
+        obj=patient,
+        detail={"before": before} if before else {},
+    )
+    events = AuditEvent.objects.filter(patient_id=str(patient.pk)).order_by("-id")
+    if before is not None:
+        events = events.filter(id__lt=before)
+    page = list(events[: ACCESS_LOG_PAGE + 1])
+    more = len(page) > ACCESS_LOG_PAGE
+    page = page[:ACCESS_LOG_PAGE]
+    rows = []
+    for event in page:
+        try:
+            help_text = actions.get(event.action).help
+        except KeyError:
+            help_text = ""
+        rows.append({"event": event, "help": help_text})
+    context = {
+        **_header(patient),
+        "rows": rows,
+        "next_before": page[-1].id if more and page else None,
+        "first_page": before is None,
+        "can_view_chart": has(request.user, "view_chart"),
+        "ndjson_url": f"/api/v1/patients/{patient.pk}/access-log.ndjson",
+    }
+    return render(request, "web/access_log.html", context)

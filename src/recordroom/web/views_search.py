@@ -1,0 +1,109 @@
+"""Patient search page: the form, the results table, and the audit of the query."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.errors import ValidationFailed
+from recordroom.mpi.search import PatientHit, PatientQuery
+from recordroom.records.chart import find_patients
+from recordroom.web.request import actor_from_request
+
+from .views_common import requires
+
+RESULT_LIMIT = 25
+
+
+class SearchForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        required=False,
+        max_length=200,
+        help_text="Family, given — or any start of either. Case and accents ignored.",
+    )
+    birth_date = forms.DateField(
+        label="Date of birth",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    identifier = forms.CharField(
+        label="MRN or identifier", required=False, max_length=100
+    )
+    account = forms.CharField(label="Account number", required=False, max_length=40)
+    ssn = forms.CharField(
+        label="SSN last four",
+        required=False,
+        max_length=11,
+        help_text="Optional: the last four digits, or all nine.",
+    )
+
+
+def _row(hit: PatientHit) -> dict[str, Any]:
+    legal = hit.legal_name
+    matched = hit.matched_name
+    other = matched is not None and legal is not None and matched.pk != legal.pk
+    patient = hit.patient
+    flags = list(patient.confidentiality_flags)
+    if patient.deceased_date:
+        flags.append("Deceased")
+    return {
+        "patient": patient,
+        "legal_name": legal.display if legal else "(no name)",
+        "matched_name": f"{matched.display} ({matched.get_use_display().lower()})"
+        if other and matched
+        else "",
+        "age": _age(patient.birth_date, patient.deceased_date),
+        "mrns": [
+            (m.value, m.facility.code if m.facility else m.system) for m in hit.mrns
+        ],
+        "flags": flags,
+    }
+
+
+def _age(birth: date | None, deceased: date | None) -> str:
+    if birth is None:
+        return ""
+    end = deceased or date.today()
+    years = end.year - birth.year - ((end.month, end.day) < (birth.month, birth.day))
+    return f"{years}y"
+
+
+@requires("search_patients")
+def search(request: HttpRequest) -> HttpResponse:
+    submitted = any(k in request.GET for k in SearchForm.base_fields)
+    form = SearchForm(request.GET if submitted else None)
+    rows: list[dict[str, Any]] | None = None
+    if submitted and form.is_valid():
+        data = form.cleaned_data
+        query = PatientQuery(
+            name=data["name"],
+            birth_date=data["birth_date"],
+            identifier=data["identifier"],
+            ssn=data["ssn"],
+            limit=RESULT_LIMIT,
+        )
+        try:
+            hits = find_patients(
+                user=request.user, query=query, account=data["account"]
+            )
+        except ValidationFailed as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            audited = query.as_audit()
+            if data["account"].strip():
+                audited["account"] = data["account"].strip()
+            record(
+                actor=actor_from_request(request),
+                action=actions.PATIENT_SEARCH.name,
+                detail={"query": audited, "results": len(hits)},
+            )
+            rows = [_row(h) for h in hits]
+    context = {"form": form, "rows": rows, "limit": RESULT_LIMIT}
+    return render(request, "web/search.html", context)
