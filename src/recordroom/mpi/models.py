@@ -55,6 +55,9 @@ class Patient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not a field: a search sets it to the names it already fetched (avoids N+1).
+    names_cache: list[PatientName] | None = None
+
     def __str__(self) -> str:
         return f"Patient {self.pk}"
 
@@ -65,7 +68,7 @@ class Patient(models.Model):
         return [name for name, on in flags if on]
 
     def legal_name(self) -> PatientName | None:
-        names = getattr(self, "names_cache", None)  # set by search to avoid N+1
+        names = self.names_cache
         pool = list(names) if names is not None else list(self.names.all())
         current = [n for n in pool if n.use == NameUse.LEGAL and n.period_end is None]
         return (current or pool or [None])[0]

@@ -205,7 +205,7 @@ def current_version(document: Document) -> DocumentVersion:
     return version
 
 
-_STATUS_FOR_KIND = {
+_STATUS_FOR_KIND: dict[str, str] = {
     VersionKind.AMENDMENT: DocumentStatus.AMENDED,
     VersionKind.ADDENDUM: DocumentStatus.AMENDED,
     VersionKind.CORRECTION: DocumentStatus.CORRECTED,
