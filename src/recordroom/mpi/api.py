@@ -1,0 +1,361 @@
+"""Patient demographics and the patient's access log over the JSON API.
+
+Every read is audited here, by the adapter (DESIGN.md rule 3): chart.open for
+demographics, chart.access_log for who-saw-this-record.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Query, Router, Schema
+from pydantic import ConfigDict, Field
+
+from recordroom.audit.api import NDJSON_RESPONSE, EventPage, event_page, ndjson_export
+from recordroom.audit.models import AuditEvent, Outcome
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import PermissionDenied, ValidationFailed
+
+from . import services
+from .models import Facility, IdentifierKind, NameUse, Patient, PatientIdentifier, Sex
+from .search import PatientHit
+from .services import get_patient
+
+router = Router(tags=["patients"])
+
+
+class PeriodOut(Schema):
+    start: date | None
+    end: date | None
+
+
+class _WithPeriod(Schema):
+    period: PeriodOut
+
+    @staticmethod
+    def resolve_period(obj: Any) -> dict[str, date | None]:
+        return {"start": obj.period_start, "end": obj.period_end}
+
+
+class NameOut(_WithPeriod):
+    use: str
+    family: str
+    given: str
+    middle: str
+    prefix: str
+    suffix: str
+    display: str
+
+
+class IdentifierOut(_WithPeriod):
+    kind: str
+    kind_display: str
+    system: str
+    value: str  # an SSN shows only its last four
+    facility: str | None
+
+    @staticmethod
+    def resolve_kind_display(obj: PatientIdentifier) -> str:
+        return obj.get_kind_display()
+
+    @staticmethod
+    def resolve_facility(obj: PatientIdentifier) -> str | None:
+        return obj.facility.code if obj.facility_id else None  # type: ignore[union-attr]
+
+
+class AddressOut(_WithPeriod):
+    use: str
+    line1: str
+    line2: str
+    city: str
+    state: str
+    postal_code: str
+    country: str
+
+
+class TelecomOut(_WithPeriod):
+    system: str
+    use: str
+    value: str
+
+
+class PatientOut(Schema):
+    id: UUID
+    legal_name: str | None
+    birth_date: date | None
+    sex: str
+    gender_identity: str
+    deceased_date: date | None
+    flags: list[str]
+    names: list[NameOut]
+    identifiers: list[IdentifierOut]
+    addresses: list[AddressOut]
+    telecoms: list[TelecomOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_legal_name(obj: Patient) -> str | None:
+        name = obj.legal_name()
+        return name.display if name else None
+
+    @staticmethod
+    def resolve_flags(obj: Patient) -> list[str]:
+        return obj.confidentiality_flags
+
+    @staticmethod
+    def resolve_names(obj: Patient) -> list[Any]:
+        return list(obj.names.all())
+
+    @staticmethod
+    def resolve_identifiers(obj: Patient) -> list[Any]:
+        return list(obj.identifiers.all())
+
+    @staticmethod
+    def resolve_addresses(obj: Patient) -> list[Any]:
+        return list(obj.addresses.all())
+
+    @staticmethod
+    def resolve_telecoms(obj: Patient) -> list[Any]:
+        return list(obj.telecoms.all())
+
+
+# --- registration and search (served by records.api: /patients searches account
+# numbers too, and one path belongs to one router) -------------------------------------
+
+
+class _In(Schema):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is named, not ignored
+
+
+class NameIn(_In):
+    family: str = Field(min_length=1, max_length=100)
+    given: str = Field("", max_length=100)
+    middle: str = Field("", max_length=100)
+    prefix: str = Field("", max_length=20)
+    suffix: str = Field("", max_length=20)
+    use: NameUse = NameUse.LEGAL
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+class IdentifierIn(_In):
+    kind: IdentifierKind
+    value: str = Field(min_length=1, max_length=100)
+    system: str = Field("", max_length=200, description="Assigning authority URI/OID")
+    facility: str | None = Field(None, description="Facility code; needed for an MRN")
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+class AddressIn(_In):
+    use: str = Field("home", max_length=10)
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str = Field("", max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    state: str = Field(min_length=2, max_length=2)
+    postal_code: str = Field(min_length=3, max_length=10)
+    country: str = Field("US", min_length=2, max_length=2)
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+class TelecomIn(_In):
+    system: Literal["phone", "email", "fax", "sms", "url"] = "phone"
+    use: str = Field("home", max_length=10)
+    value: str = Field(min_length=1, max_length=200)
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+class PatientIn(_In):
+    names: list[NameIn] = Field(min_length=1)
+    birth_date: date | None = None
+    sex: Sex = Sex.UNKNOWN
+    gender_identity: str = Field("", max_length=64)
+    deceased_date: date | None = None
+    identifiers: list[IdentifierIn] = []
+    addresses: list[AddressIn] = []
+    telecoms: list[TelecomIn] = []
+    is_vip: bool = False
+    is_employee: bool = False
+    is_restricted: bool = False
+
+    def to_service(self, *, user: Any) -> services.PatientIn:
+        """The service's input, with facility codes resolved within the user's scope."""
+        identifiers = [
+            services.IdentifierIn(
+                kind=i.kind,
+                value=i.value,
+                system=i.system,
+                facility=facility_for(
+                    i.facility, user=user, field=f"identifiers.{n}.facility"
+                )
+                if i.facility
+                else None,
+                period_start=i.period_start,
+                period_end=i.period_end,
+            )  # fmt: skip
+            for n, i in enumerate(self.identifiers)
+        ]
+        return services.PatientIn(
+            names=[services.NameIn(**n.model_dump()) for n in self.names],
+            identifiers=identifiers,
+            **self.model_dump(exclude={"names", "identifiers"}),
+        )
+
+
+class Created(Schema):
+    id: UUID
+
+
+class MrnOut(Schema):
+    facility: str
+    value: str
+
+    @staticmethod
+    def resolve_facility(obj: PatientIdentifier) -> str:
+        return obj.facility.code if obj.facility else ""
+
+
+class PatientHitOut(Schema):
+    id: UUID
+    legal_name: str | None
+    matched_name: str | None
+    birth_date: date | None
+    sex: str
+    flags: list[str]
+    mrns: list[MrnOut]
+
+    @staticmethod
+    def resolve_id(hit: PatientHit) -> UUID:
+        return hit.patient.pk  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_legal_name(hit: PatientHit) -> str | None:
+        return hit.legal_name.display if hit.legal_name else None
+
+    @staticmethod
+    def resolve_matched_name(hit: PatientHit) -> str | None:
+        return hit.matched_name.display if hit.matched_name else None
+
+    @staticmethod
+    def resolve_birth_date(hit: PatientHit) -> date | None:
+        return hit.patient.birth_date
+
+    @staticmethod
+    def resolve_sex(hit: PatientHit) -> str:
+        return hit.patient.sex
+
+    @staticmethod
+    def resolve_flags(hit: PatientHit) -> list[str]:
+        return hit.patient.confidentiality_flags
+
+
+class SearchOut(Schema):
+    items: list[PatientHitOut]
+    count: int
+
+
+def facility_for(code: str, *, user: Any, field: str) -> Facility:
+    """A facility by its code, refused by name if unknown or outside the user's scope."""
+    facility = Facility.objects.filter(code=code).first()
+    if facility is None:
+        known = ", ".join(Facility.objects.values_list("code", flat=True)[:20])
+        raise ValidationFailed(
+            f"unknown facility code {code!r}; known: {known}", field=field
+        )
+    scope = user.facility_ids()
+    if scope is not None and facility.pk not in scope:
+        raise PermissionDenied(f"facility {code} is outside your facilities")
+    return facility
+
+
+# --- routes ----------------------------------------------------------------------------
+
+
+def open_patient(
+    actor: Actor, patient_id: Any, *, action: str = actions.CHART_OPEN.name,
+    detail: dict[str, Any] | None = None,
+) -> Patient:  # fmt: skip
+    """The patient, if the user's facilities reach them; a refusal is audited.
+
+    An attempt on a chart outside one's scope is what a privacy officer wants to see,
+    so it is written to the trail as `denied` before the 403 goes back.
+    """
+    try:
+        return get_patient(user=actor.user, patient_id=patient_id)
+    except PermissionDenied as exc:
+        record(
+            actor=actor, action=action, patient=patient_id, outcome=Outcome.DENIED,
+            detail={**(detail or {}), "reason": exc.message},
+        )  # fmt: skip
+        raise
+
+
+@router.get(
+    "/patients/{patient_id}", response=PatientOut,
+    openapi_extra={"x-capability": "view_chart"},
+)  # fmt: skip
+def read_patient(request: HttpRequest, patient_id: UUID) -> Patient:
+    """Demographics with history: identifiers, names, addresses, telecoms, flags."""
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    detail = {"part": "demographics"}
+    patient = open_patient(actor, patient_id, detail=detail)
+    record(
+        actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
+        detail=detail,
+    )  # fmt: skip
+    return patient
+
+
+@router.get(
+    "/patients/{patient_id}/access-log", response=EventPage,
+    openapi_extra={"x-capability": "view_access_log"},
+)  # fmt: skip
+def access_log(
+    request: HttpRequest,
+    patient_id: UUID,
+    after: int | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> dict[str, Any]:
+    """Who accessed this patient's record, when and what: newest first, keyset paged."""
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    action = actions.CHART_ACCESS_LOG.name
+    patient = open_patient(actor, patient_id, action=action)
+    rows, nxt = event_page(
+        AuditEvent.objects.filter(patient_id=str(patient.pk)),
+        after=after, limit=limit, newest_first=True,
+    )  # fmt: skip
+    record(
+        actor=actor, action=action, patient=patient,
+        detail={"format": "json", "after": after, "count": len(rows)},
+    )  # fmt: skip
+    return {"items": rows, "next": nxt}
+
+
+@router.get(
+    "/patients/{patient_id}/access-log.ndjson",
+    openapi_extra={"x-capability": "view_access_log", **NDJSON_RESPONSE},
+)
+def access_log_ndjson(request: HttpRequest, patient_id: UUID) -> StreamingHttpResponse:
+    """This patient's access log as FHIR R4 AuditEvent NDJSON, oldest first (streamed)."""
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    action = actions.CHART_ACCESS_LOG.name
+    patient = open_patient(actor, patient_id, action=action)
+
+    def audit(count: int, complete: bool) -> None:
+        record(
+            actor=actor, action=action, patient=patient,
+            outcome=Outcome.SUCCESS if complete else Outcome.FAILURE,
+            detail={"format": "fhir-ndjson", "count": count},
+        )  # fmt: skip
+
+    return ndjson_export(
+        AuditEvent.objects.filter(patient_id=str(patient.pk)), audit=audit
+    )
