@@ -39,6 +39,8 @@ def test_password_sign_in_lands_on_search_and_is_audited(db, him):
     search = client.get(reverse("web:search"))
     assert b"HIM specialist" in search.content  # role in the top bar
     assert b"NORTH" in search.content  # facility scope in the top bar
+    assert b'data-idle-minutes="15"' in search.content  # the session-timeout notice
+    assert b"Your session ends after 15 minutes without activity." in search.content
 
 
 def test_next_is_followed_only_within_the_site(db, him, patient):

@@ -41,9 +41,15 @@ _PENDING_KEYS = (
 
 
 class SignInForm(forms.Form):
-    username = forms.CharField(label="User name", max_length=150)
+    username = forms.CharField(
+        label="User name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
     password = forms.CharField(
-        label="Password", strip=False, widget=forms.PasswordInput
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
 
@@ -52,7 +58,11 @@ class CodeForm(forms.Form):
         label="6-digit code",
         max_length=8,
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "autofocus": True,
+            }
         ),
     )
 

@@ -26,6 +26,7 @@ class SearchForm(forms.Form):
         label="Name",
         required=False,
         max_length=200,
+        widget=forms.TextInput(attrs={"autofocus": True}),
         help_text="Family, given — or any start of either. Case and accents ignored.",
     )
     birth_date = forms.DateField(

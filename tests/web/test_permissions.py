@@ -1,0 +1,116 @@
+"""Every page against every role: allowed or refused exactly as each view declares.
+
+The expectation comes from the access each view declares with `@requires(...)`
+(read here from the resolved view), and the roles' permissions in accounts.roles.
+A new page without a declaration fails `test_every_page_declares_its_access`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, resolve, reverse
+from django.utils.html import escape
+
+from recordroom.accounts.roles import PERMISSIONS, ROLES
+from recordroom.audit.models import AuditEvent
+from recordroom.web import urls as web_urls
+from recordroom.web.views_common import ACCESS_LEVELS, PUBLIC, SIGNED_IN
+from tests import factories
+
+from .conftest import signed_in
+
+PATTERNS: list[URLPattern] = [p for p in web_urls.urlpatterns if p.name]
+NAMES = [p.name for p in PATTERNS]
+
+# How an allowed page answers when it is not a plain 200 page, by design.
+METHOD = {"logout": "post"}
+ANSWER = {
+    "login": (302, "/"),  # already signed in: on to search
+    "mfa": (302, "/login"),  # no password step pending
+    "logout": (302, "/login"),
+}
+
+
+def _url(name: str, patient, document) -> str:
+    pattern = next(p for p in PATTERNS if p.name == name)
+    kwargs = {}
+    for key in pattern.pattern.converters:
+        kwargs[key] = {"patient_id": patient.pk, "document_id": document.pk}[key]
+    return reverse(f"web:{name}", kwargs=kwargs)
+
+
+def access_of(url: str) -> str:
+    """The access the page at `url` declares: the single source of truth."""
+    return resolve(url).func.access
+
+
+def test_every_page_declares_its_access():
+    assert len(set(NAMES)) == len(PATTERNS) == len(web_urls.urlpatterns)
+    for pattern in PATTERNS:
+        access = getattr(pattern.callback, "access", None)
+        assert access in ACCESS_LEVELS or access in PERMISSIONS, (
+            f"page {pattern.name!r} declares no access; decorate it with @requires(...)"
+        )
+
+
+def test_the_declared_capabilities(db):
+    declared = {p.name: p.callback.access for p in PATTERNS}
+    assert declared == {
+        "login": PUBLIC, "mfa": PUBLIC, "healthz": PUBLIC, "logout": SIGNED_IN,
+        "search": "search_patients", "chart": "view_chart",
+        "access_log": "view_access_log", "upload": "add_document",
+        "document": "view_document", "document_content": "view_document",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def record_data(db, facility):
+    patient = factories.patient(facility=facility, family="Matrix", mrn="N-MX1")
+    document = factories.document(patient=patient, facility=facility)
+    return patient, document
+
+
+def _call(client: Client, name: str, url: str):
+    return getattr(client, METHOD.get(name, "get"))(url)
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_every_page_for_every_role(role, record_data, facility):
+    patient, document = record_data
+    user = factories.user(f"u-{role}", role, facilities=[facility])
+    grants = ROLES[role].permissions
+    for name in NAMES:
+        url = _url(name, patient, document)
+        access = access_of(url)
+        # Django superusers (administrators are created as such) hold every permission.
+        allowed = access in ACCESS_LEVELS or access in grants or user.is_superuser
+        before = AuditEvent.objects.filter(patient_id=str(patient.pk)).count()
+        response = _call(signed_in(user), name, url)
+        where = f"{role} -> {name} ({access})"
+        if allowed:
+            status, location = ANSWER.get(name, (200, None))
+            assert response.status_code == status, where
+            if location:
+                assert response["Location"] == location, where
+        else:
+            assert response.status_code == 403, where
+            assert escape(PERMISSIONS[access].lower()) in response.content.decode(), (
+                where
+            )
+            after = AuditEvent.objects.filter(patient_id=str(patient.pk)).count()
+            assert after == before, f"{where}: a refused page must audit nothing"
+
+
+def test_every_page_sends_anonymous_users_to_sign_in(record_data):
+    patient, document = record_data
+    for name in NAMES:
+        url = _url(name, patient, document)
+        response = _call(Client(), name, url)
+        if access_of(url) == PUBLIC:
+            assert response.status_code in (200, 302), name
+            if response.status_code == 302:
+                assert response["Location"] == "/login", name
+        else:
+            assert response.status_code == 302, name
+            assert response["Location"] == f"/login?next={url}", name
