@@ -337,3 +337,23 @@ def test_access_log_pages_by_keyset_fifty_at_a_time(db, chart_patient, facility)
     assert f'<td class="num">{ids[49]}</td>' in second
     assert "?before=" not in second  # last page
     assert json.loads(_last("chart.access_log").detail) == {"before": shown[-1]}
+
+
+def test_access_log_download_link_serves_fhir_ndjson_with_the_session(
+    db, chart_patient, facility
+):
+    from .conftest import signed_in
+
+    privacy = factories.user("privacy1", "privacy_officer", facilities=[facility])
+    client = signed_in(privacy)
+    page = client.get(
+        reverse("web:access_log", kwargs={"patient_id": chart_patient.pk})
+    )
+    link = f"/api/v1/patients/{chart_patient.pk}/access-log.ndjson"
+    assert f'href="{link}"' in page.content.decode()
+    logged = AuditEvent.objects.filter(patient_id=str(chart_patient.pk)).count()
+    response = client.get(link)
+    assert response.status_code == 200
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == logged
+    assert {json.loads(line)["resourceType"] for line in lines} == {"AuditEvent"}

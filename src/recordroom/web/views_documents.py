@@ -150,8 +150,9 @@ def document_content(request: HttpRequest, document_id: UUID) -> HttpResponse:
         media_type += "; charset=utf-8"
     attachment = disposition == "attachment" or (not disposition and how == "download")
     response = HttpResponse(content.data, content_type=media_type)
-    response["Content-Disposition"] = content_disposition_header(
-        attachment, download_name(content.version.filename, content.version.media_type)
+    name = download_name(content.version.filename, content.version.media_type)
+    response["Content-Disposition"] = (
+        content_disposition_header(attachment, name) or "inline"
     )
     response["Content-Length"] = str(len(content.data))
     response["Cache-Control"] = "no-store, private"
