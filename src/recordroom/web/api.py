@@ -269,3 +269,10 @@ def me(request: HttpRequest) -> dict[str, Any]:
         "all_facilities": scope is None,
         "capabilities": [c for c in PERMISSIONS if permissions.has(user, c)],
     }
+
+
+def route_capabilities() -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> capability of every route (what the permission tests read)."""
+    if not ROUTE_CAPABILITIES:
+        _ = api.urls  # binding the routes runs _declare_capability on each
+    return dict(ROUTE_CAPABILITIES)

@@ -1,0 +1,176 @@
+"""Every API route against every role (R-SEC-1): allowed or refused exactly as the
+route declares its capability and accounts.roles grants it.
+
+The capabilities come from web.api.route_capabilities(), filled from each route's own
+declaration; CALLS holds one valid request per route, and a route missing from either
+fails `test_every_route_declares_a_capability_and_is_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from recordroom.accounts import permissions
+from recordroom.accounts.roles import PERMISSIONS, ROLES
+from recordroom.audit.models import AuditEvent
+from recordroom.records.models import Document
+from recordroom.web.api import SIGNED_IN, api, route_capabilities
+from tests import factories
+
+from .conftest import Api, api_for
+
+_seq = itertools.count(1)
+
+
+@dataclass
+class World:
+    facility: Any
+    patient: Any
+    encounter: Any
+    document: Any
+
+    def fresh_document(self) -> Document:
+        return factories.document(patient=self.patient, facility=self.facility)
+
+
+def _pdf() -> SimpleUploadedFile:
+    return SimpleUploadedFile("note.pdf", factories.pdf_bytes(), "application/pdf")
+
+
+def _new_patient(w: World, a: Api):
+    mrn = f"N-PM{next(_seq):05d}"
+    body = {
+        "names": [{"family": "Matrix", "given": "Neo"}],
+        "identifiers": [{"kind": "MR", "value": mrn, "facility": "NORTH"}],
+    }
+    return a.post("/patients", body)
+
+
+P = "/patients/{patient_id}"
+D = "/documents/{document_id}"
+CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
+    ("GET", "/me"): lambda w, a: a.get("/me"),
+    ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
+    ("POST", "/patients"): _new_patient,
+    ("GET", P): lambda w, a: a.get(f"/patients/{w.patient.pk}"),
+    ("GET", P + "/encounters"): lambda w, a: a.get(f"/patients/{w.patient.pk}/encounters"),
+    ("GET", P + "/documents"): lambda w, a: a.get(f"/patients/{w.patient.pk}/documents"),
+    ("POST", P + "/documents"): lambda w, a: a.upload(
+        f"/patients/{w.patient.pk}/documents",
+        {"file": _pdf(), "type": "11506-3", "encounter": str(w.encounter.pk)},
+    ),
+    ("GET", P + "/access-log"): lambda w, a: a.get(f"/patients/{w.patient.pk}/access-log"),
+    ("GET", P + "/access-log.ndjson"): lambda w, a: a.get(
+        f"/patients/{w.patient.pk}/access-log.ndjson"
+    ),
+    ("GET", D): lambda w, a: a.get(f"/documents/{w.document.pk}"),
+    ("GET", D + "/content"): lambda w, a: a.get(f"/documents/{w.document.pk}/content"),
+    ("POST", D + "/versions"): lambda w, a: a.upload(
+        f"/documents/{w.fresh_document().pk}/versions",
+        {"file": _pdf(), "kind": "addendum", "reason": "late lab result"},
+    ),
+    ("POST", D + "/status"): lambda w, a: a.post(
+        f"/documents/{w.fresh_document().pk}/status",
+        {"status": "entered-in-error", "reason": "filed to the wrong chart"},
+    ),
+    ("POST", D + "/signatures"): lambda w, a: a.post(
+        f"/documents/{w.fresh_document().pk}/signatures", {"meaning": "author"}
+    ),
+    ("GET", "/audit/events"): lambda w, a: a.get("/audit/events", limit=5),
+    ("GET", "/audit/events.ndjson"): lambda w, a: a.get("/audit/events.ndjson"),
+}  # fmt: skip
+
+
+def test_every_route_declares_a_capability_and_is_in_the_matrix():
+    schema = api.get_openapi_schema(path_prefix="")
+    operations = {
+        (m.upper(), path) for path, ops in schema["paths"].items() for m in ops
+    }
+    assert set(route_capabilities()) == operations
+    assert set(CALLS) == operations, "add the new route to CALLS with a valid request"
+    for route, capability in route_capabilities().items():
+        assert capability == SIGNED_IN or capability in PERMISSIONS, route
+        op = schema["paths"][route[1]][route[0].lower()]
+        assert op["x-capability"] == capability
+
+
+def test_the_declared_capabilities():
+    assert route_capabilities() == {
+        ("GET", "/me"): SIGNED_IN,
+        ("GET", "/patients"): "search_patients",
+        ("POST", "/patients"): "edit_demographics",
+        ("GET", P): "view_chart",
+        ("GET", P + "/encounters"): "view_chart",
+        ("GET", P + "/documents"): "view_chart",
+        ("POST", P + "/documents"): "add_document",
+        ("GET", P + "/access-log"): "view_access_log",
+        ("GET", P + "/access-log.ndjson"): "view_access_log",
+        ("GET", D): "view_document",
+        ("GET", D + "/content"): "view_document",
+        ("POST", D + "/versions"): "add_document",
+        ("POST", D + "/status"): "change_document_status",
+        ("POST", D + "/signatures"): "sign_document",
+        ("GET", "/audit/events"): "view_audit",
+        ("GET", "/audit/events.ndjson"): "view_audit",
+    }
+
+
+@pytest.fixture
+def world(db, facility) -> World:
+    patient = factories.patient(facility=facility, family="Matrix", mrn="N-MX1")
+    encounter = factories.encounter(patient=patient, facility=facility)
+    document = factories.document(
+        patient=patient, facility=facility, encounter=encounter
+    )
+    return World(facility, patient, encounter, document)
+
+
+def api_events(w: World) -> int:
+    return AuditEvent.objects.filter(
+        patient_id=str(w.patient.pk), channel="api"
+    ).count()
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_r_sec_1_every_route_for_every_role(role, world):
+    user = factories.user(f"u-{role}", role, facilities=[world.facility])
+    if permissions.has(user, "sign_document"):  # signing needs a linked provider record
+        provider = factories.provider(family="Matrix", given="Doc")
+        provider.user = user
+        provider.save()
+    client = api_for(user)
+    grants = ROLES[role].permissions
+    capabilities = route_capabilities()
+    for route, call in CALLS.items():
+        capability = capabilities[route]
+        # Django superusers (administrators are created as such) hold every permission,
+        # as in the web pages' matrix (tests/web/test_permissions.py).
+        allowed = capability == SIGNED_IN or capability in grants or user.is_superuser
+        before = api_events(world)
+        response = call(world, client)
+        if response.streaming:
+            b"".join(response.streaming_content)
+        where = f"{role} -> {route[0]} {route[1]} ({capability})"
+        if allowed:
+            assert 200 <= response.status_code < 300, (where, response.content[:300])
+        else:
+            assert response.status_code == 403, where
+            body = response.json()
+            assert body["error"] == "forbidden", where
+            assert PERMISSIONS[capability].lower() in body["message"], where
+            assert api_events(world) == before, (
+                f"{where}: a refused route must touch no record"
+            )
+
+
+def test_every_route_refuses_anonymous_callers_with_401(world):
+    for route, call in CALLS.items():
+        response = call(world, Api())
+        assert response.status_code == 401, route
+        assert response.json()["error"] == "unauthenticated", route
