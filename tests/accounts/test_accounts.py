@@ -20,9 +20,29 @@ PASSWORD = "correct horse battery 9"
 def test_every_role_exists_with_its_permissions(db):
     for role in ROLES.values():
         group = Group.objects.get(name=role.name)
-        assert {p.codename for p in group.permissions.all()} == set(role.permissions)
+        capabilities = group.permissions.filter(content_type__model="capability")
+        assert {p.codename for p in capabilities} == set(role.permissions)
+        models = group.permissions.exclude(content_type__model="capability")
+        assert bool(models.exists()) == role.admin_site
     assert RolePolicy.objects.get(group__name="Administrator").require_mfa is True
     assert RolePolicy.objects.get(group__name="Coder").require_mfa is False
+
+
+def test_administrators_manage_configuration_but_see_no_phi(db):
+    from recordroom.accounts.permissions import has
+
+    admin = factories.user("root2", "administrator")
+    assert admin.is_staff and not admin.is_superuser
+    assert admin.has_perm("mpi.change_facility") and has(admin, "manage_users")
+    assert not has(admin, "view_chart") and not has(admin, "search_patients")
+
+
+def test_a_django_superuser_flag_grants_no_capability(db, him):
+    from recordroom.accounts.permissions import has
+
+    him.is_superuser = True
+    him.save()
+    assert has(him, "view_chart") and not has(him, "view_audit")
 
 
 def test_passwords_are_argon2(db, him):

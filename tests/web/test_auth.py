@@ -114,10 +114,12 @@ def test_administrator_enrols_totp_then_signs_in_with_a_code(db, admin):
 
     code = pyotp.TOTP(secret).now()
     response = client.post(reverse("web:mfa"), {"code": code})
-    assert response["Location"] == reverse("web:search")
+    # Administrators see no PHI: they land in the admin, and search is refused.
+    assert response["Location"] == reverse("admin:index")
     assert client.session[SESSION_MFA_OK] is True
     assert SESSION_PENDING_USER not in client.session
-    assert client.get(reverse("web:search")).status_code == 200
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert client.get(reverse("web:search")).status_code == 403
     assert [e.username for e in _events("auth.mfa_enrolled")] == ["admin1"]
     [login] = _events("auth.login")
     assert json.loads(login.detail) == {"second_factor": True}
@@ -130,7 +132,7 @@ def test_administrator_enrols_totp_then_signs_in_with_a_code(db, admin):
     replay = client.post(reverse("web:mfa"), {"code": code})
     assert b"already used" in replay.content
     later = pyotp.TOTP(secret).at(timezone.now().timestamp() + 30)
-    assert client.post(reverse("web:mfa"), {"code": later})["Location"] == "/"
+    assert client.post(reverse("web:mfa"), {"code": later})["Location"] == "/admin/"
     assert len(_events("auth.login")) == 2
 
 
@@ -157,9 +159,10 @@ def test_demo_account_shows_the_waiver_banner_on_every_page(db, facility):
     )  # fmt: skip
     client = Client()
     response = client.post(LOGIN, {"username": user.username, "password": PASSWORD})
-    assert response["Location"] == reverse("web:search")  # no second factor asked
-    page = client.get(reverse("web:search"))
-    assert b"Demo account \xe2\x80\x94 second factor waived" in page.content
+    assert response["Location"] == reverse("admin:index")  # no second factor asked
+    for url in (reverse("admin:index"), reverse("web:search")):
+        page = client.get(url)
+        assert b"Demo account \xe2\x80\x94 second factor waived" in page.content, url
 
 
 def test_sign_out_is_audited_and_ends_the_session(db, him):

@@ -83,13 +83,15 @@ def test_every_page_for_every_role(role, record_data, facility):
     for name in NAMES:
         url = _url(name, patient, document)
         access = access_of(url)
-        # Django superusers (administrators are created as such) hold every permission.
-        allowed = access in ACCESS_LEVELS or access in grants or user.is_superuser
+        # Roles are the only source of capabilities (no superuser shortcut).
+        allowed = access in ACCESS_LEVELS or access in grants
         before = AuditEvent.objects.filter(patient_id=str(patient.pk)).count()
         response = _call(signed_in(user), name, url)
         where = f"{role} -> {name} ({access})"
         if allowed:
             status, location = ANSWER.get(name, (200, None))
+            if name == "login" and "search_patients" not in grants:
+                location = "/admin/"  # administrators land in the admin, not search
             assert response.status_code == status, where
             if location:
                 assert response["Location"] == location, where
@@ -100,6 +102,20 @@ def test_every_page_for_every_role(role, record_data, facility):
             )
             after = AuditEvent.objects.filter(patient_id=str(patient.pk)).count()
             assert after == before, f"{where}: a refused page must audit nothing"
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_the_django_admin_is_for_administrators_only(role, db):
+    user = factories.user(f"a-{role}", role)
+    response = signed_in(user).get("/admin/")
+    if ROLES[role].admin_site:
+        assert response.status_code == 200
+        assert signed_in(user).get("/admin/mpi/facility/").status_code == 200
+        # configuration only: no patient or document is editable in the admin
+        assert signed_in(user).get("/admin/mpi/patient/").status_code == 404
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
 
 
 def test_every_page_sends_anonymous_users_to_sign_in(record_data):

@@ -41,6 +41,22 @@ class User(AbstractUser):
             self._role_names = cached
         return cached
 
+    def capabilities(self) -> frozenset[str]:
+        """Capability codenames granted by the user's roles (never by superuser status)."""
+        cached = getattr(self, "_capabilities", None)
+        if cached is None:
+            from django.contrib.auth.models import Permission
+
+            cached = frozenset(
+                Permission.objects.filter(
+                    group__user=self,
+                    content_type__app_label="accounts",
+                    content_type__model="capability",
+                ).values_list("codename", flat=True)
+            )
+            self._capabilities = cached
+        return cached
+
     def requires_mfa(self) -> bool:
         if self.mfa_waived_for_demo:
             return False
@@ -48,7 +64,7 @@ class User(AbstractUser):
 
     def facility_ids(self) -> list[object] | None:
         """Facility ids in scope, or None meaning every facility."""
-        if self.all_facilities or self.is_superuser:
+        if self.all_facilities:
             return None
         return list(self.facilities.values_list("pk", flat=True))  # type: ignore[attr-defined]
 

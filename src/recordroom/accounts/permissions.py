@@ -12,8 +12,12 @@ from .roles import PERMISSIONS
 def has(user: Any, capability: str) -> bool:
     if capability not in PERMISSIONS:
         raise KeyError(f"unknown capability {capability!r}; declared in accounts.roles")
+    # Roles are the only source of capabilities: a Django superuser flag grants none.
     return bool(
-        user is not None and user.is_active and user.has_perm(f"accounts.{capability}")
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and capability in user.capabilities()
     )
 
 

@@ -24,19 +24,39 @@ PERMISSIONS: dict[str, str] = {
 }
 
 
+# What the Django admin needs to manage configuration: model permissions
+# "app_label.action_model". None of these models holds PHI.
+ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
+    f"{app}.{action}_{model}"
+    for app, model, actions in (
+        ("accounts", "user", ("add", "change", "view")),
+        ("accounts", "rolepolicy", ("change", "view")),
+        ("accounts", "apitoken", ("change", "view")),
+        ("auth", "group", ("add", "change", "view")),
+        ("mpi", "facility", ("add", "change", "view")),
+        ("records", "provider", ("add", "change", "view")),
+        ("records", "documenttype", ("add", "change", "view")),
+    )
+    for action in actions
+)
+
+
 @dataclass(frozen=True)
 class Role:
     key: str
     name: str
     permissions: frozenset[str]
     require_mfa: bool = False
+    admin_site: bool = False  # may use the Django admin (is_staff + ADMIN_MODEL_PERMISSIONS)
 
 
-def _role(key: str, name: str, *perms: str, mfa: bool = False) -> Role:
+def _role(
+    key: str, name: str, *perms: str, mfa: bool = False, admin_site: bool = False
+) -> Role:
     unknown = set(perms) - PERMISSIONS.keys()
     if unknown:
         raise ValueError(f"role {key} names unknown permissions {sorted(unknown)}")
-    return Role(key, name, frozenset(perms), mfa)
+    return Role(key, name, frozenset(perms), mfa, admin_site)
 
 
 _READ = ("search_patients", "view_chart", "view_document")
@@ -70,7 +90,7 @@ ROLES: dict[str, Role] = {
             "change_document_status",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
-        _role("administrator", "Administrator", "manage_users", mfa=True),
+        _role("administrator", "Administrator", "manage_users", mfa=True, admin_site=True),
     )
 }
 

@@ -21,7 +21,7 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 
 from .models import ApiToken, LoginFailure, RolePolicy, TotpDevice, User
-from .roles import ROLES
+from .roles import ADMIN_MODEL_PERMISSIONS, ROLES
 
 TOKEN_PREFIX = "rr_"
 
@@ -32,13 +32,19 @@ def sync_roles() -> None:
     Runs after every migrate; a group that exists keeps whatever an administrator set.
     """
     perms = {
-        p.codename: p
-        for p in Permission.objects.filter(content_type__app_label="accounts")
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type")
     }
     for role in ROLES.values():
         group, created = Group.objects.get_or_create(name=role.name)
         if created:
-            group.permissions.set([perms[c] for c in role.permissions if c in perms])
+            wanted = [f"accounts.{c}" for c in role.permissions]
+            if role.admin_site:
+                wanted += ADMIN_MODEL_PERMISSIONS
+            missing = [w for w in wanted if w not in perms]
+            if missing:
+                raise RuntimeError(f"permissions missing for role {role.key}: {missing}")
+            group.permissions.set([perms[w] for w in wanted])
         RolePolicy.objects.get_or_create(
             group=group, defaults={"require_mfa": role.require_mfa}
         )
@@ -80,8 +86,10 @@ def create_user(
             )
         user = User(username=username, email=email, all_facilities=all_facilities)
         user.mfa_waived_for_demo = demo
-        user.is_staff = role == "administrator"
-        user.is_superuser = role == "administrator"
+        # Nobody is a Django superuser: a superuser passes every permission check,
+        # PHI included. Administrators reach the admin through their role's model
+        # permissions (accounts.roles.ADMIN_MODEL_PERMISSIONS) only.
+        user.is_staff = ROLES[role].admin_site
         if password:
             user.set_password(password)
         else:

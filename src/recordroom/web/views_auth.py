@@ -15,6 +15,8 @@ from django.contrib.auth import logout as auth_logout
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+
+from recordroom.accounts.permissions import has
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -74,6 +76,13 @@ def _safe_next(request: HttpRequest, target: str) -> str:
     return target if target and ok else ""
 
 
+def _home(user: Any) -> str:
+    """Where a user lands after sign-in: search, or the admin for administrators."""
+    if not has(user, "search_patients") and user.is_staff:
+        return "admin:index"
+    return "web:search"
+
+
 def _finish(request: HttpRequest, user: User, *, second_factor: bool, nxt: str) -> Any:
     auth_login(request, user)
     for key in _PENDING_KEYS:
@@ -82,14 +91,14 @@ def _finish(request: HttpRequest, user: User, *, second_factor: bool, nxt: str) 
     accounts.complete_sign_in(
         actor=actor_from_request(request), second_factor=second_factor
     )
-    return redirect(nxt or "web:search")
+    return redirect(nxt or _home(user))
 
 
 @requires(PUBLIC)
 def login(request: HttpRequest) -> HttpResponse:
     nxt = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     if request.user.is_authenticated:
-        return redirect(nxt or "web:search")
+        return redirect(nxt or _home(request.user))
     form = SignInForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
