@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 
+from recordroom.audit.api import ndjson_export
 from recordroom.audit.fhir import to_fhir
 from recordroom.audit.models import AuditEvent
 from recordroom.audit.services import record
@@ -275,3 +278,27 @@ def test_the_hand_check_accepts_the_official_r4_auditevent_examples():
     for path in examples:
         resource = json.loads(path.read_text())
         assert problems(resource) == [], path.name
+
+
+def test_an_export_cut_off_midway_is_audited_with_what_was_sent(db):
+    actor = Actor(channel="test", name="tester")
+    for _ in range(3):
+        record(actor=actor, action=actions.PATIENT_SEARCH.name)
+    reported = []
+    response = ndjson_export(
+        AuditEvent.objects.all(), audit=lambda n, done: reported.append((n, done))
+    )
+    stream = iter(response)
+    json.loads(next(stream))
+    # The client went away and the server closes the response (keeping the test
+    # database connection open, as Django's test client does around its own close).
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    assert reported == [(1, False)]
+    whole = ndjson_export(
+        AuditEvent.objects.all(), audit=lambda n, done: reported.append((n, done))
+    )
+    assert len(b"".join(whole).splitlines()) == 3 and reported[-1] == (3, True)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from recordroom.accounts.models import ApiToken
 from recordroom.accounts.services import create_token, revoke_token
+from recordroom.audit.models import AuditEvent
 from recordroom.web.middleware import SESSION_MFA_OK
 from tests import factories
 
@@ -46,10 +47,15 @@ def test_no_credentials_is_401_saying_how_to_authenticate(db):
         ("rr_deadbeef_not-a-real-secret", "not valid"),
     ],
 )
-def test_bad_tokens_are_401_with_the_reason(db, token, reason):
+def test_bad_tokens_are_401_with_the_reason_and_audited(db, token, reason):
     response = Api(token).get("/me")
     assert response.status_code == 401
     assert reason in response.json()["message"]
+    event = AuditEvent.objects.get()
+    assert (event.action, event.outcome, event.channel) == (
+        "auth.login_failed", "denied", "api",
+    )  # fmt: skip
+    assert reason in event.detail and token not in event.detail
 
 
 def test_a_token_with_a_wrong_secret_is_refused(him):

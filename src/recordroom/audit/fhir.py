@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import Any
 
 from recordroom.kernel import actions
@@ -44,7 +44,11 @@ _ACTION_CODES = {
     "create": "C", "read": "R", "update": "U", "delete": "D",
     "query": "E", "export": "E", "print": "E", "login": "E",
 }  # fmt: skip
-_OUTCOMES = {Outcome.SUCCESS: "0", Outcome.DENIED: "4", Outcome.FAILURE: "8"}
+_OUTCOMES: dict[str, str] = {
+    Outcome.SUCCESS.value: "0",
+    Outcome.DENIED.value: "4",
+    Outcome.FAILURE.value: "8",
+}
 
 
 def _instant(event: AuditEvent) -> str:
@@ -185,7 +189,7 @@ def _outcome_reason(detail: str) -> str:
     return str(data.get("error") or data.get("reason") or "")
 
 
-def iter_ndjson(events: Iterable[AuditEvent]) -> Iterator[str]:
+def iter_ndjson(events: Iterable[AuditEvent]) -> Generator[str, None, None]:
     """Yield one compact JSON line (ending in a newline) per event.
 
     A queryset is read with a streaming iterator in chunks, so a trail of any length

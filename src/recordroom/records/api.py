@@ -511,8 +511,8 @@ def read_document_content(
         "; charset=utf-8" if v.media_type == "text/plain" else ""
     )
     response = HttpResponse(content.data, content_type=media_type)
-    response["Content-Disposition"] = content_disposition_header(
-        how == "download", v.filename
+    response["Content-Disposition"] = (
+        content_disposition_header(how == "download", v.filename) or "inline"
     )
     response["Cache-Control"] = "no-store"
     response["ETag"] = f'"{v.sha256}"'

@@ -29,6 +29,9 @@ from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS
 from recordroom.accounts.services import user_for_token
 from recordroom.audit.api import router as audit_router
+from recordroom.audit.models import Outcome
+from recordroom.audit.services import record
+from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, RecordroomError
 from recordroom.mpi.api import router as mpi_router
@@ -73,6 +76,12 @@ class TokenAuth(HttpBearer):
         try:
             user = user_for_token(token)
         except PermissionDenied as exc:  # unknown, revoked, expired: the reason is kept
+            # Log-in monitoring (R-SEC-2): a refused token is a failed sign-in.
+            record(
+                actor=actor_from_request(request, channel="api"),
+                action=actions.LOGIN_FAILED.name, outcome=Outcome.DENIED,
+                detail={"method": "api token", "reason": exc.message},
+            )  # fmt: skip
             raise Unauthenticated(exc.message) from None
         return _authorize(request, user)
 
