@@ -100,6 +100,25 @@ def test_every_route_declares_a_capability_and_is_in_the_matrix():
         assert op["x-capability"] == capability
 
 
+def test_a_route_without_a_capability_refuses_to_start():
+    from ninja import NinjaAPI, Router
+    from ninja.errors import ConfigError
+
+    from recordroom.web.api import _declare_capability
+
+    router = Router()
+
+    @router.get("/undeclared")
+    def undeclared(request):
+        return {}
+
+    test_api = NinjaAPI(urls_namespace="undeclared-test")
+    test_api.add_decorator(_declare_capability, mode="view")
+    test_api.add_router("", router)
+    with pytest.raises(ConfigError, match="GET.*/undeclared must declare"):
+        _ = test_api.urls
+
+
 def test_the_declared_capabilities():
     assert route_capabilities() == {
         ("GET", "/me"): SIGNED_IN,
@@ -149,9 +168,7 @@ def test_r_sec_1_every_route_for_every_role(role, world):
     capabilities = route_capabilities()
     for route, call in CALLS.items():
         capability = capabilities[route]
-        # Django superusers (administrators are created as such) hold every permission,
-        # as in the web pages' matrix (tests/web/test_permissions.py).
-        allowed = capability == SIGNED_IN or capability in grants or user.is_superuser
+        allowed = capability == SIGNED_IN or capability in grants
         before = api_events(world)
         response = call(world, client)
         if response.streaming:

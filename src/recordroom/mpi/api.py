@@ -1,4 +1,5 @@
-"""Patient demographics and the patient's access log over the JSON API.
+"""Patient demographics and the patient's access log over the JSON API, and the
+patient schemas that records.api's /patients search and registration use.
 
 Every read is audited here, by the adapter (DESIGN.md rule 3): chart.open for
 demographics, chart.access_log for who-saw-this-record.
