@@ -1,0 +1,76 @@
+"""The demo's fixed scenery: its two facilities and its medical staff (idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from recordroom.kernel.errors import Conflict, ValidationFailed
+from recordroom.kernel.npi import npi_problem
+from recordroom.mpi.models import Facility
+from recordroom.records.models import DocumentType, Provider
+
+from .places import FACILITIES, TIMEZONE, FacilitySpec, roster
+
+
+@dataclass
+class Scenery:
+    facilities: dict[str, Facility]  # by code
+    providers: dict[str, Provider]  # by NPI
+    doc_types: dict[str, DocumentType]  # by code
+
+
+def ensure_scenery() -> Scenery:
+    """Create the demo facilities and providers if missing; return them with doc types."""
+    with transaction.atomic():
+        facilities = {f.code: _facility(f) for f in FACILITIES}
+        providers = _providers(facilities)
+    doc_types = {t.code: t for t in DocumentType.objects.all()}
+    return Scenery(facilities, providers, doc_types)
+
+
+def _facility(spec: FacilitySpec) -> Facility:
+    code = spec.code
+    found = Facility.objects.filter(code=code).first()
+    if found is None:
+        return Facility.objects.create(
+            code=code, name=spec.name, mrn_system=spec.mrn_system, timezone=TIMEZONE
+        )
+    if found.mrn_system != spec.mrn_system:
+        raise Conflict(
+            f"facility {code} already exists as '{found.name}' (MRN system "
+            f"{found.mrn_system}), not as the demo's; load the demo into a fresh data "
+            "folder (RECORDROOM_DATA_DIR)"
+        )
+    return found
+
+
+def _providers(facilities: dict[str, Facility]) -> dict[str, Provider]:
+    specs = roster()
+    existing = {
+        p.npi: p for p in Provider.objects.filter(npi__in=[s.npi for s in specs])
+    }
+    new: list[Provider] = []
+    links = []
+    for spec in specs:
+        if spec.npi in existing:
+            continue
+        problem = npi_problem(spec.npi)
+        if problem:  # the roster is generated with check digits: this is a bug guard
+            raise ValidationFailed(problem, field="npi")
+        provider = Provider(
+            npi=spec.npi, family=spec.family, given=spec.given,
+            credentials=spec.credentials, specialty=spec.specialty,
+        )  # fmt: skip
+        new.append(provider)
+        links += [
+            Provider.facilities.through(
+                provider_id=provider.pk, facility_id=facilities[c].pk
+            )
+            for c in spec.facilities
+        ]
+    Provider.objects.bulk_create(new)
+    Provider.facilities.through.objects.bulk_create(links)
+    existing.update({p.npi: p for p in new})
+    return existing

@@ -1,0 +1,65 @@
+"""Demo sign-ins: one user per role, MFA waived (clearly labelled), shared password."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from recordroom.accounts.models import User
+from recordroom.accounts.roles import ROLES
+from recordroom.accounts.services import create_user
+from recordroom.kernel.actor import Actor
+from recordroom.records.models import Provider
+
+from .places import FACILITIES, roster
+from .setup import ensure_scenery
+
+DEMO_PASSWORD = "recordroom-demo"
+USERNAMES = {
+    "him_specialist": "demo-him", "roi_specialist": "demo-roi", "coder": "demo-coder",
+    "provider": "demo-provider", "privacy_officer": "demo-privacy",
+    "him_manager": "demo-manager", "auditor": "demo-auditor",
+    "administrator": "demo-admin",
+}  # fmt: skip
+ENTERPRISE_ROLES = {"him_manager", "privacy_officer", "auditor"}
+DEMO_ACTOR = Actor(channel="demo")
+
+
+def create_demo_users(
+    *, password: str | None = None, actor: Actor | None = None
+) -> list[tuple[str, str, str]]:
+    """Create (or reset the password of) one demo user per role.
+
+    Returns (username, role name, password) for each. These accounts exist only for
+    the synthetic demo: their second factor is waived (`mfa_waived_for_demo`) and
+    they share a printed password. The provider is linked to a demo Provider so that
+    they can sign documents.
+    """
+    password = password or DEMO_PASSWORD
+    actor = actor or DEMO_ACTOR
+    ensure_scenery()
+    codes = [f.code for f in FACILITIES]
+    out: list[tuple[str, str, str]] = []
+    for key, role in ROLES.items():
+        username = USERNAMES.get(key, f"demo-{key.replace('_', '-')}")
+        with transaction.atomic():
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                enterprise = key in ENTERPRISE_ROLES
+                user = create_user(
+                    actor=actor, username=username, role=key, password=password,
+                    facility_codes=[] if enterprise else codes,
+                    all_facilities=enterprise, demo=True,
+                )  # fmt: skip
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            if key == "provider":
+                _link_provider(user)
+        out.append((username, role.name, password))
+    return out
+
+
+def _link_provider(user: User) -> None:
+    if Provider.objects.filter(user=user).exists():
+        return
+    Provider.objects.filter(npi=roster()[0].npi, user__isnull=True).update(user=user)
