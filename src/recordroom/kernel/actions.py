@@ -91,6 +91,7 @@ DOCUMENT_INTEGRITY = declare(
 )
 # Audit trail itself
 AUDIT_EXPORT = declare("audit.export", "export", "Audit events were exported.")
+AUDIT_VIEW = declare("audit.view", "read", "A page of the audit trail was read.")
 AUDIT_VERIFY = declare("audit.verify", "read", "The audit chain was verified.")
 # Bulk
 DEMO_LOAD = declare("demo.load", "create", "Synthetic demo population loaded.")
