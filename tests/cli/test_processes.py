@@ -17,7 +17,9 @@ def run(args, data_dir, **kw):
         "DJANGO_SETTINGS_MODULE": "recordroom.settings",
     }
     env.pop("RECORDROOM_DATABASE_URL", None)
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=180, **kw)
+    return subprocess.run(
+        args, env=env, capture_output=True, text=True, timeout=180, **kw
+    )
 
 
 @pytest.fixture
@@ -25,7 +27,9 @@ def fresh(tmp_path):
     data = tmp_path / "data"
     done = run([BIN / "recordroom", "init"], data)
     assert done.returncode == 0, done.stderr
-    assert (data / "recordroom.sqlite3").exists() and (data / "keys" / "blob.key").exists()
+    assert (data / "recordroom.sqlite3").exists() and (
+        data / "keys" / "blob.key"
+    ).exists()
     return data
 
 
@@ -46,3 +50,45 @@ def test_worker_runs_queued_chain_verification(fresh):
     assert out.startswith("audit.verify success") and '"events":1' in out
     verify = run([BIN / "recordroom", "audit", "verify"], fresh)
     assert verify.returncode == 0 and verify.stdout.strip() == "intact: 2 events"
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_and_logs_paths_without_query_strings(fresh):
+    import time
+    import urllib.request
+
+    port = _free_port()
+    env = {**os.environ, "RECORDROOM_DATA_DIR": str(fresh)}
+    env.pop("RECORDROOM_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [BIN / "recordroom", "serve", "--port", str(port), "--workers", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
+                    assert r.status == 200 and r.read() == b"ok"
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("recordroom serve did not answer /healthz")
+        with urllib.request.urlopen(
+            f"{base}/login?next=/%3Fname%3Dsmith", timeout=5
+        ) as r:
+            assert r.status == 200
+            assert r.headers["X-Request-ID"]
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    assert "gunicorn" in output.lower() or "Listening at" in output
+    assert '"GET /login"' in output and "smith" not in output
