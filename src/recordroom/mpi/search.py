@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.kernel.text import prefix_upper_bound, search_key
@@ -96,15 +96,50 @@ def search_patients(*, user: Any, query: PatientQuery) -> list[PatientHit]:
             "give a name, birth date, MRN/identifier, SSN or account number to search"
         )
     limit = max(1, min(query.limit, MAX_RESULTS))
-    patients = visible_patients(user)
-    if query.birth_date:
-        patients = patients.filter(birth_date=query.birth_date)
+    id_sets = _patient_id_sets(query)
+    terms = _name_terms(query.name) if query.name.strip() else []
+    if query.name.strip() and not terms:
+        raise ValidationFailed(
+            f"name {query.name!r} has no letters or digits to search by"
+        )
+    hits: dict[Any, PatientHit] = {}
+    if terms:
+        # First the (name, patient) pairs, then objects for the first name of each of
+        # the first `limit` patients only (a patient may match by two names).
+        first: dict[Any, Any] = {}
+        pairs = _matching_names(user, query, terms, id_sets)
+        for name_pk, patient_pk in pairs.values_list("pk", "patient_id")[: limit * 3]:
+            first.setdefault(patient_pk, name_pk)
+            if len(first) >= limit:
+                break
+        matched = PatientName.objects.select_related("patient").in_bulk(
+            list(first.values())
+        )
+        for patient_pk, name_pk in first.items():
+            hits[patient_pk] = PatientHit(matched[name_pk].patient, matched[name_pk])
+    else:
+        patients = visible_patients(user)
+        if query.birth_date:
+            patients = patients.filter(birth_date=query.birth_date)
+        for ids in id_sets:
+            patients = patients.filter(pk__in=ids)
+        for p in patients.order_by("pk")[:limit]:
+            hits[p.pk] = PatientHit(p, None)
+    _attach(hits)
+    if terms:
+        return list(hits.values())  # already in matched-name order
+    return sorted(hits.values(), key=_legal_sort_key)
+
+
+def _patient_id_sets(query: PatientQuery) -> list[Any]:
+    """Each exact criterion (account, identifier, SSN) as the ids it allows."""
+    id_sets: list[Any] = []
     if query.patient_ids is not None:
-        patients = patients.filter(pk__in=query.patient_ids)
+        id_sets.append(query.patient_ids)
     if query.identifier.strip():
         key = identifier_lookup(query.identifier)
-        patients = patients.filter(
-            pk__in=PatientIdentifier.objects.filter(lookup=key)
+        id_sets.append(
+            PatientIdentifier.objects.filter(lookup=key)
             .exclude(kind=IdentifierKind.SSN)
             .values("patient_id")
         )
@@ -119,37 +154,32 @@ def search_patients(*, user: Any, query: PatientQuery) -> list[PatientHit]:
                 f"search by SSN takes all nine digits or the last four, got {len(digits)}",
                 field="ssn",
             )
-        patients = patients.filter(
-            pk__in=PatientIdentifier.objects.filter(match).values("patient_id")
-        )
+        id_sets.append(PatientIdentifier.objects.filter(match).values("patient_id"))
+    return id_sets
 
-    terms = _name_terms(query.name) if query.name.strip() else []
-    if query.name.strip() and not terms:
-        raise ValidationFailed(
-            f"name {query.name!r} has no letters or digits to search by"
+
+def _matching_names(
+    user: Any, query: PatientQuery, terms: list[Q], id_sets: list[Any]
+) -> QuerySet[PatientName]:
+    """Names in the key ranges, joined to their patient, in matched-name order.
+
+    Written as a join with per-row conditions (not `patient__in=<patients>`) so the
+    planner can start from the name index or the birth-date index, whichever is
+    narrower, and never lists every visible patient first (bench/search.py).
+    """
+    any_term = terms[0]
+    for t in terms[1:]:
+        any_term |= t
+    names = PatientName.objects.filter(any_term)
+    if query.birth_date:
+        names = names.filter(patient__birth_date=query.birth_date)
+    for ids in id_sets:
+        names = names.filter(patient_id__in=ids)
+    if user is not None and user.facility_ids() is not None:
+        names = names.filter(
+            Exists(visible_patients(user).filter(pk=OuterRef("patient_id")))
         )
-    hits: dict[Any, PatientHit] = {}
-    if terms:
-        any_term = terms[0]
-        for t in terms[1:]:
-            any_term |= t
-        names = (
-            PatientName.objects.filter(any_term, patient__in=patients)
-            .order_by("family_key", "given_key", "patient_id")
-            .select_related("patient")[: limit * 3]
-        )
-        for n in names:
-            if n.patient_id not in hits:
-                hits[n.patient_id] = PatientHit(n.patient, n)
-            if len(hits) >= limit:
-                break
-    else:
-        for p in patients.order_by("pk")[:limit]:
-            hits[p.pk] = PatientHit(p, None)
-    _attach(hits)
-    if terms:
-        return list(hits.values())  # already in matched-name order
-    return sorted(hits.values(), key=_legal_sort_key)
+    return names.order_by("family_key", "given_key", "patient_id")
 
 
 def _legal_sort_key(hit: PatientHit) -> tuple[str, str]:
