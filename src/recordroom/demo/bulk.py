@@ -68,7 +68,10 @@ def insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
         return
     connection = connections[router.db_for_write(model)]
     meta = model._meta
-    fields = list(meta.local_concrete_fields)
+    # Auto-increment keys are left to the database (they are not read back).
+    fields = [
+        f for f in meta.local_concrete_fields if not isinstance(f, models.AutoField)
+    ]
     now = timezone.now()
     for field in fields:  # auto_now / auto_now_add, as pre_save would set them
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):

@@ -107,8 +107,10 @@ def plan_clinical(seed: int, record: RecordPlan, as_of: date) -> None:
             doc.index = doc_index
             doc_index += 1
             enc.docs.append(doc)
-    for code, rate in (("AUTH", 0.04), ("CORR", 0.03)):
-        if rng.random() < rate and record.encounters:
+    # Rates plus a fixed sprinkle, so even a small demo holds each kind of paper.
+    for code, rate, every in (("AUTH", 0.04, 23), ("CORR", 0.03, 29)):
+        sprinkle = record.ordinal == 0 and record.person % 40 == every
+        if (rng.random() < rate or sprinkle) and record.encounters:
             last = record.encounters[-1]
             when = min(
                 now - timedelta(hours=2), last.admit + timedelta(days=rng.randrange(60))

@@ -237,9 +237,9 @@ def _traits(rng: random.Random, i: int, age: int) -> frozenset[str]:
     traits = set()
     if rng.random() < 0.04 or i % 40 == 5:
         traits.add("behavioural-health")
-    if age >= 14 and (rng.random() < 0.03 or i % 40 == 11):
+    if age >= 14 and (rng.random() < 0.03 or i % 40 in (11, 12, 13)):
         traits.add("substance-use")
-    if age >= 14 and (rng.random() < 0.012 or i % 40 == 17):
+    if age >= 14 and (rng.random() < 0.012 or i % 40 in (17, 18, 19)):
         traits.add("hiv")
     return frozenset(traits)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from recordroom.accounts.models import User
@@ -36,6 +37,9 @@ def create_demo_users(
     """
     password = password or DEMO_PASSWORD
     actor = actor or DEMO_ACTOR
+    # One Argon2 hash serves every demo account (same shared password): hashing is
+    # deliberately slow, and `make demo` has a time budget.
+    hashed = make_password(password)
     ensure_scenery()
     codes = [f.code for f in FACILITIES]
     out: list[tuple[str, str, str]] = []
@@ -46,13 +50,12 @@ def create_demo_users(
             if user is None:
                 enterprise = key in ENTERPRISE_ROLES
                 user = create_user(
-                    actor=actor, username=username, role=key, password=password,
+                    actor=actor, username=username, role=key, password=None,
                     facility_codes=[] if enterprise else codes,
                     all_facilities=enterprise, demo=True,
                 )  # fmt: skip
-            else:
-                user.set_password(password)
-                user.save(update_fields=["password"])
+            user.password = hashed
+            user.save(update_fields=["password"])
             if key == "provider":
                 _link_provider(user)
         out.append((username, role.name, password))
