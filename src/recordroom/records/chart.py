@@ -1,18 +1,24 @@
-"""Finding patients (adds account numbers to the MPI search) and assembling a chart."""
+"""Reading a patient's chart: finding patients (with account numbers), the whole chart,
+and keyset pages of its encounters and documents (newest first, facility-scoped)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
+from uuid import UUID
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.models import Patient
 from recordroom.mpi.search import PatientHit, PatientQuery, search_patients
 from recordroom.mpi.services import get_patient
 
-from .models import Document, DocumentVersion, Encounter
+from .models import Document, DocumentVersion, Encounter, Signature
 from .services import visible_documents
+
+T = TypeVar("T")
+MAX_PAGE = 200  # rows per page at most
 
 
 def find_patients(
@@ -46,12 +52,6 @@ class Chart:
 def get_chart(*, user: Any, patient_id: Any) -> Chart:
     """The chart a user may see: demographics with history, encounters, documents."""
     patient = get_patient(user=user, patient_id=patient_id)
-    scope = user.facility_ids() if user is not None else None
-    encounters = Encounter.objects.filter(patient=patient).select_related(
-        "facility", "attending"
-    )
-    if scope is not None:
-        encounters = encounters.filter(facility_id__in=scope)
     documents = (
         visible_documents(user)
         .filter(patient=patient)
@@ -64,4 +64,104 @@ def get_chart(*, user: Any, patient_id: Any) -> Chart:
         )
         .order_by("-service_start")
     )
-    return Chart(patient, list(encounters.order_by("-admit_at")), list(documents))
+    encounters = visible_encounters(user, patient).order_by("-admit_at")
+    return Chart(patient, list(encounters), list(documents))
+
+
+# --- pages of a chart ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One keyset page; `next` is the `after` that fetches the following page, or None
+    at the end."""
+
+    items: list[T]
+    next: UUID | None
+
+
+def visible_encounters(user: Any, patient: Patient) -> QuerySet[Encounter]:
+    """The patient's encounters at the user's facilities (all of them for no user)."""
+    rows = Encounter.objects.filter(patient=patient).select_related(
+        "facility", "attending"
+    )
+    scope = user.facility_ids() if user is not None else None
+    return rows if scope is None else rows.filter(facility_id__in=scope)
+
+
+def with_current_version(docs: QuerySet[Document]) -> QuerySet[Document]:
+    """Annotate each document with `current_version` (its newest version's number) and
+    `current_signed` (whether that version carries a signature)."""
+    latest = DocumentVersion.objects.filter(document=OuterRef("pk")).order_by("-number")
+    signed = Signature.objects.filter(
+        version__document=OuterRef("pk"), version__number=OuterRef("current_version")
+    )
+    return docs.select_related("doc_type", "author", "facility").annotate(
+        current_version=Subquery(latest.values("number")[:1]),
+        current_signed=Exists(signed),
+    )
+
+
+def document_with_version(document: Document) -> Document:
+    """The document read again with its current version annotated (after a change)."""
+    return with_current_version(Document.objects.filter(pk=document.pk)).get()
+
+
+def encounter_page(
+    *, user: Any, patient: Patient, after: UUID | None = None, limit: int = 50
+) -> Page[Encounter]:
+    """The patient's encounters at the user's facilities, newest admission first.
+
+    The caller has opened the patient (mpi.services.get_patient) and audits the read.
+
+    Raises:
+        ValidationFailed: `after` is not one of these encounters, or `limit` is not
+            between 1 and MAX_PAGE.
+    """
+    rows = visible_encounters(user, patient)
+    return _keyset(rows, field="admit_at", after=after, limit=limit, what="encounters")
+
+
+def document_page(
+    *, user: Any, patient: Patient, after: UUID | None = None, limit: int = 50
+) -> Page[Document]:
+    """The patient's documents at the user's facilities, newest service date first,
+    each annotated as `with_current_version` does.
+
+    The caller has opened the patient (mpi.services.get_patient) and audits the read.
+
+    Raises:
+        ValidationFailed: `after` is not one of these documents, or `limit` is not
+            between 1 and MAX_PAGE.
+    """
+    rows = with_current_version(visible_documents(user).filter(patient=patient))
+    return _keyset(
+        rows, field="service_start", after=after, limit=limit, what="documents"
+    )
+
+
+def _keyset(
+    rows: QuerySet[Any], *, field: str, after: UUID | None, limit: int, what: str
+) -> Page[Any]:
+    """Newest first by `field`, ties broken by id; `after` is the last id of the page
+    before, so a page stays stable while rows are added."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(
+            f"limit {limit} is out of range; ask for 1 to {MAX_PAGE} {what}",
+            field="limit",
+        )
+    if after is not None:
+        anchor = rows.filter(pk=after).values_list(field, flat=True).first()
+        if anchor is None:
+            raise ValidationFailed(
+                f"'after' {after} is not one of this patient's {what}; start again "
+                "without it",
+                field="after",
+            )
+        rows = rows.filter(
+            Q(**{f"{field}__lt": anchor}) | Q(**{field: anchor, "pk__lt": after})
+        )
+    page = list(rows.order_by(f"-{field}", "-pk")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return Page(page, page[-1].pk if more and page else None)

@@ -1,0 +1,173 @@
+"""Patients over the JSON API: search (with account numbers), registration, and the
+chart's pages of encounters and documents, and filing an uploaded document.
+
+Thin adapters: parse, call one service, render. Reads of PHI are audited here
+(patient.search with its query, chart.open); writes are audited by the services.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest
+from ninja import File, Form, Query, Router
+from ninja.files import UploadedFile
+
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.errors import ValidationFailed
+from recordroom.mpi import services as mpi
+from recordroom.mpi.api import Created, PatientIn, SearchOut, facility_for, open_patient
+from recordroom.mpi.search import MAX_RESULTS, PatientQuery
+
+from .. import services
+from ..chart import (
+    MAX_PAGE,
+    document_page,
+    document_with_version,
+    encounter_page,
+    find_patients,
+)
+from ..models import Document, DocumentType, Encounter, Provider
+from .common import actor_of, claimed_media_type, read_upload, service_start
+from .schemas import DocumentDetail, DocumentPage, DocumentUpload, EncounterPage
+
+router = Router(tags=["records"])
+
+
+@router.get(
+    "/patients", response=SearchOut, openapi_extra={"x-capability": "search_patients"}
+)
+def search_patients(
+    request: HttpRequest,
+    name: str = Query(
+        "", description="Partial name: 'garcia, maria', 'maria garcia', 'garc'"
+    ),
+    birth_date: date | None = None,
+    identifier: str = Query("", description="MRN, enterprise id or member id"),
+    account: str = Query("", description="Encounter account (visit) number"),
+    ssn: str = Query("", description="All nine digits or the last four"),
+    limit: int = Query(25, ge=1, le=MAX_RESULTS),
+) -> dict[str, Any]:
+    """Find patients in your facilities; the search and its result count are audited."""
+    actor = actor_of(request)
+    query = PatientQuery(
+        name=name, birth_date=birth_date, identifier=identifier, ssn=ssn, limit=limit
+    )
+    hits = find_patients(user=actor.user, query=query, account=account)
+    wanted = {
+        **query.as_audit(),
+        **({"account": account.strip()} if account.strip() else {}),
+    }
+    record(
+        actor=actor, action=actions.PATIENT_SEARCH.name,
+        detail={"query": wanted, "count": len(hits)},
+    )  # fmt: skip
+    return {"items": hits, "count": len(hits)}
+
+
+@router.post(
+    "/patients",
+    response={201: Created},
+    openapi_extra={"x-capability": "edit_demographics"},
+)
+def register_patient(request: HttpRequest, data: PatientIn) -> dict[str, Any]:
+    """Register a patient; an MRN names its facility by code."""
+    actor = actor_of(request)
+    patient = mpi.register_patient(actor=actor, data=data.to_service(user=actor.user))
+    return {"id": patient.pk}
+
+
+@router.get(
+    "/patients/{patient_id}/encounters", response=EncounterPage,
+    openapi_extra={"x-capability": "view_chart"},
+)  # fmt: skip
+def list_encounters(
+    request: HttpRequest, patient_id: UUID, after: UUID | None = None,
+    limit: int = Query(50, ge=1, le=MAX_PAGE),
+) -> dict[str, Any]:  # fmt: skip
+    """The patient's encounters at your facilities, newest admission first."""
+    actor = actor_of(request)
+    detail = {"part": "encounters"}
+    patient = open_patient(actor, patient_id, detail=detail)
+    page = encounter_page(user=actor.user, patient=patient, after=after, limit=limit)
+    record(
+        actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
+        detail=detail,
+    )  # fmt: skip
+    return {"items": page.items, "next": page.next}
+
+
+@router.get(
+    "/patients/{patient_id}/documents", response=DocumentPage,
+    openapi_extra={"x-capability": "view_chart"},
+)  # fmt: skip
+def list_documents(
+    request: HttpRequest, patient_id: UUID, after: UUID | None = None,
+    limit: int = Query(50, ge=1, le=MAX_PAGE),
+) -> dict[str, Any]:  # fmt: skip
+    """The patient's documents at your facilities, newest service date first."""
+    actor = actor_of(request)
+    detail = {"part": "documents"}
+    patient = open_patient(actor, patient_id, detail=detail)
+    page = document_page(user=actor.user, patient=patient, after=after, limit=limit)
+    record(
+        actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
+        detail=detail,
+    )  # fmt: skip
+    return {"items": page.items, "next": page.next}
+
+
+@router.post(
+    "/patients/{patient_id}/documents", response={201: DocumentDetail},
+    openapi_extra={"x-capability": "add_document"},
+)  # fmt: skip
+def upload_document(
+    request: HttpRequest,
+    patient_id: UUID,
+    data: Form[DocumentUpload],
+    file: File[UploadedFile],
+) -> Document:
+    """File an uploaded document (PDF, PNG, JPEG, TIFF or UTF-8 text) in the chart."""
+    actor = actor_of(request)
+    patient = open_patient(actor, patient_id, action=actions.DOCUMENT_CREATE.name)
+    doc_type = DocumentType.objects.filter(code=data.type, active=True).first()
+    if doc_type is None:
+        raise ValidationFailed(
+            f"unknown document type code {data.type!r}", field="type"
+        )
+    encounter = None
+    if data.encounter:
+        encounter = (
+            Encounter.objects.select_related("facility")
+            .filter(pk=data.encounter, patient=patient)
+            .first()
+        )
+        if encounter is None:
+            raise ValidationFailed(
+                f"this patient has no encounter {data.encounter}", field="encounter"
+            )
+    code = data.facility or (encounter.facility.code if encounter else "")
+    if not code:
+        raise ValidationFailed(
+            "say which facility the document belongs to (facility=CODE) or give its "
+            "encounter",
+            field="facility",
+        )
+    facility = facility_for(code, user=actor.user, field="facility")
+    author = None
+    if data.author:
+        author = Provider.objects.filter(pk=data.author).first()
+        if author is None:
+            raise ValidationFailed(f"no provider with id {data.author}", field="author")
+    doc = services.file_document(
+        actor=actor, patient=patient, doc_type=doc_type, data=read_upload(file),
+        filename=data.filename or file.name or "",
+        media_type=claimed_media_type(file), facility=facility, encounter=encounter,
+        service_start=service_start(data.service_date, facility), author=author,
+        status=data.status, source="upload", sensitivity=data.sensitivity,
+        title=data.title,
+    )  # fmt: skip
+    return document_with_version(doc)
