@@ -44,7 +44,7 @@ def ndjson(response) -> list[dict]:
 # --- /audit/events ----------------------------------------------------------------------
 
 
-def test_events_page_in_chain_order_with_filters_and_the_read_is_audited(
+def test_events_page_in_chain_order_with_filters_and_the_read_is_audited_as_a_view(
     auditor, him_api, patient
 ):
     him_api.get(f"/patients/{patient.pk}")
@@ -63,12 +63,14 @@ def test_events_page_in_chain_order_with_filters_and_the_read_is_audited(
     assert opened[0]["channel"] == "api" and len(opened[0]["hash"]) == 64
     about = api.get("/audit/events", patient=str(patient.pk)).json()["items"]
     assert {e["action"] for e in about} == {"patient.create", "chart.open"}
-    export = AuditEvent.objects.filter(action="audit.export").order_by("-id").first()
-    assert json.loads(export.detail) == {
+    viewed = AuditEvent.objects.filter(action="audit.view").order_by("-id").first()
+    assert json.loads(viewed.detail) == {
         "after": None, "count": 2, "format": "json",
         "filters": {"patient": str(patient.pk)},
     }  # fmt: skip
-    assert export.username == "audit1"
+    assert (viewed.username, viewed.outcome) == ("audit1", "success")
+    assert AuditEvent.objects.filter(action="audit.view").count() == 4
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
 
 
 def test_unknown_action_filter_is_422_naming_it(auditor):
@@ -237,6 +239,7 @@ def test_fhir_mapping_of_a_chart_read(him, patient):
         (actions.DOCUMENT_PRINT.name, "success", "110110", "E", "0"),
         (actions.DOCUMENT_INTEGRITY.name, "failure", "110110", "R", "8"),
         (actions.AUDIT_EXPORT.name, "success", "110101", "E", "0"),
+        (actions.AUDIT_VIEW.name, "success", "110101", "R", "0"),
         (actions.USER_CREATED.name, "success", "110137", "C", "0"),
     ],
 )

@@ -1,14 +1,13 @@
-"""The audit trail over the JSON API: pages of events and FHIR AuditEvent NDJSON export.
-
-Also the event schema, filters, keyset paging and streamed export that the patient
-access log (mpi.api) shares. Every read of the trail is itself audited.
+"""The audit trail over the JSON API: pages of events and the FHIR AuditEvent NDJSON
+export, plus the event schema and streamed response the patient access log (mpi.api)
+shares. The queries are audit.queries; every read of the trail is itself audited here.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,15 +18,13 @@ from pydantic import Field
 
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
-from recordroom.kernel.errors import ValidationFailed
 
-from .fhir import MEDIA_TYPE, iter_ndjson
+from . import queries
+from .fhir import MEDIA_TYPE
 from .models import AuditEvent, Outcome
 from .services import record
 
 router = Router(tags=["audit"])
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EventOut(Schema):
@@ -62,56 +59,21 @@ class EventPage(Schema):
     )
 
 
-class EventFilters(Schema):
+class EventQuery(Schema):
+    """The filters as query parameters (audit.queries.EventFilters)."""
+
     action: str = Field("", description="Only this action, e.g. chart.open")
     user: str = Field("", description="Only events by this user name")
     patient: UUID | None = Field(None, description="Only events about this patient id")
     since: datetime | None = Field(None, description="Events at or after this time")
     until: datetime | None = Field(None, description="Events before this time")
 
-    def apply(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-        if self.action:
-            try:
-                actions.get(self.action)
-            except KeyError:
-                raise ValidationFailed(
-                    f"unknown audit action {self.action!r}; e.g. "
-                    + ", ".join(a.name for a in actions.all_actions()[:5]),
-                    field="action",
-                ) from None
-            events = events.filter(action=self.action)
-        if self.user:
-            events = events.filter(username=self.user)
-        if self.patient:
-            events = events.filter(patient_id=str(self.patient))
-        if self.since:
-            events = events.filter(ts__gte=_micros(self.since))
-        if self.until:
-            events = events.filter(ts__lt=_micros(self.until))
-        return events
-
-    def as_audit(self) -> dict[str, str]:
-        return {k: str(v) for k, v in self.model_dump().items() if v}
+    def to_filters(self) -> queries.EventFilters:
+        return queries.EventFilters(**self.model_dump())
 
 
-def _micros(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # times without a zone are UTC
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def event_page(
-    events: QuerySet[AuditEvent], *, after: int | None, limit: int, newest_first: bool
-) -> tuple[list[AuditEvent], int | None]:
-    """One keyset page by id (the chain order, or newest first) and the next cursor."""
-    if after is not None:
-        events = (
-            events.filter(id__lt=after) if newest_first else events.filter(id__gt=after)
-        )
-    rows = list(events.order_by("-id" if newest_first else "id")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
+def page_out(page: queries.Page) -> dict[str, Any]:
+    return {"items": page.items, "next": page.next}
 
 
 def ndjson_export(
@@ -122,20 +84,9 @@ def ndjson_export(
     The export is audited once the stream ends (or is cut off), with the number of
     events actually sent.
     """
-
-    def lines() -> Iterator[str]:
-        count, complete = 0, False
-        source = iter_ndjson(events.order_by("id"))
-        try:
-            for line in source:
-                count += 1
-                yield line
-            complete = True
-        finally:
-            source.close()  # release the database cursor before writing the event
-            audit(count, complete)
-
-    response = StreamingHttpResponse(lines(), content_type=MEDIA_TYPE)
+    response = StreamingHttpResponse(
+        queries.stream_ndjson(events, on_end=audit), content_type=MEDIA_TYPE
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -145,24 +96,21 @@ def ndjson_export(
 )
 def list_events(
     request: HttpRequest,
-    filters: Query[EventFilters],
+    filters: Query[EventQuery],
     after: int | None = None,
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=1, le=queries.MAX_PAGE),
 ) -> dict[str, Any]:
-    """Audit events in chain order (oldest first), filtered, one keyset page at a time."""
+    """Audit events in chain order (oldest first), filtered, one keyset page at a time;
+    audited as audit.view."""
     actor: Actor = request.auth  # type: ignore[attr-defined]
-    rows, nxt = event_page(
-        filters.apply(AuditEvent.objects.all()),
-        after=after,
-        limit=limit,
-        newest_first=False,
-    )
+    wanted = filters.to_filters()
+    page = queries.event_page(filters=wanted, after=after, limit=limit)
     record(
-        actor=actor, action=actions.AUDIT_EXPORT.name,
-        detail={"format": "json", "filters": filters.as_audit(), "after": after,
-                "count": len(rows)},
+        actor=actor, action=actions.AUDIT_VIEW.name,
+        detail={"format": "json", "filters": wanted.as_audit(), "after": after,
+                "count": len(page.items)},
     )  # fmt: skip
-    return {"items": rows, "next": nxt}
+    return page_out(page)
 
 
 NDJSON_RESPONSE = {
@@ -180,18 +128,21 @@ NDJSON_RESPONSE = {
     openapi_extra={"x-capability": "view_audit", **NDJSON_RESPONSE},
 )
 def export_events(
-    request: HttpRequest, filters: Query[EventFilters]
+    request: HttpRequest, filters: Query[EventQuery]
 ) -> StreamingHttpResponse:
-    """The whole trail, or the filtered range, as FHIR R4 AuditEvent NDJSON (streamed)."""
+    """The whole trail, or the filtered range, as FHIR R4 AuditEvent NDJSON (streamed);
+    audited as audit.export."""
     actor: Actor = request.auth  # type: ignore[attr-defined]
-    wanted = filters.as_audit()
+    wanted = filters.to_filters()
+    events = queries.matching_events(wanted)
 
     def audit(count: int, complete: bool) -> None:
         record(
             actor=actor, action=actions.AUDIT_EXPORT.name,
             outcome=Outcome.SUCCESS if complete else Outcome.FAILURE,
-            detail={"format": "fhir-ndjson", "filters": wanted, "count": count,
+            detail={"format": "fhir-ndjson", "filters": wanted.as_audit(),
+                    "count": count,
                     **({} if complete else {"error": "the stream was cut off"})},
         )  # fmt: skip
 
-    return ndjson_export(filters.apply(AuditEvent.objects.all()), audit=audit)
+    return ndjson_export(events, audit=audit)

@@ -15,8 +15,9 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field
 
-from recordroom.audit.api import NDJSON_RESPONSE, EventPage, event_page, ndjson_export
-from recordroom.audit.models import AuditEvent, Outcome
+from recordroom.audit import queries
+from recordroom.audit.api import NDJSON_RESPONSE, EventPage, ndjson_export, page_out
+from recordroom.audit.models import Outcome
 from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
@@ -323,21 +324,18 @@ def access_log(
     request: HttpRequest,
     patient_id: UUID,
     after: int | None = None,
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=1, le=queries.MAX_PAGE),
 ) -> dict[str, Any]:
     """Who accessed this patient's record, when and what: newest first, keyset paged."""
     actor: Actor = request.auth  # type: ignore[attr-defined]
     action = actions.CHART_ACCESS_LOG.name
     patient = open_patient(actor, patient_id, action=action)
-    rows, nxt = event_page(
-        AuditEvent.objects.filter(patient_id=str(patient.pk)),
-        after=after, limit=limit, newest_first=True,
-    )  # fmt: skip
+    page = queries.patient_access_log(patient_id=patient.pk, after=after, limit=limit)
     record(
         actor=actor, action=action, patient=patient,
-        detail={"format": "json", "after": after, "count": len(rows)},
+        detail={"format": "json", "after": after, "count": len(page.items)},
     )  # fmt: skip
-    return {"items": rows, "next": nxt}
+    return page_out(page)
 
 
 @router.get(
@@ -357,6 +355,4 @@ def access_log_ndjson(request: HttpRequest, patient_id: UUID) -> StreamingHttpRe
             detail={"format": "fhir-ndjson", "count": count},
         )  # fmt: skip
 
-    return ndjson_export(
-        AuditEvent.objects.filter(patient_id=str(patient.pk)), audit=audit
-    )
+    return ndjson_export(queries.patient_events(patient.pk), audit=audit)
