@@ -31,6 +31,35 @@ def setup_django(data_dir: str | Path | None, *, migrate: bool = True) -> None:
         call_command("migrate", interactive=False, verbosity=0)
 
 
+def ensure_database() -> None:
+    """With RECORDROOM_DATABASE_URL naming a PostgreSQL database, create it if absent."""
+    url = os.environ.get("RECORDROOM_DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(url)
+    conninfo = {
+        k: v
+        for k, v in (
+            ("host", cfg.get("HOST")),
+            ("port", cfg.get("PORT")),
+            ("user", cfg.get("USER")),
+            ("password", cfg.get("PASSWORD")),
+        )
+        if v
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
+        name = cfg["NAME"]
+        found = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+        if not found:
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"created PostgreSQL database {name}")
+
+
 def rerun_command() -> str:
     """The exact command line that ran this benchmark, runnable from the repo root."""
     env = ""

@@ -66,9 +66,23 @@ class VerifyResult:
         return self.broken_id is None
 
 
-def _rows(batch: int = 20_000) -> Iterator[tuple[object, ...]]:
-    cols = ", ".join(COLUMNS)
-    sql = f"SELECT {cols}, prev_hash, hash FROM audit_auditevent ORDER BY id"  # noqa: S608
+def _canonical_sql(vendor: str) -> str:
+    """SELECT id, the hashed text (what event_hash hashes), hash -- in id order.
+
+    The database joins the previous hash and the columns with the separator itself:
+    one string per row instead of eighteen values is what lets `verify` check
+    >= 200,000 events a second (bench/audit.py). CAST(... AS TEXT) of the integer
+    columns gives the digits str() gives; a NULL anywhere makes the text NULL, which
+    `verify` reports as an altered event.
+    """
+    char = "char" if vendor == "sqlite" else "chr"
+    sep = f" || {char}({ord(_SEP)}) || "
+    text = sep.join(["prev_hash", *(f"CAST({c} AS TEXT)" for c in COLUMNS)])
+    return f"SELECT id, {text}, hash FROM audit_auditevent ORDER BY id"  # noqa: S608
+
+
+def _rows(batch: int = 20_000) -> Iterator[tuple[int, str | None, str]]:
+    sql = _canonical_sql(connection.vendor)
     if connection.vendor == "postgresql":
         from django.db import transaction
 
@@ -92,30 +106,29 @@ def _rows(batch: int = 20_000) -> Iterator[tuple[object, ...]]:
 def verify() -> VerifyResult:
     """Walk the chain from the first event; stop at the first one that does not hold."""
     prev_hash, expected_id, count = GENESIS, 1, 0
-    sha, sep = hashlib.sha256, _SEP
-    for row in _rows():
-        event_id = row[0]
+    sha = hashlib.sha256
+    for event_id, text, stored_hash in _rows():
         if event_id != expected_id:
             return VerifyResult(
                 count,
-                int(expected_id),  # type: ignore[arg-type]
+                expected_id,
                 f"event {expected_id} is missing (next present is {event_id})",
             )
-        if row[-2] != prev_hash:
+        # text = prev_hash + SEP + columns: its start is the stored previous hash.
+        if text is not None and not text.startswith(prev_hash + _SEP):
             return VerifyResult(
                 count,
-                int(event_id),  # type: ignore[arg-type]
-                f"event {event_id} does not follow event {expected_id - 1}: "  # type: ignore[operator]
+                event_id,
+                f"event {event_id} does not follow event {expected_id - 1}: "
                 "its previous-hash differs (an earlier event was changed or removed)",
             )
-        body = prev_hash + sep + sep.join([str(v) for v in row[:-2]])
-        if sha(body.encode()).hexdigest() != row[-1]:
+        if text is None or sha(text.encode()).hexdigest() != stored_hash:
             return VerifyResult(
                 count,
-                int(event_id),  # type: ignore[arg-type]
+                event_id,
                 f"event {event_id} was altered: its contents no longer match its hash",
             )
-        prev_hash = row[-1]  # type: ignore[assignment]
-        expected_id += 1  # type: ignore[operator]
+        prev_hash = stored_hash
+        expected_id += 1
         count += 1
     return VerifyResult(count)

@@ -1,0 +1,163 @@
+"""Patient search latency through the HTTP API, against the real server (gunicorn).
+
+    .venv/bin/python bench/http_api.py --data-dir /tmp/rr-bench-1m --queries 1000
+
+Needs a population built by bench/patients_1m.py. Starts
+`gunicorn recordroom.wsgi:application -w 2 --threads 4 -k gthread` on a free port
+with RECORDROOM_DATA_DIR set, creates `benchuser` (HIM specialist, every facility)
+and an API token with the `recordroom` CLI, then sends the queries of
+bench/search.py as GET /api/v1/patients?... one after another on one keep-alive
+connection (http.client). Each search is audited by the API, as in production.
+Target: p95 <= 50 ms. Also times GET /api/v1/patients/{id} (audited chart.open).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import _common
+
+TARGET_MS = 50.0
+BIN = _common.REPO / ".venv" / "bin"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--queries", type=int, default=1000, help="per kind of query")
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    return p.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    data_dir = str(Path(args.data_dir).resolve())
+    env = {**os.environ, "RECORDROOM_DATA_DIR": data_dir}
+    _common.setup_django(data_dir)
+    from search import build_cases
+
+    token = ensure_token(env)
+    cases = build_cases(random.Random(args.seed), args.queries + args.warmup)
+    keep = (
+        "name + birth date",
+        "name only, common surname ('smith')",
+        "MRN",
+        "account",
+    )
+    cases = [c for c in cases if c.label.startswith(keep)]
+    port = args.port or free_port()
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "recordroom.wsgi:application", "-b",
+         f"127.0.0.1:{port}", "-w", "2", "--threads", "4", "-k", "gthread",
+         "--log-level", "warning"],
+        env=env, cwd=_common.REPO,
+    )  # fmt: skip
+    try:
+        wait_until_serving(port)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {token}", "Connection": "keep-alive"}
+        rows = []
+        first_ids: list[str] = []
+        for case in cases:
+            samples = []
+            for n, kw in enumerate(case.kwargs):
+                params = {k: str(v) for k, v in kw.items()}
+                path = "/api/v1/patients?" + urllib.parse.urlencode(params)
+                ms, body = get(conn, path, headers)
+                if n >= args.warmup:
+                    samples.append(ms)
+                if body["items"] and len(first_ids) < args.queries + args.warmup:
+                    first_ids.append(body["items"][0]["id"])
+            rows.append(
+                (f"GET /patients ({case.label})", _common.percentiles(samples), None)
+            )
+        samples = []
+        for n, pid in enumerate(first_ids):
+            ms, _ = get(conn, f"/api/v1/patients/{pid}", headers)
+            if n >= args.warmup:
+                samples.append(ms)
+        rows.append(
+            ("GET /patients/{id} (demographics)", _common.percentiles(samples), None)
+        )
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    from recordroom.mpi.models import Patient
+
+    print(f"HTTP API over {Patient.objects.count():,} patients ({data_dir})")
+    print(f"gunicorn -w 2 --threads 4 -k gthread on 127.0.0.1:{port}; one keep-alive")
+    print("connection, requests one after another; each request audited")
+    _common.print_table("HTTP API, user with all facilities in scope", rows, TARGET_MS)
+    _common.footer()
+    return 0
+
+
+def get(
+    conn: http.client.HTTPConnection, path: str, headers: dict[str, str]
+) -> tuple[float, Any]:
+    start = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    ms = (time.perf_counter() - start) * 1000
+    if resp.status != 200:
+        raise SystemExit(f"GET {path} answered {resp.status}: {data[:300]!r}")
+    return ms, json.loads(data)
+
+
+def ensure_token(env: dict[str, str]) -> str:
+    """benchuser and a fresh token, through the CLI (the token is its last line)."""
+    from recordroom.accounts.models import User
+
+    cli = str(BIN / "recordroom")
+    if not User.objects.filter(username="benchuser").exists():
+        subprocess.run(
+            [cli, "user", "create", "benchuser", "--role", "him_specialist",
+             "--all-facilities"],
+            env=env, check=True, capture_output=True,
+        )  # fmt: skip
+    out = subprocess.run(
+        [cli, "token", "create", "benchuser"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.strip().splitlines()[-1].strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_serving(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the server on port {port} did not answer /healthz in {timeout}s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
