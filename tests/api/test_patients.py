@@ -199,7 +199,9 @@ def test_domain_errors_name_the_field(him_api, facility, other_facility):
          "identifiers.value", "nine digits"),
         ({"birth_date": "2999-01-01"}, 422, "birth_date", "in the future"),
         ({"identifiers": [{"kind": "MR", "value": "S1", "facility": "SOUTH"}]}, 403,
-         None, "facility SOUTH is outside your facilities"),
+         "identifiers.0.facility",
+         "cannot register MRN 'S1': facility SOUTH (South General Hospital) is "
+         "outside your facilities"),
     ]  # fmt: skip
     for extra, status, field, text in cases:
         body = {"names": [{"family": "Lindqvist"}], **extra}

@@ -188,16 +188,15 @@ class PatientIn(_In):
     is_employee: bool = False
     is_restricted: bool = False
 
-    def to_service(self, *, user: Any) -> services.PatientIn:
-        """The service's input, with facility codes resolved within the user's scope."""
+    def to_service(self) -> services.PatientIn:
+        """The service's input, with facility codes resolved to facilities (whether
+        the user may register at them is register_patient's to say)."""
         identifiers = [
             services.IdentifierIn(
                 kind=i.kind,
                 value=i.value,
                 system=i.system,
-                facility=facility_for(
-                    i.facility, user=user, field=f"identifiers.{n}.facility"
-                )
+                facility=facility_for(i.facility, field=f"identifiers.{n}.facility")
                 if i.facility
                 else None,
                 period_start=i.period_start,
@@ -264,15 +263,20 @@ class SearchOut(Schema):
     count: int
 
 
-def facility_for(code: str, *, user: Any, field: str) -> Facility:
-    """A facility by its code, refused by name if unknown or outside the user's scope."""
+def facility_for(code: str, *, field: str, scope_of: Any = None) -> Facility:
+    """A facility by its code, refused by name if unknown.
+
+    Scope is the services' to check; `scope_of` (a user) also refuses a facility outside
+    that user's scope, for a service that does not check it itself yet
+    (records.services.file_document).
+    """
     facility = Facility.objects.filter(code=code).first()
     if facility is None:
         known = ", ".join(Facility.objects.values_list("code", flat=True)[:20])
         raise ValidationFailed(
             f"unknown facility code {code!r}; known: {known}", field=field
         )
-    scope = user.facility_ids()
+    scope = scope_of.facility_ids() if scope_of is not None else None
     if scope is not None and facility.pk not in scope:
         raise PermissionDenied(f"facility {code} is outside your facilities")
     return facility

@@ -187,7 +187,14 @@ def build_patient(data: PatientIn) -> tuple[Patient, list[Any]]:
 
 
 def register_patient(*, actor: Actor, data: PatientIn) -> Patient:
-    """Register a patient with names, identifiers, addresses and telecoms, audited."""
+    """Register a patient with names, identifiers, addresses and telecoms, audited.
+
+    Raises:
+        PermissionDenied: an identifier (an MRN) belongs to a facility outside the
+            registering user's facilities; nothing is written.
+        ValidationFailed: a part is not valid, or an MRN or enterprise id is taken.
+    """
+    _refuse_facilities_out_of_scope(actor, data.identifiers)
     patient, parts = build_patient(data)
     with transaction.atomic():
         _refuse_taken_identifiers(
@@ -208,6 +215,28 @@ def register_patient(*, actor: Actor, data: PatientIn) -> Patient:
             },
         )
     return patient
+
+
+def _refuse_facilities_out_of_scope(
+    actor: Actor, identifiers: Iterable[IdentifierIn]
+) -> None:
+    """A facility's MRNs are registered by its own staff: a user scoped to other
+    facilities may not create one (the system, the CLI and interfaces have no scope)."""
+    scope = actor.user.facility_ids() if actor.user is not None else None
+    if scope is None:
+        return
+    for n, ident in enumerate(identifiers):
+        facility = ident.facility
+        if facility is None or facility.pk in scope:
+            continue
+        kind = dict(IdentifierKind.choices).get(ident.kind, ident.kind)
+        kind = "MRN" if ident.kind == IdentifierKind.MRN else kind
+        raise PermissionDenied(
+            f"cannot register {kind} {ident.value!r}: facility {facility.code} "
+            f"({facility.name}) is outside your facilities; register the patient at "
+            f"one of yours or ask an administrator for access to {facility.code}",
+            field=f"identifiers.{n}.facility",
+        )
 
 
 def _refuse_taken_identifiers(idents: Iterable[PatientIdentifier]) -> None:

@@ -74,9 +74,9 @@ def search_patients(
     openapi_extra={"x-capability": "edit_demographics"},
 )
 def register_patient(request: HttpRequest, data: PatientIn) -> dict[str, Any]:
-    """Register a patient; an MRN names its facility by code."""
+    """Register a patient; an MRN names its facility by code (one of yours)."""
     actor = actor_of(request)
-    patient = mpi.register_patient(actor=actor, data=data.to_service(user=actor.user))
+    patient = mpi.register_patient(actor=actor, data=data.to_service())
     return {"id": patient.pk}
 
 
@@ -156,7 +156,8 @@ def upload_document(
             "encounter",
             field="facility",
         )
-    facility = facility_for(code, user=actor.user, field="facility")
+    # file_document does not check the facility's scope itself (yet), so this does.
+    facility = facility_for(code, field="facility", scope_of=actor.user)
     author = None
     if data.author:
         author = Provider.objects.filter(pk=data.author).first()
