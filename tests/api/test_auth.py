@@ -1,14 +1,16 @@
 """Who may call the API: bearer tokens, the web session (with CSRF), the docs (R-SEC-1)."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from recordroom.accounts.models import ApiToken
-from recordroom.accounts.services import create_token, revoke_token
+from recordroom.accounts.models import ApiToken, LoginFailure
+from recordroom.accounts.services import create_token, revoke_token, sign_in
 from recordroom.audit.models import AuditEvent
+from recordroom.kernel.actor import Actor
 from recordroom.web.middleware import SESSION_MFA_OK
 from tests import factories
 
@@ -150,3 +152,67 @@ def test_openapi_docs_and_schema_are_served_with_each_routes_capability(db):
     assert search["x-capability"] == "search_patients"
     assert "Requires: Search the patient index" in search["description"]
     assert {"TokenAuth", "SessionAuth"} <= set(schema["components"]["securitySchemes"])
+
+
+# --- throttling failed token sign-ins (R-SEC-1 log-in attempts) ---------------------------
+
+
+def _from(address: str, token: str) -> Api:
+    return Api(token, client=Client(REMOTE_ADDR=address))
+
+
+def test_an_address_sending_bad_tokens_is_locked_out_with_429_and_retry_after(
+    him, settings
+):
+    settings.LOGIN_MAX_FAILURES = 1  # an address may fail 4 times
+    settings.LOGIN_LOCKOUT_MINUTES = 15
+    _, token = create_token(actor=factories.SYSTEM, username=him.username)
+    for _ in range(4):
+        bad = _from("10.9.9.9", "rr_deadbeef_not-a-real-secret").get("/me")
+        assert bad.status_code == 401
+    refused = _from("10.9.9.9", token).get("/me")  # even a valid token
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "900"
+    assert refused.json() == {
+        "error": "throttled", "field": None,
+        "message": "too many failed sign-ins from address 10.9.9.9; try again in 15 "
+                   "minutes or ask an administrator",
+    }  # fmt: skip
+    event = AuditEvent.objects.order_by("-id").first()
+    assert (event.action, event.outcome, event.client_address) == (
+        "auth.login_failed", "denied", "10.9.9.9",
+    )  # fmt: skip
+    assert json.loads(event.detail) == {"method": "api token", "reason": "throttled"}
+    assert _from("10.9.9.10", token).get("/me").status_code == 200
+
+
+def test_the_lockout_passes(him, settings):
+    settings.LOGIN_MAX_FAILURES = 1
+    _, token = create_token(actor=factories.SYSTEM, username=him.username)
+    for _ in range(4):
+        _from("10.9.9.9", "garbage").get("/me")
+    assert _from("10.9.9.9", token).get("/me").status_code == 429
+    earlier = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES + 1)
+    LoginFailure.objects.update(at=earlier)
+    assert _from("10.9.9.9", token).get("/me").status_code == 200
+
+
+def test_failed_password_sign_ins_count_toward_the_same_address_lockout(him, settings):
+    settings.LOGIN_MAX_FAILURES = 1
+    _, token = create_token(actor=factories.SYSTEM, username=him.username)
+    actor = Actor(channel="web", client_address="10.9.9.9")
+    for name in ("a", "b", "c", "d"):
+        sign_in(actor=actor, username=name, password="wrong")
+    assert _from("10.9.9.9", token).get("/me").status_code == 429
+
+
+def test_a_revoked_token_does_not_lock_its_owner_out_of_password_sign_in(him, settings):
+    settings.LOGIN_MAX_FAILURES = 1
+    row, token = create_token(actor=factories.SYSTEM, username=him.username)
+    revoke_token(actor=factories.SYSTEM, prefix=row.prefix)
+    assert _from("10.9.9.9", token).get("/me").status_code == 401
+    result = sign_in(
+        actor=Actor(channel="web", client_address="10.1.1.1"),
+        username=him.username, password="correct horse battery 9",
+    )  # fmt: skip
+    assert (result.user, result.error) == (him, "")

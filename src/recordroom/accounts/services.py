@@ -12,13 +12,19 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from recordroom.audit.models import Outcome
 from recordroom.audit.services import record
 from recordroom.kernel import actions, crypto
 from recordroom.kernel.actor import Actor
-from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from recordroom.kernel.errors import (
+    NotFound,
+    PermissionDenied,
+    RecordroomError,
+    ValidationFailed,
+)
 
 from .models import ApiToken, LoginFailure, RolePolicy, TotpDevice, User
 from .roles import ADMIN_MODEL_PERMISSIONS, ROLES
@@ -132,14 +138,33 @@ class SignIn:
     error: str = ""
 
 
-def _throttled(username: str, address: str) -> bool:
+class Throttled(RecordroomError):
+    """Too many recent failed sign-ins: refused until the lockout passes."""
+
+    code = "throttled"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds
+
+
+def _recent_failures() -> QuerySet[LoginFailure]:
     since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    recent = LoginFailure.objects.filter(at__gte=since)
+    return LoginFailure.objects.filter(at__gte=since)
+
+
+def _address_throttled(address: str) -> bool:
+    # An address gets more tries than an account: several people may share it (NAT).
+    limit = settings.LOGIN_MAX_FAILURES * 4
+    return _recent_failures().filter(client_address=address).count() >= limit
+
+
+def _throttled(username: str, address: str) -> bool:
     limit = settings.LOGIN_MAX_FAILURES
-    return (
-        recent.filter(username=username).count() >= limit
-        or recent.filter(client_address=address).count() >= limit * 4
-    )
+    return _recent_failures().filter(
+        username=username
+    ).count() >= limit or _address_throttled(address)
 
 
 def sign_in(
@@ -297,6 +322,49 @@ def user_for_token(token: str) -> User:
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
+
+
+def authenticate_token(*, actor: Actor, token: str) -> User:
+    """The user of an API bearer token, throttled like password sign-ins (R-SEC-1).
+
+    A refused token is a failed sign-in from the client's address: counted, and
+    audited with its reason (never the token). Once an address has too many recent
+    failures (password and token alike, the same limit as `sign_in`), every token it
+    sends is refused, a valid one too, until the lockout passes.
+
+    Raises:
+        Throttled: the client's address is locked out; says for how many minutes.
+        PermissionDenied: the token is malformed, unknown, revoked or expired, or its
+            user is disabled (the reason from `user_for_token`).
+    """
+    if _address_throttled(actor.client_address):
+        _token_failed(actor, "throttled")
+        minutes = settings.LOGIN_LOCKOUT_MINUTES
+        raise Throttled(
+            f"too many failed sign-ins from address {actor.client_address or '?'}; "
+            f"try again in {minutes} minutes or ask an administrator",
+            retry_after=minutes * 60,
+        )
+    try:
+        return user_for_token(token)
+    except PermissionDenied as exc:
+        _token_failed(actor, exc.message)
+        raise
+
+
+def _token_failed(actor: Actor, reason: str) -> None:
+    # No user name: a bad token names nobody, and a revoked one must not lock its
+    # owner out of password sign-in.
+    with transaction.atomic():
+        LoginFailure.objects.create(
+            username="", client_address=actor.client_address, at=timezone.now()
+        )
+        record(
+            actor=actor,
+            action=actions.LOGIN_FAILED.name,
+            outcome=Outcome.DENIED,
+            detail={"method": "api token", "reason": reason},
+        )
 
 
 def revoke_token(*, actor: Actor, prefix: str) -> None:

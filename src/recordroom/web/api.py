@@ -27,11 +27,8 @@ from ninja.utils import check_csrf
 
 from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS
-from recordroom.accounts.services import user_for_token
+from recordroom.accounts.services import Throttled, authenticate_token
 from recordroom.audit.api import router as audit_router
-from recordroom.audit.models import Outcome
-from recordroom.audit.services import record
-from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, RecordroomError
 from recordroom.mpi.api import router as mpi_router
@@ -73,15 +70,10 @@ class TokenAuth(HttpBearer):
     """`Authorization: Bearer rr_<prefix>_<secret>` (recordroom token create USERNAME)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor:
-        try:
-            user = user_for_token(token)
+        actor = actor_from_request(request, channel="api")
+        try:  # counts, audits and throttles failures (Throttled is a 429)
+            user = authenticate_token(actor=actor, token=token)
         except PermissionDenied as exc:  # unknown, revoked, expired: the reason is kept
-            # Log-in monitoring (R-SEC-2): a refused token is a failed sign-in.
-            record(
-                actor=actor_from_request(request, channel="api"),
-                action=actions.LOGIN_FAILED.name, outcome=Outcome.DENIED,
-                detail={"method": "api token", "reason": exc.message},
-            )  # fmt: skip
             raise Unauthenticated(exc.message) from None
         return _authorize(request, user)
 
@@ -192,6 +184,13 @@ def _error(
 @api.exception_handler(RecordroomError)
 def _domain_error(request: HttpRequest, exc: RecordroomError) -> HttpResponse:
     return _error(request, exc.status, exc.code, exc.message, exc.field)
+
+
+@api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    response = _error(request, exc.status, exc.code, exc.message, exc.field)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _field(loc: tuple[Any, ...]) -> str:
