@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .people import RecordPlan
@@ -19,7 +20,7 @@ MAX_ENCOUNTERS = 40
 CLASS_WEIGHTS = (("AMB", 45), ("EMER", 18), ("IMP", 14), ("OBSENC", 6), ("VR", 17))
 TRANSFER_DISPOSITIONS = {"02", "03", "62"}
 UNSIGNED_RATE = 0.07  # documents needing a signature that are left unsigned
-SCAN_ALWAYS = {"59284-0", "AUTH"}
+SCAN_OFTEN = {"59284-0", "CORR"}  # half on paper, half signed electronically
 
 
 @dataclass
@@ -98,8 +99,10 @@ def plan_clinical(seed: int, record: RecordPlan, as_of: date) -> None:
         facility = rng.choice(list(record.mrns))
         age = max(0, age_now - (now - moment).days // 365)
         enc = _encounter(rng, record, j, facility, moment, age, now, special.get(j))
-        if record.deceased_date and j == count - 1 and rng.random() < 0.5:
-            enc.disposition = "20" if enc.cls in ("IMP", "EMER") else enc.disposition
+        if record.deceased_date and enc.discharge and enc.discharge > end:
+            enc.discharge, enc.disposition = max(end, enc.admit), "20"  # died in care
+        elif record.deceased_date and j == count - 1 and enc.cls in ("IMP", "EMER"):
+            enc.disposition = "20" if rng.random() < 0.5 else enc.disposition
         record.encounters.append(enc)
     doc_index = 0
     for enc in record.encounters:
@@ -263,9 +266,7 @@ def _documents(
     t0 = enc.admit
     t_end = enc.discharge or now - timedelta(hours=1)
 
-    def add(
-        code: str, at: datetime, author: ProviderSpec | None, **kw: object
-    ) -> DocPlan:
+    def add(code: str, at: datetime, author: ProviderSpec | None, **kw: Any) -> DocPlan:
         doc = _doc(rng, code, min(at, now - timedelta(minutes=30)), author, now, **kw)
         out.append(doc)
         return doc
@@ -273,19 +274,19 @@ def _documents(
     def one(specialty: str) -> ProviderSpec:
         return rng.choice(providers_for(specialty, fac))
 
-    lab_rate = {"IMP": 0.45, "OBSENC": 0.4, "EMER": 0.4, "AMB": 0.25, "VR": 0.0}[cls]
+    lab_rate = {"IMP": 0.35, "OBSENC": 0.3, "EMER": 0.3, "AMB": 0.2, "VR": 0.0}[cls]
     if cls in ("IMP", "OBSENC"):
         add("34117-2", t0 + timedelta(hours=rng.uniform(1, 5)), enc.attending)
         if (t_end - t0).days >= 3 or rng.random() < 0.3:
             add("11506-3", t0 + timedelta(hours=rng.uniform(20, 30)), enc.attending)
-        if cls == "IMP" and rng.random() < 0.3:
+        if cls == "IMP" and rng.random() < 0.2:
             add(
                 "34746-8",
                 t0 + timedelta(hours=rng.uniform(6, 12)),
                 None,
                 source="native",
             )
-        if enc.consultants and rng.random() < 0.7:
+        if enc.consultants and rng.random() < 0.6:
             add("11488-4", t0 + timedelta(hours=rng.uniform(8, 30)), enc.consultants[0])
         if p.procedure and cls == "IMP":
             surgeon = enc.consultants[0] if enc.consultants else enc.attending
@@ -322,10 +323,10 @@ def _documents(
         if cls == "AMB" and rng.random() < 0.1:
             add("57133-1", t0 - timedelta(days=rng.randrange(3, 30)),
                 one(rng.choice(("Family medicine", "Internal medicine"))),
-                scanned=rng.random() < 0.5)  # fmt: skip
+                scanned=rng.random() < 0.4)  # fmt: skip
         if rng.random() < 0.04:
             add("CORR", t0 + timedelta(days=rng.randrange(1, 10)), enc.attending)
-    if p.imaging and rng.random() < (0.45 if cls != "AMB" else 0.15):
+    if p.imaging and rng.random() < (0.35 if cls != "AMB" else 0.12):
         add("18748-4", t0 + timedelta(hours=rng.uniform(1, 4)), one("Radiology"))
     if p.labs and rng.random() < lab_rate or p.key == "hiv":
         labels = ("HIV",) if p.key == "hiv" else ()
@@ -339,7 +340,7 @@ def _doc(
     now: datetime, *, index: int = 0, source: str = "interface", scanned: bool = False,
     labels: tuple[str, ...] = (),
 ) -> DocPlan:  # fmt: skip
-    scanned = scanned or code in SCAN_ALWAYS or (code == "CORR" and rng.random() < 0.7)
+    scanned = scanned or code == "AUTH" or (code in SCAN_OFTEN and rng.random() < 0.5)
     created = min(now - timedelta(minutes=5), at + timedelta(hours=rng.uniform(0.1, 6)))
     doc = DocPlan(
         index=index, code=code, service_start=at, author=author, created_at=created,

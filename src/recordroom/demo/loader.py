@@ -35,7 +35,7 @@ from .render import DocJob, render_and_store
 from .rows import Counts, count_plans, doc_jobs, write_batch
 from .setup import Scenery, ensure_scenery
 
-BATCH_PEOPLE = 500
+BATCH_PEOPLE = 250
 POOL_THRESHOLD = 100  # people; below this, rendering in-process is faster than forking
 DEMO_ACTOR = Actor(channel="demo")
 TRUTH_COLUMNS = ("patient_id", "person_id", "mrn", "facility", "relation")
@@ -190,15 +190,15 @@ def _loaded_ids(
     ).values_list("system", "lookup", "patient_id", "patient__birth_date")
     found = {}
     for system, lookup, patient_id, birth_date in rows:
-        plan = wanted.get((system, lookup))
-        if plan is None:
+        match = wanted.get((system, lookup))
+        if match is None:
             continue
-        if birth_date != plan.birth_date:
+        if birth_date != match.birth_date:
             raise Conflict(
                 f"an interrupted demo load with another seed left MRN {lookup}; load the "
                 "demo into a fresh data folder, or resume with the same --seed"
             )
-        found[(plan.person, plan.ordinal)] = patient_id
+        found[(match.person, match.ordinal)] = patient_id
     if found and len(found) != len(plans):
         raise Conflict(
             f"demo batch starting at person {plans[0].person} is partly loaded "

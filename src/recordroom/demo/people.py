@@ -185,6 +185,8 @@ def _person(rng: random.Random, seed: int, i: int, as_of: date) -> RecordPlan:
     )
     female = sex == "female" or (sex != "male" and rng.random() < 0.5)
     age = _age(rng)
+    if i % 40 in (11, 17):  # the sprinkled substance-use and HIV patients are adults
+        age = 18 + age % 70
     birth = as_of - timedelta(days=age * 365 + rng.randrange(365) + 1)
     culture = _culture(rng)
     legal = NamePlan(family=_family(rng, culture), given=_given(rng, culture, female))
@@ -237,9 +239,9 @@ def _traits(rng: random.Random, i: int, age: int) -> frozenset[str]:
     traits = set()
     if rng.random() < 0.04 or i % 40 == 5:
         traits.add("behavioural-health")
-    if age >= 14 and (rng.random() < 0.03 or i % 40 in (11, 12, 13)):
+    if age >= 14 and (rng.random() < 0.03 or i % 40 == 11):
         traits.add("substance-use")
-    if age >= 14 and (rng.random() < 0.012 or i % 40 in (17, 18, 19)):
+    if age >= 14 and (rng.random() < 0.012 or i % 40 == 17):
         traits.add("hiv")
     return frozenset(traits)
 

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
+from PIL import Image, ImageDraw, ImageFont
 from reportlab import rl_config
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
@@ -192,9 +192,7 @@ _FORMS = {
 
 
 @cache
-def _font(size: int) -> object:
-    from PIL import ImageFont
-
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
@@ -202,8 +200,6 @@ def _font(size: int) -> object:
 def _blank_form(code: str, variant: int) -> tuple[bytes, int, int, int]:
     """A form's printed page, speckled and skewed as scanned, Flate-compressed once per
     process: (data, width, height, y of the signature line). Every copy reuses it."""
-    from PIL import Image, ImageDraw
-
     rng = random.Random(f"recordroom-demo-form:{code}:{variant}")
     w, h = int(8.5 * DPI), 11 * DPI
     page = Image.new("1", (w, h), 1)
@@ -239,9 +235,9 @@ def _blank_form(code: str, variant: int) -> tuple[bytes, int, int, int]:
     return zlib.compress(page.tobytes(), 6), w, h, signature_y
 
 
-def _small_image(lines: list[str], size: int, angle: float, border: bool) -> Any:
-    from PIL import Image, ImageDraw
-
+def _small_image(
+    lines: list[str], size: int, angle: float, border: bool
+) -> Image.Image:
     font = _font(size)
     width = max(int(font.getlength(line)) for line in lines) + 24  # type: ignore[attr-defined]
     img = Image.new("1", (width, len(lines) * (size + 8) + 16), 1)
@@ -255,9 +251,7 @@ def _small_image(lines: list[str], size: int, angle: float, border: bool) -> Any
     )
 
 
-def _scribble(rng: random.Random) -> Any:
-    from PIL import Image, ImageDraw
-
+def _scribble(rng: random.Random) -> Image.Image:
     img = Image.new("1", (420, 70), 1)
     points = [(10 + i * 400 / 14, rng.uniform(8, 62)) for i in range(15)]
     ImageDraw.Draw(img).line(points, fill=0, width=3)
@@ -285,7 +279,7 @@ def scanned_pdf(job: DocJob) -> bytes:
     return image_pdf(parts, dpi=DPI)
 
 
-def _packed(img: Any) -> tuple[bytes, int, int]:
+def _packed(img: Image.Image) -> tuple[bytes, int, int]:
     return zlib.compress(img.tobytes(), 6), img.width, img.height
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from recordroom.audit.services import EventSpec, record_many
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import ValidationFailed
 from recordroom.kernel.labels import check_labels
 from recordroom.mpi.models import (
     Patient,
@@ -210,6 +211,13 @@ def _add_encounter(
     batch: _Batch, actor: Actor, patient: Patient, enc: EncounterPlan, scenery: Scenery
 ) -> Encounter:
     providers = scenery.providers
+    if enc.cls not in EncounterClass.values or (
+        enc.discharge and enc.discharge < enc.admit
+    ):
+        raise ValidationFailed(  # the checks record_encounter makes
+            f"demo encounter {enc.account} is invalid: class {enc.cls!r}, admitted "
+            f"{enc.admit:%Y-%m-%d %H:%M}, discharged {enc.discharge}"
+        )
     encounter = bulk.new(
         Encounter, patient_id=patient.pk, facility_id=scenery.facilities[enc.facility].pk,
         account_number=enc.account, encounter_class=enc.cls, status=enc.status,
