@@ -87,57 +87,61 @@ def load_demo(
     truth_path = Path(data_dir) / "demo" / "ground-truth.csv"
     earlier = _earlier_load()
     if earlier is not None:
-        fields = {
+        known = {
             k: v for k, v in earlier.items() if k in DemoSummary.__dataclass_fields__
         }
-        return DemoSummary(
-            **{
-                **fields,
-                "already_loaded": True,
-                "seconds": time.perf_counter() - started,
-            }
+        known.update(
+            already_loaded=True, seconds=round(time.perf_counter() - started, 2)
         )
+        return DemoSummary(**known)
     as_of = as_of or date.today()
     actor = actor or DEMO_ACTOR
-    scenery = ensure_scenery()
     if workers is None:
         workers = (os.cpu_count() or 1) if patients >= POOL_THRESHOLD else 0
-    counts = Counts()
-    with _truth_writer(truth_path) as truth, _renderer(workers) as render:
-        pending: tuple[list[RecordPlan], Any, int] | None = None
-        resuming = _any_demo_patients(scenery)
-        for start in range(0, patients, batch_size):
-            stop = min(start + batch_size, patients)
-            plans = plan_batch(seed, start, stop, as_of)
-            counts.add(count_plans(plans))
-            loaded = _loaded_ids(plans, scenery) if resuming else {}
-            if pending is not None and loaded:
-                _finish(pending, actor, scenery, truth, progress, patients)
-                pending = None
-            if loaded:
-                truth(plans, [loaded[(r.person, r.ordinal)] for r in plans])
-                if progress:
-                    progress(stop, patients)
-                continue
-            handle = render(doc_jobs(seed, plans, scenery, as_of))
-            if pending is not None:
-                _finish(pending, actor, scenery, truth, progress, patients)
-            pending = (plans, handle, stop)
-        if pending is not None:
-            _finish(pending, actor, scenery, truth, progress, patients)
+    counts = _load(
+        seed=seed, people=patients, as_of=as_of, actor=actor, truth_path=truth_path,
+        progress=progress, workers=workers, batch_size=batch_size,
+    )  # fmt: skip
     summary = DemoSummary(
         **asdict(counts), people=patients, seed=seed, ground_truth=str(truth_path),
         seconds=round(time.perf_counter() - started, 2),
     )  # fmt: skip
     detail = {k: v for k, v in asdict(summary).items() if k != "already_loaded"}
-    record_many(
-        [
-            EventSpec(
-                actor, actions.DEMO_LOAD.name, detail={**detail, "as_of": str(as_of)}
-            )
-        ]
-    )
+    detail["as_of"] = str(as_of)
+    record_many([EventSpec(actor, actions.DEMO_LOAD.name, detail=detail)])
     return summary
+
+
+def _load(
+    *, seed: int, people: int, as_of: date, actor: Actor, truth_path: Path,
+    progress: Callable[[int, int], None] | None, workers: int, batch_size: int,
+) -> Counts:  # fmt: skip
+    """Plan, render and insert batch after batch; batch k+1 renders while k inserts."""
+    scenery = ensure_scenery()
+    counts = Counts()
+    resuming = _any_demo_patients(scenery)
+    with _truth_writer(truth_path) as truth, _renderer(workers) as render:
+        pending: tuple[list[RecordPlan], Any, int] | None = None
+        for start in range(0, people, batch_size):
+            stop = min(start + batch_size, people)
+            plans = plan_batch(seed, start, stop, as_of)
+            counts.add(count_plans(plans))
+            loaded = _loaded_ids(plans, scenery) if resuming else {}
+            if loaded:  # written by an interrupted earlier load: keep, skip
+                if pending is not None:
+                    _finish(pending, actor, scenery, truth, progress, people)
+                    pending = None
+                truth(plans, [loaded[(r.person, r.ordinal)] for r in plans])
+                if progress:
+                    progress(stop, people)
+                continue
+            handle = render(doc_jobs(seed, plans, scenery, as_of))
+            if pending is not None:
+                _finish(pending, actor, scenery, truth, progress, people)
+            pending = (plans, handle, stop)
+        if pending is not None:
+            _finish(pending, actor, scenery, truth, progress, people)
+    return counts
 
 
 def plan_batch(seed: int, start: int, stop: int, as_of: date) -> list[RecordPlan]:
