@@ -71,7 +71,8 @@ class Patient(models.Model):
         names = self.names_cache
         pool = list(names) if names is not None else list(self.names.all())
         current = [n for n in pool if n.use == NameUse.LEGAL and n.period_end is None]
-        return (current or pool or [None])[0]
+        choices = current or pool
+        return choices[0] if choices else None
 
 
 class Period(models.Model):
