@@ -66,23 +66,30 @@ class VerifyResult:
         return self.broken_id is None
 
 
-def _canonical_sql(vendor: str) -> str:
+def _canonical_sql(vendor: str) -> tuple[str, list[str]]:
     """SELECT id, the hashed text (what event_hash hashes), hash -- in id order.
 
     The database joins the previous hash and the columns with the separator itself:
     one string per row instead of eighteen values is what lets `verify` check
-    >= 200,000 events a second (bench/audit.py). CAST(... AS TEXT) of the integer
-    columns gives the digits str() gives; a NULL anywhere makes the text NULL, which
-    `verify` reports as an altered event.
+    >= 200,000 events a second (bench/audit.py). Integer columns print as the digits
+    str() gives. A NULL anywhere makes the text NULL, which `verify` reports as an
+    altered event.
     """
-    char = "char" if vendor == "sqlite" else "chr"
-    sep = f" || {char}({ord(_SEP)}) || "
-    text = sep.join(["prev_hash", *(f"CAST({c} AS TEXT)" for c in COLUMNS)])
-    return f"SELECT id, {text}, hash FROM audit_auditevent ORDER BY id"  # noqa: S608
+    cols = ["prev_hash", *COLUMNS]
+    if vendor == "sqlite":
+        # One printf is about twice as fast as a chain of || on SQLite.
+        any_null = " OR ".join(f"{c} IS NULL" for c in cols)
+        text = f"CASE WHEN {any_null} THEN NULL ELSE printf(%s, {', '.join(cols)}) END"
+        params = [_SEP.join(["%s"] * len(cols))]
+    else:
+        text = f" || chr({ord(_SEP)}) || ".join(f"CAST({c} AS TEXT)" for c in cols)
+        params = []
+    sql = f"SELECT id, {text}, hash FROM audit_auditevent ORDER BY id"  # noqa: S608
+    return sql, params
 
 
 def _rows(batch: int = 20_000) -> Iterator[tuple[int, str | None, str]]:
-    sql = _canonical_sql(connection.vendor)
+    sql, params = _canonical_sql(connection.vendor)
     if connection.vendor == "postgresql":
         from django.db import transaction
 
@@ -94,11 +101,11 @@ def _rows(batch: int = 20_000) -> Iterator[tuple[int, str | None, str]]:
             raw = connection.connection
             with raw.cursor(name="audit_verify") as cur:  # type: ignore[union-attr]
                 cur.itersize = batch
-                cur.execute(sql)
+                cur.execute(sql, params)
                 yield from cur
         return
     with connection.cursor() as cur:
-        cur.execute(sql)
+        cur.execute(sql, params)
         while rows := cur.fetchmany(batch):
             yield from rows
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Seconds from `make demo` in a clean checkout to the demo answering /healthz.
+#
+#   bench/make_demo.sh [--keep] [--repo PATH]
+#
+# Clones the repository (default: this checkout's repository) into a temporary
+# folder, runs `make demo` there with RECORDROOM_DATA_DIR inside that folder, polls
+# http://127.0.0.1:8000/healthz until it answers, prints the time, and stops the demo.
+# `make demo` serves on port 8000; if that port is taken, the script runs the same
+# steps as the Makefile by hand (venv, pip install -e ., recordroom demo --port P).
+# Packages come from pip's cache when it is warm ("packages already downloaded").
+# Target: <= 60 s on a 2-core machine.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+repo="$here"
+keep=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --keep) keep=1 ;;
+        --repo) repo="$2"; shift ;;
+        *) echo "usage: $0 [--keep] [--repo PATH]" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+tmp="$(mktemp -d /tmp/rr-make-demo.XXXXXX)"
+pgid=""
+cleanup() {
+    if [ -n "$pgid" ]; then
+        kill -TERM -- "-$pgid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 -- "-$pgid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -KILL -- "-$pgid" 2>/dev/null || true
+    fi
+    if [ "$keep" = 1 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+port_free() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+EOF
+}
+
+t_clone=$(date +%s.%N)
+git clone -q "$repo" "$tmp/recordroom"
+t_start=$(date +%s.%N)
+clone_s=$(echo "$t_start - $t_clone" | bc)
+cd "$tmp/recordroom"
+export RECORDROOM_DATA_DIR="$tmp/data"
+log="$tmp/demo.log"
+
+if port_free 8000; then
+    port=8000
+    how="make demo"
+    setsid make demo >"$log" 2>&1 &
+else
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    how="the Makefile's steps by hand (port 8000 was taken): venv, pip install -e ., recordroom demo --port $port"
+    setsid bash -c "python3 -m venv .venv \
+        && .venv/bin/pip install -q --disable-pip-version-check --upgrade pip \
+        && .venv/bin/pip install -q --disable-pip-version-check -e . \
+        && touch .venv/.runtime \
+        && exec .venv/bin/recordroom demo --port $port" >"$log" 2>&1 &
+fi
+pid=$!
+pgid=$(ps -o pgid= "$pid" | tr -d ' ')
+
+deadline=$(( $(date +%s) + 600 ))
+t_installed=""
+t_loaded=""
+until curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; do
+    # phases, for the breakdown: packages installed, population loaded
+    if [ -z "$t_installed" ] && [ -e .venv/.runtime ]; then
+        t_installed=$(date +%s.%N)
+    fi
+    if [ -z "$t_loaded" ] && grep -q "Demo sign-ins" "$log"; then
+        t_loaded=$(date +%s.%N)
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "the demo stopped before it served; last lines of its output:" >&2
+        tail -n 30 "$log" >&2
+        exit 1
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "no answer on http://127.0.0.1:$port/healthz after 600 s" >&2
+        tail -n 30 "$log" >&2
+        exit 1
+    fi
+    sleep 0.25
+done
+t_serving=$(date +%s.%N)
+total=$(echo "$t_serving - $t_start" | bc)
+
+loaded=$(grep -A1 -m1 -E "^loaded [0-9]" "$log" | tr -s ' \n' ' ' || true)
+phase() { if [ -n "$2" ]; then printf '%.1f s' "$(echo "$2 - $1" | bc)"; else echo "?"; fi; }
+cores=$(nproc)
+load=$(cut -d' ' -f1 /proc/loadavg)
+printf '\nmake demo, clean checkout to serving: %.1f s (target <= 60 s)\n' "$total"
+echo "  ran:      $how"
+echo "  clone:    $(printf '%.1f' "$clone_s") s (not counted)"
+echo "  phases:   venv + pip install $(phase "$t_start" "$t_installed"), migrate + load $(phase "${t_installed:-$t_start}" "$t_loaded"), server start $(phase "${t_loaded:-$t_start}" "$t_serving")"
+echo "  demo:     ${loaded:-see $log}"
+echo "  machine:  $(hostname): $cores cores, load $load, $(date -u '+%Y-%m-%d %H:%M') UTC"
+echo "  rerun:    bench/make_demo.sh"
