@@ -124,6 +124,10 @@ def plan_clinical(seed: int, record: RecordPlan, as_of: date) -> None:
             doc_index += 1
 
 
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
 def _local(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour, 0), ZONE).astimezone(UTC)
 
@@ -178,13 +182,14 @@ def _encounter(
         admit = admit.astimezone(UTC)
         while admit + timedelta(hours=hours) >= now:
             admit -= timedelta(days=1)
-    discharge: datetime | None = admit + timedelta(hours=hours)
+    admit = _minute(admit)
+    discharge: datetime | None = _minute(admit + timedelta(hours=hours))
     if discharge is not None and discharge >= now:
         if cls == "IMP":
             discharge = None  # still in hospital
         else:
-            admit = now - timedelta(hours=hours + 1)
-            discharge = admit + timedelta(hours=hours)
+            admit = _minute(now - timedelta(hours=hours + 1))
+            discharge = _minute(admit + timedelta(hours=hours))
     spec = BY_CODE[facility]
     number = (2 * record.person + record.ordinal) * 64 + j
     attending = _attending(rng, cls, problem, facility, age)
@@ -267,7 +272,8 @@ def _documents(
     t_end = enc.discharge or now - timedelta(hours=1)
 
     def add(code: str, at: datetime, author: ProviderSpec | None, **kw: Any) -> DocPlan:
-        doc = _doc(rng, code, min(at, now - timedelta(minutes=30)), author, now, **kw)
+        at = _minute(min(at, now - timedelta(minutes=30)))
+        doc = _doc(rng, code, at, author, now, **kw)
         out.append(doc)
         return doc
 
@@ -342,6 +348,7 @@ def _doc(
 ) -> DocPlan:  # fmt: skip
     scanned = scanned or code == "AUTH" or (code in SCAN_OFTEN and rng.random() < 0.5)
     created = min(now - timedelta(minutes=5), at + timedelta(hours=rng.uniform(0.1, 6)))
+    created = _minute(created)
     doc = DocPlan(
         index=index, code=code, service_start=at, author=author, created_at=created,
         source="scan" if scanned else source, scanned=scanned, labels=labels,
@@ -350,7 +357,7 @@ def _doc(
         if rng.random() < UNSIGNED_RATE:
             doc.status = "preliminary" if rng.random() < 0.7 else "final"
         else:
-            signed = created + timedelta(hours=rng.uniform(0.5, 96))
+            signed = _minute(created + timedelta(hours=rng.uniform(0.5, 96)))
             doc.signed_at = min(signed, now - timedelta(minutes=1))
     return doc
 

@@ -197,7 +197,8 @@ def _person(rng: random.Random, seed: int, i: int, as_of: date) -> RecordPlan:
         legal.suffix = rng.choice(("Jr.", "Jr.", "Sr.", "III"))
     names = [legal]
     if female and age >= 22 and rng.random() < 0.35:
-        married = _days_between(rng, birth + timedelta(days=20 * 365), as_of)
+        latest = min(as_of, birth + timedelta(days=45 * 365))
+        married = _days_between(rng, birth + timedelta(days=20 * 365), latest)
         names.append(
             replace(legal, use="maiden", period_end=married, middle=legal.middle)
         )
@@ -219,7 +220,8 @@ def _person(rng: random.Random, seed: int, i: int, as_of: date) -> RecordPlan:
     if age >= 1 and rng.random() < 0.88:
         plan.ssn = _ssn(rng)
     if rng.random() < 0.62:
-        system, prefix = PAYERS[2] if age >= 65 else rng.choice(PAYERS)
+        commercial = [p for p in PAYERS if "medicare" not in p[0]]
+        system, prefix = PAYERS[2] if age >= 65 else rng.choice(commercial)
         plan.member = (system, f"{prefix}{rng.randrange(10**9):09d}")
     death_risk = 0.004 + (0.07 if age >= 75 else 0.0)
     if rng.random() < death_risk:
