@@ -199,10 +199,13 @@ def _person(rng: random.Random, seed: int, i: int, as_of: date) -> RecordPlan:
     if female and age >= 22 and rng.random() < 0.35:
         latest = min(as_of, birth + timedelta(days=45 * 365))
         married = _days_between(rng, birth + timedelta(days=20 * 365), latest)
-        names.append(
-            replace(legal, use="maiden", period_end=married, middle=legal.middle)
-        )
+        names.append(replace(legal, use="maiden", period_end=married))
         legal.family, legal.period_start = _family(rng, culture), married
+        twice = married + timedelta(days=700) < as_of
+        if twice and rng.random() < 0.2:  # married twice: the first name is history
+            again = _days_between(rng, married + timedelta(days=700), as_of)
+            names.append(replace(legal, use="previous", period_end=again))
+            legal.family, legal.period_start = _family(rng, culture), again
     elif rng.random() < 0.02:
         names.append(NamePlan(family=legal.family, given=en.first_name(), use="alias"))
     facilities = _facilities(rng)
@@ -288,7 +291,8 @@ def _addresses(
 
 
 def _phone(rng: random.Random, home: FacilitySpec) -> str:
-    # 555 exchange: numbers set aside for fiction, never a real subscriber's.
+    # The 555 exchange is all but unassigned (555-01XX is reserved for fiction, but
+    # 100 numbers per area code would make strangers share phones and fool matching).
     return f"{rng.choice(home.area_codes)}-555-{rng.randrange(10000):04d}"
 
 
