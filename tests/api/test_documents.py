@@ -185,7 +185,7 @@ def counts():
         ({"file": pdf(), "type": "00000-0"}, 422, "type", "unknown document type code"),
         ({"file": pdf(), "sensitivity": "XYZ"}, 422, "sensitivity", "unknown sensitivity"),
         ({"file": pdf(), "facility": ""}, 422, "facility", "say which facility"),
-        ({"file": pdf(), "facility": "SOUTH"}, 403, None, "outside your facilities"),
+        ({"file": pdf(), "facility": "SOUTH"}, 403, "facility", "outside your facilities"),
         ({"file": pdf(), "encounter": "01890000-0000-7000-8000-000000000000"}, 422,
          "encounter", "has no encounter"),
         ({"file": pdf(), "status": "final-ish"}, 422, "status", "Input should be"),

@@ -182,3 +182,23 @@ def test_document_outside_the_users_facilities_is_refused(
     outsider = factories.user("south1", "him_specialist", facilities=[other_facility])
     with pytest.raises(PermissionDenied, match="outside your facilities"):
         services.get_document(user=outsider, document_id=doc.pk)
+
+
+def test_filing_at_a_facility_outside_the_users_scope_is_refused(
+    patient, facility, other_facility
+):
+    from recordroom.kernel.errors import PermissionDenied
+    from recordroom.records.models import Document, DocumentType
+
+    south = factories.user("south2", "him_specialist", facilities=[other_facility])
+    before = (Document.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(PermissionDenied, match="facility NORTH is outside your facilities"):
+        services.file_document(
+            actor=factories.actor(south),
+            patient=patient,
+            facility=facility,
+            doc_type=DocumentType.objects.get(code="11506-3"),
+            data=factories.pdf_bytes(),
+            filename="note.pdf",
+        )
+    assert (Document.objects.count(), AuditEvent.objects.count()) == before

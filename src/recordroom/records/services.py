@@ -149,6 +149,11 @@ def file_document(
         raise ValidationFailed(
             "a document needs its facility or encounter", field="facility"
         )
+    scope = actor.user.facility_ids() if actor.user is not None else None
+    if scope is not None and facility.pk not in scope:
+        raise PermissionDenied(
+            f"facility {facility.code} is outside your facilities", field="facility"
+        )
     if status not in (DocumentStatus.PRELIMINARY, DocumentStatus.FINAL):
         raise ValidationFailed(
             f"a new document is preliminary or final, not {status!r}", field="status"

@@ -15,14 +15,13 @@ from django.contrib.auth import logout as auth_logout
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-
-from recordroom.accounts.permissions import has
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from recordroom.accounts import services as accounts
 from recordroom.accounts.models import User
+from recordroom.accounts.permissions import has
 from recordroom.web.middleware import SESSION_MFA_OK, SESSION_PENDING_USER
 from recordroom.web.request import actor_from_request
 

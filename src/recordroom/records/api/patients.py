@@ -157,7 +157,7 @@ def upload_document(
             field="facility",
         )
     # file_document does not check the facility's scope itself (yet), so this does.
-    facility = facility_for(code, field="facility", scope_of=actor.user)
+    facility = facility_for(code, field="facility")
     author = None
     if data.author:
         author = Provider.objects.filter(pk=data.author).first()
