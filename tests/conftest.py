@@ -32,3 +32,8 @@ def patient(db, facility, him):
     return factories.patient(
         facility=facility, family="Núñez", given="José", mrn="N100001"
     )
+
+
+@pytest.fixture
+def chart_patient(db, facility):
+    return factories.patient_with_history(facility=facility)

@@ -137,3 +137,32 @@ def document(
         encounter=encounter,
         sensitivity=sensitivity,
     )
+
+
+def patient_with_history(*, facility):
+    """A patient with history: a previous name, an SSN, an old address, a VIP flag."""
+    return register_patient(
+        actor=SYSTEM,
+        data=PatientIn(
+            names=[
+                NameIn(family="Okafor", given="Adaeze", middle="N"),
+                NameIn(family="Eze", given="Adaeze", use="previous",
+                       period_start=date(1990, 1, 1), period_end=date(2015, 6, 20)),
+            ],
+            birth_date=date(1990, 1, 1),
+            sex="female",
+            identifiers=[
+                IdentifierIn(kind="MR", value="N200777", facility=facility),
+                IdentifierIn(kind="SS", value="123-45-6789"),
+            ],
+            addresses=[
+                {"line1": "40 Harbor Rd", "city": "Salem", "state": "MA",
+                 "postal_code": "01970"},
+                {"line1": "9 Old Mill Ln", "city": "Lowell", "state": "MA",
+                 "postal_code": "01850", "period_start": date(2010, 1, 1),
+                 "period_end": date(2019, 3, 31)},
+            ],
+            telecoms=[{"system": "phone", "use": "mobile", "value": "978-555-0142"}],
+            is_vip=True,
+        ),
+    )  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ from django.conf import settings
 from django.test import Client
 
 from recordroom.accounts.services import create_token
-from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn, register_patient
 from tests import factories
 
 BASE = "/api/v1"
@@ -52,36 +50,6 @@ def blob_count() -> int:
 @pytest.fixture
 def him_api(him) -> Api:
     return api_for(him)
-
-
-@pytest.fixture
-def chart_patient(db, facility):
-    """A patient with history: a previous name, an SSN, an old address, a VIP flag."""
-    return register_patient(
-        actor=factories.SYSTEM,
-        data=PatientIn(
-            names=[
-                NameIn(family="Okafor", given="Adaeze", middle="N"),
-                NameIn(family="Eze", given="Adaeze", use="previous",
-                       period_start=date(1990, 1, 1), period_end=date(2015, 6, 20)),
-            ],
-            birth_date=date(1990, 1, 1),
-            sex="female",
-            identifiers=[
-                IdentifierIn(kind="MR", value="N200777", facility=facility),
-                IdentifierIn(kind="SS", value="123-45-6789"),
-            ],
-            addresses=[
-                {"line1": "40 Harbor Rd", "city": "Salem", "state": "MA",
-                 "postal_code": "01970"},
-                {"line1": "9 Old Mill Ln", "city": "Lowell", "state": "MA",
-                 "postal_code": "01850", "period_start": date(2010, 1, 1),
-                 "period_end": date(2019, 3, 31)},
-            ],
-            telecoms=[{"system": "phone", "use": "mobile", "value": "978-555-0142"}],
-            is_vip=True,
-        ),
-    )  # fmt: skip
 
 
 @pytest.fixture
