@@ -13,7 +13,7 @@ from recordroom.accounts.permissions import has
 from recordroom.audit.models import AuditEvent
 from recordroom.audit.services import record
 from recordroom.kernel import actions
-from recordroom.kernel.errors import PermissionDenied, ValidationFailed
+from recordroom.kernel.errors import ValidationFailed
 from recordroom.kernel.labels import BY_CODE
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import get_patient
@@ -21,7 +21,7 @@ from recordroom.records.chart import get_chart
 from recordroom.records.models import Document
 from recordroom.web.request import actor_from_request
 
-from .views_common import audit_denied, requires
+from .views_common import denial_audited, requires
 
 ACCESS_LOG_PAGE = 50
 
@@ -67,13 +67,8 @@ def _header(patient: Patient) -> dict[str, Any]:
 
 @requires("view_chart")
 def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    try:
+    with denial_audited(request, action=actions.CHART_OPEN.name, patient=patient_id):
         found = get_chart(user=request.user, patient_id=patient_id)
-    except PermissionDenied as exc:
-        audit_denied(
-            request, action=actions.CHART_OPEN.name, patient=patient_id, exc=exc
-        )
-        raise
     patient = found.patient
     record(
         actor=actor_from_request(request),
@@ -114,13 +109,10 @@ def _before(request: HttpRequest) -> int | None:
 @requires("view_access_log")
 def access_log(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     before = _before(request)
-    try:
+    with denial_audited(
+        request, action=actions.CHART_ACCESS_LOG.name, patient=patient_id
+    ):
         patient = get_patient(user=request.user, patient_id=patient_id)
-    except PermissionDenied as exc:
-        audit_denied(
-            request, action=actions.CHART_ACCESS_LOG.name, patient=patient_id, exc=exc
-        )
-        raise
     record(
         actor=actor_from_request(request),
         action=actions.CHART_ACCESS_LOG.name,

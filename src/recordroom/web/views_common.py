@@ -7,7 +7,8 @@ records it on the view function, so the permission tests read the same declarati
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
@@ -89,6 +90,18 @@ def error_page(request: HttpRequest, exc: RecordroomError) -> HttpResponse:
         "integrity": isinstance(exc, IntegrityFailure),
     }
     return render(request, "web/error.html", context, status=status)
+
+
+@contextmanager
+def denial_audited(
+    request: HttpRequest, *, action: str, patient: Any
+) -> Iterator[None]:
+    """Run a scope-checked read; a PermissionDenied from it is audited, then re-raised."""
+    try:
+        yield
+    except PermissionDenied as exc:
+        audit_denied(request, action=action, patient=patient, exc=exc)
+        raise
 
 
 def audit_denied(

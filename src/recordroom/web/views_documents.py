@@ -38,7 +38,7 @@ from recordroom.records.models import (
 from recordroom.web.request import actor_from_request
 
 from .views_chart import labels
-from .views_common import audit_denied, requires
+from .views_common import audit_denied, denial_audited, requires
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -283,13 +283,10 @@ def _file(request: HttpRequest, form: UploadForm, patient: Patient) -> Document:
 
 @requires("add_document")
 def upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    try:
+    with denial_audited(
+        request, action=actions.DOCUMENT_CREATE.name, patient=patient_id
+    ):
         patient = get_patient(user=request.user, patient_id=patient_id)
-    except PermissionDenied as exc:
-        audit_denied(
-            request, action=actions.DOCUMENT_CREATE.name, patient=patient_id, exc=exc
-        )
-        raise
     initial = {"service_date": date.today(), "status": DocumentStatus.FINAL}
     form = UploadForm(
         request.POST or None,
