@@ -12,5 +12,7 @@ def recordroom(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     return {
         "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
-        "demo_account": bool(user and user.is_authenticated and user.mfa_waived_for_demo),
+        "demo_account": bool(
+            user and user.is_authenticated and user.mfa_waived_for_demo
+        ),
     }

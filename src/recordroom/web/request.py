@@ -16,7 +16,9 @@ def client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))[:64]
 
 
-def actor_from_request(request: HttpRequest, *, channel: str = "web", user=None) -> Actor:  # type: ignore[no-untyped-def]
+def actor_from_request(
+    request: HttpRequest, *, channel: str = "web", user=None
+) -> Actor:  # type: ignore[no-untyped-def]
     user = user if user is not None else getattr(request, "user", None)
     if user is not None and not user.is_authenticated:
         user = None
