@@ -1,7 +1,8 @@
 """Turn planned records into model rows and audit events, and write one batch.
 
-Rows are built with the services' own builders (`mpi.services.build_patient`, label
-and file checks) and inserted with bulk_create; each created patient, encounter,
+Rows are built with the services' own builders and checks (`mpi.services.build_patient`,
+`check_labels`, the encounter checks of `record_encounter`) and inserted with one
+prepared statement per table (`bulk.insert`); each created patient, encounter,
 document and signature gets its audit event in the same transaction (DESIGN.md rule 3).
 """
 
