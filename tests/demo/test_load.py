@@ -139,6 +139,10 @@ def test_documents_cover_every_type_as_real_pdfs_some_sensitive_some_unsigned(de
     assert unsigned.exists()
     signature = Signature.objects.select_related("version").first()
     assert signature.sha256 == signature.version.sha256
+    assert signature.signed_at >= signature.version.created_at
+    times = Encounter.objects.values_list("admit_at", "discharge_at")
+    assert all(out is None or out >= admit for admit, out in times)
+    assert all(admit.tzinfo is not None and admit.second == 0 for admit, _ in times)
     _check_pdfs()
 
 
