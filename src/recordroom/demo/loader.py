@@ -135,7 +135,7 @@ def _load(
                 if progress:
                     progress(stop, people)
                 continue
-            handle = render(doc_jobs(seed, plans, scenery, as_of))
+            handle = render(doc_jobs(seed, plans, scenery))
             if pending is not None:
                 _finish(pending, actor, scenery, truth, progress, people)
             pending = (plans, handle, stop)

@@ -36,6 +36,10 @@ _LAB_VALUES = {
 }  # fmt: skip
 
 
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
 def _problem(job: DocJob) -> Problem:
     return BY_KEY[job.problem]
 
@@ -97,7 +101,7 @@ def history_and_physical(job: DocJob, rng: random.Random) -> Sections:
         ("Chief complaint", [p.complaint.capitalize() + "."]),
         ("History of present illness", [
             f"{job.age}-year-old {job.sex_word} presenting with {p.history}. "
-            f"Symptoms began {rng.randrange(1, 6)} days before arrival.",
+            f"Symptoms began {_days(rng.randrange(1, 6))} before arrival.",
         ]),
         ("Review of systems", [_ROS_NEG]),
         ("Physical examination", [f"Vitals: {_vitals(rng, job)}.", _exam(rng, p)]),

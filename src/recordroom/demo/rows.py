@@ -78,20 +78,13 @@ def _dob(day: date) -> str:
     return day.strftime("%m/%d/%Y")
 
 
-def doc_jobs(
-    seed: int, plans: list[RecordPlan], scenery: Scenery, as_of: date
-) -> list[DocJob]:
+def doc_jobs(seed: int, plans: list[RecordPlan], scenery: Scenery) -> list[DocJob]:
     """What to render for every document of these records, in a fixed order."""
     jobs: list[DocJob] = []
     for rec in plans:
-        legal = rec.legal
-        given = " ".join(p for p in (legal.given, legal.middle) if p)
-        base: dict[str, Any] = {
-            "patient": f"{legal.family.upper()}, {given}", "birth_date": _dob(rec.birth_date),
-            "sex": rec.sex, "age": (as_of - rec.birth_date).days // 365,
-        }  # fmt: skip
         for enc, doc in _docs_of(rec):
             facility = BY_CODE[enc.facility if enc else doc.facility]
+            day = doc.service_start.astimezone(ZONE).date()
             extra: dict[str, Any] = {}
             if enc is not None:
                 extra = {
@@ -101,19 +94,34 @@ def doc_jobs(
                     "disposition": _DISPOSITION.get(enc.disposition, "").lower(),
                     "attending": enc.attending.display,
                 }  # fmt: skip
+            doc_type = scenery.doc_types[doc.code]
             jobs.append(DocJob(
                 key=f"{seed}:{rec.person}:{rec.ordinal}:{doc.index}", code=doc.code,
-                title=scenery.doc_types[doc.code].display, facility=facility.name,
+                title=doc_type.display, facility=facility.name,
                 facility_line=f"{facility.address}  Tel {facility.phone}",
+                patient=_name_on(rec, day), birth_date=_dob(rec.birth_date), sex=rec.sex,
+                age=(day - rec.birth_date).days // 365,
                 mrn=rec.mrns.get(facility.code) or next(iter(rec.mrns.values())),
                 service=_local(doc.service_start),
                 author=doc.author.display if doc.author else "",
                 problem=enc.problem.key if enc else "annual",
-                labels=tuple(doc.labels) + tuple(scenery.doc_types[doc.code].default_sensitivity),
-                preliminary=doc.status == "preliminary", scanned=doc.scanned,
-                **base, **extra,
+                labels=(*doc.labels, *doc_type.default_sensitivity),
+                preliminary=doc.status == "preliminary", scanned=doc.scanned, **extra,
             ))  # fmt: skip
     return jobs
+
+
+def _name_on(rec: RecordPlan, day: date) -> str:
+    """The name the patient went by that day (papers from before a marriage carry
+    the earlier surname, as real ones do)."""
+    name = next(
+        (n for n in rec.names
+         if n.use != "alias" and (n.period_start or date.min) <= day
+         and (n.period_end is None or day < n.period_end)),
+        rec.legal,
+    )  # fmt: skip
+    given = " ".join(p for p in (name.given, name.middle) if p)
+    return f"{name.family.upper()}, {given}"
 
 
 def _docs_of(rec: RecordPlan) -> list[tuple[EncounterPlan | None, DocPlan]]:
