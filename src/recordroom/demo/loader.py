@@ -254,7 +254,7 @@ class _Chunks:
 
 @contextmanager
 def _renderer(workers: int) -> Iterator[Callable[[list[DocJob]], Any]]:
-    if workers <= 0:
+    if workers <= 0 or "fork" not in multiprocessing.get_all_start_methods():
         yield lambda jobs: _Now(render_and_store(jobs))
         return
     # Forked workers only render and write blob files. They inherit the parent's
