@@ -96,7 +96,7 @@ def record_many(
     """Append many events under one chain lock (bulk loads, imports)."""
     with transaction.atomic():
         last_id, prev = lock_and_head()
-        rows: list[tuple[object, ...]] = []
+        rows: list[tuple[Any, ...]] = []
         for spec in specs:
             last_id += 1
             values = spec.values(last_id)
@@ -118,7 +118,7 @@ _INSERT_SQL = (
 )
 
 
-def _saved(row: tuple[object, ...]) -> AuditEvent:
+def _saved(row: tuple[Any, ...]) -> AuditEvent:
     """The model instance of a row just inserted (so save() refuses, as for any)."""
     event = AuditEvent(**dict(zip(_FIELDS, row, strict=True)))
     event._state.adding = False

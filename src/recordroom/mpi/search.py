@@ -103,20 +103,18 @@ def search_patients(*, user: Any, query: PatientQuery) -> list[PatientHit]:
             f"name {query.name!r} has no letters or digits to search by"
         )
     hits: dict[Any, PatientHit] = {}
+    first: dict[Any, Any] = {}  # patient pk -> pk of its first matching name
     if terms:
-        # First the (name, patient) pairs, then objects for the first name of each of
-        # the first `limit` patients only (a patient may match by two names).
-        first: dict[Any, Any] = {}
+        # First the (name, patient) pairs, then objects for the first `limit` patients
+        # only (a patient may match by two names).
         pairs = _matching_names(user, query, terms, id_sets)
         for name_pk, patient_pk in pairs.values_list("pk", "patient_id")[: limit * 3]:
             first.setdefault(patient_pk, name_pk)
             if len(first) >= limit:
                 break
-        matched = PatientName.objects.select_related("patient").in_bulk(
-            list(first.values())
-        )
-        for patient_pk, name_pk in first.items():
-            hits[patient_pk] = PatientHit(matched[name_pk].patient, matched[name_pk])
+        by_pk = Patient.objects.in_bulk(list(first))
+        for patient_pk in first:
+            hits[patient_pk] = PatientHit(by_pk[patient_pk], None)
     else:
         patients = visible_patients(user)
         if query.birth_date:
@@ -127,6 +125,10 @@ def search_patients(*, user: Any, query: PatientQuery) -> list[PatientHit]:
             hits[p.pk] = PatientHit(p, None)
     _attach(hits)
     if terms:
+        for patient_pk, hit in hits.items():  # the name that matched, among them all
+            hit.matched_name = next(
+                (n for n in hit.names if n.pk == first[patient_pk]), None
+            )
         return list(hits.values())  # already in matched-name order
     return sorted(hits.values(), key=_legal_sort_key)
 
