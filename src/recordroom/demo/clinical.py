@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .people import RecordPlan
+from .people import RecordPlan, record_number
 from .places import BY_CODE, TIMEZONE, ProviderSpec, providers_for
 from .problems import BY_KEY, Problem, fitting
 
@@ -191,7 +191,7 @@ def _encounter(
             admit = _minute(now - timedelta(hours=hours + 1))
             discharge = _minute(admit + timedelta(hours=hours))
     spec = BY_CODE[facility]
-    number = (2 * record.person + record.ordinal) * 64 + j
+    number = record_number(record.person, record.ordinal) * 64 + j
     attending = _attending(rng, cls, problem, facility, age)
     enc = EncounterPlan(
         ordinal=j, facility=facility, account=f"{spec.account_prefix}{number:09d}", cls=cls,

@@ -36,6 +36,7 @@ from .rows import Counts, count_plans, doc_jobs, write_batch
 from .setup import Scenery, ensure_scenery
 
 BATCH_PEOPLE = 250
+MAX_PEOPLE = 4_000_000  # the MRN ranges (people.record_number) hold this many
 POOL_THRESHOLD = 100  # people; below this, rendering in-process is faster than forking
 DEMO_ACTOR = Actor(channel="demo")
 TRUTH_COLUMNS = ("patient_id", "person_id", "mrn", "facility", "relation")
@@ -78,8 +79,10 @@ def load_demo(
     documents in parallel (default: one per core for 100 people or more).
     """
     started = time.perf_counter()
-    if patients < 1:
-        raise ValidationFailed(f"the demo needs at least 1 patient, got {patients}")
+    if not 1 <= patients <= MAX_PEOPLE:
+        raise ValidationFailed(
+            f"the demo loads 1 to {MAX_PEOPLE:,} patients, got {patients:,}"
+        )
     if batch_size < 2 or batch_size % 2:
         raise ValidationFailed(
             f"batch size must be even and at least 2, got {batch_size}"

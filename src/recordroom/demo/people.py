@@ -93,8 +93,20 @@ def person_rng(seed: int, person: int) -> random.Random:
     return random.Random(f"recordroom-demo:{seed}:{person}")
 
 
+def record_number(person: int, ordinal: int) -> int:
+    """The registration number behind a record's MRN and account numbers.
+
+    First registrations are sequential; a duplicate registration comes from a
+    later, scattered range (a bijection of the person index), so neighbouring
+    numbers never give a duplicate away.
+    """
+    if ordinal == 0:
+        return 1_000_000 + person
+    return 5_000_000 + (person * 7919) % 4_000_000
+
+
 def mrn(facility: FacilitySpec, person: int, ordinal: int) -> str:
-    return facility.mrn_format.format(1_000_000 + 2 * person + ordinal)
+    return facility.mrn_format.format(record_number(person, ordinal))
 
 
 def plan_people(seed: int, start: int, stop: int, as_of: date) -> list[RecordPlan]:
