@@ -58,6 +58,7 @@ def main() -> int:
         "account",
     )
     cases = [c for c in cases if c.label.startswith(keep)]
+    headers = {"Authorization": f"Bearer {token}", "Connection": "keep-alive"}
     port = args.port or free_port()
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "recordroom.wsgi:application", "-b",
@@ -68,30 +69,7 @@ def main() -> int:
     try:
         wait_until_serving(port)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"Authorization": f"Bearer {token}", "Connection": "keep-alive"}
-        rows = []
-        first_ids: list[str] = []
-        for case in cases:
-            samples = []
-            for n, kw in enumerate(case.kwargs):
-                params = {k: str(v) for k, v in kw.items()}
-                path = "/api/v1/patients?" + urllib.parse.urlencode(params)
-                ms, body = get(conn, path, headers)
-                if n >= args.warmup:
-                    samples.append(ms)
-                if body["items"] and len(first_ids) < args.queries + args.warmup:
-                    first_ids.append(body["items"][0]["id"])
-            rows.append(
-                (f"GET /patients ({case.label})", _common.percentiles(samples), None)
-            )
-        samples = []
-        for n, pid in enumerate(first_ids):
-            ms, _ = get(conn, f"/api/v1/patients/{pid}", headers)
-            if n >= args.warmup:
-                samples.append(ms)
-        rows.append(
-            ("GET /patients/{id} (demographics)", _common.percentiles(samples), None)
-        )
+        rows = run_all(cases, args.warmup, lambda path: get(conn, path, headers))
         conn.close()
     finally:
         server.terminate()
@@ -102,13 +80,70 @@ def main() -> int:
     print(f"gunicorn -w 2 --threads 4 -k gthread on 127.0.0.1:{port}; one keep-alive")
     print("connection, requests one after another; each request audited")
     _common.print_table("HTTP API, user with all facilities in scope", rows, TARGET_MS)
+
+    # The same requests through the whole Django stack in this process (no socket,
+    # no gunicorn), with this thread's CPU time: what a request costs when it does
+    # not wait for a core.
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=headers["Authorization"])
+    rows = run_all(cases, args.warmup, lambda path: in_process(client, path))
+    _common.print_table("Django stack in-process (django.test.Client)", rows, TARGET_MS)
     _common.footer()
     return 0
 
 
+Row = tuple[str, dict[str, float], dict[str, float] | None]
+
+
+def run_all(cases: list[Any], warmup: int, send: Any) -> list[Row]:
+    """Each case's searches, then GET /patients/{id} for the first hits."""
+    rows: list[Row] = []
+    first_ids: list[str] = []
+    for case in cases:
+        wall, cpu = [], []
+        for n, kw in enumerate(case.kwargs):
+            params = {k: str(v) for k, v in kw.items()}
+            ms, cpu_ms, body = send(
+                "/api/v1/patients?" + urllib.parse.urlencode(params)
+            )
+            if n >= warmup:
+                wall.append(ms)
+                cpu.append(cpu_ms)
+            if body["items"] and len(first_ids) < len(case.kwargs):
+                first_ids.append(body["items"][0]["id"])
+        rows.append((f"search: {case.label}", *_stats(wall, cpu)))
+    wall, cpu = [], []
+    for n, pid in enumerate(first_ids):
+        ms, cpu_ms, _ = send(f"/api/v1/patients/{pid}")
+        if n >= warmup:
+            wall.append(ms)
+            cpu.append(cpu_ms)
+    rows.append(("GET /patients/{id}", *_stats(wall, cpu)))
+    return rows
+
+
+def _stats(
+    wall: list[float], cpu: list[float | None]
+) -> tuple[dict[str, float], dict[str, float] | None]:
+    known = [c for c in cpu if c is not None]
+    return _common.percentiles(wall), (_common.percentiles(known) if known else None)
+
+
+def in_process(client: Any, path: str) -> tuple[float, float, Any]:
+    c0, t0 = time.thread_time(), time.perf_counter()
+    resp = client.get(path)
+    ms, cpu = (time.perf_counter() - t0) * 1000, (time.thread_time() - c0) * 1000
+    if resp.status_code != 200:
+        raise SystemExit(
+            f"GET {path} answered {resp.status_code}: {resp.content[:300]!r}"
+        )
+    return ms, cpu, resp.json()
+
+
 def get(
     conn: http.client.HTTPConnection, path: str, headers: dict[str, str]
-) -> tuple[float, Any]:
+) -> tuple[float, None, Any]:
     start = time.perf_counter()
     conn.request("GET", path, headers=headers)
     resp = conn.getresponse()
@@ -116,7 +151,7 @@ def get(
     ms = (time.perf_counter() - start) * 1000
     if resp.status != 200:
         raise SystemExit(f"GET {path} answered {resp.status}: {data[:300]!r}")
-    return ms, json.loads(data)
+    return ms, None, json.loads(data)
 
 
 def ensure_token(env: dict[str, str]) -> str:
