@@ -92,3 +92,26 @@ def test_serve_answers_and_logs_paths_without_query_strings(fresh):
         output = proc.communicate(timeout=20)[0]
     assert "gunicorn" in output.lower() or "Listening at" in output
     assert '"GET /login"' in output and "smith" not in output
+
+
+def test_demo_twice_adds_nothing_the_second_time(tmp_path):
+    data = tmp_path / "demo"
+    cmd = [BIN / "recordroom", "demo", "--patients", "20", "--seed", "7", "--no-serve"]
+    first = run(cmd, data)
+    assert first.returncode == 0, first.stderr
+    assert "loaded" in first.stdout and "demo-him" in first.stdout
+    ground_truth = (data / "demo" / "ground-truth.csv").read_text()
+    count = (
+        "import django; django.setup();"
+        "from recordroom.mpi.models import Patient;"
+        "from recordroom.records.models import Document;"
+        "print(Patient.objects.count(), Document.objects.count())"
+    )
+    before = run([BIN / "python", "-c", count], data).stdout
+    second = run(cmd, data)
+    assert second.returncode == 0, second.stderr
+    assert "already loaded" in second.stdout
+    assert run([BIN / "python", "-c", count], data).stdout == before
+    assert (data / "demo" / "ground-truth.csv").read_text() == ground_truth
+    verify = run([BIN / "recordroom", "audit", "verify"], data)
+    assert verify.returncode == 0 and verify.stdout.startswith("intact: ")
