@@ -99,6 +99,21 @@ until curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; do
 done
 t_serving=$(date +%s.%N)
 total=$(echo "$t_serving - $t_start" | bc)
+# CPU seconds the demo's processes used so far (live ones and the children they reaped),
+# to tell work from waiting for a core on a busy machine.
+cpu_s=$(python3 - "$pgid" <<'PY'
+import os, sys
+tick, total = os.sysconf("SC_CLK_TCK"), 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    if fields[2] == sys.argv[1]:  # same process group
+        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+print(f"{total / tick:.1f}")
+PY
+)
 
 loaded=$(grep -A1 -m1 -E "^loaded [0-9]" "$log" | tr -s ' \n' ' ' || true)
 phase() { if [ -n "$2" ]; then printf '%.1f s' "$(echo "$2 - $1" | bc)"; else echo "?"; fi; }
@@ -108,6 +123,7 @@ printf '\nmake demo, clean checkout to serving: %.1f s (target <= 60 s)\n' "$tot
 echo "  ran:      $how"
 echo "  clone:    $(printf '%.1f' "$clone_s") s (not counted)"
 echo "  phases:   venv + pip install $(phase "$t_start" "$t_installed"), migrate + load $(phase "${t_installed:-$t_start}" "$t_loaded"), server start $(phase "${t_loaded:-$t_start}" "$t_serving")"
+echo "  cpu:      ${cpu_s} s of CPU (user + system) used by the demo's processes"
 echo "  demo:     ${loaded:-see $log}"
 echo "  machine:  $(hostname): $cores cores, load $load, $(date -u '+%Y-%m-%d %H:%M') UTC"
 echo "  rerun:    bench/make_demo.sh"
