@@ -113,6 +113,10 @@ def build_cases(rng: random.Random, n: int) -> list[Case]:
 
     from recordroom.mpi.models import Patient
 
+    if connection.vendor != "sqlite":
+        raise SystemExit(
+            "the search benchmarks sample rows by SQLite rowid: SQLite only"
+        )
     with connection.cursor() as cur:
         cur.execute("SELECT max(rowid) FROM mpi_patientname")
         max_name = cur.fetchone()[0]
