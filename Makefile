@@ -29,6 +29,7 @@ system-packages:
 lint: setup-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
+	RECORDROOM_DATA_DIR=.test-data/lint $(BIN)/mypy src/recordroom
 
 test: setup-dev system-packages lint
 	@scripts/run-tests
