@@ -56,6 +56,7 @@ t_start=$(date +%s.%N)
 clone_s=$(echo "$t_start - $t_clone" | bc)
 cd "$tmp/recordroom"
 export RECORDROOM_DATA_DIR="$tmp/data"
+export PYTHONUNBUFFERED=1  # the demo's output reaches the log as it happens
 log="$tmp/demo.log"
 
 if port_free 8000; then
@@ -82,7 +83,7 @@ until curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; do
     if [ -z "$t_installed" ] && [ -e .venv/.runtime ]; then
         t_installed=$(date +%s.%N)
     fi
-    if [ -z "$t_loaded" ] && grep -q "Demo sign-ins" "$log"; then
+    if [ -z "$t_loaded" ] && grep -q "Demo sign-ins\|already loaded" "$log"; then
         t_loaded=$(date +%s.%N)
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -122,7 +123,7 @@ load=$(cut -d' ' -f1 /proc/loadavg)
 printf '\nmake demo, clean checkout to serving: %.1f s (target <= 60 s)\n' "$total"
 echo "  ran:      $how"
 echo "  clone:    $(printf '%.1f' "$clone_s") s (not counted)"
-echo "  phases:   venv + pip install $(phase "$t_start" "$t_installed"), migrate + load $(phase "${t_installed:-$t_start}" "$t_loaded"), server start $(phase "${t_loaded:-$t_start}" "$t_serving")"
+echo "  phases:   venv + pip install $(phase "$t_start" "$t_installed"), migrate + load + demo users $(phase "${t_installed:-$t_start}" "$t_loaded"), server start $(phase "${t_loaded:-$t_serving}" "$t_serving")"
 echo "  cpu:      ${cpu_s} s of CPU (user + system) used by the demo's processes"
 echo "  demo:     ${loaded:-see $log}"
 echo "  machine:  $(hostname): $cores cores, load $load, $(date -u '+%Y-%m-%d %H:%M') UTC"
