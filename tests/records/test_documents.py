@@ -192,7 +192,9 @@ def test_filing_at_a_facility_outside_the_users_scope_is_refused(
 
     south = factories.user("south2", "him_specialist", facilities=[other_facility])
     before = (Document.objects.count(), AuditEvent.objects.count())
-    with pytest.raises(PermissionDenied, match="facility NORTH is outside your facilities"):
+    with pytest.raises(
+        PermissionDenied, match="facility NORTH is outside your facilities"
+    ):
         services.file_document(
             actor=factories.actor(south),
             patient=patient,
@@ -202,3 +204,43 @@ def test_filing_at_a_facility_outside_the_users_scope_is_refused(
             filename="note.pdf",
         )
     assert (Document.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_encounter_at_another_facility_is_refused(patient, facility, other_facility):
+    enc = factories.encounter(patient=patient, facility=other_facility)
+    with pytest.raises(ValidationFailed, match="is at another facility than NORTH"):
+        factories.document(patient=patient, facility=facility, encounter=enc)
+
+
+def test_a_user_signs_only_as_their_own_provider(doc, him):
+    from recordroom.kernel.errors import PermissionDenied
+
+    unlinked = factories.provider("Nobody", "Linked")
+    with pytest.raises(PermissionDenied, match="cannot sign on behalf of"):
+        services.sign_version(
+            actor=factories.actor(him), version=doc.versions.get(), signer=unlinked
+        )
+    unlinked.user = him
+    unlinked.save()
+    sig = services.sign_version(
+        actor=factories.actor(him), version=doc.versions.get(), signer=unlinked
+    )
+    assert sig.signer == unlinked
+
+
+def test_entered_in_error_document_cannot_be_signed_or_amended(doc, him):
+    services.change_document_status(
+        actor=factories.actor(him), document=doc, status="entered-in-error",
+        reason="wrong patient",
+    )  # fmt: skip
+    with pytest.raises(Conflict, match="cannot be signed"):
+        services.sign_version(
+            actor=factories.SYSTEM,
+            version=doc.versions.get(),
+            signer=factories.provider(),
+        )
+    with pytest.raises(Conflict, match="cannot get new versions"):
+        services.add_version(
+            actor=factories.actor(him), document=doc, kind="addendum",
+            data=factories.pdf_bytes(), filename="a.pdf", reason="late entry",
+        )  # fmt: skip

@@ -154,13 +154,17 @@ def test_bad_query_parameters_name_the_value(him_client, pdf_document):
     )
     bad_version = him_client.get(url, {"version": "two"})
     assert (
-        "version must be a number, got &#x27;two&#x27;" in bad_version.content.decode()
+        "version must be a number from 1, got &#x27;two&#x27;"
+        in bad_version.content.decode()
     )
+    for odd in ("\u00b2", "0"):  # a superscript digit; a version before the first
+        assert him_client.get(url, {"version": odd}).status_code == 422
     assert him_client.get(url, {"version": "9"}).status_code == 404
     assert him_client.get(url, {"disposition": "x"}).status_code == 422
     access = reverse("web:access_log", kwargs={"patient_id": pdf_document.patient_id})
     privacy = factories.user("p1", "privacy_officer", all_facilities=True)
     assert signed_in(privacy).get(access, {"before": "x"}).status_code == 422
+    assert signed_in(privacy).get(access, {"before": "\u00b2"}).status_code == 422
 
 
 def test_out_of_scope_chart_and_document_are_refused_and_audited(

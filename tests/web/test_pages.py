@@ -152,6 +152,12 @@ def test_document_page_embeds_the_pdf_viewer_and_versions(him_client, pdf_docume
     assert f'href="{content}?how=print&amp;version=1"' in html
     assert "note.pdf" in html and pdf_document.versions.get().sha256[:12] in html
     assert "V900123" in html and "HIV/AIDS information" in html
+    page_read = _last("chart.open")
+    assert page_read.patient_id == str(pdf_document.patient_id)
+    assert json.loads(page_read.detail) == {
+        "document": str(pdf_document.pk),
+        "part": "document page",
+    }
 
 
 def test_content_is_served_verified_and_each_read_is_audited(him_client, pdf_document):

@@ -246,7 +246,7 @@ def check_totp(*, actor: Actor, user: User, code: str) -> bool:
     """Accept a current 6-digit code once (a replayed code is refused)."""
     device = TotpDevice.objects.filter(user=user).first()
     code = (code or "").strip().replace(" ", "")
-    if device is None or not code.isdigit():
+    if device is None or not (code.isascii() and code.isdigit()):
         _failed(actor, user.username, "bad second factor")
         return False
     totp = pyotp.TOTP(totp_secret(user))

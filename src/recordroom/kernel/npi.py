@@ -17,7 +17,7 @@ def luhn_ok(digits: str) -> bool:
 
 def npi_problem(npi: str) -> str | None:
     """None when `npi` is a valid NPI, else the reason it is not."""
-    if len(npi) != 10 or not npi.isdigit():
+    if len(npi) != 10 or not (npi.isascii() and npi.isdigit()):
         return f"an NPI is 10 digits, got {npi!r}"
     if npi[0] not in "12":
         return f"an NPI starts with 1 or 2, got {npi!r}"

@@ -149,6 +149,12 @@ def file_document(
         raise ValidationFailed(
             "a document needs its facility or encounter", field="facility"
         )
+    if encounter is not None and encounter.facility_id != facility.pk:
+        raise ValidationFailed(
+            f"encounter {encounter.account_number} is at another facility than "
+            f"{facility.code}; file the document at the encounter's facility",
+            field="encounter",
+        )
     scope = actor.user.facility_ids() if actor.user is not None else None
     if scope is not None and facility.pk not in scope:
         raise PermissionDenied(
@@ -244,6 +250,8 @@ def add_version(
     stored = default_store().put(checked.data)
     with transaction.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
+        if locked.status == DocumentStatus.ENTERED_IN_ERROR:  # re-checked under the lock
+            raise Conflict("a document entered in error cannot get new versions")
         parent = current_version(locked)
         version = DocumentVersion.objects.create(
             document=locked,
@@ -290,11 +298,12 @@ def sign_version(
         raise ValidationFailed(
             f"unknown signature meaning {meaning!r}", field="meaning"
         )
-    if actor.user is not None and getattr(signer, "user_id", None) not in (
-        None,
-        actor.user_id,
-    ):
+    # A person signs only as the provider linked to their own account; the system
+    # (interfaces, the demo loader) records signatures made elsewhere.
+    if actor.user is not None and signer.user_id != actor.user_id:
         raise PermissionDenied(f"{actor.username} cannot sign on behalf of {signer}")
+    if version.document.status == DocumentStatus.ENTERED_IN_ERROR:
+        raise Conflict("a document entered in error cannot be signed")
     data = default_store().get(version.sha256)  # verifies the bytes being signed
     with transaction.atomic():
         if Signature.objects.filter(
@@ -344,14 +353,17 @@ def change_document_status(
     }
     if status not in DocumentStatus.values:
         raise ValidationFailed(f"unknown document status {status!r}", field="status")
-    if status not in allowed[DocumentStatus(document.status)]:
-        raise Conflict(f"a {document.status} document cannot become {status}")
     if status == DocumentStatus.ENTERED_IN_ERROR and not reason.strip():
         raise ValidationFailed(
             "say why the document was entered in error", field="reason"
         )
     with transaction.atomic():
-        before = document.status
+        # Checked under the row lock, so two concurrent changes cannot both pass and
+        # the audited "from" is the status actually replaced.
+        locked = Document.objects.select_for_update().get(pk=document.pk)
+        before = locked.status
+        if status not in allowed[DocumentStatus(before)]:
+            raise Conflict(f"a {before} document cannot become {status}")
         Document.objects.filter(pk=document.pk).update(
             status=status, status_reason=reason.strip(), updated_at=timezone.now()
         )

@@ -99,7 +99,7 @@ def _before(request: HttpRequest) -> int | None:
     raw = request.GET.get("before", "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValidationFailed(
             f"'before' must be an audit event number, got {raw[:40]!r}", field="before"
         )

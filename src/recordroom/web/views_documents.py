@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 
 from recordroom.accounts.permissions import has
+from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.errors import (
     PermissionDenied,
@@ -67,9 +68,9 @@ def _version_number(request: HttpRequest) -> int | None:
     raw = request.GET.get("version", "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ValidationFailed(
-            f"version must be a number, got {raw[:40]!r}", field="version"
+            f"version must be a number from 1, got {raw[:40]!r}", field="version"
         )
     return int(raw)
 
@@ -91,8 +92,8 @@ def document(request: HttpRequest, document_id: UUID) -> HttpResponse:
         doc.versions.prefetch_related("signatures__signer").order_by("number")
     )
     wanted = _version_number(request)
-    shown = next((v for v in versions if v.number == wanted), None) if wanted else None
-    if wanted and shown is None:
+    shown = next((v for v in versions if v.number == wanted), None)
+    if wanted is not None and shown is None:
         raise ValidationFailed(
             f"document has versions 1 to {len(versions)}, not {wanted}", field="version"
         )
@@ -108,6 +109,16 @@ def document(request: HttpRequest, document_id: UUID) -> HttpResponse:
             version_number=shown.number,
         )
         text = content.data.decode("utf-8", errors="replace")
+    else:
+        # The page itself shows PHI (patient, type, author, signers): audit it as a
+        # chart read; the file's bytes are audited by the content request.
+        record(
+            actor=actor_from_request(request),
+            action=actions.CHART_OPEN.name,
+            patient=doc.patient_id,
+            obj=doc,
+            detail={"document": str(doc.pk), "part": "document page"},
+        )
     context = {
         "doc": doc,
         "patient": doc.patient,
@@ -287,6 +298,14 @@ def upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         request, action=actions.DOCUMENT_CREATE.name, patient=patient_id
     ):
         patient = get_patient(user=request.user, patient_id=patient_id)
+    if request.method != "POST":
+        # The form shows the patient's name and encounters: a chart read.
+        record(
+            actor=actor_from_request(request),
+            action=actions.CHART_OPEN.name,
+            patient=patient,
+            detail={"part": "upload form"},
+        )
     initial = {"service_date": date.today(), "status": DocumentStatus.FINAL}
     form = UploadForm(
         request.POST or None,
