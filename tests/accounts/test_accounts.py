@@ -127,3 +127,13 @@ def test_revoked_and_expired_tokens_are_refused(db, him):
     services.revoke_token(actor=factories.SYSTEM, prefix=row2.prefix)
     with pytest.raises(PermissionDenied, match="revoked"):
         services.user_for_token(token2)
+
+
+def test_weak_passwords_are_refused_with_the_reason(db):
+    from recordroom.accounts.models import User
+
+    with pytest.raises(ValidationFailed, match="password refused: .*too short"):
+        services.create_user(
+            actor=factories.SYSTEM, username="weak", role="coder", password="abc"
+        )
+    assert not User.objects.filter(username="weak").exists()

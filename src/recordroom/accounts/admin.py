@@ -65,6 +65,8 @@ class RecordroomUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc]
         *UserAdmin.fieldsets,  # type: ignore[misc]
         ("Recordroom", {"fields": ("all_facilities", "mfa_waived_for_demo")}),
     )
+    # Only `recordroom demo` sets the waiver; nobody can waive a second factor here.
+    readonly_fields = ("mfa_waived_for_demo",)
 
 
 @admin.register(RolePolicy)

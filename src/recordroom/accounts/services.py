@@ -10,6 +10,8 @@ from datetime import timedelta
 import pyotp
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import QuerySet
@@ -97,6 +99,12 @@ def create_user(
         # permissions (accounts.roles.ADMIN_MODEL_PERMISSIONS) only.
         user.is_staff = ROLES[role].admin_site
         if password:
+            try:
+                validate_password(password, user)
+            except DjangoValidationError as exc:
+                raise ValidationFailed(
+                    "password refused: " + " ".join(exc.messages), field="password"
+                ) from None
             user.set_password(password)
         else:
             user.set_unusable_password()
@@ -256,12 +264,15 @@ def check_totp(*, actor: Actor, user: User, code: str) -> bool:
         if counter > device.last_counter and totp.at(counter * 30) == code:
             with transaction.atomic():
                 first = not device.confirmed
-                TotpDevice.objects.filter(pk=device.pk).update(
-                    last_counter=counter, confirmed=True
-                )
-                if first:
+                # Conditional on the counter, so a code raced by two requests passes once.
+                claimed = TotpDevice.objects.filter(
+                    pk=device.pk, last_counter__lt=counter
+                ).update(last_counter=counter, confirmed=True)
+                if claimed and first:
                     record(actor=actor, action=actions.MFA_ENROLLED.name, obj=user)
-            return True
+            if claimed:
+                return True
+            break
     _failed(actor, user.username, "bad second factor")
     return False
 

@@ -67,7 +67,7 @@ class BlobStore:
             raw = path.read_bytes()
         except FileNotFoundError:
             raise IntegrityFailure(
-                f"blob {sha256} is missing from the store ({path}); restore it from backup"
+                f"blob {sha256} is missing from the store; restore it from backup"
             ) from None
         if raw[:4] != _MAGIC:
             raise IntegrityFailure(f"blob {sha256} has an unknown file format")
