@@ -1,9 +1,11 @@
+import re
 from datetime import date
 
 import pytest
 
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.search import PatientQuery, search_patients
+from recordroom.mpi.services import NameIn
 from tests import factories
 
 
@@ -74,3 +76,29 @@ def test_facility_scope_hides_other_facilities_patients(
 def test_empty_query_is_refused_with_a_reason(db, him):
     with pytest.raises(ValidationFailed, match="give a name"):
         search_patients(user=him, query=PatientQuery())
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"deceased_date": date(2999, 1, 1)}, "deceased date 2999-01-01 is in the future"),
+        ({"deceased_date": date(1970, 1, 1)}, "is before the birth date 1980-04-02"),
+        (
+            {"names_extra": NameIn(family="Old", use="previous",
+                                   period_start=date(2010, 1, 1),
+                                   period_end=date(2000, 1, 1))},
+            "name period ends (2000-01-01) before it starts (2010-01-01)",
+        ),
+    ],
+)  # fmt: skip
+def test_impossible_dates_are_refused(db, facility, changes, message):
+    from recordroom.mpi.services import PatientIn, build_patient
+
+    extra = changes.pop("names_extra", None)
+    data = PatientIn(
+        names=[NameIn(family="Date"), *([extra] if extra else [])],
+        birth_date=date(1980, 4, 2),
+        **changes,
+    )
+    with pytest.raises(ValidationFailed, match=re.escape(message)):
+        build_patient(data)

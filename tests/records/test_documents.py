@@ -244,3 +244,9 @@ def test_entered_in_error_document_cannot_be_signed_or_amended(doc, him):
             actor=factories.actor(him), document=doc, kind="addendum",
             data=factories.pdf_bytes(), filename="a.pdf", reason="late entry",
         )  # fmt: skip
+
+
+def test_audit_events_carry_the_facility_of_what_they_touch(patient, facility):
+    doc = factories.document(patient=patient, facility=facility)
+    event = AuditEvent.objects.filter(action="document.create").get()
+    assert (event.facility_id, event.object_id) == (str(facility.pk), str(doc.pk))

@@ -58,7 +58,7 @@ class EventSpec:
             _clean(actor.user_id, 36),
             _clean(actor.username, 150),
             _clean(actor.role, 200),
-            _clean(actor.facility_id, 36),
+            _clean(actor.facility_id or getattr(self.obj, "facility_id", None), 36),
             self.action,
             Outcome(self.outcome).value,
             _clean(patient_id, 36),

@@ -170,6 +170,18 @@ def build_patient(data: PatientIn) -> tuple[Patient, list[Any]]:
         raise ValidationFailed(
             f"birth date {data.birth_date} is in the future", field="birth_date"
         )
+    if data.deceased_date:
+        if data.deceased_date > date.today():
+            raise ValidationFailed(
+                f"deceased date {data.deceased_date} is in the future",
+                field="deceased_date",
+            )
+        if data.birth_date and data.deceased_date < data.birth_date:
+            raise ValidationFailed(
+                f"deceased date {data.deceased_date} is before the birth date "
+                f"{data.birth_date}",
+                field="deceased_date",
+            )
     patient = Patient(
         birth_date=data.birth_date,
         sex=data.sex,
@@ -183,6 +195,14 @@ def build_patient(data: PatientIn) -> tuple[Patient, list[Any]]:
     parts += [build_identifier(patient, i) for i in data.identifiers]
     parts += [PatientAddress(patient=patient, **a) for a in data.addresses]
     parts += [PatientTelecom(patient=patient, **t) for t in data.telecoms]
+    for part in parts:
+        start, end = part.period_start, part.period_end
+        if start and end and end < start:
+            raise ValidationFailed(
+                f"{type(part).__name__.removeprefix('Patient').lower()} period ends "
+                f"({end}) before it starts ({start})",
+                field="period_end",
+            )
     return patient, parts
 
 
