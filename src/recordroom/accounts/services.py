@@ -10,9 +10,9 @@ from datetime import timedelta
 import pyotp
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -51,7 +51,9 @@ def sync_roles() -> None:
                 wanted += ADMIN_MODEL_PERMISSIONS
             missing = [w for w in wanted if w not in perms]
             if missing:
-                raise RuntimeError(f"permissions missing for role {role.key}: {missing}")
+                raise RuntimeError(
+                    f"permissions missing for role {role.key}: {missing}"
+                )
             group.permissions.set([perms[w] for w in wanted])
         RolePolicy.objects.get_or_create(
             group=group, defaults={"require_mfa": role.require_mfa}

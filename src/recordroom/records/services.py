@@ -250,7 +250,9 @@ def add_version(
     stored = default_store().put(checked.data)
     with transaction.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
-        if locked.status == DocumentStatus.ENTERED_IN_ERROR:  # re-checked under the lock
+        if (
+            locked.status == DocumentStatus.ENTERED_IN_ERROR
+        ):  # re-checked under the lock
             raise Conflict("a document entered in error cannot get new versions")
         parent = current_version(locked)
         version = DocumentVersion.objects.create(
