@@ -65,3 +65,23 @@ def test_cli_errors_name_the_problem(db, args, message):
     result = runner.invoke(app, list(args))
     assert result.exit_code == 1
     assert message in " ".join(result.output.split())
+
+
+def test_audit_export_writes_fhir_ndjson_and_is_audited(db, tmp_path):
+    import json
+
+    _events(2)
+    target = tmp_path / "audit.ndjson"
+    result = invoke("audit", "export", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [e["resourceType"] for e in lines] == ["AuditEvent", "AuditEvent"]
+    last = AuditEvent.objects.order_by("-id").first()
+    assert (last.action, last.outcome) == ("audit.export", "success")
+    assert json.loads(last.detail)["count"] == 2
+
+
+def test_audit_export_refuses_a_patient_that_is_not_an_id(db):
+    result = runner.invoke(app, ["audit", "export", "--patient", "smith"])
+    assert result.exit_code == 1
+    assert "must be a patient id" in result.output

@@ -115,3 +115,17 @@ def test_demo_twice_adds_nothing_the_second_time(tmp_path):
     assert (data / "demo" / "ground-truth.csv").read_text() == ground_truth
     verify = run([BIN / "recordroom", "audit", "verify"], data)
     assert verify.returncode == 0 and verify.stdout.startswith("intact: ")
+
+
+def test_manage_commands_are_audited_with_their_arguments(fresh):
+    result = run([BIN / "recordroom", "manage", "check"], fresh)
+    assert result.returncode == 0, result.stderr
+    check = (
+        "import django; django.setup();"
+        "from recordroom.audit.models import AuditEvent as A;"
+        "e = A.objects.get(action='cli.manage'); print(e.username.startswith('cli:'), e.detail)"
+    )
+    assert (
+        run([BIN / "python", "-c", check], fresh).stdout.strip()
+        == 'True {"argv":["check"]}'
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import uuid
 from pathlib import Path
 
 import typer
@@ -102,20 +103,24 @@ def demo(
     from rich.progress import Progress
 
     from recordroom.demo import create_demo_users, load_demo
+    from recordroom.kernel.errors import RecordroomError
 
     data = _data_dir()
     data.mkdir(parents=True, exist_ok=True)
     migrate()
-    with Progress(console=out, transient=True) as progress:
-        bar = progress.add_task("loading synthetic patients", total=patients)
-        summary = load_demo(
-            patients=patients,
-            seed=seed,
-            data_dir=data,
-            progress=lambda done, total: progress.update(
-                bar, completed=done, total=total
-            ),
-        )
+    try:
+        with Progress(console=out, transient=True) as progress:
+            bar = progress.add_task("loading synthetic patients", total=patients)
+            summary = load_demo(
+                patients=patients,
+                seed=seed,
+                data_dir=data,
+                progress=lambda done, total: progress.update(
+                    bar, completed=done, total=total
+                ),
+            )
+    except RecordroomError as exc:
+        fail(exc.message)
     if summary.already_loaded:
         out.print(f"demo population already loaded in {data}; nothing added")
     else:
@@ -195,28 +200,37 @@ def audit_export(
     """Export audit events as FHIR R4 AuditEvent NDJSON."""
     django_setup()
     from recordroom.audit.fhir import iter_ndjson
-    from recordroom.audit.models import AuditEvent
+    from recordroom.audit.models import AuditEvent, Outcome
     from recordroom.audit.services import record
     from recordroom.kernel import actions
 
+    if patient:
+        try:
+            patient = str(uuid.UUID(patient))
+        except ValueError:
+            fail(f"--patient must be a patient id (a UUID), got {patient!r}")
     events = AuditEvent.objects.order_by("id")
     if patient:
         events = events.filter(patient_id=patient)
-    count = 0
+    count, outcome = 0, Outcome.FAILURE
     fh = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
         for line in iter_ndjson(events):
             fh.write(line)
             count += 1
+        outcome = Outcome.SUCCESS
     finally:
+        # Audited even when cut short (broken pipe, full disk, Ctrl-C): what was
+        # written so far has left the system.
         if output:
             fh.close()
-    record(
-        actor=cli_actor(),
-        action=actions.AUDIT_EXPORT.name,
-        patient=patient or None,
-        detail={"count": count, "output": str(output or "stdout")},
-    )
+        record(
+            actor=cli_actor(),
+            action=actions.AUDIT_EXPORT.name,
+            patient=patient or None,
+            outcome=outcome,
+            detail={"count": count, "output": str(output or "stdout")},
+        )
     if output:
         out.print(f"exported {count} events to {output}")
 
@@ -280,7 +294,9 @@ def user_create(
 def token_create(
     username: str,
     name: str = typer.Option("", help="What the token is for."),
-    days: int = typer.Option(None, min=1, help="Expire after this many days."),
+    days: int = typer.Option(
+        None, min=1, max=3650, help="Expire after this many days (at most ten years)."
+    ),
 ) -> None:
     """Issue an API token; it is printed once, alone on the last line."""
     django_setup()
@@ -321,4 +337,14 @@ def manage(ctx: typer.Context) -> None:
     django_setup()
     from django.core.management import execute_from_command_line
 
+    from recordroom.audit.services import record
+    from recordroom.kernel import actions
+
+    # Management commands can read or export anything (dumpdata, shell): each run is
+    # audited with its arguments before it starts.
+    record(
+        actor=cli_actor(),
+        action=actions.CLI_MANAGE.name,
+        detail={"argv": [str(a)[:200] for a in ctx.args]},
+    )
     execute_from_command_line(["recordroom manage", *ctx.args])

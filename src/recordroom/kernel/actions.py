@@ -62,6 +62,9 @@ USER_CREATED = declare("accounts.user_created", "create", "A user account was cr
 ADMIN_CHANGE = declare(
     "admin.change", "update", "An administrator changed configuration in the admin."
 )
+CLI_MANAGE = declare(
+    "cli.manage", "query", "A Django management command was run (arguments kept)."
+)
 # Patients
 PATIENT_SEARCH = declare(
     "patient.search", "query", "Patients were searched (query kept)."
