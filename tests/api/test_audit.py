@@ -264,7 +264,7 @@ def test_fhir_login_carries_the_dicom_login_subtype_and_a_system_agent(db):
 
 
 def test_fhir_search_carries_its_query_base64(db):
-    detail = {"query": {"name": "nunez"}, "count": 1}
+    detail = {"query": {"name": "nunez"}, "results": 1}
     r = to_fhir(_event(actions.PATIENT_SEARCH.name, detail=detail))
     (entity,) = r["entity"]
     assert entity["role"]["code"] == "24"  # Query

@@ -31,7 +31,7 @@ def test_search_by_partial_accentless_name_is_audited_with_query_and_count(
     assert hit["mrns"] == [{"facility": "NORTH", "value": "N100001"}]
     event = last_event(action="patient.search")
     assert event.username == "him1" and event.channel == "api"
-    assert event.detail == '{"count":1,"query":{"name":"nunez, jo"}}'
+    assert event.detail == '{"query":{"name":"nunez, jo"},"results":1}'
 
 
 def test_search_by_mrn_ssn_last_four_birth_date_and_account(

@@ -9,6 +9,9 @@ from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.models import Patient
 from recordroom.mpi.search import PatientHit, PatientQuery, search_patients
@@ -19,6 +22,20 @@ from .services import visible_documents
 
 T = TypeVar("T")
 MAX_PAGE = 200  # rows per page at most
+
+
+def record_search(
+    *, actor: Actor, query: PatientQuery, account: str, hits: list[PatientHit]
+) -> None:
+    """Audit a patient search: the query (SSN masked), account and result count."""
+    wanted = query.as_audit()
+    if account.strip():
+        wanted["account"] = account.strip()
+    record(
+        actor=actor,
+        action=actions.PATIENT_SEARCH.name,
+        detail={"query": wanted, "results": len(hits)},
+    )
 
 
 def find_patients(

@@ -9,11 +9,9 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from recordroom.audit.services import record
-from recordroom.kernel import actions
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.search import PatientHit, PatientQuery
-from recordroom.records.chart import find_patients
+from recordroom.records.chart import find_patients, record_search
 from recordroom.web.request import actor_from_request
 
 from .views_common import requires
@@ -97,13 +95,11 @@ def search(request: HttpRequest) -> HttpResponse:
         except ValidationFailed as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            audited = query.as_audit()
-            if data["account"].strip():
-                audited["account"] = data["account"].strip()
-            record(
+            record_search(
                 actor=actor_from_request(request),
-                action=actions.PATIENT_SEARCH.name,
-                detail={"query": audited, "results": len(hits)},
+                query=query,
+                account=data["account"],
+                hits=hits,
             )
             rows = [_row(h) for h in hits]
     context = {"form": form, "rows": rows, "limit": RESULT_LIMIT}

@@ -29,6 +29,7 @@ from ..chart import (
     document_with_version,
     encounter_page,
     find_patients,
+    record_search,
 )
 from ..models import Document, DocumentType, Encounter, Provider
 from .common import actor_of, claimed_media_type, read_upload, service_start
@@ -57,14 +58,7 @@ def search_patients(
         name=name, birth_date=birth_date, identifier=identifier, ssn=ssn, limit=limit
     )
     hits = find_patients(user=actor.user, query=query, account=account)
-    wanted = {
-        **query.as_audit(),
-        **({"account": account.strip()} if account.strip() else {}),
-    }
-    record(
-        actor=actor, action=actions.PATIENT_SEARCH.name,
-        detail={"query": wanted, "count": len(hits)},
-    )  # fmt: skip
+    record_search(actor=actor, query=query, account=account, hits=hits)
     return {"items": hits, "count": len(hits)}
 
 
