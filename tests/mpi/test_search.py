@@ -5,7 +5,7 @@ import pytest
 
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.search import PatientQuery, search_patients
-from recordroom.mpi.services import NameIn
+from recordroom.mpi.services import NameIn, PatientIn
 from tests import factories
 
 
@@ -102,3 +102,25 @@ def test_impossible_dates_are_refused(db, facility, changes, message):
     )
     with pytest.raises(ValidationFailed, match=re.escape(message)):
         build_patient(data)
+
+
+def test_mrns_at_facilities_outside_the_scope_are_not_shown(
+    db, facility, other_facility, him
+):
+    from recordroom.mpi.services import IdentifierIn, get_patient, register_patient
+
+    p = register_patient(
+        actor=factories.SYSTEM,
+        data=PatientIn(
+            names=[NameIn(family="Both", given="Sites")],
+            identifiers=[
+                IdentifierIn(kind="MR", value="N-1", facility=facility),
+                IdentifierIn(kind="MR", value="S-1", facility=other_facility),
+                IdentifierIn(kind="SS", value="900-12-3456"),
+            ],
+        ),
+    )
+    (hit,) = search_patients(user=him, query=PatientQuery(name="both"))
+    assert [m.value for m in hit.mrns] == ["N-1"]
+    shown = get_patient(user=him, patient_id=p.pk).identifiers.all()
+    assert sorted(i.value for i in shown) == ["***-**-3456", "N-1"]

@@ -14,7 +14,12 @@ from recordroom.kernel.errors import ValidationFailed
 from recordroom.kernel.text import prefix_upper_bound, search_key
 
 from .models import IdentifierKind, Patient, PatientIdentifier, PatientName
-from .services import identifier_lookup, ssn_lookup, visible_patients
+from .services import (
+    identifier_lookup,
+    identifiers_in_scope,
+    ssn_lookup,
+    visible_patients,
+)
 
 MAX_RESULTS = 100
 
@@ -123,7 +128,7 @@ def search_patients(*, user: Any, query: PatientQuery) -> list[PatientHit]:
             patients = patients.filter(pk__in=ids)
         for p in patients.order_by("pk")[:limit]:
             hits[p.pk] = PatientHit(p, None)
-    _attach(hits)
+    _attach(hits, user)
     if terms:
         for patient_pk, hit in hits.items():  # the name that matched, among them all
             hit.matched_name = next(
@@ -189,7 +194,7 @@ def _legal_sort_key(hit: PatientHit) -> tuple[str, str]:
     return (name.family_key, name.given_key) if name else ("", "")
 
 
-def _attach(hits: dict[Any, PatientHit]) -> None:
+def _attach(hits: dict[Any, PatientHit], user: Any) -> None:
     """Fetch every hit's names and MRNs in two queries (no N+1)."""
     if not hits:
         return
@@ -200,7 +205,7 @@ def _attach(hits: dict[Any, PatientHit]) -> None:
     for pid, names in by_patient.items():
         hits[pid].names = names
         hits[pid].patient.names_cache = names
-    for ident in PatientIdentifier.objects.filter(
+    for ident in identifiers_in_scope(user).filter(
         patient_id__in=ids, kind=IdentifierKind.MRN
-    ).select_related("facility"):
+    ):
         hits[ident.patient_id].mrns.append(ident)

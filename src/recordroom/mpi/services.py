@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from recordroom.audit.services import record
 from recordroom.kernel import actions, crypto
@@ -357,6 +357,17 @@ def visible_patients(user: Any) -> QuerySet[Patient]:
     )
 
 
+def identifiers_in_scope(user: Any) -> QuerySet[PatientIdentifier]:
+    """Identifiers a user may see: enterprise-wide ones (SSN, member id) and those of
+    facilities in scope. An MRN at another facility would disclose care there (a
+    behavioural-health site, say), so it is not shown."""
+    qs = PatientIdentifier.objects.select_related("facility")
+    scope = user.facility_ids() if user is not None else None
+    if scope is None:
+        return qs
+    return qs.filter(Q(facility__isnull=True) | Q(facility_id__in=scope))
+
+
 def in_scope(user: Any, patient: Patient) -> bool:
     scope = user.facility_ids() if user is not None else None
     if scope is None:
@@ -370,7 +381,10 @@ def get_patient(*, user: Any, patient_id: Any) -> Patient:
     """A patient with their history prefetched; NotFound / PermissionDenied by name."""
     try:
         patient = Patient.objects.prefetch_related(
-            "names", "identifiers__facility", "addresses", "telecoms"
+            "names",
+            Prefetch("identifiers", queryset=identifiers_in_scope(user)),
+            "addresses",
+            "telecoms",
         ).get(pk=patient_id)
     except (Patient.DoesNotExist, ValueError, TypeError, DjangoValidationError):
         raise NotFound(f"no patient with id '{patient_id}'") from None
