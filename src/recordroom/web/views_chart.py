@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from recordroom.accounts.permissions import has
-from recordroom.audit.models import AuditEvent
+from recordroom.audit.queries import patient_access_log
 from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.errors import ValidationFailed
@@ -120,14 +120,11 @@ def access_log(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         obj=patient,
         detail={"before": before} if before else {},
     )
-    events = AuditEvent.objects.filter(patient_id=str(patient.pk)).order_by("-id")
-    if before is not None:
-        events = events.filter(id__lt=before)
-    page = list(events[: ACCESS_LOG_PAGE + 1])
-    more = len(page) > ACCESS_LOG_PAGE
-    page = page[:ACCESS_LOG_PAGE]
+    page = patient_access_log(
+        patient_id=patient.pk, after=before, limit=ACCESS_LOG_PAGE
+    )
     rows = []
-    for event in page:
+    for event in page.items:
         try:
             help_text = actions.get(event.action).help
         except KeyError:
@@ -136,7 +133,7 @@ def access_log(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     context = {
         **_header(patient),
         "rows": rows,
-        "next_before": page[-1].id if more and page else None,
+        "next_before": page.next,
         "first_page": before is None,
         "can_view_chart": has(request.user, "view_chart"),
         "ndjson_url": f"/api/v1/patients/{patient.pk}/access-log.ndjson",
