@@ -124,3 +124,13 @@ def test_mrns_at_facilities_outside_the_scope_are_not_shown(
     assert [m.value for m in hit.mrns] == ["N-1"]
     shown = get_patient(user=him, patient_id=p.pk).identifiers.all()
     assert sorted(i.value for i in shown) == ["***-**-3456", "N-1"]
+
+
+def test_facility_time_zone_must_be_an_iana_name(db):
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    from recordroom.mpi.models import Facility
+
+    bad = Facility(code="X", name="X", mrn_system="urn:x", timezone="Mars/Olympus")
+    with pytest.raises(DjangoValidationError, match="not an IANA time zone name"):
+        bad.full_clean()

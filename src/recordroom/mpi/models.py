@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from recordroom.kernel.ids import uuid7
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA zone name such as America/Chicago (times are shown in it)."""
+    from zoneinfo import available_timezones
+
+    if value not in available_timezones():
+        raise ValidationError(
+            f"{value!r} is not an IANA time zone name (e.g. America/Chicago)"
+        )
 
 
 class Facility(models.Model):
@@ -19,7 +30,9 @@ class Facility(models.Model):
         unique=True,
         help_text="Identifier system URI (or OID) of its MRNs",
     )
-    timezone = models.CharField(max_length=64, default="America/New_York")
+    timezone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
     npi = models.CharField(max_length=10, blank=True, default="")
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
