@@ -6,9 +6,11 @@ from django.http import HttpRequest
 
 from recordroom.kernel.actor import Actor
 
-# HL7 PurposeOfUse codes a client may state with the X-Purpose-Of-Use header.
-PURPOSES = {"TREAT", "ETREAT", "HPAYMT", "HOPERAT", "HRESCH", "PUBHLTH", "HLEGAL",
-            "PATRQT", "COMPL", "HDIRECT", "BTG"}  # fmt: skip
+# HL7 PurposeOfUse codes a client may state with the X-Purpose-Of-Use header. Emergency
+# and break-the-glass purposes (ETREAT, BTG) are not claimable by header: they will come
+# with the break-the-glass workflow, which asks for a reason and alerts privacy staff.
+PURPOSES = {"TREAT", "HPAYMT", "HOPERAT", "HRESCH", "PUBHLTH", "HLEGAL",
+            "PATRQT", "COMPL", "HDIRECT"}  # fmt: skip
 
 
 def client_address(request: HttpRequest) -> str:
