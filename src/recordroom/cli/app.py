@@ -125,9 +125,10 @@ def demo(
         out.print(f"demo population already loaded in {data}; nothing added")
     else:
         out.print(
-            f"loaded {summary.patients} patients, {summary.encounters} encounters, "
-            f"{summary.documents} documents ({summary.duplicates} planted duplicates, "
-            f"{summary.twins} twins) in {summary.seconds:.1f} s"
+            f"loaded {summary.people} people as {summary.patients} patient records "
+            f"({summary.duplicates} planted duplicates, {summary.twins} twins), "
+            f"{summary.encounters} encounters, {summary.documents} documents "
+            f"in {summary.seconds:.1f} s"
         )
         out.print(f"ground truth: {data / 'demo' / 'ground-truth.csv'}")
     out.print(
