@@ -88,6 +88,10 @@ class SessionAuth(APIKeyCookie):
     param_name = settings.SESSION_COOKIE_NAME
 
     def __call__(self, request: HttpRequest) -> Actor | None:
+        # The session middleware has already resolved the cookie to request.user.
+        return self.authenticate(request, None)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
@@ -101,9 +105,6 @@ class SessionAuth(APIKeyCookie):
                 "header, or use a bearer token"
             )
         return _authorize(request, user)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        raise NotImplementedError  # __call__ does the work
 
 
 def _declare_capability(
