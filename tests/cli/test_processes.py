@@ -129,3 +129,22 @@ def test_manage_commands_are_audited_with_their_arguments(fresh):
         run([BIN / "python", "-c", check], fresh).stdout.strip()
         == 'True {"argv":["check"]}'
     )
+
+
+def test_demo_refuses_a_database_with_other_patients(fresh):
+    add = (
+        "import django; django.setup();"
+        "from tests import factories;"
+        "factories.patient(facility=factories.facility('REAL'), family='Real')"
+    )
+    made = run([BIN / "python", "-c", add], fresh, cwd=Path(__file__).parents[2])
+    assert made.returncode == 0, made.stderr
+    result = run([BIN / "recordroom", "demo", "--patients", "5", "--no-serve"], fresh)
+    assert result.returncode == 1
+    assert "holds patients the demo did not load" in " ".join(result.stderr.split())
+    check = (
+        "import django; django.setup();"
+        "from recordroom.accounts.models import User;"
+        "print(User.objects.filter(username__startswith='demo-').count())"
+    )
+    assert run([BIN / "python", "-c", check], fresh).stdout.strip() == "0"

@@ -108,6 +108,7 @@ def demo(
     data = _data_dir()
     data.mkdir(parents=True, exist_ok=True)
     migrate()
+    _refuse_non_demo_data()
     try:
         with Progress(console=out, transient=True) as progress:
             bar = progress.add_task("loading synthetic patients", total=patients)
@@ -138,6 +139,26 @@ def demo(
         out.print(f"  {role:<18} {username:<16} {password}")
     if not no_serve:
         _serve(host, port, workers=2)
+
+
+def _refuse_non_demo_data() -> None:
+    """Demo accounts have a published password and no second factor: never add them
+    (or synthetic patients) to a database holding anything but the demo. Patients
+    outside the demo's own facilities mean real (or other) data is there."""
+    from recordroom.demo.places import FACILITIES
+    from recordroom.mpi.models import PatientIdentifier
+
+    demo_systems = [f.mrn_system for f in FACILITIES]
+    foreign = PatientIdentifier.objects.filter(kind="MR").exclude(
+        system__in=demo_systems
+    )
+    if foreign.exists():
+        fail(
+            "this database holds patients the demo did not load; `recordroom demo` "
+            "adds synthetic data and demo accounts (published password, no second "
+            "factor), so it runs only on a new data folder: set RECORDROOM_DATA_DIR to "
+            "an empty folder"
+        )
 
 
 def _serve(host: str, port: int, workers: int) -> None:
