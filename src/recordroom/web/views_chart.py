@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -17,8 +18,9 @@ from recordroom.kernel.errors import ValidationFailed
 from recordroom.kernel.labels import BY_CODE
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import get_patient
-from recordroom.records.chart import get_chart
-from recordroom.records.models import Document
+from recordroom.records.chart import document_page, encounter_page, visible_encounters
+from recordroom.records.models import Document, DocumentVersion
+from recordroom.records.services import visible_documents
 from recordroom.web.request import actor_from_request
 
 from .views_common import denial_audited, requires
@@ -65,34 +67,81 @@ def _header(patient: Patient) -> dict[str, Any]:
     }
 
 
+CHART_PAGE = 100  # encounters and documents per page of the chart
+
+
 @requires("view_chart")
 def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    enc_after = _uuid_param(request, "encounters_after")
+    doc_after = _uuid_param(request, "documents_after")
     with denial_audited(request, action=actions.CHART_OPEN.name, patient=patient_id):
-        found = get_chart(user=request.user, patient_id=patient_id)
-    patient = found.patient
+        patient = get_patient(user=request.user, patient_id=patient_id)
+    encounters = encounter_page(
+        user=request.user, patient=patient, after=enc_after, limit=CHART_PAGE
+    )
+    documents = document_page(
+        user=request.user, patient=patient, after=doc_after, limit=CHART_PAGE
+    )
+    prefetch_related_objects(
+        documents.items,
+        "encounter",
+        Prefetch(
+            "versions",
+            queryset=DocumentVersion.objects.prefetch_related("signatures__signer"),
+        ),
+    )
     record(
         actor=actor_from_request(request),
         action=actions.CHART_OPEN.name,
         patient=patient,
         obj=patient,
+        detail={
+            k: str(v)
+            for k, v in (
+                ("encounters_after", enc_after),
+                ("documents_after", doc_after),
+            )
+            if v
+        },
     )
-    groups = [
-        (display, [_document_row(d) for d in docs])
-        for display, docs in found.documents_by_type()
-    ]
+    groups: dict[str, list[Document]] = {}
+    for doc in documents.items:
+        groups.setdefault(doc.doc_type.display, []).append(doc)
     context = {
         **_header(patient),
         "names": _history(patient.names.all()),
         "identifiers": _history(patient.identifiers.all()),
         "addresses": _history(patient.addresses.all()),
         "telecoms": _history(patient.telecoms.all()),
-        "encounters": found.encounters,
-        "document_groups": groups,
-        "document_count": len(found.documents),
+        "encounters": encounters.items,
+        "encounters_next": encounters.next,
+        "encounter_count": visible_encounters(request.user, patient).count(),
+        "document_groups": [
+            (display, [_document_row(d) for d in docs])
+            for display, docs in sorted(groups.items())
+        ],
+        "documents_next": documents.next,
+        "document_count": visible_documents(request.user)
+        .filter(patient=patient)
+        .count(),
+        "paged": bool(enc_after or doc_after),
         "can_upload": has(request.user, "add_document"),
         "can_see_access_log": has(request.user, "view_access_log"),
     }
     return render(request, "web/chart.html", context)
+
+
+def _uuid_param(request: HttpRequest, name: str) -> UUID | None:
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise ValidationFailed(
+            f"'{name}' must be a record id from the previous page, got {raw[:40]!r}",
+            field=name,
+        ) from None
 
 
 def _before(request: HttpRequest) -> int | None:
