@@ -37,3 +37,10 @@ def patient(db, facility, him):
 @pytest.fixture
 def chart_patient(db, facility):
     return factories.patient_with_history(facility=facility)
+
+
+@pytest.fixture
+def encounter(db, chart_patient, facility):
+    return factories.encounter(
+        patient=chart_patient, facility=facility, account="V900123", cls="IMP"
+    )

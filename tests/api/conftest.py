@@ -53,13 +53,6 @@ def him_api(him) -> Api:
 
 
 @pytest.fixture
-def encounter(db, chart_patient, facility):
-    return factories.encounter(
-        patient=chart_patient, facility=facility, account="V900123", cls="IMP"
-    )
-
-
-@pytest.fixture
 def document(db, chart_patient, facility, encounter):
     return factories.document(
         patient=chart_patient, facility=facility, encounter=encounter,

@@ -27,13 +27,6 @@ def him_client(him) -> Client:
 
 
 @pytest.fixture
-def encounter(db, chart_patient, facility):
-    return factories.encounter(
-        patient=chart_patient, facility=facility, account="V900123", cls="IMP"
-    )
-
-
-@pytest.fixture
 def pdf_document(db, chart_patient, facility, encounter):
     return factories.document(
         patient=chart_patient,
