@@ -121,3 +121,20 @@ def test_the_ndjson_stream_reports_how_much_it_sent(trail):
     next(stream)
     stream.close()  # the client went away after one line
     assert ended[-1] == (1, False)
+
+
+def test_a_scoped_reader_sees_no_events_about_other_facilities_records(
+    db, patient, facility, other_facility
+):
+    from recordroom.audit.queries import patient_access_log
+    from tests import factories
+
+    factories.document(patient=patient, facility=facility)
+    factories.document(patient=patient, facility=other_facility)
+    everything = patient_access_log(patient_id=patient.pk).items
+    scoped = patient_access_log(patient_id=patient.pk, facility_ids=[facility.pk]).items
+    hidden = {e.id for e in everything} - {e.id for e in scoped}
+    assert [e.facility_id for e in everything if e.id in hidden] == [
+        str(other_facility.pk)
+    ]
+    assert any(e.facility_id == "" for e in scoped)  # the patient's own registration

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from recordroom.kernel import actions
 from recordroom.kernel.errors import ValidationFailed
@@ -89,20 +89,35 @@ def event_page(
     return _keyset(matching_events(filters), after=after, limit=limit, newest=False)
 
 
-def patient_events(patient_id: Any) -> QuerySet[AuditEvent]:
-    """Every event about one patient, in chain order (for an export)."""
-    return AuditEvent.objects.filter(patient_id=str(patient_id)).order_by("id")
+def patient_events(
+    patient_id: Any, *, facility_ids: list[Any] | None = None
+) -> QuerySet[AuditEvent]:
+    """Every event about one patient, in chain order (for an export).
+
+    With `facility_ids` (a scoped reader), events about records at other facilities
+    are left out; events about the patient as a whole (no facility) stay.
+    """
+    events = AuditEvent.objects.filter(patient_id=str(patient_id))
+    if facility_ids is not None:
+        events = events.filter(
+            Q(facility_id="") | Q(facility_id__in=[str(f) for f in facility_ids])
+        )
+    return events.order_by("id")
 
 
 def patient_access_log(
-    *, patient_id: Any, after: int | None = None, limit: int = 100
+    *,
+    patient_id: Any,
+    after: int | None = None,
+    limit: int = 100,
+    facility_ids: list[Any] | None = None,
 ) -> Page:
     """Who accessed or changed one patient's record: newest first, keyset paged.
 
     Raises:
         ValidationFailed: `limit` not 1 to MAX_PAGE.
     """
-    events = AuditEvent.objects.filter(patient_id=str(patient_id))
+    events = patient_events(patient_id, facility_ids=facility_ids)
     return _keyset(events, after=after, limit=limit, newest=True)
 
 

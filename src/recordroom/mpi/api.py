@@ -326,7 +326,12 @@ def access_log(
     actor: Actor = request.auth  # type: ignore[attr-defined]
     action = actions.CHART_ACCESS_LOG.name
     patient = open_patient(actor, patient_id, action=action)
-    page = queries.patient_access_log(patient_id=patient.pk, after=after, limit=limit)
+    page = queries.patient_access_log(
+        patient_id=patient.pk,
+        after=after,
+        limit=limit,
+        facility_ids=actor.user.facility_ids(),
+    )
     record(
         actor=actor, action=action, patient=patient,
         detail={"format": "json", "after": after, "count": len(page.items)},
@@ -351,4 +356,5 @@ def access_log_ndjson(request: HttpRequest, patient_id: UUID) -> StreamingHttpRe
             detail={"format": "fhir-ndjson", "count": count},
         )  # fmt: skip
 
-    return ndjson_export(queries.patient_events(patient.pk), audit=audit)
+    events = queries.patient_events(patient.pk, facility_ids=actor.user.facility_ids())
+    return ndjson_export(events, audit=audit)

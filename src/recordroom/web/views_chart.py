@@ -170,7 +170,10 @@ def access_log(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         detail={"before": before} if before else {},
     )
     page = patient_access_log(
-        patient_id=patient.pk, after=before, limit=ACCESS_LOG_PAGE
+        patient_id=patient.pk,
+        after=before,
+        limit=ACCESS_LOG_PAGE,
+        facility_ids=request.user.facility_ids(),  # type: ignore[union-attr]
     )
     rows = []
     for event in page.items:
