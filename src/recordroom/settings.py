@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "recordroom.audit",
     "recordroom.mpi",
     "recordroom.records",
+    "recordroom.interop",
     "recordroom.web",
 ]
 
