@@ -17,5 +17,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("fhir/R4/", include("recordroom.interop.fhir.urls")),
     path("", include("recordroom.web.urls")),
 ]

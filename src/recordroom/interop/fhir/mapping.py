@@ -1,0 +1,257 @@
+"""Pure mapping from our models to FHIR R4 JSON (dicts). No queries of their own:
+callers pass what is in scope (identifiers, names, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from recordroom.kernel.labels import BY_CODE
+from recordroom.mpi.models import (
+    IdentifierKind,
+    NameUse,
+    Patient,
+    PatientIdentifier,
+    PatientName,
+)
+from recordroom.records.models import (
+    Document,
+    DocumentStatus,
+    DocumentVersion,
+    Encounter,
+    Provider,
+)
+
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
+DISPOSITION_SYSTEM = "https://www.nubc.org/CodeSystem/PatDischargeStatus"
+ENCOUNTER_ACCOUNT_SUFFIX = "/account"
+
+NAME_USE = {
+    NameUse.LEGAL: "official",
+    NameUse.PREVIOUS: "old",
+    NameUse.MAIDEN: "maiden",
+    NameUse.ALIAS: "nickname",
+}
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _period(start: Any, end: Any) -> dict[str, str] | None:
+    period = {k: _iso(v) for k, v in (("start", start), ("end", end)) if v is not None}
+    return {k: v for k, v in period.items() if v} or None
+
+
+def _drop_empty(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if v not in (None, "", [], {})}
+
+
+def identifier(ident: PatientIdentifier) -> dict[str, Any] | None:
+    """One identifier; an SSN shows only its last four digits (masked)."""
+    period = _period(ident.period_start, ident.period_end)
+    kind = {"coding": [{"system": V2_0203, "code": ident.kind}]}
+    if ident.kind == IdentifierKind.SSN:
+        if not ident.last4:
+            return None
+        value = f"***-**-{ident.last4}"
+        return _drop_empty({"type": kind, "system": SSN_SYSTEM, "value": value,
+                            "period": period})  # fmt: skip
+    return _drop_empty(
+        {"type": kind, "system": ident.system, "value": ident.value, "period": period}
+    )
+
+
+def human_name(name: PatientName) -> dict[str, Any]:
+    given = [p for p in (name.given, name.middle) if p]
+    return _drop_empty(
+        {
+            "use": NAME_USE.get(NameUse(name.use), "usual"),
+            "family": name.family,
+            "given": given,
+            "prefix": [name.prefix] if name.prefix else [],
+            "suffix": [name.suffix] if name.suffix else [],
+            "period": _period(name.period_start, name.period_end),
+        }
+    )
+
+
+def patient(
+    p: Patient,
+    *,
+    identifiers: Iterable[PatientIdentifier],
+    names: Iterable[PatientName],
+    addresses: Iterable[Any] = (),
+    telecoms: Iterable[Any] = (),
+) -> dict[str, Any]:
+    """A Patient; `identifiers` must already be limited to the reader's scope."""
+    idents = [i for i in (identifier(x) for x in identifiers) if i]
+    return _drop_empty(
+        {
+            "resourceType": "Patient",
+            "id": str(p.pk),
+            "meta": {"lastUpdated": _iso(p.updated_at)},
+            "identifier": idents,
+            "name": [human_name(n) for n in names],
+            "gender": p.sex,
+            "birthDate": _iso(p.birth_date),
+            "deceasedDateTime": _iso(p.deceased_date),
+            "address": [
+                _drop_empty(
+                    {
+                        "use": a.use
+                        if a.use in ("home", "work", "temp", "old", "billing")
+                        else None,
+                        "line": [x for x in (a.line1, a.line2) if x],
+                        "city": a.city,
+                        "state": a.state,
+                        "postalCode": a.postal_code,
+                        "country": a.country,
+                        "period": _period(a.period_start, a.period_end),
+                    }
+                )
+                for a in addresses
+            ],  # fmt: skip
+            "telecom": [
+                _drop_empty(
+                    {
+                        "system": t.system,
+                        "value": t.value,
+                        "use": t.use,
+                        "period": _period(t.period_start, t.period_end),
+                    }
+                )
+                for t in telecoms
+            ],
+        }
+    )
+
+
+def practitioner_ref(provider: Provider) -> dict[str, Any]:
+    display = f"{provider.given} {provider.family}".strip()
+    if provider.credentials:
+        display = f"{display}, {provider.credentials}"
+    return {
+        "display": display,
+        "identifier": {"system": NPI_SYSTEM, "value": provider.npi},
+    }
+
+
+def encounter(e: Encounter) -> dict[str, Any]:
+    participants = []
+    for role, provider in (("ATND", e.attending), ("ADM", e.admitting)):
+        if provider is not None:
+            participants.append(
+                {
+                    "type": [{"coding": [{
+                        "system": "http://terminology.hl7.org/CodeSystem/"
+                        "v3-ParticipationType",
+                        "code": role,
+                    }]}],
+                    "individual": practitioner_ref(provider),
+                }
+            )  # fmt: skip
+    hospitalization = None
+    if e.discharge_disposition:
+        hospitalization = {
+            "dischargeDisposition": {
+                "coding": [{"system": DISPOSITION_SYSTEM,
+                            "code": e.discharge_disposition}]
+            }
+        }  # fmt: skip
+    return _drop_empty(
+        {
+            "resourceType": "Encounter",
+            "id": str(e.pk),
+            "identifier": [
+                {
+                    "use": "official",
+                    "system": e.facility.mrn_system + ENCOUNTER_ACCOUNT_SUFFIX,
+                    "value": e.account_number,
+                }
+            ],
+            "status": e.status,
+            "class": {"system": ACT_CODE, "code": e.encounter_class},
+            "subject": {"reference": f"Patient/{e.patient_id}"},
+            "participant": participants,
+            "period": _period(e.admit_at, e.discharge_at),
+            "hospitalization": hospitalization,
+        }
+    )
+
+
+def security_labels(codes: Iterable[str]) -> list[dict[str, Any]]:
+    out = []
+    for code in codes:
+        label = BY_CODE.get(code)
+        coding = {"system": ACT_CODE, "code": code}
+        if label is not None:
+            coding["display"] = label.display
+        out.append({"coding": [coding]})
+    return out
+
+
+def document_reference(d: Document, version: DocumentVersion | None) -> dict[str, Any]:
+    """A DocumentReference for a document and its current version (if any)."""
+    status = "entered-in-error" if d.status == DocumentStatus.ENTERED_IN_ERROR else (
+        "current")  # fmt: skip
+    doc_status = {
+        DocumentStatus.PRELIMINARY: "preliminary",
+        DocumentStatus.FINAL: "final",
+        DocumentStatus.AMENDED: "amended",
+        DocumentStatus.CORRECTED: "amended",
+    }.get(DocumentStatus(d.status))
+    dt = d.doc_type
+    attachment: dict[str, Any] = {"title": d.title or dt.display}
+    if version is not None:
+        attachment.update(
+            contentType=version.media_type,
+            size=version.size,
+            url=f"Binary/{version.pk}",
+            creation=_iso(version.created_at),
+        )
+    context = _drop_empty(
+        {
+            "encounter": [{"reference": f"Encounter/{d.encounter_id}"}]
+            if d.encounter_id
+            else [],
+            "period": _period(d.service_start, d.service_end),
+        }
+    )
+    return _drop_empty(
+        {
+            "resourceType": "DocumentReference",
+            "id": str(d.pk),
+            "status": status,
+            "docStatus": doc_status,
+            "type": {
+                "coding": [{"system": dt.system, "code": dt.code,
+                            "display": dt.display}],
+                "text": dt.display,
+            },  # fmt: skip
+            "category": [{"text": dt.category, "coding": [{
+                "system": "urn:recordroom:document-category", "code": dt.category}]}],
+            "subject": {"reference": f"Patient/{d.patient_id}"},
+            "date": _iso(d.created_at),
+            "author": [practitioner_ref(d.author)] if d.author else [],
+            "description": d.title,
+            "securityLabel": security_labels(d.sensitivity or []),
+            "content": [{"attachment": _drop_empty(attachment)}],
+            "context": context,
+        }
+    )  # fmt: skip
+
+
+def operation_outcome(
+    code: str, diagnostics: str, expression: str | None = None,
+    severity: str = "error",
+) -> dict[str, Any]:  # fmt: skip
+    issue: dict[str, Any] = {"severity": severity, "code": code,
+                             "diagnostics": diagnostics}  # fmt: skip
+    if expression:
+        issue["expression"] = [expression]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("metadata", views.metadata, name="fhir-metadata"),
+    path("Binary/<str:rid>", views.binary, name="fhir-binary"),
+    path("<str:resource>", views.search, name="fhir-search"),
+    path("<str:resource>/<str:rid>", views.read, name="fhir-read"),
+]
