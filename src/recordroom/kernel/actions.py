@@ -98,3 +98,8 @@ AUDIT_VIEW = declare("audit.view", "read", "A page of the audit trail was read."
 AUDIT_VERIFY = declare("audit.verify", "read", "The audit chain was verified.")
 # Bulk
 DEMO_LOAD = declare("demo.load", "create", "Synthetic demo population loaded.")
+
+# Interfaces
+INTERFACE_MESSAGE = declare(
+    "interface.message", "create", "An interface message (HL7 v2) was received."
+)

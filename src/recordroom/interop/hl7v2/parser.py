@@ -1,0 +1,168 @@
+"""A thin reading layer over python-hl7: field access by HL7 position, and typed values.
+
+`Hl7Error` carries the position (e.g. "PID-7") of the offending field, so the ACK's
+ERR segment can name it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+
+import hl7
+
+
+class Hl7Error(Exception):
+    """A message, segment or field that cannot be used; `location` is like "PID-7"."""
+
+    def __init__(self, message: str, location: str = "", code: str = "102") -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.code = code  # HL7 table 0357: 100 segment, 101 required, 102 data type
+
+
+@dataclass(frozen=True)
+class Encoding:
+    field: str = "|"
+    component: str = "^"
+    repetition: str = "~"
+    escape: str = "\\"
+    subcomponent: str = "&"
+
+
+def unescape(value: str, enc: Encoding) -> str:
+    e = enc.escape
+    for code, char in (
+        ("F", enc.field),
+        ("S", enc.component),
+        ("R", enc.repetition),
+        ("T", enc.subcomponent),
+        ("E", enc.escape),
+    ):
+        value = value.replace(f"{e}{code}{e}", char)
+    return value
+
+
+def escape(value: str, enc: Encoding = Encoding()) -> str:
+    e = enc.escape
+    out = value.replace(e, f"{e}E{e}")
+    for code, char in (
+        ("F", enc.field),
+        ("S", enc.component),
+        ("R", enc.repetition),
+        ("T", enc.subcomponent),
+    ):
+        out = out.replace(char, f"{e}{code}{e}")
+    return out.replace("\r", " ").replace("\n", " ")
+
+
+class Segment:
+    def __init__(self, text: str, enc: Encoding) -> None:
+        self.enc = enc
+        parts = text.split(enc.field)
+        self.name = parts[0]
+        if self.name == "MSH":  # MSH-1 is the field separator itself
+            parts = [parts[0], enc.field, *parts[1:]]
+        self.fields = parts
+
+    def raw(self, n: int) -> str:
+        return self.fields[n] if n < len(self.fields) else ""
+
+    def reps(self, n: int) -> list[str]:
+        value = self.raw(n)
+        return value.split(self.enc.repetition) if value else []
+
+    def comp(self, n: int, c: int = 1, *, rep: int = 0, sub: int = 1) -> str:
+        reps = self.reps(n)
+        return component(reps[rep], c, self.enc, sub=sub) if rep < len(reps) else ""
+
+
+def component(rep: str, c: int, enc: Encoding, *, sub: int = 1) -> str:
+    comps = rep.split(enc.component)
+    if c > len(comps):
+        return ""
+    subs = comps[c - 1].split(enc.subcomponent)
+    return unescape(subs[sub - 1], enc).strip() if sub <= len(subs) else ""
+
+
+class Message:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        try:
+            parsed = hl7.parse(text)
+        except Exception as exc:  # python-hl7 raises several kinds
+            raise Hl7Error(f"not an HL7 v2 message: {exc}", "MSH", "100") from exc
+        segments = [str(s) for s in parsed]
+        if not segments or not segments[0].startswith("MSH") or len(segments[0]) < 8:
+            raise Hl7Error("an HL7 v2 message starts with an MSH segment", "MSH", "100")
+        head = segments[0]
+        chars = head[4:8]
+        self.enc = Encoding(head[3], chars[0], chars[1], chars[2], chars[3])
+        self.segments = [Segment(s, self.enc) for s in segments if s.strip()]
+
+    def segment(self, name: str) -> Segment | None:
+        return next((s for s in self.segments if s.name == name), None)
+
+    @property
+    def msh(self) -> Segment:
+        return self.segments[0]
+
+
+def parse(raw: bytes) -> Message:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Hl7Error(
+            f"message is not UTF-8 text (bad byte at offset {exc.start})", "MSH", "100"
+        ) from exc
+    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c ")
+    if not text.startswith("MSH"):
+        raise Hl7Error(
+            f"not an HL7 v2 message: it starts with {text[:3]!r}, not MSH", "MSH", "100"
+        )
+    return Message(text)
+
+
+_DTM = re.compile(
+    r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?([+-]\d{4})?$"
+)
+
+
+def parse_date(value: str, location: str) -> date | None:
+    if not value:
+        return None
+    m = _DTM.match(value)
+    if not m or not m.group(3):
+        raise Hl7Error(
+            f"{location} {value!r} is not a date (YYYYMMDD)", location, "102"
+        )
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError as exc:
+        raise Hl7Error(f"{location} {value!r} is not a date: {exc}", location) from exc
+
+
+def parse_datetime(value: str, location: str, default_tz: tzinfo) -> datetime | None:
+    if not value:
+        return None
+    m = _DTM.match(value)
+    if not m or not m.group(3):
+        raise Hl7Error(
+            f"{location} {value!r} is not a date/time (YYYYMMDD[HHMM[SS]][+ZZZZ])",
+            location,
+        )
+    y, mo, d, h, mi, s, off = m.groups()
+    tz: tzinfo = default_tz
+    if off:
+        sign = 1 if off[0] == "+" else -1
+        tz = timezone(sign * timedelta(hours=int(off[1:3]), minutes=int(off[3:5])))
+    try:
+        return datetime(
+            int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), tzinfo=tz
+        )
+    except ValueError as exc:
+        raise Hl7Error(
+            f"{location} {value!r} is not a date/time: {exc}", location
+        ) from exc

@@ -1,0 +1,141 @@
+"""HL7 v2 ADT handling at the service level: register, update, duplicates, errors."""
+
+from __future__ import annotations
+
+from recordroom.audit.models import AuditEvent
+from recordroom.interop.hl7v2.services import handle
+from recordroom.interop.models import InterfaceMessage, MessageStatus
+from recordroom.kernel.blobs import default_store
+from recordroom.mpi.models import NameUse, Patient
+from recordroom.records.models import Encounter
+from tests import factories
+
+
+def adt(
+    event="A04",
+    control="C1",
+    mrn="M1001",
+    name="DOE^JANE^Q",
+    dob="19800131",
+    sex="F",
+    facility="NORTH",
+    pv1="PV1|1|O|CLINIC^1||||||||||||||||V5001|||||||||||||||||||||||||20250102083000",
+):
+    segs = [
+        f"MSH|^~\\&|REGAPP|{facility}|RR|RR|20250102083000||ADT^{event}^ADT_A01|"
+        f"{control}|P|2.5.1",
+        f"EVN|{event}|20250102083000",
+        f"PID|1||{mrn}^^^{facility}^MR||{name}||{dob}|{sex}|||1 Main St^^Springfield^"
+        f"IL^62701^USA||^PRN^PH^^^217^5550100||||||123-45-6789",
+    ]
+    if pv1:
+        segs.append(pv1)
+    return ("\r".join(segs) + "\r").encode()
+
+
+def ack_fields(ack):
+    text = ack.encode().decode()
+    return {seg.split("|")[0]: seg.split("|") for seg in text.split("\r") if seg}
+
+
+def test_a04_registers_patient_and_visit(facility):
+    ack = handle(adt())
+    assert ack.code == "AA", ack.text
+    segs = ack_fields(ack)
+    assert segs["MSA"][1:3] == ["AA", "C1"]
+    assert segs["MSH"][2] == "RR" and segs["MSH"][4] == "REGAPP"
+    assert "ERR" not in segs
+    patient = Patient.objects.get()
+    assert patient.sex == "female" and str(patient.birth_date) == "1980-01-31"
+    assert patient.identifiers.filter(kind="MR", value="M1001").exists()
+    assert patient.identifiers.filter(kind="SS", last4="6789").exists()
+    assert patient.addresses.get().city == "Springfield"
+    enc = Encounter.objects.get()
+    assert enc.account_number == "V5001" and enc.encounter_class == "AMB"
+    msg = InterfaceMessage.objects.get()
+    assert msg.status == MessageStatus.PROCESSED and msg.patient == patient
+    assert msg.message_type == "ADT^A04" and msg.sending_facility == "NORTH"
+    events = AuditEvent.objects.filter(channel="hl7")
+    assert {e.action for e in events} >= {
+        "patient.create",
+        "encounter.create",
+        "interface.message",
+    }
+    assert all(e.username == "hl7:REGAPP" for e in events)
+
+
+def test_a08_updates_and_keeps_old_name(facility):
+    assert handle(adt()).code == "AA"
+    ack = handle(adt("A08", "C2", name="SMITH^JANE^Q", sex="F", dob="19800201"))
+    assert ack.code == "AA", ack.text
+    patient = Patient.objects.get()
+    assert str(patient.birth_date) == "1980-02-01"
+    legal = patient.names.get(use=NameUse.LEGAL, period_end__isnull=True)
+    assert legal.family == "SMITH"
+    assert patient.names.filter(use=NameUse.PREVIOUS, family="DOE").exists()
+    assert Encounter.objects.count() == 1
+
+
+def test_duplicate_control_id_is_not_applied_again(facility):
+    assert handle(adt()).code == "AA"
+    ack = handle(adt(name="OTHER^NAME"))
+    assert ack.code == "AA" and "duplicate" in ack.text
+    assert InterfaceMessage.objects.filter(status=MessageStatus.DUPLICATE).count() == 1
+    assert not Patient.objects.filter(names__family="OTHER").exists()
+    assert Encounter.objects.count() == 1
+
+
+def test_malformed_message_is_rejected(facility):
+    for raw in (b"hello world", b"MSH|^~\\&|\xff\xfe|bad"):
+        ack = handle(raw)
+        assert ack.code == "AR"
+        assert "ERR" in ack_fields(ack)
+    assert InterfaceMessage.objects.filter(status=MessageStatus.REJECTED).count() == 2
+
+
+def test_unsupported_type_is_rejected(facility):
+    raw = adt().replace(b"ADT^A04^ADT_A01", b"ORU^R01^ORU_R01")
+    ack = handle(raw)
+    assert ack.code == "AR" and ack.location == "MSH-9"
+
+
+def test_missing_pid3_is_an_error_naming_it(facility):
+    ack = handle(adt(mrn=""))
+    assert ack.code == "AE"
+    err = ack_fields(ack)["ERR"]
+    assert err[2] == "PID^1^3"
+    assert Patient.objects.count() == 0
+    msg = InterfaceMessage.objects.get()
+    assert msg.status == MessageStatus.ERROR and "PID-3" in msg.error
+
+
+def test_bad_date_writes_nothing(facility):
+    ack = handle(adt(dob="19801399"))
+    assert ack.code == "AE" and ack.location == "PID-7"
+    assert Patient.objects.count() == 0 and Encounter.objects.count() == 0
+    assert not AuditEvent.objects.filter(action="patient.create").exists()
+
+
+def test_bad_patient_class_rolls_back_the_registration(facility):
+    bad = "PV1|1|Z" + "|" * 17 + "V9"
+    ack = handle(adt(pv1=bad))
+    assert ack.code == "AE" and ack.location == "PV1-2"
+    assert Patient.objects.count() == 0
+
+
+def test_unknown_facility_is_an_error_naming_msh4(db):
+    factories.facility("NORTH")
+    ack = handle(adt(facility="NOWHERE"))
+    assert ack.code == "AE" and ack.location == "MSH-4"
+    assert "NOWHERE" in ack.text
+
+
+def test_raw_message_is_stored_encrypted(facility):
+    raw = adt()
+    handle(raw)
+    msg = InterfaceMessage.objects.get()
+    store = default_store()
+    assert store.get(msg.raw_sha256) == raw
+    assert b"DOE" not in store.path_for(msg.raw_sha256).read_bytes()
+    row = InterfaceMessage.objects.filter(pk=msg.pk).values()[0]
+    assert not any("DOE" in str(v) for v in row.values())
