@@ -17,6 +17,8 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 
 from recordroom.accounts.services import create_token
 from recordroom.audit.models import AuditEvent
+from recordroom.mpi.models import PatientIdentifier
+from recordroom.mpi.services import identifier_lookup
 from tests import factories
 
 BASE = "/fhir/R4/"
@@ -77,11 +79,51 @@ def test_patient_read_maps_names_identifiers_and_history(api, chart_patient):
 def test_other_facilitys_patient_and_mrn_are_hidden(api, db, other_facility):
     stranger = factories.patient(facility=other_facility, family="Hidden")
     resp = api.get(f"Patient/{stranger.pk}")
+    assert resp.status_code == 404
+    OperationOutcome.model_validate(resp.json())
+    assert resp.json()["issue"][0]["code"] == "not-found"
+    assert api.get("Patient", family="Hidden").json()["total"] == 0
+    visit = factories.encounter(patient=stranger, facility=other_facility)
+    assert api.get(f"Encounter/{visit.pk}").status_code == 404
+    assert api.get("Encounter", patient=str(stranger.pk)).json()["total"] == 0
+    note = factories.document(patient=stranger, facility=other_facility)
+    assert api.get(f"DocumentReference/{note.pk}").status_code == 404
+    assert api.get("DocumentReference").json()["total"] == 0
+
+
+def test_patient_seen_at_both_facilities_shows_only_our_mrn(
+    api, patient, other_facility
+):
+    PatientIdentifier.objects.create(
+        patient=patient, kind="MR", system=other_facility.mrn_system,
+        facility=other_facility, value="S555", lookup=identifier_lookup("S555"),
+    )  # fmt: skip
+    body = api.get(f"Patient/{patient.pk}").json()
+    assert [i["value"] for i in body["identifier"]] == ["N100001"]
+    found = api.get("Patient", _id=str(patient.pk)).json()
+    assert "S555" not in json.dumps(found)
+
+
+def test_role_without_capability_gets_403(db, facility, chart_patient, encounter):
+    auditor = factories.user("audit1", "auditor", facilities=[facility])
+    api = fhir_for(auditor)
+    assert api.get("Patient", family="Okafor").status_code == 200
+    resp = api.get(f"Patient/{chart_patient.pk}")
     assert resp.status_code == 403
     OperationOutcome.model_validate(resp.json())
     assert resp.json()["issue"][0]["code"] == "forbidden"
-    listed = api.get("Patient", family="Hidden").json()
-    assert listed["total"] == 0
+    assert api.get("Encounter").status_code == 403
+    assert api.get("DocumentReference").status_code == 403
+
+
+def test_repeated_bad_tokens_are_throttled(db, settings):
+    settings.LOGIN_MAX_FAILURES = 1
+    bad = Fhir("rr_bad_token")
+    codes = [bad.get("Patient").status_code for _ in range(5)]
+    assert codes[:4] == [401] * 4 and codes[4] == 429
+    last = bad.get("Patient")
+    assert last.json()["issue"][0]["code"] == "throttled" and last["Retry-After"]
+    assert AuditEvent.objects.filter(action="auth.login_failed").count() >= 5
 
 
 def test_patient_search_with_real_values_and_audit(api, patient, chart_patient):

@@ -304,7 +304,11 @@ def _map_documents(user: Any, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def _read_patient(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
-    p = get_patient(user=actor.user, patient_id=rid)
+    try:
+        p = get_patient(user=actor.user, patient_id=rid)
+    except PermissionDenied:
+        # Out of scope reads as absent: a 403 would confirm care elsewhere.
+        raise NotFound(f"no patient with id '{rid}' at your facilities") from None
     body = mapping.patient(
         p,
         identifiers=p.identifiers.all(),
