@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from recordroom.interop.models import InterfaceMessage, MessageStatus
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
-from recordroom.kernel.errors import RecordroomError
+from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
 from recordroom.mpi.models import (
     Facility,
     IdentifierKind,
@@ -181,8 +182,27 @@ def handle(raw: bytes) -> Ack:
         row.status, row.error, row.ack_code = MessageStatus.REJECTED, exc.message, "AR"
         row.save()
         return Ack("AR", "", exc.message, exc.location, exc.code, row, {})
-    header = _header(msg)
     row.save()
+    return _process(row, msg)
+
+
+def reprocess(message_id: Any) -> Ack:
+    """Apply again a message that ended in error (after its cause was fixed)."""
+    try:
+        row = InterfaceMessage.objects.get(pk=message_id)
+    except (InterfaceMessage.DoesNotExist, ValueError, ValidationError):
+        raise NotFound(f"no interface message {message_id}") from None
+    if row.status not in (MessageStatus.ERROR, MessageStatus.RECEIVED):
+        raise Conflict(
+            f"message {row.pk} is {row.status}; only messages in error are reprocessed"
+        )
+    msg = parse(default_store().get(row.raw_sha256))
+    return _process(row, msg)
+
+
+def _process(row: InterfaceMessage, msg: Message) -> Ack:
+    header = _header(msg)
+    msh = msg.msh
 
     original = (
         InterfaceMessage.objects.filter(
