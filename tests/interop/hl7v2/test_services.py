@@ -139,3 +139,44 @@ def test_raw_message_is_stored_encrypted(facility):
     assert b"DOE" not in store.path_for(msg.raw_sha256).read_bytes()
     row = InterfaceMessage.objects.filter(pk=msg.pk).values()[0]
     assert not any("DOE" in str(v) for v in row.values())
+
+
+def test_reprocess_applies_a_message_after_its_cause_is_fixed(db):
+    from recordroom.interop.hl7v2.services import reprocess
+
+    factories.facility("NORTH")
+    ack = handle(adt(facility="WEST"))
+    assert ack.code == "AE"
+    factories.facility("WEST")
+    again = reprocess(ack.message.pk)
+    assert again.code == "AA", again.text
+    msg = InterfaceMessage.objects.get()
+    assert msg.status == MessageStatus.PROCESSED and msg.patient is not None
+
+
+def test_cli_reprocess_refuses_a_processed_message(facility):
+    from typer.testing import CliRunner
+
+    from recordroom.cli.hl7 import hl7_app
+
+    ack = handle(adt())
+    result = CliRunner().invoke(hl7_app, ["reprocess", str(ack.message.pk)])
+    assert result.exit_code == 1 and "processed" in result.output
+
+
+def test_name_repetitions_attending_and_a28(facility):
+    provider = factories.provider()
+    pv1 = ["PV1", "1", "I"] + [""] * 42
+    pv1[7], pv1[19], pv1[44] = provider.npi, "V7001", "20250103101500-0500"
+    raw = adt("A01", name="ROE^ANN^^^^^A~ROE^ANNA^B^^^^L", pv1="|".join(pv1))
+    ack = handle(raw)
+    assert ack.code == "AA", ack.text
+    patient = Patient.objects.get()
+    legal = patient.names.get(use=NameUse.LEGAL)
+    assert (legal.given, legal.middle) == ("ANNA", "B")
+    assert patient.names.filter(use=NameUse.ALIAS, given="ANN").exists()
+    enc = Encounter.objects.get()
+    assert enc.encounter_class == "IMP" and enc.attending == provider
+    assert enc.admit_at.isoformat().startswith("2025-01-03T15:15")
+    assert handle(adt("A28", "C9", mrn="M2002", pv1="")).code == "AA"
+    assert Patient.objects.count() == 2
