@@ -155,6 +155,10 @@ def test_paging_follows_next_links(api, facility):
             break
         body = api.get(nxt[0]).json()
     assert sorted(seen) == sorted(ids) and len(seen) == 5
+    only_total = api.get("Patient", family="Pager", _count="0").json()
+    assert only_total["total"] == 5 and only_total["entry"] == []
+    assert api.get("Patient", _count="-1").status_code == 400
+    assert len(api.get("Patient", _count="500").json()["entry"]) == 5
 
 
 def test_encounter_read_and_search(api, encounter, chart_patient):

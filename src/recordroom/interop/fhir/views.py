@@ -419,7 +419,8 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     after = request.GET.get("_after")
     if after:
         page_qs = page_qs.filter(pk__gt=_uuid(after, "_after"))
-    rows = list(page_qs[: count + 1])
+    # _count=0 asks for the total alone (FHIR search, "_count").
+    rows = list(page_qs[: count + 1]) if count else []
     more = len(rows) > count
     rows = rows[:count]
     resources = rt.to_fhir(actor.user, rows)
@@ -469,8 +470,8 @@ def _count(value: str | None) -> int:
     except ValueError:
         raise Invalid(f"_count must be a whole number, not {value!r}",
                       field="_count") from None  # fmt: skip
-    if n < 1:
-        raise Invalid(f"_count must be at least 1, not {n}", field="_count")
+    if n < 0:
+        raise Invalid(f"_count must be 0 or more, not {n}", field="_count")
     return min(n, MAX_COUNT)
 
 
