@@ -102,6 +102,8 @@ def test_patient_seen_at_both_facilities_shows_only_our_mrn(
     assert [i["value"] for i in body["identifier"]] == ["N100001"]
     found = api.get("Patient", _id=str(patient.pk)).json()
     assert "S555" not in json.dumps(found)
+    assert api.get("Patient", identifier="S555").json()["total"] == 0
+    assert api.get("Patient", identifier="N100001").json()["total"] == 1
 
 
 def test_role_without_capability_gets_403(db, facility, chart_patient, encounter):

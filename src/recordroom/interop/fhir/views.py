@@ -153,20 +153,24 @@ def _uuid(value: str, param: str) -> uuid.UUID:
                       field=param) from None  # fmt: skip
 
 
-# Each filter: (queryset, value, param name) -> queryset.
-Filter = Callable[[QuerySet[Any], str, str], QuerySet[Any]]
+# Each filter: (queryset, value, param name, user) -> queryset.
+Filter = Callable[[QuerySet[Any], str, str, Any], QuerySet[Any]]
 
 
-def _patient_identifier(qs: QuerySet[Any], value: str, param: str) -> QuerySet[Any]:
+def _patient_identifier(
+    qs: QuerySet[Any], value: str, param: str, user: Any
+) -> QuerySet[Any]:
+    # Only identifiers the reader may see: another facility's MRN must not find
+    # (and so confirm) a patient's care there.
     system, code = _token(value)
-    q = Q(identifiers__value=code)
+    idents = identifiers_in_scope(user).filter(value=code)
     if system:
-        q &= Q(identifiers__system=system)
-    return qs.filter(q)
+        idents = idents.filter(system=system)
+    return qs.filter(pk__in=idents.values("patient_id"))
 
 
 def _patient_name(part: str) -> Filter:
-    def f(qs: QuerySet[Any], value: str, param: str) -> QuerySet[Any]:
+    def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
         if part == "family":
             return qs.filter(names__family__istartswith=value)
         if part == "given":
@@ -179,44 +183,50 @@ def _patient_name(part: str) -> Filter:
 
 
 PATIENT_PARAMS: dict[str, Filter] = {
-    "_id": lambda qs, v, p: qs.filter(pk=_uuid(v, p)),
+    "_id": lambda qs, v, p, u: qs.filter(pk=_uuid(v, p)),
     "identifier": _patient_identifier,
     "name": _patient_name("name"),
     "family": _patient_name("family"),
     "given": _patient_name("given"),
-    "birthdate": lambda qs, v, p: qs.filter(
+    "birthdate": lambda qs, v, p, u: qs.filter(
         _date_filter("birth_date", v, p, is_datetime=False)
     ),
-    "gender": lambda qs, v, p: qs.filter(sex=v),
-    "address-postalcode": lambda qs, v, p: qs.filter(
+    "gender": lambda qs, v, p, u: qs.filter(sex=v),
+    "address-postalcode": lambda qs, v, p, u: qs.filter(
         addresses__postal_code__startswith=v
     ),
 }
 
 
-def _encounter_identifier(qs: QuerySet[Any], value: str, param: str) -> QuerySet[Any]:
+def _encounter_identifier(
+    qs: QuerySet[Any], value: str, param: str, user: Any
+) -> QuerySet[Any]:
     _, code = _token(value)
     return qs.filter(account_number=code)
 
 
 ENCOUNTER_PARAMS: dict[str, Filter] = {
-    "_id": lambda qs, v, p: qs.filter(pk=_uuid(v, p)),
-    "patient": lambda qs, v, p: qs.filter(patient_id=_uuid(_ref_id(v, "Patient"), p)),
-    "date": lambda qs, v, p: qs.filter(_date_filter("admit_at", v, p,
+    "_id": lambda qs, v, p, u: qs.filter(pk=_uuid(v, p)),
+    "patient": lambda qs, v, p, u: qs.filter(patient_id=_uuid(_ref_id(v, "Patient"), p)),
+    "date": lambda qs, v, p, u: qs.filter(_date_filter("admit_at", v, p,
                                                     is_datetime=True)),
-    "class": lambda qs, v, p: qs.filter(encounter_class=_token(v)[1]),
-    "status": lambda qs, v, p: qs.filter(status=v),
+    "class": lambda qs, v, p, u: qs.filter(encounter_class=_token(v)[1]),
+    "status": lambda qs, v, p, u: qs.filter(status=v),
     "identifier": _encounter_identifier,
 }  # fmt: skip
 
 
-def _document_type(qs: QuerySet[Any], value: str, param: str) -> QuerySet[Any]:
+def _document_type(
+    qs: QuerySet[Any], value: str, param: str, user: Any
+) -> QuerySet[Any]:
     system, code = _token(value)
     qs = qs.filter(doc_type__code=code)
     return qs.filter(doc_type__system=system) if system else qs
 
 
-def _document_status(qs: QuerySet[Any], value: str, param: str) -> QuerySet[Any]:
+def _document_status(
+    qs: QuerySet[Any], value: str, param: str, user: Any
+) -> QuerySet[Any]:
     if value == "entered-in-error":
         return qs.filter(status="entered-in-error")
     if value == "current":
@@ -225,14 +235,14 @@ def _document_status(qs: QuerySet[Any], value: str, param: str) -> QuerySet[Any]
 
 
 DOCUMENT_PARAMS: dict[str, Filter] = {
-    "_id": lambda qs, v, p: qs.filter(pk=_uuid(v, p)),
-    "patient": lambda qs, v, p: qs.filter(patient_id=_uuid(_ref_id(v, "Patient"), p)),
+    "_id": lambda qs, v, p, u: qs.filter(pk=_uuid(v, p)),
+    "patient": lambda qs, v, p, u: qs.filter(patient_id=_uuid(_ref_id(v, "Patient"), p)),
     "type": _document_type,
-    "category": lambda qs, v, p: qs.filter(doc_type__category=_token(v)[1]),
-    "date": lambda qs, v, p: qs.filter(_date_filter("created_at", v, p,
+    "category": lambda qs, v, p, u: qs.filter(doc_type__category=_token(v)[1]),
+    "date": lambda qs, v, p, u: qs.filter(_date_filter("created_at", v, p,
                                                     is_datetime=True)),
     "status": _document_status,
-    "encounter": lambda qs, v, p: qs.filter(
+    "encounter": lambda qs, v, p, u: qs.filter(
         encounter_id=_uuid(_ref_id(v, "Encounter"), p)
     ),
 }  # fmt: skip
@@ -410,7 +420,7 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
         for value in request.GET.getlist(name):
             if value == "":
                 continue
-            qs = rt.params[name](qs, value, name)
+            qs = rt.params[name](qs, value, name, actor.user)
             used.append((name, value))
     count = _count(request.GET.get("_count"))
     qs = qs.distinct()
