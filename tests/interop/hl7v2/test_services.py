@@ -180,3 +180,10 @@ def test_name_repetitions_attending_and_a28(facility):
     assert enc.admit_at.isoformat().startswith("2025-01-03T15:15")
     assert handle(adt("A28", "C9", mrn="M2002", pv1="")).code == "AA"
     assert Patient.objects.count() == 2
+
+
+def test_pid3_assigning_authority_names_the_facility(facility, other_facility):
+    raw = adt().replace(b"M1001^^^NORTH^MR", b"M1001^^^SOUTH^MR")
+    assert handle(raw).code == "AA"
+    ident = Patient.objects.get().identifiers.get(kind="MR")
+    assert ident.facility == other_facility

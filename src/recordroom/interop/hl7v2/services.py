@@ -281,7 +281,16 @@ def _finish(row: InterfaceMessage, status: str, ack: str, error: str) -> None:
 # --- ADT ------------------------------------------------------------------------------
 
 
-def _facility(msg: Message) -> Facility:
+def _facility(msg: Message, pid: Segment) -> Facility:
+    """The MRN's facility: PID-3's assigning authority when it is a facility code,
+    else the sending facility (MSH-4)."""
+    for rep in pid.reps(3):
+        authority = component(rep, 4, pid.enc)
+        if component(rep, 5, pid.enc) == "MR" and authority:
+            found = Facility.objects.filter(code__iexact=authority).first()
+            if found is not None:
+                return found
+            break
     code = msg.msh.comp(4)
     if not code:
         raise Hl7Error("MSH-4 (sending facility) is empty", "MSH-4", "101")
@@ -410,7 +419,7 @@ def apply_adt(actor: Actor, msg: Message) -> Patient:
     pid = msg.segment("PID")
     if pid is None:
         raise Hl7Error(f"ADT^{event} needs a PID segment", "PID", "100")
-    facility = _facility(msg)
+    facility = _facility(msg, pid)
     mrn = _mrn(pid)
     names = _names(pid)
     birth_date = parse_date(pid.comp(7), "PID-7")
