@@ -134,6 +134,9 @@ def test_patient_search_with_real_values_and_audit(api, patient, chart_patient):
     assert body["type"] == "searchset" and body["total"] == 1
     assert body["entry"][0]["resource"]["id"] == str(chart_patient.pk)
     assert api.get("Patient", identifier="N100001").json()["total"] == 1
+    assert api.get("Patient", family="NUNEZ", given="jose").json()["total"] == 1
+    assert api.get("Patient", name="Adaeze").json()["total"] == 1
+    assert api.get("Patient", name="Eze").json()["total"] == 1  # a former name
     ident = "urn:recordroom:facility:north:mrn|N100001"
     hit = api.get("Patient", identifier=ident).json()
     assert hit["entry"][0]["resource"]["id"] == str(patient.pk)

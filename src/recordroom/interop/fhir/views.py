@@ -25,6 +25,7 @@ from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, RecordroomError
+from recordroom.kernel.text import search_key
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import get_patient, identifiers_in_scope, visible_patients
 from recordroom.records.models import Document, DocumentVersion, Encounter
@@ -171,13 +172,18 @@ def _patient_identifier(
 
 def _patient_name(part: str) -> Filter:
     def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        # FHIR string search: case- and accent-insensitive, matching the start.
+        key = search_key(value)
+        if not key:
+            raise Invalid(f"{param} needs letters or digits, not {value!r}",
+                          field=param)  # fmt: skip
+        family = Q(names__family_key__startswith=key)
+        given = Q(names__given_key__startswith=key)
         if part == "family":
-            return qs.filter(names__family__istartswith=value)
+            return qs.filter(family)
         if part == "given":
-            return qs.filter(names__given__istartswith=value)
-        return qs.filter(
-            Q(names__family__istartswith=value) | Q(names__given__istartswith=value)
-        )
+            return qs.filter(given)
+        return qs.filter(family | given)
 
     return f
 
