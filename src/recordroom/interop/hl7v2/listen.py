@@ -1,7 +1,9 @@
 """The MLLP listener: python-hl7's asyncio server, database work in threads.
 
 Messages on one connection are handled one after the other (the next block is read
-only once the previous ACK is written); connections run side by side. Run it with
+only once the previous ACK is written); connections are served side by side, but their
+database work goes through one worker thread, so two senders never race on the same
+duplicate check and SQLite never sees two writers. Run it with
 `recordroom hl7 listen` or `python -m recordroom.interop.hl7v2.listen --port 2575`.
 """
 
@@ -11,8 +13,10 @@ import argparse
 import asyncio
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
+_DB = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hl7-db")
 
 _FALLBACK_ACK = (
     b"MSH|^~\\&|RECORDROOM||||||ACK|ERR|P|2.5.1\r"
@@ -50,7 +54,8 @@ async def _connection(
             except (InvalidBlockError, ValueError) as exc:
                 log.warning("HL7 connection %s: bad MLLP framing: %s", peer, exc)
                 break
-            ack = await asyncio.to_thread(handle_block, bytes(block))
+            loop = asyncio.get_running_loop()
+            ack = await loop.run_in_executor(_DB, handle_block, bytes(block))
             writer.writeblock(ack)  # type: ignore[attr-defined]
             await writer.drain()
     except (ConnectionError, OSError) as exc:
