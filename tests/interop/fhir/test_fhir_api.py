@@ -176,6 +176,11 @@ def test_encounter_read_and_search(api, encounter, chart_patient):
     assert found.json()["total"] == 1
     assert api.get("Encounter", identifier="V900123").json()["total"] == 1
     assert api.get("Encounter", **{"class": "AMB"}).json()["total"] == 0
+    opened = AuditEvent.objects.filter(action="chart.open").latest("id")
+    assert json.loads(opened.detail) == {"fhir": f"Encounter/{encounter.pk}"}
+    unknown = api.get("Observation")
+    assert unknown.status_code == 404
+    assert unknown.json()["issue"][0]["expression"] == ["Observation"]
 
 
 def test_document_reference_and_binary(api, document, encounter):
