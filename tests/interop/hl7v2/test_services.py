@@ -152,6 +152,7 @@ def test_reprocess_applies_a_message_after_its_cause_is_fixed(db):
     assert again.code == "AA", again.text
     msg = InterfaceMessage.objects.get()
     assert msg.status == MessageStatus.PROCESSED and msg.patient is not None
+    assert msg.error == ""
 
 
 def test_cli_reprocess_refuses_a_processed_message(facility):

@@ -239,7 +239,7 @@ def _process(row: InterfaceMessage, msg: Message) -> Ack:
         with transaction.atomic():
             patient = apply_adt(actor, msg)
             InterfaceMessage.objects.filter(pk=row.pk).update(
-                status=MessageStatus.PROCESSED, ack_code="AA", patient=patient
+                status=MessageStatus.PROCESSED, ack_code="AA", patient=patient, error=""
             )
             record(
                 actor=actor,
@@ -268,6 +268,7 @@ def _process(row: InterfaceMessage, msg: Message) -> Ack:
         _finish(row, MessageStatus.ERROR, "AE", text)
         return Ack("AE", row.control_id, text, "", "207", row, header)
     row.status, row.ack_code, row.patient = MessageStatus.PROCESSED, "AA", patient
+    row.error = ""
     return Ack("AA", row.control_id, "", "", "", row, header)
 
 
