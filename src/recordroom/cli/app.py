@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from .hl7 import hl7_app
 from .setup import cli_actor, django_setup, migrate
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ token_app = typer.Typer(help="Per-user API tokens (stored hashed; shown once).")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(hl7_app, name="hl7")
 out = Console()
 err = Console(stderr=True)
 
