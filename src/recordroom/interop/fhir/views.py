@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 
 from recordroom.accounts.permissions import require
 from recordroom.accounts.services import Throttled, authenticate_token
-from recordroom.audit.services import record
+from recordroom.audit.services import EventSpec, record, record_many
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, RecordroomError
@@ -440,11 +440,15 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     more = len(rows) > count
     rows = rows[:count]
     resources = rt.to_fhir(actor.user, rows)
-    record(
-        actor=actor,
-        action=actions.PATIENT_SEARCH.name,
-        detail={"fhir": resource, "params": dict(used), "results": len(rows)},
-    )
+    detail = {"fhir": resource, "params": dict(used), "results": len(rows)}
+    events = [EventSpec(actor, actions.PATIENT_SEARCH.name, detail=detail)]
+    if resource != "Patient":
+        # Encounters and documents are chart content: each patient whose chart a
+        # page disclosed finds it in their access log.
+        for patient_id in dict.fromkeys(r.patient_id for r in rows):
+            events.append(EventSpec(actor, actions.CHART_OPEN.name, patient_id,
+                                    detail={"fhir": resource, "search": True}))  # fmt: skip
+    record_many(events)
     base = request.build_absolute_uri(request.path)
     self_params = [*used, ("_count", str(count))]
     if after:
