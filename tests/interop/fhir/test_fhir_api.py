@@ -68,6 +68,7 @@ def test_patient_read_maps_names_identifiers_and_history(api, chart_patient):
     assert uses["old"]["period"] == {"start": "1990-01-01", "end": "2015-06-20"}
     values = {i["value"]: i for i in body["identifier"]}
     assert values["N200777"]["system"] == "urn:recordroom:facility:north:mrn"
+    assert values["N200777"]["type"]["coding"][0]["code"] == "MR"
     assert "***-**-6789" in values and "123-45-6789" not in str(body)
     old = [a for a in body["address"] if a["city"] == "Lowell"][0]
     assert old["period"] == {"start": "2010-01-01", "end": "2019-03-31"}
@@ -228,6 +229,10 @@ def test_errors_are_operation_outcomes(db, api, facility):
     missing = api.get("Patient/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404
     assert missing.json()["issue"][0]["code"] == "not-found"
+    post = api.client.post(BASE + "Patient", data="{}",
+                           content_type="application/fhir+json", headers=api.headers)  # fmt: skip
+    assert post.status_code == 405
+    assert post.json()["issue"][0]["code"] == "not-supported"
     bad_date = api.get("Patient", birthdate="yesterday")
     assert bad_date.status_code == 400
     assert bad_date.json()["issue"][0]["expression"] == ["birthdate"]

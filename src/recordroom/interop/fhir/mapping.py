@@ -25,6 +25,7 @@ from recordroom.records.models import (
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+V2_0203_CODES = {"MR", "SS", "MB", "DL"}  # ours that are v2-0203 codes too
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 DISPOSITION_SYSTEM = "https://www.nubc.org/CodeSystem/PatDischargeStatus"
@@ -54,7 +55,10 @@ def _drop_empty(obj: dict[str, Any]) -> dict[str, Any]:
 def identifier(ident: PatientIdentifier) -> dict[str, Any] | None:
     """One identifier; an SSN shows only its last four digits (masked)."""
     period = _period(ident.period_start, ident.period_end)
-    kind = {"coding": [{"system": V2_0203, "code": ident.kind}]}
+    label = IdentifierKind(ident.kind).label
+    kind: dict[str, Any] = {"text": label}
+    if ident.kind in V2_0203_CODES:
+        kind["coding"] = [{"system": V2_0203, "code": ident.kind, "display": label}]
     if ident.kind == IdentifierKind.SSN:
         if not ident.last4:
             return None

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from recordroom.accounts.permissions import require
@@ -81,6 +82,12 @@ def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Authenticate and turn our errors into OperationOutcomes."""
 
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            resp = outcome(405, "not-supported",
+                           f"{request.method} is not supported: this FHIR API is "
+                           "read and search only (GET)")  # fmt: skip
+            resp["Allow"] = "GET, HEAD"
+            return resp
         try:
             try:
                 actor = authenticate(request)
@@ -103,7 +110,7 @@ def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
                            exc.message, exc.field)  # fmt: skip
 
     wrapped.__name__ = view.__name__
-    return require_GET(wrapped)
+    return csrf_exempt(wrapped)
 
 
 # --- search parameter parsing -----------------------------------------------------
