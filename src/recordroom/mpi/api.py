@@ -296,6 +296,18 @@ def open_patient(
         raise
 
 
+def open_chart(actor: Actor, patient_id: Any, *, part: str) -> Patient:
+    """Open the patient (scope-checked, a refusal audited) and audit the chart read
+    of `part` (demographics, encounters, documents)."""
+    detail = {"part": part}
+    patient = open_patient(actor, patient_id, detail=detail)
+    record(
+        actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
+        detail=detail,
+    )  # fmt: skip
+    return patient
+
+
 @router.get(
     "/patients/{patient_id}", response=PatientOut,
     openapi_extra={"x-capability": "view_chart"},
@@ -303,13 +315,7 @@ def open_patient(
 def read_patient(request: HttpRequest, patient_id: UUID) -> Patient:
     """Demographics with history: identifiers, names, addresses, telecoms, flags."""
     actor: Actor = request.auth  # type: ignore[attr-defined]
-    detail = {"part": "demographics"}
-    patient = open_patient(actor, patient_id, detail=detail)
-    record(
-        actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
-        detail=detail,
-    )  # fmt: skip
-    return patient
+    return open_chart(actor, patient_id, part="demographics")
 
 
 @router.get(

@@ -15,11 +15,17 @@ from django.http import HttpRequest
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
 
-from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi import services as mpi
-from recordroom.mpi.api import Created, PatientIn, SearchOut, facility_for, open_patient
+from recordroom.mpi.api import (
+    Created,
+    PatientIn,
+    SearchOut,
+    facility_for,
+    open_chart,
+    open_patient,
+)
 from recordroom.mpi.search import MAX_RESULTS, PatientQuery
 
 from .. import services
@@ -84,13 +90,8 @@ def list_encounters(
 ) -> dict[str, Any]:  # fmt: skip
     """The patient's encounters at your facilities, newest admission first."""
     actor = actor_of(request)
-    detail = {"part": "encounters"}
-    patient = open_patient(actor, patient_id, detail=detail)
+    patient = open_chart(actor, patient_id, part="encounters")
     page = encounter_page(user=actor.user, patient=patient, after=after, limit=limit)
-    record(
-        actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
-        detail=detail,
-    )  # fmt: skip
     return {"items": page.items, "next": page.next}
 
 
@@ -104,13 +105,8 @@ def list_documents(
 ) -> dict[str, Any]:  # fmt: skip
     """The patient's documents at your facilities, newest service date first."""
     actor = actor_of(request)
-    detail = {"part": "documents"}
-    patient = open_patient(actor, patient_id, detail=detail)
+    patient = open_chart(actor, patient_id, part="documents")
     page = document_page(user=actor.user, patient=patient, after=after, limit=limit)
-    record(
-        actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
-        detail=detail,
-    )  # fmt: skip
     return {"items": page.items, "next": page.next}
 
 
