@@ -155,10 +155,10 @@ def parse_datetime(value: str, location: str, default_tz: tzinfo) -> datetime | 
         )
     y, mo, d, h, mi, s, off = m.groups()
     tz: tzinfo = default_tz
-    if off:
-        sign = 1 if off[0] == "+" else -1
-        tz = timezone(sign * timedelta(hours=int(off[1:3]), minutes=int(off[3:5])))
     try:
+        if off:  # an offset past 24 hours (+9999) is refused like a bad date
+            sign = 1 if off[0] == "+" else -1
+            tz = timezone(sign * timedelta(hours=int(off[1:3]), minutes=int(off[3:5])))
         return datetime(
             int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), tzinfo=tz
         )
