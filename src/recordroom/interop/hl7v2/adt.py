@@ -1,13 +1,15 @@
-"""ADT events: register or update the patient in PID and record the visit in PV1."""
+"""ADT events: register or update the patient in PID, and apply the visit in PV1
+(visits.py). A40 (merge) is not applied here: merges belong to the MPI's merge
+service, and until it exists the message is refused saying so."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import RecordroomError
+from recordroom.mpi.contacts import replace_addresses, replace_ssn, replace_telecoms
 from recordroom.mpi.models import Facility, IdentifierKind, NameUse, Patient, Sex
 from recordroom.mpi.services import (
     IdentifierIn,
@@ -17,36 +19,96 @@ from recordroom.mpi.services import (
     register_patient,
     update_patient,
 )
-from recordroom.records.models import (
-    Encounter,
-    EncounterClass,
-    EncounterStatus,
-    Provider,
-)
-from recordroom.records.services import record_encounter
+from recordroom.records.encounters import update_encounter
+from recordroom.records.models import Encounter
 
 from . import pid as pidf
+from . import visits
 from .ack import Applied
-from .parser import Hl7Error, Message, Segment, parse_date, parse_datetime
+from .parser import Hl7Error, Message, Segment, parse_date
 
-ADT_EVENTS = {"A01", "A04", "A05", "A08", "A28", "A31"}
-ENCOUNTER_EVENTS = {"A01", "A04", "A05"}
-PATIENT_CLASS = {
-    "I": EncounterClass.INPATIENT,
-    "P": EncounterClass.INPATIENT,  # pre-admit
-    "B": EncounterClass.INPATIENT,  # obstetrics
-    "O": EncounterClass.OUTPATIENT,
-    "R": EncounterClass.OUTPATIENT,  # recurring
-    "E": EncounterClass.EMERGENCY,
+PATIENT_EVENTS = {"A01", "A04", "A05", "A08", "A28", "A31"}  # register or update
+VISIT_EVENTS = {"A02", "A03", "A11", "A13"}  # change a known visit
+ADT_EVENTS = PATIENT_EVENTS | VISIT_EVENTS
+CONTACT_EVENTS = {"A08", "A31"}  # also update addresses, phones and the SSN
+NOT_YET = {
+    "A40": "merge patient",
+    "A34": "merge patient information",
+    "A39": "merge person",
+    "A41": "merge account",
 }
 
 
 def apply_adt(actor: Actor, msg: Message) -> Applied:
-    """Register or update the patient in PID (and record the visit in PV1)."""
+    """Apply one ADT event (ADT_EVENTS) in the caller's transaction."""
     event = msg.msh.comp(9, 2)
     pid = pidf.require_pid(msg)
     facility = pidf.facility_of(msg, pid)
     mrn = pidf.mrn(pid)
+    pv1 = msg.segment("PV1")
+    if event in VISIT_EVENTS:
+        patient = pidf.find_patient(facility, mrn)
+        encounter = visits.find_visit(facility, pid, pv1, patient, mrn)
+        _visit_event(actor, msg, event, encounter, pv1)
+        return Applied(encounter.patient, {"visit": encounter.account_number})
+    patient = _patient(actor, msg, pid, facility, mrn)
+    if pv1 is None:
+        return Applied(patient)
+    if event in {"A01", "A04", "A05"}:
+        visits.record_visit(actor, msg, patient, facility, pid, pv1)
+    elif event == "A08" and visits.visit_number(pid, pv1):
+        _update_visit_if_known(actor, facility, pid, pv1, patient, mrn)
+    return Applied(patient)
+
+
+def _visit_event(
+    actor: Actor, msg: Message, event: str, encounter: Encounter, pv1: Segment | None
+) -> None:
+    if event == "A11":
+        visits.cancel_admit(actor, encounter)
+    elif event == "A13":
+        visits.cancel_discharge(actor, encounter)
+    elif pv1 is None:
+        raise Hl7Error(f"ADT^{event} needs a PV1 segment", "PV1", "100")
+    elif event == "A02":
+        visits.transfer(actor, encounter, pv1)
+    else:
+        visits.discharge(actor, msg, encounter, pv1)
+
+
+def _update_visit_if_known(
+    actor: Actor,
+    facility: Facility,
+    pid: Segment,
+    pv1: Segment,
+    patient: Patient,
+    mrn: str,
+) -> None:
+    """A08 with a visit: update it when it is known (an unknown one is left for the
+    admission message that will record it)."""
+    number = visits.visit_number(pid, pv1)
+    if not Encounter.objects.filter(facility=facility, account_number=number).exists():
+        return
+    encounter = visits.find_visit(facility, pid, pv1, patient, mrn)
+    update_encounter(
+        actor=actor, encounter=encounter, changes=visits.visit_changes(pv1)
+    )
+
+
+def unsupported_note(event: str) -> str:
+    """What the ACK adds for an ADT event that is known but not applied yet."""
+    if event in NOT_YET:
+        return (
+            f"ADT^{event} ({NOT_YET[event]}) is not applied: merges are not applied "
+            "from interfaces yet; merge the charts in Recordroom when the merge "
+            "workflow is available. "
+        )
+    return ""
+
+
+def _patient(
+    actor: Actor, msg: Message, pid: Segment, facility: Facility, mrn: str
+) -> Patient:
     names = pidf.names(pid)
     birth_date = parse_date(pid.comp(7), "PID-7")
     if birth_date and birth_date > date.today():
@@ -54,13 +116,11 @@ def apply_adt(actor: Actor, msg: Message) -> Applied:
     sex = pidf.sex(pid)
     patient = pidf.find_patient(facility, mrn)
     if patient is None:
-        patient = _register(actor, pid, facility, mrn, names, birth_date, sex)
-    else:
-        _update(actor, patient, names[0], birth_date, sex)
-    pv1 = msg.segment("PV1")
-    if event in ENCOUNTER_EVENTS and pv1 is not None:
-        _encounter(actor, msg, patient, facility, pid, pv1, event)
-    return Applied(patient)
+        return _register(actor, pid, facility, mrn, names, birth_date, sex)
+    _update(actor, patient, names[0], birth_date, sex)
+    if msg.msh.comp(9, 2) in CONTACT_EVENTS:
+        _update_contacts(actor, patient, pid)
+    return patient
 
 
 def _register(
@@ -114,53 +174,16 @@ def _update(
         change_legal_name(actor=actor, patient=patient, new=legal)
 
 
-def _encounter(
-    actor: Actor,
-    msg: Message,
-    patient: Patient,
-    facility: Facility,
-    pid: Segment,
-    pv1: Segment,
-    event: str,
-) -> None:
-    account = pid.comp(18) or pv1.comp(19)
-    if not account:
-        return  # no visit number: a registration only
-    if Encounter.objects.filter(facility=facility, account_number=account).exists():
-        return
-    code = pv1.comp(2).upper()
-    if code in {"", "N", "U"}:
-        return
-    if code not in PATIENT_CLASS:
-        raise Hl7Error(
-            f"PV1-2 patient class {code!r} is not one of "
-            f"{', '.join(sorted(PATIENT_CLASS))}",
-            "PV1-2",
-            "103",
-        )
-    tz = ZoneInfo(facility.timezone)
-    admit: datetime | None = parse_datetime(pv1.comp(44), "PV1-44", tz)
-    if admit is None:
-        evn = msg.segment("EVN")
-        admit = (evn and parse_datetime(evn.comp(2), "EVN-2", tz)) or parse_datetime(
-            msg.msh.comp(7), "MSH-7", tz
-        )
-    if admit is None:
-        raise Hl7Error("PV1-44 (admit date/time) is empty", "PV1-44", "101")
-    attending = None
-    npi = pv1.comp(7)
-    if npi:
-        attending = Provider.objects.filter(npi=npi).first()
-    record_encounter(
-        actor=actor,
-        patient=patient,
-        facility=facility,
-        account_number=account[:40],
-        encounter_class=PATIENT_CLASS[code],
-        admit_at=admit,
-        status=(
-            EncounterStatus.PLANNED if event == "A05" else EncounterStatus.IN_PROGRESS
-        ),
-        attending=attending,
-        location=pv1.comp(3)[:100],
-    )
+def _update_contacts(actor: Actor, patient: Patient, pid: Segment) -> None:
+    """A08/A31: addresses (PID-11), home phones (PID-13) and the SSN (PID-19), each
+    replaced with history; an empty field changes nothing."""
+    replace_addresses(actor=actor, patient=patient, addresses=pidf.addresses(pid))
+    phones = pidf.telecoms(pid)
+    uses = {"home", "mobile"} | {t["use"] for t in phones}
+    replace_telecoms(actor=actor, patient=patient, telecoms=phones, uses=uses)
+    ssn = pid.comp(19)
+    if pidf.SSN.fullmatch(ssn):
+        try:
+            replace_ssn(actor=actor, patient=patient, ssn=ssn)
+        except RecordroomError as exc:
+            raise Hl7Error(str(exc.message), "PID-19") from exc

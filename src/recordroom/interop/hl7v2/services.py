@@ -24,7 +24,7 @@ from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
 
 from .ack import Ack, Applied, header
-from .adt import ADT_EVENTS, apply_adt
+from .adt import ADT_EVENTS, apply_adt, unsupported_note
 from .parser import Hl7Error, Message, parse
 
 __all__ = ["HANDLERS", "Ack", "handle", "reprocess"]
@@ -49,6 +49,9 @@ FIELD_LOCATION = {
     "encounter_class": "PV1-2",
     "admit_at": "PV1-44",
     "discharge_at": "PV1-45",
+    "discharge_disposition": "PV1-36",
+    "location": "PV1-3",
+    "status": "MSH-9",
 }
 
 
@@ -101,10 +104,11 @@ def _duplicate_of(row: InterfaceMessage) -> InterfaceMessage | None:
     )
 
 
-def _unsupported_text(message_type: str) -> str:
+def _unsupported_text(msg: Message, message_type: str) -> str:
     accepted = ", ".join(f"{kind}^{event}" for kind, event in sorted(HANDLERS))
+    note = unsupported_note(msg.msh.comp(9, 2)) if msg.msh.comp(9) == "ADT" else ""
     return (
-        f"message type {message_type or '(empty)'} is not supported; "
+        f"{note}message type {message_type or '(empty)'} is not supported; "
         f"accepted: {accepted}"
     )
 
@@ -124,7 +128,7 @@ def _process(row: InterfaceMessage, msg: Message) -> Ack:
 
     handler = HANDLERS.get((msg.msh.comp(9), msg.msh.comp(9, 2)))
     if handler is None:
-        text = _unsupported_text(row.message_type)
+        text = _unsupported_text(msg, row.message_type)
         _finish(row, MessageStatus.REJECTED, "AR", text)
         return Ack("AR", row.control_id, text, "MSH-9", "200", row, hdr)
 
@@ -137,8 +141,9 @@ def _process(row: InterfaceMessage, msg: Message) -> Ack:
     except RecordroomError as exc:
         where = FIELD_LOCATION.get(exc.field or "", "")
         text = str(exc.message)
+        code = "207" if isinstance(exc, Conflict) else "102"
         _finish(row, MessageStatus.ERROR, "AE", f"{where}: {text}" if where else text)
-        return Ack("AE", row.control_id, text, where, "102", row, hdr)
+        return Ack("AE", row.control_id, text, where, code, row, hdr)
     except Exception as exc:  # never let one message bring the listener down
         log.exception("HL7 message %s failed", row.pk)
         text = f"internal error ({type(exc).__name__}); message kept as {row.pk}"

@@ -1,0 +1,229 @@
+"""ADT visit events: the encounter in PV1 recorded (A01/A04/A05), updated (A08),
+transferred (A02), discharged (A03), and those undone (A11 cancel admit, A13 cancel
+discharge). The visit is found by its number (PID-18, else PV1-19) at the facility."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from recordroom.kernel.actor import Actor
+from recordroom.mpi.models import Facility, Patient
+from recordroom.records.encounters import update_encounter
+from recordroom.records.models import (
+    Disposition,
+    Encounter,
+    EncounterClass,
+    EncounterStatus,
+    Provider,
+)
+from recordroom.records.services import record_encounter
+
+from .parser import Hl7Error, Message, Segment, component, parse_datetime
+
+PATIENT_CLASS = {
+    "I": EncounterClass.INPATIENT,
+    "P": EncounterClass.INPATIENT,  # pre-admit
+    "B": EncounterClass.INPATIENT,  # obstetrics
+    "O": EncounterClass.OUTPATIENT,
+    "R": EncounterClass.OUTPATIENT,  # recurring
+    "E": EncounterClass.EMERGENCY,
+}
+NO_CLASS = {"", "N", "U"}  # not applicable, unknown: leave the class as it is
+
+
+def visit_number(pid: Segment, pv1: Segment | None) -> str:
+    return (pid.comp(18) or (pv1.comp(19) if pv1 is not None else ""))[:40]
+
+
+def location(pv1: Segment) -> str:
+    """PV1-3 as one line: point of care, room, bed ("4E, 136, B")."""
+    parts = [component(pv1.raw(3), c, pv1.enc) for c in (1, 2, 3)]
+    return ", ".join(p for p in parts if p)[:100]
+
+
+def patient_class(pv1: Segment) -> str | None:
+    code = pv1.comp(2).upper()
+    if code in NO_CLASS:
+        return None
+    if code not in PATIENT_CLASS:
+        raise Hl7Error(
+            f"PV1-2 patient class {code!r} is not one of "
+            f"{', '.join(sorted(PATIENT_CLASS))}",
+            "PV1-2",
+            "103",
+        )
+    return PATIENT_CLASS[code]
+
+
+def _provider(pv1: Segment, n: int) -> Provider | None:
+    npi = pv1.comp(n)
+    return Provider.objects.filter(npi=npi).first() if npi else None
+
+
+def _event_time(msg: Message, pv1: Segment, n: int, tz: ZoneInfo) -> datetime | None:
+    """PV1-n, else when the event occurred (EVN-6), else was recorded (EVN-2, MSH-7)."""
+    found = parse_datetime(pv1.comp(n), f"PV1-{n}", tz)
+    evn = msg.segment("EVN")
+    if found is None and evn is not None:
+        found = parse_datetime(evn.comp(6), "EVN-6", tz) or parse_datetime(
+            evn.comp(2), "EVN-2", tz
+        )
+    return found or parse_datetime(msg.msh.comp(7), "MSH-7", tz)
+
+
+def record_visit(
+    actor: Actor,
+    msg: Message,
+    patient: Patient,
+    facility: Facility,
+    pid: Segment,
+    pv1: Segment,
+) -> None:
+    """A01/A04/A05: record the visit unless it is already known (a resend)."""
+    account = visit_number(pid, pv1)
+    if not account:
+        return  # no visit number: a registration only
+    if Encounter.objects.filter(facility=facility, account_number=account).exists():
+        return
+    cls = patient_class(pv1)
+    if cls is None:
+        return
+    admit = _event_time(msg, pv1, 44, ZoneInfo(facility.timezone))
+    if admit is None:
+        raise Hl7Error("PV1-44 (admit date/time) is empty", "PV1-44", "101")
+    event = msg.msh.comp(9, 2)
+    record_encounter(
+        actor=actor,
+        patient=patient,
+        facility=facility,
+        account_number=account,
+        encounter_class=cls,
+        admit_at=admit,
+        status=(
+            EncounterStatus.PLANNED if event == "A05" else EncounterStatus.IN_PROGRESS
+        ),
+        attending=_provider(pv1, 7),
+        admitting=_provider(pv1, 17),
+        location=location(pv1),
+    )
+
+
+def find_visit(
+    facility: Facility,
+    pid: Segment,
+    pv1: Segment | None,
+    patient: Patient | None,
+    mrn: str,
+) -> Encounter:
+    """The encounter the message is about; an AE naming PV1-19 when there is none,
+    or PID-3 when it belongs to a chart other than the one PID-3 names."""
+    account = visit_number(pid, pv1)
+    if not account:
+        raise Hl7Error(
+            "PV1-19 (visit number) is empty, and so is PID-18; this event needs the "
+            "visit it is about",
+            "PV1-19",
+            "101",
+        )
+    encounter = Encounter.objects.filter(
+        facility=facility, account_number=account
+    ).first()
+    if encounter is None:
+        raise Hl7Error(
+            f"no visit {account!r} at {facility.code}; send the admission or "
+            "registration (A01, A04, A05) first",
+            "PV1-19",
+            "204",
+        )
+    if patient is None or encounter.patient_id != patient.pk:
+        raise Hl7Error(
+            f"visit {account!r} at {facility.code} belongs to another patient than "
+            f"MRN {mrn!r} in PID-3; check the MRN and the visit number",
+            "PID-3",
+            "204",
+        )
+    return encounter
+
+
+def visit_changes(pv1: Segment) -> dict[str, Any]:
+    """A08 and A02: what PV1 says about the visit now (empty fields change nothing)."""
+    changes: dict[str, Any] = {}
+    where = location(pv1)
+    if where:
+        changes["location"] = where
+    cls = patient_class(pv1)
+    if cls is not None:
+        changes["encounter_class"] = cls
+    for key, n in (("attending", 7), ("admitting", 17)):
+        provider = _provider(pv1, n)
+        if provider is not None:
+            changes[key] = provider
+    return changes
+
+
+def transfer(actor: Actor, encounter: Encounter, pv1: Segment) -> None:
+    """A02: the new location (PV1-3), and the class when PV1-2 changed it."""
+    changes = visit_changes(pv1)
+    if "location" not in changes:
+        raise Hl7Error(
+            "PV1-3 (assigned patient location) is empty; a transfer needs the new "
+            "location",
+            "PV1-3",
+            "101",
+        )
+    update_encounter(actor=actor, encounter=encounter, changes=changes)
+
+
+def discharge(actor: Actor, msg: Message, encounter: Encounter, pv1: Segment) -> None:
+    """A03: finished, with the discharge time (PV1-45) and disposition (PV1-36)."""
+    tz = ZoneInfo(encounter.facility.timezone)
+    at = _event_time(msg, pv1, 45, tz)
+    if at is None:
+        raise Hl7Error("PV1-45 (discharge date/time) is empty", "PV1-45", "101")
+    update_encounter(
+        actor=actor,
+        encounter=encounter,
+        changes={
+            "status": EncounterStatus.FINISHED,
+            "discharge_at": at,
+            "discharge_disposition": disposition(pv1),
+        },
+    )
+
+
+def disposition(pv1: Segment) -> str:
+    """PV1-36 as a UB-04 patient status code (HL7 table 0112 uses the same codes)."""
+    code = pv1.comp(36)
+    if code.isdigit() and len(code) == 1:
+        code = code.zfill(2)
+    if code and code not in Disposition.values:
+        known = ", ".join(f"{c} ({label})" for c, label in Disposition.choices)
+        raise Hl7Error(
+            f"PV1-36 discharge disposition {code!r} is not a patient status code "
+            f"Recordroom knows; use one of {known}",
+            "PV1-36",
+            "103",
+        )
+    return code
+
+
+def cancel_admit(actor: Actor, encounter: Encounter) -> None:
+    """A11: the patient was not admitted after all."""
+    update_encounter(
+        actor=actor, encounter=encounter, changes={"status": EncounterStatus.CANCELLED}
+    )
+
+
+def cancel_discharge(actor: Actor, encounter: Encounter) -> None:
+    """A13: still in hospital; the discharge time and disposition are cleared."""
+    update_encounter(
+        actor=actor,
+        encounter=encounter,
+        changes={
+            "status": EncounterStatus.IN_PROGRESS,
+            "discharge_at": None,
+            "discharge_disposition": "",
+        },
+    )

@@ -1,0 +1,166 @@
+"""Changing where a patient lives and how to reach them, and their SSN, with history:
+a replaced address, phone or SSN is ended (its period closed), never overwritten."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import ValidationFailed
+
+from .models import IdentifierKind, Patient, PatientAddress, PatientTelecom
+from .services import IdentifierIn, build_identifier, ssn_lookup
+
+_ADDRESS_KEYS = ("line1", "line2", "city", "state", "postal_code", "country")
+
+
+def _address_key(a: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        re.sub(r"\s+", " ", str(a.get(k) or "")).strip().casefold()
+        for k in _ADDRESS_KEYS
+    )
+
+
+def _telecom_key(t: dict[str, Any]) -> tuple[str, str]:
+    value = str(t.get("value") or "").strip().casefold()
+    if t.get("system", "phone") == "phone":
+        value = re.sub(r"\D", "", value)
+    return (str(t.get("system", "phone")), value)
+
+
+def replace_addresses(
+    *,
+    actor: Actor,
+    patient: Patient,
+    addresses: list[dict[str, Any]],
+    effective: date | None = None,
+) -> tuple[int, int]:
+    """Make `addresses` the patient's current addresses.
+
+    A current address not among them is ended on `effective` (today by default); one
+    not yet current is added from that day. Returns (ended, added); (0, 0) writes
+    nothing. An empty list changes nothing (a sender that omits the field is not
+    saying the patient has no address).
+    """
+    if not addresses:
+        return (0, 0)
+    current = list(patient.addresses.filter(period_end__isnull=True))
+    return _replace(
+        actor=actor,
+        patient=patient,
+        model=PatientAddress,
+        have={_address_key(_fields(a)): a for a in current},
+        wanted={_address_key(a): a for a in addresses},
+        change="address",
+        effective=effective or date.today(),
+    )
+
+
+def _fields(row: PatientAddress) -> dict[str, Any]:
+    return {k: getattr(row, k) for k in _ADDRESS_KEYS}
+
+
+def replace_telecoms(
+    *,
+    actor: Actor,
+    patient: Patient,
+    telecoms: list[dict[str, Any]],
+    effective: date | None = None,
+    uses: set[str] | None = None,
+) -> tuple[int, int]:
+    """Make `telecoms` (phones, emails) the patient's current ones, keeping history,
+    as replace_addresses does. Phone numbers compare by their digits. With `uses`,
+    only current entries of those uses may be ended (a sender that sends home
+    numbers only does not end a work number it never sent)."""
+    if not telecoms:
+        return (0, 0)
+    current = list(patient.telecoms.filter(period_end__isnull=True))
+    if uses is not None:
+        current = [t for t in current if t.use in uses]
+    return _replace(
+        actor=actor,
+        patient=patient,
+        model=PatientTelecom,
+        have={_telecom_key({"system": t.system, "value": t.value}): t for t in current},
+        wanted={_telecom_key(t): t for t in telecoms},
+        change="telecom",
+        effective=effective or date.today(),
+    )
+
+
+def _replace(
+    *,
+    actor: Actor,
+    patient: Patient,
+    model: type[PatientAddress] | type[PatientTelecom],
+    have: dict[Any, Any],
+    wanted: dict[Any, dict[str, Any]],
+    change: str,
+    effective: date,
+) -> tuple[int, int]:
+    """End the current rows not wanted, add the wanted ones not current, audited."""
+    ended = [row for key, row in have.items() if key not in wanted]
+    added = [fields for key, fields in wanted.items() if key not in have]
+    if not ended and not added:
+        return (0, 0)
+    with transaction.atomic():
+        model.objects.filter(pk__in=[r.pk for r in ended]).update(period_end=effective)
+        for fields in added:
+            model.objects.create(patient=patient, period_start=effective, **fields)
+        record(
+            actor=actor,
+            action=actions.PATIENT_UPDATE.name,
+            patient=patient,
+            obj=patient,
+            detail={"change": change, "ended": len(ended), "added": len(added)},
+        )
+    return (len(ended), len(added))
+
+
+def replace_ssn(
+    *, actor: Actor, patient: Patient, ssn: str, effective: date | None = None
+) -> bool:
+    """Record `ssn` as the patient's SSN; a different current one is ended (kept,
+    encrypted, for history and searches). Returns whether anything changed.
+
+    Raises:
+        ValidationFailed: `ssn` is not nine digits (field identifiers.value).
+    """
+    digits = re.sub(r"\D", "", ssn or "")
+    if len(digits) != 9:
+        raise ValidationFailed(
+            f"an SSN has nine digits (NNN-NN-NNNN), got {len(digits)} digits",
+            field="identifiers.value",
+        )
+    effective = effective or date.today()
+    with transaction.atomic():
+        current = list(
+            patient.identifiers.filter(kind=IdentifierKind.SSN, period_end__isnull=True)
+        )
+        if any(i.lookup == ssn_lookup(digits) for i in current):
+            return False
+        for old in current:
+            type(old).objects.filter(pk=old.pk).update(period_end=effective)
+        row = build_identifier(
+            patient,
+            IdentifierIn(kind=IdentifierKind.SSN, value=digits, period_start=effective),
+        )
+        row.save()
+        record(
+            actor=actor,
+            action=actions.PATIENT_UPDATE.name,
+            patient=patient,
+            obj=patient,
+            detail={
+                "change": "ssn",
+                "previous": [i.value for i in current],
+                "new": row.value,
+            },
+        )
+    return True

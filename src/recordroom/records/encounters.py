@@ -1,0 +1,163 @@
+"""Changing an encounter after it was recorded: transfer, discharge, cancellation and
+their reversals, each one audited with what it was before."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import Conflict, ValidationFailed
+
+from .models import (
+    Disposition,
+    Encounter,
+    EncounterClass,
+    EncounterStatus,
+    Provider,
+)
+
+S = EncounterStatus
+# status -> the statuses it may become (FHIR Encounter.status, the usual ADT flow:
+# A01/A05 admit, A03 discharge, A11 cancel admit, A13 cancel discharge)
+TRANSITIONS: dict[str, set[str]] = {
+    S.PLANNED: {S.IN_PROGRESS, S.FINISHED, S.CANCELLED, S.ENTERED_IN_ERROR},
+    S.IN_PROGRESS: {S.FINISHED, S.CANCELLED, S.ENTERED_IN_ERROR},
+    S.FINISHED: {S.IN_PROGRESS, S.ENTERED_IN_ERROR},
+    S.CANCELLED: {S.PLANNED, S.IN_PROGRESS, S.ENTERED_IN_ERROR},
+    S.ENTERED_IN_ERROR: set(),
+}
+CHANGEABLE = {
+    "status",
+    "encounter_class",
+    "location",
+    "attending",
+    "admitting",
+    "admit_at",
+    "discharge_at",
+    "discharge_disposition",
+}
+
+
+def update_encounter(
+    *, actor: Actor, encounter: Encounter, changes: dict[str, Any]
+) -> list[str]:
+    """Change an encounter's status, class, location, providers or times.
+
+    Only values that differ are written; nothing changed writes nothing (no audit
+    event). Returns the names of the fields changed.
+
+    Raises:
+        ValidationFailed: an unknown field, class or disposition, a discharge before
+            the admission, or a finished encounter without a discharge time.
+        Conflict: the status cannot follow the current one (a finished encounter is
+            not cancelled: its discharge is cancelled first).
+    """
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        raise ValidationFailed(
+            f"cannot change {', '.join(sorted(unknown))} of an encounter; changeable: "
+            f"{', '.join(sorted(CHANGEABLE))}"
+        )
+    _check_values(changes)
+    with transaction.atomic():
+        locked = Encounter.objects.select_for_update().get(pk=encounter.pk)
+        changed = {k: v for k, v in changes.items() if getattr(locked, k) != v}
+        if not changed:
+            return []
+        _check_status(locked, changed)
+        before = {k: _plain(getattr(locked, k)) for k in changed}
+        for key, value in changed.items():
+            setattr(locked, key, value)
+        _check_times(locked)
+        locked.save(update_fields=list(changed))
+        record(
+            actor=actor,
+            action=actions.ENCOUNTER_UPDATE.name,
+            patient=locked.patient_id,
+            obj=locked,
+            detail={
+                "account": locked.account_number,
+                "before": before,
+                "after": {k: _plain(v) for k, v in changed.items()},
+            },
+        )
+    encounter.refresh_from_db()
+    return sorted(changed)
+
+
+def _check_values(changes: dict[str, Any]) -> None:
+    cls = changes.get("encounter_class")
+    if cls is not None and cls not in EncounterClass.values:
+        raise ValidationFailed(
+            f"unknown encounter class {cls!r}; use one of "
+            + ", ".join(EncounterClass.values),
+            field="encounter_class",
+        )
+    disposition = changes.get("discharge_disposition")
+    if disposition and disposition not in Disposition.values:
+        raise ValidationFailed(
+            f"unknown discharge disposition {disposition!r}; use one of "
+            + ", ".join(Disposition.values),
+            field="discharge_disposition",
+        )
+    status = changes.get("status")
+    if status is not None and status not in S.values:
+        raise ValidationFailed(f"unknown encounter status {status!r}", field="status")
+    for key in ("attending", "admitting"):
+        value = changes.get(key)
+        if value is not None and not isinstance(value, Provider):
+            raise ValidationFailed(f"{key} must be a provider", field=key)
+
+
+def _check_status(encounter: Encounter, changed: dict[str, Any]) -> None:
+    if "status" not in changed:
+        if encounter.status == S.ENTERED_IN_ERROR:
+            raise Conflict(
+                f"encounter {encounter.account_number} was entered in error and "
+                "cannot change",
+                field="status",
+            )
+        return
+    before, after = encounter.status, changed["status"]
+    if after not in TRANSITIONS[S(before)]:
+        hint = (
+            "; cancel the discharge first"
+            if before == S.FINISHED and after == S.CANCELLED
+            else ""
+        )
+        raise Conflict(
+            f"encounter {encounter.account_number} is {before} and cannot become "
+            f"{after}{hint}",
+            field="status",
+        )
+
+
+def _check_times(encounter: Encounter) -> None:
+    discharge: datetime | None = encounter.discharge_at
+    if encounter.status == S.FINISHED and discharge is None:
+        raise ValidationFailed(
+            f"a finished encounter needs its discharge time (account "
+            f"{encounter.account_number})",
+            field="discharge_at",
+        )
+    admit: datetime | None = encounter.admit_at
+    if discharge is not None and admit is not None and discharge < admit:
+        raise ValidationFailed(
+            f"discharge {discharge:%Y-%m-%d %H:%M} is before admission "
+            f"{admit:%Y-%m-%d %H:%M}",
+            field="discharge_at",
+        )
+
+
+def _plain(value: Any) -> Any:
+    """A value as the audit detail keeps it: providers by NPI, times in ISO 8601."""
+    if isinstance(value, Provider):
+        return value.npi or str(value.pk)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
