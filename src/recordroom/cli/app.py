@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from .hl7 import hl7_app
+from .interop import import_app
 from .setup import cli_actor, django_setup, migrate
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(hl7_app, name="hl7")
+app.add_typer(import_app, name="import")
 out = Console()
 err = Console(stderr=True)
 

@@ -49,7 +49,9 @@ def _facility(spec: FacilitySpec) -> Facility:
 def _providers(facilities: dict[str, Facility]) -> dict[str, Provider]:
     specs = roster()
     existing = {
-        p.npi: p for p in Provider.objects.filter(npi__in=[s.npi for s in specs])
+        p.npi: p
+        for p in Provider.objects.filter(npi__in=[s.npi for s in specs])
+        if p.npi
     }
     new: list[Provider] = []
     links = []
@@ -72,5 +74,5 @@ def _providers(facilities: dict[str, Facility]) -> dict[str, Provider]:
         ]
     Provider.objects.bulk_create(new)
     Provider.facilities.through.objects.bulk_create(links)
-    existing.update({p.npi: p for p in new})
+    existing.update({p.npi: p for p in new if p.npi})
     return existing

@@ -50,3 +50,89 @@ class InterfaceMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_type or '?'} {self.control_id or '?'} ({self.status})"
+
+
+class SourceKey(models.Model):
+    """Which of our rows a sender's resource became: (source, type, id) -> our id.
+
+    It makes imports idempotent (a resend finds its row) and resumable (what was
+    committed before a crash is found, not written again). `digest` is the hash of
+    the resource as last applied, so an unchanged resend writes nothing; `raw_sha256`
+    names the encrypted blob of the file or request it came in.
+    """
+
+    source = models.CharField(max_length=200)
+    resource_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=200)
+    target_id = models.UUIDField(db_index=True)
+    digest = models.CharField(max_length=64)
+    raw_sha256 = models.CharField(max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "resource_type", "source_id"], name="sourcekey_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.resource_type}/{self.source_id}"
+
+
+class ImportStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+
+
+class ImportRun(models.Model):
+    """One `recordroom import fhir` run (or one FHIR batch), with its counts."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.CharField(max_length=150)
+    source = models.CharField(max_length=200)
+    paths = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.RUNNING
+    )
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class QuarantineItem(models.Model):
+    """A resource or message refused, kept (encrypted) with the reason."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    run = models.ForeignKey(
+        ImportRun,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="quarantined",
+    )
+    channel = models.CharField(max_length=10)  # import, fhir
+    location = models.CharField(
+        max_length=300, blank=True, default="", help_text="file and entry/line"
+    )
+    resource_type = models.CharField(max_length=40, blank=True, default="")
+    source_id = models.CharField(max_length=200, blank=True, default="")
+    reason = models.TextField()
+    expression = models.CharField(max_length=200, blank=True, default="")
+    raw_sha256 = models.CharField(max_length=64)
+    raw_size = models.PositiveIntegerField(default=0)
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type or '?'} {self.source_id}: {self.reason[:60]}"

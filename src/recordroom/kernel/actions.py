@@ -103,3 +103,15 @@ DEMO_LOAD = declare("demo.load", "create", "Synthetic demo population loaded.")
 INTERFACE_MESSAGE = declare(
     "interface.message", "create", "An interface message (HL7 v2) was received."
 )
+INTEROP_WRITE = declare(
+    "interop.write",
+    "create",
+    "Resources were created or updated from FHIR (API or import); one event per "
+    "patient per bundle, with the counts by type.",
+)
+INTEROP_IMPORT = declare(
+    "interop.import", "create", "A bulk FHIR import ran (files, counts, quarantined)."
+)
+INTEROP_EXPORT = declare(
+    "interop.export", "export", "A bulk FHIR export was requested or downloaded."
+)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_NOT_ALNUM = re.compile(r"[^a-z0-9 ]+")
+# Letters and digits of every script are kept (a name in Chinese or Cyrillic has a
+# key too); punctuation and underscores become spaces.
+_NOT_ALNUM = re.compile(r"[^\w ]+|_")
 _SPACES = re.compile(r"\s+")
 
 

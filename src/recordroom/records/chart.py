@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from recordroom.audit.services import record
 from recordroom.kernel import actions
@@ -168,17 +168,24 @@ def _keyset(
             field="limit",
         )
     if after is not None:
-        anchor = rows.filter(pk=after).values_list(field, flat=True).first()
-        if anchor is None:
+        anchor_rows = list(rows.filter(pk=after).values_list(field, flat=True)[:1])
+        if not anchor_rows:
             raise ValidationFailed(
                 f"'after' {after} is not one of this patient's {what}; start again "
                 "without it",
                 field="after",
             )
-        rows = rows.filter(
-            Q(**{f"{field}__lt": anchor}) | Q(**{field: anchor, "pk__lt": after})
-        )
-    page = list(rows.order_by(f"-{field}", "-pk")[: limit + 1])
+        anchor = anchor_rows[0]
+        # Rows without a date (an undated visit) sort last.
+        if anchor is None:
+            rows = rows.filter(**{f"{field}__isnull": True, "pk__lt": after})
+        else:
+            rows = rows.filter(
+                Q(**{f"{field}__lt": anchor})
+                | Q(**{field: anchor, "pk__lt": after})
+                | Q(**{f"{field}__isnull": True})
+            )
+    page = list(rows.order_by(F(field).desc(nulls_last=True), "-pk")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
     return Page(page, page[-1].pk if more and page else None)

@@ -19,7 +19,14 @@ def validate_npi(value: str) -> None:
 
 class Provider(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    npi = models.CharField(max_length=10, unique=True, validators=[validate_npi])
+    # Null for a practitioner known only by another identifier (one sent over FHIR
+    # from a system that does not use NPIs); those are kept in `identifiers`.
+    npi = models.CharField(
+        max_length=10, unique=True, null=True, blank=True, validators=[validate_npi]
+    )
+    identifiers = models.JSONField(
+        default=list, blank=True, help_text='other identifiers: [{"system", "value"}]'
+    )
     family = models.CharField(max_length=100)
     given = models.CharField(max_length=100)
     credentials = models.CharField(max_length=20, blank=True, default="")
@@ -40,6 +47,37 @@ class Provider(models.Model):
     def __str__(self) -> str:
         cred = f", {self.credentials}" if self.credentials else ""
         return f"{self.given} {self.family}{cred}"
+
+
+class Organization(models.Model):
+    """An organization named in records: another hospital, a clinic, a payer. One
+    that is one of our facilities points at it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    name = models.CharField(max_length=200)
+    npi = models.CharField(max_length=10, blank=True, default="", db_index=True)
+    identifiers = models.JSONField(default=list, blank=True)
+    kind = models.CharField(
+        max_length=20, blank=True, default="", help_text="organization-type: prov, pay"
+    )
+    telecoms = models.JSONField(default=list, blank=True)
+    addresses = models.JSONField(default=list, blank=True)
+    facility = models.OneToOneField(
+        Facility,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="organization",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class DocumentType(models.Model):
@@ -70,6 +108,9 @@ class EncounterClass(models.TextChoices):
     EMERGENCY = "EMER", "Emergency"
     OBSERVATION = "OBSENC", "Observation"
     TELEHEALTH = "VR", "Telehealth"
+    HOME_HEALTH = "HH", "Home health"
+    SHORT_STAY = "SS", "Short stay"
+    FIELD = "FLD", "Field"
 
 
 class EncounterStatus(models.TextChoices):
@@ -101,12 +142,14 @@ class Encounter(models.Model):
     facility = models.ForeignKey(
         Facility, on_delete=models.PROTECT, related_name="encounters"
     )
-    account_number = models.CharField(max_length=40)
+    # Blank for a visit received without a visit number (some FHIR senders).
+    account_number = models.CharField(max_length=40, blank=True, default="")
     encounter_class = models.CharField(max_length=8, choices=EncounterClass.choices)
     status = models.CharField(
         max_length=20, choices=EncounterStatus.choices, default=EncounterStatus.FINISHED
     )
-    admit_at = models.DateTimeField()
+    # Null when the sender did not say (legacy and FHIR visits without a period).
+    admit_at = models.DateTimeField(null=True, blank=True)
     discharge_at = models.DateTimeField(null=True, blank=True)
     location = models.CharField(max_length=100, blank=True, default="")
     discharge_disposition = models.CharField(
@@ -119,13 +162,21 @@ class Encounter(models.Model):
         Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     consultants = models.ManyToManyField(Provider, blank=True, related_name="consulted")
+    service_provider = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    types = models.JSONField(
+        default=list, blank=True, help_text="kinds of visit, as FHIR CodeableConcepts"
+    )
     sensitivity = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["facility", "account_number"], name="encounter_account_unique"
+                fields=["facility", "account_number"],
+                condition=~models.Q(account_number=""),
+                name="encounter_account_unique",
             )
         ]
         indexes = [
@@ -283,3 +334,96 @@ class Signature(models.Model):
         if not self._state.adding:
             raise RuntimeError("signatures are immutable")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Coded(models.Model):
+    """What conditions and procedures share: the patient, the visit, and the code
+    (the first coding, for search) with every coding the sender gave."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    code_system = models.CharField(max_length=200, blank=True, default="")
+    code = models.CharField(max_length=64, blank=True, default="")
+    display = models.CharField(max_length=300, blank=True, default="")
+    codings = models.JSONField(default=list, blank=True)
+    text = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.display or self.text or self.code
+
+
+class ConditionCategory(models.TextChoices):
+    ENCOUNTER_DIAGNOSIS = "encounter-diagnosis", "Encounter diagnosis"
+    PROBLEM = "problem-list-item", "Problem list item"
+    HEALTH_CONCERN = "health-concern", "Health concern"
+
+
+class Condition(Coded):
+    """A diagnosis of a visit or an item of the problem list."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="conditions"
+    )
+    encounter = models.ForeignKey(
+        Encounter,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conditions",
+    )
+    category = models.CharField(
+        max_length=24,
+        choices=ConditionCategory.choices,
+        default=ConditionCategory.ENCOUNTER_DIAGNOSIS,
+    )
+    clinical_status = models.CharField(max_length=20, blank=True, default="")
+    verification_status = models.CharField(max_length=20, blank=True, default="")
+    onset_at = models.DateTimeField(null=True, blank=True)
+    abatement_at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    recorder = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["patient", "recorded_at"], name="condition_patient_idx"
+            ),
+            models.Index(fields=["encounter"], name="condition_encounter_idx"),
+            models.Index(fields=["code"], name="condition_code_idx"),
+        ]
+
+
+class Procedure(Coded):
+    """A procedure performed on the patient, usually during a visit."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="procedures"
+    )
+    encounter = models.ForeignKey(
+        Encounter,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="procedures",
+    )
+    status = models.CharField(max_length=20, default="completed")
+    performed_start = models.DateTimeField(null=True, blank=True)
+    performed_end = models.DateTimeField(null=True, blank=True)
+    performer = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["patient", "performed_start"], name="procedure_patient_idx"
+            ),
+            models.Index(fields=["encounter"], name="procedure_encounter_idx"),
+            models.Index(fields=["code"], name="procedure_code_idx"),
+        ]

@@ -38,7 +38,7 @@ class EncounterOut(Schema):
     encounter_class: str
     class_display: str
     status: str
-    admit_at: datetime
+    admit_at: datetime | None
     discharge_at: datetime | None
     facility: str
     location: str

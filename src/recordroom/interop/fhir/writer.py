@@ -1,0 +1,213 @@
+"""Applying FHIR resources to the record: create, update, or leave unchanged.
+
+One `Writer.apply` call is one transaction (a bundle, an NDJSON chunk, one REST
+create). References resolve, in order, to an entry of the same call, to what the
+same source sent before (its SourceKey), or to our own ids. A resend is matched by
+its source key or by identifier (MRN, NPI, visit number), so it never duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from django.db import models, transaction
+
+from recordroom.audit.services import EventSpec, record_many
+from recordroom.interop.models import SourceKey
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import RecordroomError
+from recordroom.mpi.models import Facility, Patient
+from recordroom.mpi.services import visible_patients
+from recordroom.records.models import (
+    Condition,
+    Document,
+    Encounter,
+    Organization,
+    Procedure,
+    Provider,
+)
+
+from . import inbound
+from .apply import Applier
+from .values import R4_TYPES, Rejected, Unresolved, as_uuid
+
+MODELS: dict[str, type[models.Model]] = {
+    "Organization": Organization,
+    "Practitioner": Provider,
+    "Patient": Patient,
+    "Encounter": Encounter,
+    "Condition": Condition,
+    "Procedure": Procedure,
+    "DocumentReference": Document,
+}
+ORDER = {name: i for i, name in enumerate(inbound.STORED_TYPES)}
+
+
+@dataclass
+class Entry:
+    resource: Any
+    full_url: str = ""
+    method: str = "POST"
+    url: str = ""
+    if_none_exist: str = ""
+    location: str = ""
+
+
+@dataclass
+class Result:
+    index: int
+    status: str  # created, updated, unchanged, rejected, skipped
+    resource_type: str = ""
+    source_id: str = ""
+    target_id: UUID | None = None
+    reason: str = ""
+    expression: str = ""
+    unresolved: bool = False  # refused for a reference that may arrive later
+
+
+class BundleRejected(RecordroomError):
+    """A transaction with a refused entry: nothing was written."""
+
+    status = 400
+
+    def __init__(self, results: list[Result]) -> None:
+        bad = [r for r in results if r.status == "rejected"]
+        first = bad[0]
+        super().__init__(
+            f"entry {first.index} ({first.resource_type or '?'}): {first.reason}",
+            field=first.expression,
+        )
+        self.results = results
+
+
+def digest(resource: dict[str, Any]) -> str:
+    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class Writer:
+    """Writes for one actor from one source, into one receiving facility.
+
+    `facility` files visits and identifiers that do not name one of ours. The
+    caches live as long as the writer, so an import resolves across files.
+    """
+
+    actor: Actor
+    source: str
+    facility: Facility | None = None
+    raw_sha256: str = ""
+    keys: dict[tuple[str, str], UUID] = field(default_factory=dict)
+    _facility_of: dict[UUID, Facility | None] = field(default_factory=dict)
+    _by_system: dict[str, Facility | None] = field(default_factory=dict)
+
+    # --- the Context the inbound readers use -----------------------------------
+
+    def facility_by_system(self, system: str) -> Facility | None:
+        if system not in self._by_system:
+            self._by_system[system] = Facility.objects.filter(mrn_system=system).first()
+        return self._by_system[system]
+
+    def facility_of(self, organization_id: UUID | None) -> Facility | None:
+        if organization_id is None:
+            return None
+        if organization_id not in self._facility_of:
+            org = Organization.objects.filter(pk=organization_id).first()
+            self._facility_of[organization_id] = org.facility if org else None
+        return self._facility_of[organization_id]
+
+    def resolve(
+        self, ref: str | None, expr: str, types: tuple[str, ...], required: bool
+    ) -> UUID | None:
+        if ref is None:
+            if required:
+                raise Rejected(f"{expr} is required", expr)
+            return None
+        app = self._applier
+        if ref in app.refused:
+            raise Rejected(f"{expr} refers to {ref}, which was refused: "
+                           f"{app.refused[ref]}", expr)  # fmt: skip
+        hit = app.aliases.get(ref)
+        if hit is not None:
+            if hit[0] not in types:
+                raise Rejected(f"{expr} {ref} is a {hit[0]}, not a "
+                               f"{' or '.join(types)}", expr)  # fmt: skip
+            return hit[1]
+        if ref.startswith("urn:"):
+            raise Rejected(f"{expr} {ref} is not an entry of this bundle", expr)
+        rtype, rid = ref.split("/", 1)
+        found = self.keys.get((rtype, rid))
+        if found is None:
+            key = SourceKey.objects.filter(source=self.source, resource_type=rtype,
+                                           source_id=rid).first()  # fmt: skip
+            found = key.target_id if key else None
+        if found is None and (uid := as_uuid(rid)) is not None and rtype in MODELS:
+            qs = (visible_patients(self.actor.user) if rtype == "Patient"
+                  else MODELS[rtype]._default_manager.all())  # fmt: skip
+            found = uid if qs.filter(pk=uid).exists() else None
+        if found is None:
+            raise Unresolved(f"{expr} refers to {ref}, which does not exist here; send "
+                           "it first or in the same bundle", expr)  # fmt: skip
+        self.keys[(rtype, rid)] = found
+        return found
+
+    # --- applying --------------------------------------------------------------
+
+    def apply(self, entries: list[Entry], *, all_or_nothing: bool) -> list[Result]:
+        """Apply entries in dependency order; return one Result per entry, in the
+        entries' order. With `all_or_nothing` (a transaction bundle, a single
+        create) a refused entry refuses them all (BundleRejected)."""
+        results: list[Result | None] = [None] * len(entries)
+        work: list[tuple[int, Entry, str, str]] = []
+        for i, entry in enumerate(entries):
+            res = entry.resource
+            rtype = res.get("resourceType") if isinstance(res, dict) else None
+            if res is None and entry.method.upper() in ("GET", "HEAD", "DELETE",
+                                                        "RESPONSE"):  # fmt: skip
+                results[i] = Result(i, "skipped", reason=f"a {entry.method} request "
+                                    "entry is not applied here (nothing is deleted)")  # fmt: skip
+            elif not isinstance(res, dict) or not isinstance(rtype, str):
+                results[i] = Result(i, "rejected", reason="not a FHIR resource (no "
+                                    "resourceType)", expression="resourceType")  # fmt: skip
+            elif rtype not in R4_TYPES:
+                results[i] = Result(i, "rejected", rtype, reason=f"{rtype!r} is not a "
+                                    "FHIR R4 resource type", expression="resourceType")  # fmt: skip
+            elif rtype not in ORDER:
+                results[i] = Result(i, "skipped", rtype, str(res.get("id", "")),
+                                    reason=f"{rtype} is not kept by Recordroom")  # fmt: skip
+            else:
+                source_id = str(res.get("id") or entry.full_url or "")
+                work.append((i, entry, rtype, source_id))
+        work.sort(key=lambda w: (ORDER[w[2]], w[0]))
+        self._applier = Applier(self, work)
+        with transaction.atomic():
+            done = self._applier.run()
+            for r in done:
+                results[r.index] = r
+            final = [r for r in results if r is not None]
+            if all_or_nothing and any(r.status == "rejected" for r in final):
+                transaction.set_rollback(True)
+                raise BundleRejected(final)
+            self._applier.flush()
+            record_many(self._audit_events(final))
+        return final
+
+    def _audit_events(self, results: list[Result]) -> list[EventSpec]:
+        per_patient: dict[Any, dict[str, dict[str, int]]] = {}
+        for r in results:
+            if r.status not in ("created", "updated"):
+                continue
+            patient = self._applier.patient_of.get(r.index)
+            counts = per_patient.setdefault(patient, {})
+            counts.setdefault(r.status, {}).setdefault(r.resource_type, 0)
+            counts[r.status][r.resource_type] += 1
+        return [
+            EventSpec(self.actor, actions.INTEROP_WRITE.name, patient,
+                      detail={"source": self.source, **counts})
+            for patient, counts in per_patient.items()
+        ]  # fmt: skip
