@@ -50,3 +50,37 @@ def err(ack) -> list[str]:
     """The ERR segment of an ACK, as fields."""
     text = ack.encode().decode()
     return next(s for s in text.split("\r") if s.startswith("ERR")).split("|")
+
+
+def mdm(
+    event: str,
+    control: str,
+    number: str = "DOC-1",
+    *,
+    parent: str = "",
+    status: str = "AU",
+    doc_type: str = "DS",
+    author: str = "",
+    visit: str = "V5001",
+    lines: tuple[str, ...] = ("Discharge summary.", "Home on day 3."),
+    obx: tuple[str, ...] | None = None,
+    mrn: str = "M1001",
+    facility: str = "NORTH",
+    evn_reason: str = "",
+) -> bytes:
+    """An MDM message: TXA with the given number/status, OBX text lines (or `obx`)."""
+    txa = ["TXA", "1", doc_type, "TX", "20250104101500"] + [""] * 19
+    txa[9], txa[12], txa[13], txa[17] = author, number, parent, status
+    if obx is None:
+        obx = tuple(f"OBX|{i}|TX|NOTE^Note||{line}||||||F" for i, line in
+                    enumerate(lines, 1))  # fmt: skip
+    segs = [
+        f"MSH|^~\\&|DICTAPP|{facility}|RR|RR|20250104101500||MDM^{event}^MDM_T02|"
+        f"{control}|P|2.5.1",
+        f"EVN|{event}|20250104101500||{evn_reason}",
+        f"PID|1||{mrn}^^^{facility}^MR||DOE^JANE||19800131|F",
+        "PV1|1|I|4E^401^A" + "|" * 16 + visit,
+        "|".join(txa),
+        *obx,
+    ]
+    return ("\r".join(segs) + "\r").encode()

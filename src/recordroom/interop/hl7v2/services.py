@@ -4,7 +4,7 @@
 raw bytes encrypted in the blob store) and answered with an ACK -- AA applied, AE an
 error in the content (nothing written), AR rejected (not HL7, unsupported type).
 The ACK is built only after the transaction that applied the message has committed.
-The handlers themselves live in adt.py (and mdm.py); HANDLERS routes to them.
+The handlers themselves live in adt.py and mdm.py; HANDLERS routes to them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
 
 from .ack import Ack, Applied, header
 from .adt import ADT_EVENTS, apply_adt, unsupported_note
+from .mdm import MDM_EVENTS, apply_mdm
 from .parser import Hl7Error, Message, parse
 
 __all__ = ["HANDLERS", "Ack", "handle", "reprocess"]
@@ -35,6 +36,7 @@ Handler = Callable[[Actor, Message], Applied]
 # (MSH-9.1, MSH-9.2) -> the handler that applies it
 HANDLERS: dict[tuple[str, str], Handler] = {
     **{("ADT", event): apply_adt for event in ADT_EVENTS},
+    **{("MDM", event): apply_mdm for event in MDM_EVENTS},
 }
 
 # Where a service's complaint about a field points in the message.
@@ -52,6 +54,9 @@ FIELD_LOCATION = {
     "discharge_disposition": "PV1-36",
     "location": "PV1-3",
     "status": "MSH-9",
+    "file": "OBX-5",
+    "media_type": "OBX-5",
+    "filename": "TXA-12",
 }
 
 
