@@ -106,8 +106,7 @@ INTERFACE_MESSAGE = declare(
 INTEROP_WRITE = declare(
     "interop.write",
     "create",
-    "Resources were created or updated from FHIR (API or import); one event per "
-    "patient per bundle, with the counts by type.",
+    "A resource was created or updated from FHIR (API or import), with its source.",
 )
 INTEROP_IMPORT = declare(
     "interop.import", "create", "A bulk FHIR import ran (files, counts, quarantined)."

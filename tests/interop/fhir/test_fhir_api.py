@@ -229,10 +229,10 @@ def test_errors_are_operation_outcomes(db, api, facility):
     missing = api.get("Patient/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404
     assert missing.json()["issue"][0]["code"] == "not-found"
-    post = api.client.post(BASE + "Patient", data="{}",
-                           content_type="application/fhir+json", headers=api.headers)  # fmt: skip
-    assert post.status_code == 405
-    assert post.json()["issue"][0]["code"] == "not-supported"
+    delete = api.client.delete(BASE + "Patient/x", headers=api.headers)
+    assert delete.status_code == 405
+    assert delete.json()["issue"][0]["code"] == "not-supported"
+    assert delete["Allow"] == "GET, HEAD, PUT"
     bad_date = api.get("Patient", birthdate="yesterday")
     assert bad_date.status_code == 400
     assert bad_date.json()["issue"][0]["expression"] == ["birthdate"]
@@ -245,6 +245,13 @@ def test_capability_statement_lists_what_is_implemented(db):
     CapabilityStatement.model_validate(body)
     assert body["fhirVersion"] == "4.0.1"
     resources = {r["type"]: r for r in body["rest"][0]["resource"]}
-    assert set(resources) == {"Patient", "Encounter", "DocumentReference", "Binary"}
+    assert set(resources) == {
+        "Patient", "Encounter", "DocumentReference", "Binary", "Condition", "Procedure",
+        "Practitioner", "Organization", "AuditEvent", "Provenance"}  # fmt: skip
+    assert {i["code"] for i in resources["Condition"]["interaction"]} == {
+        "read", "search-type", "create", "update"}
+    assert {i["code"] for i in resources["AuditEvent"]["interaction"]} == {
+        "read", "search-type"}
+    assert {i["code"] for i in body["rest"][0]["interaction"]} == {"transaction", "batch"}
     names = {p["name"] for p in resources["Patient"]["searchParam"]}
     assert {"identifier", "family", "birthdate", "address-postalcode"} <= names

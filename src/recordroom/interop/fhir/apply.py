@@ -140,7 +140,7 @@ class Applier:
         self, i: int, entry: Entry, rtype: str, sid: str, key: SourceKey | None
     ) -> tuple[str, UUID | None]:
         res = entry.resource
-        target = key.target_id if key else None
+        target = key.target_id if key else self.w.put_target(entry, rtype)
         if target is not None:
             self.flush_creates()  # it may be a row created earlier in this call
         if rtype == "Binary":

@@ -16,10 +16,13 @@ from recordroom.mpi.models import (
     PatientName,
 )
 from recordroom.records.models import (
+    Condition,
     Document,
     DocumentStatus,
     DocumentVersion,
     Encounter,
+    Organization,
+    Procedure,
     Provider,
 )
 
@@ -139,10 +142,13 @@ def practitioner_ref(provider: Provider) -> dict[str, Any]:
     display = f"{provider.given} {provider.family}".strip()
     if provider.credentials:
         display = f"{display}, {provider.credentials}"
-    return {
+    ref: dict[str, Any] = {
+        "reference": f"Practitioner/{provider.pk}",
         "display": display,
-        "identifier": {"system": NPI_SYSTEM, "value": provider.npi},
     }
+    if provider.npi:
+        ref["identifier"] = {"system": NPI_SYSTEM, "value": provider.npi}
+    return ref
 
 
 def encounter(e: Encounter) -> dict[str, Any]:
@@ -177,13 +183,19 @@ def encounter(e: Encounter) -> dict[str, Any]:
                     "system": e.facility.mrn_system + ENCOUNTER_ACCOUNT_SUFFIX,
                     "value": e.account_number,
                 }
-            ],
+            ]
+            if e.account_number
+            else [],
             "status": e.status,
             "class": {"system": ACT_CODE, "code": e.encounter_class},
+            "type": e.types,
             "subject": {"reference": f"Patient/{e.patient_id}"},
             "participant": participants,
             "period": _period(e.admit_at, e.discharge_at),
             "hospitalization": hospitalization,
+            "serviceProvider": {"reference": f"Organization/{e.service_provider_id}"}
+            if e.service_provider_id
+            else None,
         }
     )
 
@@ -248,6 +260,108 @@ def document_reference(d: Document, version: DocumentVersion | None) -> dict[str
             "context": context,
         }
     )  # fmt: skip
+
+
+def _concept(row: Any) -> dict[str, Any]:
+    codings = row.codings or (
+        [{"system": row.code_system, "code": row.code, "display": row.display}]
+        if row.code
+        else []
+    )
+    return _drop_empty({"coding": [_drop_empty(c) for c in codings], "text": row.text})
+
+
+def _ref(kind: str, pk: Any) -> dict[str, str] | None:
+    return {"reference": f"{kind}/{pk}"} if pk else None
+
+
+def condition(c: Condition) -> dict[str, Any]:
+    def status(system: str, code: str) -> dict[str, Any] | None:
+        base = "http://terminology.hl7.org/CodeSystem/"
+        return {"coding": [{"system": base + system, "code": code}]} if code else None
+
+    return _drop_empty(
+        {
+            "resourceType": "Condition",
+            "id": str(c.pk),
+            "meta": {"lastUpdated": _iso(c.updated_at)},
+            "clinicalStatus": status("condition-clinical", c.clinical_status),
+            "verificationStatus": status("condition-ver-status", c.verification_status),
+            "category": [{"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                "code": c.category}]}],
+            "code": _concept(c),
+            "subject": _ref("Patient", c.patient_id),
+            "encounter": _ref("Encounter", c.encounter_id),
+            "onsetDateTime": _iso(c.onset_at),
+            "abatementDateTime": _iso(c.abatement_at),
+            "recordedDate": _iso(c.recorded_at),
+            "recorder": _ref("Practitioner", c.recorder_id),
+        }
+    )  # fmt: skip
+
+
+def procedure(p: Procedure) -> dict[str, Any]:
+    performed: dict[str, Any] = {}
+    if p.performed_end:
+        performed["performedPeriod"] = _period(p.performed_start, p.performed_end)
+    elif p.performed_start:
+        performed["performedDateTime"] = _iso(p.performed_start)
+    return _drop_empty(
+        {
+            "resourceType": "Procedure",
+            "id": str(p.pk),
+            "meta": {"lastUpdated": _iso(p.updated_at)},
+            "status": p.status,
+            "code": _concept(p),
+            "subject": _ref("Patient", p.patient_id),
+            "encounter": _ref("Encounter", p.encounter_id),
+            **performed,
+            "performer": [{"actor": _ref("Practitioner", p.performer_id)}]
+            if p.performer_id
+            else [],
+        }
+    )
+
+
+def practitioner(p: Provider) -> dict[str, Any]:
+    idents = [{"system": NPI_SYSTEM, "value": p.npi}] if p.npi else []
+    idents += [_drop_empty(i) for i in p.identifiers or []]
+    given = p.given.split() if p.given else []
+    return _drop_empty(
+        {
+            "resourceType": "Practitioner",
+            "id": str(p.pk),
+            "identifier": idents,
+            "active": p.active,
+            "name": [_drop_empty({"family": p.family, "given": given})],
+            "qualification": [{"code": {"text": p.credentials}}]
+            if p.credentials
+            else [],
+        }
+    )
+
+
+def organization(o: Organization) -> dict[str, Any]:
+    idents = [{"system": NPI_SYSTEM, "value": o.npi}] if o.npi else []
+    idents += [_drop_empty(i) for i in o.identifiers or [] if i.get("value") != o.npi]
+    kind = (
+        [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type",
+                      "code": o.kind}]}]
+        if o.kind else []
+    )  # fmt: skip
+    return _drop_empty(
+        {
+            "resourceType": "Organization",
+            "id": str(o.pk),
+            "identifier": idents,
+            "active": o.active,
+            "type": kind,
+            "name": o.name,
+            "telecom": o.telecoms,
+            "address": o.addresses,
+        }
+    )
 
 
 def operation_outcome(

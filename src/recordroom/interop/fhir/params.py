@@ -167,9 +167,134 @@ DOCUMENT_PARAMS: dict[str, Filter] = {
     ),
 }  # fmt: skip
 
+
+def _code(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+    system, code = _token(value)
+    qs = qs.filter(code=code)
+    return qs.filter(code_system=system) if system else qs
+
+
+def _ref(field_name: str, resource: str) -> Filter:
+    def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        return qs.filter(**{field_name: as_uuid(_ref_id(value, resource), param)})
+
+    return f
+
+
+def _dates(field_name: str) -> Filter:
+    def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        return qs.filter(_date_filter(field_name, value, param, is_datetime=True))
+
+    return f
+
+
+def _by_id(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+    return qs.filter(pk=as_uuid(value, param))
+
+
+CONDITION_PARAMS: dict[str, Filter] = {
+    "_id": _by_id,
+    "patient": _ref("patient_id", "Patient"),
+    "encounter": _ref("encounter_id", "Encounter"),
+    "code": _code,
+    "category": lambda qs, v, p, u: qs.filter(category=_token(v)[1]),
+    "clinical-status": lambda qs, v, p, u: qs.filter(clinical_status=_token(v)[1]),
+    "recorded-date": _dates("recorded_at"),
+}
+
+PROCEDURE_PARAMS: dict[str, Filter] = {
+    "_id": _by_id,
+    "patient": _ref("patient_id", "Patient"),
+    "encounter": _ref("encounter_id", "Encounter"),
+    "code": _code,
+    "date": _dates("performed_start"),
+    "status": lambda qs, v, p, u: qs.filter(status=v),
+}
+
+
+def _npi(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+    system, code = _token(value)
+    if system and system != "http://hl7.org/fhir/sid/us-npi":
+        return qs.none()  # other identifiers are kept but not indexed
+    return qs.filter(npi=code)
+
+
+PRACTITIONER_PARAMS: dict[str, Filter] = {
+    "_id": _by_id,
+    "identifier": _npi,
+    "name": lambda qs, v, p, u: qs.filter(
+        Q(family__istartswith=v) | Q(given__istartswith=v)
+    ),
+    "family": lambda qs, v, p, u: qs.filter(family__istartswith=v),
+    "given": lambda qs, v, p, u: qs.filter(given__istartswith=v),
+}
+
+ORGANIZATION_PARAMS: dict[str, Filter] = {
+    "_id": _by_id,
+    "identifier": _npi,
+    "name": lambda qs, v, p, u: qs.filter(name__icontains=v),
+}
+
+
+def _audit_date(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+    # Events keep microseconds since 1970: translate the day bounds.
+    q = _date_filter("ts", value, param, is_datetime=True)
+    field_name, bound = q.children[0]  # type: ignore[misc]
+    if isinstance(bound, tuple):
+        bound = tuple(int(b.timestamp() * 1_000_000) for b in bound)
+    else:
+        bound = int(bound.timestamp() * 1_000_000)
+    return qs.filter(**{field_name: bound})
+
+
+def _audit_patient(
+    qs: QuerySet[Any], value: str, param: str, user: Any
+) -> QuerySet[Any]:
+    return qs.filter(patient_id=str(as_uuid(_ref_id(value, "Patient"), param)))
+
+
+AUDIT_PARAMS: dict[str, Filter] = {
+    "patient": _audit_patient,
+    "date": _audit_date,
+    "agent": lambda qs, v, p, u: qs.filter(Q(username=v) | Q(user_id=v)),
+}
+
+
+def _visible_events(qs: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    """Only events about patients the reader may see (provenance is chart content)."""
+    from recordroom.mpi.services import visible_patients
+
+    ids = {p for p in qs.values_list("patient_id", flat=True).distinct()[:1000] if p}
+    seen = visible_patients(user).filter(pk__in=list(ids)).values_list("pk", flat=True)
+    return qs.filter(patient_id__in=[str(p) for p in seen])
+
+
+def _provenance_target(
+    qs: QuerySet[Any], value: str, param: str, user: Any
+) -> QuerySet[Any]:
+    from .provenance import BY_FHIR
+
+    kind, _, rid = value.rpartition("/")
+    if kind not in BY_FHIR:
+        raise Invalid(
+            f"target must be one of {', '.join(f'{k}/<id>' for k in BY_FHIR)}, not "
+            f"{value!r}",
+            field=param,
+        )
+    rows = qs.filter(object_type=BY_FHIR[kind], object_id=str(as_uuid(rid, param)))
+    return _visible_events(rows, user)
+
+
+PROVENANCE_PARAMS: dict[str, Filter] = {
+    "target": _provenance_target,
+    "patient": lambda qs, v, p, u: _visible_events(_audit_patient(qs, v, p, u), u),
+}
+
 PARAM_TYPES = {"_id": "token", "identifier": "token", "name": "string",
                "family": "string", "given": "string", "birthdate": "date",
                "gender": "token", "address-postalcode": "string",
                "patient": "reference", "date": "date", "class": "token",
                "status": "token", "type": "token", "category": "token",
-               "encounter": "reference"}  # fmt: skip
+               "encounter": "reference", "code": "token",
+               "clinical-status": "token", "recorded-date": "date",
+               "agent": "reference", "target": "reference"}  # fmt: skip

@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("", views.root, name="fhir-root"),
     path("metadata", views.metadata, name="fhir-metadata"),
     path("Binary/<str:rid>", views.binary, name="fhir-binary"),
     path("<str:resource>", views.search, name="fhir-search"),

@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -21,25 +19,16 @@ from django.views.decorators.http import require_GET
 
 from recordroom.accounts.permissions import require
 from recordroom.accounts.services import Throttled, authenticate_token
-from recordroom.audit.services import EventSpec, record, record_many
+from recordroom.audit.services import EventSpec, record_many
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, RecordroomError
-from recordroom.mpi.models import Patient
-from recordroom.mpi.services import get_patient, identifiers_in_scope, visible_patients
-from recordroom.records.models import Document, DocumentVersion, Encounter
-from recordroom.records.services import get_document, read_content, visible_documents
+from recordroom.records.models import DocumentVersion
+from recordroom.records.services import get_document, read_content
 
-from . import mapping
-from .params import (
-    DOCUMENT_PARAMS,
-    ENCOUNTER_PARAMS,
-    PARAM_TYPES,
-    PATIENT_PARAMS,
-    Filter,
-    Invalid,
-    as_uuid,
-)
+from . import mapping, write_views
+from .params import PARAM_TYPES, Invalid, as_uuid
+from .registry import REGISTRY, ResourceType, _patient_of, resource_type
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_COUNT = 20
@@ -80,187 +69,103 @@ def authenticate(request: HttpRequest) -> Actor:
     return actor_from(request, user)
 
 
-def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Authenticate and turn our errors into OperationOutcomes."""
+def fhir_view(
+    *methods: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Authenticate, allow `methods` (GET and HEAD always), and turn our errors
+    into OperationOutcomes."""
+    allowed = ("GET", "HEAD", *methods)
 
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method not in ("GET", "HEAD"):
-            resp = outcome(405, "not-supported",
-                           f"{request.method} is not supported: this FHIR API is "
-                           "read and search only (GET)")  # fmt: skip
-            resp["Allow"] = "GET, HEAD"
-            return resp
-        try:
-            try:
-                actor = authenticate(request)
-            except PermissionDenied as exc:
-                resp = outcome(401, "login", exc.message)
-                resp["WWW-Authenticate"] = 'Bearer realm="recordroom"'
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in allowed:
+                resp = outcome(405, "not-supported",
+                               f"{request.method} is not supported here; allowed: "
+                               f"{', '.join(allowed)}")  # fmt: skip
+                resp["Allow"] = ", ".join(allowed)
                 return resp
-            return view(request, actor, *args, **kwargs)
-        except Throttled as exc:
-            resp = outcome(429, "throttled", exc.message)
-            resp["Retry-After"] = str(exc.retry_after)
-            return resp
-        except NotFound as exc:
-            return outcome(404, "not-found", exc.message, exc.field)
+            return _dispatch(view, request, *args, **kwargs)
+
+        wrapped.__name__ = view.__name__
+        return csrf_exempt(wrapped)
+
+    return decorate
+
+
+def _dispatch(
+    view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    try:
+        try:
+            actor = authenticate(request)
         except PermissionDenied as exc:
-            return outcome(403, "forbidden", exc.message, exc.field)
-        except RecordroomError as exc:
-            code = "invalid" if exc.status < 500 else "processing"
-            return outcome(exc.status if exc.status != 422 else 400, code,
-                           exc.message, exc.field)  # fmt: skip
-
-    wrapped.__name__ = view.__name__
-    return csrf_exempt(wrapped)
-
-
-# --- resources --------------------------------------------------------------------
-
-
-def _patient_queryset(user: Any) -> QuerySet[Any]:
-    return visible_patients(user)
-
-
-def _encounter_queryset(user: Any) -> QuerySet[Any]:
-    qs = Encounter.objects.filter(patient__in=visible_patients(user)).select_related(
-        "facility", "attending", "admitting"
-    )
-    scope = user.facility_ids()
-    return qs if scope is None else qs.filter(facility_id__in=scope)
-
-
-def _document_queryset(user: Any) -> QuerySet[Any]:
-    return visible_documents(user).filter(
-        patient__in=visible_patients(user)
-    ).select_related("doc_type", "author")  # fmt: skip
-
-
-def _map_patients(user: Any, rows: list[Any]) -> list[dict[str, Any]]:
-    ids = [p.pk for p in rows]
-    if not ids:
-        return []
-    patients = {
-        p.pk: p
-        for p in Patient.objects.filter(pk__in=ids).prefetch_related(
-            "names", "addresses", "telecoms"
-        )
-    }
-    idents: dict[Any, list[Any]] = {}
-    for i in identifiers_in_scope(user).filter(patient_id__in=ids):
-        idents.setdefault(i.patient_id, []).append(i)
-    return [
-        mapping.patient(
-            patients[pk],
-            identifiers=idents.get(pk, []),
-            names=patients[pk].names.all(),
-            addresses=patients[pk].addresses.all(),
-            telecoms=patients[pk].telecoms.all(),
-        )
-        for pk in ids
-    ]
-
-
-def _current_versions(docs: list[Document]) -> dict[Any, DocumentVersion]:
-    out: dict[Any, DocumentVersion] = {}
-    for v in DocumentVersion.objects.filter(document__in=docs).order_by("number"):
-        out[v.document_id] = v
-    return out
-
-
-def _map_documents(user: Any, rows: list[Any]) -> list[dict[str, Any]]:
-    versions = _current_versions(rows)
-    return [mapping.document_reference(d, versions.get(d.pk)) for d in rows]
-
-
-def _read_patient(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
-    try:
-        p = get_patient(user=actor.user, patient_id=rid)
-    except PermissionDenied:
-        # Out of scope reads as absent: a 403 would confirm care elsewhere.
-        raise NotFound(f"no patient with id '{rid}' at your facilities") from None
-    body = mapping.patient(
-        p,
-        identifiers=p.identifiers.all(),
-        names=p.names.all(),
-        addresses=p.addresses.all(),
-        telecoms=p.telecoms.all(),
-    )
-    return body, p.pk
-
-
-def _read_encounter(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
-    try:
-        e = _encounter_queryset(actor.user).get(pk=as_uuid(rid, "id"))
-    except (Encounter.DoesNotExist, Invalid):
-        raise NotFound(f"no encounter with id '{rid}' at your facilities") from None
-    return mapping.encounter(e), e.patient_id
-
-
-def _read_document(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
-    try:
-        d = get_document(user=actor.user, document_id=rid)
-    except PermissionDenied:
-        raise NotFound(f"no document with id '{rid}' at your facilities") from None
-    return mapping.document_reference(d, _current_versions([d]).get(d.pk)), d.patient_id
-
-
-@dataclass(frozen=True)
-class ResourceType:
-    name: str
-    capability: str  # for read and search
-    search_capability: str
-    params: dict[str, Filter]
-    queryset: Callable[[Any], QuerySet[Any]]
-    to_fhir: Callable[[Any, list[Any]], list[dict[str, Any]]]
-    read: Callable[[Actor, str], tuple[dict[str, Any], Any]]
-    interactions: tuple[str, ...] = ("read", "search-type")
-    doc: dict[str, str] = field(default_factory=dict)
-
-
-REGISTRY: dict[str, ResourceType] = {
-    r.name: r
-    for r in (
-        ResourceType("Patient", "view_chart", "search_patients", PATIENT_PARAMS,
-                     _patient_queryset, _map_patients, _read_patient),
-        ResourceType("Encounter", "view_chart", "view_chart", ENCOUNTER_PARAMS,
-                     _encounter_queryset,
-                     lambda user, rows: [mapping.encounter(e) for e in rows],
-                     _read_encounter),
-        ResourceType("DocumentReference", "view_document", "view_document",
-                     DOCUMENT_PARAMS, _document_queryset, _map_documents,
-                     _read_document),
-    )
-}  # fmt: skip
+            resp = outcome(401, "login", exc.message)
+            resp["WWW-Authenticate"] = 'Bearer realm="recordroom"'
+            return resp
+        return view(request, actor, *args, **kwargs)
+    except Throttled as exc:
+        resp = outcome(429, "throttled", exc.message)
+        resp["Retry-After"] = str(exc.retry_after)
+        return resp
+    except NotFound as exc:
+        return outcome(404, "not-found", exc.message, exc.field)
+    except PermissionDenied as exc:
+        return outcome(403, "forbidden", exc.message, exc.field)
+    except RecordroomError as exc:
+        code = "invalid" if exc.status < 500 else "processing"
+        return outcome(exc.status if exc.status != 422 else 400, code,
+                       exc.message, exc.field)  # fmt: skip
 
 
 # --- views ------------------------------------------------------------------------
 
 
-def _resource(name: str) -> ResourceType:
-    if name not in REGISTRY:
-        raise NotFound(f"resource type {name!r} is not supported here; see /metadata",
-                       field=name)  # fmt: skip
-    return REGISTRY[name]
-
-
-@fhir_view
+@fhir_view("PUT")
 def read(request: HttpRequest, actor: Actor, resource: str, rid: str) -> HttpResponse:
-    rt = _resource(resource)
+    rt = resource_type(resource)
+    if request.method == "PUT":
+        result = write_views.update(
+            actor, resource, rid, write_views.parse_body(request)
+        )
+        return _written(request, actor, rt, result, 201 if result.status == "created"
+                        else 200)  # fmt: skip
     require(actor.user, rt.capability)
-    body, patient_id = rt.read(actor, rid)
-    record(
-        actor=actor,
-        action=actions.CHART_OPEN.name,
-        patient=patient_id,
-        detail={"fhir": f"{resource}/{rid}"},
-    )
+    body, patient_id = rt.read_one(actor, rid)
+    _audit_read(actor, rt, [patient_id], {"fhir": f"{resource}/{rid}"})
     return fhir_response(body)
 
 
-@fhir_view
+def _audit_read(
+    actor: Actor, rt: ResourceType, patients: list[Any], detail: dict[str, Any],
+    search: bool = False,
+) -> None:  # fmt: skip
+    """Searching patients is a patient search; chart content opens each chart it
+    shows; the audit trail read is itself audited; practitioners and
+    organizations are not PHI."""
+    events = []
+    chart_detail = {"fhir": detail["fhir"], "search": True} if search else detail
+    if search and rt.name != "AuditEvent":
+        events.append(EventSpec(actor, actions.PATIENT_SEARCH.name, detail=detail))
+    if rt.name == "AuditEvent":
+        events.append(EventSpec(actor, actions.AUDIT_VIEW.name, detail=detail))
+    elif rt.chart_content or rt.name == "Patient":
+        for patient_id in dict.fromkeys(p for p in patients if p):
+            if not search or rt.name != "Patient":
+                events.append(EventSpec(actor, actions.CHART_OPEN.name, patient_id,
+                                        detail=chart_detail))  # fmt: skip
+    if events:
+        record_many(events)
+
+
+@fhir_view("POST")
 def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
-    rt = _resource(resource)
+    if request.method == "POST":
+        status, result = write_views.create(
+            actor, resource, write_views.parse_body(request),
+            request.headers.get("If-None-Exist", ""),
+        )  # fmt: skip
+        return _written(request, actor, resource_type(resource), result, status)
+    rt = resource_type(resource)
     require(actor.user, rt.search_capability)
     strict = "handling=strict" in request.headers.get("Prefer", "").replace(" ", "")
     qs = rt.queryset(actor.user)
@@ -282,27 +187,25 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
                 continue
             qs = rt.params[name](qs, value, name, actor.user)
             used.append((name, value))
+    narrowed = [p for p in rt.needs_one_of if p in dict(used)]
+    if rt.needs_one_of and not narrowed:
+        raise Invalid(f"a {resource} search needs one of: {', '.join(rt.needs_one_of)}",
+                      field=rt.needs_one_of[0])  # fmt: skip
     count = _count(request.GET.get("_count"))
     qs = qs.distinct()
     total = qs.count()
     page_qs = qs.order_by("pk")
     after = request.GET.get("_after")
     if after:
-        page_qs = page_qs.filter(pk__gt=as_uuid(after, "_after"))
+        key: Any = _int_id(after) if rt.integer_ids else as_uuid(after, "_after")
+        page_qs = page_qs.filter(pk__gt=key)
     # _count=0 asks for the total alone (FHIR search, "_count").
     rows = list(page_qs[: count + 1]) if count else []
     more = len(rows) > count
     rows = rows[:count]
     resources = rt.to_fhir(actor.user, rows)
     detail = {"fhir": resource, "params": dict(used), "results": len(rows)}
-    events = [EventSpec(actor, actions.PATIENT_SEARCH.name, detail=detail)]
-    if resource != "Patient":
-        # Encounters and documents are chart content: each patient whose chart a
-        # page disclosed finds it in their access log.
-        for patient_id in dict.fromkeys(r.patient_id for r in rows):
-            events.append(EventSpec(actor, actions.CHART_OPEN.name, patient_id,
-                                    detail={"fhir": resource, "search": True}))  # fmt: skip
-    record_many(events)
+    _audit_read(actor, rt, [_patient_of(r) for r in rows], detail, search=True)
     base = request.build_absolute_uri(request.path)
     self_params = [*used, ("_count", str(count))]
     if after:
@@ -336,6 +239,38 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     return fhir_response(bundle)
 
 
+def _written(
+    request: HttpRequest, actor: Actor, rt: ResourceType, result: Any, status: int
+) -> HttpResponse:
+    """The resource as now stored, with its Location (FHIR create/update)."""
+    body, _ = rt.read_one(actor, str(result.target_id))
+    resp = fhir_response(body, status)
+    resp["Location"] = request.build_absolute_uri(
+        f"/fhir/R4/{rt.name}/{result.target_id}"
+    )
+    return resp
+
+
+@fhir_view("POST")
+def root(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """POST a transaction or batch Bundle."""
+    if request.method != "POST":
+        raise Invalid("GET on the base (whole-system search) is not supported; "
+                      "search a resource type")  # fmt: skip
+    base = request.build_absolute_uri("/fhir/R4/")
+    return fhir_response(
+        write_views.transaction(actor, write_views.parse_body(request), base)
+    )
+
+
+def _int_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid(f"_after must be an event number, not {value!r}",
+                      field="_after") from None  # fmt: skip
+
+
 def _count(value: str | None) -> int:
     if not value:
         return DEFAULT_COUNT
@@ -349,7 +284,7 @@ def _count(value: str | None) -> int:
     return min(n, MAX_COUNT)
 
 
-@fhir_view
+@fhir_view()
 def binary(request: HttpRequest, actor: Actor, rid: str) -> HttpResponse:
     require(actor.user, "view_document")
     version = DocumentVersion.objects.filter(pk=_uuid_or_404(rid, "Binary")).first()
@@ -382,14 +317,24 @@ def _uuid_or_404(value: str, resource: str) -> uuid.UUID:
 
 def capability_statement(base: str) -> dict[str, Any]:
     """Generated from REGISTRY, so it lists exactly what is implemented."""
-    resources: list[dict[str, Any]] = [
-        {
+    resources: list[dict[str, Any]] = []
+    for rt in REGISTRY.values():
+        interactions = [
+            *rt.interactions,
+            *(("create", "update") if rt.writable else ()),
+        ]
+        entry: dict[str, Any] = {
             "type": rt.name,
-            "interaction": [{"code": i} for i in rt.interactions],
+            "interaction": [{"code": i} for i in interactions],
             "searchParam": [{"name": p, "type": PARAM_TYPES[p]} for p in rt.params],
         }
-        for rt in REGISTRY.values()
-    ]
+        if rt.writable:
+            entry["conditionalCreate"] = True
+            entry["updateCreate"] = True  # PUT with the client's own id creates
+        if rt.name == "Patient":
+            entry["operation"] = [{"name": "everything", "definition":
+                "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]  # fmt: skip
+        resources.append(entry)
     resources.append({"type": "Binary", "interaction": [{"code": "read"}]})
     return {
         "resourceType": "CapabilityStatement",
@@ -409,6 +354,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                     "is readable. SMART on FHIR authorization is not offered yet.",
                 },
                 "resource": resources,
+                "interaction": [{"code": "transaction"}, {"code": "batch"}],
             }
         ],
     }

@@ -111,7 +111,7 @@ class Writer:
     def facility_by_system(self, system: str) -> Facility | None:
         if system not in self._by_system:
             self._by_system[system] = Facility.objects.filter(mrn_system=system).first()
-        return self._by_system[system]
+        return self._in_scope(self._by_system[system], "Patient.identifier")
 
     def facility_of(self, organization_id: UUID | None) -> Facility | None:
         if organization_id is None:
@@ -119,7 +119,30 @@ class Writer:
         if organization_id not in self._facility_of:
             org = Organization.objects.filter(pk=organization_id).first()
             self._facility_of[organization_id] = org.facility if org else None
-        return self._facility_of[organization_id]
+        return self._in_scope(self._facility_of[organization_id],
+                              "Encounter.serviceProvider")  # fmt: skip
+
+    def _in_scope(self, facility: Facility | None, expr: str) -> Facility | None:
+        """A user writes only into their own facilities (the CLI, with no user,
+        into any)."""
+        user = self.actor.user
+        scope = user.facility_ids() if user is not None else None
+        if facility is not None and scope is not None and facility.pk not in scope:
+            raise Rejected(f"{expr}: {facility.code} is not one of your facilities",
+                           expr)  # fmt: skip
+        return facility
+
+    def put_target(self, entry: Entry, rtype: str) -> UUID | None:
+        """PUT Type/<our id>: the row it updates (if it exists and is visible)."""
+        if entry.method != "PUT" or "/" not in entry.url:
+            return None
+        kind, _, rid = entry.url.rpartition("/")
+        uid = as_uuid(rid)
+        if kind != rtype or uid is None or rtype not in MODELS:
+            return None
+        qs = (visible_patients(self.actor.user) if rtype == "Patient"
+              else MODELS[rtype]._default_manager.all())  # fmt: skip
+        return uid if qs.filter(pk=uid).exists() else None
 
     def resolve(
         self, ref: str | None, expr: str, types: tuple[str, ...], required: bool
@@ -198,16 +221,14 @@ class Writer:
         return final
 
     def _audit_events(self, results: list[Result]) -> list[EventSpec]:
-        per_patient: dict[Any, dict[str, dict[str, int]]] = {}
-        for r in results:
-            if r.status not in ("created", "updated"):
-                continue
-            patient = self._applier.patient_of.get(r.index)
-            counts = per_patient.setdefault(patient, {})
-            counts.setdefault(r.status, {}).setdefault(r.resource_type, 0)
-            counts[r.status][r.resource_type] += 1
+        """One event per row created or updated, naming it, so the audit trail
+        holds each resource's provenance (FHIR Provenance is read from it)."""
         return [
-            EventSpec(self.actor, actions.INTEROP_WRITE.name, patient,
-                      detail={"source": self.source, **counts})
-            for patient, counts in per_patient.items()
+            EventSpec(self.actor, actions.INTEROP_WRITE.name,
+                      self._applier.patient_of.get(r.index),
+                      obj=(MODELS[r.resource_type]._meta.label_lower, str(r.target_id)),
+                      detail={"source": self.source, "fhir": r.resource_type,
+                              "status": r.status})
+            for r in results
+            if r.status in ("created", "updated") and r.target_id
         ]  # fmt: skip

@@ -1,0 +1,225 @@
+"""The FHIR resource types served: for each, who may read it, its search
+parameters, the rows a user may see, and the mapping to FHIR. The
+CapabilityStatement is generated from this table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet
+
+from recordroom.audit import fhir as audit_fhir
+from recordroom.audit.models import AuditEvent
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import NotFound, PermissionDenied
+from recordroom.mpi.models import Patient
+from recordroom.mpi.services import get_patient, identifiers_in_scope, visible_patients
+from recordroom.records.models import (
+    Condition,
+    Document,
+    DocumentVersion,
+    Encounter,
+    Organization,
+    Procedure,
+    Provider,
+)
+from recordroom.records.services import get_document, visible_documents
+
+from . import mapping, provenance
+from .params import (
+    AUDIT_PARAMS,
+    CONDITION_PARAMS,
+    DOCUMENT_PARAMS,
+    ENCOUNTER_PARAMS,
+    ORGANIZATION_PARAMS,
+    PATIENT_PARAMS,
+    PRACTITIONER_PARAMS,
+    PROCEDURE_PARAMS,
+    PROVENANCE_PARAMS,
+    Filter,
+    Invalid,
+    as_uuid,
+)
+
+
+def _patient_queryset(user: Any) -> QuerySet[Any]:
+    return visible_patients(user)
+
+
+def _encounter_queryset(user: Any) -> QuerySet[Any]:
+    qs = Encounter.objects.filter(patient__in=visible_patients(user)).select_related(
+        "facility", "attending", "admitting"
+    )
+    scope = user.facility_ids()
+    return qs if scope is None else qs.filter(facility_id__in=scope)
+
+
+def resource_type(name: str) -> ResourceType:
+    if name not in REGISTRY:
+        raise NotFound(f"resource type {name!r} is not supported here; see /metadata",
+                       field=name)  # fmt: skip
+    return REGISTRY[name]
+
+
+def _document_queryset(user: Any) -> QuerySet[Any]:
+    return visible_documents(user).filter(
+        patient__in=visible_patients(user)
+    ).select_related("doc_type", "author")  # fmt: skip
+
+
+def _clinical_queryset(model: Any) -> Callable[[Any], QuerySet[Any]]:
+    """Conditions and procedures of visible patients, at the reader's facilities
+    when they belong to a visit."""
+
+    def qs(user: Any) -> QuerySet[Any]:
+        rows = model.objects.filter(patient__in=visible_patients(user))
+        scope = user.facility_ids()
+        if scope is None:
+            return rows
+        return rows.filter(
+            Q(encounter__isnull=True) | Q(encounter__facility_id__in=scope)
+        )
+
+    return qs
+
+
+def _provenance_queryset(user: Any) -> QuerySet[Any]:
+    # Searched by patient or target only (params.py insists), each checked in scope.
+    return provenance.events()
+
+
+def _map_patients(user: Any, rows: list[Any]) -> list[dict[str, Any]]:
+    ids = [p.pk for p in rows]
+    if not ids:
+        return []
+    patients = {
+        p.pk: p
+        for p in Patient.objects.filter(pk__in=ids).prefetch_related(
+            "names", "addresses", "telecoms"
+        )
+    }
+    idents: dict[Any, list[Any]] = {}
+    for i in identifiers_in_scope(user).filter(patient_id__in=ids):
+        idents.setdefault(i.patient_id, []).append(i)
+    return [
+        mapping.patient(
+            patients[pk],
+            identifiers=idents.get(pk, []),
+            names=patients[pk].names.all(),
+            addresses=patients[pk].addresses.all(),
+            telecoms=patients[pk].telecoms.all(),
+        )
+        for pk in ids
+    ]
+
+
+def _current_versions(docs: list[Document]) -> dict[Any, DocumentVersion]:
+    out: dict[Any, DocumentVersion] = {}
+    for v in DocumentVersion.objects.filter(document__in=docs).order_by("number"):
+        out[v.document_id] = v
+    return out
+
+
+def _map_documents(user: Any, rows: list[Any]) -> list[dict[str, Any]]:
+    versions = _current_versions(rows)
+    return [mapping.document_reference(d, versions.get(d.pk)) for d in rows]
+
+
+def _read_patient(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
+    try:
+        p = get_patient(user=actor.user, patient_id=rid)
+    except PermissionDenied:
+        # Out of scope reads as absent: a 403 would confirm care elsewhere.
+        raise NotFound(f"no patient with id '{rid}' at your facilities") from None
+    body = mapping.patient(
+        p,
+        identifiers=p.identifiers.all(),
+        names=p.names.all(),
+        addresses=p.addresses.all(),
+        telecoms=p.telecoms.all(),
+    )
+    return body, p.pk
+
+
+def _read_document(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
+    try:
+        d = get_document(user=actor.user, document_id=rid)
+    except PermissionDenied:
+        raise NotFound(f"no document with id '{rid}' at your facilities") from None
+    return mapping.document_reference(d, _current_versions([d]).get(d.pk)), d.patient_id
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    capability: str  # for read and search
+    search_capability: str
+    params: dict[str, Filter]
+    queryset: Callable[[Any], QuerySet[Any]]
+    to_fhir: Callable[[Any, list[Any]], list[dict[str, Any]]]
+    read: Callable[[Actor, str], tuple[dict[str, Any], Any]] | None = None
+    interactions: tuple[str, ...] = ("read", "search-type")
+    writable: bool = False  # create, update, and in transaction/batch bundles
+    integer_ids: bool = False  # audit events are numbered, not UUIDs
+    chart_content: bool = True  # a read or search opens the patient's chart
+    needs_one_of: tuple[str, ...] = ()  # a search must narrow by one of these
+
+    def read_one(self, actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
+        if self.read is not None:
+            return self.read(actor, rid)
+        key: Any = rid
+        try:
+            key = int(rid) if self.integer_ids else as_uuid(rid, "id")
+            row = self.queryset(actor.user).get(pk=key)
+        except (Invalid, ValueError, ObjectDoesNotExist):
+            raise NotFound(
+                f"no {self.name} with id '{rid}' at your facilities"
+            ) from None
+        return self.to_fhir(actor.user, [row])[0], _patient_of(row)
+
+
+def _patient_of(row: Any) -> Any:
+    if isinstance(row, Patient):
+        return row.pk
+    return getattr(row, "patient_id", None) or None
+
+
+def _map(
+    fn: Callable[[Any], dict[str, Any]],
+) -> Callable[[Any, list[Any]], list[dict[str, Any]]]:
+    return lambda user, rows: [fn(r) for r in rows]
+
+
+REGISTRY: dict[str, ResourceType] = {
+    r.name: r
+    for r in (
+        ResourceType("Patient", "view_chart", "search_patients", PATIENT_PARAMS,
+                     _patient_queryset, _map_patients, _read_patient, writable=True),
+        ResourceType("Encounter", "view_chart", "view_chart", ENCOUNTER_PARAMS,
+                     _encounter_queryset, _map(mapping.encounter), writable=True),
+        ResourceType("DocumentReference", "view_document", "view_document",
+                     DOCUMENT_PARAMS, _document_queryset, _map_documents,
+                     _read_document, writable=True),
+        ResourceType("Condition", "view_chart", "view_chart", CONDITION_PARAMS,
+                     _clinical_queryset(Condition), _map(mapping.condition),
+                     writable=True),
+        ResourceType("Procedure", "view_chart", "view_chart", PROCEDURE_PARAMS,
+                     _clinical_queryset(Procedure), _map(mapping.procedure),
+                     writable=True),
+        ResourceType("Practitioner", "view_chart", "view_chart", PRACTITIONER_PARAMS,
+                     lambda user: Provider.objects.all(), _map(mapping.practitioner),
+                     writable=True, chart_content=False),
+        ResourceType("Organization", "view_chart", "view_chart", ORGANIZATION_PARAMS,
+                     lambda user: Organization.objects.all(), _map(mapping.organization),
+                     writable=True, chart_content=False),
+        ResourceType("AuditEvent", "view_audit", "view_audit", AUDIT_PARAMS,
+                     lambda user: AuditEvent.objects.all(), _map(audit_fhir.to_fhir),
+                     integer_ids=True, chart_content=False),
+        ResourceType("Provenance", "view_chart", "view_chart", PROVENANCE_PARAMS,
+                     _provenance_queryset, _map(provenance.to_fhir),
+                     integer_ids=True, needs_one_of=("patient", "target")),
+    )
+}  # fmt: skip

@@ -1,0 +1,197 @@
+"""FHIR writes: transaction and batch bundles (POST /fhir/R4), create (POST
+/fhir/R4/Type, conditional with If-None-Exist) and update (PUT /fhir/R4/Type/id).
+Thin adapters over the Writer; each call is one database transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, QueryDict
+
+from recordroom.accounts.permissions import require
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import Conflict
+from recordroom.mpi.models import Facility
+
+from . import mapping
+from .params import Invalid
+from .registry import REGISTRY, ResourceType, resource_type
+from .writer import BundleRejected, Entry, Result, Writer
+
+# What each type needs to be written (the same capabilities as the web app).
+WRITE_CAPABILITY = {
+    "Patient": "edit_demographics",
+    "Encounter": "edit_demographics",
+    "Condition": "edit_demographics",
+    "Procedure": "edit_demographics",
+    "Practitioner": "edit_demographics",
+    "Organization": "edit_demographics",
+    "DocumentReference": "add_document",
+    "Binary": "add_document",
+}
+STATUS_LINE = {"created": "201 Created", "updated": "200 OK", "unchanged": "200 OK",
+               "skipped": "200 OK"}  # fmt: skip
+
+
+class PreconditionFailed(Conflict):
+    status = 412
+
+
+def parse_body(request: HttpRequest) -> dict[str, Any]:
+    """The request body as a JSON object, or Invalid naming what is wrong."""
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"the body is not UTF-8 (byte {exc.start}); FHIR JSON is UTF-8"
+                      ) from None  # fmt: skip
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"the body is not JSON: {exc.msg} at line {exc.lineno} column "
+                      f"{exc.colno}") from None  # fmt: skip
+    if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+        raise Invalid("the body is not a FHIR resource (no resourceType)",
+                      field="resourceType")  # fmt: skip
+    return body
+
+
+def writer_for(actor: Actor) -> Writer:
+    """A client's writes are keyed by the client: its ids are its own."""
+    scope = actor.user.facility_ids()
+    facility = None
+    if scope is not None and len(scope) == 1:
+        facility = Facility.objects.filter(pk=next(iter(scope))).first()
+    return Writer(actor=actor, source=f"api:{actor.username}", facility=facility)
+
+
+def _require_write(actor: Actor, rtype: str) -> None:
+    if rtype not in WRITE_CAPABILITY:
+        raise Invalid(f"{rtype} cannot be written here; writable: "
+                      f"{', '.join(WRITE_CAPABILITY)}", field="resourceType")  # fmt: skip
+    require(actor.user, WRITE_CAPABILITY[rtype])
+
+
+def transaction(actor: Actor, body: dict[str, Any], base: str) -> dict[str, Any]:
+    """A transaction (all or nothing) or batch Bundle; the response Bundle."""
+    if body["resourceType"] != "Bundle":
+        raise Invalid(f"POST to the base takes a Bundle, not a {body['resourceType']}",
+                      field="resourceType")  # fmt: skip
+    kind = body.get("type")
+    if kind not in ("transaction", "batch"):
+        raise Invalid(f"Bundle.type must be transaction or batch, not {kind!r}",
+                      field="Bundle.type")  # fmt: skip
+    entries = []
+    for n, e in enumerate(body.get("entry") or []):
+        e = e if isinstance(e, dict) else {}
+        req: dict[str, Any] = e["request"] if isinstance(e.get("request"), dict) else {}
+        method = str(req.get("method") or "")
+        if method not in ("POST", "PUT"):
+            raise Invalid(f"Bundle.entry[{n}].request.method {method!r}: only POST and "
+                          "PUT are accepted (nothing is deleted)",
+                          field=f"Bundle.entry[{n}].request.method")  # fmt: skip
+        res = e.get("resource")
+        _require_write(
+            actor, res.get("resourceType", "") if isinstance(res, dict) else ""
+        )
+        entries.append(Entry(resource=res, full_url=str(e.get("fullUrl") or ""),
+                             method=method, url=str(req.get("url") or ""),
+                             if_none_exist=str(req.get("ifNoneExist") or "")))  # fmt: skip
+    writer = writer_for(actor)
+    _conditional(actor, writer, entries)
+    results = writer.apply(entries, all_or_nothing=kind == "transaction")
+    return {
+        "resourceType": "Bundle",
+        "type": f"{kind}-response",
+        "entry": [_response_entry(r, base) for r in results],
+    }
+
+
+def _response_entry(r: Result, base: str) -> dict[str, Any]:
+    if r.status == "rejected":
+        oo = mapping.operation_outcome("invalid", r.reason, r.expression or None)
+        return {"response": {"status": "400 Bad Request", "outcome": oo}}
+    response: dict[str, Any] = {"status": STATUS_LINE[r.status]}
+    if r.target_id:
+        response["location"] = f"{r.resource_type}/{r.target_id}"
+    entry: dict[str, Any] = {"response": response}
+    if r.target_id:
+        entry["fullUrl"] = f"{base}{r.resource_type}/{r.target_id}"
+    return entry
+
+
+def _conditional(actor: Actor, writer: Writer, entries: list[Entry]) -> None:
+    """If-None-Exist: an entry whose query finds one resource becomes that
+    resource (nothing created); two or more is a 412, as the specification says."""
+    for entry in entries:
+        if not entry.if_none_exist or not isinstance(entry.resource, dict):
+            continue
+        rt = resource_type(entry.resource["resourceType"])
+        found = _search_ids(actor, rt, entry.if_none_exist)
+        if len(found) > 1:
+            raise PreconditionFailed(
+                f"If-None-Exist {entry.if_none_exist!r} matches {len(found)} "
+                f"{rt.name} resources; make the query select one"
+            )
+        if found:
+            entry.url = f"{rt.name}/{found[0]}"
+            entry.method = "PUT"
+
+
+def _search_ids(actor: Actor, rt: ResourceType, query: str) -> list[Any]:
+    qs = rt.queryset(actor.user)
+    params = QueryDict(query.lstrip("?"))
+    if not params:
+        raise Invalid(f"If-None-Exist {query!r} has no search parameters")
+    for name in params:
+        if name not in rt.params:
+            raise Invalid(f"If-None-Exist parameter {name!r} is not supported for "
+                          f"{rt.name}; supported: {', '.join(rt.params)}",
+                          field=name)  # fmt: skip
+        for value in params.getlist(name):
+            qs = rt.params[name](qs, value, name, actor.user)
+    return list(qs.distinct().values_list("pk", flat=True)[:2])
+
+
+def create(
+    actor: Actor, rtype: str, body: dict[str, Any], if_none_exist: str
+) -> tuple[int, Result]:
+    """One resource (POST Type); 201 created, or 200 when If-None-Exist found it."""
+    if body["resourceType"] != rtype:
+        raise Invalid(f"the body is a {body['resourceType']}, posted to {rtype}",
+                      field="resourceType")  # fmt: skip
+    if rtype == "Binary":
+        raise Invalid("a Binary is kept only as a document's content: send it in a "
+                      "transaction Bundle with its DocumentReference, or inline in "
+                      "DocumentReference.content.attachment.data", field="Binary")  # fmt: skip
+    _require_write(actor, rtype)
+    entry = Entry(resource=body, method="POST", url=rtype, if_none_exist=if_none_exist)
+    writer = writer_for(actor)
+    _conditional(actor, writer, [entry])
+    result = _single(writer, entry)
+    return (201 if result.status == "created" else 200), result
+
+
+def update(actor: Actor, rtype: str, rid: str, body: dict[str, Any]) -> Result:
+    """PUT Type/id: our id (an update) or the client's own id (create or update)."""
+    if body["resourceType"] != rtype:
+        raise Invalid(f"the body is a {body['resourceType']}, put to {rtype}",
+                      field="resourceType")  # fmt: skip
+    if body.get("id") not in (None, rid):
+        raise Invalid(f"the body's id {body.get('id')!r} is not the id in the URL "
+                      f"{rid!r}", field="id")  # fmt: skip
+    _require_write(actor, rtype)
+    return _single(writer_for(actor), Entry(resource=body, method="PUT",
+                                            url=f"{rtype}/{rid}"))  # fmt: skip
+
+
+def _single(writer: Writer, entry: Entry) -> Result:
+    try:
+        return writer.apply([entry], all_or_nothing=True)[0]
+    except BundleRejected as exc:
+        raise Invalid(exc.results[0].reason, field=exc.results[0].expression
+                      or None) from None  # fmt: skip
+
+
+def writable_types() -> list[str]:
+    return [name for name, rt in REGISTRY.items() if rt.writable]
