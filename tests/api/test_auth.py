@@ -27,7 +27,8 @@ def test_valid_token_reaches_me_with_roles_facilities_and_capabilities(him, faci
         "all_facilities": False,
         "capabilities": [
             "search_patients", "view_chart", "view_document", "add_document",
-            "edit_demographics", "change_document_status",
+            "edit_demographics", "change_document_status", "view_interfaces",
+            "reprocess_messages",
         ],
     }  # fmt: skip
 

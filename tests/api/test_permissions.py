@@ -19,9 +19,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
+from recordroom.interop.hl7v2.services import handle
 from recordroom.records.models import Document
 from recordroom.web.api import SIGNED_IN, api, route_capabilities
 from tests import factories
+from tests.interop.hl7v2.messages import adt
 
 from .conftest import Api, api_for
 
@@ -34,6 +36,7 @@ class World:
     patient: Any
     encounter: Any
     document: Any
+    message: Any = None
 
     def fresh_document(self) -> Document:
         return factories.document(patient=self.patient, facility=self.facility)
@@ -54,6 +57,7 @@ def _new_patient(w: World, a: Api):
 
 P = "/patients/{patient_id}"
 D = "/documents/{document_id}"
+M = "/interface-messages/{message_id}"
 CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/me"): lambda w, a: a.get("/me"),
     ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
@@ -84,6 +88,11 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ),
     ("GET", "/audit/events"): lambda w, a: a.get("/audit/events", limit=5),
     ("GET", "/audit/events.ndjson"): lambda w, a: a.get("/audit/events.ndjson"),
+    ("GET", "/interface-messages"): lambda w, a: a.get("/interface-messages"),
+    ("GET", M): lambda w, a: a.get(f"/interface-messages/{w.message.pk}"),
+    ("POST", M + "/reprocess"): lambda w, a: a.post(
+        f"/interface-messages/{w.message.pk}/reprocess"
+    ),
 }  # fmt: skip
 
 
@@ -137,6 +146,9 @@ def test_the_declared_capabilities():
         ("POST", D + "/signatures"): "sign_document",
         ("GET", "/audit/events"): "view_audit",
         ("GET", "/audit/events.ndjson"): "view_audit",
+        ("GET", "/interface-messages"): "view_interfaces",
+        ("GET", M): "view_interfaces",
+        ("POST", M + "/reprocess"): "reprocess_messages",
     }
 
 
@@ -147,7 +159,9 @@ def world(db, facility) -> World:
     document = factories.document(
         patient=patient, facility=facility, encounter=encounter
     )
-    return World(facility, patient, encounter, document)
+    bad_birth_date = adt("A04", "PERM1", mrn="N-MX2", dob="19801399")
+    message = handle(bad_birth_date).message  # an AE: in error, reprocessable
+    return World(facility, patient, encounter, document, message)
 
 
 def api_events(w: World) -> int:

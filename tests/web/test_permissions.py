@@ -14,9 +14,11 @@ from django.utils.html import escape
 
 from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
+from recordroom.interop.hl7v2.services import handle
 from recordroom.web import urls as web_urls
 from recordroom.web.views_common import ACCESS_LEVELS, PUBLIC, SIGNED_IN
 from tests import factories
+from tests.interop.hl7v2.messages import adt
 
 from .conftest import signed_in
 
@@ -24,19 +26,22 @@ PATTERNS: list[URLPattern] = [p for p in web_urls.urlpatterns if p.name]
 NAMES = [p.name for p in PATTERNS]
 
 # How an allowed page answers when it is not a plain 200 page, by design.
-METHOD = {"logout": "post"}
+METHOD = {"logout": "post", "interface_reprocess": "post"}
 ANSWER = {
     "login": (302, "/"),  # already signed in: on to search
     "mfa": (302, "/login"),  # no password step pending
     "logout": (302, "/login"),
+    "interface_reprocess": (302, None),  # back to the message, with the outcome
 }
 
 
-def _url(name: str, patient, document) -> str:
+def _url(name: str, patient, document, message) -> str:
     pattern = next(p for p in PATTERNS if p.name == name)
     kwargs = {}
+    ids = {"patient_id": patient.pk, "document_id": document.pk,
+           "message_id": message.pk}  # fmt: skip
     for key in pattern.pattern.converters:
-        kwargs[key] = {"patient_id": patient.pk, "document_id": document.pk}[key]
+        kwargs[key] = ids[key]
     return reverse(f"web:{name}", kwargs=kwargs)
 
 
@@ -61,6 +66,8 @@ def test_the_declared_capabilities(db):
         "search": "search_patients", "chart": "view_chart",
         "access_log": "view_access_log", "upload": "add_document",
         "document": "view_document", "document_content": "view_document",
+        "interfaces": "view_interfaces", "interface_message": "view_interfaces",
+        "interface_reprocess": "reprocess_messages",
     }  # fmt: skip
 
 
@@ -68,7 +75,9 @@ def test_the_declared_capabilities(db):
 def record_data(db, facility):
     patient = factories.patient(facility=facility, family="Matrix", mrn="N-MX1")
     document = factories.document(patient=patient, facility=facility)
-    return patient, document
+    bad_birth_date = adt("A04", "PERM1", mrn="N-MX2", dob="19801399")
+    message = handle(bad_birth_date).message  # an AE: in error, reprocessable
+    return patient, document, message
 
 
 def _call(client: Client, name: str, url: str):
@@ -77,11 +86,11 @@ def _call(client: Client, name: str, url: str):
 
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_every_page_for_every_role(role, record_data, facility):
-    patient, document = record_data
+    patient, document, message = record_data
     user = factories.user(f"u-{role}", role, facilities=[facility])
     grants = ROLES[role].permissions
     for name in NAMES:
-        url = _url(name, patient, document)
+        url = _url(name, patient, document, message)
         access = access_of(url)
         # Roles are the only source of capabilities (no superuser shortcut).
         allowed = access in ACCESS_LEVELS or access in grants
@@ -119,9 +128,9 @@ def test_the_django_admin_is_for_administrators_only(role, db):
 
 
 def test_every_page_sends_anonymous_users_to_sign_in(record_data):
-    patient, document = record_data
+    patient, document, message = record_data
     for name in NAMES:
-        url = _url(name, patient, document)
+        url = _url(name, patient, document, message)
         response = _call(Client(), name, url)
         if access_of(url) == PUBLIC:
             assert response.status_code in (200, 302), name

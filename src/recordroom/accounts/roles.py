@@ -21,6 +21,8 @@ PERMISSIONS: dict[str, str] = {
     "view_access_log": "See who accessed a patient's record",
     "view_audit": "Read and export the whole audit trail",
     "manage_users": "Manage users, roles, facilities and document types",
+    "view_interfaces": "See interface messages (HL7 v2), their status and errors",
+    "reprocess_messages": "Reprocess interface messages that ended in error",
 }
 
 
@@ -47,7 +49,8 @@ class Role:
     name: str
     permissions: frozenset[str]
     require_mfa: bool = False
-    admin_site: bool = False  # may use the Django admin (is_staff + ADMIN_MODEL_PERMISSIONS)
+    # may use the Django admin (is_staff + ADMIN_MODEL_PERMISSIONS)
+    admin_site: bool = False
 
 
 def _role(
@@ -71,6 +74,8 @@ ROLES: dict[str, Role] = {
             "add_document",
             "edit_demographics",
             "change_document_status",
+            "view_interfaces",
+            "reprocess_messages",
         ),
         _role("roi_specialist", "ROI specialist", *_READ),
         _role("coder", "Coder", *_READ),
@@ -88,9 +93,18 @@ ROLES: dict[str, Role] = {
             *_READ,
             "view_access_log",
             "change_document_status",
+            "view_interfaces",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
-        _role("administrator", "Administrator", "manage_users", mfa=True, admin_site=True),
+        _role(
+            "administrator",
+            "Administrator",
+            "manage_users",
+            "view_interfaces",
+            "reprocess_messages",
+            mfa=True,
+            admin_site=True,
+        ),
     )
 }
 

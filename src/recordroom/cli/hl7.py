@@ -36,8 +36,10 @@ def reprocess(message_id: str) -> None:
     from recordroom.interop.hl7v2.services import reprocess as do_reprocess
     from recordroom.kernel.errors import RecordroomError
 
+    from .setup import cli_actor
+
     try:
-        ack = do_reprocess(message_id)
+        ack = do_reprocess(message_id, actor=cli_actor())
     except RecordroomError as exc:
         err.print(f"error: {exc.message}")
         raise typer.Exit(1) from None

@@ -103,6 +103,14 @@ DEMO_LOAD = declare("demo.load", "create", "Synthetic demo population loaded.")
 INTERFACE_MESSAGE = declare(
     "interface.message", "create", "An interface message (HL7 v2) was received."
 )
+INTERFACE_VIEW = declare(
+    "interface.view", "read", "An interface message's raw content was shown."
+)
+INTERFACE_REPROCESS = declare(
+    "interface.reprocess",
+    "update",
+    "An interface message in error was reprocessed (before and after kept).",
+)
 INTEROP_WRITE = declare(
     "interop.write",
     "create",

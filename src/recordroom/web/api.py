@@ -29,6 +29,7 @@ from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS
 from recordroom.accounts.services import Throttled, authenticate_token
 from recordroom.audit.api import router as audit_router
+from recordroom.interop.hl7v2.api import router as interfaces_router
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, RecordroomError
 from recordroom.mpi.api import router as mpi_router
@@ -166,6 +167,7 @@ api.add_decorator(_declare_capability, mode="view")
 api.add_router("", records_router)
 api.add_router("", mpi_router)
 api.add_router("", audit_router)
+api.add_router("", interfaces_router)
 
 
 # --- errors ----------------------------------------------------------------------------

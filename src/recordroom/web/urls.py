@@ -3,7 +3,13 @@
 
 from django.urls import path
 
-from . import views_auth, views_chart, views_documents, views_search
+from . import (
+    views_auth,
+    views_chart,
+    views_documents,
+    views_interfaces,
+    views_search,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -28,5 +34,16 @@ urlpatterns = [
         "documents/<uuid:document_id>/content",
         views_documents.document_content,
         name="document_content",
+    ),
+    path("interfaces", views_interfaces.interfaces, name="interfaces"),
+    path(
+        "interfaces/<uuid:message_id>",
+        views_interfaces.interface_message,
+        name="interface_message",
+    ),
+    path(
+        "interfaces/<uuid:message_id>/reprocess",
+        views_interfaces.interface_reprocess,
+        name="interface_reprocess",
     ),
 ]

@@ -80,18 +80,46 @@ def handle(raw: bytes) -> Ack:
     return _process(row, msg)
 
 
-def reprocess(message_id: Any) -> Ack:
-    """Apply again a message that ended in error (after its cause was fixed)."""
+REPROCESSABLE = (MessageStatus.ERROR, MessageStatus.REJECTED, MessageStatus.RECEIVED)
+
+
+def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
+    """Apply again a message that ended in error or was rejected (after its cause
+    was fixed: the patient registered, the facility added, the type now supported).
+
+    With `actor` (a person at the web page, API or CLI) the attempt and its outcome
+    are audited as interface.reprocess.
+
+    Raises:
+        NotFound: no such message.
+        Conflict: the message was processed (or is a duplicate): nothing to redo.
+    """
     try:
         row = InterfaceMessage.objects.get(pk=message_id)
     except (InterfaceMessage.DoesNotExist, ValueError, ValidationError):
         raise NotFound(f"no interface message {message_id}") from None
-    if row.status not in (MessageStatus.ERROR, MessageStatus.RECEIVED):
+    if row.status not in REPROCESSABLE:
         raise Conflict(
-            f"message {row.pk} is {row.status}; only messages in error are reprocessed"
+            f"message {row.pk} is {row.status}; only messages in error or rejected "
+            "are reprocessed"
         )
-    msg = parse(default_store().get(row.raw_sha256))
-    return _process(row, msg)
+    before = row.status
+    try:
+        msg = parse(default_store().get(row.raw_sha256))
+    except Hl7Error as exc:
+        _finish(row, MessageStatus.REJECTED, "AR", exc.message)
+        ack = Ack("AR", row.control_id, exc.message, exc.location, exc.code, row, {})
+    else:
+        ack = _process(row, msg)
+    if actor is not None:
+        record(
+            actor=actor,
+            action=actions.INTERFACE_REPROCESS.name,
+            patient=row.patient_id,
+            obj=row,
+            detail={"before": before, "after": row.status, "ack": ack.code},
+        )
+    return ack
 
 
 def _duplicate_of(row: InterfaceMessage) -> InterfaceMessage | None:

@@ -1,0 +1,139 @@
+"""Reading interface messages for the people who watch the interfaces: a keyset page
+(newest first, by status and type), one message, and its raw text (audited)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from recordroom.audit.services import record
+from recordroom.interop.models import InterfaceMessage, MessageStatus
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.blobs import default_store
+from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from recordroom.mpi.models import Facility, PatientIdentifier
+from recordroom.records.chart import MAX_PAGE, Page
+
+RAW_SHOWN = 256 * 1024  # characters of a raw message shown on a page at most
+_SSN_TEXT = re.compile(r"\b(\d{3})-(\d{2})-(\d{4})\b")
+
+
+def visible_messages(user: Any) -> QuerySet[InterfaceMessage]:
+    """Messages from the user's facilities (by MSH-4), or about their patients."""
+    rows = InterfaceMessage.objects.all()
+    scope = user.facility_ids() if user is not None else None
+    if scope is None:
+        return rows
+    codes = Facility.objects.filter(pk__in=scope).values_list("code", flat=True)
+    sender = Q(pk__in=[])
+    for code in codes:
+        sender |= Q(sending_facility__iexact=code)
+    theirs = PatientIdentifier.objects.filter(
+        patient=OuterRef("patient_id"), facility_id__in=scope
+    )
+    return rows.filter(sender | Q(Exists(theirs)))
+
+
+def message_page(
+    *,
+    user: Any,
+    status: str = "",
+    message_type: str = "",
+    after: UUID | None = None,
+    limit: int = 50,
+) -> Page[InterfaceMessage]:
+    """Newest first; `message_type` matches from the start ("ADT", "MDM^T02").
+
+    Raises:
+        ValidationFailed: an unknown status, a limit out of range, or an `after`
+            that is not a message of this list.
+    """
+    if status and status not in MessageStatus.values:
+        raise ValidationFailed(
+            f"unknown status {status!r}; use one of {', '.join(MessageStatus.values)}",
+            field="status",
+        )
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(
+            f"limit {limit} is out of range; ask for 1 to {MAX_PAGE} messages",
+            field="limit",
+        )
+    rows = visible_messages(user)
+    if status:
+        rows = rows.filter(status=status)
+    if message_type.strip():
+        rows = rows.filter(message_type__startswith=message_type.strip().upper())
+    if after is not None:
+        anchor = rows.filter(pk=after).values_list("received_at", flat=True).first()
+        if anchor is None:
+            raise ValidationFailed(
+                f"'after' {after} is not a message of this list; start again without "
+                "it",
+                field="after",
+            )
+        rows = rows.filter(
+            Q(received_at__lt=anchor) | Q(received_at=anchor, pk__lt=after)
+        )
+    page = list(rows.order_by("-received_at", "-pk")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return Page(page, page[-1].pk if more and page else None)
+
+
+def get_message(*, user: Any, message_id: Any) -> InterfaceMessage:
+    try:
+        message = InterfaceMessage.objects.select_related("patient").get(pk=message_id)
+    except Exception:  # invalid UUID text or missing row both mean: no such message
+        raise NotFound(f"no interface message with id '{message_id}'") from None
+    if not visible_messages(user).filter(pk=message.pk).exists():
+        raise PermissionDenied(
+            f"interface message {message_id} is from outside your facilities"
+        )
+    return message
+
+
+def read_raw(*, actor: Actor, message: InterfaceMessage) -> tuple[str, bool]:
+    """The message as text, segment per line, SSNs masked to their last four;
+    audited as interface.view. Returns (text, whether it was cut short)."""
+    data = default_store().get(message.raw_sha256)
+    text = data[: RAW_SHOWN * 4].decode("utf-8", errors="replace")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\x0b\x1c\n")
+    cut = len(text) > RAW_SHOWN or len(data) > RAW_SHOWN * 4
+    text = "\n".join(_mask_pid(line) for line in text[:RAW_SHOWN].split("\n"))
+    record(
+        actor=actor,
+        action=actions.INTERFACE_VIEW.name,
+        patient=message.patient_id,
+        obj=message,
+        detail={"type": message.message_type, "control_id": message.control_id},
+    )
+    return _SSN_TEXT.sub(r"***-**-\3", text), cut
+
+
+def _mask_pid(line: str) -> str:
+    """PID-19 and SS-typed PID-3 identifiers show only their last four digits."""
+    if not line.startswith("PID") or len(line) < 4:
+        return line
+    sep = line[3]
+    fields = line.split(sep)
+    if len(fields) > 19:
+        fields[19] = _last4(fields[19])
+    if len(fields) > 3:
+        reps = fields[3].split("~")
+        fields[3] = "~".join(
+            _last4(r) if len(r.split("^")) > 4 and r.split("^")[4] == "SS" else r
+            for r in reps
+        )
+    return sep.join(fields)
+
+
+def _last4(value: str) -> str:
+    digits = re.sub(r"\D", "", value.split("^")[0])
+    if not digits:
+        return value
+    rest = value[len(value.split("^")[0]) :]
+    return f"*****{digits[-4:]}{rest}"
