@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.db import DatabaseError
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from recordroom.mpi.models import Facility
 
 SUFFIXES = (".json", ".ndjson", ".jsonl")
 NDJSON_CHUNK = 1000
+GROUP = 2000  # entries per transaction
 STATUSES = ("created", "updated", "unchanged", "skipped", "rejected")
 
 
@@ -103,8 +105,8 @@ def read_units(path: Path, data: bytes, refuse: Callable[..., None]) -> Iterator
             if not line.strip():
                 continue
             try:
-                chunk.append(Entry(json.loads(line), location=f"{path}:{n}"))
-            except json.JSONDecodeError as exc:
+                chunk.append(Entry(orjson.loads(line), location=f"{path}:{n}"))
+            except orjson.JSONDecodeError as exc:
                 refuse(f"{path}:{n}", line.encode(), f"line {n} is not JSON: {exc.msg}")
             if len(chunk) >= NDJSON_CHUNK:
                 yield Unit(f"{path}:{n}", chunk)
@@ -113,8 +115,8 @@ def read_units(path: Path, data: bytes, refuse: Callable[..., None]) -> Iterator
             yield Unit(str(path), chunk)
         return
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
         refuse(str(path), data, f"not JSON: {exc.msg} at line {exc.lineno} column "
                f"{exc.colno}")  # fmt: skip
         return
@@ -170,15 +172,37 @@ def import_fhir(
                        r.resource_type, r.source_id, r.expression, count=False)  # fmt: skip
             summary.by_status[r.status][r.resource_type or "?"] += 1
 
+    batch: list[Unit] = []
+
+    def flush() -> None:
+        # Small bundles are applied together, one transaction per GROUP entries;
+        # if the database refuses the group, each bundle is tried on its own.
+        if not batch:
+            return
+        group = Unit(batch[0].location, [e for u in batch for e in u.entries])
+        try:
+            settle(
+                group, writer.apply(group.entries, all_or_nothing=False), final=False
+            )
+        except DatabaseError:
+            for unit in batch:
+                settle(unit, _apply(writer, unit), final=False)
+        batch.clear()
+
     try:
         for path in files:
             data = path.read_bytes()
-            writer.raw_sha256 = store.put(data).sha256
+            raw_sha256 = store.put(data).sha256
             for unit in read_units(path, data, refuse):
-                settle(unit, _apply(writer, unit), final=False)
+                for entry in unit.entries:
+                    entry.raw_sha256 = raw_sha256
+                batch.append(unit)
+                if sum(len(u.entries) for u in batch) >= GROUP:
+                    flush()
             summary.files += 1
             if progress:
                 progress(len(data))
+        flush()
         while deferred:
             unit, deferred = Unit("retry", deferred), []
             results = _apply(writer, unit)

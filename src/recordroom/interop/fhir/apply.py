@@ -99,23 +99,21 @@ class Applier:
                 # Keyed by id: the same resource twice in one call is one row.
                 existing[(rtype, sid)] = self.new_keys[(rtype, sid)] = SourceKey(
                     source=self.w.source, resource_type=rtype, source_id=sid,
-                    target_id=target, digest=d, raw_sha256=self.w.raw_sha256)  # fmt: skip
+                    target_id=target, digest=d,
+                    raw_sha256=entry.raw_sha256 or self.w.raw_sha256)  # fmt: skip
             out.append(Result(i, status, rtype, sid, target))
         return out
 
     def _known_keys(self) -> dict[tuple[str, str], SourceKey]:
-        by_type: dict[str, list[str]] = defaultdict(list)
-        for _, _, rtype, sid in self.work:
-            if sid:
-                by_type[rtype].append(sid)
+        sids = list({sid for _, _, _, sid in self.work if sid})
+        wanted = {(rtype, sid) for _, _, rtype, sid in self.work}
         found: dict[tuple[str, str], SourceKey] = {}
-        for rtype, sids in by_type.items():
-            for start in range(0, len(sids), 500):
-                for key in SourceKey.objects.filter(
-                    source=self.w.source, resource_type=rtype,
-                    source_id__in=sids[start : start + 500],
-                ):  # fmt: skip
-                    found[(rtype, key.source_id)] = key
+        for start in range(0, len(sids), 900):
+            for key in SourceKey.objects.filter(
+                source=self.w.source, source_id__in=sids[start : start + 900]
+            ):  # fmt: skip
+                if (key.resource_type, key.source_id) in wanted:
+                    found[(key.resource_type, key.source_id)] = key
         return found
 
     def flush_creates(self) -> None:

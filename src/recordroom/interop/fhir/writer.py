@@ -9,11 +9,11 @@ its source key or by identifier (MRN, NPI, visit number), so it never duplicates
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
 from django.db import models, transaction
 
 from recordroom.audit.services import EventSpec, record_many
@@ -56,6 +56,7 @@ class Entry:
     url: str = ""
     if_none_exist: str = ""
     location: str = ""
+    raw_sha256: str = ""  # the stored input it came in
 
 
 @dataclass
@@ -86,8 +87,9 @@ class BundleRejected(RecordroomError):
 
 
 def digest(resource: dict[str, Any]) -> str:
-    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 @dataclass
