@@ -26,7 +26,7 @@ from recordroom.kernel.errors import NotFound, PermissionDenied, RecordroomError
 from recordroom.records.models import DocumentVersion
 from recordroom.records.services import get_document, read_content
 
-from . import mapping, write_views
+from . import compartment, mapping, write_views
 from .params import PARAM_TYPES, Invalid, as_uuid
 from .registry import REGISTRY, ResourceType, _patient_of, resource_type
 
@@ -34,7 +34,7 @@ FHIR_JSON = "application/fhir+json"
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
 # Parameters about the result, not the resources; accepted for every type.
-RESULT_PARAMS = ("_count", "_after", "_format")
+RESULT_PARAMS = ("_count", "_after", "_format", "_include")
 
 
 # --- request plumbing -------------------------------------------------------------
@@ -212,7 +212,8 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
         self_params.append(("_after", after))
     links = [{"relation": "self", "url": f"{base}?{urlencode(self_params)}"}]
     if more:
-        nxt = [*used, ("_count", str(count)), ("_after", str(rows[-1].pk))]
+        nxt = [*used, *(("_include", v) for v in request.GET.getlist("_include")),
+               ("_count", str(count)), ("_after", str(rows[-1].pk))]  # fmt: skip
         links.append({"relation": "next", "url": f"{base}?{urlencode(nxt)}"})
     root = request.build_absolute_uri("/fhir/R4/")
     entries: list[dict[str, Any]] = [
@@ -220,6 +221,10 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
          "search": {"mode": "match"}}
         for r in resources
     ]  # fmt: skip
+    wanted = request.GET.getlist("_include")
+    for r in compartment.includes(actor, resource, wanted, rows) if wanted else []:
+        entries.append({"fullUrl": f"{root}{r['resourceType']}/{r['id']}",
+                        "resource": r, "search": {"mode": "include"}})  # fmt: skip
     if ignored:
         oo = mapping.operation_outcome(
             "not-supported",
@@ -237,6 +242,28 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
         "entry": entries,
     }
     return fhir_response(bundle)
+
+
+@fhir_view()
+def everything(request: HttpRequest, actor: Actor, rid: str) -> HttpResponse:
+    """Patient/$everything: the chart as one searchset Bundle (_since, _type)."""
+    require(actor.user, "view_chart")
+    types = {t for t in request.GET.get("_type", "").split(",") if t} or None
+    unknown = (types or set()) - set(REGISTRY)
+    if unknown:
+        raise Invalid(f"_type names types not served here: {', '.join(sorted(unknown))}",
+                      field="_type")  # fmt: skip
+    since = compartment.since_param(request.GET.get("_since"))
+    resources = compartment.everything(actor, rid, since, types)
+    record_many([EventSpec(actor, actions.CHART_OPEN.name, rid, detail={
+        "fhir": f"Patient/{rid}/$everything", "results": len(resources)})])  # fmt: skip
+    root = request.build_absolute_uri("/fhir/R4/")
+    return fhir_response({
+        "resourceType": "Bundle", "type": "searchset", "total": len(resources),
+        "link": [{"relation": "self", "url": request.build_absolute_uri()}],
+        "entry": [{"fullUrl": f"{root}{r['resourceType']}/{r['id']}", "resource": r,
+                   "search": {"mode": "match"}} for r in resources],
+    })  # fmt: skip
 
 
 def _written(
@@ -328,6 +355,9 @@ def capability_statement(base: str) -> dict[str, Any]:
             "interaction": [{"code": i} for i in interactions],
             "searchParam": [{"name": p, "type": PARAM_TYPES[p]} for p in rt.params],
         }
+        included = [f"{t}:{p}" for t, p in compartment.INCLUDES if t == rt.name]
+        if included:
+            entry["searchInclude"] = included
         if rt.writable:
             entry["conditionalCreate"] = True
             entry["updateCreate"] = True  # PUT with the client's own id creates

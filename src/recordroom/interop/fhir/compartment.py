@@ -1,0 +1,110 @@
+"""A patient's compartment: `Patient/$everything`, and `_include` on searches.
+Every resource returned goes through its type's visible queryset, so scope holds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import ValidationFailed
+
+from .params import Invalid, _date_filter
+from .registry import REGISTRY
+
+# (type, search parameter) -> (included type, attribute of the row holding its id)
+INCLUDES: dict[tuple[str, str], tuple[str, str]] = {
+    ("Encounter", "patient"): ("Patient", "patient_id"),
+    ("Encounter", "practitioner"): ("Practitioner", "attending_id"),
+    ("Encounter", "service-provider"): ("Organization", "service_provider_id"),
+    ("Condition", "patient"): ("Patient", "patient_id"),
+    ("Condition", "encounter"): ("Encounter", "encounter_id"),
+    ("Procedure", "patient"): ("Patient", "patient_id"),
+    ("Procedure", "encounter"): ("Encounter", "encounter_id"),
+    ("Procedure", "performer"): ("Practitioner", "performer_id"),
+    ("DocumentReference", "patient"): ("Patient", "patient_id"),
+    ("DocumentReference", "encounter"): ("Encounter", "encounter_id"),
+    ("DocumentReference", "author"): ("Practitioner", "author_id"),
+}
+# What $everything gathers, by the field that ties each type to the patient.
+COMPARTMENT = (
+    ("Encounter", "patient_id", "admit_at"),
+    ("Condition", "patient_id", "updated_at"),
+    ("Procedure", "patient_id", "updated_at"),
+    ("DocumentReference", "patient_id", "updated_at"),
+)
+EVERYTHING_LIMIT = 5000
+
+
+def includes(
+    actor: Actor, resource: str, values: list[str], rows: list[Any]
+) -> list[dict[str, Any]]:
+    """The resources `_include=Type:param` asks for, for the rows of one page."""
+    out: list[dict[str, Any]] = []
+    for value in values:
+        source, _, param = value.partition(":")
+        if source != resource or (source, param) not in INCLUDES:
+            known = ", ".join(f"{t}:{p}" for t, p in INCLUDES if t == resource)
+            raise Invalid(f"_include={value!r} is not supported; for {resource}: "
+                          f"{known or 'none'}", field="_include")  # fmt: skip
+        target, attr = INCLUDES[(source, param)]
+        ids = {getattr(r, attr) for r in rows if getattr(r, attr, None)}
+        if ids:
+            rt = REGISTRY[target]
+            found = list(rt.queryset(actor.user).filter(pk__in=ids))
+            out += rt.to_fhir(actor.user, found)
+    return out
+
+
+def everything(
+    actor: Actor, patient_id: Any, since: datetime | None, types: set[str] | None
+) -> list[dict[str, Any]]:
+    """The patient and what their chart holds that the reader may see, with the
+    practitioners and organizations it names (FHIR Patient/$everything)."""
+    patient_body, _ = REGISTRY["Patient"].read_one(actor, str(patient_id))
+    out = [patient_body] if not types or "Patient" in types else []
+    practitioners: set[Any] = set()
+    organizations: set[Any] = set()
+    total = 0
+    for rtype, field, _ in COMPARTMENT:
+        if types and rtype not in types:
+            continue
+        rt = REGISTRY[rtype]
+        qs = rt.queryset(actor.user).filter(**{field: patient_id})
+        if since is not None and rtype != "Encounter":
+            qs = qs.filter(updated_at__gte=since)
+        rows = list(qs.order_by("pk")[: EVERYTHING_LIMIT + 1])
+        total += len(rows)
+        if total > EVERYTHING_LIMIT:
+            raise ValidationFailed(
+                f"this chart has more than {EVERYTHING_LIMIT} resources; use _type "
+                "or _since, or the bulk $export", field="_count")  # fmt: skip
+        for r in rows:
+            for attr in ("attending_id", "performer_id", "author_id", "recorder_id"):
+                if getattr(r, attr, None):
+                    practitioners.add(getattr(r, attr))
+            if getattr(r, "service_provider_id", None):
+                organizations.add(r.service_provider_id)
+        out += rt.to_fhir(actor.user, rows)
+    for rtype, ids in (
+        ("Practitioner", practitioners),
+        ("Organization", organizations),
+    ):
+        if ids and (not types or rtype in types):
+            rt = REGISTRY[rtype]
+            out += rt.to_fhir(
+                actor.user, list(rt.queryset(actor.user).filter(pk__in=ids))
+            )
+    return out
+
+
+def since_param(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    q = _date_filter("x", value if value[:2] == "ge" else f"ge{value}", "_since",
+                     is_datetime=True)  # fmt: skip
+    child = q.children[0]
+    assert isinstance(child, tuple)
+    bound = child[1]
+    assert isinstance(bound, datetime)
+    return bound
