@@ -71,6 +71,12 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "Largest document file accepted, in megabytes.",
     ),
     EnvSetting(
+        "RECORDROOM_HL7_MAX_MESSAGE_MB",
+        "20",
+        "Largest HL7 v2 message the MLLP listener accepts, in megabytes; a larger one "
+        "is answered AR naming the limit, and nothing of it is applied.",
+    ),
+    EnvSetting(
         "RECORDROOM_TEST_DATABASE_URL",
         "postgres://postgres@127.0.0.1:5432/postgres",
         "PostgreSQL server the test suite's second pass uses (make test).",
@@ -232,6 +238,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 LOGIN_MAX_FAILURES = int(env("RECORDROOM_LOGIN_MAX_FAILURES"))
 LOGIN_LOCKOUT_MINUTES = int(env("RECORDROOM_LOGIN_LOCKOUT_MINUTES"))
 MAX_UPLOAD_BYTES = int(env("RECORDROOM_MAX_UPLOAD_MB")) * 1024 * 1024
+HL7_MAX_MESSAGE_BYTES = int(float(env("RECORDROOM_HL7_MAX_MESSAGE_MB")) * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

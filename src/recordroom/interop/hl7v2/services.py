@@ -67,11 +67,7 @@ def handle(raw: bytes) -> Ack:
     msg: Message | None = None
     try:
         msg = parse(raw)
-        msh = msg.msh
-        row.sending_app = msh.comp(3)[:180]
-        row.sending_facility = msh.comp(4)[:180]
-        row.control_id = msh.raw(10)[:199]
-        row.message_type = "^".join(p for p in (msh.comp(9), msh.comp(9, 2)) if p)[:40]
+        _route(row, msg)
     except Hl7Error as exc:
         row.status, row.error, row.ack_code = MessageStatus.REJECTED, exc.message, "AR"
         row.save()
@@ -81,6 +77,42 @@ def handle(raw: bytes) -> Ack:
 
 
 REPROCESSABLE = (MessageStatus.ERROR, MessageStatus.REJECTED, MessageStatus.RECEIVED)
+
+
+def _route(row: InterfaceMessage, msg: Message) -> None:
+    """The routing facts of MSH kept on the row (never PHI)."""
+    msh = msg.msh
+    row.sending_app = msh.comp(3)[:180]
+    row.sending_facility = msh.comp(4)[:180]
+    row.control_id = msh.raw(10)[:199]
+    row.message_type = "^".join(p for p in (msh.comp(9), msh.comp(9, 2)) if p)[:40]
+
+
+def refuse_oversized(head: bytes, size: int, limit: int) -> Ack:
+    """A message past the listener's size limit: recorded as rejected (its first
+    bytes kept, encrypted, for the sender's MSH), answered AR naming the limit.
+    Nothing of it is applied; never raises for what the head holds."""
+    stored = default_store().put(head)
+    text = (
+        f"message is {size / 1048576:.1f} MB; the largest accepted is "
+        f"{limit / 1048576:g} MB (RECORDROOM_HL7_MAX_MESSAGE_MB); nothing was applied"
+    )
+    row = InterfaceMessage(
+        raw_sha256=stored.sha256,
+        raw_size=size,
+        status=MessageStatus.REJECTED,
+        ack_code="AR",
+        error=text,
+    )
+    msg: Message | None = None
+    try:  # the MSH alone, to address the ACK and name the message
+        msg = parse(head.replace(b"\n", b"\r").split(b"\r", 1)[0])
+    except Hl7Error:
+        pass
+    if msg is not None:
+        _route(row, msg)
+    row.save()
+    return Ack("AR", row.control_id, text, "MSH", "207", row, header(msg))
 
 
 def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
@@ -104,8 +136,14 @@ def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
             "are reprocessed"
         )
     before = row.status
+    raw = default_store().get(row.raw_sha256)
+    if len(raw) != row.raw_size:
+        raise Conflict(
+            f"message {row.pk} was larger than the size limit and only its beginning "
+            "was kept; ask the sender to resend it within the limit"
+        )
     try:
-        msg = parse(default_store().get(row.raw_sha256))
+        msg = parse(raw)
     except Hl7Error as exc:
         _finish(row, MessageStatus.REJECTED, "AR", exc.message)
         ack = Ack("AR", row.control_id, exc.message, exc.location, exc.code, row, {})
