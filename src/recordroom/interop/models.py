@@ -136,3 +136,53 @@ class QuarantineItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type or '?'} {self.source_id}: {self.reason[:60]}"
+
+
+class ExportStatus(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    RUNNING = "running", "Running"
+    COMPLETE = "complete", "Complete"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ExportJob(models.Model):
+    """One FHIR Bulk Data $export: what was asked, by whom, and the files made
+    (NDJSON, encrypted at rest in chunks under the data dir)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_by = models.CharField(max_length=150)
+    user = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    request_url = models.CharField(max_length=2000)
+    level = models.CharField(max_length=10)  # system, patient, group
+    group = models.ForeignKey(
+        "mpi.Facility",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    types = models.JSONField(default=list)
+    since = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.ACCEPTED
+    )
+    progress = models.CharField(max_length=200, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    files = models.JSONField(default=list, help_text='[{"type", "count", "size"}]')
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return (
+            f"$export {self.level} {self.requested_at:%Y-%m-%d %H:%M} ({self.status})"
+        )

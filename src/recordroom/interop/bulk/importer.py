@@ -145,7 +145,7 @@ def import_fhir(
         started_by=actor.username[:150], source=source, paths=[str(p) for p in paths]
     )
     summary = Summary()
-    writer = Writer(actor=actor, source=source, facility=facility)
+    writer = Writer(actor=actor, source=source, facility=facility, own_ids=True)
 
     def refuse(location: str, raw: bytes, reason: str, rtype: str = "",
                sid: str = "", expression: str = "", count: bool = True) -> None:  # fmt: skip

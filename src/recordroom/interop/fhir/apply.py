@@ -249,7 +249,11 @@ class Applier:
         self.patient_of[i] = fields["patient_id"]
         doc_type = _doc_type(doc.doc_type)
         if target is not None:
-            Document.objects.filter(pk=target).update(doc_type=doc_type, **fields)
+            row = Document.objects.get(pk=target)
+            changes = {**fields, "doc_type": doc_type, "sensitivity": doc.labels}
+            if not _differs(row, changes):
+                return "unchanged", target
+            Document.objects.filter(pk=target).update(**changes)
             return "updated", target
         if doc.binary_ref:
             if doc.binary_ref not in self.binaries:

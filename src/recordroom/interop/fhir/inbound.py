@@ -22,7 +22,7 @@ from recordroom.records.models import (
 )
 
 from . import values as v
-from .mapping import NPI_SYSTEM, SSN_SYSTEM, V2_0203
+from .mapping import IDENTIFIER_KIND, NPI_SYSTEM, SSN_SYSTEM, V2_0203
 from .values import Rejected
 
 # Dependencies first: a bundle is applied in this order.
@@ -197,6 +197,12 @@ def patient(res: dict[str, Any], ctx: Context, fallback: tuple[str, str]) -> Pat
         if not value:
             continue
         code = v.first_code(ident.get("type"), f"{e}.type", V2_0203)
+        ours = v.first_code(ident.get("type"), f"{e}.type", IDENTIFIER_KIND)
+        if ours in (IdentifierKind.ENTERPRISE, IdentifierKind.OTHER):
+            facility = ctx.facility_by_system(system) or ctx.facility
+            idents.append(IdentifierIn(kind=ours, value=value, system=system,
+                                       facility=facility if ours == "OT" else None))  # fmt: skip
+            continue
         if system == SSN_SYSTEM or code == "SS":
             if "*" in value:
                 continue  # a masked SSN (as we send them) carries nothing

@@ -33,6 +33,7 @@ NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 DISPOSITION_SYSTEM = "https://www.nubc.org/CodeSystem/PatDischargeStatus"
 ENCOUNTER_ACCOUNT_SUFFIX = "/account"
+IDENTIFIER_KIND = "urn:recordroom:identifier-kind"
 
 NAME_USE = {
     NameUse.LEGAL: "official",
@@ -62,6 +63,10 @@ def identifier(ident: PatientIdentifier) -> dict[str, Any] | None:
     kind: dict[str, Any] = {"text": label}
     if ident.kind in V2_0203_CODES:
         kind["coding"] = [{"system": V2_0203, "code": ident.kind, "display": label}]
+    else:  # ours, so a round trip keeps the kind
+        kind["coding"] = [
+            {"system": IDENTIFIER_KIND, "code": ident.kind, "display": label}
+        ]
     if ident.kind == IdentifierKind.SSN:
         if not ident.last4:
             return None

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -71,13 +72,17 @@ def authenticate(request: HttpRequest) -> Actor:
 
 def fhir_view(
     *methods: str,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Authenticate, allow `methods` (GET and HEAD always), and turn our errors
     into OperationOutcomes."""
     allowed = ("GET", "HEAD", *methods)
 
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def decorate(
+        view: Callable[..., HttpResponseBase],
+    ) -> Callable[..., HttpResponseBase]:
+        def wrapped(
+            request: HttpRequest, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             if request.method not in allowed:
                 resp = outcome(405, "not-supported",
                                f"{request.method} is not supported here; allowed: "
@@ -93,8 +98,11 @@ def fhir_view(
 
 
 def _dispatch(
-    view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any
-) -> HttpResponse:
+    view: Callable[..., HttpResponseBase],
+    request: HttpRequest,
+    *args: Any,
+    **kwargs: Any,
+) -> HttpResponseBase:
     try:
         try:
             actor = authenticate(request)
@@ -385,6 +393,12 @@ def capability_statement(base: str) -> dict[str, Any]:
                 },
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                    }
+                ],
             }
         ],
     }

@@ -104,6 +104,7 @@ class Writer:
     source: str
     facility: Facility | None = None
     raw_sha256: str = ""
+    own_ids: bool = False
     keys: dict[tuple[str, str], UUID] = field(default_factory=dict)
     _facility_of: dict[UUID, Facility | None] = field(default_factory=dict)
     _by_system: dict[str, Facility | None] = field(default_factory=dict)
@@ -135,12 +136,17 @@ class Writer:
         return facility
 
     def put_target(self, entry: Entry, rtype: str) -> UUID | None:
-        """PUT Type/<our id>: the row it updates (if it exists and is visible)."""
-        if entry.method != "PUT" or "/" not in entry.url:
-            return None
-        kind, _, rid = entry.url.rpartition("/")
-        uid = as_uuid(rid)
-        if kind != rtype or uid is None or rtype not in MODELS:
+        """The row an entry names by our own id: PUT Type/<our id>, or, in an
+        import that trusts them (`own_ids`), a resource whose id is ours -- so a
+        file exported from here comes back as the same rows, not copies."""
+        rid = ""
+        if entry.method == "PUT" and "/" in entry.url:
+            kind, _, rid = entry.url.rpartition("/")
+            rid = rid if kind == rtype else ""
+        elif self.own_ids and isinstance(entry.resource, dict):
+            rid = str(entry.resource.get("id") or "")
+        uid = as_uuid(rid) if rid else None
+        if uid is None or rtype not in MODELS:
             return None
         qs = (visible_patients(self.actor.user) if rtype == "Patient"
               else MODELS[rtype]._default_manager.all())  # fmt: skip
@@ -177,7 +183,7 @@ class Writer:
             found = uid if qs.filter(pk=uid).exists() else None
         if found is None:
             raise Unresolved(f"{expr} refers to {ref}, which does not exist here; send "
-                           "it first or in the same bundle", expr)  # fmt: skip
+                             "it first or in the same bundle", expr)  # fmt: skip
         self.keys[(rtype, rid)] = found
         return found
 
