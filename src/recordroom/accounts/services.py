@@ -14,7 +14,6 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from recordroom.audit.models import Outcome
@@ -24,12 +23,13 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import (
     NotFound,
     PermissionDenied,
-    RecordroomError,
     ValidationFailed,
 )
 
 from .models import ApiToken, LoginFailure, RolePolicy, TotpDevice, User
 from .roles import ADMIN_MODEL_PERMISSIONS, ROLES
+from .throttle import Throttled as Throttled
+from .throttle import check_credential, user_throttled
 
 TOKEN_PREFIX = "rr_"
 
@@ -148,35 +148,6 @@ class SignIn:
     error: str = ""
 
 
-class Throttled(RecordroomError):
-    """Too many recent failed sign-ins: refused until the lockout passes."""
-
-    code = "throttled"
-    status = 429
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after  # seconds
-
-
-def _recent_failures() -> QuerySet[LoginFailure]:
-    since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    return LoginFailure.objects.filter(at__gte=since)
-
-
-def _address_throttled(address: str) -> bool:
-    # An address gets more tries than an account: several people may share it (NAT).
-    limit = settings.LOGIN_MAX_FAILURES * 4
-    return _recent_failures().filter(client_address=address).count() >= limit
-
-
-def _throttled(username: str, address: str) -> bool:
-    limit = settings.LOGIN_MAX_FAILURES
-    return _recent_failures().filter(
-        username=username
-    ).count() >= limit or _address_throttled(address)
-
-
 def sign_in(
     *, actor: Actor, username: str, password: str, request: object = None
 ) -> SignIn:
@@ -186,7 +157,7 @@ def sign_in(
     factor (if required) has passed, by `complete_sign_in`.
     """
     username = (username or "").strip()[:150]
-    if _throttled(username, actor.client_address):
+    if user_throttled(username, actor.client_address):
         _failed(actor, username, "throttled")
         return SignIn(
             None,
@@ -350,34 +321,9 @@ def authenticate_token(*, actor: Actor, token: str) -> User:
         PermissionDenied: the token is malformed, unknown, revoked or expired, or its
             user is disabled (the reason from `user_for_token`).
     """
-    if _address_throttled(actor.client_address):
-        _token_failed(actor, "throttled")
-        minutes = settings.LOGIN_LOCKOUT_MINUTES
-        raise Throttled(
-            f"too many failed sign-ins from address {actor.client_address or '?'}; "
-            f"try again in {minutes} minutes or ask an administrator",
-            retry_after=minutes * 60,
-        )
-    try:
-        return user_for_token(token)
-    except PermissionDenied as exc:
-        _token_failed(actor, exc.message)
-        raise
-
-
-def _token_failed(actor: Actor, reason: str) -> None:
-    # No user name: a bad token names nobody, and a revoked one must not lock its
-    # owner out of password sign-in.
-    with transaction.atomic():
-        LoginFailure.objects.create(
-            username="", client_address=actor.client_address, at=timezone.now()
-        )
-        record(
-            actor=actor,
-            action=actions.LOGIN_FAILED.name,
-            outcome=Outcome.DENIED,
-            detail={"method": "api token", "reason": reason},
-        )
+    return check_credential(
+        actor, method="api token", check=lambda: user_for_token(token)
+    )
 
 
 def revoke_token(*, actor: Actor, prefix: str) -> None:
