@@ -11,7 +11,9 @@ class Actor:
     """The person or system behind an action.
 
     `user` is the accounts.User (None for the system itself); `channel` is the adapter
-    (web, api, cli, worker, hl7); `purpose` is the HL7 PurposeOfUse code.
+    (web, api, cli, worker, hl7); `purpose` is the HL7 PurposeOfUse code. A system
+    client (OAuth2) acts as its service user and adds `client_id` and the `scopes` its
+    access token grants (None: whatever the user's role allows).
     """
 
     user: Any = None
@@ -21,6 +23,8 @@ class Actor:
     purpose: str = "HOPERAT"
     facility_id: Any = None
     name: str = ""  # who, when there is no user row (e.g. "cli:root", an interface)
+    client_id: str = ""
+    scopes: tuple[str, ...] | None = None
 
     @property
     def username(self) -> str:
@@ -37,3 +41,7 @@ class Actor:
 
 
 SYSTEM = Actor(channel="system")
+
+# User names of system clients' service users start with this (never a person's: the
+# admin's user name validator refuses ":").
+CLIENT_USER_PREFIX = "client:"
