@@ -78,6 +78,9 @@ def test_a13_cancels_the_discharge_and_a11_the_admission(admitted):
     assert handle(adt("A11", "C5", visit=pv1())).code == "AA"
     admitted.refresh_from_db()
     assert admitted.status == "cancelled"
+    # a cancelled visit was never discharged: no discharge to cancel
+    late = handle(adt("A13", "C6", visit=pv1()))
+    assert late.code == "AE" and "is cancelled, not discharged" in late.text
 
 
 def test_an_event_for_an_unknown_visit_is_an_error_naming_pv1_19(admitted):

@@ -117,6 +117,7 @@ def parse(raw: bytes) -> Message:
         raise Hl7Error(
             f"message is not UTF-8 text (bad byte at offset {exc.start})", "MSH", "100"
         ) from exc
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors add
     text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c ")
     if not text.startswith("MSH"):
         raise Hl7Error(

@@ -217,7 +217,15 @@ def cancel_admit(actor: Actor, encounter: Encounter) -> None:
 
 
 def cancel_discharge(actor: Actor, encounter: Encounter) -> None:
-    """A13: still in hospital; the discharge time and disposition are cleared."""
+    """A13: still in hospital; the discharge time and disposition are cleared. A visit
+    in progress stays as it is (a resend); one never admitted has no discharge."""
+    if encounter.status not in (EncounterStatus.FINISHED, EncounterStatus.IN_PROGRESS):
+        raise Hl7Error(
+            f"visit {encounter.account_number} is {encounter.status}, not discharged; "
+            "there is no discharge to cancel",
+            "MSH-9",
+            "207",
+        )
     update_encounter(
         actor=actor,
         encounter=encounter,
