@@ -38,6 +38,9 @@ ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
         ("mpi", "facility", ("add", "change", "view")),
         ("records", "provider", ("add", "change", "view")),
         ("records", "documenttype", ("add", "change", "view")),
+        ("records", "organization", ("add", "change", "view")),
+        ("interop", "importrun", ("view",)),
+        ("interop", "quarantineitem", ("change", "view")),
     )
     for action in actions
 )

@@ -1,10 +1,10 @@
-"""Admin for providers and document types (configuration, not PHI)."""
+"""Admin for providers, organizations and document types (configuration, not PHI)."""
 
 from django.contrib import admin
 
 from recordroom.accounts.admin import AuditedAdmin
 
-from .models import DocumentType, Provider
+from .models import DocumentType, Organization, Provider
 
 
 @admin.register(Provider)
@@ -27,3 +27,13 @@ class DocumentTypeAdmin(AuditedAdmin):
     )
     list_filter = ("category", "active")
     search_fields = ("display", "code")
+
+
+@admin.register(Organization)
+class OrganizationAdmin(AuditedAdmin):
+    """Link an organization to one of our facilities so that visits sent with it
+    as serviceProvider are filed there."""
+
+    list_display = ("name", "npi", "kind", "facility", "active")
+    search_fields = ("name", "npi")
+    list_filter = ("active", "kind")

@@ -249,9 +249,18 @@ def test_capability_statement_lists_what_is_implemented(db):
         "Patient", "Encounter", "DocumentReference", "Binary", "Condition", "Procedure",
         "Practitioner", "Organization", "AuditEvent", "Provenance"}  # fmt: skip
     assert {i["code"] for i in resources["Condition"]["interaction"]} == {
-        "read", "search-type", "create", "update"}
+        "read",
+        "search-type",
+        "create",
+        "update",
+    }
     assert {i["code"] for i in resources["AuditEvent"]["interaction"]} == {
-        "read", "search-type"}
-    assert {i["code"] for i in body["rest"][0]["interaction"]} == {"transaction", "batch"}
+        "read",
+        "search-type",
+    }
+    assert {i["code"] for i in body["rest"][0]["interaction"]} == {
+        "transaction",
+        "batch",
+    }
     names = {p["name"] for p in resources["Patient"]["searchParam"]}
     assert {"identifier", "family", "birthdate", "address-postalcode"} <= names

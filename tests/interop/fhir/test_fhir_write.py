@@ -84,17 +84,29 @@ def visit_bundle(facility, kind="transaction"):
     ]}  # fmt: skip
 
 
-def test_a_transaction_files_a_whole_visit_and_a_resend_duplicates_nothing(api, facility):
+def test_a_transaction_files_a_whole_visit_and_a_resend_duplicates_nothing(
+    api, facility
+):
     resp = api.send("post", "", visit_bundle(facility))
     assert resp.status_code == 200, resp.content
     body = resp.json()
     Bundle.model_validate(body)
     assert body["type"] == "transaction-response"
     assert [e["response"]["status"] for e in body["entry"]] == [
-        "201 Created", "201 Created", "201 Created", "201 Created", "200 OK", "201 Created"]
+        "201 Created",
+        "201 Created",
+        "201 Created",
+        "201 Created",
+        "200 OK",
+        "201 Created",
+    ]
     p = Patient.objects.get()
     enc = Encounter.objects.get(patient=p)
-    assert (enc.account_number, enc.encounter_class, enc.facility_id) == ("A-77", "IMP", facility.pk)
+    assert (enc.account_number, enc.encounter_class, enc.facility_id) == (
+        "A-77",
+        "IMP",
+        facility.pk,
+    )
     assert Condition.objects.get(patient=p).code == "J18.9"
     assert Procedure.objects.get(patient=p, encounter=enc).display == "Echocardiography"
     doc = Document.objects.get(patient=p)
@@ -103,11 +115,18 @@ def test_a_transaction_files_a_whole_visit_and_a_resend_duplicates_nothing(api, 
     # Audited with the client as the agent, one event per row written.
     events = AuditEvent.objects.filter(action="interop.write", patient_id=str(p.pk))
     assert {e.object_type for e in events} == {
-        "mpi.patient", "records.encounter", "records.condition", "records.procedure",
-        "records.document"}
+        "mpi.patient",
+        "records.encounter",
+        "records.condition",
+        "records.procedure",
+        "records.document",
+    }
     assert {e.username for e in events} == {"him1"}
     assert json.loads(events.get(object_type="records.condition").detail) == {
-        "source": "api:him1", "fhir": "Condition", "status": "created"}
+        "source": "api:him1",
+        "fhir": "Condition",
+        "status": "created",
+    }
     # The same bundle again: If-None-Exist finds the patient, the rest is matched.
     again = api.send("post", "", visit_bundle(facility)).json()
     assert again["entry"][0]["response"]["status"] == "200 OK"
@@ -120,7 +139,9 @@ def test_a_transaction_with_a_bad_entry_writes_nothing(api, facility):
     resp = api.send("post", "", bundle)
     assert resp.status_code == 400
     issue = resp.json()["issue"][0]
-    assert issue["diagnostics"].startswith("entry 2 (Condition): Condition.subject refers to Patient/nobody-here")
+    assert issue["diagnostics"].startswith(
+        "entry 2 (Condition): Condition.subject refers to Patient/nobody-here"
+    )
     assert issue["expression"] == ["Condition.subject"]
     assert not Patient.objects.exists() and not Encounter.objects.exists()
     assert not AuditEvent.objects.filter(action="interop.write").exists()
@@ -128,7 +149,9 @@ def test_a_transaction_with_a_bad_entry_writes_nothing(api, facility):
 
 def test_a_batch_keeps_the_good_entries_and_answers_each(api, facility):
     bundle = visit_bundle(facility, kind="batch")
-    bundle["entry"][3]["resource"]["performedDateTime"] = "2026-10-02T10:00:00"  # no zone
+    bundle["entry"][3]["resource"]["performedDateTime"] = (
+        "2026-10-02T10:00:00"  # no zone
+    )
     body = api.send("post", "", bundle).json()
     statuses = [e["response"]["status"] for e in body["entry"]]
     assert statuses[3] == "400 Bad Request"
@@ -139,13 +162,21 @@ def test_a_batch_keeps_the_good_entries_and_answers_each(api, facility):
 
 
 def test_create_with_if_none_exist_and_update(api, facility):
-    created = api.send("post", "Patient", patient(facility),
-                       **{"If-None-Exist": f"identifier={facility.mrn_system}|W5001"})
+    created = api.send(
+        "post",
+        "Patient",
+        patient(facility),
+        **{"If-None-Exist": f"identifier={facility.mrn_system}|W5001"},
+    )
     assert created.status_code == 201
     pid = created.json()["id"]
     assert created["Location"].endswith(f"/fhir/R4/Patient/{pid}")
-    found = api.send("post", "Patient", patient(facility),
-                     **{"If-None-Exist": f"identifier={facility.mrn_system}|W5001"})
+    found = api.send(
+        "post",
+        "Patient",
+        patient(facility),
+        **{"If-None-Exist": f"identifier={facility.mrn_system}|W5001"},
+    )
     assert found.status_code == 200 and found.json()["id"] == pid
     changed = patient(facility, family="Adeyemi-Cole")
     changed["id"] = pid
@@ -191,8 +222,15 @@ def test_new_types_read_and_search_after_a_write(api, facility):
     cond = conds["entry"][0]["resource"]
     FhirCondition.model_validate(cond)
     assert cond["code"]["coding"][0]["code"] == "J18.9"
-    assert api.get("Condition", code="http://hl7.org/fhir/sid/icd-10-cm|J18.9").json()["total"] == 1
-    proc = api.get("Procedure", patient=str(p.pk), date="ge2026-10-01").json()["entry"][0]["resource"]
+    assert (
+        api.get("Condition", code="http://hl7.org/fhir/sid/icd-10-cm|J18.9").json()[
+            "total"
+        ]
+        == 1
+    )
+    proc = api.get("Procedure", patient=str(p.pk), date="ge2026-10-01").json()["entry"][
+        0
+    ]["resource"]
     FhirProcedure.model_validate(proc)
     assert proc["performedDateTime"].startswith("2026-10-02T10:00:00")
     # Provenance from the audit trail: the patient was created by this user.
