@@ -205,4 +205,54 @@ def as_uuid(value: str) -> UUID | None:
         return None
 
 
+def identifiers(res: dict[str, Any], expr: str) -> list[dict[str, str]]:
+    out = []
+    for i, ident in enumerate(items(res.get("identifier"), expr)):
+        ident = obj(ident, f"{expr}[{i}]")
+        value = text(ident.get("value"), f"{expr}[{i}].value", 100)
+        if value:
+            out.append(
+                {"system": text(ident.get("system"), f"{expr}[{i}].system"),
+                 "value": value}
+            )  # fmt: skip
+    return out
+
+
+def telecoms(res: dict[str, Any], expr: str) -> list[dict[str, Any]]:
+    out = []
+    for i, t in enumerate(items(res.get("telecom"), expr)):
+        t = obj(t, f"{expr}[{i}]")
+        value = text(t.get("value"), f"{expr}[{i}].value")
+        if not value:
+            continue
+        start, end = date_period(t.get("period"), f"{expr}[{i}].period")
+        out.append({
+            "system": text(t.get("system"), f"{expr}[{i}].system", 10) or "phone",
+            "use": text(t.get("use"), f"{expr}[{i}].use", 10) or "home",
+            "value": value, "period_start": start, "period_end": end,
+        })  # fmt: skip
+    return out
+
+
+def addresses(res: dict[str, Any], expr: str) -> list[dict[str, Any]]:
+    out = []
+    for i, a in enumerate(items(res.get("address"), expr)):
+        a = obj(a, f"{expr}[{i}]")
+        e = f"{expr}[{i}]"
+        lines = [text(x, f"{e}.line", 200) for x in items(a.get("line"), f"{e}.line")]
+        start, end = date_period(a.get("period"), f"{e}.period")
+        country = text(a.get("country"), f"{e}.country", 60)
+        out.append({
+            "use": text(a.get("use"), f"{e}.use", 10) or "home",
+            "line1": lines[0] if lines else "",
+            "line2": ", ".join(lines[1:])[:200],
+            "city": text(a.get("city"), f"{e}.city", 100),
+            "state": text(a.get("state"), f"{e}.state", 60)[:2].upper(),
+            "postal_code": text(a.get("postalCode"), f"{e}.postalCode", 10),
+            "country": country[:2].upper() if country else "US",
+            "period_start": start, "period_end": end,
+        })  # fmt: skip
+    return out
+
+
 Resolver = Callable[[str | None, str, tuple[str, ...], bool], Any]
