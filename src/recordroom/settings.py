@@ -66,6 +66,11 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "How long sign-in stays refused after too many failures.",
     ),
     EnvSetting(
+        "RECORDROOM_OAUTH_TOKEN_MINUTES",
+        "15",
+        "Lifetime of an OAuth2 access token issued to a system client, in minutes.",
+    ),
+    EnvSetting(
         "RECORDROOM_MAX_UPLOAD_MB",
         "100",
         "Largest document file accepted, in megabytes.",
@@ -237,6 +242,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 LOGIN_MAX_FAILURES = int(env("RECORDROOM_LOGIN_MAX_FAILURES"))
 LOGIN_LOCKOUT_MINUTES = int(env("RECORDROOM_LOGIN_LOCKOUT_MINUTES"))
+OAUTH_TOKEN_MINUTES = int(env("RECORDROOM_OAUTH_TOKEN_MINUTES"))
 MAX_UPLOAD_BYTES = int(env("RECORDROOM_MAX_UPLOAD_MB")) * 1024 * 1024
 HL7_MAX_MESSAGE_BYTES = int(float(env("RECORDROOM_HL7_MAX_MESSAGE_MB")) * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -1,9 +1,11 @@
-"""URL map: the web app, the JSON API at /api/v1, and the Django admin."""
+"""URL map: the web app, the JSON API at /api/v1, FHIR R4 with its OAuth2 token
+endpoint, and the Django admin."""
 
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from recordroom.accounts import oauth_views
 from recordroom.web.api import api
 
 admin.site.site_header = "Recordroom administration"
@@ -17,6 +19,13 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("oauth/token", oauth_views.token, name="oauth-token"),
+    # Before the FHIR routes, whose <resource>/<id> pattern would take it.
+    path(
+        "fhir/R4/.well-known/smart-configuration",
+        oauth_views.smart_configuration,
+        name="smart-configuration",
+    ),
     path("fhir/R4/", include("recordroom.interop.fhir.urls")),
     path("", include("recordroom.web.urls")),
 ]

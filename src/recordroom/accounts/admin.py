@@ -1,4 +1,5 @@
-"""Admin for users, role policies and API tokens; every admin change is audited."""
+"""Admin for users, role policies, API tokens and system clients; every admin change
+is audited."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from django.http import HttpRequest
 
 from recordroom.audit.services import record
 from recordroom.kernel import actions
-from recordroom.kernel.actor import Actor
+from recordroom.kernel.actor import CLIENT_USER_PREFIX, Actor
 
-from .models import ApiToken, RolePolicy, User
+from .models import ApiClient, ApiToken, RolePolicy, User
 
 
 class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -68,6 +69,13 @@ class RecordroomUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc]
     # Only `recordroom demo` sets the waiver; nobody can waive a second factor here.
     readonly_fields = ("mfa_waived_for_demo",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.username.startswith(CLIENT_USER_PREFIX):
+            # A client's service user keeps its name (the ":" would not validate).
+            return (*fields, "username")
+        return fields
+
 
 @admin.register(RolePolicy)
 class RolePolicyAdmin(AuditedAdmin):
@@ -99,3 +107,21 @@ class ApiTokenAdmin(AuditedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tokens are issued with `recordroom token create` (shown once)
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(AuditedAdmin):
+    """Scopes and the active flag are editable; the secret is never shown."""
+
+    list_display = ("name", "client_id", "user", "scopes", "active", "last_used_at")
+    list_filter = ("active",)
+    search_fields = ("name", "client_id")
+    fields = ("name", "client_id", "user", "scopes", "active", "created_at",
+              "last_used_at")  # fmt: skip
+    readonly_fields = ("name", "client_id", "user", "created_at", "last_used_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # `recordroom client create` makes them (secret shown once)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: audit rows keep naming the client

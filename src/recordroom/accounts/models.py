@@ -1,4 +1,5 @@
-"""Users, role policies, API tokens, TOTP devices and sign-in throttling."""
+"""Users, role policies, API tokens, TOTP devices, sign-in throttling, and the
+system clients (OAuth2) with their access tokens."""
 
 from __future__ import annotations
 
@@ -126,3 +127,68 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.client_address} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ApiClient(models.Model):
+    """A registered system that signs in with OAuth2 client credentials.
+
+    It acts as its own service user (`client:<name>`), so roles and facility scope
+    apply unchanged; its SMART scopes only narrow them. Only the secret's SHA-256 is
+    stored; the secret is shown once, when the client is created.
+    """
+
+    client_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=64, unique=True)
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="api_client"
+    )
+    secret_digest = models.CharField(max_length=64)
+    scopes = models.TextField(
+        help_text="SMART scopes it may ask for, space-separated (e.g. system/*.read)."
+    )
+    active = models.BooleanField(
+        default=True,
+        help_text="Clear to revoke the client: its access tokens stop working at once.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "system client (OAuth2)"
+        verbose_name_plural = "system clients (OAuth2)"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from recordroom.kernel.errors import ValidationFailed
+
+        from .scopes import format_scopes, parse_grantable
+
+        try:
+            scopes = parse_grantable(self.scopes)
+        except ValidationFailed as exc:
+            raise ValidationError({"scopes": exc.message}) from None
+        if not scopes:
+            raise ValidationError({"scopes": "give at least one scope"})
+        self.scopes = format_scopes(scopes)
+
+
+class AccessToken(models.Model):
+    """A short-lived OAuth2 access token of a client; only its SHA-256 is stored."""
+
+    client = models.ForeignKey(
+        ApiClient, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    scopes = models.TextField(help_text="The scopes granted, space-separated.")
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "OAuth2 access token"
+
+    def __str__(self) -> str:
+        return f"{self.client.name} token until {self.expires_at:%Y-%m-%d %H:%M}"

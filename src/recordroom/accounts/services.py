@@ -19,7 +19,7 @@ from django.utils import timezone
 from recordroom.audit.models import Outcome
 from recordroom.audit.services import record
 from recordroom.kernel import actions, crypto
-from recordroom.kernel.actor import Actor
+from recordroom.kernel.actor import CLIENT_USER_PREFIX, Actor
 from recordroom.kernel.errors import (
     NotFound,
     PermissionDenied,
@@ -264,6 +264,13 @@ def create_token(
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
         raise NotFound(f"no active user named '{username}'")
+    if username.startswith(CLIENT_USER_PREFIX):
+        # A token would carry the role without the client's scopes.
+        raise ValidationFailed(
+            f"'{username}' is a system client's service user; the client gets "
+            "access tokens from /oauth/token with its secret",
+            field="username",
+        )
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     expires = timezone.now() + timedelta(days=days) if days else None

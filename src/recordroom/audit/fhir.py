@@ -13,6 +13,7 @@ from collections.abc import Generator, Iterable
 from typing import Any
 
 from recordroom.kernel import actions
+from recordroom.kernel.actor import CLIENT_USER_PREFIX
 
 from .models import AuditEvent, Outcome
 
@@ -56,7 +57,8 @@ def _instant(event: AuditEvent) -> str:
 
 
 def _agent(event: AuditEvent) -> dict[str, Any]:
-    human = bool(event.user_id)
+    # A system client's service user is an application, not a person.
+    human = bool(event.user_id) and not event.username.startswith(CLIENT_USER_PREFIX)
     who = (
         event.username or f"<{event.channel or 'system'}>"
     )  # FHIR strings are never empty

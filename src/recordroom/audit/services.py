@@ -49,9 +49,13 @@ class EventSpec:
         patient_id = getattr(self.patient, "pk", self.patient)
         obj_type, obj_id = _object_ref(self.obj)
         actor = self.actor
-        detail = json.dumps(
-            self.detail, sort_keys=True, separators=(",", ":"), default=str
+        # A system client acts as its service user; the row names the client too.
+        data = (
+            {**self.detail, "client_id": actor.client_id}
+            if actor.client_id
+            else self.detail
         )
+        detail = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
         return [
             event_id,
             self.ts if self.ts is not None else time.time_ns() // 1000,

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from .clients import client_app
 from .hl7 import hl7_app
 from .interop import import_app
 from .setup import cli_actor, django_setup, migrate
@@ -25,6 +26,7 @@ token_app = typer.Typer(help="Per-user API tokens (stored hashed; shown once).")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(client_app, name="client")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
 out = Console()

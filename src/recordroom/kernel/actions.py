@@ -58,6 +58,19 @@ LOGIN_FAILED = declare("auth.login_failed", "login", "A sign-in was refused.")
 MFA_ENROLLED = declare("auth.mfa_enrolled", "update", "A user set up a second factor.")
 TOKEN_CREATED = declare("auth.token_created", "create", "An API token was issued.")
 TOKEN_REVOKED = declare("auth.token_revoked", "update", "An API token was revoked.")
+CLIENT_CREATED = declare(
+    "auth.client_created", "create", "A system client (OAuth2) was registered."
+)
+CLIENT_REVOKED = declare(
+    "auth.client_revoked",
+    "update",
+    "A system client was revoked; its access tokens stopped working.",
+)
+CLIENT_TOKEN = declare(
+    "auth.client_token",
+    "login",
+    "A system client got an OAuth2 access token (client credentials, scopes kept).",
+)
 USER_CREATED = declare("accounts.user_created", "create", "A user account was created.")
 ADMIN_CHANGE = declare(
     "admin.change", "update", "An administrator changed configuration in the admin."

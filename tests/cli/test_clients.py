@@ -1,0 +1,63 @@
+"""`recordroom client create / list / revoke`, run in-process against the test database."""
+
+import pytest
+from tests.accounts.oauth_helpers import basic, post_token
+from typer.testing import CliRunner
+
+from recordroom.accounts.models import ApiClient
+from recordroom.audit.models import AuditEvent
+from recordroom.cli.app import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_create_prints_the_id_and_secret_once_and_they_get_a_token(db, facility):
+    made = invoke("client", "create", "lab-feed", "--role", "him_specialist",
+                  "--facility", "NORTH",
+                  "--scope", "system/Patient.read system/*.rs")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    lines = made.output.strip().splitlines()
+    client = ApiClient.objects.get()
+    assert lines[-2] == f"client_id: {client.client_id}"
+    secret = lines[-1].removeprefix("client_secret: ")
+    assert "acting as user 'client:lab-feed' (HIM specialist)" in made.output
+    assert "scopes: system/Patient.read system/*.rs" in made.output
+    assert client.user.facility_ids() == [facility.pk]
+    token = post_token({"grant_type": "client_credentials"},
+                       headers=basic(client.client_id, secret))  # fmt: skip
+    assert token.status_code == 200
+    assert token.json()["scope"] == "system/Patient.read system/*.rs"
+    event = AuditEvent.objects.get(action="auth.client_created")
+    assert event.channel == "cli" and event.username.startswith("cli:")
+
+    listed = invoke("client", "list")
+    assert client.client_id in listed.output and "active" in listed.output
+
+    revoked = invoke("client", "revoke", client.client_id)
+    assert revoked.exit_code == 0
+    assert revoked.output.strip() == f"revoked client 'lab-feed' ({client.client_id})"
+    assert not ApiClient.objects.get().active
+    assert "revoked" in invoke("client", "list").output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("create", "x", "--role", "coder", "--scope", "patient/*.read",
+          "--all-facilities"), "scope 'patient/*.read' needs a patient launch"),
+        (("create", "x", "--role", "coder", "--scope", "system/*.read"),
+         "give either the facility codes"),
+        (("create", "x", "--role", "coder", "--scope", "system/*.read",
+          "--facility", "NOPE"), "unknown facility code(s): NOPE"),
+        (("revoke", "rrc_nobody"), "no active client with client_id 'rrc_nobody'"),
+    ],
+)  # fmt: skip
+def test_errors_are_one_line_and_exit_1(db, args, message):
+    result = runner.invoke(app, ["client", *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+    assert not ApiClient.objects.exists()
