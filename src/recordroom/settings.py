@@ -76,6 +76,11 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "Largest document file accepted, in megabytes.",
     ),
     EnvSetting(
+        "RECORDROOM_FHIR_MAX_BODY_MB",
+        "150",
+        "Largest FHIR request body (a Bundle with Base64 documents), in megabytes.",
+    ),
+    EnvSetting(
         "RECORDROOM_HL7_MAX_MESSAGE_MB",
         "20",
         "Largest HL7 v2 message the MLLP listener accepts, in megabytes; a larger one "
@@ -244,6 +249,7 @@ LOGIN_MAX_FAILURES = int(env("RECORDROOM_LOGIN_MAX_FAILURES"))
 LOGIN_LOCKOUT_MINUTES = int(env("RECORDROOM_LOGIN_LOCKOUT_MINUTES"))
 OAUTH_TOKEN_MINUTES = int(env("RECORDROOM_OAUTH_TOKEN_MINUTES"))
 MAX_UPLOAD_BYTES = int(env("RECORDROOM_MAX_UPLOAD_MB")) * 1024 * 1024
+FHIR_MAX_BODY_BYTES = int(float(env("RECORDROOM_FHIR_MAX_BODY_MB")) * 1024 * 1024)
 HL7_MAX_MESSAGE_BYTES = int(float(env("RECORDROOM_HL7_MAX_MESSAGE_MB")) * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

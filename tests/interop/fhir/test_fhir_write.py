@@ -249,3 +249,17 @@ def test_practitioner_with_a_non_npi_identifier(api, facility):
     FhirPractitioner.model_validate(got)
     assert got["identifier"] == [{"system": "urn:staff", "value": "S-12"}]
     assert api.get("Practitioner", family="mbe").json()["total"] == 1
+
+
+def test_a_50_mb_body_is_answered_clearly_and_nothing_written(api, settings):
+    junk = b"{" + b" " * (50 * 1024 * 1024)
+    resp = api.send("post", "", junk)
+    assert resp.status_code == 400
+    assert "not JSON" in resp.json()["issue"][0]["diagnostics"]
+    settings.FHIR_MAX_BODY_BYTES = 20 * 1024 * 1024
+    resp = api.send("post", "", junk)
+    assert resp.status_code == 413
+    assert resp.json()["issue"][0]["diagnostics"].startswith(
+        "the body is 50.0 MB; the limit is 20 MB (RECORDROOM_FHIR_MAX_BODY_MB)"
+    )
+    assert not Patient.objects.exists()

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, QueryDict
 
 from recordroom.accounts.permissions import require
 from recordroom.kernel.actor import Actor
-from recordroom.kernel.errors import Conflict
+from recordroom.kernel.errors import Conflict, TooLarge
 from recordroom.mpi.models import Facility
 
 from . import mapping
@@ -40,8 +41,18 @@ class PreconditionFailed(Conflict):
 
 def parse_body(request: HttpRequest) -> dict[str, Any]:
     """The request body as a JSON object, or Invalid naming what is wrong."""
+    limit = settings.FHIR_MAX_BODY_BYTES
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    # Read the stream ourselves: Django's own 10 MB cap on request.body is for
+    # forms; a Bundle may carry documents (RECORDROOM_FHIR_MAX_BODY_MB).
+    data = b"" if declared > limit else request.read(limit + 1)
+    if declared > limit or len(data) > limit:
+        size = max(declared, len(data)) / 1048576
+        raise TooLarge(f"the body is {size:.1f} MB; the limit is {limit // 1048576} MB "
+                       "(RECORDROOM_FHIR_MAX_BODY_MB): send documents in smaller "
+                       "bundles or through the bulk import")  # fmt: skip
     try:
-        text = request.body.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Invalid(f"the body is not UTF-8 (byte {exc.start}); FHIR JSON is UTF-8"
                       ) from None  # fmt: skip
