@@ -12,6 +12,7 @@ from recordroom.accounts.scopes import (
     parse_grantable,
     parse_scope,
     parse_scopes,
+    readable_types,
     require_scope,
 )
 from recordroom.kernel.actor import Actor
@@ -162,3 +163,20 @@ def test_require_scope_refuses_naming_the_granted_scopes_and_the_one_needed():
         "granted to the client by an administrator"
     )
     require_scope(Actor(), "Encounter", "delete")  # no scopes: the role decides
+
+
+def test_readable_types_keeps_what_the_scopes_allow_or_refuses_what_is_asked():
+    offered = ["Patient", "Encounter", "DocumentReference"]
+    client = Actor(scopes=("system/Patient.read", "system/Encounter.rs"))
+    assert readable_types(client, None, offered) == ["Patient", "Encounter"]
+    assert readable_types(client, ["Encounter"], offered) == ["Encounter"]
+    with pytest.raises(PermissionDenied, match="do not allow read of DocumentRef"):
+        readable_types(client, ["Patient", "DocumentReference"], offered)
+    with pytest.raises(PermissionDenied) as exc:
+        readable_types(Actor(scopes=("system/Binary.read",)), None, offered)
+    assert exc.value.message == (
+        "the access token's scopes (system/Binary.read) allow reading none of "
+        "Patient, Encounter, DocumentReference; ask for system/*.read or name types "
+        "with _type"
+    )
+    assert readable_types(Actor(), None, offered) == offered  # no scopes

@@ -172,6 +172,30 @@ def require_scope(actor: Any, resource_type: str, interaction: str) -> None:
     )
 
 
+def readable_types(
+    actor: Any, asked: Iterable[str] | None, offered: Iterable[str]
+) -> list[str]:
+    """The types a many-type read ($export, $everything) covers for the actor.
+
+    Types asked for must each be allowed (PermissionDenied naming the scope needed);
+    with none asked for, the offered types its scopes allow. No scopes: unchanged.
+    """
+    if asked:
+        wanted = list(asked)
+        for rtype in wanted:
+            require_scope(actor, rtype, "read")
+        return wanted
+    offered = list(offered)
+    kept = [t for t in offered if allows(actor.scopes, t, "read")]
+    if not kept:
+        granted = " ".join(actor.scopes or ()) or "none"
+        raise PermissionDenied(
+            f"the access token's scopes ({granted}) allow reading none of "
+            f"{', '.join(offered)}; ask for system/*.read or name types with _type"
+        )
+    return kept
+
+
 def _intersection(wanted: Scope, held: Scope) -> Scope | None:
     if wanted.context != held.context:
         return None
