@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -16,10 +15,6 @@ from recordroom.interop.models import ExportJob
 from tests import factories
 
 from .oauth_helpers import get_token, make_client
-
-# Until interop/fhir/views.py authenticates with accounts.oauth.authenticate_bearer
-# (and the FHIR views check scopes): remove this line with that change.
-pytestmark = pytest.mark.xfail(strict=True, reason="FHIR views not wired to OAuth yet")
 
 BASE = "/fhir/R4/"
 

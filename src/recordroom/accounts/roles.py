@@ -34,6 +34,7 @@ ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
         ("accounts", "user", ("add", "change", "view")),
         ("accounts", "rolepolicy", ("change", "view")),
         ("accounts", "apitoken", ("change", "view")),
+        ("accounts", "apiclient", ("change", "view")),
         ("auth", "group", ("add", "change", "view")),
         ("mpi", "facility", ("add", "change", "view")),
         ("records", "provider", ("add", "change", "view")),

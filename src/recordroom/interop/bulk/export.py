@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django_tasks import task
 
+from recordroom.accounts.scopes import readable_types
 from recordroom.audit.services import EventSpec, record, record_many
 from recordroom.interop.fhir.registry import REGISTRY
 from recordroom.interop.models import ExportJob, ExportStatus
@@ -65,6 +66,7 @@ def kick_off(
             f"_type {', '.join(bad)} cannot be exported at the {level} level; "
             f"exportable: {', '.join(allowed)}", field="_type",
         )  # fmt: skip
+    wanted = readable_types(actor, types, allowed)  # a client: what its scopes allow
     job = ExportJob.objects.create(
         requested_by=actor.username, user=actor.user, request_url=request_url[:2000],
         level=level, group=group, types=wanted, since=since,

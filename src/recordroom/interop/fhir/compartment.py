@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from recordroom.accounts.scopes import allows, require_scope
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 
@@ -48,6 +49,7 @@ def includes(
             raise Invalid(f"_include={value!r} is not supported; for {resource}: "
                           f"{known or 'none'}", field="_include")  # fmt: skip
         target, attr = INCLUDES[(source, param)]
+        require_scope(actor, target, "read")
         ids = {getattr(r, attr) for r in rows if getattr(r, attr, None)}
         if ids:
             rt = REGISTRY[target]
@@ -61,14 +63,15 @@ def everything(
 ) -> list[dict[str, Any]]:
     """The patient and what their chart holds that the reader may see, with the
     practitioners and organizations it names (FHIR Patient/$everything)."""
+    require_scope(actor, "Patient", "read")
     patient_body, _ = REGISTRY["Patient"].read_one(actor, str(patient_id))
     out = [patient_body] if not types or "Patient" in types else []
     practitioners: set[Any] = set()
     organizations: set[Any] = set()
     total = 0
     for rtype, field, _ in COMPARTMENT:
-        if types and rtype not in types:
-            continue
+        if types and rtype not in types or not allows(actor.scopes, rtype, "read"):
+            continue  # a system client gets what its scopes allow
         rt = REGISTRY[rtype]
         qs = rt.queryset(actor.user).filter(**{field: patient_id})
         if since is not None and rtype != "Encounter":
@@ -90,7 +93,11 @@ def everything(
         ("Practitioner", practitioners),
         ("Organization", organizations),
     ):
-        if ids and (not types or rtype in types):
+        if (
+            ids
+            and (not types or rtype in types)
+            and allows(actor.scopes, rtype, "read")
+        ):
             rt = REGISTRY[rtype]
             out += rt.to_fhir(
                 actor.user, list(rt.queryset(actor.user).filter(pk__in=ids))

@@ -18,8 +18,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from recordroom.accounts.oauth import authenticate_bearer
 from recordroom.accounts.permissions import require
-from recordroom.accounts.services import Throttled, authenticate_token
+from recordroom.accounts.scopes import require_scope
+from recordroom.accounts.services import Throttled
 from recordroom.audit.services import EventSpec, record_many
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
@@ -34,6 +36,14 @@ from .registry import REGISTRY, ResourceType, _patient_of, resource_type
 FHIR_JSON = "application/fhir+json"
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
+SMART_SERVICE = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+            "code": "SMART-on-FHIR",
+        }
+    ]
+}
 # Parameters about the result, not the resources; accepted for every type.
 RESULT_PARAMS = ("_count", "_after", "_format", "_include")
 
@@ -65,9 +75,10 @@ def authenticate(request: HttpRequest) -> Actor:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise PermissionDenied("send 'Authorization: Bearer rr_...' with an API token")
-    user = authenticate_token(actor=actor_from(request), token=token.strip())
-    return actor_from(request, user)
+        raise PermissionDenied("send 'Authorization: Bearer <token>' with an API token "
+                               "(rr_...) or an access token from /oauth/token")  # fmt: skip
+    bearer = authenticate_bearer(actor=actor_from(request), token=token.strip())
+    return bearer.acting(actor_from(request))
 
 
 def fhir_view(
@@ -137,6 +148,7 @@ def read(request: HttpRequest, actor: Actor, resource: str, rid: str) -> HttpRes
         )
         return _written(request, actor, rt, result, 201 if result.status == "created"
                         else 200)  # fmt: skip
+    require_scope(actor, rt.name, "read")
     require(actor.user, rt.capability)
     body, patient_id = rt.read_one(actor, rid)
     _audit_read(actor, rt, [patient_id], {"fhir": f"{resource}/{rid}"})
@@ -174,6 +186,7 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
         )  # fmt: skip
         return _written(request, actor, resource_type(resource), result, status)
     rt = resource_type(resource)
+    require_scope(actor, rt.name, "search")
     require(actor.user, rt.search_capability)
     strict = "handling=strict" in request.headers.get("Prefer", "").replace(" ", "")
     qs = rt.queryset(actor.user)
@@ -321,6 +334,7 @@ def _count(value: str | None) -> int:
 
 @fhir_view()
 def binary(request: HttpRequest, actor: Actor, rid: str) -> HttpResponse:
+    require_scope(actor, "Binary", "read")
     require(actor.user, "view_document")
     version = DocumentVersion.objects.filter(pk=_uuid_or_404(rid, "Binary")).first()
     if version is None:
@@ -387,9 +401,12 @@ def capability_statement(base: str) -> dict[str, Any]:
             {
                 "mode": "server",
                 "security": {
-                    "description": "Bearer API tokens (Authorization: Bearer rr_...) "
-                    "issued per user; the user's role and facilities decide what "
-                    "is readable. SMART on FHIR authorization is not offered yet.",
+                    "service": [SMART_SERVICE],
+                    "description": "Bearer tokens: a user's API token (rr_...), or a "
+                    "system client's OAuth2 access token from /oauth/token (client "
+                    "credentials, SMART system/ scopes; see .well-known/smart-"
+                    "configuration). Roles and facilities decide what is readable; "
+                    "scopes narrow it.",
                 },
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],

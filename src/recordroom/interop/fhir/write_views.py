@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, QueryDict
 
 from recordroom.accounts.permissions import require
+from recordroom.accounts.scopes import require_scope
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, TooLarge
 from recordroom.mpi.models import Facility
@@ -76,10 +77,11 @@ def writer_for(actor: Actor) -> Writer:
     return Writer(actor=actor, source=f"api:{actor.username}", facility=facility)
 
 
-def _require_write(actor: Actor, rtype: str) -> None:
+def _require_write(actor: Actor, rtype: str, method: str) -> None:
     if rtype not in WRITE_CAPABILITY:
         raise Invalid(f"{rtype} cannot be written here; writable: "
                       f"{', '.join(WRITE_CAPABILITY)}", field="resourceType")  # fmt: skip
+    require_scope(actor, rtype, "create" if method == "POST" else "update")
     require(actor.user, WRITE_CAPABILITY[rtype])
 
 
@@ -103,7 +105,7 @@ def transaction(actor: Actor, body: dict[str, Any], base: str) -> dict[str, Any]
                           field=f"Bundle.entry[{n}].request.method")  # fmt: skip
         res = e.get("resource")
         _require_write(
-            actor, res.get("resourceType", "") if isinstance(res, dict) else ""
+            actor, res.get("resourceType", "") if isinstance(res, dict) else "", method
         )
         entries.append(Entry(resource=res, full_url=str(e.get("fullUrl") or ""),
                              method=method, url=str(req.get("url") or ""),
@@ -175,7 +177,7 @@ def create(
         raise Invalid("a Binary is kept only as a document's content: send it in a "
                       "transaction Bundle with its DocumentReference, or inline in "
                       "DocumentReference.content.attachment.data", field="Binary")  # fmt: skip
-    _require_write(actor, rtype)
+    _require_write(actor, rtype, "POST")
     entry = Entry(resource=body, method="POST", url=rtype, if_none_exist=if_none_exist)
     writer = writer_for(actor)
     _conditional(actor, writer, [entry])
@@ -191,7 +193,7 @@ def update(actor: Actor, rtype: str, rid: str, body: dict[str, Any]) -> Result:
     if body.get("id") not in (None, rid):
         raise Invalid(f"the body's id {body.get('id')!r} is not the id in the URL "
                       f"{rid!r}", field="id")  # fmt: skip
-    _require_write(actor, rtype)
+    _require_write(actor, rtype, "PUT")
     return _single(writer_for(actor), Entry(resource=body, method="PUT",
                                             url=f"{rtype}/{rid}"))  # fmt: skip
 
