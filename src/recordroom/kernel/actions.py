@@ -84,6 +84,12 @@ PATIENT_SEARCH = declare(
 )
 PATIENT_CREATE = declare("patient.create", "create", "A patient was registered.")
 PATIENT_UPDATE = declare("patient.update", "update", "Patient demographics changed.")
+PATIENT_MERGE = declare(
+    "patient.merge", "update", "A duplicate record was merged into its survivor."
+)
+PATIENT_UNMERGE = declare(
+    "patient.unmerge", "update", "A merge was undone; both records restored."
+)
 CHART_OPEN = declare("chart.open", "read", "A patient's chart was opened.")
 CHART_ACCESS_LOG = declare(
     "chart.access_log", "read", "Someone viewed who accessed a patient's record."

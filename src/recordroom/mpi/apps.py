@@ -5,3 +5,12 @@ class MpiConfig(AppConfig):
     name = "recordroom.mpi"
     label = "mpi"
     verbose_name = "Patient index"
+
+    def ready(self) -> None:
+        from .models import PatientAddress, PatientName, PatientTelecom
+        from .relations import keep
+
+        # The retired record stays whole: its names are copied to the survivor as
+        # aliases, its identifiers moved (merge.py); its addresses and phones stay.
+        for model in (PatientName, PatientAddress, PatientTelecom):
+            keep(model, "the retired record's own demographics, kept with it")

@@ -67,6 +67,14 @@ class Patient(models.Model):
     is_restricted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when this record was merged into another (it is then retired, kept).
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+    )
 
     # Not a field: a search sets it to the names it already fetched (avoids N+1).
     names_cache: list[PatientName] | None = None
@@ -222,3 +230,38 @@ class PatientTelecom(Period):
 
     def __str__(self) -> str:
         return f"{self.system} ({self.use}) {self.value}"
+
+
+class PatientMerge(models.Model):
+    """One merge of a retired record into a survivor, with what moved, so that an
+    unmerge restores exactly what was there."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    survivor = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    retired = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    merged_at = models.DateTimeField()
+    merged_by = models.CharField(max_length=150)
+    source = models.CharField(max_length=20, help_text="ui, api, hl7 (A40), fhir")
+    reason = models.CharField(max_length=500)
+    moved = models.JSONField(
+        default=dict, help_text="model label -> ids of the rows moved to the survivor"
+    )
+    restore = models.JSONField(
+        default=dict,
+        help_text="survivor fields, identifier periods and names to put back on unmerge",
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.CharField(max_length=150, blank=True, default="")
+    undo_reason = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-merged_at"]
+        indexes = [
+            models.Index(fields=["retired"], name="merge_retired_idx"),
+            models.Index(fields=["survivor"], name="merge_survivor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"merge {self.retired_id} -> {self.survivor_id} ({self.merged_at:%Y-%m-%d})"
+        )

@@ -348,10 +348,17 @@ def visible_patients(user: Any) -> QuerySet[Patient]:
     qs = Patient.objects.all()
     if scope is None:
         return qs
+    # A merged (retired) record is seen by whoever sees its survivor: its
+    # identifiers moved there.
     return qs.filter(
         Exists(
             PatientIdentifier.objects.filter(
                 patient=OuterRef("pk"), facility_id__in=scope
+            )
+        )
+        | Exists(
+            PatientIdentifier.objects.filter(
+                patient=OuterRef("merged_into"), facility_id__in=scope
             )
         )
     )
@@ -372,8 +379,11 @@ def in_scope(user: Any, patient: Patient) -> bool:
     scope = user.facility_ids() if user is not None else None
     if scope is None:
         return True
+    owners = (
+        [patient.pk, patient.merged_into_id] if patient.merged_into_id else [patient.pk]
+    )
     return PatientIdentifier.objects.filter(
-        patient=patient, facility_id__in=scope
+        patient_id__in=owners, facility_id__in=scope
     ).exists()
 
 

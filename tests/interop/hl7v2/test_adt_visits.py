@@ -149,9 +149,54 @@ def test_a08_changes_address_phone_and_ssn_keeping_history(admitted):
     assert AuditEvent.objects.filter(action="patient.update").count() == 3
 
 
-def test_a40_merge_is_refused_saying_merges_are_not_applied_yet(admitted):
-    raw = adt("A40", "C2", visit=None) + b"MRG|M0001^^^NORTH^MR\r"
-    ack = handle(raw)
-    assert ack.code == "AR" and ack.location == "MSH-9"
-    assert "merges are not applied from interfaces yet" in ack.text
-    assert Patient.objects.count() == 1
+def test_a40_merges_the_prior_record_and_a_resend_changes_nothing(admitted):
+    dup = adt("A04", "C2", mrn="M0001", name="DOE^JANE", visit=None)
+    assert handle(dup).code == "AA"
+    prior = Patient.objects.get(identifiers__value="M0001")
+    merge = adt("A40", "C3", visit=None) + b"MRG|M0001^^^NORTH^MR\r"
+    ack = handle(merge)
+    assert ack.code == "AA", ack.text
+    prior.refresh_from_db()
+    survivor = admitted.patient
+    assert prior.merged_into_id == survivor.pk
+    # The prior MRN now finds the survivor (kept as an ended identifier).
+    assert Patient.objects.get(identifiers__value="M0001") == survivor
+    assert AuditEvent.objects.filter(action="patient.merge").count() == 2
+    again = adt("A40", "C4", visit=None) + b"MRG|M0001^^^NORTH^MR\r"
+    assert handle(again).code == "AA"
+    assert AuditEvent.objects.filter(action="patient.merge").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("mrg", "location", "words"),
+    [
+        (b"", "MRG", "needs an MRG segment after each PID"),
+        (b"MRG|\r", "MRG-1", "MRG-1 (prior patient identifier) is empty"),
+        (b"MRG|NOPE^^^NORTH^MR\r", "MRG-1", "NOPE is not a patient at NORTH"),
+    ],
+)
+def test_a40_errors_name_the_field(admitted, mrg, location, words):
+    ack = handle(adt("A40", "C5", visit=None) + mrg)
+    assert ack.code == "AE" and ack.location == location and words in ack.text
+    assert not Patient.objects.filter(merged_into__isnull=False).exists()
+
+
+def test_a40_with_two_pairs_merges_both_or_neither(admitted):
+    for mrn, control in (("M0001", "D1"), ("M0002", "D2"), ("M2000", "D3")):
+        assert handle(adt("A04", control, mrn=mrn, visit=None)).code == "AA"
+    head = adt("A40", "D4", visit=None).decode()
+    second = head.split("\r")[2].replace("M1001", "M2000")
+    good = (
+        head + "MRG|M0001^^^NORTH^MR\r" + second + "\rMRG|M0002^^^NORTH^MR\r"
+    ).encode()
+    assert handle(good).code == "AA"
+    assert Patient.objects.filter(merged_into__isnull=False).count() == 2
+    third = adt("A04", "D5", mrn="M0003", visit=None)
+    assert handle(third).code == "AA"
+    bad = (
+        head + "MRG|M0003^^^NORTH^MR\r" + second + "\rMRG|NOPE^^^NORTH^MR\r"
+    ).encode()
+    ack = handle(bad.replace(b"|D4|", b"|D6|"))
+    assert ack.code == "AE" and ack.location == "MRG-1"
+    # the first pair of the refused message was not applied either
+    assert Patient.objects.get(identifiers__value="M0003").merged_into_id is None

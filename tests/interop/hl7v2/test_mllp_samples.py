@@ -17,6 +17,9 @@ EXPECTED = {
     # sent after the A11 samples cancelled that visit: no discharge to cancel
     "ADT-A13-01.hl7": ("AE", "MSH^1^9"),
     "ADT-A13-02.hl7": ("AE", "MSH^1^9"),
+    # the surviving patient (PID-3 12345) was never registered by an earlier sample
+    "ADT-A40-01.hl7": ("AE", "PID^1^3"),
+    "ADT-A40-02.hl7": ("AE", "PID^1^3"),
     # their OBX ED (application/pdf, Base64) carries no data
     "MDM-T02-01.hl7": ("AE", "OBX^1^5"),
     "MDM-T06-01.hl7": ("AE", "OBX^1^5"),

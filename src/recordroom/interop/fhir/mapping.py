@@ -99,14 +99,24 @@ def patient(
     names: Iterable[PatientName],
     addresses: Iterable[Any] = (),
     telecoms: Iterable[Any] = (),
+    replaces: Iterable[Any] = (),
 ) -> dict[str, Any]:
-    """A Patient; `identifiers` must already be limited to the reader's scope."""
+    """A Patient; `identifiers` must already be limited to the reader's scope.
+    A merged record is inactive and `replaced-by` its survivor; a survivor
+    `replaces` the records merged into it."""
     idents = [i for i in (identifier(x) for x in identifiers) if i]
+    links = [{"other": {"reference": f"Patient/{pk}"}, "type": "replaces"}
+             for pk in replaces]  # fmt: skip
+    if p.merged_into_id:
+        links = [{"other": {"reference": f"Patient/{p.merged_into_id}"},
+                  "type": "replaced-by"}]  # fmt: skip
     return _drop_empty(
         {
             "resourceType": "Patient",
             "id": str(p.pk),
             "meta": {"lastUpdated": _iso(p.updated_at)},
+            "active": False if p.merged_into_id else None,
+            "link": links,
             "identifier": idents,
             "name": [human_name(n) for n in names],
             "gender": p.sex,

@@ -104,6 +104,11 @@ def _map_patients(user: Any, rows: list[Any]) -> list[dict[str, Any]]:
     idents: dict[Any, list[Any]] = {}
     for i in identifiers_in_scope(user).filter(patient_id__in=ids):
         idents.setdefault(i.patient_id, []).append(i)
+    replaces: dict[Any, list[Any]] = {}
+    for pk, survivor in Patient.objects.filter(merged_into__in=ids).values_list(
+        "pk", "merged_into"
+    ):
+        replaces.setdefault(survivor, []).append(pk)
     return [
         mapping.patient(
             patients[pk],
@@ -111,6 +116,7 @@ def _map_patients(user: Any, rows: list[Any]) -> list[dict[str, Any]]:
             names=patients[pk].names.all(),
             addresses=patients[pk].addresses.all(),
             telecoms=patients[pk].telecoms.all(),
+            replaces=replaces.get(pk, []),
         )
         for pk in ids
     ]
@@ -140,6 +146,7 @@ def _read_patient(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
         names=p.names.all(),
         addresses=p.addresses.all(),
         telecoms=p.telecoms.all(),
+        replaces=p.merged_from.values_list("pk", flat=True),
     )
     return body, p.pk
 

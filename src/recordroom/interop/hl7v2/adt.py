@@ -1,6 +1,5 @@
-"""ADT events: register or update the patient in PID, and apply the visit in PV1
-(visits.py). A40 (merge) is not applied here: merges belong to the MPI's merge
-service, and until it exists the message is refused saying so."""
+"""ADT events: register or update the patient in PID, apply the visit in PV1
+(visits.py), and merge (A40) through the MPI's merge service."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from typing import Any
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import RecordroomError
 from recordroom.mpi.contacts import replace_addresses, replace_ssn, replace_telecoms
+from recordroom.mpi.merge import merge_patients
 from recordroom.mpi.models import Facility, IdentifierKind, NameUse, Patient, Sex
 from recordroom.mpi.services import (
     IdentifierIn,
@@ -29,10 +29,10 @@ from .parser import Hl7Error, Message, Segment, parse_date
 
 PATIENT_EVENTS = {"A01", "A04", "A05", "A08", "A28", "A31"}  # register or update
 VISIT_EVENTS = {"A02", "A03", "A11", "A13"}  # change a known visit
-ADT_EVENTS = PATIENT_EVENTS | VISIT_EVENTS
+MERGE_EVENTS = {"A40"}  # merge patient: PID the survivor, MRG-1 the prior MRN
+ADT_EVENTS = PATIENT_EVENTS | VISIT_EVENTS | MERGE_EVENTS
 CONTACT_EVENTS = {"A08", "A31"}  # also update addresses, phones and the SSN
 NOT_YET = {
-    "A40": "merge patient",
     "A34": "merge patient information",
     "A39": "merge person",
     "A41": "merge account",
@@ -45,6 +45,8 @@ def apply_adt(actor: Actor, msg: Message) -> Applied:
     pid = pidf.require_pid(msg)
     facility = pidf.facility_of(msg, pid)
     mrn = pidf.mrn(pid)
+    if event in MERGE_EVENTS:
+        return _merge_all(actor, msg)
     pv1 = msg.segment("PV1")
     if event in VISIT_EVENTS:
         patient = pidf.find_patient(facility, mrn)
@@ -93,6 +95,52 @@ def _update_visit_if_known(
     update_encounter(
         actor=actor, encounter=encounter, changes=visits.visit_changes(pv1)
     )
+
+
+def _merge_all(actor: Actor, msg: Message) -> Applied:
+    """A40 carries one or more PID/MRG pairs; all are applied or none (one
+    transaction)."""
+    applied: Applied | None = None
+    merged = []
+    segments = msg.segments
+    for i, seg in enumerate(segments):
+        if seg.name != "PID":
+            continue
+        following = segments[i + 1] if i + 1 < len(segments) else None
+        mrg = following if following is not None and following.name == "MRG" else None
+        applied = _merge(actor, msg, seg, mrg)
+        merged.append(applied.detail)
+    assert applied is not None  # apply_adt required a PID
+    return Applied(applied.patient, {"merges": merged})
+
+
+def _merge(actor: Actor, msg: Message, pid: Segment, mrg: Segment | None) -> Applied:
+    """The record of MRG-1 (the prior MRN) merges into the record of PID-3. A
+    resend after the merge finds the prior MRN on the survivor: nothing to do."""
+    facility = pidf.facility_of(msg, pid)
+    mrn = pidf.mrn(pid)
+    if mrg is None:
+        raise Hl7Error("ADT^A40 needs an MRG segment after each PID, naming the "
+                       "prior patient", "MRG", "100")  # fmt: skip
+    prior = mrg.comp(1)
+    if not prior:
+        raise Hl7Error("MRG-1 (prior patient identifier) is empty", "MRG-1", "101")
+    survivor = pidf.find_patient(facility, mrn)
+    if survivor is None:
+        raise Hl7Error(f"PID-3 {mrn} is not a patient at {facility.code}; send the "
+                       "surviving patient's MRN", "PID-3", "204")  # fmt: skip
+    retired = pidf.find_patient(facility, prior)
+    if retired is None:
+        raise Hl7Error(f"MRG-1 {prior} is not a patient at {facility.code}", "MRG-1",
+                       "204")  # fmt: skip
+    if retired.pk == survivor.pk:
+        return Applied(survivor, {"merge": f"{prior} already merged into {mrn}"})
+    control = msg.msh.comp(10)
+    merge = merge_patients(
+        actor=actor, survivor=survivor, retired=retired, source="hl7",
+        reason=f"ADT^A40 {control} from {msg.msh.comp(4)}: {prior} merged into {mrn}",
+    )  # fmt: skip
+    return Applied(survivor, {"merge": str(merge.pk), "retired": str(retired.pk)})
 
 
 def unsupported_note(event: str) -> str:
