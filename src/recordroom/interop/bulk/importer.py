@@ -9,6 +9,7 @@ blob store; every refused resource goes to the quarantine with its reason.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -173,10 +174,15 @@ def import_fhir(
             summary.by_status[r.status][r.resource_type or "?"] += 1
 
     batch: list[Unit] = []
+    unstored: list[bytes] = []
 
     def flush() -> None:
         # Small bundles are applied together, one transaction per GROUP entries;
-        # if the database refuses the group, each bundle is tried on its own.
+        # if the database refuses the group, each bundle is tried on its own. Their
+        # files are made durable first, with one sync for the group.
+        if unstored:
+            store.put_many(unstored)
+            unstored.clear()
         if not batch:
             return
         group = Unit(batch[0].location, [e for u in batch for e in u.entries])
@@ -192,7 +198,8 @@ def import_fhir(
     try:
         for path in files:
             data = path.read_bytes()
-            raw_sha256 = store.put(data).sha256
+            raw_sha256 = hashlib.sha256(data).hexdigest()
+            unstored.append(data)
             for unit in read_units(path, data, refuse):
                 for entry in unit.entries:
                     entry.raw_sha256 = raw_sha256

@@ -41,7 +41,7 @@ from recordroom.records.models import (
 from recordroom.records.services import file_document
 
 from . import inbound
-from .values import Rejected, Unresolved
+from .values import Rejected, Unresolved, as_uuid
 
 if TYPE_CHECKING:
     from .writer import Entry, Result, Writer
@@ -61,11 +61,13 @@ class Applier:
         self.new_keys: dict[tuple[str, str], SourceKey] = {}
         self.binaries: dict[str, tuple[bytes, str]] = {}
         self.claimed: set[tuple[str, str]] = set()  # MRNs taken within this call
+        self.own: set[UUID] = set()
 
     def run(self) -> list[Result]:
         from .writer import Result, digest
 
         existing = self._known_keys()
+        self.own = self._known_own(existing) if self.w.own_ids else set()
         out: list[Result] = []
         current_type = ""
         for i, entry, rtype, sid in self.work:
@@ -116,6 +118,17 @@ class Applier:
                     found[(key.resource_type, key.source_id)] = key
         return found
 
+    def _known_own(self, keyed: dict[tuple[str, str], SourceKey]) -> set[UUID]:
+        """Ids in this call that are rows of ours (a file exported from here)."""
+        by_type: dict[str, list[UUID]] = defaultdict(list)
+        for _, _entry, rtype, sid in self.work:
+            if (rtype, sid) not in keyed and (uid := as_uuid(sid)) is not None:
+                by_type[rtype].append(uid)
+        found: set[UUID] = set()
+        for rtype, ids in by_type.items():
+            found |= self.w.ours(rtype, ids)
+        return found
+
     def flush_creates(self) -> None:
         for model in (Organization, Provider, Patient, *PART_ORDER, Encounter,
                       Condition, Procedure, Document):  # fmt: skip
@@ -138,7 +151,7 @@ class Applier:
         self, i: int, entry: Entry, rtype: str, sid: str, key: SourceKey | None
     ) -> tuple[str, UUID | None]:
         res = entry.resource
-        target = key.target_id if key else self.w.put_target(entry, rtype)
+        target = key.target_id if key else self.w.put_target(entry, rtype, self.own)
         if target is not None:
             self.flush_creates()  # it may be a row created earlier in this call
         if rtype == "Binary":

@@ -135,22 +135,36 @@ class Writer:
                            expr)  # fmt: skip
         return facility
 
-    def put_target(self, entry: Entry, rtype: str) -> UUID | None:
+    def put_target(
+        self, entry: Entry, rtype: str, own: set[UUID] | None = None
+    ) -> UUID | None:
         """The row an entry names by our own id: PUT Type/<our id>, or, in an
         import that trusts them (`own_ids`), a resource whose id is ours -- so a
-        file exported from here comes back as the same rows, not copies."""
-        rid = ""
+        file exported from here comes back as the same rows, not copies. `own`
+        holds the ids of this call already known to be ours (one query per type)."""
         if entry.method == "PUT" and "/" in entry.url:
             kind, _, rid = entry.url.rpartition("/")
-            rid = rid if kind == rtype else ""
-        elif self.own_ids and isinstance(entry.resource, dict):
-            rid = str(entry.resource.get("id") or "")
-        uid = as_uuid(rid) if rid else None
-        if uid is None or rtype not in MODELS:
-            return None
+            uid = as_uuid(rid) if kind == rtype else None
+            return uid if uid is not None and self._ours(rtype, [uid]) else None
+        if self.own_ids and own and isinstance(entry.resource, dict):
+            uid = as_uuid(str(entry.resource.get("id") or ""))
+            return uid if uid in own else None
+        return None
+
+    def ours(self, rtype: str, ids: list[UUID]) -> set[UUID]:
+        """Which of `ids` are rows of ours of that type, visible to the writer."""
+        if rtype not in MODELS or not ids:
+            return set()
         qs = (visible_patients(self.actor.user) if rtype == "Patient"
               else MODELS[rtype]._default_manager.all())  # fmt: skip
-        return uid if qs.filter(pk=uid).exists() else None
+        found: set[UUID] = set()
+        for start in range(0, len(ids), 900):
+            found |= set(qs.filter(pk__in=ids[start : start + 900])
+                         .values_list("pk", flat=True))  # fmt: skip
+        return found
+
+    def _ours(self, rtype: str, ids: list[UUID]) -> bool:
+        return bool(self.ours(rtype, ids))
 
     def resolve(
         self, ref: str | None, expr: str, types: tuple[str, ...], required: bool
