@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "recordroom.accounts",
     "recordroom.audit",
     "recordroom.mpi",
+    "recordroom.mpi.linkage",
     "recordroom.records",
     "recordroom.interop",
     "recordroom.web",

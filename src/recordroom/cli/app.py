@@ -13,6 +13,7 @@ from rich.console import Console
 from .clients import client_app
 from .hl7 import hl7_app
 from .interop import import_app
+from .mpi import mpi_app
 from .setup import cli_actor, django_setup, migrate
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(client_app, name="client")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
+app.add_typer(mpi_app, name="mpi")
 out = Console()
 err = Console(stderr=True)
 

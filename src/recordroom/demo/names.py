@@ -8,33 +8,11 @@ from __future__ import annotations
 import random
 import unicodedata
 
-# Formal given name -> nicknames a registration clerk might be told instead.
-NICKNAMES: dict[str, tuple[str, ...]] = {
-    "William": ("Bill", "Will", "Billy"), "Robert": ("Bob", "Rob", "Bobby"),
-    "Richard": ("Dick", "Rick", "Rich"), "James": ("Jim", "Jimmy"),
-    "John": ("Jack", "Johnny"), "Michael": ("Mike",), "Christopher": ("Chris",),
-    "Joseph": ("Joe", "Joey"), "Thomas": ("Tom", "Tommy"), "Charles": ("Charlie", "Chuck"),
-    "Daniel": ("Dan", "Danny"), "Matthew": ("Matt",), "Anthony": ("Tony",),
-    "Edward": ("Ed", "Ted", "Eddie"), "Alexander": ("Alex",), "Nicholas": ("Nick",),
-    "Samuel": ("Sam",), "Benjamin": ("Ben",), "Jonathan": ("Jon",), "Steven": ("Steve",),
-    "Stephen": ("Steve",), "Andrew": ("Andy", "Drew"), "Timothy": ("Tim",),
-    "Kenneth": ("Ken", "Kenny"), "Ronald": ("Ron",), "Donald": ("Don",),
-    "Gregory": ("Greg",), "Jeffrey": ("Jeff",), "Lawrence": ("Larry",),
-    "Frederick": ("Fred",), "Harold": ("Harry",), "Henry": ("Hank",), "Gerald": ("Jerry",),
-    "Raymond": ("Ray",), "Walter": ("Walt",), "Eugene": ("Gene",), "Albert": ("Al",),
-    "Peter": ("Pete",), "Douglas": ("Doug",), "Phillip": ("Phil",), "Zachary": ("Zach",),
-    "Joshua": ("Josh",), "Nathaniel": ("Nate",), "Jacob": ("Jake",), "David": ("Dave",),
-    "Margaret": ("Peggy", "Maggie", "Meg"), "Elizabeth": ("Liz", "Beth", "Betty"),
-    "Katherine": ("Kate", "Kathy"), "Catherine": ("Cathy", "Cat"), "Jennifer": ("Jen",),
-    "Patricia": ("Pat", "Patty", "Trish"), "Deborah": ("Debbie", "Deb"),
-    "Susan": ("Sue", "Susie"), "Barbara": ("Barb",), "Rebecca": ("Becky",),
-    "Jessica": ("Jess",), "Victoria": ("Vicky", "Tori"), "Christina": ("Tina",),
-    "Dorothy": ("Dot", "Dottie"), "Abigail": ("Abby",), "Samantha": ("Sam",),
-    "Alexandra": ("Alex", "Sandra"), "Kimberly": ("Kim",), "Cynthia": ("Cindy",),
-    "Pamela": ("Pam",), "Judith": ("Judy",), "Sandra": ("Sandy",), "Theodore": ("Ted",),
-    "Francisco": ("Paco", "Frank"), "José": ("Pepe",), "Guadalupe": ("Lupe",),
-    "Gabriel": ("Gabe",), "Isabella": ("Bella",), "Jacqueline": ("Jackie",),
-}  # fmt: skip
+from recordroom.mpi.linkage.nicknames import NICKNAMES as _ENGINE_NICKNAMES
+
+# Formal given name -> nicknames (the engine's table: planted nicknames are ones it
+# knows).
+NICKNAMES = _ENGINE_NICKNAMES
 
 HISPANIC_GIVEN_F = (
     "María", "Guadalupe", "Lucía", "Sofía", "Ximena", "Inés", "Mónica", "Verónica",

@@ -90,6 +90,19 @@ PATIENT_MERGE = declare(
 PATIENT_UNMERGE = declare(
     "patient.unmerge", "update", "A merge was undone; both records restored."
 )
+MPI_SCAN_START = declare(
+    "mpi.scan_start",
+    "query",
+    "A duplicate scan of the whole patient index started or resumed.",
+)
+MPI_SCAN = declare(
+    "mpi.scan",
+    "create",
+    "A duplicate scan finished: candidate pairs and clusters written (model, counts kept).",
+)
+MPI_PAIRS_EXPORT = declare(
+    "mpi.pairs_export", "export", "Candidate duplicate pairs were exported as CSV."
+)
 CHART_OPEN = declare("chart.open", "read", "A patient's chart was opened.")
 CHART_ACCESS_LOG = declare(
     "chart.access_log", "read", "Someone viewed who accessed a patient's record."

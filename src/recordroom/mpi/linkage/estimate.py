@@ -1,0 +1,169 @@
+"""Training without labels, as Splink does: u (agreement among non-matches) from
+random pairs, m (agreement among matches) by expectation maximisation on blocked
+pairs, one session per training rule with that rule's own fields left out, and the
+prior from the candidate pairs. Seeds are explicit: the same index and seed give
+the same model."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from .blocking import rule_pairs
+from .features import Table
+from .model import LinkageModel
+from .scoring import apply_guards, comparison_levels
+
+# Training rule -> comparisons its blocking biases (estimated in other sessions).
+SESSIONS: dict[str, tuple[str, ...]] = {
+    "dob": ("birth_date",),
+    "family_sound": ("family_name",),
+    "given_formal": ("given_name",),
+}
+SESSION_CAP = 400  # records per block in a training session (larger blocks skipped)
+M_FLOOR = 1e-5
+
+
+@dataclass
+class TrainingReport:
+    u_pairs: int
+    sessions: dict[str, dict[str, float]]  # rule -> {pairs, iterations, lambda}
+    prior_candidates: float
+
+
+def estimate_u(model: LinkageModel, t: Table, *, pairs: int, seed: int) -> int:
+    """u of every non-fixed level: its share among random pairs (smoothed)."""
+    n = len(t)
+    if n < 2:
+        return 0
+    rng = np.random.default_rng(seed)
+    left = rng.integers(0, n, pairs)
+    right = rng.integers(0, n - 1, pairs)
+    right = right + (right >= left)  # never a record with itself
+    levels = comparison_levels(model, t, left, right)
+    for c, comp in enumerate(model.comparisons):
+        real = [k for k, lv in enumerate(comp.levels) if not lv.is_null]
+        counts = np.bincount(levels[:, c], minlength=len(comp.levels))
+        total = counts[real].sum()
+        for k in real:
+            level = comp.levels[k]
+            if not level.fixed:
+                level.u = float((counts[k] + 0.5) / (total + 0.5 * len(real)))
+    return len(left)
+
+
+def _em(
+    model: LinkageModel, levels: np.ndarray, frozen: set[str], iterations: int,
+    *, ignore: bool = True,
+) -> tuple[float, int]:  # fmt: skip
+    """EM over one session's pairs; returns (λ within the session, iterations).
+    `frozen` comparisons keep their m; with `ignore` they are also left out of the
+    posterior (every pair of a session agrees on what it was blocked on)."""
+    lam = 0.1
+    comps = model.comparisons
+    for it in range(1, iterations + 1):
+        weights = np.zeros(levels.shape)
+        for c, comp in enumerate(comps):
+            if not (ignore and comp.name in frozen):
+                weights[:, c] = np.array([lv.weight for lv in comp.levels])[
+                    levels[:, c]
+                ]
+        apply_guards(model, levels, weights)
+        bits = weights.sum(axis=1)
+        odds = lam / (1 - lam) * np.exp2(np.clip(bits, -200, 200))
+        post = odds / (1 + odds)
+        change = abs(float(post.mean()) - lam)
+        lam = min(max(float(post.mean()), 1e-6), 1 - 1e-6)
+        for c, comp in enumerate(comps):
+            if comp.name in frozen:
+                continue
+            real = [
+                k for k, lv in enumerate(comp.levels) if not lv.is_null and not lv.fixed
+            ]
+            if not real:
+                continue
+            weight = np.bincount(levels[:, c], weights=post, minlength=len(comp.levels))
+            total = weight[
+                [k for k, lv in enumerate(comp.levels) if not lv.is_null]
+            ].sum()
+            if total <= 0:
+                continue
+            for k in real:
+                floor = float(comp.levels[k].params.get("m_min", M_FLOOR))
+                new = max(float(weight[k] / total), floor)
+                change = max(change, abs(new - (comp.levels[k].m or 0)))
+                comp.levels[k].m = new
+        if change < 1e-5:
+            return lam, it
+    return lam, iterations
+
+
+def estimate_m(
+    model: LinkageModel, t: Table, *, max_pairs: int, seed: int, iterations: int = 40
+) -> dict[str, dict[str, float]]:
+    """m of every non-fixed level, averaged over the sessions that estimated it."""
+    rng = np.random.default_rng(seed)
+    sums: dict[tuple[int, int], list[float]] = {}
+    report: dict[str, dict[str, float]] = {}
+    for key, biased in SESSIONS.items():
+        pairs, _ = rule_pairs(t, key, SESSION_CAP, "")
+        if len(pairs) > max_pairs:
+            pairs = pairs[np.sort(rng.choice(len(pairs), max_pairs, replace=False))]
+        if not len(pairs):
+            continue
+        session = copy.deepcopy(model)
+        levels = comparison_levels(session, t, pairs[:, 0], pairs[:, 1])
+        lam, its = _em(session, levels, set(biased), iterations)
+        report[key] = {
+            "pairs": float(len(pairs)),
+            "iterations": float(its),
+            "lambda": lam,
+        }
+        for c, comp in enumerate(session.comparisons):
+            if comp.name in biased:
+                continue
+            for k, level in enumerate(comp.levels):
+                if not level.is_null and not level.fixed and level.m is not None:
+                    sums.setdefault((c, k), []).append(level.m)
+    for (c, k), values in sums.items():
+        model.comparisons[c].levels[k].m = float(np.mean(values))
+    return report
+
+
+def estimate_prior(
+    model: LinkageModel, t: Table, left: np.ndarray, right: np.ndarray, *, sample: int,
+    seed: int,
+) -> float:  # fmt: skip
+    """λ: EM (m and u held) on a sample of the candidate pairs gives the share of
+    candidates that match; scaled to all pairs of records."""
+    n = len(t)
+    if n < 2 or not len(left):
+        return model.prior
+    rng = np.random.default_rng(seed)
+    idx = np.arange(len(left))
+    if len(idx) > sample:
+        idx = np.sort(rng.choice(len(idx), sample, replace=False))
+    levels = comparison_levels(model, t, left[idx], right[idx])
+    frozen = {c.name for c in model.comparisons}
+    lam, _ = _em(model, levels, frozen, 60, ignore=False)
+    total_pairs = n * (n - 1) / 2
+    model.prior = float(min(max(lam * len(left) / total_pairs, 1e-12), 0.5))
+    return lam
+
+
+def train(
+    model: LinkageModel, t: Table, left: np.ndarray, right: np.ndarray, *, seed: int = 1,
+    u_pairs: int = 1_000_000, em_pairs: int = 300_000,
+) -> TrainingReport:  # fmt: skip
+    """Estimate u, then m, then the prior, in place; record how in model.training."""
+    used = estimate_u(model, t, pairs=u_pairs, seed=seed)
+    sessions = estimate_m(model, t, max_pairs=em_pairs, seed=seed + 1)
+    lam = estimate_prior(model, t, left, right, sample=em_pairs, seed=seed + 2)
+    model.training = {
+        "trained": True, "seed": seed, "records": len(t), "u_pairs": used,
+        "em_sessions": sessions, "candidate_pairs": int(len(left)),
+        "matching_share_of_candidates": round(lam, 6),
+    }  # fmt: skip
+    return TrainingReport(used, sessions, lam)

@@ -1,0 +1,270 @@
+"""Level tests: vectorised predicates over pairs of records (left and right index
+arrays into one `Table`). `PREDICATES[kind]` answers, for each pair, whether the
+pair falls in a level of that kind; a comparison takes the first level that holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.process import cpdist
+
+from .features import Table
+
+Predicate = Callable[[Table, np.ndarray, np.ndarray, dict[str, Any]], np.ndarray]
+PREDICATES: dict[str, Predicate] = {}
+
+
+def predicate(kind: str) -> Callable[[Predicate], Predicate]:
+    def register(fn: Predicate) -> Predicate:
+        PREDICATES[kind] = fn
+        return fn
+
+    return register
+
+
+def any_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise: does any non-empty slot of `a` equal any slot of `b`?"""
+    a2, b2 = np.atleast_2d(a.T).T, np.atleast_2d(b.T).T
+    out = np.zeros(len(a2), bool)
+    for i in range(a2.shape[1]):
+        col = a2[:, i]
+        valid = col >= 0
+        for j in range(b2.shape[1]):
+            out |= valid & (col == b2[:, j])
+    return out
+
+
+def missing(a: np.ndarray) -> np.ndarray:
+    return np.all(np.atleast_2d(a.T).T < 0, axis=1)
+
+
+def jaro_winkler(t: Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaro-Winkler similarity of name ids (0 where either is empty), computed once
+    per distinct pair of names."""
+    out = np.zeros(len(a), np.float64)
+    ok = (a >= 0) & (b >= 0)
+    if not ok.any():
+        return out
+    pairs = np.stack([a[ok], b[ok]], 1).astype(np.int64)
+    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    names = t.names
+    left = [names[i] for i in uniq[:, 0]]
+    right = [names[i] for i in uniq[:, 1]]
+    sims = cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=1)
+    out[ok] = np.asarray(sims)[inverse.reshape(-1)]
+    return out
+
+
+# --- everything ----------------------------------------------------------------------
+
+
+@predicate("else")
+def _else(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    return np.ones(len(L), bool)
+
+
+@predicate("null")
+def _null(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    if "test" in p:  # missing by another test (no common authority ...)
+        return PREDICATES[p["test"]](t, L, R, p)
+    col = t[p["field"]]
+    return missing(col[L]) | missing(col[R])
+
+
+@predicate("exact")
+def _exact(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """Equal values: the current ones (slot 0) with scope 'current', else any of the
+    record's values (history, other slots)."""
+    col = t[p["field"]]
+    if col.ndim == 1:
+        return (col[L] >= 0) & (col[L] == col[R])
+    if p.get("scope") == "current":
+        return (col[L, 0] >= 0) & (col[L, 0] == col[R, 0])
+    return any_equal(col[L], col[R])
+
+
+# --- names ---------------------------------------------------------------------------
+
+
+@predicate("nickname")
+def _nickname(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """Bill/William, Peggy/Margaret: the names may stand for the same formal name."""
+    col = t[p["field"]]
+    a, b = col[L, 0], col[R, 0]
+    ok = (a >= 0) & (b >= 0)
+    fa = np.where(ok[:, None], t.name_formal[np.maximum(a, 0)], -1)
+    fb = np.where(ok[:, None], t.name_formal[np.maximum(b, 0)], -1)
+    return any_equal(fa, fb)
+
+
+@predicate("jaro_winkler")
+def _jw(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    col = t[p["field"]]
+    return jaro_winkler(t, col[L, 0], col[R, 0]) >= float(p["threshold"])
+
+
+@predicate("phonetic")
+def _phonetic(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    col = t[p["field"]]
+    a, b = col[L], col[R]
+    pa = np.where(a >= 0, t.name_phonetic[np.maximum(a, 0)], -1)
+    pb = np.where(b >= 0, t.name_phonetic[np.maximum(b, 0)], -1)
+    return any_equal(pa, pb)
+
+
+@predicate("initial")
+def _initial(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """'J' and 'John' (one side is an initial), or a middle name's initial given
+    as the first name."""
+    col = t[p["field"]]
+    a, b = col[L, 0], col[R, 0]
+    ok = (a >= 0) & (b >= 0)
+    ia, ib = t.name_initial[np.maximum(a, 0)], t.name_initial[np.maximum(b, 0)]
+    names = np.asarray([len(s) == 1 for s in t.names] or [False])
+    one = names[np.maximum(a, 0)] | names[np.maximum(b, 0)]
+    mid = t["middle_initial"]
+    cross = ((mid[L] >= 0) & (mid[L] == ib)) | ((mid[R] >= 0) & (mid[R] == ia))
+    return ok & (((ia == ib) & one) | cross)
+
+
+@predicate("swapped")
+def _swapped(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """Given and family name entered the wrong way round."""
+    fam, giv = t["family"], t["given"]
+    fa, ga, fb, gb = fam[L, 0], giv[L, 0], fam[R, 0], giv[R, 0]
+    return (fa >= 0) & (ga >= 0) & (fa == gb) & (ga == fb)
+
+
+# --- dates ---------------------------------------------------------------------------
+
+
+def _digit_diff(t: Table, L: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, ...]:
+    d = t["dob_digits"]
+    a, b = d[L].astype(np.int16), d[R].astype(np.int16)
+    diff = a != b
+    return a, b, diff, diff.sum(axis=1)
+
+
+@predicate("date_transposed")
+def _transposed(
+    t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]
+) -> np.ndarray:
+    """Two digits of MMDDYYYY swapped, or day and month swapped."""
+    a, b, diff, count = _digit_diff(t, L, R)
+    first = np.argmax(diff, axis=1)
+    last = diff.shape[1] - 1 - np.argmax(diff[:, ::-1], axis=1)
+    rows = np.arange(len(L))
+    swap = (
+        (count == 2)
+        & (a[rows, first] == b[rows, last])
+        & (a[rows, last] == b[rows, first])
+    )
+    dob = t["dob"]
+    da, db = dob[L], dob[R]
+    ma, dd_a, mb, dd_b = da // 100 % 100, da % 100, db // 100 % 100, db % 100
+    dm = (da // 10_000 == db // 10_000) & (ma == dd_b) & (dd_a == mb) & (da != db)
+    return (da >= 0) & (db >= 0) & (swap | dm)
+
+
+@predicate("date_one_digit")
+def _one_digit(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    _, _, _, count = _digit_diff(t, L, R)
+    dob = t["dob"]
+    return (dob[L] >= 0) & (dob[R] >= 0) & (count == 1)
+
+
+@predicate("date_year_off")
+def _year_off(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    dob = t["dob"]
+    da, db = dob[L], dob[R]
+    return (
+        (da >= 0)
+        & (db >= 0)
+        & (da % 10_000 == db % 10_000)
+        & (np.abs(da // 10_000 - db // 10_000) == 1)
+    )
+
+
+# --- numbers, contact, identifiers ----------------------------------------------------
+
+
+@predicate("last4")
+def _last4(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """SSNs whose last four agree while the full numbers (keyed hashes) differ: a
+    slip in the first five digits (one digit off, two transposed)."""
+    four = t["ssn_last4"]
+    return any_equal(four[L], four[R])
+
+
+@predicate("last7")
+def _last7(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """Same local number under another area code."""
+    phone = t["phone"]
+    a = np.where(phone[L] >= 0, phone[L] % 10_000_000, -1)
+    b = np.where(phone[R] >= 0, phone[R] % 10_000_000, -1)
+    return any_equal(a, b)
+
+
+@predicate("no_common_system")
+def _no_common(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """No identifier issued by one authority to both records: nothing to compare."""
+    s = t["ident_system"]
+    return ~any_equal(s[L], s[R])
+
+
+# --- guards ---------------------------------------------------------------------------
+
+
+@predicate("twin_pattern")
+def _twins(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """Same birth date and surname, given names unrelated: multiple births look
+    like this, and so do siblings sharing a chart number by mistake."""
+    dob, fam, giv = t["dob"], t["family"], t["given"]
+    same = (dob[L] >= 0) & (dob[L] == dob[R]) & any_equal(fam[L], fam[R])
+    a, b = giv[L, 0], giv[R, 0]
+    known = same & (a >= 0) & (b >= 0) & (a != b)
+    if not known.any():
+        return known
+    idx = np.flatnonzero(known)
+    sub_l, sub_r = L[idx], R[idx]
+    related = (
+        any_equal(giv[sub_l], giv[sub_r])
+        | _nickname(t, sub_l, sub_r, {"field": "given"})
+        | _phonetic(t, sub_l, sub_r, {"field": "given"})
+        | _initial(t, sub_l, sub_r, {"field": "given"})
+        | _swapped(t, sub_l, sub_r, {})
+        | (
+            jaro_winkler(t, giv[sub_l, 0], giv[sub_r, 0])
+            >= float(p.get("threshold", 0.8))
+        )
+    )
+    known[idx] = ~related
+    return known
+
+
+@predicate("generation")
+def _generation(
+    t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]
+) -> np.ndarray:
+    """Jr. and Sr. (or II and III): a father and son, not one person."""
+    s = t["suffix"]
+    return (s[L] > 0) & (s[R] > 0) & (s[L] != s[R])
+
+
+def levels_of(
+    t: Table, L: np.ndarray, R: np.ndarray, kinds: list[tuple[str, dict[str, Any]]]
+) -> np.ndarray:
+    """For each pair, the index of the first level (kind, params) that holds."""
+    out = np.full(len(L), len(kinds) - 1, np.int8)
+    todo = np.arange(len(L))
+    for k, (kind, params) in enumerate(kinds):
+        if not len(todo):
+            break
+        hit = PREDICATES[kind](t, L[todo], R[todo], params)
+        out[todo[hit]] = k
+        todo = todo[~hit]
+    return out

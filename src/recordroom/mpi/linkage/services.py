@@ -1,0 +1,233 @@
+"""Scanning the index for duplicates (resumable, audited) and exporting the
+candidate pairs as CSV."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from typing import IO, Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import NotFound, ValidationFailed
+from recordroom.mpi.models import PatientIdentifier
+
+from .blocking import candidate_pairs
+from .clusters import clusters
+from .defaults import default_model
+from .estimate import train
+from .features import Table
+from .loading import fingerprint, load_index
+from .model import LinkageModel
+from .models import CandidatePair, LinkageRun, RunStatus
+from .scoring import score
+
+Progress = Callable[[str, int, int], None]
+PAIR_COLUMNS = (
+    "left_id", "right_id", "left_identifiers", "right_identifiers", "probability",
+    "match_weight",
+)  # fmt: skip
+
+
+def scan_index(
+    *, actor: Actor, progress: Progress | None = None, resume: bool = True,
+    seed: int = 1, min_probability: float = 0.05, chunk_size: int = 200_000,
+    stop_after_chunks: int | None = None, u_pairs: int = 1_000_000,
+) -> LinkageRun:  # fmt: skip
+    """Find candidate duplicate pairs across the whole index.
+
+    Loads the index, blocks, trains the model (once per run: the model is kept on
+    the run), scores the candidate pairs chunk by chunk and keeps those with at
+    least `min_probability`, then groups them into clusters. Each chunk commits
+    with the run's cursor, so an interrupted scan resumes where it stopped, with
+    the same model; if the index changed meanwhile the old run is abandoned and a
+    new one starts. `stop_after_chunks` stops early (tests use it as a crash);
+    `u_pairs` random pairs estimate the u probabilities.
+    """
+    if not 0 < min_probability < 1:
+        raise ValidationFailed(
+            f"the probability to keep a pair is between 0 and 1, got {min_probability}",
+            field="min_probability",
+        )
+    print_ = progress or (lambda phase, done, total: None)
+    run = _start(actor, resume, seed, min_probability, chunk_size)
+    table = load_index(progress)
+    model_ = LinkageModel.from_dict(run.model) if run.model else default_model()
+    left, right, stats = candidate_pairs(model_, table)
+    if not run.model:
+        print_("train", 0, 1)
+        train(model_, table, left, right, seed=run.seed, u_pairs=u_pairs)
+        run.model, run.phase = model_.to_dict(), "score"
+        run.records, run.candidate_pairs = len(table), len(left)
+        run.chunks_total = max(1, math.ceil(len(left) / run.chunk_size))
+        run.blocking = [asdict(s) for s in stats]
+        run.save()
+        print_("train", 1, 1)
+    model_ = LinkageModel.from_dict(run.model)
+    start = run.chunks_done
+    for k in range(start, run.chunks_total):
+        if stop_after_chunks is not None and k - start >= stop_after_chunks:
+            return run
+        _score_chunk(run, model_, table, left, right, k)
+        print_("score", k + 1, run.chunks_total)
+    return _finish(actor, run)
+
+
+def _start(
+    actor: Actor, resume: bool, seed: int, min_probability: float, chunk_size: int
+) -> LinkageRun:
+    stamp = fingerprint()
+    with transaction.atomic():
+        open_runs = LinkageRun.objects.select_for_update().filter(
+            status=RunStatus.RUNNING
+        )
+        for old in open_runs:
+            if resume and old.fingerprint == stamp:
+                record(
+                    actor=actor, action=actions.MPI_SCAN_START.name, obj=old,
+                    detail={"run": str(old.pk), "resumed": True,
+                            "chunks_done": old.chunks_done},
+                )  # fmt: skip
+                return old
+            old.status = RunStatus.ABANDONED
+            old.save(update_fields=["status"])
+        run = LinkageRun.objects.create(
+            fingerprint=stamp, seed=seed, min_probability=min_probability,
+            chunk_size=chunk_size, started_by=actor.username,
+        )  # fmt: skip
+        record(
+            actor=actor, action=actions.MPI_SCAN_START.name, obj=run,
+            detail={"run": str(run.pk), "resumed": False, "seed": seed},
+        )  # fmt: skip
+    return run
+
+
+def _score_chunk(
+    run: LinkageRun, model: LinkageModel, table: Table, left: np.ndarray,
+    right: np.ndarray, k: int,
+) -> None:  # fmt: skip
+    lo, hi = k * run.chunk_size, min((k + 1) * run.chunk_size, len(left))
+    scored = score(model, table, left[lo:hi], right[lo:hi])
+    keep = np.flatnonzero(scored.probability >= run.min_probability)
+    rows = [
+        CandidatePair(
+            run=run,
+            left_id=table.keys[int(scored.left[j])],
+            right_id=table.keys[int(scored.right[j])],
+            probability=float(scored.probability[j]),
+            match_weight=round(float(scored.match_weight[j]), 4),
+            evidence=scored.evidence(model, int(j)),
+        )
+        for j in keep
+    ]
+    with transaction.atomic():
+        for row in rows:  # left id < right id, whatever the table order
+            if str(row.left_id) > str(row.right_id):
+                row.left_id, row.right_id = row.right_id, row.left_id
+        CandidatePair.objects.bulk_create(rows, batch_size=2000)
+        run.chunks_done = k + 1
+        run.stored_pairs += len(rows)
+        run.save(update_fields=["chunks_done", "stored_pairs"])
+
+
+def _finish(actor: Actor, run: LinkageRun) -> LinkageRun:
+    pairs = list(
+        CandidatePair.objects.filter(run=run)
+        .order_by("-probability", "left_id", "right_id")
+        .values_list("pk", "left_id", "right_id")
+    )
+    groups = clusters((a, b) for _, a, b in pairs)
+    with transaction.atomic():
+        updates = [CandidatePair(pk=pk, cluster=groups[a]) for pk, a, _ in pairs]
+        CandidatePair.objects.bulk_update(updates, ["cluster"], batch_size=2000)
+        run.clusters = len(set(groups.values()))
+        run.status, run.phase = RunStatus.FINISHED, "done"
+        run.finished_at = timezone.now()
+        run.save()
+        record(
+            actor=actor, action=actions.MPI_SCAN.name, obj=run,
+            detail={"run": str(run.pk), "model": run.model.get("name", ""),
+                    "records": run.records, "candidate_pairs": run.candidate_pairs,
+                    "kept_pairs": run.stored_pairs, "clusters": run.clusters,
+                    "min_probability": run.min_probability},
+        )  # fmt: skip
+    return run
+
+
+def latest_run() -> LinkageRun:
+    run = LinkageRun.objects.filter(status=RunStatus.FINISHED).first()
+    if run is None:
+        raise NotFound("no finished duplicate scan; run `recordroom mpi scan` first")
+    return run
+
+
+def _identifier_cells(patient_ids: list[Any]) -> dict[str, str]:
+    """Patient id -> 'system|value;...' (an SSN shows its masked value only)."""
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(patient_ids), 500):
+        rows = PatientIdentifier.objects.filter(
+            patient_id__in=patient_ids[start : start + 500]
+        ).values_list("patient_id", "system", "value")
+        for pid, system, value in rows:
+            found.setdefault(str(pid), []).append(f"{system}|{value}")
+    return {pid: ";".join(sorted(cells)) for pid, cells in found.items()}
+
+
+def iter_pair_rows(
+    run: LinkageRun, min_probability: float
+) -> Iterator[tuple[Any, ...]]:
+    """CSV rows (PAIR_COLUMNS) of a run's pairs at or above `min_probability`."""
+    qs = run.pairs.filter(probability__gte=min_probability).order_by(
+        "-probability", "left_id", "right_id"
+    )
+    batch: list[tuple[Any, ...]] = []
+    for row in qs.values_list(
+        "left_id", "right_id", "probability", "match_weight"
+    ).iterator(chunk_size=2000):
+        batch.append(row)
+        if len(batch) == 2000:
+            yield from _rows_with_identifiers(batch)
+            batch = []
+    yield from _rows_with_identifiers(batch)
+
+
+def _rows_with_identifiers(batch: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    ids = list({pid for row in batch for pid in row[:2]})
+    cells = _identifier_cells(ids)
+    for left, right, prob, weight in batch:
+        yield (str(left), str(right), cells.get(str(left), ""),
+               cells.get(str(right), ""), f"{prob:.6f}", f"{weight:.4f}")  # fmt: skip
+
+
+def export_pairs(
+    *, actor: Actor, out: IO[str], min_probability: float = 0.0,
+    run: LinkageRun | None = None, destination: str = "stdout",
+) -> int:  # fmt: skip
+    """Write the candidate pairs of the latest finished scan as CSV; audited."""
+    if not 0 <= min_probability <= 1:
+        raise ValidationFailed(
+            f"--min-probability is between 0 and 1, got {min_probability}",
+            field="min_probability",
+        )
+    run = run or latest_run()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PAIR_COLUMNS)
+    count = 0
+    try:
+        for row in iter_pair_rows(run, min_probability):
+            writer.writerow(row)
+            count += 1
+    finally:
+        record(
+            actor=actor, action=actions.MPI_PAIRS_EXPORT.name, obj=run,
+            detail={"run": str(run.pk), "pairs": count,
+                    "min_probability": min_probability, "output": destination},
+        )  # fmt: skip
+    return count
