@@ -6,3 +6,12 @@ class LinkageConfig(AppConfig):
     label = "linkage"
     verbose_name = "Patient linkage"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from recordroom.mpi.relations import keep
+
+        from .models import CandidatePair
+
+        # A scan's finding about two records, as they were; the next scan sees
+        # the merged chart afresh.
+        keep(CandidatePair, "a linkage run's finding about the records as they were")
