@@ -28,7 +28,7 @@ def test_valid_token_reaches_me_with_roles_facilities_and_capabilities(him, faci
         "capabilities": [
             "search_patients", "view_chart", "view_document", "add_document",
             "edit_demographics", "change_document_status", "view_interfaces",
-            "reprocess_messages",
+            "reprocess_messages", "manage_identity",
         ],
     }  # fmt: skip
 

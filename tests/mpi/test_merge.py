@@ -19,7 +19,7 @@ from recordroom.mpi.services import NameIn
 from recordroom.records.models import Condition, Document, Encounter, Procedure
 from tests import factories
 
-OWN = {"mpi.patient", "mpi.patientidentifier", "mpi.patientmerge"}
+OWN = {"mpi.patient", "mpi.patientidentifier", "mpi.patientmerge", "mpi.patientsplit"}
 
 
 @pytest.fixture

@@ -23,6 +23,10 @@ PERMISSIONS: dict[str, str] = {
     "manage_users": "Manage users, roles, facilities and document types",
     "view_interfaces": "See interface messages (HL7 v2), their status and errors",
     "reprocess_messages": "Reprocess interface messages that ended in error",
+    "manage_identity": (
+        "Merge, unmerge and split patient records; work the duplicate and overlay "
+        "worklists"
+    ),
 }
 
 
@@ -80,6 +84,7 @@ ROLES: dict[str, Role] = {
             "change_document_status",
             "view_interfaces",
             "reprocess_messages",
+            "manage_identity",
         ),
         _role("roi_specialist", "ROI specialist", *_READ),
         _role("coder", "Coder", *_READ),
@@ -98,6 +103,7 @@ ROLES: dict[str, Role] = {
             "view_access_log",
             "change_document_status",
             "view_interfaces",
+            "manage_identity",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
         _role(

@@ -90,6 +90,22 @@ PATIENT_MERGE = declare(
 PATIENT_UNMERGE = declare(
     "patient.unmerge", "update", "A merge was undone; both records restored."
 )
+PATIENT_SPLIT = declare(
+    "patient.split",
+    "update",
+    "Encounters and documents of an overlaid chart were moved to another patient.",
+)
+PATIENT_SPLIT_UNDO = declare(
+    "patient.split_undo", "update", "A split was undone; the rows moved back."
+)
+MPI_OVERLAY_SCAN = declare(
+    "mpi.overlay_scan",
+    "query",
+    "The index was scanned for overlays (charts of two people).",
+)
+MPI_OVERLAY_RESOLVE = declare(
+    "mpi.overlay_resolve", "update", "An overlay flag was closed as not an overlay."
+)
 MPI_SCAN_START = declare(
     "mpi.scan_start",
     "query",

@@ -7,10 +7,11 @@ class MpiConfig(AppConfig):
     verbose_name = "Patient index"
 
     def ready(self) -> None:
-        from .models import PatientAddress, PatientName, PatientTelecom
+        from .models import OverlayFlag, PatientAddress, PatientName, PatientTelecom
         from .relations import keep
 
         # The retired record stays whole: its names are copied to the survivor as
         # aliases, its identifiers moved (merge.py); its addresses and phones stay.
         for model in (PatientName, PatientAddress, PatientTelecom):
             keep(model, "the retired record's own demographics, kept with it")
+        keep(OverlayFlag, "a worklist sign about that chart, resolved there")

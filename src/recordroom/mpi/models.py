@@ -265,3 +265,66 @@ class PatientMerge(models.Model):
         return (
             f"merge {self.retired_id} -> {self.survivor_id} ({self.merged_at:%Y-%m-%d})"
         )
+
+
+class OverlayStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SPLIT = "split", "Split"
+    DISMISSED = "dismissed", "Not an overlay"
+
+
+class OverlayFlag(models.Model):
+    """A sign that one chart holds two people, for the overlay worklist."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="overlay_flags"
+    )
+    kind = models.CharField(max_length=40)
+    summary = models.CharField(max_length=500)
+    evidence = models.JSONField(default=dict)
+    detected_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=10, choices=OverlayStatus.choices, default=OverlayStatus.OPEN
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True, default="")
+    note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["detected_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind"],
+                condition=models.Q(status="open"),
+                name="overlay_one_open_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.patient_id} ({self.status})"
+
+
+class PatientSplit(models.Model):
+    """Rows moved out of an overlaid chart to another patient, so it can be undone."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    source = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    target_created = models.BooleanField(default=False)
+    flag = models.ForeignKey(
+        OverlayFlag, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    split_at = models.DateTimeField()
+    split_by = models.CharField(max_length=150)
+    reason = models.CharField(max_length=500)
+    moved = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.CharField(max_length=150, blank=True, default="")
+    undo_reason = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-split_at"]
+
+    def __str__(self) -> str:
+        return f"split {self.source_id} -> {self.target_id} ({self.split_at:%Y-%m-%d})"

@@ -14,6 +14,9 @@ from django.db import models
 class Relation:
     model: type[models.Model]
     field: str = "patient"  # the foreign key to mpi.Patient
+    # (foreign key, label of a registered model): these rows go where that row
+    # goes when a chart is split (a visit's documents go with the visit).
+    follows: tuple[str, str] | None = None
 
     @property
     def label(self) -> str:
@@ -25,9 +28,14 @@ _RELATIONS: dict[str, Relation] = {}
 _KEPT: dict[str, str] = {}
 
 
-def register(model: type[models.Model], field: str = "patient") -> None:
-    """Rows of `model` move with their patient in a merge."""
-    relation = Relation(model, field)
+def register(
+    model: type[models.Model],
+    field: str = "patient",
+    follows: tuple[str, str] | None = None,
+) -> None:
+    """Rows of `model` move with their patient in a merge (and, with `follows`,
+    with the row they belong to in a split)."""
+    relation = Relation(model, field, follows)
     _RELATIONS[relation.label] = relation
 
 

@@ -12,5 +12,11 @@ class RecordsConfig(AppConfig):
 
         from .models import Condition, Document, Encounter, Procedure
 
-        for model in (Encounter, Document, Condition, Procedure):
-            register(model)
+        register(Encounter)
+        for model in (Document, Condition, Procedure):
+            register(model, follows=("encounter", "records.encounter"))
+        from recordroom.mpi.overlay import register_detector
+
+        from .overlays import CareAfterDeath
+
+        register_detector(CareAfterDeath())
