@@ -51,8 +51,9 @@ def apply_adt(actor: Actor, msg: Message) -> Applied:
     if event in VISIT_EVENTS:
         patient = pidf.find_patient(facility, mrn)
         encounter = visits.find_visit(facility, pid, pv1, patient, mrn)
+        owner = encounter.patient  # loaded with it; an update reloads the encounter
         _visit_event(actor, msg, event, encounter, pv1)
-        return Applied(encounter.patient, {"visit": encounter.account_number})
+        return Applied(owner, {"visit": encounter.account_number})
     patient = _patient(actor, msg, pid, facility, mrn)
     if pv1 is None:
         return Applied(patient)
@@ -87,14 +88,14 @@ def _update_visit_if_known(
     mrn: str,
 ) -> None:
     """A08 with a visit: update it when it is known (an unknown one is left for the
-    admission message that will record it)."""
-    number = visits.visit_number(pid, pv1)
-    if not Encounter.objects.filter(facility=facility, account_number=number).exists():
+    admission message that will record it) and PV1 changes something."""
+    encounter = visits.known_visit(facility, visits.visit_number(pid, pv1))
+    if encounter is None:
         return
-    encounter = visits.find_visit(facility, pid, pv1, patient, mrn)
-    update_encounter(
-        actor=actor, encounter=encounter, changes=visits.visit_changes(pv1)
-    )
+    visits.check_owner(encounter, patient, mrn)
+    changes = visits.differing(encounter, visits.visit_changes(pv1))
+    if changes:
+        update_encounter(actor=actor, encounter=encounter, changes=changes)
 
 
 def _merge_all(actor: Actor, msg: Message) -> Applied:

@@ -31,13 +31,31 @@ _FALLBACK_ACK = (
 )
 
 
+def check_connections() -> None:
+    """Before each message, drop a database connection that broke (the server
+    restarted) or was left outside autocommit, as close_old_connections() does, but
+    keep a healthy one open when CONN_MAX_AGE is 0 (SQLite's): reopening it for every
+    message -- its pragmas, its functions, a cold page cache -- cost more than the
+    message. A maximum age (PostgreSQL's) is honoured."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.settings_dict["CONN_MAX_AGE"] != 0:
+            conn.close_if_unusable_or_obsolete()
+        elif conn.connection is not None:
+            autocommit = conn.settings_dict["AUTOCOMMIT"]
+            if conn.get_autocommit() != autocommit or (
+                conn.errors_occurred and not conn.is_usable()
+            ):
+                conn.close()
+            conn.errors_occurred = False
+
+
 def handle_block(block: bytes) -> bytes:
     """Run one message through the service in this (worker) thread; never raises."""
-    from django.db import close_old_connections
-
     from .services import handle
 
-    close_old_connections()
+    check_connections()
     try:
         return handle(block).encode()
     except Exception:  # storage down, database gone ... still answer the sender
@@ -47,11 +65,9 @@ def handle_block(block: bytes) -> bytes:
 
 def refuse_block(head: bytes, size: int, limit: int) -> bytes:
     """Answer an oversized message (in the worker thread); never raises."""
-    from django.db import close_old_connections
-
     from .services import refuse_oversized
 
-    close_old_connections()
+    check_connections()
     try:
         return refuse_oversized(head, size, limit).encode()
     except Exception:

@@ -9,8 +9,10 @@ The handlers themselves live in adt.py and mdm.py; HANDLERS routes to them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -60,20 +62,30 @@ FIELD_LOCATION = {
 }
 
 
+# Writes raw messages to the blob store (encrypt, fsync) while the caller applies them.
+_RAW_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hl7-raw")
+
+Durable = Callable[[], object]  # returns once the raw message is durable, or raises
+
+
 def handle(raw: bytes) -> Ack:
-    """Store, apply and acknowledge one message; never raises."""
-    stored = default_store().put(raw)
-    row = InterfaceMessage(raw_sha256=stored.sha256, raw_size=len(raw))
-    msg: Message | None = None
+    """Store, apply and acknowledge one message; never raises.
+
+    The raw message is written to the blob store (and fsynced) by a helper thread
+    while the message is parsed and applied; the row that names it is committed only
+    once that write has returned, in the same transaction as what the message
+    changed. One commit per message.
+    """
+    durable = _RAW_WRITER.submit(default_store().put, raw).result
+    sha256 = hashlib.sha256(raw).hexdigest()  # the blob's address
+    row = InterfaceMessage(raw_sha256=sha256, raw_size=len(raw))
     try:
         msg = parse(raw)
         _route(row, msg)
     except Hl7Error as exc:
-        row.status, row.error, row.ack_code = MessageStatus.REJECTED, exc.message, "AR"
-        row.save()
+        _finish(row, MessageStatus.REJECTED, "AR", exc.message, durable)
         return Ack("AR", "", exc.message, exc.location, exc.code, row, {})
-    row.save()
-    return _process(row, msg)
+    return _process(row, msg, durable)
 
 
 REPROCESSABLE = (MessageStatus.ERROR, MessageStatus.REJECTED, MessageStatus.RECEIVED)
@@ -111,7 +123,7 @@ def refuse_oversized(head: bytes, size: int, limit: int) -> Ack:
         pass
     if msg is not None:
         _route(row, msg)
-    row.save()
+    row.save(force_insert=True)
     return Ack("AR", row.control_id, text, "MSH", "207", row, header(msg))
 
 
@@ -145,10 +157,10 @@ def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
     try:
         msg = parse(raw)
     except Hl7Error as exc:
-        _finish(row, MessageStatus.REJECTED, "AR", exc.message)
+        _finish(row, MessageStatus.REJECTED, "AR", exc.message, _stored)
         ack = Ack("AR", row.control_id, exc.message, exc.location, exc.code, row, {})
     else:
-        ack = _process(row, msg)
+        ack = _process(row, msg, _stored)
     if actor is not None:
         record(
             actor=actor,
@@ -184,7 +196,7 @@ def _unsupported_text(msg: Message, message_type: str) -> str:
     )
 
 
-def _process(row: InterfaceMessage, msg: Message) -> Ack:
+def _process(row: InterfaceMessage, msg: Message, durable: Durable) -> Ack:
     hdr = header(msg)
     original = _duplicate_of(row)
     if original is not None:
@@ -192,55 +204,52 @@ def _process(row: InterfaceMessage, msg: Message) -> Ack:
             f"duplicate of message {row.control_id} received "
             f"{original.received_at:%Y-%m-%d %H:%M:%S} UTC; not applied again"
         )
-        _finish(row, MessageStatus.DUPLICATE, original.ack_code or "AA", note)
-        row.patient = original.patient
-        InterfaceMessage.objects.filter(pk=row.pk).update(patient=original.patient)
-        return Ack(original.ack_code or "AA", row.control_id, note, "", "", row, hdr)
+        row.patient_id = original.patient_id
+        code = original.ack_code or "AA"
+        _finish(row, MessageStatus.DUPLICATE, code, note, durable)
+        return Ack(code, row.control_id, note, "", "", row, hdr)
 
     handler = HANDLERS.get((msg.msh.comp(9), msg.msh.comp(9, 2)))
     if handler is None:
         text = _unsupported_text(msg, row.message_type)
-        _finish(row, MessageStatus.REJECTED, "AR", text)
+        _finish(row, MessageStatus.REJECTED, "AR", text, durable)
         return Ack("AR", row.control_id, text, "MSH-9", "200", row, hdr)
 
     actor = Actor(channel="hl7", name=f"hl7:{row.sending_app or '?'}"[:150])
     try:
-        applied = _apply(actor, row, msg, handler)
+        applied = _apply(actor, row, msg, handler, durable)
     except Hl7Error as exc:
-        _finish(row, MessageStatus.ERROR, "AE", f"{exc.location}: {exc.message}")
+        text = f"{exc.location}: {exc.message}"
+        _finish(row, MessageStatus.ERROR, "AE", text, durable)
         return Ack("AE", row.control_id, exc.message, exc.location, exc.code, row, hdr)
     except RecordroomError as exc:
         where = FIELD_LOCATION.get(exc.field or "", "")
         text = str(exc.message)
         code = "207" if isinstance(exc, Conflict) else "102"
-        _finish(row, MessageStatus.ERROR, "AE", f"{where}: {text}" if where else text)
+        note = f"{where}: {text}" if where else text
+        _finish(row, MessageStatus.ERROR, "AE", note, durable)
         return Ack("AE", row.control_id, text, where, code, row, hdr)
     except Exception as exc:  # never let one message bring the listener down
         log.exception("HL7 message %s failed", row.pk)
         text = f"internal error ({type(exc).__name__}); message kept as {row.pk}"
-        _finish(row, MessageStatus.ERROR, "AE", text)
+        _finish(row, MessageStatus.ERROR, "AE", text, durable)
         return Ack("AE", row.control_id, text, "", "207", row, hdr)
-    row.status, row.ack_code, row.patient = (
-        MessageStatus.PROCESSED,
-        "AA",
-        applied.patient,
-    )
-    row.error = ""
     return Ack("AA", row.control_id, applied.note, "", "", row, hdr)
 
 
 def _apply(
-    actor: Actor, row: InterfaceMessage, msg: Message, handler: Handler
+    actor: Actor,
+    row: InterfaceMessage,
+    msg: Message,
+    handler: Handler,
+    durable: Durable,
 ) -> Applied:
-    """Run the handler and mark the message processed in one transaction."""
+    """Run the handler and record the message as processed in one transaction."""
     with transaction.atomic():
         applied = handler(actor, msg)
-        InterfaceMessage.objects.filter(pk=row.pk).update(
-            status=MessageStatus.PROCESSED,
-            ack_code="AA",
-            patient=applied.patient,
-            error="",
-        )
+        row.status, row.ack_code, row.error = MessageStatus.PROCESSED, "AA", ""
+        row.patient = applied.patient
+        _save(row, durable)
         record(
             actor=actor,
             action=actions.INTERFACE_MESSAGE.name,
@@ -256,8 +265,22 @@ def _apply(
     return applied
 
 
-def _finish(row: InterfaceMessage, status: str, ack: str, error: str) -> None:
+def _finish(
+    row: InterfaceMessage, status: str, ack: str, error: str, durable: Durable
+) -> None:
     row.status, row.ack_code, row.error = status, ack, error
-    InterfaceMessage.objects.filter(pk=row.pk).update(
-        status=status, ack_code=ack, error=error
-    )
+    _save(row, durable)
+
+
+def _stored() -> None:
+    """A message being reprocessed: its raw bytes are stored already."""
+
+
+def _save(row: InterfaceMessage, durable: Durable) -> None:
+    """Insert a new message row once its raw bytes are durable (so no committed row
+    names a blob that a crash could lose), or update the outcome of a stored one."""
+    if row._state.adding:
+        durable()
+        row.save(force_insert=True)
+    else:
+        row.save(update_fields=["status", "ack_code", "error", "patient"])

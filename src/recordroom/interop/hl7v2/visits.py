@@ -57,9 +57,17 @@ def patient_class(pv1: Segment) -> str | None:
     return PATIENT_CLASS[code]
 
 
-def _provider(pv1: Segment, n: int) -> Provider | None:
-    npi = pv1.comp(n)
-    return Provider.objects.filter(npi=npi).first() if npi else None
+PROVIDER_FIELDS = {"attending": 7, "admitting": 17}  # PV1 fields naming an NPI
+
+
+def _providers(pv1: Segment) -> dict[str, Provider]:
+    """The known providers PV1-7 (attending) and PV1-17 (admitting) name, in one
+    query; a field that is empty or names no provider is left out."""
+    npis = {key: pv1.comp(n) for key, n in PROVIDER_FIELDS.items() if pv1.comp(n)}
+    if not npis:
+        return {}
+    found = {p.npi: p for p in Provider.objects.filter(npi__in=set(npis.values()))}
+    return {key: found[npi] for key, npi in npis.items() if npi in found}
 
 
 def _event_time(msg: Message, pv1: Segment, n: int, tz: ZoneInfo) -> datetime | None:
@@ -94,6 +102,7 @@ def record_visit(
     if admit is None:
         raise Hl7Error("PV1-44 (admit date/time) is empty", "PV1-44", "101")
     event = msg.msh.comp(9, 2)
+    providers = _providers(pv1)
     record_encounter(
         actor=actor,
         patient=patient,
@@ -104,8 +113,8 @@ def record_visit(
         status=(
             EncounterStatus.PLANNED if event == "A05" else EncounterStatus.IN_PROGRESS
         ),
-        attending=_provider(pv1, 7),
-        admitting=_provider(pv1, 17),
+        attending=providers.get("attending"),
+        admitting=providers.get("admitting"),
         location=location(pv1),
     )
 
@@ -127,9 +136,7 @@ def find_visit(
             "PV1-19",
             "101",
         )
-    encounter = Encounter.objects.filter(
-        facility=facility, account_number=account
-    ).first()
+    encounter = known_visit(facility, account)
     if encounter is None:
         raise Hl7Error(
             f"no visit {account!r} at {facility.code}; send the admission or "
@@ -137,14 +144,32 @@ def find_visit(
             "PV1-19",
             "204",
         )
+    check_owner(encounter, patient, mrn)
+    return encounter
+
+
+def known_visit(facility: Facility, account: str) -> Encounter | None:
+    """Visit `account` at `facility` with its patient, if there is one."""
+    encounter = (
+        Encounter.objects.filter(facility=facility, account_number=account)
+        .select_related("patient")
+        .first()
+    )
+    if encounter is not None:
+        encounter.facility = facility  # the same row: spare a query for it
+    return encounter
+
+
+def check_owner(encounter: Encounter, patient: Patient | None, mrn: str) -> None:
+    """An AE naming PID-3 when the visit belongs to another chart than PID-3's."""
     if patient is None or encounter.patient_id != patient.pk:
+        account, facility = encounter.account_number, encounter.facility
         raise Hl7Error(
             f"visit {account!r} at {facility.code} belongs to another patient than "
             f"MRN {mrn!r} in PID-3; check the MRN and the visit number",
             "PID-3",
             "204",
         )
-    return encounter
 
 
 def visit_changes(pv1: Segment) -> dict[str, Any]:
@@ -156,11 +181,23 @@ def visit_changes(pv1: Segment) -> dict[str, Any]:
     cls = patient_class(pv1)
     if cls is not None:
         changes["encounter_class"] = cls
-    for key, n in (("attending", 7), ("admitting", 17)):
-        provider = _provider(pv1, n)
-        if provider is not None:
-            changes[key] = provider
+    changes.update(_providers(pv1))
     return changes
+
+
+def differing(encounter: Encounter, changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes whose value differs from the encounter's (providers compared by
+    key, without loading them). update_encounter compares again under its lock;
+    this spares the call for an A08 that repeats the visit as it is."""
+    out = {}
+    for key, value in changes.items():
+        if key in PROVIDER_FIELDS:
+            same = getattr(encounter, f"{key}_id") == value.pk
+        else:
+            same = getattr(encounter, key) == value
+        if not same:
+            out[key] = value
+    return out
 
 
 def transfer(actor: Actor, encounter: Encounter, pv1: Segment) -> None:
