@@ -7,6 +7,9 @@ A new page without a declaration fails `test_every_page_declares_its_access`.
 
 from __future__ import annotations
 
+import uuid
+from urllib.parse import quote
+
 import pytest
 from django.test import Client
 from django.urls import URLPattern, resolve, reverse
@@ -15,6 +18,7 @@ from django.utils.html import escape
 from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
+from recordroom.mpi.models import OverlayFlag
 from recordroom.web import urls as web_urls
 from recordroom.web.views_common import ACCESS_LEVELS, PUBLIC, SIGNED_IN
 from tests import factories
@@ -32,6 +36,7 @@ ANSWER = {
     "mfa": (302, "/login"),  # no password step pending
     "logout": (302, "/login"),
     "interface_reprocess": (302, None),  # back to the message, with the outcome
+    "identity_merge_undo": (302, "/identity/merges"),  # GET: nothing to undo
 }
 
 
@@ -39,15 +44,19 @@ def _url(name: str, patient, document, message) -> str:
     pattern = next(p for p in PATTERNS if p.name == name)
     kwargs = {}
     ids = {"patient_id": patient.pk, "document_id": document.pk,
-           "message_id": message.pk}  # fmt: skip
+           "message_id": message.pk, "merge_id": uuid.uuid4(),
+           "flag_id": OverlayFlag.objects.get(patient=patient).pk}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
-    return reverse(f"web:{name}", kwargs=kwargs)
+    url = reverse(f"web:{name}", kwargs=kwargs)
+    if name == "identity_merge":  # the record against itself: shown, not mergeable
+        url += f"?left={patient.pk}&right={patient.pk}"
+    return url
 
 
 def access_of(url: str) -> str:
     """The access the page at `url` declares: the single source of truth."""
-    return resolve(url).func.access
+    return resolve(url.split("?")[0]).func.access
 
 
 def test_every_page_declares_its_access():
@@ -68,6 +77,9 @@ def test_the_declared_capabilities(db):
         "document": "view_document", "document_content": "view_document",
         "interfaces": "view_interfaces", "interface_message": "view_interfaces",
         "interface_reprocess": "reprocess_messages",
+        "identity_duplicates": "manage_identity", "identity_merge": "manage_identity",
+        "identity_merges": "manage_identity", "identity_merge_undo": "manage_identity",
+        "identity_overlays": "manage_identity", "identity_overlay": "manage_identity",
     }  # fmt: skip
 
 
@@ -77,6 +89,7 @@ def record_data(db, facility):
     document = factories.document(patient=patient, facility=facility)
     bad_birth_date = adt("A04", "PERM1", mrn="N-MX2", dob="19801399")
     message = handle(bad_birth_date).message  # an AE: in error, reprocessable
+    OverlayFlag.objects.create(patient=patient, kind="two-ssns", summary="for the page")
     return patient, document, message
 
 
@@ -138,4 +151,4 @@ def test_every_page_sends_anonymous_users_to_sign_in(record_data):
                 assert response["Location"] == "/login", name
         else:
             assert response.status_code == 302, name
-            assert response["Location"] == f"/login?next={url}", name
+            assert response["Location"] == f"/login?next={quote(url, safe='/')}", name

@@ -7,6 +7,7 @@ from . import (
     views_auth,
     views_chart,
     views_documents,
+    views_identity,
     views_interfaces,
     views_search,
 )
@@ -34,6 +35,20 @@ urlpatterns = [
         "documents/<uuid:document_id>/content",
         views_documents.document_content,
         name="document_content",
+    ),
+    path("identity/duplicates", views_identity.duplicates, name="identity_duplicates"),
+    path("identity/merge", views_identity.merge_review, name="identity_merge"),
+    path("identity/merges", views_identity.merges, name="identity_merges"),
+    path(
+        "identity/merges/<uuid:merge_id>/undo",
+        views_identity.merge_undo,
+        name="identity_merge_undo",
+    ),
+    path("identity/overlays", views_identity.overlays, name="identity_overlays"),
+    path(
+        "identity/overlays/<uuid:flag_id>",
+        views_identity.overlay,
+        name="identity_overlay",
     ),
     path("interfaces", views_interfaces.interfaces, name="interfaces"),
     path(

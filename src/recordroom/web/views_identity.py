@@ -1,0 +1,243 @@
+"""Identity work for HIM specialists: the duplicate worklist, two charts side by
+side to merge (or not), undoing a merge, and the overlay worklist with its split."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from recordroom.audit.services import EventSpec, record_many
+from recordroom.kernel import actions
+from recordroom.kernel.errors import RecordroomError, ValidationFailed
+from recordroom.mpi.linkage.models import CandidatePair, LinkageRun, RunStatus
+from recordroom.mpi.merge import CHOOSABLE, merge_blockers, merge_patients, unmerge
+from recordroom.mpi.models import (
+    OverlayFlag,
+    OverlayStatus,
+    Patient,
+    PatientMerge,
+)
+from recordroom.mpi.overlay import dismiss_flag, scan_overlays, split_patient
+from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn, get_patient
+from recordroom.records.chart import get_chart
+from recordroom.web.request import actor_from_request
+
+from .views_common import requires
+
+FIELD_LABELS = {"birth_date": "Date of birth", "sex": "Sex",
+                "gender_identity": "Gender identity", "deceased_date": "Deceased"}  # fmt: skip
+
+
+def _uuid(value: str, what: str) -> UUID:
+    try:
+        return UUID(value)
+    except (ValueError, TypeError):
+        raise ValidationFailed(f"{what} must be a patient id, got {value!r:.40}",
+                               field=what) from None  # fmt: skip
+
+
+def _side(request: HttpRequest, patient_id: UUID) -> dict[str, Any]:
+    chart = get_chart(user=request.user, patient_id=patient_id)
+    p = chart.patient
+    return {
+        "patient": p,
+        "legal": p.legal_name(),
+        "names": list(p.names.all()),
+        "identifiers": list(p.identifiers.all()),
+        "addresses": list(p.addresses.all()),
+        "telecoms": list(p.telecoms.all()),
+        "encounters": chart.encounters[:10],
+        "encounter_count": len(chart.encounters),
+        "documents": chart.documents[:10],
+        "document_count": len(chart.documents),
+    }
+
+
+@requires("manage_identity")
+def duplicates(request: HttpRequest) -> HttpResponse:
+    """The pairs of the latest finished scan, most likely first, not yet merged."""
+    run = (
+        LinkageRun.objects.filter(status=RunStatus.FINISHED)
+        .order_by("-finished_at")
+        .first()
+    )
+    pairs: list[CandidatePair] = []
+    if run is not None:
+        pairs = list(
+            CandidatePair.objects.filter(run=run, left__merged_into__isnull=True,
+                                         right__merged_into__isnull=True)
+            .select_related("left", "right").order_by("-probability")[:100]
+        )  # fmt: skip
+    for p in pairs:  # the fields that weighed most, either way
+        p.strongest = sorted((e for e in p.evidence if e.get("comparison") != "prior"),
+                             key=lambda e: -abs(e.get("weight", 0)))[:3]  # type: ignore[attr-defined]  # fmt: skip
+    return render(request, "web/identity_duplicates.html", {"run": run, "pairs": pairs})
+
+
+@requires("manage_identity")
+def merge_review(request: HttpRequest) -> HttpResponse:
+    """Two charts side by side, differences marked, the rules' verdict; POST merges."""
+    left_id = _uuid(request.GET.get("left", ""), "left")
+    right_id = _uuid(request.GET.get("right", ""), "right")
+    left, right = _side(request, left_id), _side(request, right_id)
+    actor = actor_from_request(request)
+    record_many([EventSpec(actor, actions.CHART_OPEN.name, pid,
+                           detail={"view": "merge review"}) for pid in (left_id, right_id)])  # fmt: skip
+    if request.method == "POST":
+        survivor_side = request.POST.get("survivor")
+        if survivor_side not in ("left", "right"):
+            messages.error(request, "Choose which record survives.")
+        else:
+            survivor = left if survivor_side == "left" else right
+            retired = right if survivor is left else left
+            other = "right" if survivor_side == "left" else "left"
+            take = tuple(f for f in CHOOSABLE if request.POST.get(f"keep_{f}") == other)
+            try:
+                merge_patients(actor=actor, survivor=survivor["patient"],
+                               retired=retired["patient"], take=take,
+                               reason=request.POST.get("reason", ""), source="ui")  # fmt: skip
+            except RecordroomError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, "Merged. The retired record and its MRNs now "
+                                 "lead to this chart; the merge can be undone.")  # fmt: skip
+                return redirect("web:chart", patient_id=survivor["patient"].pk)
+    fields = []
+    for f in CHOOSABLE:
+        a, b = getattr(left["patient"], f), getattr(right["patient"], f)
+        fields.append({"name": f, "label": FIELD_LABELS[f], "left": _shown(a),
+                       "right": _shown(b), "differs": a != b})  # fmt: skip
+    context = {
+        "left": left, "right": right, "fields": fields,
+        "blockers": merge_blockers(left["patient"], right["patient"]),
+        "pair": CandidatePair.objects.filter(left_id__in=[left_id, right_id],
+                                             right_id__in=[left_id, right_id])
+        .order_by("-run__started_at").first(),
+    }  # fmt: skip
+    return render(request, "web/identity_merge.html", context)
+
+
+@requires("manage_identity")
+def merges(request: HttpRequest) -> HttpResponse:
+    """Recent merges, each with its undo."""
+    rows = PatientMerge.objects.select_related("survivor", "retired")[:100]
+    return render(request, "web/identity_merges.html", {"merges": rows})
+
+
+@requires("manage_identity")
+def merge_undo(request: HttpRequest, merge_id: UUID) -> HttpResponse:
+    merge = PatientMerge.objects.filter(pk=merge_id).first()
+    if merge is None or request.method != "POST":
+        return redirect("web:identity_merges")
+    get_patient(user=request.user, patient_id=merge.survivor_id)  # in scope, or refused
+    try:
+        unmerge(actor=actor_from_request(request), merge=merge,
+                reason=request.POST.get("reason", ""))  # fmt: skip
+    except RecordroomError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Merge undone: both records are as they were.")
+    return redirect("web:identity_merges")
+
+
+@requires("manage_identity")
+def overlays(request: HttpRequest) -> HttpResponse:
+    """Open overlay signs; POST runs the detectors."""
+    if request.method == "POST":
+        added = scan_overlays(actor=actor_from_request(request))
+        messages.success(request, f"Scan finished: {added} new signs.")
+        return redirect("web:identity_overlays")
+    flags = OverlayFlag.objects.filter(status=OverlayStatus.OPEN).select_related(
+        "patient"
+    )
+    return render(request, "web/identity_overlays.html", {"flags": flags[:200]})
+
+
+@requires("manage_identity")
+def overlay(request: HttpRequest, flag_id: UUID) -> HttpResponse:
+    """One overlaid chart: choose the visits that are another person's and move
+    them (to a patient by MRN or a new one), or close the sign with a note."""
+    flag = OverlayFlag.objects.filter(pk=flag_id).first()
+    if flag is None:
+        return redirect("web:identity_overlays")
+    side = _side(request, flag.patient_id)
+    actor = actor_from_request(request)
+    record_many([EventSpec(actor, actions.CHART_OPEN.name, flag.patient_id,
+                           detail={"view": "overlay review"})])  # fmt: skip
+    if request.method == "POST":
+        try:
+            return _overlay_action(request, flag, side)
+        except RecordroomError as exc:
+            messages.error(request, exc.message)
+    chart = get_chart(user=request.user, patient_id=flag.patient_id)
+    context = {"flag": flag, "side": side, "encounters": chart.encounters,
+               "loose_documents": [d for d in chart.documents if d.encounter_id is None]}  # fmt: skip
+    return render(request, "web/identity_overlay.html", context)
+
+
+def _overlay_action(
+    request: HttpRequest, flag: OverlayFlag, side: dict[str, Any]
+) -> HttpResponse:
+    actor = actor_from_request(request)
+    post = request.POST
+    if post.get("action") == "dismiss":
+        dismiss_flag(actor=actor, flag=flag, note=post.get("note", ""))
+        messages.success(request, "Closed: not an overlay.")
+        return redirect("web:identity_overlays")
+    move = {"records.encounter": post.getlist("encounter"),
+            "records.document": post.getlist("document")}  # fmt: skip
+    target = None
+    new_patient = None
+    if post.get("target") == "existing":
+        target = _patient_by_mrn(request, post.get("target_mrn", ""))
+    else:
+        facility = next((i.facility for i in side["identifiers"] if i.facility), None)
+        new_patient = PatientIn(
+            names=[NameIn(family=post.get("family", ""), given=post.get("given", ""))],
+            birth_date=_date(post.get("birth_date", "")), sex=post.get("sex", "unknown"),
+            identifiers=[IdentifierIn(kind="MR", value=post.get("mrn", ""),
+                                      facility=facility)],
+        )  # fmt: skip
+    split = split_patient(actor=actor, source=side["patient"], move=move, target=target,
+                          new_patient=new_patient, reason=post.get("reason", ""),
+                          flag=flag)  # fmt: skip
+    messages.success(request, "Split: the chosen visits and documents moved.")
+    return redirect(reverse("web:chart", kwargs={"patient_id": split.target_id}))
+
+
+def _patient_by_mrn(request: HttpRequest, mrn: str) -> Patient:
+    from recordroom.mpi.search import PatientQuery, search_patients
+
+    if not mrn.strip():
+        raise ValidationFailed(
+            "give the MRN of the patient these belong to", field="target_mrn"
+        )
+    hits = search_patients(user=request.user, query=PatientQuery(identifier=mrn))
+    if len(hits) != 1:
+        raise ValidationFailed(f"MRN {mrn!r} finds {len(hits)} patients at your "
+                               "facilities; give one that finds exactly one",
+                               field="target_mrn")  # fmt: skip
+    return hits[0].patient
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _date(value: str) -> Any:
+    from datetime import date
+
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationFailed(f"birth date {value!r} is not YYYY-MM-DD",
+                               field="birth_date") from None  # fmt: skip
