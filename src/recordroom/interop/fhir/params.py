@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -11,8 +12,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from recordroom.kernel.errors import RecordroomError
-from recordroom.kernel.text import search_key
-from recordroom.mpi.services import identifiers_in_scope
+from recordroom.kernel.text import prefix_upper_bound, search_key
+from recordroom.mpi.models import IdentifierKind
+from recordroom.mpi.services import identifier_lookup, identifiers_in_scope
 
 
 class Invalid(RecordroomError):
@@ -78,10 +80,26 @@ def _patient_identifier(
     # Only identifiers the reader may see: another facility's MRN must not find
     # (and so confirm) a patient's care there.
     system, code = _token(value)
-    idents = identifiers_in_scope(user).filter(value=code)
+    # `value` has no index; `lookup` (identifier_lookup of the value, for every
+    # kind but SSN) has. A stored SSN's value is its mask "***-**-1234", whose
+    # digits are in `last4` (indexed with the kind).
+    held = Q(lookup=identifier_lookup(code))
+    if _MASKED_SSN.fullmatch(code):
+        held |= Q(kind=IdentifierKind.SSN, last4=code[-4:])
+    idents = identifiers_in_scope(user).filter(held, value=code)
     if system:
         idents = idents.filter(system=system)
     return qs.filter(pk__in=idents.values("patient_id"))
+
+
+_MASKED_SSN = re.compile(r"\*\*\*-\*\*-\d{4}")
+
+
+def _key_prefix(field_name: str, key: str) -> Q:
+    # A range, not LIKE 'key%': SQLite's LIKE cannot use the index on a BINARY
+    # column, so `startswith` read every name (kernel.text.prefix_upper_bound).
+    return Q(**{f"{field_name}__gte": key,
+                f"{field_name}__lt": prefix_upper_bound(key)})  # fmt: skip
 
 
 def _patient_name(part: str) -> Filter:
@@ -91,8 +109,8 @@ def _patient_name(part: str) -> Filter:
         if not key:
             raise Invalid(f"{param} needs letters or digits, not {value!r}",
                           field=param)  # fmt: skip
-        family = Q(names__family_key__startswith=key)
-        given = Q(names__given_key__startswith=key)
+        family = _key_prefix("names__family_key", key)
+        given = _key_prefix("names__given_key", key)
         if part == "family":
             return qs.filter(family)
         if part == "given":
