@@ -31,7 +31,12 @@ def test_review_merge_and_undo_through_the_pages(him_client, facility):
     assert "HADDAD, Rania" in html and "HADAD, Rania" in html and "N610002" in html
     assert "1983-04-07" in html and "1983-07-04" in html
     assert 'class="diff"' in html  # the birth dates differ
-    assert AuditEvent.objects.filter(action="chart.open", detail__contains="merge review").count() == 2
+    assert (
+        AuditEvent.objects.filter(
+            action="chart.open", detail__contains="merge review"
+        ).count()
+        == 2
+    )
     resp = him_client.post(url, {"survivor": "left", "keep_birth_date": "right",
                                  "reason": "typo in surname; day and month swapped"})  # fmt: skip
     assert resp.status_code == 302 and resp["Location"] == f"/patients/{a.pk}"
@@ -40,7 +45,9 @@ def test_review_merge_and_undo_through_the_pages(him_client, facility):
     assert Encounter.objects.get(account_number="V-610").patient_id == a.pk
     merge = PatientMerge.objects.get()
     assert "Undo merge" in him_client.get("/identity/merges").content.decode()
-    undone = him_client.post(f"/identity/merges/{merge.pk}/undo", {"reason": "two sisters"})
+    undone = him_client.post(
+        f"/identity/merges/{merge.pk}/undo", {"reason": "two sisters"}
+    )
     assert undone.status_code == 302
     assert Encounter.objects.get(account_number="V-610").patient_id == b.pk
     assert Patient.objects.get(pk=b.pk).merged_into_id is None
@@ -84,3 +91,14 @@ def test_identity_pages_need_the_capability(db, facility):
     client = signed_in(coder)
     for url in ("/identity/duplicates", "/identity/overlays", "/identity/merges"):
         assert client.get(url).status_code == 403
+
+
+def test_not_a_duplicate_leaves_the_worklist_until_the_data_changes(
+    him_client, facility
+):
+    a, b = _pair(facility)
+    url = f"/identity/merge?left={a.pk}&right={b.pk}"
+    resp = him_client.post(url, {"decision": "not-duplicate", "note": "cousins"})
+    assert resp.status_code == 302 and resp["Location"] == "/identity/duplicates"
+    page = him_client.get(url).content.decode()
+    assert "Not a duplicate" in page and "cousins" in page

@@ -103,6 +103,11 @@ MPI_OVERLAY_SCAN = declare(
     "query",
     "The index was scanned for overlays (charts of two people).",
 )
+MPI_PAIR_DECISION = declare(
+    "mpi.pair_decision",
+    "update",
+    "Two records were judged not a duplicate, linked (kept apart) or deferred.",
+)
 MPI_OVERLAY_RESOLVE = declare(
     "mpi.overlay_resolve", "update", "An overlay flag was closed as not an overlay."
 )

@@ -7,7 +7,13 @@ class MpiConfig(AppConfig):
     verbose_name = "Patient index"
 
     def ready(self) -> None:
-        from .models import OverlayFlag, PatientAddress, PatientName, PatientTelecom
+        from .models import (
+            OverlayFlag,
+            PairDecision,
+            PatientAddress,
+            PatientName,
+            PatientTelecom,
+        )
         from .relations import keep
 
         # The retired record stays whole: its names are copied to the survivor as
@@ -15,3 +21,4 @@ class MpiConfig(AppConfig):
         for model in (PatientName, PatientAddress, PatientTelecom):
             keep(model, "the retired record's own demographics, kept with it")
         keep(OverlayFlag, "a worklist sign about that chart, resolved there")
+        keep(PairDecision, "a decision about those two records as they were")

@@ -328,3 +328,38 @@ class PatientSplit(models.Model):
 
     def __str__(self) -> str:
         return f"split {self.source_id} -> {self.target_id} ({self.split_at:%Y-%m-%d})"
+
+
+class PairDecisionKind(models.TextChoices):
+    NOT_DUPLICATE = "not-duplicate", "Not a duplicate"
+    LINKED = "linked", "Same person, records kept apart"
+    DEFERRED = "deferred", "Deferred"
+
+
+class PairDecision(models.Model):
+    """A specialist's decision on two records (left id < right id). `fingerprint`
+    is of both records' identifying data when decided: a "not a duplicate" stands
+    until that data changes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    left = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    right = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16, choices=PairDecisionKind.choices)
+    note = models.CharField(max_length=500, blank=True, default="")
+    fingerprint = models.CharField(max_length=64)
+    decided_at = models.DateTimeField()
+    decided_by = models.CharField(max_length=150)
+    current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["left", "right"],
+                condition=models.Q(current=True),
+                name="pair_one_current_decision",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.left_id} / {self.right_id}: {self.decision}"

@@ -14,11 +14,13 @@ from django.urls import reverse
 from recordroom.audit.services import EventSpec, record_many
 from recordroom.kernel import actions
 from recordroom.kernel.errors import RecordroomError, ValidationFailed
+from recordroom.mpi.decisions import decide_pair, standing
 from recordroom.mpi.linkage.models import CandidatePair, LinkageRun, RunStatus
 from recordroom.mpi.merge import CHOOSABLE, merge_blockers, merge_patients, unmerge
 from recordroom.mpi.models import (
     OverlayFlag,
     OverlayStatus,
+    PairDecisionKind,
     Patient,
     PatientMerge,
 )
@@ -73,10 +75,19 @@ def duplicates(request: HttpRequest) -> HttpResponse:
                                          right__merged_into__isnull=True)
             .select_related("left", "right").order_by("-probability")[:100]
         )  # fmt: skip
+    pairs = [p for p in pairs if _still_open(p)]
     for p in pairs:  # the fields that weighed most, either way
-        p.strongest = sorted((e for e in p.evidence if e.get("comparison") != "prior"),
-                             key=lambda e: -abs(e.get("weight", 0)))[:3]  # type: ignore[attr-defined]  # fmt: skip
+        weighed = [e for e in p.evidence if e.get("comparison") != "prior"]
+        weighed.sort(key=lambda e: -abs(e.get("weight", 0)))
+        setattr(p, "strongest", weighed[:3])  # noqa: B010 (a display attribute)
     return render(request, "web/identity_duplicates.html", {"run": run, "pairs": pairs})
+
+
+def _still_open(pair: CandidatePair) -> bool:
+    """Not decided, or decided "not a duplicate" on data that has changed since."""
+    decision = standing(pair.left_id, pair.right_id)
+    pair.decision = decision  # type: ignore[attr-defined]
+    return decision is None or decision.decision == PairDecisionKind.DEFERRED
 
 
 @requires("manage_identity")
@@ -88,7 +99,17 @@ def merge_review(request: HttpRequest) -> HttpResponse:
     actor = actor_from_request(request)
     record_many([EventSpec(actor, actions.CHART_OPEN.name, pid,
                            detail={"view": "merge review"}) for pid in (left_id, right_id)])  # fmt: skip
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("decision"):
+        try:
+            decide_pair(actor=actor, a=left["patient"], b=right["patient"],
+                        decision=request.POST["decision"],
+                        note=request.POST.get("note", ""))  # fmt: skip
+        except RecordroomError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Decision recorded.")
+            return redirect("web:identity_duplicates")
+    elif request.method == "POST":
         survivor_side = request.POST.get("survivor")
         if survivor_side not in ("left", "right"):
             messages.error(request, "Choose which record survives.")
@@ -114,6 +135,7 @@ def merge_review(request: HttpRequest) -> HttpResponse:
                        "right": _shown(b), "differs": a != b})  # fmt: skip
     context = {
         "left": left, "right": right, "fields": fields,
+        "decision": standing(left_id, right_id),
         "blockers": merge_blockers(left["patient"], right["patient"]),
         "pair": CandidatePair.objects.filter(left_id__in=[left_id, right_id],
                                              right_id__in=[left_id, right_id])

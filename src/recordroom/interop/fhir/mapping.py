@@ -100,6 +100,7 @@ def patient(
     addresses: Iterable[Any] = (),
     telecoms: Iterable[Any] = (),
     replaces: Iterable[Any] = (),
+    see_also: Iterable[Any] = (),
 ) -> dict[str, Any]:
     """A Patient; `identifiers` must already be limited to the reader's scope.
     A merged record is inactive and `replaced-by` its survivor; a survivor
@@ -107,6 +108,8 @@ def patient(
     idents = [i for i in (identifier(x) for x in identifiers) if i]
     links = [{"other": {"reference": f"Patient/{pk}"}, "type": "replaces"}
              for pk in replaces]  # fmt: skip
+    links += [{"other": {"reference": f"Patient/{pk}"}, "type": "seealso"}
+              for pk in see_also]  # fmt: skip
     if p.merged_into_id:
         links = [{"other": {"reference": f"Patient/{p.merged_into_id}"},
                   "type": "replaced-by"}]  # fmt: skip

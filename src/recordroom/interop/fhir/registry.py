@@ -15,6 +15,7 @@ from recordroom.audit import fhir as audit_fhir
 from recordroom.audit.models import AuditEvent
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied
+from recordroom.mpi.decisions import linked_to
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import get_patient, identifiers_in_scope, visible_patients
 from recordroom.records.models import (
@@ -147,6 +148,7 @@ def _read_patient(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
         addresses=p.addresses.all(),
         telecoms=p.telecoms.all(),
         replaces=p.merged_from.values_list("pk", flat=True),
+        see_also=linked_to(p),
     )
     return body, p.pk
 
