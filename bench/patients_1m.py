@@ -307,7 +307,7 @@ class Loader:
                 (self.uid(uuid7()), pid, self.uid(fac.pk),
                  f"{fac.code[0]}{permuted(i + 50_000_000):08d}", klass, "finished",
                  admit, admit + (stay or timedelta(hours=2)), "",
-                 "01" if klass == "IMP" else "", None, None, "[]", self.now)
+                 "01" if klass == "IMP" else "", None, None, "[]", self.now, None, "[]")
             )  # fmt: skip
         return patients, pnames, idents, encounters
 
@@ -338,7 +338,7 @@ IDENT_COLS = (
 ENCOUNTER_COLS = (
     "id", "patient_id", "facility_id", "account_number", "encounter_class", "status",
     "admit_at", "discharge_at", "location", "discharge_disposition", "attending_id",
-    "admitting_id", "sensitivity", "created_at",
+    "admitting_id", "sensitivity", "created_at", "service_provider_id", "types",
 )  # fmt: skip
 
 
