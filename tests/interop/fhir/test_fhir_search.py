@@ -98,3 +98,35 @@ def test_binary_as_fhir_json_and_out_of_scope(api, chart_patient, facility,
     version = hidden.versions.get()
     assert api.get(f"Binary/{version.pk}").status_code == 404
     assert api.get("Binary/not-an-id").status_code == 404
+
+
+def test_name_search_pages_in_name_order_and_caps_the_total(
+    db, facility, him, monkeypatch
+):
+    from recordroom.interop.fhir import patient_paging, views
+    from tests.interop.fhir.test_fhir_api import fhir_for
+
+    for given in ("Zoe", "Amir", "Lena", "Bo", "Kai"):
+        factories.patient(facility=facility, family="Smithers", given=given)
+    api = fhir_for(him)
+    seen, url = [], None
+    body = api.get("Patient", family="smither", _count=2).json()
+    assert body["total"] == 5
+    while True:
+        seen += [e["resource"]["name"][0]["given"][0] for e in body["entry"]]
+        nxt = [link["url"] for link in body["link"] if link["relation"] == "next"]
+        if not nxt:
+            break
+        url = nxt[0]
+        body = api.get(url).json()
+    assert seen == ["Amir", "Bo", "Kai", "Lena", "Zoe"]  # name order, no repeats
+    monkeypatch.setattr(patient_paging, "TOTAL_CAP", 3)
+    monkeypatch.setattr(views, "TOTAL_CAP", 3)
+    capped = api.get("Patient", family="smither").json()
+    assert "total" not in capped and len(capped["entry"]) == 5
+    assert api.get("Patient", family="smither", _total="accurate").json()["total"] == 5
+    bad = api.get("Patient", family="smither", _after="not-a-cursor")
+    assert (
+        bad.status_code == 400
+        and "not a cursor" in bad.json()["issue"][0]["diagnostics"]
+    )

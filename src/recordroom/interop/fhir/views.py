@@ -29,7 +29,7 @@ from recordroom.kernel.errors import NotFound, PermissionDenied, RecordroomError
 from recordroom.records.models import DocumentVersion
 from recordroom.records.services import get_document, read_content
 
-from . import compartment, mapping, write_views
+from . import compartment, mapping, patient_paging, write_views
 from .params import PARAM_TYPES, Invalid, as_uuid
 from .registry import REGISTRY, ResourceType, _patient_of, resource_type
 
@@ -45,7 +45,7 @@ SMART_SERVICE = {
     ]
 }
 # Parameters about the result, not the resources; accepted for every type.
-RESULT_PARAMS = ("_count", "_after", "_format", "_include")
+RESULT_PARAMS = ("_count", "_after", "_format", "_include", "_total")
 
 
 # --- request plumbing -------------------------------------------------------------
@@ -213,17 +213,9 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
         raise Invalid(f"a {resource} search needs one of: {', '.join(rt.needs_one_of)}",
                       field=rt.needs_one_of[0])  # fmt: skip
     count = _count(request.GET.get("_count"))
-    qs = qs.distinct()
-    total = qs.count()
-    page_qs = qs.order_by("pk")
     after = request.GET.get("_after")
-    if after:
-        key: Any = _int_id(after) if rt.integer_ids else as_uuid(after, "_after")
-        page_qs = page_qs.filter(pk__gt=key)
-    # _count=0 asks for the total alone (FHIR search, "_count").
-    rows = list(page_qs[: count + 1]) if count else []
-    more = len(rows) > count
-    rows = rows[:count]
+    accurate = request.GET.get("_total") == "accurate"
+    rows, total, next_after = _page(rt, qs, actor, used, count, after, accurate)
     resources = rt.to_fhir(actor.user, rows)
     detail = {"fhir": resource, "params": dict(used), "results": len(rows)}
     _audit_read(actor, rt, [_patient_of(r) for r in rows], detail, search=True)
@@ -232,9 +224,9 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     if after:
         self_params.append(("_after", after))
     links = [{"relation": "self", "url": f"{base}?{urlencode(self_params)}"}]
-    if more:
+    if next_after:
         nxt = [*used, *(("_include", v) for v in request.GET.getlist("_include")),
-               ("_count", str(count)), ("_after", str(rows[-1].pk))]  # fmt: skip
+               ("_count", str(count)), ("_after", next_after)]  # fmt: skip
         links.append({"relation": "next", "url": f"{base}?{urlencode(nxt)}"})
     root = request.build_absolute_uri("/fhir/R4/")
     entries: list[dict[str, Any]] = [
@@ -258,7 +250,7 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     bundle = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": total,
+        **({"total": total} if total is not None else {}),
         "link": links,
         "entry": entries,
     }
@@ -309,6 +301,42 @@ def root(request: HttpRequest, actor: Actor) -> HttpResponse:
     return fhir_response(
         write_views.transaction(actor, write_views.parse_body(request), base)
     )
+
+
+TOTAL_CAP = patient_paging.TOTAL_CAP
+
+
+def _page(
+    rt: ResourceType, qs: Any, actor: Actor, used: list[tuple[str, str]],
+    count: int, after: str | None, accurate: bool,
+) -> tuple[list[Any], int | None, str | None]:  # fmt: skip
+    """One page of matches, the total (None past TOTAL_CAP unless _total=accurate:
+    Bundle.total is optional, and counting every "Smith" costs more than the page),
+    and the next page's cursor. Patients searched by name page in name order."""
+    if (
+        rt.name == "Patient"
+        and count
+        and any(p in patient_paging.NAME_PARAMS for p, _ in used)
+    ):
+        found = patient_paging.page(actor.user, used, count, after, accurate)
+        by_pk = rt.queryset(actor.user).in_bulk(found.patient_ids)
+        rows = [by_pk[pk] for pk in found.patient_ids if pk in by_pk]
+        return rows, found.total, found.next_token
+    ids = qs.order_by().values("pk").distinct()
+    if accurate:
+        total: int | None = ids.count()
+    else:
+        capped = ids[: TOTAL_CAP + 1].count()
+        total = capped if capped <= TOTAL_CAP else None
+    page_ids = ids.order_by("pk")
+    if after:
+        key: Any = _int_id(after) if rt.integer_ids else as_uuid(after, "_after")
+        page_ids = page_ids.filter(pk__gt=key)
+    # _count=0 asks for the total alone (FHIR search, "_count").
+    wanted = [r["pk"] for r in page_ids[: count + 1]] if count else []
+    by_pk = rt.queryset(actor.user).in_bulk(wanted[:count])
+    rows = [by_pk[pk] for pk in wanted[:count] if pk in by_pk]
+    return rows, total, str(wanted[count - 1]) if len(wanted) > count else None
 
 
 def _int_id(value: str) -> int:
