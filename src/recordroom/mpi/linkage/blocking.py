@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -96,6 +97,10 @@ KEYS: dict[str, KeyFn] = {
     "dob": lambda t: explode(t["dob"]),
     "family_sound": lambda t: explode(_phon(t, t["family"][:, 0])),
     "given_formal": _given_formal,
+    "name_initials": lambda t: (
+        np.arange(len(t), dtype=np.int64),
+        combine(_phon(t, t["family"][:, 0]), _given_initial(t, np.arange(len(t)))),
+    ),
     # prediction keys
     "ssn": lambda t: explode(t["ssn"]),
     "ident": lambda t: explode(t["ident"]),
@@ -126,9 +131,10 @@ class BlockStats:
 
 
 def _within(
-    rec: np.ndarray, key: np.ndarray, cap: int
+    rec: np.ndarray, key: np.ndarray, cap: int, sample: tuple[int, Any] | None = None
 ) -> tuple[list[np.ndarray], np.ndarray, int, np.ndarray, np.ndarray]:
-    """Pairs inside blocks of 2..cap records; the positions of larger blocks' rows."""
+    """Pairs inside blocks of 2..cap records; the positions of larger blocks' rows.
+    With `sample` (max pairs, numpy Generator), a random share of the blocks."""
     keep = key >= 0
     rec, key = rec[keep], key[keep]
     if not len(key):
@@ -140,8 +146,14 @@ def _within(
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     sizes = np.diff(np.r_[starts, len(key)])
     out: list[np.ndarray] = []
-    for size in np.unique(sizes[(sizes >= 2) & (sizes <= cap)]):
-        st = starts[sizes == size]
+    chosen = (sizes >= 2) & (sizes <= cap)
+    if sample is not None:
+        limit, rng = sample
+        total = float((sizes[chosen] * (sizes[chosen] - 1) // 2).sum())
+        if total > limit:
+            chosen &= rng.random(len(sizes)) < limit / total
+    for size in np.unique(sizes[chosen]):
+        st = starts[(sizes == size) & chosen]
         i, j = np.triu_indices(int(size), 1)
         out.append(
             np.stack([rec[st[:, None] + i].ravel(), rec[st[:, None] + j].ravel()], 1)
@@ -152,11 +164,14 @@ def _within(
 
 
 def rule_pairs(
-    t: Table, rule_key: str, cap: int, fallback: str
-) -> tuple[np.ndarray, BlockStats]:
+    t: Table, rule_key: str, cap: int, fallback: str,
+    sample: tuple[int, Any] | None = None,
+) -> tuple[np.ndarray, BlockStats]:  # fmt: skip
+    """Pairs one rule blocks together (left < right); with `sample`, about that
+    many from randomly chosen blocks (training)."""
     stats = BlockStats(rule_key)
     rec, key = KEYS[rule_key](t)
-    found, big_rows, stats.blocks_split, rec, key = _within(rec, key, cap)
+    found, big_rows, stats.blocks_split, rec, key = _within(rec, key, cap, sample)
     if len(big_rows):
         if fallback:
             sub_rec = rec[big_rows]

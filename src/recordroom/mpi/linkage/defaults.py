@@ -9,9 +9,9 @@ from typing import Any
 from .model import BlockingRule, Comparison, Level, LinkageModel
 
 MODEL_NAME = "patient-v1"
-# What a household shares: under a guard (twins, Jr./Sr.) agreement here is not
+# What a household shares (families share a phone, an address, even an e-mail): under a guard (twins, Jr./Sr.) agreement here is not
 # evidence that the two records are one person, so it is discounted to zero.
-HOUSEHOLD = ("address", "phone", "identifiers")
+HOUSEHOLD = ("address", "phone", "email", "identifiers")
 # People move, change numbers and insurers: however rarely the training data shows
 # it, a true match disagrees on contact details at least this often.
 CHANGES = 0.05
@@ -25,6 +25,13 @@ def _lv(label: str, kind: str, m: float | None = None, u: float | None = None,
 
 
 def _name(field: str, nickname: bool) -> list[Level]:
+    # Swapped names are one slip seen by both name comparisons: it is weighed once,
+    # under the given name; the surname level is fixed at zero weight.
+    swapped = (
+        _lv("swapped with the other name", "swapped", 0.01, 0.00001)
+        if nickname
+        else _lv("swapped (weighed under given name)", "swapped", 1.0, 1.0, fixed=True)
+    )
     levels = [
         _lv("missing", "null", field=field),
         _lv("exact", "exact", 0.85, 0.002, field=field, scope="current", tf=True),
@@ -33,7 +40,7 @@ def _name(field: str, nickname: bool) -> list[Level]:
     if nickname:
         levels.append(_lv("nickname", "nickname", 0.03, 0.001, field=field))
     levels += [
-        _lv("swapped with the other name", "swapped", 0.01, 0.00001),
+        swapped,
         _lv("close (Jaro-Winkler >= 0.92)", "jaro_winkler", 0.04, 0.003, field=field,
             threshold=0.92),
         _lv("sounds alike", "phonetic", 0.01, 0.005, field=field),

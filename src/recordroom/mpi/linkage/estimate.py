@@ -19,11 +19,11 @@ from .scoring import apply_guards, comparison_levels
 # Training rule -> comparisons its blocking biases (estimated in other sessions).
 SESSIONS: dict[str, tuple[str, ...]] = {
     "dob": ("birth_date",),
-    "family_sound": ("family_name",),
-    "given_formal": ("given_name",),
+    "name_initials": ("family_name", "given_name"),
 }
-SESSION_CAP = 400  # records per block in a training session (larger blocks skipped)
+SESSION_CAP = 100  # records per block in a training session (larger blocks skipped)
 M_FLOOR = 1e-5
+U_CHUNK = 250_000
 
 
 @dataclass
@@ -39,19 +39,23 @@ def estimate_u(model: LinkageModel, t: Table, *, pairs: int, seed: int) -> int:
     if n < 2:
         return 0
     rng = np.random.default_rng(seed)
-    left = rng.integers(0, n, pairs)
-    right = rng.integers(0, n - 1, pairs)
-    right = right + (right >= left)  # never a record with itself
-    levels = comparison_levels(model, t, left, right)
+    counts = [np.zeros(len(c.levels), np.int64) for c in model.comparisons]
+    for start in range(0, pairs, U_CHUNK):  # in chunks: memory stays flat
+        size = min(U_CHUNK, pairs - start)
+        left = rng.integers(0, n, size)
+        right = rng.integers(0, n - 1, size)
+        right = right + (right >= left)  # never a record with itself
+        levels = comparison_levels(model, t, left, right)
+        for c, comp in enumerate(model.comparisons):
+            counts[c] += np.bincount(levels[:, c], minlength=len(comp.levels))
     for c, comp in enumerate(model.comparisons):
         real = [k for k, lv in enumerate(comp.levels) if not lv.is_null]
-        counts = np.bincount(levels[:, c], minlength=len(comp.levels))
-        total = counts[real].sum()
+        total = counts[c][real].sum()
         for k in real:
             level = comp.levels[k]
             if not level.fixed:
-                level.u = float((counts[k] + 0.5) / (total + 0.5 * len(real)))
-    return len(left)
+                level.u = float((counts[c][k] + 0.5) / (total + 0.5 * len(real)))
+    return pairs
 
 
 def _em(
@@ -108,7 +112,7 @@ def estimate_m(
     sums: dict[tuple[int, int], list[float]] = {}
     report: dict[str, dict[str, float]] = {}
     for key, biased in SESSIONS.items():
-        pairs, _ = rule_pairs(t, key, SESSION_CAP, "")
+        pairs, _ = rule_pairs(t, key, SESSION_CAP, "", sample=(max_pairs, rng))
         if len(pairs) > max_pairs:
             pairs = pairs[np.sort(rng.choice(len(pairs), max_pairs, replace=False))]
         if not len(pairs):

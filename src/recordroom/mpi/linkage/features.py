@@ -9,7 +9,9 @@ dropped on the way in, so they can only ever count as missing.
 
 from __future__ import annotations
 
+import hashlib
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,9 +22,10 @@ from . import placeholders as ph
 from .nicknames import formal_names
 
 SLOTS = {
-    "family": 4, "given": 2, "ssn": 2, "ident": 3, "phone": 3, "email": 2,
-    "address": 3,
+    "family": 4, "given": 2, "ssn": 2, "ssn_last4": 2, "ident": 3, "ident_system": 3,
+    "phone": 3, "email": 2, "address": 3, "street": 3, "zip": 3,
 }  # fmt: skip
+_NAMES = ("family", "given")  # name ids (int32); the others are int64 codes
 FORMAL_SLOTS = 4  # formal names a given name may stand for ('alex': three, itself)
 _SEX = {"female": 0, "male": 1, "other": 2}
 
@@ -47,7 +50,7 @@ class Table:
     """Encoded records; -1 marks an empty slot or a missing/placeholder value.
     Slot 0 of a repeated field holds the current (legal) value where there is one."""
 
-    keys: list[str]
+    keys: Sequence[str]  # patient ids (or any labels) of the rows
     cols: dict[str, np.ndarray]  # field -> (n,) or (n, slots)
     names: list[str]  # name id -> name key
     name_phonetic: np.ndarray  # name id -> phonetic code id
@@ -65,49 +68,57 @@ class Table:
         return self.cols[field]
 
 
+def code(text: str) -> int:
+    """A stable 63-bit code for a value compared only for equality (identifiers,
+    addresses, e-mail): no string is kept, and the same text always gives the same
+    code (hashlib, not Python's salted hash)."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & 0x7FFF_FFFF_FFFF_FFFF
+
+
 class _Slotted:
-    """(record, value, priority, companion) rows, slotted on build."""
+    """(record, value, priority) rows; slotted on build (priority 0 first)."""
 
     def __init__(self) -> None:
-        self.rec, self.val, self.prio, self.extra = (array("q") for _ in range(4))
+        self.rec, self.val, self.prio = array("i"), array("q"), array("b")
 
-    def add(self, rec: int, val: int, prio: int = 1, extra: int = -1) -> None:
+    def add(self, rec: int, val: int, prio: int = 1) -> None:
         self.rec.append(rec)
         self.val.append(val)
         self.prio.append(prio)
-        self.extra.append(extra)
 
-    def slots(self, n: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        rec, val = np.frombuffer(self.rec, np.int64), np.frombuffer(self.val, np.int64)
-        prio, extra = (
-            np.frombuffer(self.prio, np.int64),
-            np.frombuffer(self.extra, np.int64),
-        )
+    def slots(self, n: int, width: int) -> np.ndarray:
+        rec = np.frombuffer(self.rec, np.int32).astype(np.int64)
+        val = np.frombuffer(self.val, np.int64)
+        prio = np.frombuffer(self.prio, np.int8)
         out = np.full((n, width), -1, np.int64)
-        side = np.full((n, width), -1, np.int64)
         if not len(rec):
-            return out, side
+            return out
         order = np.lexsort((np.arange(len(rec)), prio, rec))
-        pair = rec[order] * (int(val.max()) + 2) + (val[order] + 1)
-        _, first = np.unique(pair, return_index=True)
-        kept = order[np.sort(first)]
-        r = rec[kept]
-        idx = np.arange(len(r))
-        starts = np.maximum.accumulate(np.where(np.r_[True, r[1:] != r[:-1]], idx, 0))
+        rec, val = rec[order], val[order]
+        del order, prio
+        # first occurrence of each (record, value), in (record, priority) order
+        dup = np.zeros(len(rec), bool)
+        by = np.lexsort((val, rec))
+        same = (rec[by][1:] == rec[by][:-1]) & (val[by][1:] == val[by][:-1])
+        dup[by[1:][same]] = True
+        rec, val = rec[~dup], val[~dup]
+        idx = np.arange(len(rec))
+        starts = np.maximum.accumulate(
+            np.where(np.r_[True, rec[1:] != rec[:-1]], idx, 0)
+        )
         rank = idx - starts
         ok = rank < width
-        out[r[ok], rank[ok]] = val[kept][ok]
-        side[r[ok], rank[ok]] = extra[kept][ok]
-        return out, side
+        out[rec[ok], rank[ok]] = val[ok]
+        return out
 
 
 class TableBuilder:
     def __init__(self, size: int) -> None:
         self.n = size
-        self.keys: list[str] = [""] * size
-        self.index: dict[str, int] = {}
+        self.keys: Sequence[str] = [""] * size
         self.names = Vocab()
-        self.codes = Vocab()  # identifiers, e-mail, addresses, phonetic codes
+        self.codes = Vocab()  # phonetic codes
         self._keys: dict[str, str] = {}
         self.scalars: dict[str, np.ndarray] = {
             "dob": np.full(size, -1, np.int32),
@@ -125,8 +136,8 @@ class TableBuilder:
         return found
 
     def person(self, i: int, key: str, birth_date: date | None, sex: str) -> None:
-        self.keys[i] = key
-        self.index[key] = i
+        if key:
+            self.keys[i] = key  # type: ignore[index]
         if not ph.is_placeholder_date(birth_date):
             self.scalars["dob"][i] = nz.date_int(birth_date)
         self.scalars["sex"][i] = _SEX.get(sex, -1)
@@ -156,21 +167,21 @@ class TableBuilder:
     def ssn(self, i: int, lookup: str, last4: str, current: bool = True) -> None:
         if lookup in self._placeholder_ssns or last4 == "0000":
             return
-        four = int(last4) if last4.isdigit() else -1
-        self.slotted["ssn"].add(
-            i, self.codes.id("ssn|" + lookup), 0 if current else 1, four
-        )
+        prio = 0 if current else 1
+        self.slotted["ssn"].add(i, code(lookup), prio)
+        if last4.isdigit():
+            self.slotted["ssn_last4"].add(i, int(last4), prio)
 
     def identifier(self, i: int, system: str, lookup: str) -> None:
-        sys_id = self.codes.id("system|" + system)
-        self.slotted["ident"].add(i, self.codes.id(f"id|{system}|{lookup}"), 1, sys_id)
+        self.slotted["ident"].add(i, code(f"{system}|{lookup}"))
+        self.slotted["ident_system"].add(i, code(system))
 
     def telecom(self, i: int, system: str, value: str, current: bool = True) -> None:
         prio = 0 if current else 1
         if system == "email":
             key = nz.email_key(value)
             if not ph.is_placeholder_email(key):
-                self.slotted["email"].add(i, self.codes.id("email|" + key), prio)
+                self.slotted["email"].add(i, code(key), prio)
             return
         digits = nz.phone_digits(value)
         if not ph.is_placeholder_phone(digits):
@@ -182,30 +193,21 @@ class TableBuilder:
         street, zip_code = nz.street_key(line1), nz.zip5(postal_code)
         if ph.is_placeholder_address(street):
             return
-        full = self.codes.id(f"addr|{street}|{nz.street_key(line2)}|{zip_code}")
-        street_id = self.codes.id(f"street|{street}|{zip_code}")
-        # the companion packs the street id and the zip: street * 10**5 + zip
-        zip_int = int(zip_code) if zip_code.isdigit() else 0
-        self.slotted["address"].add(
-            i, full, 0 if current else 1, street_id * 100_000 + zip_int
-        )
+        prio = 0 if current else 1
+        unit = nz.street_key(line2)
+        self.slotted["address"].add(i, code(f"{street}|{unit}|{zip_code}"), prio)
+        self.slotted["street"].add(i, code(f"{street}|{zip_code}"), prio)
+        if zip_code.isdigit():
+            self.slotted["zip"].add(i, int(zip_code), prio)
 
     def build(self, tf: dict[str, dict[str, float]] | None = None) -> Table:
         """Freeze. Term frequencies come from this table unless `tf` gives them
         (name key -> share), as for one incoming record scored against the index."""
         cols: dict[str, np.ndarray] = dict(self.scalars)
         for field, width in SLOTS.items():
-            values, extra = self.slotted[field].slots(self.n, width)
-            cols[field] = values.astype(np.int64 if field == "phone" else np.int32)
-            if field == "ssn":
-                cols["ssn_last4"] = extra.astype(np.int32)
-            elif field == "ident":
-                cols["ident_system"] = extra.astype(np.int32)
-            elif field == "address":
-                cols["street"] = np.where(extra >= 0, extra // 100_000, -1).astype(
-                    np.int32
-                )
-                cols["zip"] = np.where(extra > 0, extra % 100_000, -1).astype(np.int32)
+            values = self.slotted[field].slots(self.n, width)
+            cols[field] = values.astype(np.int32) if field in _NAMES else values
+            self.slotted[field] = _Slotted()  # free the rows as we go
         cols["dob_digits"] = _dob_digits(cols["dob"])
         base = len(self.names.strings)
         formal = np.full((base, FORMAL_SLOTS), -1, np.int32)

@@ -49,11 +49,12 @@ def jaro_winkler(t: Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ok = (a >= 0) & (b >= 0)
     if not ok.any():
         return out
-    pairs = np.stack([a[ok], b[ok]], 1).astype(np.int64)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    size = np.int64(len(t.names) + 1)
+    keys = a[ok].astype(np.int64) * size + b[ok]
+    uniq, inverse = np.unique(keys, return_inverse=True)
     names = t.names
-    left = [names[i] for i in uniq[:, 0]]
-    right = [names[i] for i in uniq[:, 1]]
+    left = [names[i] for i in (uniq // size).tolist()]
+    right = [names[i] for i in (uniq % size).tolist()]
     sims = cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=1)
     out[ok] = np.asarray(sims)[inverse.reshape(-1)]
     return out
@@ -118,17 +119,14 @@ def _phonetic(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.n
 
 @predicate("initial")
 def _initial(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
-    """'J' and 'John' (one side is an initial), or a middle name's initial given
-    as the first name."""
+    """'J' and 'John': one side is an initial, the other starts with it."""
     col = t[p["field"]]
     a, b = col[L, 0], col[R, 0]
     ok = (a >= 0) & (b >= 0)
     ia, ib = t.name_initial[np.maximum(a, 0)], t.name_initial[np.maximum(b, 0)]
-    names = np.asarray([len(s) == 1 for s in t.names] or [False])
-    one = names[np.maximum(a, 0)] | names[np.maximum(b, 0)]
-    mid = t["middle_initial"]
-    cross = ((mid[L] >= 0) & (mid[L] == ib)) | ((mid[R] >= 0) & (mid[R] == ia))
-    return ok & (((ia == ib) & one) | cross)
+    single = np.asarray([len(s) == 1 for s in t.names] or [False])
+    one = single[np.maximum(a, 0)] | single[np.maximum(b, 0)]
+    return ok & (ia == ib) & one
 
 
 @predicate("swapped")
@@ -149,20 +147,23 @@ def _digit_diff(t: Table, L: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, ...
     return a, b, diff, diff.sum(axis=1)
 
 
+# MMDDYYYY positions a keying slip swaps: neighbours, or two digits of the year
+_SWAPS = [(i, i + 1) for i in range(7)] + [(4, 6), (5, 7), (4, 7)]
+
+
 @predicate("date_transposed")
 def _transposed(
     t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]
 ) -> np.ndarray:
-    """Two digits of MMDDYYYY swapped, or day and month swapped."""
+    """Two neighbouring digits of MMDDYYYY swapped (or two of the year), or day
+    and month swapped."""
     a, b, diff, count = _digit_diff(t, L, R)
-    first = np.argmax(diff, axis=1)
-    last = diff.shape[1] - 1 - np.argmax(diff[:, ::-1], axis=1)
-    rows = np.arange(len(L))
-    swap = (
-        (count == 2)
-        & (a[rows, first] == b[rows, last])
-        & (a[rows, last] == b[rows, first])
-    )
+    swap = np.zeros(len(L), bool)
+    two = count == 2
+    for i, j in _SWAPS:
+        swap |= (
+            two & diff[:, i] & diff[:, j] & (a[:, i] == b[:, j]) & (a[:, j] == b[:, i])
+        )
     dob = t["dob"]
     da, db = dob[L], dob[R]
     ma, dd_a, mb, dd_b = da // 100 % 100, da % 100, db // 100 % 100, db % 100

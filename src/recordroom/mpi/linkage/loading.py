@@ -4,10 +4,11 @@ cursor, in batches), or a handful of candidates for real-time scoring."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 from django.db import connection, models
 
 from recordroom.mpi.models import (
@@ -33,24 +34,65 @@ def _select(model: type[models.Model], names: list[str], where: str = "") -> str
     return f"SELECT {cols} FROM {qn(meta.db_table)} {where}"  # noqa: S608
 
 
-def _rows(sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
+def _batches(sql: str, params: Iterable[Any] = ()) -> Iterator[list[tuple[Any, ...]]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
         while True:
             batch = cursor.fetchmany(_FETCH)
             if not batch:
                 return
-            yield from batch
+            yield batch
+
+
+def _rows(sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
+    for batch in _batches(sql, params):
+        yield from batch
+
+
+def _hex(value: Any) -> bytes:
+    """A patient id as 32 hex digits, however the driver returned it."""
+    return (
+        value.hex if isinstance(value, uuid.UUID) else str(value).replace("-", "")
+    ).encode()
+
+
+class _Index:
+    """Patient id (as the driver returns it) -> table row: a sorted array of the
+    ids' hex digits searched in bulk (a million-entry dict would cost ~100 MB)."""
+
+    def __init__(self, hexes: np.ndarray, rows: np.ndarray) -> None:
+        order = np.argsort(hexes)
+        self.hexes, self.rows = hexes[order], rows[order]
+
+    def rows_of(self, pids: list[Any]) -> np.ndarray:
+        """Rows of these ids; -1 for an id not in the table."""
+        wanted = np.array([_hex(p) for p in pids], dtype="S32")
+        at = np.minimum(np.searchsorted(self.hexes, wanted), len(self.hexes) - 1)
+        found = (
+            self.hexes[at] == wanted if len(self.hexes) else np.zeros(len(wanted), bool)
+        )
+        return np.where(found, self.rows[at], -1)
+
+
+class HexKeys(Sequence[str]):
+    """Patient ids of a table's rows, held as hex digits, given out as UUID text."""
+
+    def __init__(self, hexes: np.ndarray) -> None:
+        self.hexes = hexes
+
+    def __len__(self) -> int:
+        return len(self.hexes)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [str(uuid.UUID(h.decode())) for h in self.hexes[i]]
+        return str(uuid.UUID(self.hexes[i].decode()))
 
 
 def _date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
-
-
-def _uuid_text(value: Any) -> str:
-    return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
 
 
 def active_patients() -> models.QuerySet[Patient]:
@@ -75,10 +117,10 @@ def fingerprint() -> str:
 
 
 def load_index(progress: Progress | None = None) -> Table:
-    """Every patient, ordered by id (so a scan sees them in a fixed order)."""
+    """Every active patient, ordered by id (so a scan sees them in a fixed order)."""
     total = count_patients()
     builder = TableBuilder(total)
-    raw_index: dict[Any, int] = {}
+    hexes = np.zeros(total, dtype="S32")
     retired = connection.ops.quote_name(Patient._meta.get_field("merged_into").column)  # type: ignore[union-attr]
     sql = _select(
         Patient, ["id", "birth_date", "sex"], f"WHERE {retired} IS NULL ORDER BY 1"
@@ -86,11 +128,12 @@ def load_index(progress: Progress | None = None) -> Table:
     for i, (pk, birth, sex) in enumerate(_rows(sql)):
         if i >= total:  # added while reading: the next scan takes it
             break
-        raw_index[pk] = i
-        builder.person(i, _uuid_text(pk), _date(birth), sex)
+        hexes[i] = _hex(pk)
+        builder.person(i, "", _date(birth), sex)
         if progress and i % 100_000 == 0:
             progress("load", i, total)
-    _fill_parts(builder, raw_index, "", [])
+    builder.keys = HexKeys(hexes)
+    _fill_parts(builder, _Index(hexes, np.arange(total)), "", [])
     if progress:
         progress("load", total, total)
     return builder.build()
@@ -102,18 +145,23 @@ def load_patients(
     """These patients as a small table with term frequencies `tf`; with `first` (a
     callable taking the builder and a row), the incoming record is row 0."""
     offset = 1 if first is not None else 0
+    # Retired (merged) records are dropped here, not in SQL: a "merged_into IS NULL"
+    # condition can lead SQLite to scan that column's index instead of the keys.
+    found = Patient.objects.filter(pk__in=ids).values_list(
+        "pk", "birth_date", "sex", "merged_into_id"
+    )
     rows = sorted(
-        active_patients().filter(pk__in=ids).values_list("pk", "birth_date", "sex"),
+        ((pk, born, sex) for pk, born, sex, retired in found if retired is None),
         key=lambda r: str(r[0]),
     )
     builder = TableBuilder(len(rows) + offset)
     if first is not None:
         first(builder, 0)
-    raw_index: dict[Any, int] = {}
     for i, (pk, birth, sex) in enumerate(rows, start=offset):
-        raw_index[_raw(pk)] = i
         builder.person(i, str(pk), birth, sex)
-    _fill_parts(builder, raw_index, "patient_id", [pk for pk, _, _ in rows])
+    hexes = np.array([_hex(pk) for pk, _, _ in rows], dtype="S32")
+    index = _Index(hexes, np.arange(offset, len(rows) + offset))
+    _fill_parts(builder, index, "patient_id", [pk for pk, _, _ in rows])
     return builder.build(tf=tf)
 
 
@@ -130,41 +178,42 @@ def _where(field: str, ids: list[Any]) -> tuple[str, list[Any]]:
     return f"WHERE {connection.ops.quote_name(field)} IN ({marks})", values
 
 
-def _fill_parts(
-    b: TableBuilder, raw_index: dict[Any, int], field: str, ids: list[Any]
-) -> None:
-    where, params = _where(field, ids)
+def _parts(
+    model: type[models.Model], cols: list[str], index: _Index, where: str,
+    params: list[Any],
+) -> Iterator[tuple[int, tuple[Any, ...]]]:  # fmt: skip
+    """(table row, the other columns) for every part row of a patient in the table."""
+    for batch in _batches(_select(model, cols, where), params):
+        rows = index.rows_of([r[0] for r in batch])
+        for i, r in zip(rows.tolist(), batch, strict=True):
+            if i >= 0:
+                yield i, r[1:]
+
+
+def _fill_parts(b: TableBuilder, index: _Index, field: str, ids: list[Any]) -> None:
     if field and not ids:
         return
+    where, params = _where(field, ids)
     legal = NameUse.LEGAL.value
     cols = ["patient", "use", "family", "given", "middle", "suffix", "period_end"]
-    for pid, use, family, given, middle, suffix, end in _rows(
-        _select(PatientName, cols, where), params
+    for i, (use, family, given, middle, suffix, end) in _parts(
+        PatientName, cols, index, where, params
     ):
-        i = raw_index.get(pid)
-        if i is not None:
-            b.name(i, family=family, given=given, middle=middle, suffix=suffix,
-                   current_legal=use == legal and end is None)  # fmt: skip
+        b.name(i, family=family, given=given, middle=middle, suffix=suffix,
+               current_legal=use == legal and end is None)  # fmt: skip
     cols = ["patient", "kind", "system", "lookup", "last4", "period_end"]
-    for pid, kind, system, lookup, last4, end in _rows(
-        _select(PatientIdentifier, cols, where), params
+    for i, (kind, system, lookup, last4, end) in _parts(
+        PatientIdentifier, cols, index, where, params
     ):
-        i = raw_index.get(pid)
-        if i is None or kind == IdentifierKind.MRN:
-            continue  # an MRN is one facility's chart number, shared by no one
         if kind == IdentifierKind.SSN:
             b.ssn(i, lookup, last4, current=end is None)
-        else:
+        elif kind != IdentifierKind.MRN:  # an MRN is one facility's chart number
             b.identifier(i, system, lookup)
     cols = ["patient", "line1", "line2", "postal_code", "period_end"]
-    for pid, line1, line2, postal, end in _rows(
-        _select(PatientAddress, cols, where), params
+    for i, (line1, line2, postal, end) in _parts(
+        PatientAddress, cols, index, where, params
     ):
-        i = raw_index.get(pid)
-        if i is not None:
-            b.address(i, line1, line2, postal, current=end is None)
+        b.address(i, line1, line2, postal, current=end is None)
     cols = ["patient", "system", "value", "period_end"]
-    for pid, system, value, end in _rows(_select(PatientTelecom, cols, where), params):
-        i = raw_index.get(pid)
-        if i is not None:
-            b.telecom(i, system, value, current=end is None)
+    for i, (system, value, end) in _parts(PatientTelecom, cols, index, where, params):
+        b.telecom(i, system, value, current=end is None)

@@ -8,6 +8,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from . import normalize as nz
 from . import placeholders as ph
 from .defaults import default_model
 from .features import TableBuilder
-from .loading import active_patients, load_patients
+from .loading import load_patients
 from .model import LinkageModel
 from .models import LinkageRun, RunStatus
 from .nicknames import MORE_NICKNAMES, NICKNAMES, formal_names
@@ -66,14 +67,23 @@ def current_model() -> LinkageModel:
         return _cache["model"]  # type: ignore[no-any-return]
 
 
-def _given_forms(key: str) -> set[str]:
-    """'bill' -> {'bill', 'william', 'will', 'billy', ...}: every name of its groups."""
-    forms = {key}
-    groups = set(formal_names(key))
+@lru_cache(maxsize=1)
+def _forms_by_formal() -> dict[str, frozenset[str]]:
+    """Formal name key -> every name of its group ('william' -> bill, will ...)."""
+    out: dict[str, set[str]] = {}
     for table in (NICKNAMES, MORE_NICKNAMES):
         for formal, nicks in table.items():
-            if nz.name_key(formal) in groups:
-                forms |= {nz.name_key(formal), *(nz.name_key(n) for n in nicks)}
+            key = nz.name_key(formal)
+            out.setdefault(key, {key}).update(nz.name_key(n) for n in nicks)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _given_forms(key: str) -> set[str]:
+    """'bill' -> {'bill', 'william', 'will', 'billy', ...}: every name of its groups."""
+    groups = _forms_by_formal()
+    forms = {key}
+    for formal in formal_names(key):
+        forms |= groups.get(formal, frozenset())
     return forms
 
 
@@ -99,30 +109,27 @@ def _date_variants(born: date) -> set[date]:
 
 
 def candidate_ids(data: PatientIn) -> list[Any]:
-    """Patients the index's own indexes find for this registration."""
+    """Patients the index's own indexes find for this registration: same birth
+    date; a birth date one slip away with a shared name; the same names (nickname
+    forms, either order); the same SSN or other identifier. Each query is capped."""
     ids: set[Any] = set()
     names = [(nz.name_key(n.family), nz.name_key(n.given)) for n in data.names]
     names = [(f, g) for f, g in names if not ph.is_placeholder_name(f)]
     born = None if ph.is_placeholder_date(data.birth_date) else data.birth_date
+    families = {f for f, _ in names}
+    forms = {form for _, g in names if g for form in _given_forms(g)}
     if born is not None:
-        ids |= set(
-            active_patients()
-            .filter(birth_date=born)
-            .values_list("pk", flat=True)[:CAP_PER_QUERY]
-        )
-    for family, given in names:
-        forms = _given_forms(given) if given else set()
-        q = Q(family_key=family, given_key__in=forms) | Q(
-            family_key=given, given_key=family
-        )
-        if born is not None:
-            variants = _date_variants(born)
-            q |= Q(family_key=family, patient__birth_date__in=variants)
-            q |= (
-                Q(given_key__in=forms, patient__birth_date__in=variants)
-                if forms
-                else Q()
+        same_day = Patient.objects.filter(birth_date=born)
+        ids |= set(same_day.values_list("pk", flat=True)[:CAP_PER_QUERY])
+        if families:
+            near = Patient.objects.filter(birth_date__in=_date_variants(born)).filter(
+                Q(names__family_key__in=families) | Q(names__given_key__in=forms)
             )
+            ids |= set(near.values_list("pk", flat=True)[:CAP_PER_QUERY])
+    for family, given in names:
+        q = Q(family_key=family, given_key__in=_given_forms(given) if given else {""})
+        if given:
+            q |= Q(family_key=given, given_key=family)
         found = PatientName.objects.filter(q).values_list("patient_id", flat=True)
         ids |= set(found[:CAP_PER_QUERY])
     lookups = _identifier_lookups(data)
@@ -172,6 +179,12 @@ def _add_incoming(data: PatientIn) -> Any:
     return add
 
 
+@lru_cache(maxsize=50_000)
+def _name_count(field: str, key: str, stamp: int) -> int:
+    """How many index names have this key (cached per model: `stamp`)."""
+    return PatientName.objects.filter(**{field: key}).count()
+
+
 def _term_frequencies(data: PatientIn, records: int) -> dict[str, dict[str, float]]:
     """Share of index names equal to the incoming ones (rarer -> more weight)."""
     total = max(records or Patient.objects.count(), 1)
@@ -179,11 +192,9 @@ def _term_frequencies(data: PatientIn, records: int) -> dict[str, dict[str, floa
     for n in data.names[:2]:
         fam, giv = nz.name_key(n.family), nz.name_key(n.given)
         if fam:
-            tf["family"][fam] = (
-                PatientName.objects.filter(family_key=fam).count() / total
-            )
+            tf["family"][fam] = _name_count("family_key", fam, total) / total
         if giv:
-            tf["given"][giv] = PatientName.objects.filter(given_key=giv).count() / total
+            tf["given"][giv] = _name_count("given_key", giv, total) / total
     return tf
 
 
