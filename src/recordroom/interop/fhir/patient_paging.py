@@ -23,7 +23,7 @@ from recordroom.mpi.services import visible_patients
 from .params import Invalid, _date_filter, _key_prefix, _patient_identifier, as_uuid
 
 NAME_PARAMS = ("name", "family", "given")
-TOTAL_CAP = 1000
+TOTAL_CAP = 200
 
 
 @dataclass
