@@ -136,6 +136,9 @@ def test_twins_and_generations_are_guarded():
         {"family": "Hale", "given": "Robert", "suffix": "Sr"},
     )  # fmt: skip
     assert pair_levels(MODEL, t, "multiple_birth") == "possible twins"
+    one_ssn = table({**home, "given": "Amy", "ssn": "912-11-4321"},
+                    {**home, "given": "Ay", "ssn": "912-11-4321"})  # fmt: skip
+    assert pair_levels(MODEL, one_ssn, "multiple_birth") == "no twin pattern"
     assert pair_levels(MODEL, t, "generation", 2, 3) == "generational suffixes differ"
     scored = score(MODEL, t, t.cols["dob"][:1] * 0, t.cols["dob"][:1] * 0 + 1)
     names = [c.name for c in MODEL.comparisons]

@@ -38,6 +38,8 @@ def estimate_u(model: LinkageModel, t: Table, *, pairs: int, seed: int) -> int:
     n = len(t)
     if n < 2:
         return 0
+    # a small index has few distinct pairs: sampling many more only costs time
+    pairs = min(pairs, max(50_000, n * (n - 1) // 2))
     rng = np.random.default_rng(seed)
     counts = [np.zeros(len(c.levels), np.int64) for c in model.comparisons]
     for start in range(0, pairs, U_CHUNK):  # in chunks: memory stays flat

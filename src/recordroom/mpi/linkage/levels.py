@@ -222,10 +222,12 @@ def _no_common(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.
 
 @predicate("twin_pattern")
 def _twins(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
-    """Same birth date and surname, given names unrelated: multiple births look
-    like this, and so do siblings sharing a chart number by mistake."""
+    """Same birth date and surname, given names unrelated, and not one SSN:
+    multiple births look like this (twins have an SSN each; a shared SSN says one
+    person whose given name was garbled)."""
     dob, fam, giv = t["dob"], t["family"], t["given"]
     same = (dob[L] >= 0) & (dob[L] == dob[R]) & any_equal(fam[L], fam[R])
+    same &= ~any_equal(t["ssn"][L], t["ssn"][R])
     a, b = giv[L, 0], giv[R, 0]
     known = same & (a >= 0) & (b >= 0) & (a != b)
     if not known.any():
