@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from recordroom.kernel.text import search_key
 from recordroom.mpi.linkage.defaults import default_model
 from recordroom.mpi.linkage.nicknames import are_nicknames, formal_names
+from recordroom.mpi.linkage.normalize import name_key, street_key
 from recordroom.mpi.linkage.scoring import score
 
 from .helpers import DOB, pair_levels, table
@@ -145,3 +149,14 @@ def test_twins_and_generations_are_guarded():
     # what the household shares is not evidence that the twins are one person
     assert scored.weights[0, names.index("address")] == 0.0
     assert scored.weights[0, names.index("phone")] == 0.0
+
+
+@given(st.text(max_size=30))
+def test_name_key_is_the_index_search_key(text):
+    # the engine's fast path must give the keys the index stores (family_key ...)
+    assert name_key(text) == search_key(text)
+
+
+def test_street_addresses_normalise_usps_style():
+    assert street_key("12 North Oak Street, Apt. 4") == "12 n oak st apt 4"
+    assert street_key("12 N. Oak St") == street_key("12 north oak street")

@@ -50,10 +50,13 @@ def _rows(sql: str, params: Iterable[Any] = ()) -> Iterator[tuple[Any, ...]]:
 
 
 def _hex(value: Any) -> bytes:
-    """A patient id as 32 hex digits, however the driver returned it."""
-    return (
-        value.hex if isinstance(value, uuid.UUID) else str(value).replace("-", "")
-    ).encode()
+    """A patient id as 32 hex digits, however the driver returned it (SQLite: the
+    digits already; PostgreSQL: a UUID)."""
+    if type(value) is str and len(value) == 32:
+        return value.encode()
+    if isinstance(value, uuid.UUID):
+        return value.hex.encode()
+    return str(value).replace("-", "").encode()
 
 
 class _Index:

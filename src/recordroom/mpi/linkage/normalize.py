@@ -26,8 +26,16 @@ _STREET_WORDS = {
 _NON_DIGIT = re.compile(r"\D")
 
 
+_NOT_ALNUM = re.compile(r"[^\w ]+|_")
+
+
 def name_key(text: str | None) -> str:
-    """Case-, accent- and punctuation-free name ('O'Brien-Núñez' -> 'obrien nunez')."""
+    """Case-, accent- and punctuation-free name ('O'Brien-Núñez' -> 'obrien nunez'):
+    kernel.text.search_key, with a fast path for plain ASCII (most values)."""
+    if not text:
+        return ""
+    if text.isascii():
+        return " ".join(_NOT_ALNUM.sub(" ", text.lower().replace("'", "")).split())
     return search_key(text)
 
 
@@ -66,7 +74,7 @@ def email_key(value: str | None) -> str:
 
 def street_key(line: str | None) -> str:
     """USPS-style abbreviations: '12 North Oak Street' -> '12 n oak st'."""
-    words = search_key(line).split()
+    words = name_key(line).split()
     return " ".join(w for w in (_STREET_WORDS.get(w, w) for w in words) if w)
 
 

@@ -46,6 +46,7 @@ _ADDRESS_LINES = frozenset(
 _REPEATED = re.compile(r"^(.)\1*$")
 
 
+@cache
 def is_placeholder_name(key: str) -> bool:
     """A name's search key that says nothing about who the person is."""
     return (
