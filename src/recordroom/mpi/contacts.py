@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 
-from .models import IdentifierKind, Patient, PatientAddress, PatientTelecom
+from .models import (
+    IdentifierKind,
+    Patient,
+    PatientAddress,
+    PatientIdentifier,
+    PatientTelecom,
+)
 from .services import IdentifierIn, build_identifier, ssn_lookup
 
+_Contact = TypeVar("_Contact", PatientAddress, PatientTelecom)
 _ADDRESS_KEYS = ("line1", "line2", "city", "state", "postal_code", "country")
 
 
@@ -50,7 +57,7 @@ def replace_addresses(
     """
     if not addresses:
         return (0, 0)
-    current = list(patient.addresses.filter(period_end__isnull=True))
+    current = _current(PatientAddress, patient)
     return _replace(
         actor=actor,
         patient=patient,
@@ -60,6 +67,25 @@ def replace_addresses(
         change="address",
         effective=effective or date.today(),
     )
+
+
+def _current(model: type[_Contact], patient: Patient) -> list[_Contact]:
+    """The patient's current rows of `model`, in the model's order.
+
+    Plain SQL (kernel.sqlrows), as the writes below: the HL7 listener replaces
+    contacts on every A08, and the ORM spent 0.2 to 0.5 ms of CPU building each
+    query.
+    """
+    return [
+        row
+        for (row,) in sqlrows.fetch(
+            f"SELECT {sqlrows.columns(model)} FROM {model._meta.db_table} "  # noqa: S608
+            "WHERE patient_id = %s AND period_end IS NULL "
+            "ORDER BY period_end, period_start DESC",
+            [sqlrows.param(model, "patient_id", patient.pk)],
+            model,
+        )
+    ]
 
 
 def _fields(row: PatientAddress) -> dict[str, Any]:
@@ -80,7 +106,7 @@ def replace_telecoms(
     numbers only does not end a work number it never sent)."""
     if not telecoms:
         return (0, 0)
-    current = list(patient.telecoms.filter(period_end__isnull=True))
+    current = _current(PatientTelecom, patient)
     if uses is not None:
         current = [t for t in current if t.use in uses]
     return _replace(
@@ -110,9 +136,10 @@ def _replace(
     if not ended and not added:
         return (0, 0)
     with transaction.atomic():
-        model.objects.filter(pk__in=[r.pk for r in ended]).update(period_end=effective)
-        for fields in added:
-            model.objects.create(patient=patient, period_start=effective, **fields)
+        sqlrows.update(model, [r.pk for r in ended], period_end=effective)
+        sqlrows.insert(
+            model(patient=patient, period_start=effective, **fields) for fields in added
+        )
         record(
             actor=actor,
             action=actions.PATIENT_UPDATE.name,
@@ -140,18 +167,27 @@ def replace_ssn(
         )
     effective = effective or date.today()
     with transaction.atomic():
-        current = list(
-            patient.identifiers.filter(kind=IdentifierKind.SSN, period_end__isnull=True)
-        )
+        current = [
+            row
+            for (row,) in sqlrows.fetch(
+                f"SELECT {sqlrows.columns(PatientIdentifier)} "  # noqa: S608
+                f"FROM {PatientIdentifier._meta.db_table} "
+                "WHERE patient_id = %s AND kind = %s AND period_end IS NULL",
+                [
+                    sqlrows.param(PatientIdentifier, "patient_id", patient.pk),
+                    IdentifierKind.SSN.value,
+                ],
+                PatientIdentifier,
+            )
+        ]
         if any(i.lookup == ssn_lookup(digits) for i in current):
             return False
-        for old in current:
-            type(old).objects.filter(pk=old.pk).update(period_end=effective)
+        sqlrows.update(PatientIdentifier, [i.pk for i in current], period_end=effective)
         row = build_identifier(
             patient,
             IdentifierIn(kind=IdentifierKind.SSN, value=digits, period_start=effective),
         )
-        row.save()
+        sqlrows.insert([row])
         record(
             actor=actor,
             action=actions.PATIENT_UPDATE.name,

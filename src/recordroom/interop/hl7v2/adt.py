@@ -10,12 +10,13 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import RecordroomError
 from recordroom.mpi.contacts import replace_addresses, replace_ssn, replace_telecoms
 from recordroom.mpi.merge import merge_patients
-from recordroom.mpi.models import Facility, IdentifierKind, NameUse, Patient, Sex
+from recordroom.mpi.models import Facility, IdentifierKind, Patient, Sex
 from recordroom.mpi.services import (
     IdentifierIn,
     NameIn,
     PatientIn,
     change_legal_name,
+    current_legal_names,
     register_patient,
     update_patient,
 )
@@ -213,7 +214,8 @@ def _update(
         changes["sex"] = sex
     if changes:
         update_patient(actor=actor, patient=patient, changes=changes)
-    current = patient.names.filter(use=NameUse.LEGAL, period_end__isnull=True).first()
+    legal_now = current_legal_names(patient)
+    current = legal_now[0] if legal_now else None
     same = current is not None and (
         current.family.casefold(),
         current.given.casefold(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from recordroom.kernel import sqlrows
 from recordroom.mpi.models import (
     Facility,
     IdentifierKind,
@@ -43,14 +44,14 @@ def facility_of(msg: Message, pid: Segment) -> Facility:
     for rep in pid.reps(3):
         authority = component(rep, 4, pid.enc)
         if component(rep, 5, pid.enc) == "MR" and authority:
-            found = Facility.objects.filter(code__iexact=authority).first()
+            found = facility_by_code(authority)
             if found is not None:
                 return found
             break
     code = msg.msh.comp(4)
     if not code:
         raise Hl7Error("MSH-4 (sending facility) is empty", "MSH-4", "101")
-    facility = Facility.objects.filter(code__iexact=code).first()
+    facility = facility_by_code(code)
     if facility is None:
         raise Hl7Error(
             f"unknown sending facility {code!r} in MSH-4; no facility has that code",
@@ -58,6 +59,21 @@ def facility_of(msg: Message, pid: Segment) -> Facility:
             "204",
         )
     return facility
+
+
+def facility_by_code(code: str) -> Facility | None:
+    """The facility whose code is `code`, ignoring case (as code__iexact).
+
+    Plain SQL (kernel.sqlrows), not the ORM, which spent 0.3 ms of CPU building this
+    query for every message; not cached either, so a facility an administrator
+    changes is seen by the next message (the query itself costs 0.02 ms).
+    """
+    return sqlrows.fetch_first(
+        f"SELECT {sqlrows.columns(Facility)} FROM {Facility._meta.db_table} "  # noqa: S608
+        "WHERE UPPER(code) = UPPER(%s) ORDER BY code LIMIT 1",
+        [code],
+        Facility,
+    )
 
 
 def mrn(pid: Segment) -> str:
@@ -157,14 +173,13 @@ def telecoms(pid: Segment) -> list[dict[str, Any]]:
 
 
 def find_patient(facility: Facility, value: str) -> Patient | None:
-    """The patient holding MRN `value` at `facility`, if any."""
-    ident = (
-        PatientIdentifier.objects.filter(
-            kind=IdentifierKind.MRN,
-            system=facility.mrn_system,
-            lookup=identifier_lookup(value),
-        )
-        .select_related("patient")
-        .first()
+    """The patient holding MRN `value` at `facility`, if any (plain SQL, as
+    facility_by_code: 0.7 ms through the ORM for every message)."""
+    idents, patients = PatientIdentifier._meta.db_table, Patient._meta.db_table
+    return sqlrows.fetch_first(
+        f"SELECT {sqlrows.columns(Patient, 'p')} FROM {idents} i "  # noqa: S608
+        f"JOIN {patients} p ON p.id = i.patient_id "
+        'WHERE i.kind = %s AND i."system" = %s AND i.lookup = %s ORDER BY i.id LIMIT 1',
+        [IdentifierKind.MRN.value, facility.mrn_system, identifier_lookup(value)],
+        Patient,
     )
-    return ident.patient if ident else None

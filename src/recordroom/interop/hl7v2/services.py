@@ -20,7 +20,7 @@ from django.db import transaction
 
 from recordroom.audit.services import record
 from recordroom.interop.models import InterfaceMessage, MessageStatus
-from recordroom.kernel import actions
+from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
@@ -173,17 +173,23 @@ def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
 
 
 def _duplicate_of(row: InterfaceMessage) -> InterfaceMessage | None:
+    """The processed message this one repeats (same sender and control id)."""
     if not row.control_id:
         return None
-    return (
-        InterfaceMessage.objects.filter(
-            sending_facility=row.sending_facility,
-            control_id=row.control_id,
-            status=MessageStatus.PROCESSED,
-        )
-        .exclude(pk=row.pk)
-        .order_by("received_at")
-        .first()
+    # Plain SQL (kernel.sqlrows): every message asks this, and the ORM spent 0.7 ms
+    # of CPU building the query.
+    table = InterfaceMessage._meta.db_table
+    return sqlrows.fetch_first(
+        f"SELECT {sqlrows.columns(InterfaceMessage)} FROM {table} "  # noqa: S608
+        "WHERE sending_facility = %s AND control_id = %s AND status = %s "
+        "AND id <> %s ORDER BY received_at LIMIT 1",
+        [
+            row.sending_facility,
+            row.control_id,
+            MessageStatus.PROCESSED.value,
+            sqlrows.param(InterfaceMessage, "id", row.pk),
+        ],
+        InterfaceMessage,
     )
 
 
@@ -244,24 +250,32 @@ def _apply(
     handler: Handler,
     durable: Durable,
 ) -> Applied:
-    """Run the handler and record the message as processed in one transaction."""
-    with transaction.atomic():
-        applied = handler(actor, msg)
-        row.status, row.ack_code, row.error = MessageStatus.PROCESSED, "AA", ""
-        row.patient = applied.patient
-        _save(row, durable)
-        record(
-            actor=actor,
-            action=actions.INTERFACE_MESSAGE.name,
-            patient=applied.patient,
-            obj=row,
-            detail={
-                "type": row.message_type,
-                "control_id": row.control_id,
-                "sender": f"{row.sending_app}/{row.sending_facility}",
-                **applied.detail,
-            },
-        )
+    """Run the handler and record the message as processed in one transaction,
+    which commits only once the raw message is durable (the wait comes last, so
+    that the writes above overlap the helper thread's fsyncs)."""
+    new = row._state.adding
+    try:
+        with transaction.atomic():
+            applied = handler(actor, msg)
+            row.status, row.ack_code, row.error = MessageStatus.PROCESSED, "AA", ""
+            row.patient = applied.patient
+            _save(row, _stored)  # not committed before durable() below returns
+            record(
+                actor=actor,
+                action=actions.INTERFACE_MESSAGE.name,
+                patient=applied.patient,
+                obj=row,
+                detail={
+                    "type": row.message_type,
+                    "control_id": row.control_id,
+                    "sender": f"{row.sending_app}/{row.sending_facility}",
+                    **applied.detail,
+                },
+            )
+            durable()
+    except BaseException:
+        row._state.adding = new  # its insert, if any, was rolled back with the rest
+        raise
     return applied
 
 
@@ -281,6 +295,6 @@ def _save(row: InterfaceMessage, durable: Durable) -> None:
     names a blob that a crash could lose), or update the outcome of a stored one."""
     if row._state.adding:
         durable()
-        row.save(force_insert=True)
+        sqlrows.insert([row])  # as save(force_insert=True), without building a query
     else:
         row.save(update_fields=["status", "ack_code", "error", "patient"])

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from recordroom.kernel import sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.mpi.models import Facility, Patient
 from recordroom.records.encounters import update_encounter
@@ -18,7 +19,7 @@ from recordroom.records.models import (
     EncounterStatus,
     Provider,
 )
-from recordroom.records.services import record_encounter
+from recordroom.records.services import account_taken, record_encounter
 
 from .parser import Hl7Error, Message, Segment, component, parse_datetime
 
@@ -66,7 +67,15 @@ def _providers(pv1: Segment) -> dict[str, Provider]:
     npis = {key: pv1.comp(n) for key, n in PROVIDER_FIELDS.items() if pv1.comp(n)}
     if not npis:
         return {}
-    found = {p.npi: p for p in Provider.objects.filter(npi__in=set(npis.values()))}
+    wanted = sorted(set(npis.values()))
+    # Plain SQL (kernel.sqlrows): 0.45 ms of CPU through the ORM, for most messages.
+    rows = sqlrows.fetch(
+        f"SELECT {sqlrows.columns(Provider)} FROM {Provider._meta.db_table} "  # noqa: S608
+        f"WHERE npi IN ({', '.join(['%s'] * len(wanted))})",
+        wanted,
+        Provider,
+    )
+    found = {p.npi: p for (p,) in rows}
     return {key: found[npi] for key, npi in npis.items() if npi in found}
 
 
@@ -93,7 +102,7 @@ def record_visit(
     account = visit_number(pid, pv1)
     if not account:
         return  # no visit number: a registration only
-    if Encounter.objects.filter(facility=facility, account_number=account).exists():
+    if account_taken(facility, account):
         return
     cls = patient_class(pv1)
     if cls is None:
@@ -149,14 +158,25 @@ def find_visit(
 
 
 def known_visit(facility: Facility, account: str) -> Encounter | None:
-    """Visit `account` at `facility` with its patient, if there is one."""
-    encounter = (
-        Encounter.objects.filter(facility=facility, account_number=account)
-        .select_related("patient")
-        .first()
+    """Visit `account` at `facility` with its patient, if there is one.
+
+    Plain SQL (kernel.sqlrows): the ORM spent 0.5 ms of CPU building this query.
+    """
+    visits, patients = Encounter._meta.db_table, Patient._meta.db_table
+    rows = sqlrows.fetch(
+        f"SELECT {sqlrows.columns(Encounter, 'e')}, {sqlrows.columns(Patient, 'p')} "  # noqa: S608
+        f"FROM {visits} e JOIN {patients} p ON p.id = e.patient_id "
+        "WHERE e.facility_id = %s AND e.account_number = %s "
+        "ORDER BY e.admit_at DESC LIMIT 1",
+        [sqlrows.param(Encounter, "facility_id", facility.pk), account],
+        Encounter,
+        Patient,
     )
-    if encounter is not None:
-        encounter.facility = facility  # the same row: spare a query for it
+    if not rows:
+        return None
+    encounter, patient = rows[0]
+    encounter.patient = patient  # as select_related("patient")
+    encounter.facility = facility  # the same row: spare a query for it
     return encounter
 
 

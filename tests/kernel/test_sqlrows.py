@@ -1,0 +1,74 @@
+"""Plain-SQL rows give what the ORM gives: same values, same types, same writes."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from recordroom.kernel import sqlrows
+from recordroom.mpi.models import NameUse, Patient, PatientName
+from recordroom.records.models import Encounter
+
+
+def _values(obj):
+    return [getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields]
+
+
+def test_fetch_reads_rows_as_the_orm_does(encounter):
+    enc_table, pat_table = Encounter._meta.db_table, Patient._meta.db_table
+    rows = sqlrows.fetch(
+        f"SELECT {sqlrows.columns(Encounter, 'e')}, {sqlrows.columns(Patient, 'p')} "
+        f"FROM {enc_table} e JOIN {pat_table} p ON p.id = e.patient_id "
+        "WHERE e.account_number = %s",
+        ["V900123"],
+        Encounter,
+        Patient,
+    )
+    assert len(rows) == 1
+    got, patient = rows[0]
+    stored = Encounter.objects.get(account_number="V900123")
+    assert _values(got) == _values(stored)
+    assert isinstance(got.id, UUID) and got.admit_at.tzinfo is not None
+    assert _values(patient) == _values(stored.patient)
+    assert not got._state.adding and got._state.db == "default"
+
+
+def test_fetch_first_is_none_without_a_row(db):
+    sql = (
+        f"SELECT {sqlrows.columns(Patient)} FROM {Patient._meta.db_table} WHERE id = %s"
+    )
+    missing = sqlrows.param(Patient, "id", UUID(int=7))
+    assert sqlrows.fetch_first(sql, [missing], Patient) is None
+
+
+def test_insert_writes_what_save_writes(db):
+    patient = Patient(birth_date=date(1961, 4, 2), sex="female")
+    sqlrows.insert([patient])
+    names = [
+        PatientName(patient=patient, family="Okafor", family_key="OKAFOR"),
+        PatientName(patient=patient, family="Byrne", use=NameUse.MAIDEN),
+    ]
+    sqlrows.insert(names)
+    assert patient.created_at is not None and not patient._state.adding
+    stored = Patient.objects.get(pk=patient.pk)
+    assert _values(stored) == _values(patient)
+    assert [n.pk for n in names] == list(
+        PatientName.objects.filter(patient=patient)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    assert PatientName.objects.get(pk=names[1].pk).use == NameUse.MAIDEN
+
+
+def test_update_changes_the_rows_named(db):
+    patient = Patient(sex="male")
+    sqlrows.insert([patient])
+    name = PatientName(patient=patient, family="Lindqvist", family_key="LINDQVIST")
+    sqlrows.insert([name])
+    changed = sqlrows.update(
+        PatientName, [name.pk], use=NameUse.PREVIOUS, period_end=date(2026, 1, 31)
+    )
+    stored = PatientName.objects.get(pk=name.pk)
+    assert changed == 1
+    assert (stored.use, stored.period_end) == (NameUse.PREVIOUS, date(2026, 1, 31))
+    assert sqlrows.update(PatientName, [], use=NameUse.LEGAL) == 0
