@@ -21,7 +21,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _clean(value: object, limit: int) -> str:
-    return _CONTROL.sub(" ", "" if value is None else str(value))[:limit]
+    text = "" if value is None else str(value)
+    if not text.isprintable():  # printable text holds no control characters
+        text = _CONTROL.sub(" ", text)
+    return text[:limit]
 
 
 def _object_ref(obj: Any) -> tuple[str, str]:
@@ -97,8 +100,19 @@ def record(
 def record_many(
     specs: Iterable[EventSpec], *, batch_size: int = 2000
 ) -> list[AuditEvent]:
-    """Append many events under one chain lock (bulk loads, imports)."""
-    with transaction.atomic():
+    """Append many events under one chain lock (bulk loads, imports).
+
+    In the caller's transaction the events take no savepoint of their own (two
+    statements fewer per event, and two round trips on PostgreSQL): an event that
+    cannot be written fails the caller's whole transaction, as it must, since the
+    change it records may not commit without it (DESIGN.md rule 3). An undeclared
+    action or unknown outcome is refused before anything is written.
+    """
+    specs = list(specs)
+    for spec in specs:
+        actions.get(spec.action)
+        Outcome(spec.outcome)
+    with transaction.atomic(savepoint=False):
         last_id, prev = lock_and_head()
         rows: list[tuple[Any, ...]] = []
         for spec in specs:
@@ -122,8 +136,15 @@ _INSERT_SQL = (
 )
 
 
+# The row's values are in the model's field order: instances are built the fast way
+# Django builds rows it reads (positional).
+_IN_FIELD_ORDER = tuple(f.attname for f in AuditEvent._meta.concrete_fields) == _FIELDS
+
+
 def _saved(row: tuple[Any, ...]) -> AuditEvent:
     """The model instance of a row just inserted (so save() refuses, as for any)."""
+    if _IN_FIELD_ORDER:
+        return AuditEvent.from_db(connection.alias, None, row)  # type: ignore[arg-type]
     event = AuditEvent(**dict(zip(_FIELDS, row, strict=True)))
     event._state.adding = False
     event._state.db = connection.alias

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, ValidationFailed
 
@@ -65,7 +65,7 @@ def update_encounter(
         )
     _check_values(changes)
     with transaction.atomic():
-        locked = Encounter.objects.select_for_update().get(pk=encounter.pk)
+        locked = _locked(encounter)
         changed = {k: v for k, v in changes.items() if getattr(locked, k) != v}
         if not changed:
             return []
@@ -74,7 +74,11 @@ def update_encounter(
         for key, value in changed.items():
             setattr(locked, key, value)
         _check_times(locked)
-        locked.save(update_fields=list(changed))
+        # As save(update_fields=changed), in plain SQL (kernel.sqlrows).
+        attnames = [Encounter._meta.get_field(k).attname for k in changed]  # type: ignore[union-attr]
+        sqlrows.update(
+            Encounter, [locked.pk], **{a: getattr(locked, a) for a in attnames}
+        )
         record(
             actor=actor,
             action=actions.ENCOUNTER_UPDATE.name,
@@ -88,6 +92,24 @@ def update_encounter(
         )
     encounter.refresh_from_db()
     return sorted(changed)
+
+
+def _locked(encounter: Encounter) -> Encounter:
+    """The encounter as stored, locked for this transaction on PostgreSQL (as
+    select_for_update().get(); SQLite's transaction holds the write lock already).
+
+    Plain SQL (kernel.sqlrows): the ORM spent 0.35 ms of CPU building the query;
+    the HL7 listener runs this for every discharge and transfer.
+    """
+    found = sqlrows.fetch_first(
+        f"SELECT {sqlrows.columns(Encounter)} FROM {Encounter._meta.db_table} "  # noqa: S608
+        f"WHERE id = %s{sqlrows.for_update(Encounter)}",
+        [sqlrows.param(Encounter, "id", encounter.pk)],
+        Encounter,
+    )
+    if found is None:
+        raise Encounter.DoesNotExist("Encounter matching query does not exist.")
+    return found
 
 
 def _check_values(changes: dict[str, Any]) -> None:
