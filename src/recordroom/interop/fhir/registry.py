@@ -16,7 +16,7 @@ from recordroom.audit.models import AuditEvent
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied
 from recordroom.mpi.decisions import linked_to
-from recordroom.mpi.models import Patient
+from recordroom.mpi.models import Patient, PatientMerge
 from recordroom.mpi.services import get_patient, identifiers_in_scope, visible_patients
 from recordroom.records.models import (
     Condition,
@@ -106,10 +106,12 @@ def _map_patients(user: Any, rows: list[Any]) -> list[dict[str, Any]]:
     for i in identifiers_in_scope(user).filter(patient_id__in=ids):
         idents.setdefault(i.patient_id, []).append(i)
     replaces: dict[Any, list[Any]] = {}
-    for pk, survivor in Patient.objects.filter(merged_into__in=ids).values_list(
-        "pk", "merged_into"
-    ):
-        replaces.setdefault(survivor, []).append(pk)
+    # From the merges (a small table): Patient.merged_into is null for nearly every
+    # row, and SQLite's statistics then steer an IN on it to a full scan.
+    for retired, survivor in PatientMerge.objects.filter(
+        survivor_id__in=ids, undone_at__isnull=True
+    ).values_list("retired_id", "survivor_id"):
+        replaces.setdefault(survivor, []).append(retired)
     return [
         mapping.patient(
             patients[pk],
@@ -147,7 +149,9 @@ def _read_patient(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
         names=p.names.all(),
         addresses=p.addresses.all(),
         telecoms=p.telecoms.all(),
-        replaces=p.merged_from.values_list("pk", flat=True),
+        replaces=PatientMerge.objects.filter(
+            survivor=p, undone_at__isnull=True
+        ).values_list("retired_id", flat=True),
         see_also=linked_to(p),
     )
     return body, p.pk
