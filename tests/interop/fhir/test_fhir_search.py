@@ -130,3 +130,16 @@ def test_name_search_pages_in_name_order_and_caps_the_total(
         bad.status_code == 400
         and "not a cursor" in bad.json()["issue"][0]["diagnostics"]
     )
+
+
+def test_an_ssn_is_found_only_by_the_whole_number(db, facility, him):
+    from tests.interop.fhir.test_fhir_api import fhir_for
+
+    p = factories.patient(facility=facility, family="Quill", ssn="900-12-7788")
+    factories.patient(facility=facility, family="Other", ssn="900-55-7788")
+    api = fhir_for(him)
+    ssn = "http://hl7.org/fhir/sid/us-ssn"
+    whole = api.get("Patient", identifier=f"{ssn}|900-12-7788").json()
+    assert [e["resource"]["id"] for e in whole["entry"]] == [str(p.pk)]
+    assert api.get("Patient", identifier="***-**-7788").json()["total"] == 0
+    assert api.get("Patient", identifier=f"{ssn}|7788").status_code == 400

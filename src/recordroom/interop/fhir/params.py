@@ -14,7 +14,9 @@ from django.utils import timezone
 from recordroom.kernel.errors import RecordroomError
 from recordroom.kernel.text import prefix_upper_bound, search_key
 from recordroom.mpi.models import IdentifierKind
-from recordroom.mpi.services import identifier_lookup, identifiers_in_scope
+from recordroom.mpi.services import identifier_lookup, identifiers_in_scope, ssn_lookup
+
+SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 
 
 class Invalid(RecordroomError):
@@ -81,18 +83,24 @@ def _patient_identifier(
     # (and so confirm) a patient's care there.
     system, code = _token(value)
     # `value` has no index; `lookup` (identifier_lookup of the value, for every
-    # kind but SSN) has. A stored SSN's value is its mask "***-**-1234", whose
-    # digits are in `last4` (indexed with the kind).
-    held = Q(lookup=identifier_lookup(code))
-    if _MASKED_SSN.fullmatch(code):
-        held |= Q(kind=IdentifierKind.SSN, last4=code[-4:])
-    idents = identifiers_in_scope(user).filter(held, value=code)
+    # kind but SSN) has. An SSN is found only by the whole number under the SSN
+    # system (its keyed hash); a masked one ("***-**-1234") finds nobody, or
+    # the last four digits would list every patient who shares them.
+    if system == SSN_SYSTEM:
+        digits = re.sub(r"\D", "", code)
+        if len(digits) != 9:
+            raise Invalid(f"an SSN identifier needs all nine digits, got {len(digits)}",
+                          field=param)  # fmt: skip
+        idents = identifiers_in_scope(user).filter(kind=IdentifierKind.SSN,
+                                                   lookup=ssn_lookup(digits))  # fmt: skip
+        return qs.filter(pk__in=idents.values("patient_id"))
+    idents = identifiers_in_scope(user).filter(
+        lookup=identifier_lookup(code), value=code
+    )
+    idents = idents.exclude(kind=IdentifierKind.SSN)
     if system:
         idents = idents.filter(system=system)
     return qs.filter(pk__in=idents.values("patient_id"))
-
-
-_MASKED_SSN = re.compile(r"\*\*\*-\*\*-\d{4}")
 
 
 def _key_prefix(field_name: str, key: str) -> Q:
