@@ -124,33 +124,52 @@ def insert(objs: Iterable[models.Model]) -> None:
         _insert(model, group)
 
 
+def _insert_plan(
+    connection: Any, model: type[models.Model], count: int
+) -> tuple[list[Any], str, Any]:
+    """The fields an INSERT of `count` rows writes, its SQL, and the key read back
+    (an auto-increment primary key, else None)."""
+    key = (connection.alias, model, count)
+    found = _INSERTS.get(key)
+    if found is None:
+        meta = model._meta
+        pk = meta.pk
+        returning = (
+            pk if pk is not None and getattr(pk, "db_returning", False) else None
+        )
+        fields = [f for f in meta.local_concrete_fields if f is not returning]
+        qn = connection.ops.quote_name
+        marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (
+            f"INSERT INTO {qn(meta.db_table)} "
+            f"({', '.join(qn(f.column) for f in fields)}) "
+            f"VALUES {', '.join([marks] * count)}"  # noqa: S608
+        )
+        if returning is not None:
+            sql += f" RETURNING {qn(returning.column)}"
+        found = (fields, sql, returning)
+        if count <= 32:  # the few shapes a hot path repeats
+            _INSERTS[key] = found
+    return found
+
+
+_INSERTS: dict[tuple[str, type[models.Model], int], tuple[list[Any], str, Any]] = {}
+
+
 def _insert(model: type[models.Model], objs: list[models.Model]) -> None:
     connection = _connection(model, write=True)
-    meta = model._meta
-    pk = meta.pk
-    returning = pk is not None and getattr(pk, "db_returning", False)
-    fields = [f for f in meta.local_concrete_fields if not (returning and f is pk)]
+    fields, sql, returning = _insert_plan(connection, model, len(objs))
     rows: list[Any] = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
         rows.extend(
             f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields
         )
-    qn = connection.ops.quote_name
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)})"
-        f" VALUES {', '.join([marks] * len(objs))}"  # noqa: S608
-    )
-    if returning:
-        assert pk is not None
-        sql += f" RETURNING {qn(pk.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, rows)
-        if returning:  # rows come back in insertion order (as bulk_create relies on)
-            assert pk is not None
+        if returning is not None:  # in insertion order, as bulk_create relies on
             for obj, (key,) in zip(objs, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, key)
+                setattr(obj, returning.attname, key)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -34,6 +34,12 @@ SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 _SSN = re.compile(r"^\d{3}-?\d{2}-?\d{4}$")
 
 
+# The codes each choice allows, as sets: `X.values` builds a list on every call.
+_NAME_USES = frozenset(NameUse.values)
+_IDENTIFIER_KINDS = frozenset(IdentifierKind.values)
+_SEXES = frozenset(Sex.values)
+
+
 def identifier_lookup(value: str) -> str:
     """The exact-match key of an identifier: upper case, no spaces or dashes."""
     return re.sub(r"[\s\-]", "", value or "").upper()
@@ -90,7 +96,7 @@ def build_name(patient: Patient, n: NameIn) -> PatientName:
             f"a family name with at least one letter is required, got {n.family!r}",
             field="names.family",
         )
-    if n.use not in NameUse.values:
+    if n.use not in _NAME_USES:
         raise ValidationFailed(f"unknown name use {n.use!r}", field="names.use")
     return PatientName(
         patient=patient,
@@ -108,7 +114,7 @@ def build_name(patient: Patient, n: NameIn) -> PatientName:
 
 
 def build_identifier(patient: Patient, i: IdentifierIn) -> PatientIdentifier:
-    if i.kind not in IdentifierKind.values:
+    if i.kind not in _IDENTIFIER_KINDS:
         raise ValidationFailed(
             f"unknown identifier kind {i.kind!r}; use one of {', '.join(IdentifierKind.values)}",
             field="identifiers.kind",
@@ -162,7 +168,7 @@ def build_patient(data: PatientIn) -> tuple[Patient, list[Any]]:
     """Validate and build a patient and its parts without saving (bulk loads use it)."""
     if not data.names:
         raise ValidationFailed("a patient needs at least one name", field="names")
-    if data.sex not in Sex.values:
+    if data.sex not in _SEXES:
         raise ValidationFailed(
             f"unknown sex {data.sex!r}; use one of {', '.join(Sex.values)}", field="sex"
         )

@@ -43,6 +43,12 @@ CHANGEABLE = {
 }
 
 
+# The codes each choice allows, as sets: `X.values` builds a list on every call.
+_CLASSES = frozenset(EncounterClass.values)
+_DISPOSITIONS = frozenset(Disposition.values)
+_STATUSES = frozenset(S.values)
+
+
 def update_encounter(
     *, actor: Actor, encounter: Encounter, changes: dict[str, Any]
 ) -> list[str]:
@@ -114,21 +120,21 @@ def _locked(encounter: Encounter) -> Encounter:
 
 def _check_values(changes: dict[str, Any]) -> None:
     cls = changes.get("encounter_class")
-    if cls is not None and cls not in EncounterClass.values:
+    if cls is not None and cls not in _CLASSES:
         raise ValidationFailed(
             f"unknown encounter class {cls!r}; use one of "
             + ", ".join(EncounterClass.values),
             field="encounter_class",
         )
     disposition = changes.get("discharge_disposition")
-    if disposition and disposition not in Disposition.values:
+    if disposition and disposition not in _DISPOSITIONS:
         raise ValidationFailed(
             f"unknown discharge disposition {disposition!r}; use one of "
             + ", ".join(Disposition.values),
             field="discharge_disposition",
         )
     status = changes.get("status")
-    if status is not None and status not in S.values:
+    if status is not None and status not in _STATUSES:
         raise ValidationFailed(f"unknown encounter status {status!r}", field="status")
     for key in ("attending", "admitting"):
         value = changes.get(key)

@@ -45,6 +45,9 @@ from .models import (
 # --- providers and encounters ---------------------------------------------------------
 
 
+_CLASSES = frozenset(EncounterClass.values)  # `.values` builds a list each call
+
+
 def create_provider(
     *, npi: str, family: str, given: str, credentials: str = "", specialty: str = ""
 ) -> Provider:
@@ -73,7 +76,7 @@ def record_encounter(
     discharge_at: datetime | None = None,
     **fields: Any,
 ) -> Encounter:
-    if encounter_class not in EncounterClass.values:
+    if encounter_class not in _CLASSES:
         raise ValidationFailed(
             f"unknown encounter class {encounter_class!r}; use one of "
             + ", ".join(EncounterClass.values),

@@ -34,6 +34,9 @@ PATIENT_CLASS = {
 NO_CLASS = {"", "N", "U"}  # not applicable, unknown: leave the class as it is
 
 
+_DISPOSITIONS = frozenset(Disposition.values)  # `.values` builds a list each call
+
+
 def visit_number(pid: Segment, pv1: Segment | None) -> str:
     return (pid.comp(18) or (pv1.comp(19) if pv1 is not None else ""))[:40]
 
@@ -255,7 +258,7 @@ def disposition(pv1: Segment) -> str:
     code = pv1.comp(36)
     if code.isdigit() and len(code) == 1:
         code = code.zfill(2)
-    if code and code not in Disposition.values:
+    if code and code not in _DISPOSITIONS:
         known = ", ".join(f"{c} ({label})" for c, label in Disposition.choices)
         raise Hl7Error(
             f"PV1-36 discharge disposition {code!r} is not a patient status code "
