@@ -36,8 +36,12 @@ def build(n: int) -> None:
         PatientName,
         PatientTelecom,
     )
-    from recordroom.records.models import (Document, DocumentType, DocumentVersion,
-                                           Encounter)  # fmt: skip
+    from recordroom.records.models import (
+        Document,
+        DocumentType,
+        DocumentVersion,
+        Encounter,  # fmt: skip
+    )
 
     if Patient.objects.count() >= n:
         return

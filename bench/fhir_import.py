@@ -87,8 +87,10 @@ def main() -> int:
     print(f"time: {seconds:.1f} s wall, {cpu:.1f} s CPU; {_common.machine()}")
     print(f"kept resources per second: {kept / seconds:,.0f} (target >= {TARGET:,})")
     print(f"all resources per second:  {read / seconds:,.0f}")
-    print(f"kept per CPU second: {kept / cpu:,.0f} (the import is one thread; on an "
-          "idle machine wall and CPU time agree)")
+    print(
+        f"kept per CPU second: {kept / cpu:,.0f} (the import is one thread; on an "
+        "idle machine wall and CPU time agree)"
+    )
     print(
         "rerun: .venv/bin/python bench/fhir_import.py --data-dir "
         f"{args.data_dir} --copies {args.copies}"
