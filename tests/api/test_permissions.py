@@ -62,6 +62,9 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/me"): lambda w, a: a.get("/me"),
     ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
     ("POST", "/patients"): _new_patient,
+    ("POST", "/patient-matches"): lambda w, a: a.post(
+        "/patient-matches", {"names": [{"family": "Matrix"}]}
+    ),
     ("GET", P): lambda w, a: a.get(f"/patients/{w.patient.pk}"),
     ("GET", P + "/encounters"): lambda w, a: a.get(f"/patients/{w.patient.pk}/encounters"),
     ("GET", P + "/documents"): lambda w, a: a.get(f"/patients/{w.patient.pk}/documents"),
@@ -133,6 +136,7 @@ def test_the_declared_capabilities():
         ("GET", "/me"): SIGNED_IN,
         ("GET", "/patients"): "search_patients",
         ("POST", "/patients"): "edit_demographics",
+        ("POST", "/patient-matches"): "search_patients",
         ("GET", P): "view_chart",
         ("GET", P + "/encounters"): "view_chart",
         ("GET", P + "/documents"): "view_chart",
