@@ -143,6 +143,12 @@ def test_twins_and_generations_are_guarded():
     one_ssn = table({**home, "given": "Amy", "ssn": "912-11-4321"},
                     {**home, "given": "Ay", "ssn": "912-11-4321"})  # fmt: skip
     assert pair_levels(MODEL, one_ssn, "multiple_birth") == "no twin pattern"
+    boy_girl = table({**home, "given": "Carly", "sex": "female"},
+                     {**home, "given": "Cory", "sex": "male"})  # fmt: skip
+    assert pair_levels(MODEL, boy_girl, "multiple_birth") == "possible twins"
+    for a, b in (("Jonathan", "Jonathon"), ("Anna", "Anba")):
+        typo = table({**home, "given": a}, {**home, "given": b})
+        assert pair_levels(MODEL, typo, "multiple_birth") == "no twin pattern"
     assert pair_levels(MODEL, t, "generation", 2, 3) == "generational suffixes differ"
     scored = score(MODEL, t, t.cols["dob"][:1] * 0, t.cols["dob"][:1] * 0 + 1)
     names = [c.name for c in MODEL.comparisons]

@@ -63,9 +63,9 @@ def _dob_given(t: Table) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _name_pair(t: Table) -> tuple[np.ndarray, np.ndarray]:
+    """How both names sound, in either order (swapped names block together)."""
     fam = _phon(t, t["family"][:, 0])
-    g = t["given"][:, 0]
-    given = _phon(t, np.where(g >= 0, t.name_formal[np.maximum(g, 0), 0], -1))
+    given = _phon(t, t["given"][:, 0])
     rec = np.arange(len(t), dtype=np.int64)
     return rec, combine(np.minimum(fam, given), np.maximum(fam, given))
 

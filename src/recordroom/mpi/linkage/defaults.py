@@ -106,10 +106,10 @@ def comparisons() -> list[Comparison]:
             _lv("none from a common authority", "null", test="no_common_system"),
             _lv("different", "else", 0.4, 0.99999),
         ]),
-        Comparison("multiple_birth", "Guard: same birth date and surname with unrelated "
-                   "given names looks like twins; what the household shares is "
-                   "discounted (fixed, not estimated)", [
-            _lv("possible twins", "twin_pattern", 0.0001, 0.1, fixed=True, threshold=0.8,
+        Comparison("multiple_birth", "Guard: same birth date and surname, no shared "
+                   "SSN, unrelated given names or different sexes looks like twins; "
+                   "what the household shares is discounted (fixed, not estimated)", [
+            _lv("possible twins", "twin_pattern", 0.0001, 0.1, fixed=True, threshold=0.9,
                 discount=list(HOUSEHOLD)),
             _lv("no twin pattern", "else", 1.0, 1.0, fixed=True),
         ]),
@@ -130,11 +130,11 @@ def blocking_rules() -> list[BlockingRule]:
                      fallback="dob_family_given_initial"),
         BlockingRule("birth date + given name (nicknames as formal)", "dob_given",
                      cap=100, fallback="dob_given_family_initial"),
-        BlockingRule("both names, either order", "name_pair", cap=60,
+        BlockingRule("both names, either order", "name_pair", cap=15,
                      fallback="name_pair_dob_digits"),
-        BlockingRule("phone + first initial", "phone_initial", cap=30,
+        BlockingRule("phone + first initial", "phone_initial", cap=10,
                      fallback="phone_initial_year"),
-        BlockingRule("street address + first initial", "street_initial", cap=30,
+        BlockingRule("street address + first initial", "street_initial", cap=10,
                      fallback="street_initial_year"),
     ]  # fmt: skip
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.process import cpdist
 
 from .features import Table
@@ -222,31 +222,35 @@ def _no_common(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.
 
 @predicate("twin_pattern")
 def _twins(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
-    """Same birth date and surname, given names unrelated, and not one SSN:
-    multiple births look like this (twins have an SSN each; a shared SSN says one
-    person whose given name was garbled)."""
-    dob, fam, giv = t["dob"], t["family"], t["given"]
+    """Same birth date and surname, not one SSN, and either the sexes differ or the
+    legal given names are unrelated: multiple births look like this (twins have an
+    SSN each; a shared SSN says one person whose given name was garbled)."""
+    dob, fam, giv, sex = t["dob"], t["family"], t["given"], t["sex"]
     same = (dob[L] >= 0) & (dob[L] == dob[R]) & any_equal(fam[L], fam[R])
     same &= ~any_equal(t["ssn"][L], t["ssn"][R])
+    boy_girl = same & (sex[L] >= 0) & (sex[R] >= 0) & (sex[L] != sex[R])
     a, b = giv[L, 0], giv[R, 0]
-    known = same & (a >= 0) & (b >= 0) & (a != b)
-    if not known.any():
-        return known
-    idx = np.flatnonzero(known)
-    sub_l, sub_r = L[idx], R[idx]
-    related = (
-        any_equal(giv[sub_l], giv[sub_r])
-        | _nickname(t, sub_l, sub_r, {"field": "given"})
-        | _phonetic(t, sub_l, sub_r, {"field": "given"})
-        | _initial(t, sub_l, sub_r, {"field": "given"})
-        | _swapped(t, sub_l, sub_r, {})
-        | (
-            jaro_winkler(t, giv[sub_l, 0], giv[sub_r, 0])
-            >= float(p.get("threshold", 0.8))
+    known = same & ~boy_girl & (a >= 0) & (b >= 0) & (a != b)
+    if known.any():
+        idx = np.flatnonzero(known)
+        sub_l, sub_r = L[idx], R[idx]
+        legal = {"field": "given"}
+        related = (
+            _nickname(t, sub_l, sub_r, legal)
+            | (t.name_phonetic[a[idx]] == t.name_phonetic[b[idx]])
+            | _initial(t, sub_l, sub_r, legal)
+            | _swapped(t, sub_l, sub_r, {})
+            | (jaro_winkler(t, a[idx], b[idx]) >= float(p.get("threshold", 0.9)))
+            | _one_slip(t, a[idx], b[idx])
         )
-    )
-    known[idx] = ~related
-    return known
+        known[idx] = ~related
+    return known | boy_girl
+
+
+def _one_slip(t: Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Names one keying slip apart (a letter wrong, missing, extra or swapped)."""
+    names, pairs = t.names, zip(a.tolist(), b.tolist(), strict=True)
+    return np.array([OSA.distance(names[x], names[y]) <= 1 for x, y in pairs], bool)
 
 
 @predicate("generation")
