@@ -78,6 +78,14 @@ def _with_initial(col: str) -> KeyFn:
     return key
 
 
+def _with_year(
+    t: Table, rec: np.ndarray, key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Phone numbers repeat across a household and (in the demo's 555 exchange)
+    across strangers: with the birth year too, their blocks stay small."""
+    return rec, combine(key, t["dob"][rec] // 10_000)
+
+
 def _dob_signature(t: Table, rec: np.ndarray) -> np.ndarray:
     """The birth date's digits, sorted: the same after any transposition."""
     digits = np.sort(t["dob_digits"][rec].astype(np.int64), axis=1)
@@ -108,14 +116,14 @@ KEYS: dict[str, KeyFn] = {
     "dob_family": _dob_family,
     "dob_given": _dob_given,
     "name_pair": _name_pair,
-    "phone_initial": _with_initial("phone"),
+    "phone_initial_year": lambda t: _with_year(t, *_with_initial("phone")(t)),
     "street_initial": _with_initial("street"),
 }
 REFINE: dict[str, RefineFn] = {
     "dob_family_given_initial": lambda t, r, k: combine(k, _given_initial(t, r)),
     "dob_given_family_initial": lambda t, r, k: combine(k, _family_initial(t, r)),
     "name_pair_dob_digits": lambda t, r, k: combine(k, _dob_signature(t, r)),
-    "phone_initial_year": lambda t, r, k: combine(k, t["dob"][r] // 10_000),
+    "phone_initial_month": lambda t, r, k: combine(k, t["dob"][r] // 100),
     "street_initial_year": lambda t, r, k: combine(k, t["dob"][r] // 10_000),
 }
 

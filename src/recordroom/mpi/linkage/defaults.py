@@ -132,8 +132,8 @@ def blocking_rules() -> list[BlockingRule]:
                      cap=100, fallback="dob_given_family_initial"),
         BlockingRule("both names, either order", "name_pair", cap=15,
                      fallback="name_pair_dob_digits"),
-        BlockingRule("phone + first initial", "phone_initial", cap=10,
-                     fallback="phone_initial_year"),
+        BlockingRule("phone + first initial + birth year", "phone_initial_year",
+                     cap=10, fallback="phone_initial_month"),
         BlockingRule("street address + first initial", "street_initial", cap=10,
                      fallback="street_initial_year"),
     ]  # fmt: skip

@@ -87,6 +87,14 @@ class _Slotted:
         self.val.append(val)
         self.prio.append(prio)
 
+    def dump(self) -> tuple[bytes, bytes, bytes]:
+        return self.rec.tobytes(), self.val.tobytes(), self.prio.tobytes()
+
+    def load(self, rec: bytes, val: bytes, prio: bytes) -> None:
+        self.rec.frombytes(rec)
+        self.val.frombytes(val)
+        self.prio.frombytes(prio)
+
     def slots(self, n: int, width: int) -> np.ndarray:
         rec = np.frombuffer(self.rec, np.int32).astype(np.int64)
         val = np.frombuffer(self.val, np.int64)
@@ -194,7 +202,7 @@ class TableBuilder:
         if ph.is_placeholder_address(street):
             return
         prio = 0 if current else 1
-        unit = nz.street_key(line2)
+        unit = nz.street_key(line2) if line2 else ""
         self.slotted["address"].add(i, code(f"{street}|{unit}|{zip_code}"), prio)
         self.slotted["street"].add(i, code(f"{street}|{zip_code}"), prio)
         if zip_code.isdigit():

@@ -223,8 +223,9 @@ def _no_common(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.
 @predicate("twin_pattern")
 def _twins(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
     """Same birth date and surname, not one SSN, and either the sexes differ or the
-    legal given names are unrelated: multiple births look like this (twins have an
-    SSN each; a shared SSN says one person whose given name was garbled)."""
+    given names (aliases included) are unrelated: multiple births look like this
+    (twins have an SSN each; a shared SSN says one person whose given name was
+    garbled)."""
     dob, fam, giv, sex = t["dob"], t["family"], t["given"], t["sex"]
     same = (dob[L] >= 0) & (dob[L] == dob[R]) & any_equal(fam[L], fam[R])
     same &= ~any_equal(t["ssn"][L], t["ssn"][R])
@@ -236,7 +237,8 @@ def _twins(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndar
         sub_l, sub_r = L[idx], R[idx]
         legal = {"field": "given"}
         related = (
-            _nickname(t, sub_l, sub_r, legal)
+            any_equal(giv[sub_l], giv[sub_r])  # an alias is a name the person uses
+            | _nickname(t, sub_l, sub_r, legal)
             | (t.name_phonetic[a[idx]] == t.name_phonetic[b[idx]])
             | _initial(t, sub_l, sub_r, legal)
             | _swapped(t, sub_l, sub_r, {})

@@ -3,6 +3,8 @@ cursor, in batches), or a handful of candidates for real-time scoring."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
@@ -25,6 +27,8 @@ from .features import Table, TableBuilder
 
 Progress = Callable[[str, int, int], None]
 _FETCH = 20_000
+PARALLEL_FROM = 50_000  # patients; below this one process reads faster
+ADDRESS_FIELDS = ("address", "street", "zip")
 
 
 def _select(model: type[models.Model], names: list[str], where: str = "") -> str:
@@ -34,8 +38,10 @@ def _select(model: type[models.Model], names: list[str], where: str = "") -> str
     return f"SELECT {cols} FROM {qn(meta.db_table)} {where}"  # noqa: S608
 
 
-def _batches(sql: str, params: Iterable[Any] = ()) -> Iterator[list[tuple[Any, ...]]]:
-    with connection.cursor() as cursor:
+def _batches(
+    sql: str, params: Iterable[Any] = (), db: Any = None
+) -> Iterator[list[tuple[Any, ...]]]:
+    with (db or connection).cursor() as cursor:
         cursor.execute(sql, list(params))
         while True:
             batch = cursor.fetchmany(_FETCH)
@@ -136,7 +142,7 @@ def load_index(progress: Progress | None = None) -> Table:
         if progress and i % 100_000 == 0:
             progress("load", i, total)
     builder.keys = HexKeys(hexes)
-    _fill_parts(builder, _Index(hexes, np.arange(total)), "", [])
+    _fill_parts_parallel(builder, _Index(hexes, np.arange(total)))
     if progress:
         progress("load", total, total)
     return builder.build()
@@ -183,10 +189,10 @@ def _where(field: str, ids: list[Any]) -> tuple[str, list[Any]]:
 
 def _parts(
     model: type[models.Model], cols: list[str], index: _Index, where: str,
-    params: list[Any],
+    params: list[Any], db: Any = None,
 ) -> Iterator[tuple[int, tuple[Any, ...]]]:  # fmt: skip
     """(table row, the other columns) for every part row of a patient in the table."""
-    for batch in _batches(_select(model, cols, where), params):
+    for batch in _batches(_select(model, cols, where), params, db):
         rows = index.rows_of([r[0] for r in batch])
         for i, r in zip(rows.tolist(), batch, strict=True):
             if i >= 0:
@@ -197,26 +203,93 @@ def _fill_parts(b: TableBuilder, index: _Index, field: str, ids: list[Any]) -> N
     if field and not ids:
         return
     where, params = _where(field, ids)
+    _fill_names(b, index, where, params)
+    _fill_contacts(b, index, where, params)
+
+
+def _fill_names(
+    b: TableBuilder, index: _Index, where: str, params: list[Any], db: Any = None
+) -> None:
     legal = NameUse.LEGAL.value
     cols = ["patient", "use", "family", "given", "middle", "suffix", "period_end"]
     for i, (use, family, given, middle, suffix, end) in _parts(
-        PatientName, cols, index, where, params
+        PatientName, cols, index, where, params, db
     ):
         b.name(i, family=family, given=given, middle=middle, suffix=suffix,
                current_legal=use == legal and end is None)  # fmt: skip
-    cols = ["patient", "kind", "system", "lookup", "last4", "period_end"]
-    for i, (kind, system, lookup, last4, end) in _parts(
-        PatientIdentifier, cols, index, where, params
+
+
+def _fill_contacts(
+    b: TableBuilder, index: _Index, where: str, params: list[Any], db: Any = None,
+    parts: tuple[str, ...] = ("identifiers", "addresses", "telecoms"),
+) -> None:  # fmt: skip
+    """Identifiers, addresses, phones and e-mail: all kept as codes, no vocabulary,
+    so another process can read some of them (load_index does, for a large index)."""
+    if "identifiers" in parts:
+        cols = ["patient", "kind", "system", "lookup", "last4", "period_end"]
+        # an MRN is one facility's chart number, shared by no one: not read
+        mrn = f"{connection.ops.quote_name('kind')} <> '{IdentifierKind.MRN.value}'"
+        ident_where = f"{where} AND {mrn}" if where else f"WHERE {mrn}"
+        for i, (kind, system, lookup, last4, end) in _parts(
+            PatientIdentifier, cols, index, ident_where, params, db
+        ):
+            if kind == IdentifierKind.SSN:
+                b.ssn(i, lookup, last4, current=end is None)
+            else:
+                b.identifier(i, system, lookup)
+    if "addresses" in parts:
+        cols = ["patient", "line1", "line2", "postal_code", "period_end"]
+        for i, (line1, line2, postal, end) in _parts(
+            PatientAddress, cols, index, where, params, db
+        ):
+            b.address(i, line1, line2, postal, current=end is None)
+    if "telecoms" in parts:
+        cols = ["patient", "system", "value", "period_end"]
+        for i, (system, value, end) in _parts(
+            PatientTelecom, cols, index, where, params, db
+        ):
+            b.telecom(i, system, value, current=end is None)
+
+
+def _contacts_in_child(out: Any, index: _Index, total: int) -> None:
+    """Forked: read the contact parts over a connection of its own (the parent's
+    is left alone, not even closed) and send the slotted rows back as bytes."""
+    try:
+        from django.db import connections
+
+        db = connections.create_connection("default")
+        b = TableBuilder(total)
+        _fill_contacts(b, index, "", [], db, parts=("addresses",))
+        out.send({f: b.slotted[f].dump() for f in ADDRESS_FIELDS})
+    finally:
+        os._exit(0)
+
+
+def _fill_parts_parallel(b: TableBuilder, index: _Index) -> None:
+    """Addresses in a forked process, the rest here: two cores, about half the time.
+    Only for a large index outside a transaction (a new connection would not see
+    uncommitted rows); otherwise, or if the child fails, one process does it all."""
+    if (
+        len(index.rows) < PARALLEL_FROM
+        or connection.in_atomic_block
+        or "fork" not in multiprocessing.get_all_start_methods()
     ):
-        if kind == IdentifierKind.SSN:
-            b.ssn(i, lookup, last4, current=end is None)
-        elif kind != IdentifierKind.MRN:  # an MRN is one facility's chart number
-            b.identifier(i, system, lookup)
-    cols = ["patient", "line1", "line2", "postal_code", "period_end"]
-    for i, (line1, line2, postal, end) in _parts(
-        PatientAddress, cols, index, where, params
-    ):
-        b.address(i, line1, line2, postal, current=end is None)
-    cols = ["patient", "system", "value", "period_end"]
-    for i, (system, value, end) in _parts(PatientTelecom, cols, index, where, params):
-        b.telecom(i, system, value, current=end is None)
+        _fill_parts(b, index, "", [])
+        return
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_contacts_in_child, args=(send, index, b.n))
+    child.start()
+    send.close()
+    _fill_names(b, index, "", [])
+    _fill_contacts(b, index, "", [], parts=("identifiers", "telecoms"))
+    try:
+        dumped = receive.recv()
+    except EOFError:
+        dumped = None
+    child.join()
+    if dumped is None:
+        _fill_contacts(b, index, "", [], parts=("addresses",))
+        return
+    for field, data in dumped.items():
+        b.slotted[field].load(*data)

@@ -79,7 +79,8 @@ def street_key(line: str | None) -> str:
 
 
 def zip5(postal_code: str | None) -> str:
-    return _NON_DIGIT.sub("", postal_code or "")[:5]
+    head = (postal_code or "")[:5]
+    return head if head.isdigit() else _NON_DIGIT.sub("", postal_code or "")[:5]
 
 
 def date_int(value: date | None) -> int:
