@@ -165,3 +165,38 @@ def test_a_resend_with_new_content_updates_in_place(importer, facility, tmp_path
     # The old legal name is history, not lost.
     assert p.names.filter(use="previous", family="Okafor").exists()
     assert Document.objects.count() == 0
+
+
+def test_a_refused_update_changes_nothing_and_a_too_large_document_is_quarantined(
+    importer, facility, tmp_path, settings
+):
+    other = factories.patient(facility=facility, family="Taken", mrn="N888")
+    mr = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                      "code": "MR"}]}  # fmt: skip
+    patient = {"resourceType": "Patient", "id": "p1",
+               "name": [{"use": "official", "family": "Brandt", "given": ["Ula"]}],
+               "identifier": [{"type": mr, "system": facility.mrn_system, "value": "N777"}]}  # fmt: skip
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(patient))
+    _run(importer, facility, path)
+    # The resend renames her and claims another patient's MRN: refused whole.
+    patient["name"][0]["family"] = "Brandt-Olsen"
+    patient["identifier"].append(
+        {"type": mr, "system": facility.mrn_system, "value": "N888"}
+    )
+    path.write_text(json.dumps(patient))
+    _, summary = _run(importer, facility, path)
+    assert summary.by_status["rejected"]["Patient"] == 1
+    ula = Patient.objects.exclude(pk=other.pk).get()
+    assert ula.legal_name().family == "Brandt"  # the name change rolled back too
+    settings.MAX_UPLOAD_BYTES = 10
+    doc = {"resourceType": "DocumentReference", "id": "d1", "status": "current",
+           "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5"}]},
+           "subject": {"reference": "Patient/p1"}, "date": "2026-01-02T00:00:00Z",
+           "content": [{"attachment": {"contentType": "text/plain",
+                                       "data": "aGVsbG8gd29ybGQgYWdhaW4="}}]}  # fmt: skip
+    (tmp_path / "d.json").write_text(json.dumps(doc))
+    run, summary = _run(importer, facility, tmp_path / "d.json")
+    assert run.status == "finished"
+    assert "the limit is" in run.quarantined.get().reason
+    assert Document.objects.count() == 0

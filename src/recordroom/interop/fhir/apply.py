@@ -8,10 +8,10 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db import models
+from django.db import models, transaction
 
 from recordroom.interop.models import SourceKey
-from recordroom.kernel.errors import ValidationFailed
+from recordroom.kernel.errors import RecordroomError
 from recordroom.mpi.models import (
     IdentifierKind,
     NameUse,
@@ -83,7 +83,7 @@ class Applier:
                     status, target = "unchanged", key.target_id
                 else:
                     status, target = self._write(i, entry, rtype, sid, key)
-            except ValidationFailed as exc:
+            except RecordroomError as exc:  # refused: too large, a conflict, out of scope
                 for alias in aliases:
                     self.refused[alias] = exc.message
                 out.append(Result(i, "rejected", rtype, sid, reason=exc.message,
@@ -217,7 +217,13 @@ class Applier:
 
     def _update_patient(self, target: UUID, data: Any) -> bool:
         """Apply what changed, keeping history: an old legal name becomes a
-        previous name; identifiers, addresses and phones are added, never lost."""
+        previous name; identifiers, addresses and phones are added, never lost.
+        All or nothing (a savepoint): an identifier taken by another patient must
+        not leave the name already changed."""
+        with transaction.atomic():
+            return self._update_patient_parts(target, data)
+
+    def _update_patient_parts(self, target: UUID, data: Any) -> bool:
         patient = Patient.objects.get(pk=target)
         changes = {k: getattr(data, k) for k in ("birth_date", "sex", "deceased_date")
                    if getattr(data, k) and getattr(data, k) != getattr(patient, k)}  # fmt: skip
