@@ -102,3 +102,20 @@ def test_not_a_duplicate_leaves_the_worklist_until_the_data_changes(
     assert resp.status_code == 302 and resp["Location"] == "/identity/duplicates"
     page = him_client.get(url).content.decode()
     assert "Not a duplicate" in page and "cousins" in page
+
+
+def test_worklists_show_only_your_facilities_and_are_audited(facility, other_facility):
+    from recordroom.mpi.overlay import scan_overlays
+
+    mine = factories.patient(facility=facility, family="Vance", ssn="900-10-1111")
+    theirs = factories.patient(
+        facility=other_facility, family="Yeats", ssn="900-20-1111"
+    )
+    for p, ssn in ((mine, "900-10-2222"), (theirs, "900-20-2222")):
+        build_identifier(p, IdentifierIn(kind="SS", value=ssn)).save()
+    north = factories.user("north9", "him_specialist", facilities=[facility])
+    scan_overlays(actor=factories.actor(north))
+    html = signed_in(north).get("/identity/overlays").content.decode()
+    assert "VANCE" in html and "YEATS" not in html
+    listed = AuditEvent.objects.filter(action="chart.open", detail__contains="overlays")
+    assert {e.patient_id for e in listed} == {str(mine.pk)}

@@ -186,11 +186,15 @@ def unmerge(*, actor: Actor, merge: PatientMerge, reason: str) -> None:
 
     Raises:
         ValidationFailed: no reason.
+        PermissionDenied: either record is outside the actor's facilities.
         Conflict: the merge was already undone, or the retired record was merged
             again since (undo that one first).
     """
     if not reason.strip():
         raise ValidationFailed("say why the merge is undone", field="reason")
+    for pid in (merge.survivor_id, merge.retired_id):
+        if not in_scope(actor.user, Patient.objects.get(pk=pid)):
+            raise PermissionDenied(f"patient {pid} has no record at your facilities")
     with transaction.atomic():
         merge = PatientMerge.objects.select_for_update().get(pk=merge.pk)
         if merge.undone_at:

@@ -25,7 +25,7 @@ from recordroom.mpi.models import (
     PatientMerge,
 )
 from recordroom.mpi.overlay import dismiss_flag, scan_overlays, split_patient
-from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn, get_patient
+from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn, visible_patients
 from recordroom.records.chart import get_chart
 from recordroom.web.request import actor_from_request
 
@@ -60,6 +60,24 @@ def _side(request: HttpRequest, patient_id: UUID) -> dict[str, Any]:
     }
 
 
+def _visible(request: HttpRequest, ids: list[Any]) -> set[Any]:
+    """Which of these patients the user may see (worklists span the index)."""
+    return set(
+        visible_patients(request.user).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+
+
+def _audit_list(request: HttpRequest, worklist: str, patient_ids: list[Any]) -> None:
+    """A worklist shows names and birth dates: each patient on it finds the read
+    in their access log, as a search result would."""
+    actor = actor_from_request(request)
+    record_many([EventSpec(actor, actions.PATIENT_SEARCH.name,
+                           detail={"worklist": worklist, "results": len(patient_ids)})]
+                + [EventSpec(actor, actions.CHART_OPEN.name, pid,
+                             detail={"worklist": worklist, "listed": True})
+                   for pid in dict.fromkeys(patient_ids)])  # fmt: skip
+
+
 @requires("manage_identity")
 def duplicates(request: HttpRequest) -> HttpResponse:
     """The pairs of the latest finished scan, most likely first, not yet merged."""
@@ -73,13 +91,18 @@ def duplicates(request: HttpRequest) -> HttpResponse:
         pairs = list(
             CandidatePair.objects.filter(run=run, left__merged_into__isnull=True,
                                          right__merged_into__isnull=True)
-            .select_related("left", "right").order_by("-probability")[:100]
+            .select_related("left", "right").order_by("-probability")[:300]
         )  # fmt: skip
+        seen = _visible(request, [x for p in pairs for x in (p.left_id, p.right_id)])
+        pairs = [p for p in pairs if p.left_id in seen and p.right_id in seen][:100]
     pairs = [p for p in pairs if _still_open(p)]
     for p in pairs:  # the fields that weighed most, either way
         weighed = [e for e in p.evidence if e.get("comparison") != "prior"]
         weighed.sort(key=lambda e: -abs(e.get("weight", 0)))
         setattr(p, "strongest", weighed[:3])  # noqa: B010 (a display attribute)
+    _audit_list(
+        request, "duplicates", [x for p in pairs for x in (p.left_id, p.right_id)]
+    )
     return render(request, "web/identity_duplicates.html", {"run": run, "pairs": pairs})
 
 
@@ -147,7 +170,12 @@ def merge_review(request: HttpRequest) -> HttpResponse:
 @requires("manage_identity")
 def merges(request: HttpRequest) -> HttpResponse:
     """Recent merges, each with its undo."""
-    rows = PatientMerge.objects.select_related("survivor", "retired")[:100]
+    rows = list(PatientMerge.objects.select_related("survivor", "retired")[:300])
+    seen = _visible(request, [m.survivor_id for m in rows])
+    rows = [m for m in rows if m.survivor_id in seen][:100]
+    _audit_list(
+        request, "merges", [x for m in rows for x in (m.survivor_id, m.retired_id)]
+    )
     return render(request, "web/identity_merges.html", {"merges": rows})
 
 
@@ -156,7 +184,6 @@ def merge_undo(request: HttpRequest, merge_id: UUID) -> HttpResponse:
     merge = PatientMerge.objects.filter(pk=merge_id).first()
     if merge is None or request.method != "POST":
         return redirect("web:identity_merges")
-    get_patient(user=request.user, patient_id=merge.survivor_id)  # in scope, or refused
     try:
         unmerge(actor=actor_from_request(request), merge=merge,
                 reason=request.POST.get("reason", ""))  # fmt: skip
@@ -174,10 +201,12 @@ def overlays(request: HttpRequest) -> HttpResponse:
         added = scan_overlays(actor=actor_from_request(request))
         messages.success(request, f"Scan finished: {added} new signs.")
         return redirect("web:identity_overlays")
-    flags = OverlayFlag.objects.filter(status=OverlayStatus.OPEN).select_related(
-        "patient"
-    )
-    return render(request, "web/identity_overlays.html", {"flags": flags[:200]})
+    flags = list(OverlayFlag.objects.filter(status=OverlayStatus.OPEN)
+                 .select_related("patient")[:600])  # fmt: skip
+    seen = _visible(request, [f.patient_id for f in flags])
+    flags = [f for f in flags if f.patient_id in seen][:200]
+    _audit_list(request, "overlays", [f.patient_id for f in flags])
+    return render(request, "web/identity_overlays.html", {"flags": flags})
 
 
 @requires("manage_identity")
