@@ -45,3 +45,20 @@ def test_an_unrelated_registration_finds_nobody_likely(him_api, facility):
                 "sex": "male"}  # fmt: skip
     body = him_api.post("/patient-matches", incoming).json()
     assert all(c["probability"] < 0.5 for c in body["items"])
+
+
+def test_a_record_at_another_facility_is_not_disclosed(
+    him_api, facility, other_facility
+):
+    from datetime import date
+
+    from tests import factories
+
+    factories.patient(facility=other_facility, family="Lindqvist", given="Maja",
+                      birth_date=date(1972, 11, 30))  # fmt: skip
+    incoming = {"names": [{"family": "Lindqvist", "given": "Maja"}],
+                "birth_date": "1972-11-30", "sex": "female"}  # fmt: skip
+    assert him_api.post("/patient-matches", incoming).json() == {
+        "items": [],
+        "count": 0,
+    }

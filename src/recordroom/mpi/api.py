@@ -386,16 +386,10 @@ def match_patient(request: HttpRequest, data: PatientIn) -> dict[str, Any]:
     """Search before create: the records in your facilities that may be this person,
     most likely first, each with its probability and the weight every field gave.
     Nothing is written; the search is audited."""
-    from .linkage.realtime import match_patient as score_candidates
+    from .linkage.realtime import match_visible
 
     actor: Actor = request.auth  # type: ignore[attr-defined]
-    found = score_candidates(data=data.to_service(), limit=20)
-    visible = set(
-        services.visible_patients(actor.user)
-        .filter(pk__in=[c.patient_id for c in found])
-        .values_list("pk", flat=True)
-    )
-    items = [c for c in found if UUID(str(c.patient_id)) in visible][:10]
+    items = match_visible(user=actor.user, data=data.to_service(), limit=10)
     record(actor=actor, action=actions.PATIENT_SEARCH.name,
            detail={"search": "before create", "results": len(items)})  # fmt: skip
     return {"items": items, "count": len(items)}

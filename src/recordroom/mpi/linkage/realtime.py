@@ -232,3 +232,14 @@ def match_patient(
         )
         for k in order
     ]
+
+
+def match_visible(*, user: Any, data: PatientIn, limit: int = 10) -> list[Candidate]:
+    """`match_patient`, kept to the records the user may see (search before
+    create at the user's facilities; another facility's patient is not disclosed)."""
+    from recordroom.mpi.services import visible_patients
+
+    found = match_patient(data=data, limit=limit * 2)
+    seen = {str(pk) for pk in visible_patients(user)
+            .filter(pk__in=[c.patient_id for c in found]).values_list("pk", flat=True)}  # fmt: skip
+    return [c for c in found if str(c.patient_id) in seen][:limit]
