@@ -193,7 +193,8 @@ def run_export(job: ExportJob) -> str:
 
 def get_job(*, actor: Actor, job_id: str) -> ExportJob:
     """A job its requester may see (another user's job reads as absent)."""
-    job = ExportJob.objects.filter(pk=_uuid(job_id)).first() if _uuid(job_id) else None
+    key = _uuid(job_id)
+    job = ExportJob.objects.filter(pk=key).first() if key else None
     if job is None or job.user_id != getattr(actor.user, "pk", None):
         raise NotFound(f"no export job {job_id!r} of yours")
     return job

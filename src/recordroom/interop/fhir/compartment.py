@@ -10,7 +10,7 @@ from recordroom.accounts.scopes import allows, require_scope
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 
-from .params import Invalid, _date_filter
+from .params import Invalid, date_filter
 from .registry import REGISTRY
 
 # (type, search parameter) -> (included type, attribute of the row holding its id)
@@ -108,7 +108,7 @@ def everything(
 def since_param(value: str | None) -> datetime | None:
     if not value:
         return None
-    q = _date_filter("x", value if value[:2] == "ge" else f"ge{value}", "_since",
+    q = date_filter("x", value if value[:2] == "ge" else f"ge{value}", "_since",
                      is_datetime=True)  # fmt: skip
     child = q.children[0]
     assert isinstance(child, tuple)

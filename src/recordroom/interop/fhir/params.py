@@ -27,7 +27,7 @@ class Invalid(RecordroomError):
 # --- search parameter parsing -----------------------------------------------------
 
 
-def _date_filter(field_name: str, value: str, param: str, *, is_datetime: bool) -> Q:
+def date_filter(field_name: str, value: str, param: str, *, is_datetime: bool) -> Q:
     prefix = value[:2] if value[:2] in ("eq", "ge", "le", "gt", "lt") else "eq"
     text = value[2:] if value[:2] == prefix else value
     try:
@@ -76,7 +76,7 @@ def as_uuid(value: str, param: str) -> uuid.UUID:
 Filter = Callable[[QuerySet[Any], str, str, Any], QuerySet[Any]]
 
 
-def _patient_identifier(
+def patient_identifier(
     qs: QuerySet[Any], value: str, param: str, user: Any
 ) -> QuerySet[Any]:
     # Only identifiers the reader may see: another facility's MRN must not find
@@ -103,7 +103,7 @@ def _patient_identifier(
     return qs.filter(pk__in=idents.values("patient_id"))
 
 
-def _key_prefix(field_name: str, key: str) -> Q:
+def key_prefix(field_name: str, key: str) -> Q:
     # A range, not LIKE 'key%': SQLite's LIKE cannot use the index on a BINARY
     # column, so `startswith` read every name (kernel.text.prefix_upper_bound).
     return Q(**{f"{field_name}__gte": key,
@@ -117,8 +117,8 @@ def _patient_name(part: str) -> Filter:
         if not key:
             raise Invalid(f"{param} needs letters or digits, not {value!r}",
                           field=param)  # fmt: skip
-        family = _key_prefix("names__family_key", key)
-        given = _key_prefix("names__given_key", key)
+        family = key_prefix("names__family_key", key)
+        given = key_prefix("names__given_key", key)
         if part == "family":
             return qs.filter(family)
         if part == "given":
@@ -130,12 +130,12 @@ def _patient_name(part: str) -> Filter:
 
 PATIENT_PARAMS: dict[str, Filter] = {
     "_id": lambda qs, v, p, u: qs.filter(pk=as_uuid(v, p)),
-    "identifier": _patient_identifier,
+    "identifier": patient_identifier,
     "name": _patient_name("name"),
     "family": _patient_name("family"),
     "given": _patient_name("given"),
     "birthdate": lambda qs, v, p, u: qs.filter(
-        _date_filter("birth_date", v, p, is_datetime=False)
+        date_filter("birth_date", v, p, is_datetime=False)
     ),
     "gender": lambda qs, v, p, u: qs.filter(sex=v),
     "address-postalcode": lambda qs, v, p, u: qs.filter(
@@ -154,7 +154,7 @@ def _encounter_identifier(
 ENCOUNTER_PARAMS: dict[str, Filter] = {
     "_id": lambda qs, v, p, u: qs.filter(pk=as_uuid(v, p)),
     "patient": lambda qs, v, p, u: qs.filter(patient_id=as_uuid(_ref_id(v, "Patient"), p)),
-    "date": lambda qs, v, p, u: qs.filter(_date_filter("admit_at", v, p,
+    "date": lambda qs, v, p, u: qs.filter(date_filter("admit_at", v, p,
                                                     is_datetime=True)),
     "class": lambda qs, v, p, u: qs.filter(encounter_class=_token(v)[1]),
     "status": lambda qs, v, p, u: qs.filter(status=v),
@@ -185,7 +185,7 @@ DOCUMENT_PARAMS: dict[str, Filter] = {
     "patient": lambda qs, v, p, u: qs.filter(patient_id=as_uuid(_ref_id(v, "Patient"), p)),
     "type": _document_type,
     "category": lambda qs, v, p, u: qs.filter(doc_type__category=_token(v)[1]),
-    "date": lambda qs, v, p, u: qs.filter(_date_filter("created_at", v, p,
+    "date": lambda qs, v, p, u: qs.filter(date_filter("created_at", v, p,
                                                     is_datetime=True)),
     "status": _document_status,
     "encounter": lambda qs, v, p, u: qs.filter(
@@ -209,7 +209,7 @@ def _ref(field_name: str, resource: str) -> Filter:
 
 def _dates(field_name: str) -> Filter:
     def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
-        return qs.filter(_date_filter(field_name, value, param, is_datetime=True))
+        return qs.filter(date_filter(field_name, value, param, is_datetime=True))
 
     return f
 
@@ -264,7 +264,7 @@ ORGANIZATION_PARAMS: dict[str, Filter] = {
 
 def _audit_date(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
     # Events keep microseconds since 1970: translate the day bounds.
-    q = _date_filter("ts", value, param, is_datetime=True)
+    q = date_filter("ts", value, param, is_datetime=True)
     field_name, bound = q.children[0]  # type: ignore[misc]
     if isinstance(bound, tuple):
         bound = tuple(int(b.timestamp() * 1_000_000) for b in bound)

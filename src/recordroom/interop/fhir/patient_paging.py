@@ -21,7 +21,7 @@ from recordroom.kernel.text import search_key
 from recordroom.mpi.models import PatientAddress, PatientName
 from recordroom.mpi.services import visible_patients
 
-from .params import Invalid, _date_filter, _key_prefix, _patient_identifier, as_uuid
+from .params import Invalid, as_uuid, date_filter, key_prefix, patient_identifier
 
 NAME_PARAMS = ("name", "family", "given")
 TOTAL_CAP = 200
@@ -38,7 +38,7 @@ def _name_condition(param: str, value: str) -> Q:
     key = search_key(value)
     if not key:
         raise Invalid(f"{param} needs letters or digits, not {value!r}", field=param)
-    family, given = _key_prefix("family_key", key), _key_prefix("given_key", key)
+    family, given = key_prefix("family_key", key), key_prefix("given_key", key)
     return {"family": family, "given": given}.get(param, family | given)
 
 
@@ -46,7 +46,7 @@ def _patient_condition(param: str, value: str, user: Any) -> Q:
     if param == "_id":
         return Q(patient_id=as_uuid(value, param))
     if param == "birthdate":
-        return _date_filter("patient__birth_date", value, param, is_datetime=False)
+        return date_filter("patient__birth_date", value, param, is_datetime=False)
     if param == "gender":
         return Q(patient__sex=value)
     if param == "address-postalcode":
@@ -55,7 +55,7 @@ def _patient_condition(param: str, value: str, user: Any) -> Q:
     if param == "identifier":
         from recordroom.mpi.models import Patient
 
-        ids = _patient_identifier(Patient.objects.all(), value, param, user)
+        ids = patient_identifier(Patient.objects.all(), value, param, user)
         return Q(patient_id__in=ids.values("pk"))
     raise Invalid(f"unknown Patient parameter {param!r}", field=param)
 
@@ -87,8 +87,8 @@ def _streams(
             raise Invalid(
                 f"name needs letters or digits, not {lead[1]!r}", field="name"
             )
-        return [(rows.filter(_key_prefix("family_key", key)), by_family),
-                (rows.filter(_key_prefix("given_key", key)), by_given)]  # fmt: skip
+        return [(rows.filter(key_prefix("family_key", key)), by_family),
+                (rows.filter(key_prefix("given_key", key)), by_given)]  # fmt: skip
     if any(p == "family" for p, _ in used):
         return [(rows, by_family)]
     return [(rows, by_given)]
