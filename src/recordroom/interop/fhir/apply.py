@@ -83,9 +83,8 @@ class Applier:
                     status, target = "unchanged", key.target_id
                 else:
                     status, target = self._write(i, entry, rtype, sid, key)
-            except (
-                RecordroomError
-            ) as exc:  # refused: too large, a conflict, out of scope
+            # Any refusal of ours (invalid, too large, a conflict, out of scope).
+            except RecordroomError as exc:
                 for alias in aliases:
                     self.refused[alias] = exc.message
                 out.append(Result(i, "rejected", rtype, sid, reason=exc.message,
