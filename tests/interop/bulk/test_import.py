@@ -107,6 +107,7 @@ def test_every_r4_example_of_a_kept_type_imports(importer, facility):
 
 def test_bad_input_is_quarantined_with_its_reason(importer, facility, tmp_path):
     (tmp_path / "broken.json").write_text('{"resourceType": "Patient", ')
+    (tmp_path / "odd.json").write_text('{"resourceType": "Bundle", "entry": 5}')
     (tmp_path / "latin1.json").write_bytes('{"name": "Mu\xf1oz"}'.encode("latin-1"))
     (tmp_path / "lines.ndjson").write_text(
         json.dumps({"resourceType": "Frobnicator", "id": "x"}) + "\n"
@@ -121,6 +122,7 @@ def test_bad_input_is_quarantined_with_its_reason(importer, facility, tmp_path):
     reasons = {q.location.rsplit("/", 1)[-1]: q.reason for q in run.quarantined.all()}
     assert reasons["broken.json"].startswith("not JSON: ")
     assert reasons["latin1.json"].startswith("not UTF-8 text (byte 12)")
+    assert reasons["odd.json"] == "Bundle.entry is not an array"
     assert reasons["lines.ndjson:1"] == "'Frobnicator' is not a FHIR R4 resource type"
     assert reasons["lines.ndjson:2"].startswith("line 2 is not JSON")
     assert "Patient/nobody, which does not exist here" in reasons["lines.ndjson:3"]
@@ -128,7 +130,7 @@ def test_bad_input_is_quarantined_with_its_reason(importer, facility, tmp_path):
         reasons["lines.ndjson:4"]
         == "Patient.birthDate '1990-02-30' is not a calendar date"
     )
-    assert summary.totals()["rejected"] == 6
+    assert summary.totals()["rejected"] == 7
     assert Patient.objects.count() == 0 and Condition.objects.count() == 0
     # The raw input is kept, encrypted, and readable back from the quarantine.
     item = run.quarantined.get(location__endswith="broken.json")

@@ -263,3 +263,12 @@ def test_a_50_mb_body_is_answered_clearly_and_nothing_written(api, settings):
         "the body is 50.0 MB; the limit is 20 MB (RECORDROOM_FHIR_MAX_BODY_MB)"
     )
     assert not Patient.objects.exists()
+
+
+def test_a_bundle_whose_entry_is_not_an_array_is_refused(api):
+    resp = api.send("post", "", {"resourceType": "Bundle", "type": "batch", "entry": 5})
+    assert resp.status_code == 400
+    assert (
+        resp.json()["issue"][0]["diagnostics"]
+        == "Bundle.entry must be an array, got int"
+    )

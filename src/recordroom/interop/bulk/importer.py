@@ -122,6 +122,10 @@ def read_units(path: Path, data: bytes, refuse: Callable[..., None]) -> Iterator
                f"{exc.colno}")  # fmt: skip
         return
     if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
+        if not isinstance(doc.get("entry") or [], list):
+            refuse(str(path), data, "Bundle.entry is not an array", "Bundle",
+                   expression="Bundle.entry")  # fmt: skip
+            return
         yield Unit(str(path), _bundle_entries(doc, str(path)))
     else:
         yield Unit(str(path), [Entry(doc, location=str(path))])

@@ -95,7 +95,11 @@ def transaction(actor: Actor, body: dict[str, Any], base: str) -> dict[str, Any]
         raise Invalid(f"Bundle.type must be transaction or batch, not {kind!r}",
                       field="Bundle.type")  # fmt: skip
     entries = []
-    for n, e in enumerate(body.get("entry") or []):
+    listed = body.get("entry") or []
+    if not isinstance(listed, list):
+        raise Invalid(f"Bundle.entry must be an array, got {type(listed).__name__}",
+                      field="Bundle.entry")  # fmt: skip
+    for n, e in enumerate(listed):
         e = e if isinstance(e, dict) else {}
         req: dict[str, Any] = e["request"] if isinstance(e.get("request"), dict) else {}
         method = str(req.get("method") or "")
