@@ -6,6 +6,7 @@ docs (docs/admin-guide.md, checked by a test) and the values below.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -85,6 +86,14 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "20",
         "Largest HL7 v2 message the MLLP listener accepts, in megabytes; a larger one "
         "is answered AR naming the limit, and nothing of it is applied.",
+    ),
+    EnvSetting(
+        "RECORDROOM_MPI_THRESHOLDS",
+        '{"*": {"auto_link": 0.98, "review": 0.5}}',
+        "Search before create, per facility code ('*' for the rest), as JSON: a "
+        "registration whose best match is at least auto_link is linked to it, one at "
+        "least review is created and its pair sent to the duplicate worklist, below "
+        "that it is created.",
     ),
     EnvSetting(
         "RECORDROOM_TEST_DATABASE_URL",
@@ -252,6 +261,7 @@ OAUTH_TOKEN_MINUTES = int(env("RECORDROOM_OAUTH_TOKEN_MINUTES"))
 MAX_UPLOAD_BYTES = int(env("RECORDROOM_MAX_UPLOAD_MB")) * 1024 * 1024
 FHIR_MAX_BODY_BYTES = int(float(env("RECORDROOM_FHIR_MAX_BODY_MB")) * 1024 * 1024)
 HL7_MAX_MESSAGE_BYTES = int(float(env("RECORDROOM_HL7_MAX_MESSAGE_MB")) * 1024 * 1024)
+MPI_THRESHOLDS = json.loads(env("RECORDROOM_MPI_THRESHOLDS"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -108,7 +108,10 @@ def test_a_rejected_message_stays_rejected_when_reprocessed(him_client, facility
 def test_messages_of_other_facilities_are_out_of_scope(
     him_client, facility, other_facility
 ):
-    theirs = handle(adt("A04", "S1", facility="SOUTH", mrn="S1001")).message
+    # another person (the same one would be linked: then the message is about a
+    # patient of both facilities)
+    theirs = handle(adt("A04", "S1", facility="SOUTH", mrn="S1001", name="ROE^RAY",
+                        dob="19610203", sex="M", ssn="")).message  # fmt: skip
     handle(adt("A04", "N1"))
     html = him_client.get(LIST).content.decode()
     assert ">N1<" in html and ">S1<" not in html

@@ -124,6 +124,14 @@ MPI_SCAN = declare(
 MPI_PAIRS_EXPORT = declare(
     "mpi.pairs_export", "export", "Candidate duplicate pairs were exported as CSV."
 )
+MPI_REGISTRATION_MATCH = declare(
+    "mpi.registration_match",
+    "create",
+    "Search before create decided a registration: linked, sent to review or created.",
+)
+MPI_LINK_REVIEW = declare(
+    "mpi.link_review", "update", "A sampled automatic link was reviewed."
+)
 CHART_OPEN = declare("chart.open", "read", "A patient's chart was opened.")
 CHART_ACCESS_LOG = declare(
     "chart.access_log", "read", "Someone viewed who accessed a patient's record."

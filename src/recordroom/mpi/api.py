@@ -207,8 +207,21 @@ class PatientIn(_In):
         return services.PatientIn(
             names=[services.NameIn(**n.model_dump()) for n in self.names],
             identifiers=identifiers,
-            **self.model_dump(exclude={"names", "identifiers"}),
+            **self.model_dump(
+                exclude={"names", "identifiers"}
+                | (set(type(self).model_fields) - set(PatientIn.model_fields))
+            ),
         )
+
+
+class RegistrationIn(PatientIn):
+    """A registration, searched before it is created. `link_to` (a candidate's id)
+    or `create_anyway` overrides what the thresholds would decide; either needs a
+    `reason`."""
+
+    create_anyway: bool = False
+    link_to: UUID | None = None
+    reason: str = Field("", max_length=500)
 
 
 class Created(Schema):
@@ -376,6 +389,16 @@ class CandidateOut(Schema):
 class MatchOut(Schema):
     items: list[CandidateOut]
     count: int
+
+
+class RegistrationOut(Schema):
+    id: UUID
+    outcome: str = Field(description="linked, review or created")
+    decision: UUID
+    probability: float | None
+    candidates: list[CandidateOut] = Field(
+        description="the records at your facilities that may be this person"
+    )
 
 
 @router.post(

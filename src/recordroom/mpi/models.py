@@ -67,6 +67,10 @@ class Patient(models.Model):
     is_restricted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who registered the record and through what (ui, api, hl7, fhir, import, demo):
+    # the MPI dashboard's duplicate rate by creator.
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_via = models.CharField(max_length=16, blank=True, default="")
     # Set when this record was merged into another (it is then retired, kept).
     merged_into = models.ForeignKey(
         "self",

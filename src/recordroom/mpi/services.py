@@ -164,7 +164,9 @@ def reveal_ssn(identifier: PatientIdentifier) -> str:
     return crypto.decrypt(bytes(identifier.secret), purpose="ssn").decode()
 
 
-def build_patient(data: PatientIn) -> tuple[Patient, list[Any]]:
+def build_patient(
+    data: PatientIn, *, created_by: str = "", created_via: str = ""
+) -> tuple[Patient, list[Any]]:
     """Validate and build a patient and its parts without saving (bulk loads use it)."""
     if not data.names:
         raise ValidationFailed("a patient needs at least one name", field="names")
@@ -196,6 +198,8 @@ def build_patient(data: PatientIn) -> tuple[Patient, list[Any]]:
         is_vip=data.is_vip,
         is_employee=data.is_employee,
         is_restricted=data.is_restricted,
+        created_by=created_by[:150],
+        created_via=created_via[:16],
     )
     parts: list[Any] = [build_name(patient, n) for n in data.names]
     parts += [build_identifier(patient, i) for i in data.identifiers]
@@ -221,7 +225,9 @@ def register_patient(*, actor: Actor, data: PatientIn) -> Patient:
         ValidationFailed: a part is not valid, or an MRN or enterprise id is taken.
     """
     _refuse_facilities_out_of_scope(actor, data.identifiers)
-    patient, parts = build_patient(data)
+    patient, parts = build_patient(
+        data, created_by=actor.username, created_via=actor.channel
+    )
     with transaction.atomic():
         _refuse_taken_identifiers(
             [p for p in parts if isinstance(p, PatientIdentifier)]
@@ -244,6 +250,29 @@ def register_patient(*, actor: Actor, data: PatientIn) -> Patient:
             },
         )
     return patient
+
+
+def add_identifiers(
+    *, actor: Actor, patient: Patient, identifiers: list[IdentifierIn], why: str = ""
+) -> list[PatientIdentifier]:
+    """Give an existing patient more identifiers (a new facility's MRN when a
+    registration is linked to the record), audited as a demographics change.
+
+    Raises:
+        PermissionDenied: an MRN of a facility outside the actor's facilities.
+        ValidationFailed: an identifier is not valid or another patient holds it.
+    """
+    _refuse_facilities_out_of_scope(actor, identifiers)
+    rows = [build_identifier(patient, i) for i in identifiers]
+    if not rows:
+        return []
+    with transaction.atomic():
+        _refuse_taken_identifiers(rows)
+        PatientIdentifier.objects.bulk_create(rows)
+        record(actor=actor, action=actions.PATIENT_UPDATE.name, patient=patient,
+               obj=patient, detail={"identifiers_added": [r.value for r in rows],
+                                    "why": why})  # fmt: skip
+    return rows
 
 
 def _refuse_facilities_out_of_scope(

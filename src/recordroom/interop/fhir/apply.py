@@ -168,7 +168,9 @@ class Applier:
             if target is not None:
                 changed = self._update_patient(target, data)
                 return ("updated" if changed else "unchanged"), target
-            patient, parts = build_patient(data)
+            patient, parts = build_patient(
+                data, created_by=self.w.actor.username, created_via="fhir"
+            )
             self._claim(p for p in parts if isinstance(p, PatientIdentifier))
             self.pending[Patient].append(patient)
             for part in parts:

@@ -9,6 +9,7 @@ from typing import Any
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import RecordroomError
 from recordroom.mpi.contacts import replace_addresses, replace_ssn, replace_telecoms
+from recordroom.mpi.linkage import registration
 from recordroom.mpi.merge import merge_patients
 from recordroom.mpi.models import Facility, IdentifierKind, Patient, Sex
 from recordroom.mpi.services import (
@@ -17,7 +18,6 @@ from recordroom.mpi.services import (
     PatientIn,
     change_legal_name,
     current_legal_names,
-    register_patient,
     update_patient,
 )
 from recordroom.records.encounters import update_encounter
@@ -187,7 +187,10 @@ def _register(
     if pidf.SSN.fullmatch(ssn):  # senders fill PID-19 with other things; skip those
         identifiers.append(IdentifierIn(kind=IdentifierKind.SSN, value=ssn))
     try:
-        return register_patient(
+        # search before create (A04/A28 and every event that registers): by the
+        # facility's thresholds linked to an existing record, created and sent to
+        # review, or created
+        return registration.register(
             actor=actor,
             data=PatientIn(
                 names=names,
@@ -197,7 +200,8 @@ def _register(
                 addresses=pidf.addresses(pid),
                 telecoms=pidf.telecoms(pid),
             ),
-        )
+            source="hl7",
+        ).patient
     except RecordroomError as exc:
         if exc.field == "identifiers.value" and ssn and "SSN" in str(exc.message):
             raise Hl7Error(str(exc.message), "PID-19") from exc

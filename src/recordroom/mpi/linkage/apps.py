@@ -10,8 +10,11 @@ class LinkageConfig(AppConfig):
     def ready(self) -> None:
         from recordroom.mpi.relations import keep
 
-        from .models import CandidatePair
+        from .models import CandidatePair, MatchDecision
 
         # A scan's finding about two records, as they were; the next scan sees
         # the merged chart afresh.
         keep(CandidatePair, "a linkage run's finding about the records as they were")
+        keep(
+            MatchDecision, "what search before create decided for a registration, then"
+        )

@@ -74,3 +74,62 @@ class CandidatePair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.left_id} ~ {self.right_id} ({self.probability:.3f})"
+
+
+class MatchOutcome(models.TextChoices):
+    LINKED = "linked", "Linked to an existing record"
+    REVIEW = "review", "Created, pair sent to review"
+    CREATED = "created", "Created (no likely match)"
+
+
+class LinkReview(models.TextChoices):
+    PENDING = "", "Not reviewed"
+    CORRECT = "correct", "Correct link"
+    WRONG = "wrong", "Wrong link (sent to the overlay worklist)"
+
+
+class MatchDecision(models.Model):
+    """What search before create decided for one registration (UI, API, ADT, FHIR):
+    the best candidate with its probability and evidence, the thresholds that
+    applied, and the outcome. Automatic links are sampled for review from here."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    decided_at = models.DateTimeField()
+    decided_by = models.CharField(max_length=150)
+    source = models.CharField(max_length=16, help_text="ui, api, hl7, fhir")
+    facility = models.ForeignKey(
+        "mpi.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=10, choices=MatchOutcome.choices)
+    manual = models.BooleanField(
+        default=False,
+        help_text="the registrar chose the record, or chose to create despite a match",
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    candidate = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    probability = models.FloatField(null=True, blank=True)
+    match_weight = models.FloatField(null=True, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    candidates = models.JSONField(
+        default=list, blank=True, help_text="[{patient_id, probability}] best first"
+    )
+    thresholds = models.JSONField(default=dict, blank=True)
+    identifiers_added = models.JSONField(default=list, blank=True)
+    review = models.CharField(
+        max_length=8, choices=LinkReview.choices, blank=True, default=""
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.CharField(max_length=150, blank=True, default="")
+    review_note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-decided_at"]
+        indexes = [
+            models.Index(fields=["outcome", "review"], name="linkage_decision_review_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome}: {self.patient_id} ({self.probability})"

@@ -237,9 +237,14 @@ def match_patient(
 def match_visible(*, user: Any, data: PatientIn, limit: int = 10) -> list[Candidate]:
     """`match_patient`, kept to the records the user may see (search before
     create at the user's facilities; another facility's patient is not disclosed)."""
+    return visible_candidates(user, match_patient(data=data, limit=limit * 2))[:limit]
+
+
+def visible_candidates(user: Any, found: list[Candidate]) -> list[Candidate]:
+    """The candidates the user may see (another facility's patient is not
+    disclosed to a registrar who has no record of them)."""
     from recordroom.mpi.services import visible_patients
 
-    found = match_patient(data=data, limit=limit * 2)
     seen = {str(pk) for pk in visible_patients(user)
             .filter(pk__in=[c.patient_id for c in found]).values_list("pk", flat=True)}  # fmt: skip
-    return [c for c in found if str(c.patient_id) in seen][:limit]
+    return [c for c in found if str(c.patient_id) in seen]

@@ -12,20 +12,21 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import File, Form, Query, Router
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from recordroom.kernel import actions
 from recordroom.kernel.errors import ValidationFailed
-from recordroom.mpi import services as mpi
 from recordroom.mpi.api import (
-    Created,
-    PatientIn,
+    RegistrationIn,
+    RegistrationOut,
     SearchOut,
     facility_for,
     open_chart,
     open_patient,
 )
+from recordroom.mpi.linkage import registration
+from recordroom.mpi.linkage.realtime import visible_candidates
 from recordroom.mpi.search import MAX_RESULTS, PatientQuery
 
 from .. import services
@@ -70,14 +71,26 @@ def search_patients(
 
 @router.post(
     "/patients",
-    response={201: Created},
+    response={200: RegistrationOut, 201: RegistrationOut},
     openapi_extra={"x-capability": "edit_demographics"},
 )
-def register_patient(request: HttpRequest, data: PatientIn) -> dict[str, Any]:
-    """Register a patient; an MRN names its facility by code (one of yours)."""
+def register_patient(
+    request: HttpRequest, data: RegistrationIn
+) -> Status[dict[str, Any]]:
+    """Register a patient, searching before creating: an MRN names its facility by
+    code (one of yours). By the facility's thresholds the registration is linked to
+    an existing record (200, its new identifiers added there), created with the pair
+    sent to the duplicate worklist (201, outcome review), or created (201)."""
     actor = actor_of(request)
-    patient = mpi.register_patient(actor=actor, data=data.to_service())
-    return {"id": patient.pk}
+    done = registration.register(
+        actor=actor, data=data.to_service(), source="api",
+        create_anyway=data.create_anyway, link_to=data.link_to, reason=data.reason,
+    )  # fmt: skip
+    shown = visible_candidates(actor.user, done.candidates)
+    body = {"id": done.patient.pk, "outcome": done.outcome,
+            "decision": done.decision.pk, "probability": done.decision.probability,
+            "candidates": shown}  # fmt: skip
+    return Status(200 if done.outcome == "linked" else 201, body)
 
 
 @router.get(

@@ -1,0 +1,356 @@
+"""Search before create for every registration (the web form, the API, ADT A04/A28,
+any interface that registers): score the incoming record against the index, then
+by the facility's thresholds link it to the existing record (its new identifiers
+are added there), create it and send the pair to review, or create it.
+
+Every registration leaves a `MatchDecision` with the best candidate's probability
+and evidence; automatic links are sampled from there for a person to check.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.utils import timezone
+
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from recordroom.mpi.models import (
+    Facility,
+    IdentifierKind,
+    OverlayFlag,
+    OverlayStatus,
+    Patient,
+    PatientIdentifier,
+)
+from recordroom.mpi.services import (
+    SSN_SYSTEM,
+    IdentifierIn,
+    PatientIn,
+    add_identifiers,
+    identifier_lookup,
+    in_scope,
+    register_patient,
+    ssn_lookup,
+)
+
+from .models import LinkReview, MatchDecision, MatchOutcome
+from .realtime import Candidate, match_patient
+
+WRONG_LINK = "wrong-auto-link"  # the overlay flag a rejected automatic link raises
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Probability at or above `auto_link`: link; at or above `review`: create and
+    send the pair to review; below: create."""
+
+    auto_link: float
+    review: float
+
+    def band(self, probability: float) -> str:
+        if probability >= self.auto_link:
+            return MatchOutcome.LINKED
+        if probability >= self.review:
+            return MatchOutcome.REVIEW
+        return MatchOutcome.CREATED
+
+
+def thresholds_for(facility: Facility | None) -> Thresholds:
+    """The facility's thresholds from RECORDROOM_MPI_THRESHOLDS, else its '*' entry.
+
+    Raises:
+        ImproperlyConfigured: the entry is not two probabilities with
+            0 <= review <= auto_link <= 1.
+    """
+    conf: dict[str, Any] = settings.MPI_THRESHOLDS
+    entry = (conf.get(facility.code) if facility else None) or conf.get("*")
+    try:
+        limits = Thresholds(float(entry["auto_link"]), float(entry["review"]))  # type: ignore[index]
+    except (TypeError, KeyError, ValueError):
+        raise ImproperlyConfigured(
+            "RECORDROOM_MPI_THRESHOLDS needs {'auto_link': P, 'review': P} for "
+            f"{facility.code if facility else '*'!r} (or '*'), got {entry!r}"
+        ) from None
+    if not 0 <= limits.review <= limits.auto_link <= 1:
+        raise ImproperlyConfigured(
+            "RECORDROOM_MPI_THRESHOLDS: review must be at most auto_link, both "
+            f"between 0 and 1, got {entry!r}"
+        )
+    return limits
+
+
+@dataclass
+class Registration:
+    """What a registration came to: the chart it ended on and why."""
+
+    patient: Patient
+    outcome: str
+    decision: MatchDecision
+    candidates: list[Candidate] = field(default_factory=list)  # best first
+    thresholds: Thresholds | None = None
+
+
+def facility_of(data: PatientIn) -> Facility | None:
+    """The registering facility: that of the first MRN."""
+    return next(
+        (i.facility for i in data.identifiers
+         if i.kind == IdentifierKind.MRN and i.facility is not None), None,
+    )  # fmt: skip
+
+
+def preview(data: PatientIn, *, limit: int = 5) -> tuple[list[Candidate], Thresholds]:
+    """The candidates and thresholds a registration would meet; nothing written."""
+    return _candidates(data, limit), thresholds_for(facility_of(data))
+
+
+def _candidates(data: PatientIn, limit: int) -> list[Candidate]:
+    """Best first; a retired (merged) record is replaced by its survivor, which is
+    what a new registration should join."""
+    found = match_patient(data=data, limit=limit * 2)
+    if not found:
+        return []
+    survivor_of = dict(
+        Patient.objects.filter(pk__in=[c.patient_id for c in found])
+        .exclude(merged_into=None).values_list("pk", "merged_into_id")
+    )  # fmt: skip
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for c in found:
+        pid = str(_final(survivor_of.get(_uuid(c.patient_id)) or c.patient_id))
+        if pid not in seen:
+            seen.add(pid)
+            c.patient_id = pid
+            out.append(c)
+    return out[:limit]
+
+
+def _uuid(value: Any) -> Any:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _final(pid: Any) -> Any:
+    """Follow a chain of merges to the record that survives."""
+    for _ in range(20):
+        nxt = Patient.objects.filter(pk=pid).values_list("merged_into_id", flat=True)
+        step = nxt.first()
+        if step is None:
+            return pid
+        pid = step
+    return pid
+
+
+def register(
+    *,
+    actor: Actor,
+    data: PatientIn,
+    source: str,
+    create_anyway: bool = False,
+    link_to: Any = None,
+    reason: str = "",
+) -> Registration:
+    """Register with search before create.
+
+    `link_to` is the registrar's own choice of an existing record (it must be one of
+    the candidates or a record at their facilities); `create_anyway` creates a new
+    record whatever the match (a pair at or above the review threshold still goes to
+    the duplicate worklist). Both need a `reason`.
+
+    Raises:
+        ValidationFailed: the registration is not valid, an identifier is taken, a
+            chosen record already holds another number from the same authority, or
+            a manual choice has no reason.
+        PermissionDenied: an MRN of another facility, or a chosen record the
+            registrar may not see.
+    """
+    facility = facility_of(data)
+    limits = thresholds_for(facility)
+    found = _candidates(data, 5)
+    top = found[0] if found else None
+    manual = bool(link_to) or create_anyway
+    if manual and not reason.strip():
+        raise ValidationFailed(
+            "say why you chose this over the suggested outcome", field="reason"
+        )
+    band = limits.band(top.probability) if top else MatchOutcome.CREATED
+    target: Patient | None = None
+    added: list[PatientIdentifier] = []
+    with transaction.atomic():
+        if link_to:
+            target = _chosen(actor, link_to, found)
+            conflict = _conflict(target, data)
+            if conflict:
+                raise ValidationFailed(conflict + "; merge the records instead",
+                                       field="link_to")  # fmt: skip
+            top = next((c for c in found if c.patient_id == str(target.pk)), top)
+        elif band == MatchOutcome.LINKED and not create_anyway and top is not None:
+            target = Patient.objects.get(pk=top.patient_id)
+            if _conflict(target, data):  # e.g. a second MRN at the same facility
+                band = MatchOutcome.REVIEW
+                target = None
+        if target is not None:
+            added = add_identifiers(actor=actor, patient=target,
+                                    identifiers=_new_identifiers(target, data),
+                                    why="registration linked")  # fmt: skip
+            outcome, patient = MatchOutcome.LINKED, target
+        else:
+            patient = register_patient(actor=actor, data=data)
+            outcome = (
+                MatchOutcome.REVIEW
+                if band in (MatchOutcome.REVIEW, MatchOutcome.LINKED)
+                else MatchOutcome.CREATED
+            )
+        decision = MatchDecision.objects.create(
+            decided_at=timezone.now(), decided_by=actor.username[:150],
+            source=source[:16], facility=facility, outcome=outcome, manual=manual,
+            reason=reason.strip()[:500], patient=patient,
+            candidate_id=top.patient_id if top else None,
+            probability=top.probability if top else None,
+            match_weight=top.match_weight if top else None,
+            evidence=top.evidence if top else [],
+            candidates=[{"patient_id": c.patient_id, "probability": c.probability}
+                        for c in found],
+            thresholds={"auto_link": limits.auto_link, "review": limits.review},
+            identifiers_added=[r.value for r in added],
+        )  # fmt: skip
+        record(
+            actor=actor, action=actions.MPI_REGISTRATION_MATCH.name, patient=patient,
+            obj=decision, detail={"outcome": outcome, "manual": manual,
+                                  "probability": decision.probability,
+                                  "candidate": str(decision.candidate_id or ""),
+                                  "source": source},
+        )  # fmt: skip
+    return Registration(patient, outcome, decision, found, limits)
+
+
+def _chosen(actor: Actor, link_to: Any, found: list[Candidate]) -> Patient:
+    try:
+        target = Patient.objects.get(pk=_uuid(link_to))
+    except (Patient.DoesNotExist, ValueError):
+        raise NotFound(f"no patient {link_to}") from None
+    if target.merged_into_id:
+        target = Patient.objects.get(pk=_final(target.pk))
+    if str(target.pk) not in {c.patient_id for c in found} and not in_scope(
+        actor.user, target
+    ):
+        raise PermissionDenied(f"patient {link_to} has no record at your facilities")
+    return target
+
+
+def _slots(patient: Patient) -> dict[tuple[str, str], set[str]]:
+    """(kind, system) -> lookups the record holds now."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for kind, system, lookup in PatientIdentifier.objects.filter(
+        patient=patient, period_end=None
+    ).values_list("kind", "system", "lookup"):
+        out.setdefault((kind, system), set()).add(lookup)
+    return out
+
+
+def _key(i: IdentifierIn) -> tuple[tuple[str, str], str]:
+    if i.kind == IdentifierKind.SSN:
+        return (i.kind, i.system or SSN_SYSTEM), ssn_lookup(i.value)
+    system = i.system or (i.facility.mrn_system if i.facility else "")
+    return (i.kind, system), identifier_lookup(i.value)
+
+
+# one value per authority: a second MRN (or SSN, enterprise id) from the same one
+# means two records at one facility, or two people: review, not a link
+SINGLE = (IdentifierKind.MRN, IdentifierKind.SSN, IdentifierKind.ENTERPRISE)
+
+
+def _conflict(target: Patient, data: PatientIn) -> str:
+    slots = _slots(target)
+    for i in data.identifiers:
+        (kind, system), lookup = _key(i)
+        held = slots.get((kind, system), set())
+        if kind in SINGLE and held and lookup not in held:
+            label = IdentifierKind(kind).label
+            return f"patient {target.pk} already has another {label} from {system}"
+    return ""
+
+
+def _new_identifiers(target: Patient, data: PatientIn) -> list[IdentifierIn]:
+    slots = _slots(target)
+    out = []
+    for i in data.identifiers:
+        slot, lookup = _key(i)
+        if lookup not in slots.get(slot, set()):
+            out.append(i)
+            slots.setdefault(slot, set()).add(lookup)
+    return out
+
+
+def sample_for_review(
+    *, size: int = 20, seed: int | None = None
+) -> list[MatchDecision]:
+    """Automatic links not yet reviewed, a random sample (a fixed one per day unless
+    a seed is given), oldest first within it."""
+    ids = list(
+        MatchDecision.objects.filter(
+            outcome=MatchOutcome.LINKED, manual=False, review=LinkReview.PENDING
+        ).values_list("pk", flat=True)
+    )
+    rng = random.Random(seed if seed is not None else timezone.now().date().toordinal())
+    chosen = rng.sample(ids, min(size, len(ids)))
+    return list(
+        MatchDecision.objects.filter(pk__in=chosen)
+        .select_related("patient", "candidate", "facility").order_by("decided_at")
+    )  # fmt: skip
+
+
+def review_link(
+    *, actor: Actor, decision: MatchDecision, verdict: str, note: str = ""
+) -> MatchDecision:
+    """Record a reviewer's verdict on an automatic link. A wrong link raises an
+    overlay flag on the chart, so that the split workflow can move the
+    registration's identifiers and care to a record of its own.
+
+    Raises:
+        ValidationFailed: not an automatic link, already reviewed, an unknown
+            verdict, or a wrong link without a note.
+        PermissionDenied: the chart is outside the reviewer's facilities.
+    """
+    if decision.outcome != MatchOutcome.LINKED:
+        raise ValidationFailed("only links are reviewed here", field="decision")
+    if decision.review:
+        raise ValidationFailed(
+            f"already reviewed ({decision.get_review_display()}) by "
+            f"{decision.reviewed_by}", field="decision")  # fmt: skip
+    if verdict not in (LinkReview.CORRECT, LinkReview.WRONG):
+        raise ValidationFailed(f"unknown verdict {verdict!r}; use correct or wrong",
+                               field="verdict")  # fmt: skip
+    if verdict == LinkReview.WRONG and not note.strip():
+        raise ValidationFailed("say what is wrong with the link", field="note")
+    if not in_scope(actor.user, decision.patient):
+        raise PermissionDenied(
+            f"patient {decision.patient_id} has no record at your facilities"
+        )
+    with transaction.atomic():
+        decision.review = verdict
+        decision.reviewed_at = timezone.now()
+        decision.reviewed_by = actor.username[:150]
+        decision.review_note = note.strip()[:500]
+        decision.save(update_fields=["review", "reviewed_at", "reviewed_by",
+                                     "review_note"])  # fmt: skip
+        if verdict == LinkReview.WRONG:
+            OverlayFlag.objects.get_or_create(
+                patient=decision.patient, kind=WRONG_LINK, status=OverlayStatus.OPEN,
+                defaults={"summary": "An automatic link was judged wrong on review: "
+                          f"{decision.review_note}"[:500],
+                          "evidence": {"decision": str(decision.pk),
+                                       "identifiers_added": decision.identifiers_added,
+                                       "probability": decision.probability}},
+            )  # fmt: skip
+        record(actor=actor, action=actions.MPI_LINK_REVIEW.name,
+               patient=decision.patient, obj=decision,
+               detail={"verdict": verdict, "note": decision.review_note})  # fmt: skip
+    return decision
