@@ -96,6 +96,35 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "that it is created.",
     ),
     EnvSetting(
+        "RECORDROOM_ROI_DEADLINE_PROFILE",
+        "hipaa",
+        "Deadlines for release requests: hipaa (30 days plus one 30-day extension for "
+        "the right of access, R-ACC-2) or proposed-15 (the proposed 15 + 15 days, "
+        "R-ACC-2P, not final law).",
+    ),
+    EnvSetting(
+        "RECORDROOM_ROI_SAME_PERSON_QA",
+        "0",
+        "1 lets the person who prepared a release also do its quality review, in a "
+        "separate confirmation step; 0 requires a second person.",
+    ),
+    EnvSetting(
+        "RECORDROOM_ROI_WAIT_FOR_PAYMENT",
+        "0",
+        "1 holds a release until its invoice is paid or waived.",
+    ),
+    EnvSetting(
+        "RECORDROOM_ROI_LINK_DAYS",
+        "14",
+        "Days a release download link stays valid.",
+    ),
+    EnvSetting(
+        "RECORDROOM_ROI_MAX_PACKET_MB",
+        "500",
+        "Largest release packet built, in megabytes; a larger one is refused naming "
+        "the limit (split the request).",
+    ),
+    EnvSetting(
         "RECORDROOM_TEST_DATABASE_URL",
         "postgres://postgres@127.0.0.1:5432/postgres",
         "PostgreSQL server the test suite's second pass uses (make test).",
@@ -158,6 +187,7 @@ INSTALLED_APPS = [
     "recordroom.mpi",
     "recordroom.mpi.linkage",
     "recordroom.records",
+    "recordroom.release",
     "recordroom.interop",
     "recordroom.web",
 ]
@@ -262,6 +292,11 @@ MAX_UPLOAD_BYTES = int(env("RECORDROOM_MAX_UPLOAD_MB")) * 1024 * 1024
 FHIR_MAX_BODY_BYTES = int(float(env("RECORDROOM_FHIR_MAX_BODY_MB")) * 1024 * 1024)
 HL7_MAX_MESSAGE_BYTES = int(float(env("RECORDROOM_HL7_MAX_MESSAGE_MB")) * 1024 * 1024)
 MPI_THRESHOLDS = json.loads(env("RECORDROOM_MPI_THRESHOLDS"))
+ROI_DEADLINE_PROFILE = env("RECORDROOM_ROI_DEADLINE_PROFILE")
+ROI_SAME_PERSON_QA = env("RECORDROOM_ROI_SAME_PERSON_QA") == "1"
+ROI_WAIT_FOR_PAYMENT = env("RECORDROOM_ROI_WAIT_FOR_PAYMENT") == "1"
+ROI_LINK_DAYS = int(env("RECORDROOM_ROI_LINK_DAYS"))
+ROI_MAX_PACKET_BYTES = int(float(env("RECORDROOM_ROI_MAX_PACKET_MB")) * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -27,6 +27,14 @@ PERMISSIONS: dict[str, str] = {
         "Merge, unmerge and split patient records; work the duplicate and overlay "
         "worklists"
     ),
+    "release_records": (
+        "Work release-of-information requests: intake, authorizations, scoping, "
+        "redaction, packets, letters, fees, delivery"
+    ),
+    "review_releases": "Quality-review a release packet before it goes out",
+    "account_disclosures": (
+        "Record disclosures and produce a patient's accounting of disclosures"
+    ),
 }
 
 
@@ -86,7 +94,14 @@ ROLES: dict[str, Role] = {
             "reprocess_messages",
             "manage_identity",
         ),
-        _role("roi_specialist", "ROI specialist", *_READ),
+        _role(
+            "roi_specialist",
+            "ROI specialist",
+            *_READ,
+            "release_records",
+            "review_releases",
+            "account_disclosures",
+        ),
         _role("coder", "Coder", *_READ),
         _role("provider", "Provider", *_READ, "add_document", "sign_document"),
         _role(
@@ -95,6 +110,7 @@ ROLES: dict[str, Role] = {
             *_READ,
             "view_access_log",
             "view_audit",
+            "account_disclosures",
         ),
         _role(
             "him_manager",
@@ -104,6 +120,9 @@ ROLES: dict[str, Role] = {
             "change_document_status",
             "view_interfaces",
             "manage_identity",
+            "release_records",
+            "review_releases",
+            "account_disclosures",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
         _role(

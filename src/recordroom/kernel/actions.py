@@ -183,3 +183,66 @@ INTEROP_IMPORT = declare(
 INTEROP_EXPORT = declare(
     "interop.export", "export", "A bulk FHIR export was requested or downloaded."
 )
+
+# Release of information (release/)
+RELEASE_REQUEST_CREATE = declare(
+    "release.request_create", "create", "A release-of-information request was logged."
+)
+RELEASE_REQUEST_UPDATE = declare(
+    "release.request_update",
+    "update",
+    "A release request changed: status, scope, extension, verification.",
+)
+RELEASE_AUTHORIZATION = declare(
+    "release.authorization",
+    "update",
+    "An authorization or consent was recorded, checked element by element, or revoked.",
+)
+RELEASE_SCOPE = declare(
+    "release.scope",
+    "read",
+    "A request's documents were selected (minimum necessary), with what was left out.",
+)
+RELEASE_REDACT = declare(
+    "release.redact", "update", "Pages were excluded or regions redacted for a release."
+)
+RELEASE_REVIEW = declare(
+    "release.review", "update", "A release packet was quality-reviewed before release."
+)
+RELEASE_PACKET = declare(
+    "release.packet", "print", "A release packet (PDF or electronic copy) was built."
+)
+RELEASE_RELEASE = declare(
+    "release.release", "export", "Records were released to a requester."
+)
+RELEASE_REFUSED = declare(
+    "release.refused",
+    "update",
+    "A release step was refused (defective authorization, no review, uncovered "
+    "sensitive records, expired link ...); nothing left.",
+)
+RELEASE_DENY = declare(
+    "release.deny", "update", "A request was denied in whole or part, with its ground."
+)
+RELEASE_LETTER = declare(
+    "release.letter", "print", "A letter to a requester was produced (PDF)."
+)
+RELEASE_LINK = declare(
+    "release.link", "create", "A download link for a released packet was created."
+)
+RELEASE_DOWNLOAD = declare(
+    "release.download", "export", "A released packet was downloaded through its link."
+)
+RELEASE_INVOICE = declare(
+    "release.invoice", "create", "A release was invoiced, paid or its fee waived."
+)
+RELEASE_DISCLOSURE = declare(
+    "release.disclosure",
+    "create",
+    "A disclosure was entered in the accounting (or an entry corrected by a new one).",
+)
+RELEASE_ACCOUNTING = declare(
+    "release.accounting",
+    "export",
+    "A patient's accounting of disclosures was produced.",
+)
