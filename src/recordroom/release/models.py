@@ -249,6 +249,16 @@ class Authorization(models.Model):
     description = models.CharField(max_length=500, blank=True, default="")
     signed_on = models.DateField(null=True, blank=True)
     signed_by = models.CharField(max_length=200, blank=True, default="")
+    representative_signed = models.BooleanField(
+        default=False,
+        help_text="a personal representative signed: their authority must be "
+        "described (R-AUTH-2 element 6)",
+    )
+    tpo = models.BooleanField(
+        default=False,
+        help_text="a single Part 2 consent for treatment, payment and health care "
+        "operations (R-P2-3): it authorizes nothing else",
+    )
     expires_on = models.DateField(null=True, blank=True)
     expiration_event = models.CharField(max_length=300, blank=True, default="")
     expiration_event_occurred = models.BooleanField(default=False)
@@ -261,6 +271,10 @@ class Authorization(models.Model):
         default=False,
         help_text="treatment or payment conditioned on signing (R-AUTH-7)",
     )
+    conditioning_exception = models.CharField(
+        max_length=20, blank=True, default="",
+        help_text="the R-AUTH-7 exception that allows conditioning, if any",
+    )  # fmt: skip
     known_false = models.BooleanField(default=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_note = models.CharField(max_length=500, blank=True, default="")
@@ -404,6 +418,7 @@ class LetterKind(models.TextChoices):
     INVOICE = "invoice", "Invoice"
     COVER = "cover", "Cover letter"
     ACCOUNTING = "accounting", "Accounting of disclosures"
+    REVIEW = "review", "Denial review decision"
 
 
 class Letter(models.Model):
