@@ -13,7 +13,8 @@ def main() -> None:
     from tests import factories
 
     facility = factories.facility("NORTH")
-    factories.user("him.web", "him_specialist", facilities=[facility])
+    south = factories.facility("SOUTH")  # a second facility: registering there links
+    factories.user("him.web", "him_specialist", facilities=[facility, south])
     patient = factories.patient(
         facility=facility, family="Núñez", given="José", mrn="N100001"
     )

@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,63 +94,71 @@ def server(tmp_path) -> Iterator[dict[str, str]]:
         log.close()
 
 
-def test_sign_in_search_open_chart_and_read_a_pdf(server):
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; screenshots go to ARTIFACTS."""
     if shutil.which("chromium") is None or not Path(CHROMIUM).exists():
         pytest.skip(
             "Chromium is not installed: run `apt-get install chromium` as root "
             "(`make test` does it) to run the browser tests"
         )
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    base = server["base"]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.goto(f"{base}/patients/{server['patient']}")  # sends us to sign in
-            expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-            page.get_by_label("User name").fill("him.web")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.screenshot(path=ARTIFACTS / "01-login.png")
-            page.get_by_role("button", name="Sign in").click()
-            # `next` brought us to the chart; go to search as a user would.
-            page.wait_for_url(f"{base}/patients/{server['patient']}")
-            page.get_by_role("link", name="Patient search").click()
-
-            page.get_by_label("Name", exact=True).fill("nun")
-            page.get_by_role("button", name="Search", exact=True).click()
-            result = page.get_by_role("link", name="NÚÑEZ, José")
-            expect(result).to_be_visible()
-            expect(page.get_by_text("N100001")).to_be_visible()
-            page.screenshot(path=ARTIFACTS / "02-search.png", full_page=True)
-
-            result.click()
-            expect(page.get_by_role("heading", name="NÚÑEZ, José")).to_be_visible()
-            expect(page.get_by_role("cell", name="V1001").first).to_be_visible()
-            page.screenshot(path=ARTIFACTS / "03-chart.png", full_page=True)
-
-            with page.expect_response(lambda r: "/content?" in r.url) as pdf:
-                page.get_by_role("link", name="Discharge summary").click()
-            response = pdf.value
-            assert response.status == 200
-            assert response.headers["content-type"] == "application/pdf"
-            # Chromium's PDF viewer takes over the frame, so fetch the bytes once more
-            # with the same session to see that they are the PDF.
-            again = page.request.get(response.url)
-            assert again.ok and again.body().startswith(b"%PDF-")
-            viewer = page.locator("iframe#document-viewer")
-            expect(viewer).to_have_attribute(
-                "src",
-                f"/documents/{server['document']}/content"
-                "?how=view&disposition=inline&version=1",
-            )
-            page.wait_for_timeout(1000)  # let the PDF viewer paint for the screenshot
-            page.screenshot(path=ARTIFACTS / "04-document.png")
+            yield browser
         finally:
             browser.close()
+
+
+def test_sign_in_search_open_chart_and_read_a_pdf(server, chromium):
+    from playwright.sync_api import expect
+
+    base = server["base"]
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(f"{base}/patients/{server['patient']}")  # sends us to sign in
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("User name").fill("him.web")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.screenshot(path=ARTIFACTS / "01-login.png")
+    page.get_by_role("button", name="Sign in").click()
+    # `next` brought us to the chart; go to search as a user would.
+    page.wait_for_url(f"{base}/patients/{server['patient']}")
+    page.get_by_role("link", name="Patient search").click()
+
+    page.get_by_label("Name", exact=True).fill("nun")
+    page.get_by_role("button", name="Search", exact=True).click()
+    result = page.get_by_role("link", name="NÚÑEZ, José")
+    expect(result).to_be_visible()
+    expect(page.get_by_text("N100001")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "02-search.png", full_page=True)
+
+    result.click()
+    expect(page.get_by_role("heading", name="NÚÑEZ, José")).to_be_visible()
+    expect(page.get_by_role("cell", name="V1001").first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "03-chart.png", full_page=True)
+
+    with page.expect_response(lambda r: "/content?" in r.url) as pdf:
+        page.get_by_role("link", name="Discharge summary").click()
+    response = pdf.value
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/pdf"
+    # Chromium's PDF viewer takes over the frame, so fetch the bytes once more
+    # with the same session to see that they are the PDF.
+    again = page.request.get(response.url)
+    assert again.ok and again.body().startswith(b"%PDF-")
+    viewer = page.locator("iframe#document-viewer")
+    expect(viewer).to_have_attribute(
+        "src",
+        f"/documents/{server['document']}/content"
+        "?how=view&disposition=inline&version=1",
+    )
+    page.wait_for_timeout(1000)  # let the PDF viewer paint for the screenshot
+    page.screenshot(path=ARTIFACTS / "04-document.png")
 
     with sqlite3.connect(server["db"]) as db:
         done = {row[0] for row in db.execute("SELECT action FROM audit_auditevent")}

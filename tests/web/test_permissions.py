@@ -72,7 +72,8 @@ def test_the_declared_capabilities(db):
     declared = {p.name: p.callback.access for p in PATTERNS}
     assert declared == {
         "login": PUBLIC, "mfa": PUBLIC, "healthz": PUBLIC, "logout": SIGNED_IN,
-        "search": "search_patients", "chart": "view_chart",
+        "search": "search_patients", "register": "edit_demographics",
+        "chart": "view_chart",
         "access_log": "view_access_log", "upload": "add_document",
         "document": "view_document", "document_content": "view_document",
         "interfaces": "view_interfaces", "interface_message": "view_interfaces",

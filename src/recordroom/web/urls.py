@@ -9,6 +9,7 @@ from . import (
     views_documents,
     views_identity,
     views_interfaces,
+    views_register,
     views_search,
 )
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("logout", views_auth.logout, name="logout"),
     path("healthz", views_auth.healthz, name="healthz"),
     path("", views_search.search, name="search"),
+    path("patients/new", views_register.register, name="register"),
     path("patients/<uuid:patient_id>", views_chart.chart, name="chart"),
     path(
         "patients/<uuid:patient_id>/access-log",

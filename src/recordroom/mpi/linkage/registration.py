@@ -112,6 +112,24 @@ def preview(data: PatientIn, *, limit: int = 5) -> tuple[list[Candidate], Thresh
     return _candidates(data, limit), thresholds_for(facility_of(data))
 
 
+def expected_outcome(
+    data: PatientIn, found: list[Candidate], limits: Thresholds
+) -> str:
+    """What `register` decides for these candidates when the registrar does not
+    override it (shown before anything is written): above the automatic-link
+    threshold a link, unless the record already holds another number from one of
+    the registration's authorities (then review, as between the thresholds)."""
+    top = found[0] if found else None
+    if top is None:
+        return MatchOutcome.CREATED
+    band = limits.band(top.probability)
+    if band == MatchOutcome.LINKED and _conflict(
+        Patient.objects.get(pk=top.patient_id), data
+    ):
+        return MatchOutcome.REVIEW
+    return band
+
+
 def _candidates(data: PatientIn, limit: int) -> list[Candidate]:
     """Best first; a retired (merged) record is replaced by its survivor, which is
     what a new registration should join."""
@@ -180,10 +198,11 @@ def register(
         raise ValidationFailed(
             "say why you chose this over the suggested outcome", field="reason"
         )
-    band = limits.band(top.probability) if top else MatchOutcome.CREATED
     target: Patient | None = None
     added: list[PatientIdentifier] = []
     with transaction.atomic():
+        # a conflict (e.g. a second MRN at the same facility) turns a link to review
+        band = expected_outcome(data, found, limits)
         if link_to:
             target = _chosen(actor, link_to, found)
             conflict = _conflict(target, data)
@@ -193,9 +212,6 @@ def register(
             top = next((c for c in found if c.patient_id == str(target.pk)), top)
         elif band == MatchOutcome.LINKED and not create_anyway and top is not None:
             target = Patient.objects.get(pk=top.patient_id)
-            if _conflict(target, data):  # e.g. a second MRN at the same facility
-                band = MatchOutcome.REVIEW
-                target = None
         if target is not None:
             added = add_identifiers(actor=actor, patient=target,
                                     identifiers=_new_identifiers(target, data),
