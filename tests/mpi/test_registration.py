@@ -197,3 +197,14 @@ def test_the_creator_of_a_record_is_kept(both_api):
     body = both_api.post("/patients", maja("N300123", "NORTH")).json()
     patient = Patient.objects.get(pk=body["id"])
     assert (patient.created_by, patient.created_via) == ("reg2", "api")
+
+
+def test_a_registrar_cannot_link_to_a_record_they_cannot_see(him, other_facility):
+    him_api = api_for(him)
+    theirs = factories.patient(facility=other_facility, family="Lindqvist",
+                               given="Maja", birth_date=date(1972, 11, 30))  # fmt: skip
+    reg = {**maja("N2", "NORTH"), "link_to": str(theirs.pk), "reason": "same person"}
+    resp = him_api.post("/patients", reg)
+    assert resp.status_code == 403 and resp.json()["field"] == "link_to"
+    assert not theirs.identifiers.filter(value="N2").exists()
+    assert Patient.objects.count() == 1

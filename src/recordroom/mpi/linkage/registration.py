@@ -204,7 +204,7 @@ def register(
         # a conflict (e.g. a second MRN at the same facility) turns a link to review
         band = expected_outcome(data, found, limits)
         if link_to:
-            target = _chosen(actor, link_to, found)
+            target = _chosen(actor, link_to)
             conflict = _conflict(target, data)
             if conflict:
                 raise ValidationFailed(conflict + "; merge the records instead",
@@ -247,17 +247,18 @@ def register(
     return Registration(patient, outcome, decision, found, limits)
 
 
-def _chosen(actor: Actor, link_to: Any, found: list[Candidate]) -> Patient:
+def _chosen(actor: Actor, link_to: Any) -> Patient:
     try:
         target = Patient.objects.get(pk=_uuid(link_to))
     except (Patient.DoesNotExist, ValueError):
         raise NotFound(f"no patient {link_to}") from None
     if target.merged_into_id:
         target = Patient.objects.get(pk=_final(target.pk))
-    if str(target.pk) not in {c.patient_id for c in found} and not in_scope(
-        actor.user, target
-    ):
-        raise PermissionDenied(f"patient {link_to} has no record at your facilities")
+    # a registrar links only to a record they can see (one found for them at
+    # another facility is never shown, so it is never theirs to choose)
+    if not in_scope(actor.user, target):
+        raise PermissionDenied(f"patient {link_to} has no record at your facilities",
+                               field="link_to")  # fmt: skip
     return target
 
 
