@@ -9,6 +9,7 @@ fails `test_every_route_declares_a_capability_and_is_in_the_matrix`.
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
 from recordroom.records.models import Document
+from recordroom.release.models import ReleaseRequest
+from recordroom.release.requests import RequestIn, log_request
 from recordroom.web.api import SIGNED_IN, api, route_capabilities
 from tests import factories
 from tests.interop.hl7v2.messages import adt
@@ -41,6 +44,24 @@ class World:
     def fresh_document(self) -> Document:
         return factories.document(patient=self.patient, facility=self.facility)
 
+    def fresh_request(self) -> ReleaseRequest:
+        return log_request(actor=factories.SYSTEM, data=RequestIn(**_release(self)))
+
+
+def _release(w: World) -> dict[str, Any]:
+    return {"patient_id": w.patient.pk, "facility_code": "NORTH",
+            "requester_type": "patient", "requester_name": "Neo Matrix",
+            "received_on": date.today(), "channel": "mail", "format": "pdf",
+            "delivery": "mail", "requester_address": "1 Main St",
+            "entire_record": True}  # fmt: skip
+
+
+def _new_release(w: World, a: Api):
+    body = {**_release(w), "patient_id": str(w.patient.pk), "facility": "NORTH",
+            "received_on": date.today().isoformat()}  # fmt: skip
+    del body["facility_code"]
+    return a.post("/release-requests", body)
+
 
 def _pdf() -> SimpleUploadedFile:
     return SimpleUploadedFile("note.pdf", factories.pdf_bytes(), "application/pdf")
@@ -58,6 +79,7 @@ def _new_patient(w: World, a: Api):
 P = "/patients/{patient_id}"
 D = "/documents/{document_id}"
 M = "/interface-messages/{message_id}"
+R = "/release-requests/{request_id}"
 CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/me"): lambda w, a: a.get("/me"),
     ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
@@ -95,6 +117,19 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", M): lambda w, a: a.get(f"/interface-messages/{w.message.pk}"),
     ("POST", M + "/reprocess"): lambda w, a: a.post(
         f"/interface-messages/{w.message.pk}/reprocess"
+    ),
+    ("POST", "/release-requests"): _new_release,
+    ("GET", "/release-requests"): lambda w, a: a.get("/release-requests"),
+    ("GET", R): lambda w, a: a.get(f"/release-requests/{w.fresh_request().pk}"),
+    ("POST", R + "/status"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_request().pk}/status", {"status": "in-progress"}
+    ),
+    ("POST", R + "/verify"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_request().pk}/verify", {"method": "photo ID"}
+    ),
+    ("POST", R + "/extension"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_request().pk}/extension",
+        {"reason": "records in off-site storage"},
     ),
 }  # fmt: skip
 
@@ -153,6 +188,12 @@ def test_the_declared_capabilities():
         ("GET", "/interface-messages"): "view_interfaces",
         ("GET", M): "view_interfaces",
         ("POST", M + "/reprocess"): "reprocess_messages",
+        ("POST", "/release-requests"): "release_records",
+        ("GET", "/release-requests"): "release_records",
+        ("GET", R): "release_records",
+        ("POST", R + "/status"): "release_records",
+        ("POST", R + "/verify"): "release_records",
+        ("POST", R + "/extension"): "release_records",
     }
 
 

@@ -8,6 +8,7 @@ A new page without a declaration fails `test_every_page_declares_its_access`.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from urllib.parse import quote
 
 import pytest
@@ -19,6 +20,8 @@ from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
 from recordroom.mpi.models import OverlayFlag
+from recordroom.release.models import ReleaseRequest
+from recordroom.release.requests import RequestIn, log_request
 from recordroom.web import urls as web_urls
 from recordroom.web.views_common import ACCESS_LEVELS, PUBLIC, SIGNED_IN
 from tests import factories
@@ -37,6 +40,10 @@ ANSWER = {
     "logout": (302, "/login"),
     "interface_reprocess": (302, None),  # back to the message, with the outcome
     "identity_merge_undo": (302, "/identity/merges"),  # GET: nothing to undo
+    # a request's actions are POSTs; a GET goes back to the request's page
+    "release_status": (302, None),
+    "release_verify": (302, None),
+    "release_extend": (302, None),
 }
 
 
@@ -45,7 +52,8 @@ def _url(name: str, patient, document, message) -> str:
     kwargs = {}
     ids = {"patient_id": patient.pk, "document_id": document.pk,
            "message_id": message.pk, "merge_id": uuid.uuid4(),
-           "flag_id": OverlayFlag.objects.get(patient=patient).pk}  # fmt: skip
+           "flag_id": OverlayFlag.objects.get(patient=patient).pk,
+           "request_id": ReleaseRequest.objects.get(patient=patient).pk}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
     url = reverse(f"web:{name}", kwargs=kwargs)
@@ -81,6 +89,9 @@ def test_the_declared_capabilities(db):
         "identity_duplicates": "manage_identity", "identity_merge": "manage_identity",
         "identity_merges": "manage_identity", "identity_merge_undo": "manage_identity",
         "identity_overlays": "manage_identity", "identity_overlay": "manage_identity",
+        "release_worklist": "release_records", "release_intake": "release_records",
+        "release_request": "release_records", "release_status": "release_records",
+        "release_verify": "release_records", "release_extend": "release_records",
     }  # fmt: skip
 
 
@@ -91,6 +102,11 @@ def record_data(db, facility):
     bad_birth_date = adt("A04", "PERM1", mrn="N-MX2", dob="19801399")
     message = handle(bad_birth_date).message  # an AE: in error, reprocessable
     OverlayFlag.objects.create(patient=patient, kind="two-ssns", summary="for the page")
+    log_request(actor=factories.SYSTEM, data=RequestIn(
+        patient_id=patient.pk, facility_code=facility.code, requester_type="patient",
+        requester_name="Neo Matrix", received_on=date.today(), channel="mail",
+        format="pdf", delivery="mail", requester_address="1 Main St",
+        entire_record=True))  # fmt: skip
     return patient, document, message
 
 

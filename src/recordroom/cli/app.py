@@ -15,6 +15,7 @@ from .hl7 import hl7_app
 from .interop import import_app
 from .mpi import mpi_app
 from .mpi_overlays import overlays as _overlays  # noqa: F401  (adds `mpi overlays`)
+from .roi import roi_app
 from .setup import cli_actor, django_setup, migrate
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(client_app, name="client")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
+app.add_typer(roi_app, name="roi")
 out = Console()
 err = Console(stderr=True)
 

@@ -34,6 +34,7 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, RecordroomError
 from recordroom.mpi.api import router as mpi_router
 from recordroom.records.api import router as records_router
+from recordroom.release.api import router as release_router
 from recordroom.web.middleware import SESSION_MFA_OK
 from recordroom.web.request import actor_from_request
 
@@ -168,6 +169,7 @@ api.add_router("", records_router)
 api.add_router("", mpi_router)
 api.add_router("", audit_router)
 api.add_router("", interfaces_router)
+api.add_router("", release_router)
 
 
 # --- errors ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from . import (
     views_identity,
     views_interfaces,
     views_register,
+    views_release,
     views_search,
 )
 
@@ -62,5 +63,27 @@ urlpatterns = [
         "interfaces/<uuid:message_id>/reprocess",
         views_interfaces.interface_reprocess,
         name="interface_reprocess",
+    ),
+    path("release/", views_release.worklist, name="release_worklist"),
+    path("release/new", views_release.intake, name="release_intake"),
+    path(
+        "release/<uuid:request_id>",
+        views_release.request_page,
+        name="release_request",
+    ),
+    path(
+        "release/<uuid:request_id>/status",
+        views_release.request_status,
+        name="release_status",
+    ),
+    path(
+        "release/<uuid:request_id>/verify",
+        views_release.request_verify,
+        name="release_verify",
+    ),
+    path(
+        "release/<uuid:request_id>/extend",
+        views_release.request_extend,
+        name="release_extend",
     ),
 ]

@@ -1,0 +1,279 @@
+"""Release of information over the JSON API: intake, the aging worklist, one
+request, and its workflow (status, identity verification, the one extension).
+
+Thin adapters: parse, call one service, render. Reads of PHI are audited here
+(`open_request`, `audit_listed`, shared with the web pages and the CLI); writes are
+audited by the services.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from recordroom.audit.services import EventSpec, record, record_many
+from recordroom.kernel import actions
+from recordroom.kernel.actor import Actor
+
+from . import requests as rq
+from .models import OPEN_STATUSES, ReleaseRequest
+
+router = Router(tags=["release"])
+RELEASE = {"x-capability": "release_records"}
+
+
+# --- audited reads (shared with web and cli) ---------------------------------------------
+
+
+def open_request(actor: Actor, request_id: Any, *, part: str) -> ReleaseRequest:
+    """The request, if at one of the actor's facilities, its read audited as a look at
+    the patient's record (chart.open naming the request and the part shown)."""
+    req = rq.get_request(user=actor.user, request_id=request_id)
+    record(actor=actor, action=actions.CHART_OPEN.name, patient=req.patient, obj=req,
+           detail={"release_request": req.number, "part": part})  # fmt: skip
+    return req
+
+
+def audit_listed(actor: Actor, worklist: str, patient_ids: list[Any]) -> None:
+    """A worklist shows names: each listed patient finds the read in their access log
+    (as web.views_identity does for the identity worklists)."""
+    record_many([EventSpec(actor, actions.PATIENT_SEARCH.name,
+                           detail={"worklist": worklist, "results": len(patient_ids)})]
+                + [EventSpec(actor, actions.CHART_OPEN.name, pid,
+                             detail={"worklist": worklist, "listed": True})
+                   for pid in dict.fromkeys(patient_ids)])  # fmt: skip
+
+
+def patient_name(req: ReleaseRequest) -> str:
+    name = req.patient.legal_name()
+    return name.display if name else "(no name)"
+
+
+# --- schemas -------------------------------------------------------------------------------
+
+
+class RequestCreate(Schema):
+    patient_id: UUID = Field(description="found with GET /patients first")
+    facility: str = Field(description="facility code: whose records, and whose desk")
+    requester_type: str = Field(description="patient, representative, directive, "
+                                "authorized, provider, payer, attorney, court-order, "
+                                "subpoena, law-enforcement, public-health, research")  # fmt: skip
+    requester_name: str
+    received_on: date
+    channel: str = Field(
+        description="mail, fax, email, portal, in-person, phone, interface"
+    )
+    format: str = Field(description="paper, pdf, electronic")
+    delivery: str = Field(description="download, mail, fax, pickup")
+    requester_organization: str = ""
+    requester_address: str = ""
+    requester_email: str = ""
+    requester_phone: str = ""
+    representative_authority: str = ""
+    state: str = ""
+    identity_verified: bool = False
+    verification_method: str = ""
+    purpose: str = ""
+    entire_record: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    encounter_ids: list[UUID] = []
+    document_types: list[str] = []
+    legal_basis: str = ""
+    legal_detail: dict[str, Any] = {}
+
+    def to_service(self) -> rq.RequestIn:
+        data = self.model_dump()
+        data["facility_code"] = data.pop("facility")
+        return rq.RequestIn(**data)
+
+
+class RequestOut(Schema):
+    id: UUID
+    number: str
+    patient_id: UUID
+    patient_name: str
+    facility: str
+    requester_type: str
+    requester_name: str
+    requester_organization: str
+    requester_address: str
+    requester_email: str
+    requester_phone: str
+    representative_authority: str
+    state: str
+    received_on: date
+    channel: str
+    identity_verified: bool
+    verification_method: str
+    verified_by: str
+    purpose: str
+    entire_record: bool
+    date_from: date | None
+    date_to: date | None
+    encounter_ids: list[UUID]
+    document_types: list[str]
+    format: str
+    delivery: str
+    legal_basis: str
+    legal_detail: dict[str, Any]
+    status: str
+    status_note: str
+    due_on: date
+    extended_to: date | None
+    extension_reason: str
+    deadline_rule: str
+    days_left: int
+    overdue: bool
+    created_at: datetime
+    created_by: str
+    closed_at: datetime | None
+    release_number: str
+
+
+class WorkItemOut(Schema):
+    id: UUID
+    number: str
+    patient_id: UUID
+    patient_name: str
+    requester_type: str
+    requester_name: str
+    status: str
+    received_on: date
+    due_on: date
+    extended_to: date | None
+    age_days: int
+    days_left: int
+    overdue: bool
+
+
+class WorklistOut(Schema):
+    items: list[WorkItemOut]
+    count: int
+
+
+class WorklistFilter(Schema):
+    status: str = Field("", description="one status; default: every open one")
+    overdue: bool = Field(False, description="only requests past their deadline")
+    limit: int = Field(200, ge=1, le=1000)
+
+
+class StatusIn(Schema):
+    status: str = Field(description="pending, in-progress or cancelled by hand")
+    note: str = ""
+
+
+class VerifyIn(Schema):
+    method: str = Field(description="how the requester's identity and authority "
+                        "were verified (R-DISC-7)")  # fmt: skip
+
+
+class ExtensionIn(Schema):
+    reason: str = Field(
+        description="the reason for the delay, for the notice (R-ACC-2)"
+    )
+
+
+def request_out(req: ReleaseRequest) -> dict[str, Any]:
+    today = timezone.now().date()
+    deadline = req.extended_to or req.due_on
+    fields = {f: getattr(req, f) for f in RequestOut.model_fields if hasattr(req, f)}
+    return {
+        **fields,
+        "patient_name": patient_name(req),
+        "facility": req.facility.code,
+        "encounter_ids": [e.pk for e in req.encounters.all()],
+        "days_left": (deadline - today).days,
+        "overdue": deadline < today and req.status in OPEN_STATUSES,
+    }
+
+
+def _get(request: HttpRequest, request_id: UUID) -> ReleaseRequest:
+    """For a write: the service audits it (a read would be a second event)."""
+    return rq.get_request(user=_actor(request).user, request_id=request_id)
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+# --- routes --------------------------------------------------------------------------------
+
+
+@router.post("/release-requests", response={201: RequestOut}, openapi_extra=RELEASE)
+def create_request(request: HttpRequest, data: RequestCreate) -> Status[dict[str, Any]]:
+    """Log a request with its due date by the rule that applies (R-ACC-2 for the
+    right of access). The patient is found with GET /patients first; a request for
+    a patient who cannot be identified is refused (and the attempt audited)."""
+    req = rq.log_request(actor=_actor(request), data=data.to_service())
+    return Status(201, request_out(req))
+
+
+@router.get("/release-requests", response=WorklistOut, openapi_extra=RELEASE)
+def list_requests(
+    request: HttpRequest, filters: Query[WorklistFilter]
+) -> dict[str, Any]:
+    """The aging worklist: open requests at your facilities, nearest deadline first;
+    each listed patient's access log shows the read."""
+    actor = _actor(request)
+    items = rq.worklist(user=actor.user, status=filters.status,
+                        overdue_only=filters.overdue, limit=filters.limit)  # fmt: skip
+    audit_listed(actor, "release", [i.request.patient_id for i in items])
+    rows = [
+        {**{f: getattr(i.request, f) for f in ("id", "number", "patient_id",
+            "requester_type", "requester_name", "status", "received_on", "due_on",
+            "extended_to")},
+         "patient_name": patient_name(i.request), "age_days": i.age_days,
+         "days_left": i.days_left, "overdue": i.overdue}
+        for i in items
+    ]  # fmt: skip
+    return {"items": rows, "count": len(rows)}
+
+
+@router.get(
+    "/release-requests/{request_id}", response=RequestOut, openapi_extra=RELEASE
+)
+def read_request(request: HttpRequest, request_id: UUID) -> dict[str, Any]:
+    """One request: requester, scope, status and deadline."""
+    return request_out(open_request(_actor(request), request_id, part="request"))
+
+
+@router.post(
+    "/release-requests/{request_id}/status", response=RequestOut, openapi_extra=RELEASE
+)
+def change_status(
+    request: HttpRequest, request_id: UUID, data: StatusIn
+) -> dict[str, Any]:
+    """Pend (with a note for the requester), take up, or cancel (with a note)."""
+    req = _get(request, request_id)
+    return request_out(rq.set_status(actor=_actor(request), req=req,
+                                     status=data.status, note=data.note))  # fmt: skip
+
+
+@router.post(
+    "/release-requests/{request_id}/verify", response=RequestOut, openapi_extra=RELEASE
+)
+def verify(request: HttpRequest, request_id: UUID, data: VerifyIn) -> dict[str, Any]:
+    """Record how the requester's identity and authority were verified (R-DISC-7)."""
+    req = _get(request, request_id)
+    return request_out(
+        rq.verify_identity(actor=_actor(request), req=req, method=data.method)
+    )
+
+
+@router.post(
+    "/release-requests/{request_id}/extension", response=RequestOut,
+    openapi_extra=RELEASE,
+)  # fmt: skip
+def extension(
+    request: HttpRequest, request_id: UUID, data: ExtensionIn
+) -> dict[str, Any]:
+    """Take the one extension (R-ACC-2: within the first period, with the reason)."""
+    req = _get(request, request_id)
+    return request_out(rq.extend(actor=_actor(request), req=req, reason=data.reason))

@@ -1,0 +1,337 @@
+"""The release-of-information desk: the aging worklist, intake (the patient found
+through the index search), and a request's page with its workflow actions.
+
+Thin adapters over release.requests (and the desk's other services as they land).
+Every page showing PHI audits the read (release.api.open_request / audit_listed);
+the services audit what they change.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from recordroom.audit.services import record
+from recordroom.kernel import actions
+from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from recordroom.mpi.models import Facility, Patient
+from recordroom.mpi.search import PatientQuery
+from recordroom.mpi.services import get_patient
+from recordroom.records.chart import find_patients, record_search, visible_encounters
+from recordroom.records.models import DocumentType
+from recordroom.release import requests as rq
+from recordroom.release.api import audit_listed, open_request
+from recordroom.release.models import (
+    OPEN_STATUSES,
+    Channel,
+    Delivery,
+    Format,
+    ReleaseRequest,
+    RequesterType,
+    Status,
+)
+from recordroom.web.request import actor_from_request
+
+from .views_common import denial_audited, requires
+from .views_search import RESULT_LIMIT, SearchForm, _row
+
+_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+Errors = dict[str, str]
+
+
+# --- the worklist ----------------------------------------------------------------------------
+
+
+class WorklistFilter(forms.Form):
+    status = forms.ChoiceField(
+        label="Status", required=False,
+        choices=[("", "Every open request"), *Status.choices],
+    )  # fmt: skip
+    overdue = forms.BooleanField(label="Overdue only", required=False)
+
+
+@requires("release_records")
+def worklist(request: HttpRequest) -> HttpResponse:
+    """Open requests at the user's facilities, the nearest deadline first."""
+    form = WorklistFilter(request.GET or None)
+    status, overdue = "", False
+    if form.is_valid():
+        status, overdue = form.cleaned_data["status"], form.cleaned_data["overdue"]
+    items = rq.worklist(user=request.user, status=status, overdue_only=overdue)
+    audit_listed(actor_from_request(request), "release",
+                 [i.request.patient_id for i in items])  # fmt: skip
+    context = {"form": form, "items": items,
+               "overdue_count": sum(i.overdue for i in items)}  # fmt: skip
+    return render(request, "web/release_worklist.html", context)
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+class IntakeForm(forms.Form):
+    facility = forms.ChoiceField(label="Facility (whose records)")
+    requester_type = forms.ChoiceField(label="Requester type",
+                                       choices=RequesterType.choices)  # fmt: skip
+    requester_name = forms.CharField(label="Requester name", max_length=200)
+    requester_organization = forms.CharField(
+        label="Organization", required=False, max_length=200
+    )
+    requester_address = forms.CharField(
+        label="Address", required=False, max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Needed for delivery by mail.",
+    )  # fmt: skip
+    requester_email = forms.EmailField(
+        label="Email", required=False, max_length=200,
+        help_text="Needed for a secure download link.",
+    )  # fmt: skip
+    requester_phone = forms.CharField(label="Phone", required=False, max_length=40)
+    representative_authority = forms.CharField(
+        label="Representative's authority", required=False, max_length=300,
+        help_text="For a personal representative: guardian, power of attorney, "
+        "executor (R-DISC-7).",
+    )  # fmt: skip
+    state = forms.CharField(
+        label="State", required=False, max_length=2,
+        help_text="Whose state law applies (two letters); blank: the house rule.",
+    )  # fmt: skip
+    received_on = forms.DateField(label="Received on", widget=_DATE)
+    channel = forms.ChoiceField(label="Received by", choices=Channel.choices)
+    identity_verified = forms.BooleanField(
+        label="Requester's identity verified", required=False
+    )
+    verification_method = forms.CharField(
+        label="How it was verified", required=False, max_length=300,
+        help_text="e.g. driver's licence checked in person; notarized signature.",
+    )  # fmt: skip
+    purpose = forms.CharField(label="Purpose", required=False, max_length=300)
+    entire_record = forms.BooleanField(label="The entire record", required=False)
+    date_from = forms.DateField(label="Dates of service from", required=False,
+                                widget=_DATE)  # fmt: skip
+    date_to = forms.DateField(label="to", required=False, widget=_DATE)
+    encounter_ids = forms.MultipleChoiceField(
+        label="Encounters", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    document_types = forms.MultipleChoiceField(
+        label="Document types", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    format = forms.ChoiceField(label="Format", choices=Format.choices,
+                               initial=Format.PDF)  # fmt: skip
+    delivery = forms.ChoiceField(label="Delivery", choices=Delivery.choices)
+    legal_basis = forms.CharField(
+        label="Legal basis", required=False, max_length=40,
+        help_text="When there is no authorization: court-order, subpoena, "
+        "law-enforcement, public-health ... (R-DISC).",
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, user: Any, patient: Patient, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        mine = Facility.objects.order_by("code")
+        scope = user.facility_ids()
+        if scope is not None:
+            mine = mine.filter(pk__in=scope)
+        codes: Any = self.fields["facility"]
+        codes.choices = [(f.code, f"{f.code} · {f.name}") for f in mine]
+        if len(codes.choices) == 1:
+            codes.initial = codes.choices[0][0]
+        self.encounters = list(
+            visible_encounters(user, patient).order_by("-admit_at")[:200]
+        )
+        enc: Any = self.fields["encounter_ids"]
+        enc.choices = [(str(e.pk), _encounter_label(e)) for e in self.encounters]
+        types: Any = self.fields["document_types"]
+        types.choices = [(t.code, f"{t.display} ({t.code})") for t in
+                         DocumentType.objects.filter(active=True).order_by("display")]  # fmt: skip
+        self.fields["received_on"].initial = timezone.localdate()
+
+    def clean_state(self) -> str:
+        return str(self.cleaned_data["state"]).strip().upper()
+
+    def request_in(self, patient: Patient) -> rq.RequestIn:
+        d = dict(self.cleaned_data)
+        d["facility_code"] = d.pop("facility")
+        return rq.RequestIn(patient_id=patient.pk, **d)
+
+
+def _encounter_label(e: Any) -> str:
+    when = e.admit_at.date().isoformat() if e.admit_at else "date not known"
+    account = f" · {e.account_number}" if e.account_number else ""
+    return f"{when} · {e.get_encounter_class_display()}{account} · {e.facility.code}"
+
+
+# The service's field names -> the form field showing the message.
+_INTAKE_FIELD = {"facility_code": "facility", "patient_id": None}
+
+
+def _patient_header(patient: Patient) -> dict[str, Any]:
+    return {
+        "patient": patient,
+        "legal_name": patient.legal_name(),
+        "mrns": [i for i in patient.identifiers.all() if i.kind == "MR"],
+    }
+
+
+@requires("release_records")
+def intake(request: HttpRequest) -> HttpResponse:
+    """GET without a patient: find the patient (the index search, audited). GET
+    ?patient=<id>: the intake form. POST: log the request, then its page."""
+    chosen = request.POST.get("patient") or request.GET.get("patient")
+    if not chosen:
+        return _find_patient(request)
+    actor = actor_from_request(request)
+    with denial_audited(request, action=actions.CHART_OPEN.name, patient=chosen):
+        patient = get_patient(user=request.user, patient_id=_uuid(chosen, "patient"))
+    form = IntakeForm(request.POST if request.method == "POST" else None,
+                      user=request.user, patient=patient)  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            req = rq.log_request(actor=actor, data=form.request_in(patient))
+        except (ValidationFailed, PermissionDenied, NotFound) as exc:
+            field = _INTAKE_FIELD.get(exc.field or "", exc.field)
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Request {req.number} logged; due "
+                             f"{req.due_on:%Y-%m-%d} ({req.deadline_rule}).")  # fmt: skip
+            return redirect("web:release_request", request_id=req.pk)
+    # the form shows the patient's name, MRNs and encounters: a read of the chart
+    record(actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
+           detail={"view": "release intake"})  # fmt: skip
+    context = {**_patient_header(patient), "form": form}
+    return render(request, "web/release_intake.html", context,
+                  status=422 if form.errors else 200)  # fmt: skip
+
+
+def _find_patient(request: HttpRequest) -> HttpResponse:
+    submitted = any(k in request.GET for k in SearchForm.base_fields)
+    form = SearchForm(request.GET if submitted else None)
+    rows: list[dict[str, Any]] | None = None
+    if submitted and form.is_valid():
+        d = form.cleaned_data
+        query = PatientQuery(name=d["name"], birth_date=d["birth_date"],
+                             identifier=d["identifier"], ssn=d["ssn"],
+                             limit=RESULT_LIMIT)  # fmt: skip
+        try:
+            hits = find_patients(user=request.user, query=query, account=d["account"])
+        except ValidationFailed as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            record_search(actor=actor_from_request(request), query=query,
+                          account=d["account"], hits=hits)  # fmt: skip
+            rows = [_row(h) for h in hits]
+    return render(request, "web/release_find.html",
+                  {"form": form, "rows": rows, "limit": RESULT_LIMIT})  # fmt: skip
+
+
+def _uuid(value: str, what: str) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise ValidationFailed(f"{what} must be an id, got {value!r:.40}",
+                               field=what) from None  # fmt: skip
+
+
+# --- the request page ----------------------------------------------------------------------
+
+
+# What each hand move is called on the page.
+MOVES = {Status.PENDING: "Pend (waiting on the requester)",
+         Status.IN_PROGRESS: "Take up (in progress)",
+         Status.CANCELLED: "Cancel the request"}  # fmt: skip
+
+
+@requires("release_records")
+def request_page(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    req = open_request(actor_from_request(request), request_id, part="request page")
+    return _render_request(request, req)
+
+
+def _render_request(
+    request: HttpRequest,
+    req: ReleaseRequest,
+    *,
+    errors: dict[str, Errors] | None = None,
+    posted: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The request page; `errors` maps an action to {field: message} when that
+    action was refused, shown next to the field (status 422)."""
+    today = timezone.localdate()
+    deadline: date = req.extended_to or req.due_on
+    encounters = list(req.encounters.select_related("facility").order_by("-admit_at"))
+    type_names = dict(DocumentType.objects.filter(code__in=req.document_types)
+                      .values_list("code", "display"))  # fmt: skip
+    context = {
+        **_patient_header(req.patient),
+        "req": req,
+        "deadline": deadline,
+        "days_left": (deadline - today).days,
+        "overdue": deadline < today and req.status in OPEN_STATUSES,
+        "is_open": req.status in OPEN_STATUSES,
+        "encounters": [_encounter_label(e) for e in encounters],
+        "document_types": [(c, type_names.get(c, c)) for c in req.document_types],
+        "moves": [(s, MOVES[s]) for s in MOVES if s in rq.TRANSITIONS[req.status]],
+        "errors": errors or {},
+        "posted": posted or {},
+    }
+    status = 422 if errors else 200
+    return render(request, "web/release_request.html", context, status=status)
+
+
+def _act(request: HttpRequest, request_id: UUID, action: str, run: Any) -> HttpResponse:
+    """POST: run one service on the request; back to its page with the outcome, or
+    the page again with the refusal next to the field. GET: the page."""
+    if request.method != "POST":
+        return redirect("web:release_request", request_id=request_id)
+    req = rq.get_request(user=request.user, request_id=request_id)
+    try:
+        done = run(actor_from_request(request), req, request.POST)
+    except ValidationFailed as exc:
+        req.refresh_from_db()
+        record(actor=actor_from_request(request), action=actions.CHART_OPEN.name,
+               patient=req.patient, obj=req,
+               detail={"release_request": req.number, "part": "request page"})  # fmt: skip
+        return _render_request(request, req, errors={action: {exc.field or "": exc.message}},
+                               posted={action: request.POST})  # fmt: skip
+    messages.success(request, done)
+    return redirect("web:release_request", request_id=req.pk)
+
+
+@requires("release_records")
+def request_status(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    """Pend with a note, take up, or cancel with a note."""
+
+    def run(actor: Any, req: ReleaseRequest, post: Any) -> str:
+        rq.set_status(actor=actor, req=req, status=post.get("status", ""),
+                      note=post.get("note", ""))  # fmt: skip
+        return f"Request {req.number} is now {req.get_status_display().lower()}."
+
+    return _act(request, request_id, "status", run)
+
+
+@requires("release_records")
+def request_verify(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    """Record how the requester's identity was verified."""
+
+    def run(actor: Any, req: ReleaseRequest, post: Any) -> str:
+        rq.verify_identity(actor=actor, req=req,
+                           method=post.get("verification_method", ""))  # fmt: skip
+        return "The requester's identity is recorded as verified."
+
+    return _act(request, request_id, "verify", run)
+
+
+@requires("release_records")
+def request_extend(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    """Take the one extension, with the reason for the notice."""
+
+    def run(actor: Any, req: ReleaseRequest, post: Any) -> str:
+        rq.extend(actor=actor, req=req, reason=post.get("extension_reason", ""))
+        return f"Extended to {req.extended_to:%Y-%m-%d}."
+
+    return _act(request, request_id, "extend", run)
