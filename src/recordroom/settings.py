@@ -125,6 +125,25 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "the limit (split the request).",
     ),
     EnvSetting(
+        "RECORDROOM_ROI_JUDGE_SUBPOENA_IS_ORDER",
+        "1",
+        "1 treats a subpoena signed by a judge as a court order (R-DISC-2, HHS "
+        "guidance to verify with counsel); 0 requires a subpoena's satisfactory "
+        "assurances (R-DISC-3) unless a separate court order is on file.",
+    ),
+    EnvSetting(
+        "RECORDROOM_ROI_CONTACT",
+        "Privacy Officer",
+        "Name or title of the person or office that takes complaints and review "
+        "requests about release decisions, printed on denial letters (R-ACC-9).",
+    ),
+    EnvSetting(
+        "RECORDROOM_ROI_CONTACT_PHONE",
+        "",
+        "That contact's telephone number; a denial letter must give it (R-ACC-9), so "
+        "a denial is refused until it is set.",
+    ),
+    EnvSetting(
         "RECORDROOM_TEST_DATABASE_URL",
         "postgres://postgres@127.0.0.1:5432/postgres",
         "PostgreSQL server the test suite's second pass uses (make test).",
@@ -297,6 +316,9 @@ ROI_SAME_PERSON_QA = env("RECORDROOM_ROI_SAME_PERSON_QA") == "1"
 ROI_WAIT_FOR_PAYMENT = env("RECORDROOM_ROI_WAIT_FOR_PAYMENT") == "1"
 ROI_LINK_DAYS = int(env("RECORDROOM_ROI_LINK_DAYS"))
 ROI_MAX_PACKET_BYTES = int(float(env("RECORDROOM_ROI_MAX_PACKET_MB")) * 1024 * 1024)
+ROI_JUDGE_SUBPOENA_IS_ORDER = env("RECORDROOM_ROI_JUDGE_SUBPOENA_IS_ORDER") == "1"
+ROI_CONTACT = env("RECORDROOM_ROI_CONTACT")
+ROI_CONTACT_PHONE = env("RECORDROOM_ROI_CONTACT_PHONE")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
