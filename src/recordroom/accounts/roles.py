@@ -54,6 +54,8 @@ ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
         ("records", "organization", ("add", "change", "view")),
         ("interop", "importrun", ("view",)),
         ("interop", "quarantineitem", ("change", "view")),
+        ("release", "deadlinerule", ("add", "change", "view")),
+        ("release", "feeschedule", ("add", "change", "view")),
     )
     for action in actions
 )
