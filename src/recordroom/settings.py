@@ -119,6 +119,13 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "Days a release download link stays valid.",
     ),
     EnvSetting(
+        "RECORDROOM_ROI_PART2_TPO_ACCOUNTING",
+        "0",
+        "1 lists Part 2 disclosures for treatment, payment and operations made with "
+        "consent in the accounting of disclosures (42 CFR 2.25(b), R-P2-8; HHS has "
+        "tolled compliance); 0 lists only those made under another consent.",
+    ),
+    EnvSetting(
         "RECORDROOM_ROI_MAX_PACKET_MB",
         "500",
         "Largest release packet built, in megabytes; a larger one is refused naming "
@@ -315,6 +322,7 @@ ROI_DEADLINE_PROFILE = env("RECORDROOM_ROI_DEADLINE_PROFILE")
 ROI_SAME_PERSON_QA = env("RECORDROOM_ROI_SAME_PERSON_QA") == "1"
 ROI_WAIT_FOR_PAYMENT = env("RECORDROOM_ROI_WAIT_FOR_PAYMENT") == "1"
 ROI_LINK_DAYS = int(env("RECORDROOM_ROI_LINK_DAYS"))
+ROI_PART2_TPO_ACCOUNTING = env("RECORDROOM_ROI_PART2_TPO_ACCOUNTING") == "1"
 ROI_MAX_PACKET_BYTES = int(float(env("RECORDROOM_ROI_MAX_PACKET_MB")) * 1024 * 1024)
 ROI_JUDGE_SUBPOENA_IS_ORDER = env("RECORDROOM_ROI_JUDGE_SUBPOENA_IS_ORDER") == "1"
 ROI_CONTACT = env("RECORDROOM_ROI_CONTACT")

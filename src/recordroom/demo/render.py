@@ -12,17 +12,15 @@ from __future__ import annotations
 import io
 import random
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
-from reportlab import rl_config
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
 from recordroom.kernel.blobs import default_store
+from recordroom.kernel.pdftext import FastCanvas, no_ascii85
 from recordroom.records.files import check_file
 
 from . import notes
@@ -67,38 +65,6 @@ class DocJob:
 
 
 # --- text PDFs (reportlab) -------------------------------------------------------------
-
-
-def _escape_table() -> dict[int, str]:
-    table = {}
-    for c in range(256):
-        ch = chr(c)
-        table[c] = (
-            f"\\{c:03o}" if c < 32 or c >= 127 else ("\\" + ch if ch in "\\()" else ch)
-        )
-    return table
-
-
-_ESCAPES = _escape_table()
-
-
-class _Canvas(canvas.Canvas):
-    """reportlab's pure-Python string escape is a per-character loop; translate is C."""
-
-    def _escape(self, s: str | bytes) -> str:
-        text = s.decode("latin-1") if isinstance(s, bytes) else s
-        return text.translate(_ESCAPES)
-
-
-@contextmanager
-def _no_ascii85() -> Iterator[None]:
-    # ASCII85-wrapping compressed streams only inflates them (a 7-bit-mail relic).
-    before = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        yield
-    finally:
-        rl_config.useA85 = before
 
 
 def _wrap(text: str, width: int = WRAP) -> list[str]:
@@ -160,7 +126,7 @@ def text_pdf(job: DocJob) -> bytes:
         lines[i : i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)
     ]
     buf = io.BytesIO()
-    c = _Canvas(buf, pagesize=letter, invariant=1)
+    c = FastCanvas(buf, pagesize=letter, invariant=1)
     c.setTitle(f"{job.title} - {job.patient}")
     c.setAuthor(job.author or job.facility)
     for n, page in enumerate(pages, 1):
@@ -173,7 +139,7 @@ def text_pdf(job: DocJob) -> bytes:
             t.textLine(text)
         c.drawText(t)
         c.showPage()
-    with _no_ascii85():
+    with no_ascii85():
         c.save()
     return buf.getvalue()
 

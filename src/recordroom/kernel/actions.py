@@ -246,3 +246,14 @@ RELEASE_ACCOUNTING = declare(
     "export",
     "A patient's accounting of disclosures was produced.",
 )
+RELEASE_ACCOUNTING_REQUEST = declare(
+    "release.accounting_request",
+    "update",
+    "A request for an accounting of disclosures was logged, extended, its fee agreed "
+    "or withdrawn.",
+)
+RELEASE_ACCOUNTING_SUSPEND = declare(
+    "release.accounting_suspend",
+    "create",
+    "An agency's statement suspended the accounting of disclosures made to it.",
+)

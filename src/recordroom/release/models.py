@@ -140,6 +140,9 @@ class FeeSchedule(models.Model):
     max_cents = models.PositiveIntegerField(null=True, blank=True)
     active = models.BooleanField(default=True)
     rule = models.CharField(max_length=40, blank=True, default="")
+    note = models.TextField(
+        blank=True, default="", help_text="where the figures come from; examples to set"
+    )
 
     class Meta:
         ordering = ["code"]
@@ -488,6 +491,7 @@ class Invoice(models.Model):
         max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
     )
     waiver_reason = models.CharField(max_length=300, blank=True, default="")
+    void_reason = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=150)
 
@@ -544,6 +548,11 @@ class Disclosure(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     correction_note = models.CharField(max_length=500, blank=True, default="")
+    retracted = models.BooleanField(
+        default=False,
+        help_text="a correction saying the entry it corrects was recorded in error: "
+        "no disclosure happened, so neither shows in the accounting",
+    )
     recorded_at = models.DateTimeField()
     recorded_by = models.CharField(max_length=150)
 
@@ -553,6 +562,10 @@ class Disclosure(models.Model):
             models.Index(
                 fields=["patient", "disclosed_at"], name="disclosure_patient_idx"
             ),
+        ]
+        constraints = [
+            # an entry is corrected once: a later fix corrects the correction
+            models.UniqueConstraint(fields=["corrects"], name="disclosure_corrected_once")
         ]
 
     def __str__(self) -> str:
@@ -576,6 +589,54 @@ class AccountingRequest(models.Model):
     letter = models.ForeignKey(
         Letter, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    requested_by = models.CharField(max_length=200, blank=True, default="")
+    summarise = models.BooleanField(
+        default=False,
+        help_text="list repeated disclosures to one recipient for one purpose once, "
+        "with their number and the date of the last (R-AOD-4 (b)(3))",
+    )
+    extended_to = models.DateField(null=True, blank=True)
+    extension_reason = models.CharField(max_length=500, blank=True, default="")
+    fee_agreed_at = models.DateTimeField(
+        null=True, blank=True, help_text="the individual was told the fee and agreed"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["patient", "received_on"], name="accounting_request_pat_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"accounting for {self.patient_id} received {self.received_on}"
+
+
+class AccountingSuspension(models.Model):
+    """A health oversight agency's or law enforcement official's statement that an
+    accounting would impede its activities (R-AOD-3): disclosures to that agency are
+    left out of accountings given while it runs. Written: the period it states;
+    oral: at most 30 days unless a written statement follows. No patient: it
+    applies to every patient."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    agency = models.CharField(max_length=200, help_text="as named on its disclosures")
+    written = models.BooleanField()
+    statement = models.TextField(help_text="the agency's statement, who made it, how")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    recorded_at = models.DateTimeField()
+    recorded_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-starts_on"]
+
+    def __str__(self) -> str:
+        return f"accounting suspended for {self.agency} to {self.ends_on}"
+
