@@ -9,9 +9,9 @@ fails `test_every_route_declares_a_capability_and_is_in_the_matrix`.
 from __future__ import annotations
 
 import itertools
-from datetime import date
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -22,11 +22,14 @@ from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
 from recordroom.records.models import Document
-from recordroom.release.models import ReleaseRequest
+from recordroom.release import denials
+from recordroom.release.letters import render_letter
+from recordroom.release.models import Authorization, Denial, ReleaseRequest
 from recordroom.release.requests import RequestIn, log_request
 from recordroom.web.api import SIGNED_IN, api, route_capabilities
 from tests import factories
 from tests.interop.hl7v2.messages import adt
+from tests.release.authorizing import authorize, elements
 
 from .conftest import Api, api_for
 
@@ -44,8 +47,21 @@ class World:
     def fresh_document(self) -> Document:
         return factories.document(patient=self.patient, facility=self.facility)
 
-    def fresh_request(self) -> ReleaseRequest:
-        return log_request(actor=factories.SYSTEM, data=RequestIn(**_release(self)))
+    def fresh_request(self, **over: Any) -> ReleaseRequest:
+        data = RequestIn(**{**_release(self), **over})
+        return log_request(actor=factories.SYSTEM, data=data)
+
+    def fresh_authorization(self) -> Authorization:
+        req = self.fresh_request(requester_type="authorized")
+        return authorize(factories.SYSTEM, req)
+
+    def fresh_denial(self, *, asked: bool = False) -> Denial:
+        req = self.fresh_request()
+        denial = denials.deny(actor=factories.SYSTEM, req=req, ground="endangerment",
+                              basis="likely to endanger", professional="Dr. Who")  # fmt: skip
+        if asked:
+            denials.request_review(actor=factories.SYSTEM, denial=denial)
+        return denial
 
 
 def _release(w: World) -> dict[str, Any]:
@@ -131,7 +147,54 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
         f"/release-requests/{w.fresh_request().pk}/extension",
         {"reason": "records in off-site storage"},
     ),
+    ("GET", R + "/basis"): lambda w, a: a.get(f"/release-requests/{w.fresh_request().pk}/basis"),
+    ("GET", R + "/authorizations"): lambda w, a: a.get(
+        f"/release-requests/{w.fresh_request().pk}/authorizations"
+    ),
+    ("POST", R + "/authorizations"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_request(requester_type='authorized').pk}/authorizations",
+        {"kind": "hipaa", "elements": elements("hipaa"), "expires_on": "2099-01-01"},
+    ),
+    ("POST", R + "/authorizations/{auth_id}"): lambda w, a: _on_auth(
+        w, a, "", {"purpose": "second opinion"}
+    ),
+    ("POST", R + "/authorizations/{auth_id}/revoke"): lambda w, a: _on_auth(
+        w, a, "/revoke", {"note": "letter received today"}
+    ),
+    ("POST", R + "/defect-letter"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_request(requester_type='authorized').pk}/defect-letter"
+    ),
+    ("GET", R + "/letters"): lambda w, a: a.get(
+        f"/release-requests/{w.fresh_request().pk}/letters"
+    ),
+    ("POST", R + "/letters"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_request().pk}/letters", {"kind": "acknowledgment"}
+    ),
+    ("GET", "/release-letters/{letter_id}/content"): lambda w, a: a.get(
+        f"/release-letters/{render_letter(actor=factories.SYSTEM, req=w.fresh_request(), kind='acknowledgment').pk}/content"
+    ),
+    ("POST", R + "/denials"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_request().pk}/denials",
+        {"ground": "endangerment", "basis": "likely to endanger", "professional": "Dr. Who"},
+    ),
+    ("POST", R + "/denials/{denial_id}/review-request"): lambda w, a: _on_denial(
+        w.fresh_denial(), a, "/review-request", None
+    ),
+    ("POST", R + "/denials/{denial_id}/review"): lambda w, a: _on_denial(
+        w.fresh_denial(asked=True), a, "/review",
+        {"reviewer": "Dr. Hopper", "outcome": "upheld"},
+    ),
 }  # fmt: skip
+
+
+def _on_auth(w: World, a: Api, tail: str, body: Any):
+    auth = w.fresh_authorization()
+    return a.post(f"/release-requests/{auth.request_id}/authorizations/{auth.pk}{tail}",
+                  body)  # fmt: skip
+
+
+def _on_denial(denial: Denial, a: Api, tail: str, body: Any):
+    return a.post(f"/release-requests/{denial.request_id}/denials/{denial.pk}{tail}", body)
 
 
 def test_every_route_declares_a_capability_and_is_in_the_matrix():
@@ -194,11 +257,24 @@ def test_the_declared_capabilities():
         ("POST", R + "/status"): "release_records",
         ("POST", R + "/verify"): "release_records",
         ("POST", R + "/extension"): "release_records",
+        ("GET", R + "/basis"): "release_records",
+        ("GET", R + "/authorizations"): "release_records",
+        ("POST", R + "/authorizations"): "release_records",
+        ("POST", R + "/authorizations/{auth_id}"): "release_records",
+        ("POST", R + "/authorizations/{auth_id}/revoke"): "release_records",
+        ("POST", R + "/defect-letter"): "release_records",
+        ("GET", R + "/letters"): "release_records",
+        ("POST", R + "/letters"): "release_records",
+        ("GET", "/release-letters/{letter_id}/content"): "release_records",
+        ("POST", R + "/denials"): "release_records",
+        ("POST", R + "/denials/{denial_id}/review-request"): "release_records",
+        ("POST", R + "/denials/{denial_id}/review"): "release_records",
     }
 
 
 @pytest.fixture
-def world(db, facility) -> World:
+def world(db, facility, settings) -> World:
+    settings.ROI_CONTACT_PHONE = "(217) 555-0199"  # denial letters name it (R-ACC-9)
     patient = factories.patient(facility=facility, family="Matrix", mrn="N-MX1")
     encounter = factories.encounter(patient=patient, facility=facility)
     document = factories.document(

@@ -20,12 +20,15 @@ from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
 from recordroom.mpi.models import OverlayFlag
-from recordroom.release.models import ReleaseRequest
+from recordroom.release import denials
+from recordroom.release.letters import render_letter
+from recordroom.release.models import Authorization, Denial, Letter, ReleaseRequest
 from recordroom.release.requests import RequestIn, log_request
 from recordroom.web import urls as web_urls
 from recordroom.web.views_common import ACCESS_LEVELS, PUBLIC, SIGNED_IN
 from tests import factories
 from tests.interop.hl7v2.messages import adt
+from tests.release.authorizing import authorize
 
 from .conftest import signed_in
 
@@ -44,6 +47,11 @@ ANSWER = {
     "release_status": (302, None),
     "release_verify": (302, None),
     "release_extend": (302, None),
+    "release_authorization_revoke": (302, None),
+    "release_defect_letter": (302, None),
+    "release_letter_new": (302, None),
+    "release_deny": (302, None),
+    "release_denial_review": (302, None),
 }
 
 
@@ -53,7 +61,10 @@ def _url(name: str, patient, document, message) -> str:
     ids = {"patient_id": patient.pk, "document_id": document.pk,
            "message_id": message.pk, "merge_id": uuid.uuid4(),
            "flag_id": OverlayFlag.objects.get(patient=patient).pk,
-           "request_id": ReleaseRequest.objects.get(patient=patient).pk}  # fmt: skip
+           "request_id": ReleaseRequest.objects.get(patient=patient).pk,
+           "auth_id": Authorization.objects.get(patient=patient).pk,
+           "letter_id": Letter.objects.filter(patient=patient).first().pk,
+           "denial_id": Denial.objects.get(request__patient=patient).pk}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
     url = reverse(f"web:{name}", kwargs=kwargs)
@@ -92,21 +103,32 @@ def test_the_declared_capabilities(db):
         "release_worklist": "release_records", "release_intake": "release_records",
         "release_request": "release_records", "release_status": "release_records",
         "release_verify": "release_records", "release_extend": "release_records",
+        "release_authorization_new": "release_records",
+        "release_authorization": "release_records",
+        "release_authorization_revoke": "release_records",
+        "release_defect_letter": "release_records", "release_letter_new": "release_records",
+        "release_letter": "release_records", "release_deny": "release_records",
+        "release_denial_review": "release_records",
     }  # fmt: skip
 
 
 @pytest.fixture
-def record_data(db, facility):
+def record_data(db, facility, settings):
+    settings.ROI_CONTACT_PHONE = "(217) 555-0199"  # denial letters name it (R-ACC-9)
     patient = factories.patient(facility=facility, family="Matrix", mrn="N-MX1")
     document = factories.document(patient=patient, facility=facility)
     bad_birth_date = adt("A04", "PERM1", mrn="N-MX2", dob="19801399")
     message = handle(bad_birth_date).message  # an AE: in error, reprocessable
     OverlayFlag.objects.create(patient=patient, kind="two-ssns", summary="for the page")
-    log_request(actor=factories.SYSTEM, data=RequestIn(
+    req = log_request(actor=factories.SYSTEM, data=RequestIn(
         patient_id=patient.pk, facility_code=facility.code, requester_type="patient",
         requester_name="Neo Matrix", received_on=date.today(), channel="mail",
         format="pdf", delivery="mail", requester_address="1 Main St",
         entire_record=True))  # fmt: skip
+    authorize(factories.SYSTEM, req, kind="directive")
+    render_letter(actor=factories.SYSTEM, req=req, kind="acknowledgment")
+    denials.deny(actor=factories.SYSTEM, req=req, ground="endangerment", partial=True,
+                 basis="likely to endanger", professional="Dr. Who")  # fmt: skip
     return patient, document, message
 
 

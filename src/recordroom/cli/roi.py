@@ -28,7 +28,7 @@ def list_requests(
     """Open requests, the nearest deadline first: age and days left, overdue marked."""
     django_setup()
     from recordroom.kernel.errors import RecordroomError
-    from recordroom.release.api import audit_listed, patient_name
+    from recordroom.release.api_common import audit_listed, patient_name
     from recordroom.release.requests import worklist
 
     actor = cli_actor()
@@ -63,7 +63,8 @@ def show(
     """One request: requester, what is asked for, status and deadline."""
     django_setup()
     from recordroom.kernel.errors import RecordroomError
-    from recordroom.release.api import open_request, request_out
+    from recordroom.release.api import request_out
+    from recordroom.release.api_common import open_request
     from recordroom.release.models import ReleaseRequest
 
     pk = (

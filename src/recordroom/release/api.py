@@ -17,42 +17,19 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from recordroom.audit.services import EventSpec, record, record_many
-from recordroom.kernel import actions
-from recordroom.kernel.actor import Actor
-
+from . import api_legal
 from . import requests as rq
+from .api_common import (
+    RELEASE,
+    actor_of,
+    audit_listed,
+    open_request,
+    patient_name,
+    request_for_write,
+)
 from .models import OPEN_STATUSES, ReleaseRequest
 
 router = Router(tags=["release"])
-RELEASE = {"x-capability": "release_records"}
-
-
-# --- audited reads (shared with web and cli) ---------------------------------------------
-
-
-def open_request(actor: Actor, request_id: Any, *, part: str) -> ReleaseRequest:
-    """The request, if at one of the actor's facilities, its read audited as a look at
-    the patient's record (chart.open naming the request and the part shown)."""
-    req = rq.get_request(user=actor.user, request_id=request_id)
-    record(actor=actor, action=actions.CHART_OPEN.name, patient=req.patient, obj=req,
-           detail={"release_request": req.number, "part": part})  # fmt: skip
-    return req
-
-
-def audit_listed(actor: Actor, worklist: str, patient_ids: list[Any]) -> None:
-    """A worklist shows names: each listed patient finds the read in their access log
-    (as web.views_identity does for the identity worklists)."""
-    record_many([EventSpec(actor, actions.PATIENT_SEARCH.name,
-                           detail={"worklist": worklist, "results": len(patient_ids)})]
-                + [EventSpec(actor, actions.CHART_OPEN.name, pid,
-                             detail={"worklist": worklist, "listed": True})
-                   for pid in dict.fromkeys(patient_ids)])  # fmt: skip
-
-
-def patient_name(req: ReleaseRequest) -> str:
-    name = req.patient.legal_name()
-    return name.display if name else "(no name)"
 
 
 # --- schemas -------------------------------------------------------------------------------
@@ -194,15 +171,6 @@ def request_out(req: ReleaseRequest) -> dict[str, Any]:
     }
 
 
-def _get(request: HttpRequest, request_id: UUID) -> ReleaseRequest:
-    """For a write: the service audits it (a read would be a second event)."""
-    return rq.get_request(user=_actor(request).user, request_id=request_id)
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
-
-
 # --- routes --------------------------------------------------------------------------------
 
 
@@ -211,7 +179,7 @@ def create_request(request: HttpRequest, data: RequestCreate) -> Status[dict[str
     """Log a request with its due date by the rule that applies (R-ACC-2 for the
     right of access). The patient is found with GET /patients first; a request for
     a patient who cannot be identified is refused (and the attempt audited)."""
-    req = rq.log_request(actor=_actor(request), data=data.to_service())
+    req = rq.log_request(actor=actor_of(request), data=data.to_service())
     return Status(201, request_out(req))
 
 
@@ -221,7 +189,7 @@ def list_requests(
 ) -> dict[str, Any]:
     """The aging worklist: open requests at your facilities, nearest deadline first;
     each listed patient's access log shows the read."""
-    actor = _actor(request)
+    actor = actor_of(request)
     items = rq.worklist(user=actor.user, status=filters.status,
                         overdue_only=filters.overdue, limit=filters.limit)  # fmt: skip
     audit_listed(actor, "release", [i.request.patient_id for i in items])
@@ -241,7 +209,7 @@ def list_requests(
 )
 def read_request(request: HttpRequest, request_id: UUID) -> dict[str, Any]:
     """One request: requester, scope, status and deadline."""
-    return request_out(open_request(_actor(request), request_id, part="request"))
+    return request_out(open_request(actor_of(request), request_id, part="request"))
 
 
 @router.post(
@@ -251,8 +219,8 @@ def change_status(
     request: HttpRequest, request_id: UUID, data: StatusIn
 ) -> dict[str, Any]:
     """Pend (with a note for the requester), take up, or cancel (with a note)."""
-    req = _get(request, request_id)
-    return request_out(rq.set_status(actor=_actor(request), req=req,
+    req = request_for_write(request, request_id)
+    return request_out(rq.set_status(actor=actor_of(request), req=req,
                                      status=data.status, note=data.note))  # fmt: skip
 
 
@@ -261,9 +229,9 @@ def change_status(
 )
 def verify(request: HttpRequest, request_id: UUID, data: VerifyIn) -> dict[str, Any]:
     """Record how the requester's identity and authority were verified (R-DISC-7)."""
-    req = _get(request, request_id)
+    req = request_for_write(request, request_id)
     return request_out(
-        rq.verify_identity(actor=_actor(request), req=req, method=data.method)
+        rq.verify_identity(actor=actor_of(request), req=req, method=data.method)
     )
 
 
@@ -275,5 +243,8 @@ def extension(
     request: HttpRequest, request_id: UUID, data: ExtensionIn
 ) -> dict[str, Any]:
     """Take the one extension (R-ACC-2: within the first period, with the reason)."""
-    req = _get(request, request_id)
-    return request_out(rq.extend(actor=_actor(request), req=req, reason=data.reason))
+    req = request_for_write(request, request_id)
+    return request_out(rq.extend(actor=actor_of(request), req=req, reason=data.reason))
+
+
+router.add_router("", api_legal.router)

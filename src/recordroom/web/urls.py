@@ -11,6 +11,7 @@ from . import (
     views_interfaces,
     views_register,
     views_release,
+    views_release_auth,
     views_search,
 )
 
@@ -85,5 +86,41 @@ urlpatterns = [
         "release/<uuid:request_id>/extend",
         views_release.request_extend,
         name="release_extend",
+    ),
+    path(
+        "release/<uuid:request_id>/authorizations/new",
+        views_release_auth.authorization_new,
+        name="release_authorization_new",
+    ),
+    path(
+        "release/<uuid:request_id>/authorizations/<uuid:auth_id>",
+        views_release_auth.authorization,
+        name="release_authorization",
+    ),
+    path(
+        "release/<uuid:request_id>/authorizations/<uuid:auth_id>/revoke",
+        views_release_auth.authorization_revoke,
+        name="release_authorization_revoke",
+    ),
+    path(
+        "release/<uuid:request_id>/defect-letter",
+        views_release_auth.defect_letter,
+        name="release_defect_letter",
+    ),
+    path(
+        "release/<uuid:request_id>/letters",
+        views_release_auth.letter_new,
+        name="release_letter_new",
+    ),
+    path(
+        "release/letters/<uuid:letter_id>",
+        views_release_auth.letter_content,
+        name="release_letter",
+    ),
+    path("release/<uuid:request_id>/deny", views_release_auth.deny, name="release_deny"),
+    path(
+        "release/<uuid:request_id>/denials/<uuid:denial_id>/review",
+        views_release_auth.denial_review,
+        name="release_denial_review",
     ),
 ]

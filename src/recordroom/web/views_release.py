@@ -2,7 +2,7 @@
 through the index search), and a request's page with its workflow actions.
 
 Thin adapters over release.requests (and the desk's other services as they land).
-Every page showing PHI audits the read (release.api.open_request / audit_listed);
+Every page showing PHI audits the read (release.api_common.open_request / audit_listed);
 the services audit what they change.
 """
 
@@ -27,9 +27,12 @@ from recordroom.mpi.services import get_patient
 from recordroom.records.chart import find_patients, record_search, visible_encounters
 from recordroom.records.models import DocumentType
 from recordroom.release import requests as rq
-from recordroom.release.api import audit_listed, open_request
+from recordroom.release.api_common import audit_listed, open_request
+from recordroom.release.authorizations import check_authorization, check_basis
+from recordroom.release.grounds import GROUNDS
 from recordroom.release.models import (
     OPEN_STATUSES,
+    AuthorizationKind,
     Channel,
     Delivery,
     Format,
@@ -249,18 +252,20 @@ MOVES = {Status.PENDING: "Pend (waiting on the requester)",
 @requires("release_records")
 def request_page(request: HttpRequest, request_id: UUID) -> HttpResponse:
     req = open_request(actor_from_request(request), request_id, part="request page")
-    return _render_request(request, req)
+    return render_request(request, req)
 
 
-def _render_request(
+def render_request(
     request: HttpRequest,
     req: ReleaseRequest,
     *,
     errors: dict[str, Errors] | None = None,
     posted: dict[str, Any] | None = None,
+    target: Any = "",
 ) -> HttpResponse:
     """The request page; `errors` maps an action to {field: message} when that
-    action was refused, shown next to the field (status 422)."""
+    action was refused, shown next to the field (status 422); `target` is the id
+    of the row the action was on (an authorization, a denial)."""
     today = timezone.localdate()
     deadline: date = req.extended_to or req.due_on
     encounters = list(req.encounters.select_related("facility").order_by("-admit_at"))
@@ -276,14 +281,40 @@ def _render_request(
         "encounters": [_encounter_label(e) for e in encounters],
         "document_types": [(c, type_names.get(c, c)) for c in req.document_types],
         "moves": [(s, MOVES[s]) for s in MOVES if s in rq.TRANSITIONS[req.status]],
+        **_legal_context(req, today),
         "errors": errors or {},
         "posted": posted or {},
+        "target": str(target),
     }
     status = 422 if errors else 200
     return render(request, "web/release_request.html", context, status=status)
 
 
-def _act(request: HttpRequest, request_id: UUID, action: str, run: Any) -> HttpResponse:
+def _legal_context(req: ReleaseRequest, today: date) -> dict[str, Any]:
+    """The basis check, the authorizations with their defects, letters, denials."""
+    auths = list(req.authorizations.all())
+    return {
+        "basis": check_basis(req, on=today),
+        "authorizations": [(a, check_authorization(a, on=today)) for a in auths],
+        "authorization_kinds": AuthorizationKind.choices,
+        "letters": list(req.letters.all()),
+        "letter_kinds": _WRITABLE_LETTERS,
+        "denials": list(req.denials.all()),
+        "grounds": [
+            g for g in GROUNDS.values() if req.requester_type in g.requester_types
+        ],  # fmt: skip
+    }
+
+
+# Letters written from the page by hand; the others come with their step (defect:
+# pend on the defects; denial: deny; invoice: the invoice; cover: the packet).
+_WRITABLE_LETTERS = (("acknowledgment", "Acknowledgment"),
+                     ("extension", "Extension notice"))  # fmt: skip
+
+
+def act(
+    request: HttpRequest, request_id: UUID, action: str, run: Any, target: Any = ""
+) -> HttpResponse:
     """POST: run one service on the request; back to its page with the outcome, or
     the page again with the refusal next to the field. GET: the page."""
     if request.method != "POST":
@@ -296,8 +327,8 @@ def _act(request: HttpRequest, request_id: UUID, action: str, run: Any) -> HttpR
         record(actor=actor_from_request(request), action=actions.CHART_OPEN.name,
                patient=req.patient, obj=req,
                detail={"release_request": req.number, "part": "request page"})  # fmt: skip
-        return _render_request(request, req, errors={action: {exc.field or "": exc.message}},
-                               posted={action: request.POST})  # fmt: skip
+        return render_request(request, req, errors={action: {exc.field or "": exc.message}},
+                               posted={action: request.POST}, target=target)  # fmt: skip
     messages.success(request, done)
     return redirect("web:release_request", request_id=req.pk)
 
@@ -311,7 +342,7 @@ def request_status(request: HttpRequest, request_id: UUID) -> HttpResponse:
                       note=post.get("note", ""))  # fmt: skip
         return f"Request {req.number} is now {req.get_status_display().lower()}."
 
-    return _act(request, request_id, "status", run)
+    return act(request, request_id, "status", run)
 
 
 @requires("release_records")
@@ -323,7 +354,7 @@ def request_verify(request: HttpRequest, request_id: UUID) -> HttpResponse:
                            method=post.get("verification_method", ""))  # fmt: skip
         return "The requester's identity is recorded as verified."
 
-    return _act(request, request_id, "verify", run)
+    return act(request, request_id, "verify", run)
 
 
 @requires("release_records")
@@ -334,4 +365,4 @@ def request_extend(request: HttpRequest, request_id: UUID) -> HttpResponse:
         rq.extend(actor=actor, req=req, reason=post.get("extension_reason", ""))
         return f"Extended to {req.extended_to:%Y-%m-%d}."
 
-    return _act(request, request_id, "extend", run)
+    return act(request, request_id, "extend", run)
