@@ -257,3 +257,9 @@ RELEASE_ACCOUNTING_SUSPEND = declare(
     "create",
     "An agency's statement suspended the accounting of disclosures made to it.",
 )
+RELEASE_DELIVER = declare(
+    "release.deliver",
+    "update",
+    "A released packet was recorded as mailed, faxed or picked up; a download link "
+    "was revoked.",
+)

@@ -640,3 +640,25 @@ class AccountingSuspension(models.Model):
     def __str__(self) -> str:
         return f"accounting suspended for {self.agency} to {self.ends_on}"
 
+
+class DeliveryRecord(models.Model):
+    """A released packet sent or handed over other than through its download link:
+    mailed (carrier, tracking number), faxed (number, confirmation), picked up (who,
+    how their identity was checked)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    request = models.ForeignKey(
+        ReleaseRequest, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    packet = models.ForeignKey(Packet, on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(max_length=10, choices=Delivery.choices)
+    detail = models.CharField(max_length=500)
+    delivered_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    recorded_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-delivered_at"]
+
+    def __str__(self) -> str:
+        return f"{self.method} delivery of {self.request_id}"
