@@ -16,15 +16,29 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
 from recordroom.records.models import Document
-from recordroom.release import denials
+from recordroom.release import denials, fees
+from recordroom.release.accounting_requests import (
+    agree_fee,
+    log_accounting_request,
+    produce_accounting,
+)
+from recordroom.release.disclosures import record_disclosure
 from recordroom.release.letters import render_letter
-from recordroom.release.models import Authorization, Denial, ReleaseRequest
+from recordroom.release.models import (
+    AccountingRequest,
+    Authorization,
+    Denial,
+    Disclosure,
+    Invoice,
+    ReleaseRequest,
+)
 from recordroom.release.requests import RequestIn, log_request
 from recordroom.web.api import SIGNED_IN, api, route_capabilities
 from tests import factories
@@ -54,6 +68,25 @@ class World:
     def fresh_authorization(self) -> Authorization:
         req = self.fresh_request(requester_type="authorized")
         return authorize(factories.SYSTEM, req)
+
+    def fresh_invoice(self) -> Invoice:
+        req = self.fresh_request(requester_type="authorized", format="paper")
+        return fees.invoice(actor=factories.SYSTEM, req=req, pages=10)
+
+    def fresh_disclosure(self) -> Disclosure:
+        return record_disclosure(actor=factories.SYSTEM, patient=self.patient,
+                                 disclosed_at=timezone.now(), recipient_name="County",
+                                 description="lab", purpose="report",
+                                 legal_basis="public-health")  # fmt: skip
+
+    def fresh_accounting(self, *, produced: bool = False) -> AccountingRequest:
+        req = log_accounting_request(actor=factories.SYSTEM, patient=self.patient,
+                                     received_on=date.today(), requested_by="Neo")  # fmt: skip
+        if req.fee_cents:  # not the first in twelve months: the fee told and agreed
+            agree_fee(actor=factories.SYSTEM, accounting_request=req)
+        if produced:
+            produce_accounting(actor=factories.SYSTEM, accounting_request=req)
+        return req
 
     def fresh_denial(self, *, asked: bool = False) -> Denial:
         req = self.fresh_request()
@@ -96,6 +129,7 @@ P = "/patients/{patient_id}"
 D = "/documents/{document_id}"
 M = "/interface-messages/{message_id}"
 R = "/release-requests/{request_id}"
+AR = "/accounting-requests/{accounting_id}"
 CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/me"): lambda w, a: a.get("/me"),
     ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
@@ -184,7 +218,63 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
         w.fresh_denial(asked=True), a, "/review",
         {"reviewer": "Dr. Hopper", "outcome": "upheld"},
     ),
+    ("GET", R + "/quote"): lambda w, a: a.get(
+        f"/release-requests/{w.fresh_request().pk}/quote", pages=10
+    ),
+    ("GET", R + "/invoices"): lambda w, a: a.get(
+        f"/release-requests/{w.fresh_request().pk}/invoices"
+    ),
+    ("POST", R + "/invoices"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_request().pk}/invoices", {"pages": 5}
+    ),
+    ("POST", R + "/invoices/{invoice_id}/payments"): lambda w, a: _on_invoice(
+        w, a, "/payments", {"amount_cents": 100, "method": "cash"}
+    ),
+    ("POST", R + "/invoices/{invoice_id}/waive"): lambda w, a: _on_invoice(
+        w, a, "/waive", {"reason": "hardship"}
+    ),
+    ("POST", R + "/invoices/{invoice_id}/void"): lambda w, a: _on_invoice(
+        w, a, "/void", {"reason": "issued in error"}
+    ),
+    ("GET", P + "/accounting-of-disclosures"): lambda w, a: a.get(
+        f"/patients/{w.patient.pk}/accounting-of-disclosures"
+    ),
+    ("GET", P + "/disclosures"): lambda w, a: a.get(f"/patients/{w.patient.pk}/disclosures"),
+    ("POST", P + "/disclosures"): lambda w, a: a.post(
+        f"/patients/{w.patient.pk}/disclosures",
+        {"disclosed_at": timezone.now().isoformat(), "recipient_name": "County",
+         "description": "lab", "purpose": "report", "legal_basis": "public-health"},
+    ),
+    ("POST", "/disclosures/{entry_id}/corrections"): lambda w, a: a.post(
+        f"/disclosures/{w.fresh_disclosure().pk}/corrections",
+        {"note": "name", "recipient_name": "County Health"},
+    ),
+    ("POST", P + "/accounting-requests"): lambda w, a: a.post(
+        f"/patients/{w.patient.pk}/accounting-requests",
+        {"received_on": date.today().isoformat(), "requested_by": "Neo"},
+    ),
+    ("POST", AR + "/fee-agreed"): lambda w, a: a.post(
+        f"/accounting-requests/{w.fresh_accounting().pk}/fee-agreed"
+    ),
+    ("POST", AR + "/extension"): lambda w, a: a.post(
+        f"/accounting-requests/{w.fresh_accounting().pk}/extension", {"reason": "busy"}
+    ),
+    ("POST", AR + "/withdrawal"): lambda w, a: a.post(
+        f"/accounting-requests/{w.fresh_accounting().pk}/withdrawal", {"note": "no need"}
+    ),
+    ("POST", AR + "/produce"): lambda w, a: a.post(
+        f"/accounting-requests/{w.fresh_accounting().pk}/produce"
+    ),
+    ("GET", AR + "/pdf"): lambda w, a: a.get(
+        f"/accounting-requests/{w.fresh_accounting(produced=True).pk}/pdf"
+    ),
+    ("GET", "/release-dashboard"): lambda w, a: a.get("/release-dashboard"),
 }  # fmt: skip
+
+
+def _on_invoice(w: World, a: Api, tail: str, body: Any):
+    inv = w.fresh_invoice()
+    return a.post(f"/release-requests/{inv.request_id}/invoices/{inv.pk}{tail}", body)
 
 
 def _on_auth(w: World, a: Api, tail: str, body: Any):
@@ -269,6 +359,23 @@ def test_the_declared_capabilities():
         ("POST", R + "/denials"): "release_records",
         ("POST", R + "/denials/{denial_id}/review-request"): "release_records",
         ("POST", R + "/denials/{denial_id}/review"): "release_records",
+        ("GET", R + "/quote"): "release_records",
+        ("GET", R + "/invoices"): "release_records",
+        ("POST", R + "/invoices"): "release_records",
+        ("POST", R + "/invoices/{invoice_id}/payments"): "release_records",
+        ("POST", R + "/invoices/{invoice_id}/waive"): "release_records",
+        ("POST", R + "/invoices/{invoice_id}/void"): "release_records",
+        ("GET", P + "/accounting-of-disclosures"): "account_disclosures",
+        ("GET", P + "/disclosures"): "account_disclosures",
+        ("POST", P + "/disclosures"): "account_disclosures",
+        ("POST", "/disclosures/{entry_id}/corrections"): "account_disclosures",
+        ("POST", P + "/accounting-requests"): "account_disclosures",
+        ("POST", AR + "/fee-agreed"): "account_disclosures",
+        ("POST", AR + "/extension"): "account_disclosures",
+        ("POST", AR + "/withdrawal"): "account_disclosures",
+        ("POST", AR + "/produce"): "account_disclosures",
+        ("GET", AR + "/pdf"): "account_disclosures",
+        ("GET", "/release-dashboard"): "release_records",
     }
 
 

@@ -14,15 +14,29 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 from django.urls import URLPattern, resolve, reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
 from recordroom.mpi.models import OverlayFlag
-from recordroom.release import denials
+from recordroom.release import denials, fees
+from recordroom.release.accounting_requests import (
+    log_accounting_request,
+    produce_accounting,
+)
+from recordroom.release.disclosures import record_disclosure
 from recordroom.release.letters import render_letter
-from recordroom.release.models import Authorization, Denial, Letter, ReleaseRequest
+from recordroom.release.models import (
+    AccountingRequest,
+    Authorization,
+    Denial,
+    Disclosure,
+    Invoice,
+    Letter,
+    ReleaseRequest,
+)
 from recordroom.release.requests import RequestIn, log_request
 from recordroom.web import urls as web_urls
 from recordroom.web.views_common import ACCESS_LEVELS, PUBLIC, SIGNED_IN
@@ -52,6 +66,12 @@ ANSWER = {
     "release_letter_new": (302, None),
     "release_deny": (302, None),
     "release_denial_review": (302, None),
+    "release_invoice_new": (302, None),
+    "release_invoice_step": (302, None),
+    "release_disclosure_new": (302, None),
+    "release_disclosure_correct": (302, None),
+    "release_accounting_new": (302, None),
+    "release_accounting_step": (302, None),
 }
 
 
@@ -63,8 +83,11 @@ def _url(name: str, patient, document, message) -> str:
            "flag_id": OverlayFlag.objects.get(patient=patient).pk,
            "request_id": ReleaseRequest.objects.get(patient=patient).pk,
            "auth_id": Authorization.objects.get(patient=patient).pk,
-           "letter_id": Letter.objects.filter(patient=patient).first().pk,
-           "denial_id": Denial.objects.get(request__patient=patient).pk}  # fmt: skip
+           "letter_id": Letter.objects.filter(patient=patient, kind="acknowledgment").get().pk,
+           "denial_id": Denial.objects.get(request__patient=patient).pk,
+           "invoice_id": Invoice.objects.get(request__patient=patient).pk,
+           "entry_id": Disclosure.objects.get(patient=patient).pk,
+           "accounting_id": AccountingRequest.objects.get(patient=patient).pk}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
     url = reverse(f"web:{name}", kwargs=kwargs)
@@ -109,6 +132,13 @@ def test_the_declared_capabilities(db):
         "release_defect_letter": "release_records", "release_letter_new": "release_records",
         "release_letter": "release_records", "release_deny": "release_records",
         "release_denial_review": "release_records",
+        "release_invoice_new": "release_records", "release_invoice_step": "release_records",
+        "release_disclosures": "account_disclosures",
+        "release_disclosure_new": "account_disclosures",
+        "release_disclosure_correct": "account_disclosures",
+        "release_accounting_new": "account_disclosures",
+        "release_accounting_step": "account_disclosures",
+        "release_accounting_letter": "account_disclosures",
     }  # fmt: skip
 
 
@@ -129,6 +159,13 @@ def record_data(db, facility, settings):
     render_letter(actor=factories.SYSTEM, req=req, kind="acknowledgment")
     denials.deny(actor=factories.SYSTEM, req=req, ground="endangerment", partial=True,
                  basis="likely to endanger", professional="Dr. Who")  # fmt: skip
+    fees.invoice(actor=factories.SYSTEM, req=req, pages=3)
+    record_disclosure(actor=factories.SYSTEM, patient=patient, disclosed_at=timezone.now(),
+                      recipient_name="County", description="lab", purpose="report",
+                      legal_basis="public-health")  # fmt: skip
+    produce_accounting(actor=factories.SYSTEM, accounting_request=log_accounting_request(
+        actor=factories.SYSTEM, patient=patient, received_on=date.today(),
+        requested_by="Neo"))  # fmt: skip
     return patient, document, message
 
 

@@ -12,6 +12,8 @@ from . import (
     views_register,
     views_release,
     views_release_auth,
+    views_release_disclosures,
+    views_release_fees,
     views_search,
 )
 
@@ -122,5 +124,45 @@ urlpatterns = [
         "release/<uuid:request_id>/denials/<uuid:denial_id>/review",
         views_release_auth.denial_review,
         name="release_denial_review",
+    ),
+    path(
+        "release/<uuid:request_id>/invoices",
+        views_release_fees.invoice_new,
+        name="release_invoice_new",
+    ),
+    path(
+        "release/<uuid:request_id>/invoices/<uuid:invoice_id>",
+        views_release_fees.invoice_step,
+        name="release_invoice_step",
+    ),
+    path(
+        "release/patients/<uuid:patient_id>/disclosures",
+        views_release_disclosures.disclosures,
+        name="release_disclosures",
+    ),
+    path(
+        "release/patients/<uuid:patient_id>/disclosures/new",
+        views_release_disclosures.disclosure_new,
+        name="release_disclosure_new",
+    ),
+    path(
+        "release/disclosures/<uuid:entry_id>/correct",
+        views_release_disclosures.disclosure_correct,
+        name="release_disclosure_correct",
+    ),
+    path(
+        "release/patients/<uuid:patient_id>/accounting-requests",
+        views_release_disclosures.accounting_new,
+        name="release_accounting_new",
+    ),
+    path(
+        "release/accounting-requests/<uuid:accounting_id>",
+        views_release_disclosures.accounting_step,
+        name="release_accounting_step",
+    ),
+    path(
+        "release/accounting-requests/<uuid:accounting_id>/letter",
+        views_release_disclosures.accounting_letter,
+        name="release_accounting_letter",
     ),
 ]

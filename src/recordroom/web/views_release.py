@@ -21,15 +21,20 @@ from django.utils import timezone
 from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from recordroom.kernel.labels import LABELS
 from recordroom.mpi.models import Facility, Patient
 from recordroom.mpi.search import PatientQuery
 from recordroom.mpi.services import get_patient
 from recordroom.records.chart import find_patients, record_search, visible_encounters
 from recordroom.records.models import DocumentType
+from recordroom.release import fees
 from recordroom.release import requests as rq
 from recordroom.release.api_common import audit_listed, open_request
 from recordroom.release.authorizations import check_authorization, check_basis
+from recordroom.release.dashboard import measures
+from recordroom.release.disclosures import ALIASES, LEGAL_BASES
 from recordroom.release.grounds import GROUNDS
+from recordroom.release.legal import F1_PROCESS, OTHER_PROCESS, PUBLIC_HEALTH
 from recordroom.release.models import (
     OPEN_STATUSES,
     AuthorizationKind,
@@ -40,6 +45,7 @@ from recordroom.release.models import (
     RequesterType,
     Status,
 )
+from recordroom.release.subpoenas import ASSURANCES, QPO_STATES
 from recordroom.web.request import actor_from_request
 
 from .views_common import denial_audited, requires
@@ -70,12 +76,22 @@ def worklist(request: HttpRequest) -> HttpResponse:
     items = rq.worklist(user=request.user, status=status, overdue_only=overdue)
     audit_listed(actor_from_request(request), "release",
                  [i.request.patient_id for i in items])  # fmt: skip
+    m = measures(request.user)
     context = {"form": form, "items": items,
-               "overdue_count": sum(i.overdue for i in items)}  # fmt: skip
+               "overdue_count": sum(i.overdue for i in items), "m": m,
+               "by_status": [(Status(st).label, [ages[b] for b in m.buckets], sum(ages.values()))
+                             for st, ages in m.open_by_status.items()],
+               "by_type": [(RequesterType(t).label, n)
+                           for t, n in m.releases_by_requester_type.items()]}  # fmt: skip
     return render(request, "web/release_worklist.html", context)
 
 
 # --- intake --------------------------------------------------------------------------------
+
+
+# The basis check (release.legal) reads research under a waiver as "irb-waiver",
+# the disclosure log files it under "research-waiver" (an alias there).
+_INTAKE_BASIS = {v: k for k, v in ALIASES.items()}
 
 
 class IntakeForm(forms.Form):
@@ -128,10 +144,13 @@ class IntakeForm(forms.Form):
     format = forms.ChoiceField(label="Format", choices=Format.choices,
                                initial=Format.PDF)  # fmt: skip
     delivery = forms.ChoiceField(label="Delivery", choices=Delivery.choices)
-    legal_basis = forms.CharField(
-        label="Legal basis", required=False, max_length=40,
-        help_text="When there is no authorization: court-order, subpoena, "
-        "law-enforcement, public-health ... (R-DISC).",
+    legal_basis = forms.ChoiceField(
+        label="Legal basis", required=False,
+        choices=[("", "as the requester type implies"),
+                 *((_INTAKE_BASIS.get(b.code, b.code), f"{b.label} ({b.cite})")
+                   for b in LEGAL_BASES.values())],
+        help_text="Say it for an attorney or a researcher; a payer asking for payment "
+        "is Payment, research under a waiver is the IRB or privacy board waiver.",
     )  # fmt: skip
 
     def __init__(self, *args: Any, user: Any, patient: Patient, **kwargs: Any) -> None:
@@ -157,10 +176,102 @@ class IntakeForm(forms.Form):
     def clean_state(self) -> str:
         return str(self.cleaned_data["state"]).strip().upper()
 
-    def request_in(self, patient: Patient) -> rq.RequestIn:
+    def request_in(
+        self, patient: Patient, legal_detail: dict[str, Any]
+    ) -> rq.RequestIn:
         d = dict(self.cleaned_data)
         d["facility_code"] = d.pop("facility")
-        return rq.RequestIn(patient_id=patient.pk, **d)
+        return rq.RequestIn(patient_id=patient.pk, legal_detail=legal_detail, **d)
+
+
+def _choices(words: dict[str, str]) -> list[tuple[str, str]]:
+    return [("", "—"), *words.items()]
+
+
+class LegalDetailForm(forms.Form):
+    """What a court order, subpoena, law enforcement or public health request's
+    papers show (release.legal.LEGAL_DETAIL_KEYS); only what is given is kept."""
+
+    order_signed_by_judge = forms.BooleanField(
+        label="Court order signed by a judge (or issued by the tribunal)",
+        required=False,
+    )
+    signed_by_judge = forms.BooleanField(label="Subpoena signed by a judge",
+                                         required=False)  # fmt: skip
+    part2_court_order = forms.BooleanField(
+        label="A 42 CFR 2.64-2.67 court order for substance use records", required=False
+    )
+    covers = forms.MultipleChoiceField(
+        label="Sensitive categories the order or process expressly names",
+        required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(lb.code, f"{lb.display} ({lb.code})") for lb in LABELS],
+    )  # fmt: skip
+    assurance = forms.ChoiceField(label="Subpoena's satisfactory assurance (R-DISC-3)",
+                                  required=False, choices=_choices(ASSURANCES))  # fmt: skip
+    written_statement = forms.BooleanField(
+        label="The requesting party's written statement received", required=False
+    )
+    documents = forms.CharField(
+        label="Documentation received (one per line)", required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
+    notice_sent_on = forms.DateField(label="Notice sent to the patient on",
+                                     required=False, widget=_DATE)  # fmt: skip
+    notice_sufficient = forms.BooleanField(
+        label="The notice described the litigation enough to object", required=False
+    )
+    objection_deadline = forms.DateField(label="Time to object ends on",
+                                         required=False, widget=_DATE)  # fmt: skip
+    objections_resolved = forms.BooleanField(
+        label="No objection filed, or all resolved for disclosure", required=False
+    )
+    qpo = forms.ChoiceField(label="Qualified protective order", required=False,
+                            choices=[("", "—"), *((q, q) for q in QPO_STATES)])  # fmt: skip
+    ce_effort = forms.ChoiceField(
+        label="Our own effort", required=False,
+        choices=[("", "—"), ("notice", "notice"), ("qpo", "qpo")],
+    )  # fmt: skip
+    process = forms.ChoiceField(label="Law enforcement process (R-DISC-4)",
+                                required=False,
+                                choices=_choices({**F1_PROCESS, **OTHER_PROCESS}))  # fmt: skip
+    relevant_material = forms.BooleanField(label="States: relevant and material",
+                                           required=False)  # fmt: skip
+    specific_limited = forms.BooleanField(label="States: specific and limited",
+                                          required=False)  # fmt: skip
+    deidentified_not_usable = forms.BooleanField(
+        label="States: de-identified information could not be used", required=False
+    )
+    privacy_officer_approved = forms.BooleanField(label="Approved by the privacy officer",
+                                                  required=False)  # fmt: skip
+    approved_by = forms.CharField(
+        label="Privacy officer", required=False, max_length=200
+    )
+    public_health_basis = forms.ChoiceField(label="Public health category (R-DISC-5)",
+                                            required=False,
+                                            choices=_choices(PUBLIC_HEALTH))  # fmt: skip
+    authority = forms.CharField(label="Authority or agency", required=False,
+                                max_length=200)  # fmt: skip
+    employer_conditions_met = forms.BooleanField(
+        label="Employer's conditions met (R-DISC-5(v))", required=False
+    )
+    agreement_documented = forms.BooleanField(
+        label="Parent's or student's agreement documented (R-DISC-5(vi))",
+        required=False,
+    )
+    waiver_documented = forms.BooleanField(
+        label="IRB or privacy board waiver documented", required=False
+    )
+
+    def detail(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in self.cleaned_data.items():
+            if key == "documents":
+                value = [line.strip() for line in value.splitlines() if line.strip()]
+            elif isinstance(value, date):
+                value = value.isoformat()
+            if value:
+                out[key] = value
+        return out
 
 
 def _encounter_label(e: Any) -> str:
@@ -191,11 +302,13 @@ def intake(request: HttpRequest) -> HttpResponse:
     actor = actor_from_request(request)
     with denial_audited(request, action=actions.CHART_OPEN.name, patient=chosen):
         patient = get_patient(user=request.user, patient_id=_uuid(chosen, "patient"))
-    form = IntakeForm(request.POST if request.method == "POST" else None,
-                      user=request.user, patient=patient)  # fmt: skip
-    if request.method == "POST" and form.is_valid():
+    posted = request.POST if request.method == "POST" else None
+    form = IntakeForm(posted, user=request.user, patient=patient)
+    legal = LegalDetailForm(posted, prefix="legal")
+    if request.method == "POST" and form.is_valid() and legal.is_valid():
         try:
-            req = rq.log_request(actor=actor, data=form.request_in(patient))
+            data = form.request_in(patient, legal.detail())
+            req = rq.log_request(actor=actor, data=data)
         except (ValidationFailed, PermissionDenied, NotFound) as exc:
             field = _INTAKE_FIELD.get(exc.field or "", exc.field)
             form.add_error(field if field in form.fields else None, exc.message)
@@ -206,9 +319,9 @@ def intake(request: HttpRequest) -> HttpResponse:
     # the form shows the patient's name, MRNs and encounters: a read of the chart
     record(actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
            detail={"view": "release intake"})  # fmt: skip
-    context = {**_patient_header(patient), "form": form}
+    context = {**_patient_header(patient), "form": form, "legal": legal}
     return render(request, "web/release_intake.html", context,
-                  status=422 if form.errors else 200)  # fmt: skip
+                  status=422 if form.errors or legal.errors else 200)  # fmt: skip
 
 
 def _find_patient(request: HttpRequest) -> HttpResponse:
@@ -281,7 +394,15 @@ def render_request(
         "encounters": [_encounter_label(e) for e in encounters],
         "document_types": [(c, type_names.get(c, c)) for c in req.document_types],
         "moves": [(s, MOVES[s]) for s in MOVES if s in rq.TRANSITIONS[req.status]],
+        "legal_detail": [
+            (
+                k.replace("_", " "),
+                ", ".join(v) if isinstance(v, list) else "yes" if v is True else v,
+            )
+            for k, v in (req.legal_detail or {}).items()
+        ],  # fmt: skip
         **_legal_context(req, today),
+        **fees_context(req, request.GET),
         "errors": errors or {},
         "posted": posted or {},
         "target": str(target),
@@ -304,6 +425,47 @@ def _legal_context(req: ReleaseRequest, today: date) -> dict[str, Any]:
             g for g in GROUNDS.values() if req.requester_type in g.requester_types
         ],  # fmt: skip
     }
+
+
+def fees_context(req: ReleaseRequest, get: Any) -> dict[str, Any]:
+    """The request page's Fees section: a quote (for the pages and media asked in
+    the query string, else the included pages and the request's format), the
+    invoices with their payments and balance, whether release waits on payment."""
+    pages = sum(i.pages - len(i.excluded_pages or []) for i in req.items.all()
+                if i.included)  # fmt: skip
+    media = req.format
+    quote_error = ""
+    try:
+        if get.get("quote_pages"):
+            pages = whole(get.get("quote_pages"), "quote_pages")
+        media = get.get("quote_media") or media
+        lines = fees.quote(req, pages, media)
+    except ValidationFailed as exc:
+        lines, quote_error = [], exc.message
+    invoices = list(req.invoices.prefetch_related("payments").order_by("-created_at"))
+    clear, why = fees.payment_clear(req)
+    return {
+        "quote": {
+            "pages": pages,
+            "media": media,
+            "lines": lines,
+            "total": sum(x.cents for x in lines),
+            "error": quote_error,
+            "schedule": fees.schedule_for(req),
+        },  # fmt: skip
+        "invoices": [(inv, fees.balance(inv)) for inv in invoices],
+        "media_choices": fees.MEDIA,
+        "payment_methods": fees.PAYMENT_METHODS,
+        "payment_clear": (clear, why),
+    }
+
+
+def whole(value: str, field: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValidationFailed(f"a number of pages, not {value[:20]!r}",
+                               field=field) from None  # fmt: skip
 
 
 # Letters written from the page by hand; the others come with their step (defect:
