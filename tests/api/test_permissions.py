@@ -22,8 +22,18 @@ from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
+from recordroom.kernel.actor import Actor
 from recordroom.records.models import Document
-from recordroom.release import denials, fees
+from recordroom.release import (
+    delivery,
+    denials,
+    fees,
+    packets,
+    redaction,
+    releasing,
+    review,
+    scope,
+)
 from recordroom.release.accounting_requests import (
     agree_fee,
     log_accounting_request,
@@ -37,6 +47,8 @@ from recordroom.release.models import (
     Denial,
     Disclosure,
     Invoice,
+    Packet,
+    ReleaseItem,
     ReleaseRequest,
 )
 from recordroom.release.requests import RequestIn, log_request
@@ -88,6 +100,22 @@ class World:
             produce_accounting(actor=factories.SYSTEM, accounting_request=req)
         return req
 
+    def fresh_item(self) -> ReleaseItem:
+        req = self.fresh_request()
+        items = scope.select_documents(actor=factories.SYSTEM, req=req)
+        return next(i for i in items if i.document_id == self.document.pk)
+
+    def fresh_packet(self, *, reviewed: bool = False, released: bool = False) -> Packet:
+        req = self.fresh_request(identity_verified=True, verification_method="photo ID")
+        scope.select_documents(actor=factories.SYSTEM, req=req)
+        packet = packets.build_packet(actor=factories.SYSTEM, req=req)
+        if reviewed or released:
+            review.quality_review(actor=Actor(channel="test", name="qa"), req=req,
+                                  passed=True, checks=dict.fromkeys(review.REQUIRED_CHECKS, True))  # fmt: skip
+        if released:
+            releasing.release(actor=factories.SYSTEM, req=req)
+        return packet
+
     def fresh_denial(self, *, asked: bool = False) -> Denial:
         req = self.fresh_request()
         denial = denials.deny(actor=factories.SYSTEM, req=req, ground="endangerment",
@@ -130,6 +158,7 @@ D = "/documents/{document_id}"
 M = "/interface-messages/{message_id}"
 R = "/release-requests/{request_id}"
 AR = "/accounting-requests/{accounting_id}"
+I = R + "/items/{item_id}"  # noqa: E741 (a path)
 CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/me"): lambda w, a: a.get("/me"),
     ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
@@ -269,7 +298,67 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
         f"/accounting-requests/{w.fresh_accounting(produced=True).pk}/pdf"
     ),
     ("GET", "/release-dashboard"): lambda w, a: a.get("/release-dashboard"),
+    ("POST", R + "/scope"): lambda w, a: a.post(f"/release-requests/{w.fresh_request().pk}/scope"),
+    ("GET", R + "/items"): lambda w, a: a.get(f"/release-requests/{w.fresh_request().pk}/items"),
+    ("POST", I + "/excluded-pages"): lambda w, a: _on_item(
+        w.fresh_item(), a, "/excluded-pages", {"pages": [], "reason": ""}
+    ),
+    ("POST", I + "/redactions"): lambda w, a: _on_item(
+        w.fresh_item(), a, "/redactions", {"text": "Discharge", "reason": "not asked"}
+    ),
+    ("POST", I + "/redactions/{redaction_id}/remove"): lambda w, a: _unredact(w, a),
+    ("POST", I + "/inclusion"): lambda w, a: _on_item(
+        w.fresh_item(), a, "/inclusion", {"included": False, "reason": "misfiled"}
+    ),
+    ("POST", R + "/packet"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_item().request_id}/packet"
+    ),
+    ("GET", R + "/packet"): lambda w, a: a.get(
+        f"/release-requests/{w.fresh_packet().request_id}/packet"
+    ),
+    ("GET", R + "/packet/content"): lambda w, a: a.get(
+        f"/release-requests/{w.fresh_packet().request_id}/packet/content"
+    ),
+    ("POST", R + "/review"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_packet().request_id}/review",
+        {"passed": True, "checks": {"patient": True, "scope": True}},
+    ),
+    ("GET", R + "/release-problems"): lambda w, a: a.get(
+        f"/release-requests/{w.fresh_request().pk}/release-problems"
+    ),
+    ("POST", R + "/release"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_packet(reviewed=True).request_id}/release"
+    ),
+    ("GET", R + "/links"): lambda w, a: a.get(
+        f"/release-requests/{w.fresh_request().pk}/links"
+    ),
+    ("POST", R + "/links"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_packet(released=True).request_id}/links", {}
+    ),
+    ("POST", R + "/links/{link_id}/revoke"): lambda w, a: _revoke_link(w, a),
+    ("POST", R + "/deliveries"): lambda w, a: a.post(
+        f"/release-requests/{w.fresh_packet(released=True).request_id}/deliveries",
+        {"method": "mail", "detail": "USPS 9400 1000 0000 0000 0000 00"},
+    ),
 }  # fmt: skip
+
+
+def _on_item(item: ReleaseItem, a: Api, tail: str, body: Any):
+    return a.post(f"/release-requests/{item.request_id}/items/{item.pk}{tail}", body)
+
+
+def _unredact(w: World, a: Api):
+    item = w.fresh_item()
+    found = redaction.add_redaction(actor=factories.SYSTEM, item=item, text="Discharge",
+                                    reason="not asked")[0]  # fmt: skip
+    return _on_item(item, a, f"/redactions/{found.pk}/remove", None)
+
+
+def _revoke_link(w: World, a: Api):
+    packet = w.fresh_packet(released=True)
+    link, _, _ = delivery.create_link(actor=factories.SYSTEM, packet=packet)
+    return a.post(f"/release-requests/{packet.request_id}/links/{link.pk}/revoke",
+                  {"reason": "sent to the wrong address"})  # fmt: skip
 
 
 def _on_invoice(w: World, a: Api, tail: str, body: Any):
@@ -376,6 +465,22 @@ def test_the_declared_capabilities():
         ("POST", AR + "/produce"): "account_disclosures",
         ("GET", AR + "/pdf"): "account_disclosures",
         ("GET", "/release-dashboard"): "release_records",
+        ("POST", R + "/scope"): "release_records",
+        ("GET", R + "/items"): "release_records",
+        ("POST", I + "/excluded-pages"): "release_records",
+        ("POST", I + "/redactions"): "release_records",
+        ("POST", I + "/redactions/{redaction_id}/remove"): "release_records",
+        ("POST", I + "/inclusion"): "release_records",
+        ("POST", R + "/packet"): "release_records",
+        ("GET", R + "/packet"): "release_records",
+        ("GET", R + "/packet/content"): "release_records",
+        ("POST", R + "/review"): "review_releases",
+        ("GET", R + "/release-problems"): "release_records",
+        ("POST", R + "/release"): "release_records",
+        ("GET", R + "/links"): "release_records",
+        ("POST", R + "/links"): "release_records",
+        ("POST", R + "/links/{link_id}/revoke"): "release_records",
+        ("POST", R + "/deliveries"): "release_records",
     }
 
 

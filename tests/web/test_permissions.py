@@ -20,8 +20,18 @@ from django.utils.html import escape
 from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
+from recordroom.kernel.actor import Actor
 from recordroom.mpi.models import OverlayFlag
-from recordroom.release import denials, fees
+from recordroom.release import (
+    delivery,
+    denials,
+    fees,
+    packets,
+    redaction,
+    releasing,
+    review,
+    scope,
+)
 from recordroom.release.accounting_requests import (
     log_accounting_request,
     produce_accounting,
@@ -33,8 +43,12 @@ from recordroom.release.models import (
     Authorization,
     Denial,
     Disclosure,
+    DownloadLink,
     Invoice,
     Letter,
+    Packet,
+    Redaction,
+    ReleaseItem,
     ReleaseRequest,
 )
 from recordroom.release.requests import RequestIn, log_request
@@ -72,6 +86,17 @@ ANSWER = {
     "release_disclosure_correct": (302, None),
     "release_accounting_new": (302, None),
     "release_accounting_step": (302, None),
+    "release_scope": (302, None),
+    "release_item_pages": (302, None),
+    "release_item_redact": (302, None),
+    "release_redaction_remove": (302, None),
+    "release_item_include": (302, None),
+    "release_packet_build": (302, None),
+    "release_review": (302, None),
+    "release_release": (302, None),
+    "release_link_new": (302, None),
+    "release_link_revoke": (302, None),
+    "release_delivery": (302, None),
 }
 
 
@@ -86,8 +111,13 @@ def _url(name: str, patient, document, message) -> str:
            "letter_id": Letter.objects.filter(patient=patient, kind="acknowledgment").get().pk,
            "denial_id": Denial.objects.get(request__patient=patient).pk,
            "invoice_id": Invoice.objects.get(request__patient=patient).pk,
-           "entry_id": Disclosure.objects.get(patient=patient).pk,
-           "accounting_id": AccountingRequest.objects.get(patient=patient).pk}  # fmt: skip
+           "entry_id": Disclosure.objects.get(patient=patient, request=None).pk,
+           "accounting_id": AccountingRequest.objects.get(patient=patient).pk,
+           "item_id": ReleaseItem.objects.get(request__patient=patient).pk,
+           "redaction_id": Redaction.objects.get(item__request__patient=patient).pk,
+           "packet_id": Packet.objects.get(request__patient=patient).pk,
+           "link_id": DownloadLink.objects.get(packet__request__patient=patient).pk,
+           "token": "not-a-token"}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
     url = reverse(f"web:{name}", kwargs=kwargs)
@@ -139,6 +169,14 @@ def test_the_declared_capabilities(db):
         "release_accounting_new": "account_disclosures",
         "release_accounting_step": "account_disclosures",
         "release_accounting_letter": "account_disclosures",
+        "release_scope": "release_records", "release_item": "release_records",
+        "release_item_pages": "release_records", "release_item_redact": "release_records",
+        "release_redaction_remove": "release_records",
+        "release_item_include": "release_records",
+        "release_packet_build": "release_records", "release_packet": "release_records",
+        "release_review": "review_releases", "release_release": "release_records",
+        "release_link_new": "release_records", "release_link_revoke": "release_records",
+        "release_delivery": "release_records", "release_download": PUBLIC,
     }  # fmt: skip
 
 
@@ -154,7 +192,7 @@ def record_data(db, facility, settings):
         patient_id=patient.pk, facility_code=facility.code, requester_type="patient",
         requester_name="Neo Matrix", received_on=date.today(), channel="mail",
         format="pdf", delivery="mail", requester_address="1 Main St",
-        entire_record=True))  # fmt: skip
+        identity_verified=True, verification_method="photo ID", entire_record=True))  # fmt: skip
     authorize(factories.SYSTEM, req, kind="directive")
     render_letter(actor=factories.SYSTEM, req=req, kind="acknowledgment")
     denials.deny(actor=factories.SYSTEM, req=req, ground="endangerment", partial=True,
@@ -166,6 +204,14 @@ def record_data(db, facility, settings):
     produce_accounting(actor=factories.SYSTEM, accounting_request=log_accounting_request(
         actor=factories.SYSTEM, patient=patient, received_on=date.today(),
         requested_by="Neo"))  # fmt: skip
+    item = scope.select_documents(actor=factories.SYSTEM, req=req)[0]
+    redaction.add_redaction(actor=factories.SYSTEM, item=item, text="Discharge",
+                            reason="not asked for")  # fmt: skip
+    packet = packets.build_packet(actor=factories.SYSTEM, req=req)
+    review.quality_review(actor=Actor(channel="test", name="qa"), req=req, passed=True,
+                          checks=dict.fromkeys(review.REQUIRED_CHECKS, True))  # fmt: skip
+    releasing.release(actor=factories.SYSTEM, req=req)
+    delivery.create_link(actor=factories.SYSTEM, packet=packet)
     return patient, document, message
 
 

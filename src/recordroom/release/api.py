@@ -17,7 +17,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from . import api_accounts, api_legal
+from . import api_accounts, api_legal, api_packet
 from . import requests as rq
 from .api_common import (
     RELEASE,
@@ -249,3 +249,4 @@ def extension(
 
 router.add_router("", api_legal.router)
 router.add_router("", api_accounts.router)
+router.add_router("", api_packet.router)

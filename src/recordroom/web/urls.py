@@ -14,6 +14,7 @@ from . import (
     views_release_auth,
     views_release_disclosures,
     views_release_fees,
+    views_release_packet,
     views_search,
 )
 
@@ -164,5 +165,71 @@ urlpatterns = [
         "release/accounting-requests/<uuid:accounting_id>/letter",
         views_release_disclosures.accounting_letter,
         name="release_accounting_letter",
+    ),
+    path("release/<uuid:request_id>/scope", views_release_packet.select, name="release_scope"),
+    path(
+        "release/<uuid:request_id>/items/<int:item_id>",
+        views_release_packet.item_page,
+        name="release_item",
+    ),
+    path(
+        "release/<uuid:request_id>/items/<int:item_id>/pages",
+        views_release_packet.item_pages,
+        name="release_item_pages",
+    ),
+    path(
+        "release/<uuid:request_id>/items/<int:item_id>/redactions",
+        views_release_packet.item_redact,
+        name="release_item_redact",
+    ),
+    path(
+        "release/<uuid:request_id>/items/<int:item_id>/redactions/<int:redaction_id>/remove",
+        views_release_packet.redaction_remove,
+        name="release_redaction_remove",
+    ),
+    path(
+        "release/<uuid:request_id>/items/<int:item_id>/inclusion",
+        views_release_packet.item_include,
+        name="release_item_include",
+    ),
+    path(
+        "release/<uuid:request_id>/packets",
+        views_release_packet.build,
+        name="release_packet_build",
+    ),
+    path(
+        "release/<uuid:request_id>/packets/<uuid:packet_id>",
+        views_release_packet.packet_content,
+        name="release_packet",
+    ),
+    path(
+        "release/<uuid:request_id>/review",
+        views_release_packet.quality_review,
+        name="release_review",
+    ),
+    path(
+        "release/<uuid:request_id>/release",
+        views_release_packet.release,
+        name="release_release",
+    ),
+    path(
+        "release/<uuid:request_id>/links",
+        views_release_packet.link_new,
+        name="release_link_new",
+    ),
+    path(
+        "release/<uuid:request_id>/links/<uuid:link_id>/revoke",
+        views_release_packet.link_revoke,
+        name="release_link_revoke",
+    ),
+    path(
+        "release/<uuid:request_id>/deliveries",
+        views_release_packet.log_delivery,
+        name="release_delivery",
+    ),
+    path(
+        "release/download/<str:token>",
+        views_release_packet.download,
+        name="release_download",
     ),
 ]

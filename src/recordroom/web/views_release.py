@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from recordroom.accounts.permissions import has
 from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
@@ -27,7 +28,7 @@ from recordroom.mpi.search import PatientQuery
 from recordroom.mpi.services import get_patient
 from recordroom.records.chart import find_patients, record_search, visible_encounters
 from recordroom.records.models import DocumentType
-from recordroom.release import fees
+from recordroom.release import fees, packets, releasing, review, scope
 from recordroom.release import requests as rq
 from recordroom.release.api_common import audit_listed, open_request
 from recordroom.release.authorizations import check_authorization, check_basis
@@ -40,6 +41,7 @@ from recordroom.release.models import (
     AuthorizationKind,
     Channel,
     Delivery,
+    DownloadLink,
     Format,
     ReleaseRequest,
     RequesterType,
@@ -375,6 +377,7 @@ def render_request(
     errors: dict[str, Errors] | None = None,
     posted: dict[str, Any] | None = None,
     target: Any = "",
+    new_link: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """The request page; `errors` maps an action to {field: message} when that
     action was refused, shown next to the field (status 422); `target` is the id
@@ -403,12 +406,42 @@ def render_request(
         ],  # fmt: skip
         **_legal_context(req, today),
         **fees_context(req, request.GET),
+        **_packet_context(req, request.user),
+        "new_link": new_link,
         "errors": errors or {},
         "posted": posted or {},
         "target": str(target),
     }
     status = 422 if errors else 200
     return render(request, "web/release_request.html", context, status=status)
+
+
+def _packet_context(req: ReleaseRequest, user: Any) -> dict[str, Any]:
+    """The documents considered, the current packet, its reviews and what stops the
+    release, the download links and deliveries."""
+    packet = packets.current_packet(req)
+    items = list(req.items.select_related("document__doc_type", "version")
+                 .prefetch_related("redactions").order_by("position"))  # fmt: skip
+    ready = req.status in (Status.QUALITY_REVIEW, Status.READY)
+    return {
+        "workable": req.status in scope.WORKABLE,
+        "included": [i for i in items if i.included],
+        "left_out": [i for i in items if not i.included],
+        "packet": packet,
+        "packet_count": req.packets.count(),
+        "reviews": list(req.reviews.all()),
+        "system_checks": review.system_checks(req, packet) if packet and ready else None,
+        "required_checks": review.REQUIRED_CHECKS.items(),
+        "can_review": has(user, "review_releases"),
+        "reviewer_problem": review.reviewer_allowed(user.username, packet) if packet
+        else "",
+        "release_problems": releasing.release_problems(req) if ready else [],
+        "links": list(DownloadLink.objects.filter(packet__request=req)
+                      .order_by("-created_at")),
+        "deliveries": list(req.deliveries.all()),
+        "delivery_methods": [(m, label) for m, label in Delivery.choices
+                             if m != Delivery.DOWNLOAD],
+    }  # fmt: skip
 
 
 def _legal_context(req: ReleaseRequest, today: date) -> dict[str, Any]:
