@@ -190,3 +190,18 @@ def test_an_interrupted_load_resumes_without_duplicating(tmp_path):
     assert Patient.objects.count() == summary.patients > first
     assert len(_truth(tmp_path / "demo" / "ground-truth.csv")) == summary.patients
     assert chain.verify().intact
+
+
+def test_the_release_desk_has_requests_of_every_kind(demo):
+    from recordroom.release.models import Disclosure, Letter, ReleaseRequest
+
+    summary, _ = demo
+    assert summary.release_requests == ReleaseRequest.objects.count() == 10
+    kinds = set(ReleaseRequest.objects.values_list("requester_type", flat=True))
+    assert {"patient", "attorney", "subpoena", "court-order", "provider"} <= kinds
+    pended = ReleaseRequest.objects.get(requester_type="attorney")
+    assert pended.status == "pending"
+    assert Letter.objects.filter(request=pended, kind="defect").count() == 1
+    public_health = Disclosure.objects.filter(legal_basis="public-health")
+    assert public_health.count() == 3 and all(d.accountable for d in public_health)
+    assert chain.verify().intact

@@ -32,6 +32,7 @@ from recordroom.mpi.models import PatientIdentifier
 from .clinical import plan_clinical
 from .people import RecordPlan, plan_people
 from .render import DocJob, render_and_store
+from .roi import seed_release_desk
 from .rows import Counts, count_plans, doc_jobs, write_batch
 from .setup import Scenery, ensure_scenery
 
@@ -59,6 +60,7 @@ class DemoSummary:
     scanned: int = 0  # image-only documents
     seed: int = 0
     ground_truth: str = ""
+    release_requests: int = 0  # requests on the release desk (demo/roi.py)
 
 
 def load_demo(
@@ -105,8 +107,10 @@ def load_demo(
         seed=seed, people=patients, as_of=as_of, actor=actor, truth_path=truth_path,
         progress=progress, workers=workers, batch_size=batch_size,
     )  # fmt: skip
+    # the release desk's requests and a few disclosures (demo/roi.py)
     summary = DemoSummary(
         **asdict(counts), people=patients, seed=seed, ground_truth=str(truth_path),
+        release_requests=seed_release_desk(actor=actor, as_of=as_of),
         seconds=round(time.perf_counter() - started, 2),
     )  # fmt: skip
     detail = {k: v for k, v in asdict(summary).items() if k != "already_loaded"}
