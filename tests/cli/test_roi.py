@@ -45,6 +45,7 @@ def test_roi_show_one_request(db, patient):
     text = " ".join(shown.output.split())
     assert req.number in text and "Ortega & Lane LLP" in text
     assert "types 18842-5" in text and "30 days left" in text
+    assert "basis 1 defect(s): authorization (R-AUTH-1)" in text
     read = AuditEvent.objects.filter(action="chart.open", channel="cli").latest("id")
     assert read.patient_id == str(patient.pk)
     missing = runner.invoke(app, ["roi", "show", "ROI-1999-000001"])

@@ -45,6 +45,16 @@ def _run(args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
+def seed(server: dict[str, str], module: str) -> dict[str, Any]:
+    """Run a further data module (`python -m tests.web.<module>`) in the running
+    server's data folder; its last line of output is JSON."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECORDROOM_")}
+    env.update(RECORDROOM_DATA_DIR=str(Path(server["db"]).parent),
+               DJANGO_SETTINGS_MODULE="recordroom.settings", PYTHONPATH=str(REPO))  # fmt: skip
+    out = _run([sys.executable, "-m", f"tests.web.{module}"], env)
+    return json.loads(out.splitlines()[-1])
+
+
 @pytest.fixture
 def server(tmp_path) -> Iterator[dict[str, str]]:
     """A fresh data folder (SQLite), migrated and seeded, served by gunicorn."""

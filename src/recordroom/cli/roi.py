@@ -4,6 +4,8 @@ shows the read)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -108,5 +110,29 @@ def show(
     ]  # fmt: skip
     if req.status_note:
         rows.append(("note", req.status_note))
+    rows += _progress(req)
     for label, value in rows:
         out.print(f"[bold]{label:>17}[/]  {value}")
+
+
+def _progress(req: Any) -> list[tuple[str, str]]:
+    """The basis check, the documents, the packet and the release, as it stands."""
+    from recordroom.release.authorizations import check_basis
+    from recordroom.release.packets import current_packet
+
+    basis = check_basis(req)
+    said = (f"ready: {basis.basis}" if basis.ok else
+            f"{len(basis.defects)} defect(s): "
+            + "; ".join(f"{d.element} ({d.rule})" for d in basis.defects))  # fmt: skip
+    items = list(req.items.all())
+    rows = [("basis", said)]
+    if items:
+        out = sum(not i.included for i in items)
+        rows.append(("documents", f"{len(items) - out} included, {out} left out"))
+    packet = current_packet(req)
+    if packet is not None:
+        rows.append(("packet", f"{packet.release_number}, {packet.pages} pages, built "
+                     f"{packet.built_at:%Y-%m-%d} by {packet.built_by}"))  # fmt: skip
+    if req.release_number:
+        rows.append(("released", f"{req.release_number} on {req.closed_at:%Y-%m-%d}"))
+    return rows
