@@ -34,6 +34,9 @@ def request_in(patient, **over) -> RequestIn:
         requester_name="Jane Doe", received_on=date.today(), channel="mail",
         format="pdf", delivery="download", requester_email="jane@example.org",
         entire_record=True,
+        # a third party gets the entire record only with a reason (R-MIN-6);
+        # tests of that rule pass their own
+        entire_record_reason="the claim concerns the whole course of care",
     )  # fmt: skip
     base.update(over)
     return RequestIn(**base)

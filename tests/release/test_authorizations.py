@@ -428,3 +428,16 @@ def test_r_state_2_protected_categories_go_only_where_named(
                           requester_name="Ann Nunez", representative_authority="mother")  # fmt: skip
     assert au.sensitive_gate(parent, ["HIV"]).include
     assert au.sensitive_gate(parent, ["MINCC"]).rule == "R-STATE-2"
+
+
+@pytest.mark.parametrize("code", ["research-waiver", "irb-waiver"])
+def test_r_disc_6_research_under_a_documented_waiver_needs_no_authorization(
+    make_request, patient, code
+):
+    req = make_request(patient, requester_type="research", requester_name="Study 12",
+                       legal_basis=code, entire_record=False,
+                       date_from=TODAY - timedelta(days=365), date_to=TODAY)  # fmt: skip
+    check = au.check_basis(req)
+    assert not check.ok and rules(check.defects) == ["R-DISC-6"]
+    req.legal_detail = {"waiver_documented": True}
+    assert au.check_basis(req).ok

@@ -19,7 +19,9 @@ def test_r_acc_2_a_patients_request_is_due_in_30_days(make_request, patient):
     req = make_request(patient, received_on=date.today() - timedelta(days=3))
     assert req.due_on == date.today() + timedelta(days=27)
     assert req.deadline_rule == "R-ACC-2: 30 + 30 days"
-    assert req.number.startswith(f"ROI-{date.today().year}-") and req.status == "received"
+    assert (
+        req.number.startswith(f"ROI-{date.today().year}-") and req.status == "received"
+    )
     event = AuditEvent.objects.filter(action="release.request_create").latest("id")
     assert event.patient_id == str(patient.pk)
     assert json.loads(event.detail)["number"] == req.number
@@ -75,7 +77,10 @@ def test_a_request_for_an_unidentified_patient_is_refused_and_audited(
         rq.log_request(actor=roi_actor, data=data)
     assert not ReleaseRequest.objects.exists()
     event = AuditEvent.objects.filter(action="release.refused").latest("id")
-    assert event.outcome == "failure" and "no patient" in json.loads(event.detail)["reason"]
+    assert (
+        event.outcome == "failure"
+        and "no patient" in json.loads(event.detail)["reason"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,8 +92,14 @@ def test_a_request_for_an_unidentified_patient_is_refused_and_audited(
         ({"requester_type": "neighbour"}, "requester_type"),
         ({"requester_type": "representative"}, "representative_authority"),
         ({"delivery": "download", "requester_email": ""}, "requester_email"),
-        ({"entire_record": False, "date_from": date(2024, 5, 1),
-          "date_to": date(2024, 1, 1)}, "date_to"),  # fmt: skip
+        (
+            {
+                "entire_record": False,
+                "date_from": date(2024, 5, 1),
+                "date_to": date(2024, 1, 1),
+            },
+            "date_to",
+        ),  # fmt: skip
         ({"document_types": ["NOPE-1"]}, "document_types"),
         ({"facility_code": "SOUTH"}, "facility_code"),
     ],
@@ -119,3 +130,45 @@ def test_status_moves_by_hand_follow_the_workflow(make_request, patient, roi_act
     rq.set_status(actor=roi_actor, req=req, status="pending", note="waiting for ID")
     with pytest.raises(ValidationFailed, match="cannot be moved to released"):
         rq.set_status(actor=roi_actor, req=req, status="released")
+
+
+def test_r_min_6_a_third_party_gets_the_entire_record_only_with_a_reason(
+    roi_actor, patient
+):
+    with pytest.raises(ValidationFailed, match="R-MIN-6") as exc:
+        rq.log_request(actor=roi_actor, data=request_in(
+            patient, requester_type="attorney", requester_name="Law LLP",
+            entire_record_reason=""))  # fmt: skip
+    assert exc.value.field == "entire_record_reason"
+    # the patient's own access and treatment are not limited (R-MIN-2)
+    for kind in ("patient", "provider"):
+        req = rq.log_request(actor=roi_actor, data=request_in(
+            patient, requester_type=kind, entire_record_reason=""))  # fmt: skip
+        assert req.entire_record and req.entire_record_reason == ""
+
+
+def test_legal_papers_and_scope_can_change_after_intake(
+    make_request, patient, roi_actor
+):
+    req = make_request(patient, requester_type="subpoena", requester_name="Doe v. Roe",
+                       legal_detail={"assurance": "notice"})  # fmt: skip
+    rq.update_request(actor=roi_actor, req=req, changes={
+        "legal_detail": {"notice_sent_on": "2026-10-01"}, "entire_record": False,
+        "date_from": date(2025, 1, 1), "date_to": date(2025, 12, 31)})  # fmt: skip
+    req.refresh_from_db()
+    assert req.legal_detail == {"assurance": "notice", "notice_sent_on": "2026-10-01"}
+    assert (req.entire_record, req.date_from) == (False, date(2025, 1, 1))
+    event = AuditEvent.objects.filter(action="release.request_update").latest("id")
+    assert json.loads(event.detail)["changed"] == [
+        "date_from", "date_to", "entire_record", "legal_detail"]  # fmt: skip
+    with pytest.raises(ValidationFailed, match="cannot change after intake"):
+        rq.update_request(
+            actor=roi_actor, req=req, changes={"received_on": date.today()}
+        )
+    with pytest.raises(ValidationFailed) as exc:
+        rq.update_request(
+            actor=roi_actor, req=req, changes={"date_to": date(2024, 1, 1)}
+        )
+    assert exc.value.field == "date_to"
+    req.refresh_from_db()
+    assert req.date_to == date(2025, 12, 31)  # nothing half-written

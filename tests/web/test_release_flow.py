@@ -39,6 +39,10 @@ def test_a_request_from_intake_to_the_requesters_download(desk, patient, facilit
     post = intake_post(patient, requester_type="authorized", document_types=[],
                        date_from="", date_to="", entire_record="on",
                        identity_verified="", verification_method="")  # fmt: skip
+    # R-MIN-6: a third party gets the entire record only with a reason
+    refused = roi.post("/release/new", post)
+    assert refused.status_code == 422 and b"R-MIN-6" in refused.content
+    post["entire_record_reason"] = "the insurer's claim covers every admission"
     assert roi.post("/release/new", post).status_code == 302
     req = ReleaseRequest.objects.get()
     url = f"/release/{req.pk}"

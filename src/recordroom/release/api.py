@@ -58,6 +58,9 @@ class RequestCreate(Schema):
     verification_method: str = ""
     purpose: str = ""
     entire_record: bool = False
+    entire_record_reason: str = Field(
+        "", max_length=300, description="why a third party needs it all (R-MIN-6)"
+    )
     date_from: date | None = None
     date_to: date | None = None
     encounter_ids: list[UUID] = []

@@ -213,12 +213,14 @@ def _directive(req: ReleaseRequest, on: date) -> _Found:
 def _authorization(req: ReleaseRequest, on: date) -> _Found:
     """R-AUTH-1: a third party needs a valid authorization, unless a payer asks
     for payment (TPO, legal_basis "payment") or research runs under a documented
-    IRB or privacy board waiver (legal_basis "irb-waiver", R-DISC-6)."""
+    IRB or privacy board waiver (legal_basis "research-waiver", also accepted as
+    "irb-waiver"; R-DISC-6)."""
     detail = req.legal_detail or {}
     if req.requester_type == RequesterType.PAYER and req.legal_basis == "payment":
         return _Found("payment (treatment, payment and operations; no "
                       "authorization needed)", "R-MIN-2")  # fmt: skip
-    if req.requester_type == RequesterType.RESEARCH and req.legal_basis == "irb-waiver":
+    waiver = req.legal_basis in ("research-waiver", "irb-waiver")
+    if req.requester_type == RequesterType.RESEARCH and waiver:
         found = _Found("research under an IRB or privacy board waiver", "R-DISC-6")
         if not detail.get("waiver_documented"):
             found.defects.append(Defect(

@@ -179,6 +179,10 @@ class ReleaseRequest(models.Model):
     purpose = models.CharField(max_length=300, blank=True, default="")
     # what is asked for
     entire_record = models.BooleanField(default=False)
+    entire_record_reason = models.CharField(
+        max_length=300, blank=True, default="",
+        help_text="why the entire record is needed (R-MIN-6), for a third party",
+    )  # fmt: skip
     date_from = models.DateField(null=True, blank=True)
     date_to = models.DateField(null=True, blank=True)
     encounters = models.ManyToManyField(Encounter, blank=True, related_name="+")
@@ -565,7 +569,9 @@ class Disclosure(models.Model):
         ]
         constraints = [
             # an entry is corrected once: a later fix corrects the correction
-            models.UniqueConstraint(fields=["corrects"], name="disclosure_corrected_once")
+            models.UniqueConstraint(
+                fields=["corrects"], name="disclosure_corrected_once"
+            )
         ]
 
     def __str__(self) -> str:

@@ -68,6 +68,7 @@ class RequestIn:
     verification_method: str = ""
     purpose: str = ""
     entire_record: bool = False
+    entire_record_reason: str = ""
     date_from: date | None = None
     date_to: date | None = None
     encounter_ids: list[Any] = field(default_factory=list)
@@ -163,6 +164,15 @@ def _check(actor: Actor, data: RequestIn) -> tuple[Patient, Facility]:
         raise ValidationFailed(
             "say what is asked for: a date range, encounters, document types, or the "
             "entire record", field="entire_record")  # fmt: skip
+    if (
+        data.entire_record
+        and _minimum_necessary(data)
+        and not (data.entire_record_reason.strip())
+    ):
+        raise ValidationFailed(
+            "the entire record goes to a third party only when it is specifically "
+            "justified: say why (R-MIN-6), or ask for a date range, encounters or "
+            "document types", field="entire_record_reason")  # fmt: skip
     if data.document_types:
         known = set(DocumentType.objects.filter(code__in=data.document_types)
                     .values_list("code", flat=True))  # fmt: skip
@@ -177,6 +187,14 @@ def _check(actor: Actor, data: RequestIn) -> tuple[Patient, Facility]:
         raise ValidationFailed("mail needs the requester's address",
                                field="requester_address")  # fmt: skip
     return patient, facility
+
+
+def _minimum_necessary(data: RequestIn) -> bool:
+    """Minimum necessary applies: not the individual's own access, not treatment
+    (R-MIN-2), not a disclosure required by law."""
+    return data.requester_type not in (*ACCESS_TYPES, RequesterType.PROVIDER) and (
+        data.legal_basis != "required-by-law"
+    )
 
 
 def _next_number(year: int) -> str:
@@ -228,6 +246,7 @@ def log_request(*, actor: Actor, data: RequestIn) -> ReleaseRequest:
                     verification_method=data.verification_method.strip(),
                     verified_by=actor.username if data.identity_verified else "",
                     purpose=data.purpose.strip(), entire_record=data.entire_record,
+                    entire_record_reason=data.entire_record_reason.strip()[:300],
                     date_from=data.date_from, date_to=data.date_to,
                     document_types=sorted(set(data.document_types)),
                     format=data.format, delivery=data.delivery,
@@ -294,6 +313,78 @@ def get_request(*, user: Any, request_id: Any) -> ReleaseRequest:
     if scope is not None and req.facility_id not in scope:
         raise NotFound(f"no release request {request_id}")
     return req
+
+
+# What may change after intake: what is asked for, the legal papers (assurances
+# that arrive after the subpoena), the requester's contact and delivery.
+EDITABLE = ("requester_organization", "requester_address", "requester_email",
+            "requester_phone", "purpose", "entire_record", "entire_record_reason",
+            "date_from", "date_to", "encounter_ids", "document_types", "format",
+            "delivery", "legal_basis", "legal_detail")  # fmt: skip
+SCOPE_FIELDS = ("entire_record", "date_from", "date_to", "encounter_ids",
+                "document_types", "legal_basis", "legal_detail")  # fmt: skip
+
+
+def update_request(
+    *, actor: Actor, req: ReleaseRequest, changes: dict[str, Any]
+) -> ReleaseRequest:
+    """Change an open request: what it asks for, its legal papers (`legal_detail`
+    is merged key by key), contact and delivery. A change to the scope or the basis
+    sends a built packet back to work: the selection, packet and review are redone.
+
+    Raises:
+        ValidationFailed: a field that cannot change after intake, the request is
+            closed, or the changed request would not be valid (named as at intake).
+    """
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValidationFailed(f"{', '.join(unknown)} cannot change after intake "
+                               "(cancel and log a new request)", field=unknown[0])  # fmt: skip
+    if req.status not in OPEN_STATUSES:
+        raise ValidationFailed(f"a {req.get_status_display().lower()} request is "
+                               "closed", field="status")  # fmt: skip
+    data = RequestIn(**{**_as_input(req), **changes})
+    if "legal_detail" in changes:
+        data.legal_detail = {**(req.legal_detail or {}), **changes["legal_detail"]}
+    try:
+        _check(actor, data)
+        encounters = list(Encounter.objects.filter(pk__in=data.encounter_ids,
+                                                   patient=req.patient))  # fmt: skip
+        if len(encounters) != len(set(map(str, data.encounter_ids))):
+            raise ValidationFailed("an encounter asked for is not this patient's",
+                                   field="encounter_ids")  # fmt: skip
+    except (NotFound, PermissionDenied, ValidationFailed) as exc:
+        refuse(actor, req, "update request", str(exc.message))
+        raise
+    before = _as_input(req)
+    with transaction.atomic():
+        for name in EDITABLE:
+            if name != "encounter_ids":
+                setattr(req, name, getattr(data, name))
+        req.document_types = sorted(set(data.document_types))
+        req.save()
+        req.encounters.set(encounters)
+        changed = sorted(k for k in EDITABLE if before[k] != _as_input(req)[k])
+        if any(k in SCOPE_FIELDS for k in changed) and req.status in (
+            Status.QUALITY_REVIEW, Status.READY,
+        ):  # fmt: skip
+            req.status = Status.IN_PROGRESS
+            req.save(update_fields=["status", "updated_at"])
+        record(actor=actor, action=actions.RELEASE_REQUEST_UPDATE.name,
+               patient=req.patient, obj=req, detail={"changed": changed})  # fmt: skip
+    return req
+
+
+def _as_input(req: ReleaseRequest) -> dict[str, Any]:
+    fields = {f for f in RequestIn.__dataclass_fields__} - {
+        "patient_id", "facility_code", "encounter_ids"}  # fmt: skip
+    out = {name: getattr(req, name) for name in fields}
+    out.update(patient_id=req.patient_id, facility_code=req.facility.code,
+               encounter_ids=sorted(str(e) for e in
+                                    req.encounters.values_list("pk", flat=True)))  # fmt: skip
+    out["legal_detail"] = dict(req.legal_detail or {})
+    out["document_types"] = list(req.document_types or [])
+    return out
 
 
 def set_status(

@@ -33,7 +33,7 @@ from recordroom.release import requests as rq
 from recordroom.release.api_common import audit_listed, open_request
 from recordroom.release.authorizations import check_authorization, check_basis
 from recordroom.release.dashboard import measures
-from recordroom.release.disclosures import ALIASES, LEGAL_BASES
+from recordroom.release.disclosures import LEGAL_BASES
 from recordroom.release.grounds import GROUNDS
 from recordroom.release.legal import F1_PROCESS, OTHER_PROCESS, PUBLIC_HEALTH
 from recordroom.release.models import (
@@ -91,11 +91,6 @@ def worklist(request: HttpRequest) -> HttpResponse:
 # --- intake --------------------------------------------------------------------------------
 
 
-# The basis check (release.legal) reads research under a waiver as "irb-waiver",
-# the disclosure log files it under "research-waiver" (an alias there).
-_INTAKE_BASIS = {v: k for k, v in ALIASES.items()}
-
-
 class IntakeForm(forms.Form):
     facility = forms.ChoiceField(label="Facility (whose records)")
     requester_type = forms.ChoiceField(label="Requester type",
@@ -134,6 +129,11 @@ class IntakeForm(forms.Form):
     )  # fmt: skip
     purpose = forms.CharField(label="Purpose", required=False, max_length=300)
     entire_record = forms.BooleanField(label="The entire record", required=False)
+    entire_record_reason = forms.CharField(
+        label="Why the entire record", required=False, max_length=300,
+        help_text="A third party gets the entire record only when it is specifically "
+        "justified (R-MIN-6).",
+    )  # fmt: skip
     date_from = forms.DateField(label="Dates of service from", required=False,
                                 widget=_DATE)  # fmt: skip
     date_to = forms.DateField(label="to", required=False, widget=_DATE)
@@ -149,7 +149,7 @@ class IntakeForm(forms.Form):
     legal_basis = forms.ChoiceField(
         label="Legal basis", required=False,
         choices=[("", "as the requester type implies"),
-                 *((_INTAKE_BASIS.get(b.code, b.code), f"{b.label} ({b.cite})")
+                 *((b.code, f"{b.label} ({b.cite})")
                    for b in LEGAL_BASES.values())],
         help_text="Say it for an attorney or a researcher; a payer asking for payment "
         "is Payment, research under a waiver is the IRB or privacy board waiver.",
