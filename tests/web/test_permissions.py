@@ -150,6 +150,7 @@ def test_the_declared_capabilities(db):
         "document": "view_document", "document_content": "view_document",
         "interfaces": "view_interfaces", "interface_message": "view_interfaces",
         "interface_reprocess": "reprocess_messages",
+        "identity_dashboard": "manage_identity",
         "identity_duplicates": "manage_identity", "identity_merge": "manage_identity",
         "identity_merges": "manage_identity", "identity_merge_undo": "manage_identity",
         "identity_overlays": "manage_identity", "identity_overlay": "manage_identity",

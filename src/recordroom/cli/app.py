@@ -14,6 +14,7 @@ from .clients import client_app
 from .hl7 import hl7_app
 from .interop import import_app
 from .mpi import mpi_app
+from .mpi_dashboard import dashboard as _dashboard  # noqa: F401  (adds `mpi dashboard`)
 from .mpi_overlays import overlays as _overlays  # noqa: F401  (adds `mpi overlays`)
 from .roi import roi_app
 from .setup import cli_actor, django_setup, migrate

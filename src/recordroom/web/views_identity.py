@@ -15,7 +15,7 @@ from recordroom.audit.services import EventSpec, record_many
 from recordroom.kernel import actions
 from recordroom.kernel.errors import RecordroomError, ValidationFailed
 from recordroom.mpi.decisions import decide_pair, standing
-from recordroom.mpi.linkage.models import CandidatePair, LinkageRun, RunStatus
+from recordroom.mpi.linkage.models import CandidatePair, LinkageRun, MatchDecision
 from recordroom.mpi.merge import CHOOSABLE, merge_blockers, merge_patients, unmerge
 from recordroom.mpi.models import (
     OverlayFlag,
@@ -26,6 +26,7 @@ from recordroom.mpi.models import (
 )
 from recordroom.mpi.overlay import dismiss_flag, scan_overlays, split_patient
 from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn, visible_patients
+from recordroom.mpi.worklist import latest_scan, review_registrations, scan_pairs
 from recordroom.records.chart import get_chart
 from recordroom.web.request import actor_from_request
 
@@ -80,36 +81,72 @@ def _audit_list(request: HttpRequest, worklist: str, patient_ids: list[Any]) -> 
 
 @requires("manage_identity")
 def duplicates(request: HttpRequest) -> HttpResponse:
-    """The pairs of the latest finished scan, most likely first, not yet merged."""
-    run = (
-        LinkageRun.objects.filter(status=RunStatus.FINISHED)
-        .order_by("-finished_at")
-        .first()
-    )
-    pairs: list[CandidatePair] = []
-    if run is not None:
-        pairs = list(
-            CandidatePair.objects.filter(run=run, left__merged_into__isnull=True,
-                                         right__merged_into__isnull=True)
-            .select_related("left", "right").order_by("-probability")[:300]
-        )  # fmt: skip
-        seen = _visible(request, [x for p in pairs for x in (p.left_id, p.right_id)])
-        pairs = [p for p in pairs if p.left_id in seen and p.right_id in seen][:100]
-    pairs = [p for p in pairs if _still_open(p)]
-    for p in pairs:  # the fields that weighed most, either way
-        weighed = [e for e in p.evidence if e.get("comparison") != "prior"]
-        weighed.sort(key=lambda e: -abs(e.get("weight", 0)))
-        setattr(p, "strongest", weighed[:3])  # noqa: B010 (a display attribute)
-    _audit_list(
-        request, "duplicates", [x for p in pairs for x in (p.left_id, p.right_id)]
-    )
-    return render(request, "web/identity_duplicates.html", {"run": run, "pairs": pairs})
+    """The latest finished scan's open pairs by cluster (the cluster of the most
+    likely pair first), and registrations sent to review that no scan has found."""
+    run = latest_scan()
+    clusters = _clusters(request, run) if run is not None else []
+    registrations = [
+        d for d in review_registrations(run, request.user, settling=KEEPS_OFF)
+        .select_related("patient", "candidate", "facility")
+        .prefetch_related("patient__names", "candidate__names")
+        .order_by("decided_at")[:100]
+        if _still_open(d, d.patient_id, d.candidate_id)
+    ]  # fmt: skip
+    listed = [x for c in clusters for p in c["pairs"] for x in (p.left_id, p.right_id)]
+    listed += [x for d in registrations for x in (d.patient_id, d.candidate_id)]
+    _audit_list(request, "duplicates", listed)
+    context = {"run": run, "clusters": clusters, "registrations": registrations}
+    return render(request, "web/identity_duplicates.html", context)
 
 
-def _still_open(pair: CandidatePair) -> bool:
+# Only a "linked" decision always stands; a "not a duplicate" lapses when the data
+# changes, which standing() checks pair by pair for what the page shows.
+KEEPS_OFF = (PairDecisionKind.LINKED,)
+CLUSTERS_SHOWN, PAIRS_PER_CLUSTER, PAIRS_SHOWN = 60, 30, 150
+
+
+def _clusters(request: HttpRequest, run: LinkageRun) -> list[dict[str, Any]]:
+    """Open pairs grouped by cluster, so that three records of one person are seen
+    together; clusters in the order of their most likely pair."""
+    open_pairs = scan_pairs(run, request.user, settling=KEEPS_OFF)
+    numbers = list(dict.fromkeys(
+        open_pairs.order_by("-probability").values_list("cluster", flat=True)[:300]
+    ))[:CLUSTERS_SHOWN]  # fmt: skip
+    rows = (open_pairs.filter(cluster__in=[n for n in numbers if n is not None])
+            .select_related("left", "right")
+            .prefetch_related("left__names", "right__names").order_by("-probability"))  # fmt: skip
+    groups: dict[Any, list[CandidatePair]] = {n: [] for n in numbers}
+    shown = 0
+    for pair in rows:
+        if shown == PAIRS_SHOWN:
+            break
+        if len(groups[pair.cluster]) < PAIRS_PER_CLUSTER and _still_open(
+            pair, pair.left_id, pair.right_id
+        ):
+            groups[pair.cluster].append(pair)
+            shown += 1
+    out = []
+    for number, pairs in groups.items():
+        if not pairs:
+            continue
+        for p in pairs:
+            setattr(p, "strongest", weighed(p.evidence)[:3])  # noqa: B010 (a display attribute)
+        records = list({x.pk: x for p in pairs for x in (p.left, p.right)}.values())
+        out.append({"number": number, "pairs": pairs, "records": records})
+    return out
+
+
+def weighed(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A pair's evidence without the prior, the fields that weighed most (either
+    way) first."""
+    rows = [e for e in evidence if e.get("comparison") != "prior"]
+    return sorted(rows, key=lambda e: -abs(e.get("weight", 0)))
+
+
+def _still_open(row: Any, a: Any, b: Any) -> bool:
     """Not decided, or decided "not a duplicate" on data that has changed since."""
-    decision = standing(pair.left_id, pair.right_id)
-    pair.decision = decision  # type: ignore[attr-defined]
+    decision = standing(a, b)
+    row.decision = decision
     return decision is None or decision.decision == PairDecisionKind.DEFERRED
 
 
@@ -160,11 +197,21 @@ def merge_review(request: HttpRequest) -> HttpResponse:
         "left": left, "right": right, "fields": fields,
         "decision": standing(left_id, right_id),
         "blockers": merge_blockers(left["patient"], right["patient"]),
-        "pair": CandidatePair.objects.filter(left_id__in=[left_id, right_id],
-                                             right_id__in=[left_id, right_id])
-        .order_by("-run__started_at").first(),
+        "pair": _scored(left_id, right_id),
     }  # fmt: skip
     return render(request, "web/identity_merge.html", context)
+
+
+def _scored(a: UUID, b: UUID) -> CandidatePair | MatchDecision | None:
+    """The latest score of the two records: a scan's pair, else the registration
+    that sent them to review (both carry probability, match weight, evidence)."""
+    both = [a, b]
+    pair = (CandidatePair.objects.filter(left_id__in=both, right_id__in=both)
+            .order_by("-run__started_at").first())  # fmt: skip
+    if pair is not None:
+        return pair
+    return (MatchDecision.objects.filter(patient_id__in=both, candidate_id__in=both)
+            .order_by("-decided_at").first())  # fmt: skip
 
 
 @requires("manage_identity")

@@ -59,6 +59,10 @@ class CandidatePair(models.Model):
     match_weight = models.FloatField()
     evidence = models.JSONField(default=list)
     cluster = models.IntegerField(null=True, blank=True)
+    # When the pair came on the duplicate worklist: carried from the previous scan
+    # that found it, else this scan's end, or a registration that sent it to
+    # review before (the MPI dashboard's worklist age).
+    on_worklist_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-probability", "left_id", "right_id"]

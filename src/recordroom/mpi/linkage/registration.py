@@ -17,6 +17,7 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from recordroom.audit.services import record
@@ -306,15 +307,31 @@ def _new_identifiers(target: Patient, data: PatientIn) -> list[IdentifierIn]:
     return out
 
 
+def automatic_links(user: Any = None) -> QuerySet[MatchDecision]:
+    """Registrations linked to an existing record without a person choosing; with
+    `user`, those onto charts the user may see (whoever may review them)."""
+    links = MatchDecision.objects.filter(outcome=MatchOutcome.LINKED, manual=False)
+    scope = user.facility_ids() if user is not None else None
+    if scope is None:
+        return links
+    # as visible_patients, probed per link (not the whole index read for a few links)
+    held = PatientIdentifier.objects.filter(facility_id__in=scope)
+    return links.filter(
+        Exists(held.filter(patient=OuterRef("patient")))
+        | Exists(held.filter(patient=OuterRef("patient__merged_into")))
+    )
+
+
 def sample_for_review(
-    *, size: int = 20, seed: int | None = None
+    *, size: int = 20, seed: int | None = None, user: Any = None
 ) -> list[MatchDecision]:
     """Automatic links not yet reviewed, a random sample (a fixed one per day unless
-    a seed is given), oldest first within it."""
+    a seed is given), oldest first within it; with `user`, of the links onto charts
+    that user may see."""
     ids = list(
-        MatchDecision.objects.filter(
-            outcome=MatchOutcome.LINKED, manual=False, review=LinkReview.PENDING
-        ).values_list("pk", flat=True)
+        automatic_links(user)
+        .filter(review=LinkReview.PENDING)
+        .values_list("pk", flat=True)
     )
     rng = random.Random(seed if seed is not None else timezone.now().date().toordinal())
     chosen = rng.sample(ids, min(size, len(ids)))

@@ -11,6 +11,8 @@ from typing import IO, Any
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from recordroom.audit.services import record
@@ -26,7 +28,7 @@ from .estimate import train
 from .features import Table
 from .loading import fingerprint, load_index
 from .model import LinkageModel
-from .models import CandidatePair, LinkageRun, RunStatus
+from .models import CandidatePair, LinkageRun, MatchDecision, MatchOutcome, RunStatus
 from .scoring import score
 
 Progress = Callable[[str, int, int], None]
@@ -150,6 +152,7 @@ def _finish(actor: Actor, run: LinkageRun) -> LinkageRun:
         run.clusters = len(set(groups.values()))
         run.status, run.phase = RunStatus.FINISHED, "done"
         run.finished_at = timezone.now()
+        _stamp_since(run)
         run.save()
         record(
             actor=actor, action=actions.MPI_SCAN.name, obj=run,
@@ -159,6 +162,36 @@ def _finish(actor: Actor, run: LinkageRun) -> LinkageRun:
                     "min_probability": run.min_probability},
         )  # fmt: skip
     return run
+
+
+def _stamp_since(run: LinkageRun) -> None:
+    """Each pair's time on the worklist: carried from the previous finished scan
+    that found it (an older run without the stamp: its end), else this scan's end;
+    a registration that sent the pair to review earlier moves it back. Two UPDATEs,
+    each pair a probe of the previous run's (run, left, right) index."""
+    previous = (
+        LinkageRun.objects.filter(status=RunStatus.FINISHED,
+                                  finished_at__lt=run.finished_at)
+        .exclude(pk=run.pk).order_by("-finished_at").first()
+    )  # fmt: skip
+    pairs = CandidatePair.objects.filter(run=run)
+    carried = (
+        CandidatePair.objects.filter(run=previous, left=OuterRef("left"),
+                                     right=OuterRef("right"))
+        .values(since=Coalesce("on_worklist_since", "run__finished_at"))[:1]
+    )  # fmt: skip
+    pairs.update(on_worklist_since=Coalesce(Subquery(carried), Value(run.finished_at)))
+    same = Q(patient=OuterRef("left"), candidate=OuterRef("right")) | Q(
+        patient=OuterRef("right"), candidate=OuterRef("left")
+    )
+    sent = (
+        MatchDecision.objects.filter(same, outcome=MatchOutcome.REVIEW)
+        .order_by("decided_at")
+        .values("decided_at")[:1]
+    )
+    pairs.filter(Exists(sent)).update(
+        on_worklist_since=Least("on_worklist_since", Subquery(sent))
+    )
 
 
 def latest_run() -> LinkageRun:
