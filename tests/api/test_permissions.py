@@ -130,7 +130,8 @@ def _release(w: World) -> dict[str, Any]:
             "requester_type": "patient", "requester_name": "Neo Matrix",
             "received_on": date.today(), "channel": "mail", "format": "pdf",
             "delivery": "mail", "requester_address": "1 Main St",
-            "entire_record": True}  # fmt: skip
+            "entire_record": True,
+            "entire_record_reason": "the claim covers every visit"}  # fmt: skip
 
 
 def _new_release(w: World, a: Api):
@@ -166,6 +167,7 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("POST", "/patient-matches"): lambda w, a: a.post(
         "/patient-matches", {"names": [{"family": "Matrix"}]}
     ),
+    ("GET", "/mpi/dashboard"): lambda w, a: a.get("/mpi/dashboard"),
     ("GET", P): lambda w, a: a.get(f"/patients/{w.patient.pk}"),
     ("GET", P + "/encounters"): lambda w, a: a.get(f"/patients/{w.patient.pk}/encounters"),
     ("GET", P + "/documents"): lambda w, a: a.get(f"/patients/{w.patient.pk}/documents"),
@@ -414,6 +416,7 @@ def test_the_declared_capabilities():
         ("GET", "/patients"): "search_patients",
         ("POST", "/patients"): "edit_demographics",
         ("POST", "/patient-matches"): "search_patients",
+        ("GET", "/mpi/dashboard"): "manage_identity",
         ("GET", P): "view_chart",
         ("GET", P + "/encounters"): "view_chart",
         ("GET", P + "/documents"): "view_chart",

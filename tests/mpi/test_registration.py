@@ -208,3 +208,18 @@ def test_a_registrar_cannot_link_to_a_record_they_cannot_see(him, other_facility
     assert resp.status_code == 403 and resp.json()["field"] == "link_to"
     assert not theirs.identifiers.filter(value="N2").exists()
     assert Patient.objects.count() == 1
+
+
+def test_the_mpi_dashboard_over_the_api_gives_counts(both_api, facility):
+    from tests.api.conftest import api_for as _api
+
+    both_api.post("/patients", maja("N300123", "NORTH"))
+    both_api.post("/patients", maja("S77", "SOUTH"))  # linked
+    both_api.post("/patients", maja("N999", "NORTH"))  # review
+    manager = _api(factories.user("mgr", "him_manager", facilities=[facility]))
+    body = manager.get("/mpi/dashboard").json()
+    assert body["links"]["linked"] == 1 and body["links"]["to_review_today"] == 1
+    assert body["worklist"]["registrations"] == 1
+    north = next(r for r in body["facilities"] if r["key"] == "NORTH")
+    assert (north["records"], north["suspected"]) == (2, 1) and north["rate"] == 0.5
+    assert both_api.get("/mpi/dashboard").status_code == 200  # HIM specialist

@@ -416,3 +416,73 @@ def match_patient(request: HttpRequest, data: PatientIn) -> dict[str, Any]:
     record(actor=actor, action=actions.PATIENT_SEARCH.name,
            detail={"search": "before create", "results": len(items)})  # fmt: skip
     return {"items": items, "count": len(items)}
+
+
+class RateOut(Schema):
+    key: str
+    label: str
+    records: int
+    confirmed: int
+    suspected: int
+    rate: float | None
+
+
+class WorklistOut(Schema):
+    scan_pairs: int
+    registrations: int
+    under_week: int
+    week_to_month: int
+    over_month: int
+    oldest: datetime | None
+    overlays: int
+    oldest_overlay: datetime | None
+
+
+class AutoLinksOut(Schema):
+    since: datetime
+    linked: int
+    correct: int
+    wrong: int
+    to_review_today: int
+
+
+class DashboardOut(Schema):
+    as_of: datetime
+    scan_finished_at: datetime | None
+    facilities: list[RateOut]
+    creators: list[RateOut]
+    total: RateOut
+    worklist: WorklistOut
+    links: AutoLinksOut
+
+
+def _rate(r: Any) -> dict[str, Any]:
+    return {"key": r.key, "label": r.label, "records": r.records,
+            "confirmed": r.confirmed, "suspected": r.suspected, "rate": r.rate}  # fmt: skip
+
+
+@router.get(
+    "/mpi/dashboard", response=DashboardOut,
+    openapi_extra={"x-capability": "manage_identity"},
+)  # fmt: skip
+def mpi_dashboard(request: HttpRequest) -> dict[str, Any]:
+    """The MPI dashboard's measures at your facilities, counts only (no patient is
+    named): duplicate rate by facility and by creator, the worklist's size and age,
+    automatic links and how many of today's sample are left to review."""
+    from dataclasses import asdict
+
+    from .dashboard import measures
+
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    m = measures(actor.user)
+    links = m.links
+    return {
+        "as_of": m.as_of,
+        "scan_finished_at": m.scan.finished_at if m.scan else None,
+        "facilities": [_rate(r) for r in m.facilities],
+        "creators": [_rate(r) for r in m.creators],
+        "total": _rate(m.total),
+        "worklist": asdict(m.worklist),
+        "links": {"since": links.since, "linked": links.linked, "correct": links.correct,
+                  "wrong": links.wrong, "to_review_today": len(links.sample)},
+    }  # fmt: skip

@@ -14,13 +14,15 @@ class ReleaseConfig(AppConfig):
 
         from .models import (
             AccountingRequest,
+            AccountingSuspension,
             Authorization,
             Disclosure,
             Letter,
             ReleaseRequest,
         )
 
-        for model in (ReleaseRequest, Authorization):
+        # a suspension named for a patient applies to the survivor's accounting
+        for model in (ReleaseRequest, Authorization, AccountingSuspension):
             register(model)
         # Never edited (R-AOD): a disclosure stays on the record it was made from;
         # the survivor's accounting includes the records merged into it.

@@ -144,7 +144,8 @@ def _candidates(data: PatientIn, limit: int) -> list[Candidate]:
     out: list[Candidate] = []
     seen: set[str] = set()
     for c in found:
-        pid = str(_final(survivor_of.get(_uuid(c.patient_id)) or c.patient_id))
+        survivor = survivor_of.get(_uuid(c.patient_id))
+        pid = str(_final(survivor) if survivor else c.patient_id)
         if pid not in seen:
             seen.add(pid)
             c.patient_id = pid
