@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.mpi.models import (
@@ -226,7 +226,8 @@ def register(
                 if band in (MatchOutcome.REVIEW, MatchOutcome.LINKED)
                 else MatchOutcome.CREATED
             )
-        decision = MatchDecision.objects.create(
+        # plain SQL insert (sqlrows): one per registration, on every ADT A04
+        decision = MatchDecision(
             decided_at=timezone.now(), decided_by=actor.username[:150],
             source=source[:16], facility=facility, outcome=outcome, manual=manual,
             reason=reason.strip()[:500], patient=patient,
@@ -239,6 +240,7 @@ def register(
             thresholds={"auto_link": limits.auto_link, "review": limits.review},
             identifiers_added=[r.value for r in added],
         )  # fmt: skip
+        sqlrows.insert([decision])
         record(
             actor=actor, action=actions.MPI_REGISTRATION_MATCH.name, patient=patient,
             obj=decision, detail={"outcome": outcome, "manual": manual,
