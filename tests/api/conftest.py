@@ -33,6 +33,12 @@ class Api:
             headers=self.headers,
         )  # fmt: skip
 
+    def patch(self, path: str, body: Any = None):
+        return self.client.patch(
+            BASE + path, data=json.dumps(body), content_type="application/json",
+            headers=self.headers,
+        )  # fmt: skip
+
     def upload(self, path: str, data: dict[str, Any]):
         return self.client.post(BASE + path, data=data, headers=self.headers)
 

@@ -202,6 +202,9 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("POST", "/release-requests"): _new_release,
     ("GET", "/release-requests"): lambda w, a: a.get("/release-requests"),
     ("GET", R): lambda w, a: a.get(f"/release-requests/{w.fresh_request().pk}"),
+    ("PATCH", R): lambda w, a: a.patch(
+        f"/release-requests/{w.fresh_request().pk}", {"requester_phone": "217 555 0100"}
+    ),
     ("POST", R + "/status"): lambda w, a: a.post(
         f"/release-requests/{w.fresh_request().pk}/status", {"status": "in-progress"}
     ),
@@ -283,6 +286,11 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("POST", P + "/accounting-requests"): lambda w, a: a.post(
         f"/patients/{w.patient.pk}/accounting-requests",
         {"received_on": date.today().isoformat(), "requested_by": "Neo"},
+    ),
+    ("POST", P + "/accounting-suspensions"): lambda w, a: a.post(
+        f"/patients/{w.patient.pk}/accounting-suspensions",
+        {"agency": "OIG", "written": False, "statement": "Agent Diaz by phone",
+         "starts_on": date.today().isoformat()},
     ),
     ("POST", AR + "/fee-agreed"): lambda w, a: a.post(
         f"/accounting-requests/{w.fresh_accounting().pk}/fee-agreed"
@@ -436,6 +444,7 @@ def test_the_declared_capabilities():
         ("POST", "/release-requests"): "release_records",
         ("GET", "/release-requests"): "release_records",
         ("GET", R): "release_records",
+        ("PATCH", R): "release_records",
         ("POST", R + "/status"): "release_records",
         ("POST", R + "/verify"): "release_records",
         ("POST", R + "/extension"): "release_records",
@@ -462,6 +471,7 @@ def test_the_declared_capabilities():
         ("POST", P + "/disclosures"): "account_disclosures",
         ("POST", "/disclosures/{entry_id}/corrections"): "account_disclosures",
         ("POST", P + "/accounting-requests"): "account_disclosures",
+        ("POST", P + "/accounting-suspensions"): "account_disclosures",
         ("POST", AR + "/fee-agreed"): "account_disclosures",
         ("POST", AR + "/extension"): "account_disclosures",
         ("POST", AR + "/withdrawal"): "account_disclosures",

@@ -75,6 +75,8 @@ ANSWER = {
     "release_status": (302, None),
     "release_verify": (302, None),
     "release_extend": (302, None),
+    "release_change": (302, None),
+    "release_suspension_new": (302, None),
     "release_authorization_revoke": (302, None),
     "release_defect_letter": (302, None),
     "release_letter_new": (302, None),
@@ -117,7 +119,7 @@ def _url(name: str, patient, document, message) -> str:
            "redaction_id": Redaction.objects.get(item__request__patient=patient).pk,
            "packet_id": Packet.objects.get(request__patient=patient).pk,
            "link_id": DownloadLink.objects.get(packet__request__patient=patient).pk,
-           "token": "not-a-token"}  # fmt: skip
+           "page": 1, "token": "not-a-token"}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
     url = reverse(f"web:{name}", kwargs=kwargs)
@@ -157,6 +159,9 @@ def test_the_declared_capabilities(db):
         "release_worklist": "release_records", "release_intake": "release_records",
         "release_request": "release_records", "release_status": "release_records",
         "release_verify": "release_records", "release_extend": "release_records",
+        "release_change": "release_records",
+        "release_suspension_new": "account_disclosures",
+        "release_item_preview": "release_records",
         "release_authorization_new": "release_records",
         "release_authorization": "release_records",
         "release_authorization_revoke": "release_records",

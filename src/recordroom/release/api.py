@@ -15,7 +15,9 @@ from uuid import UUID
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from recordroom.kernel.errors import ValidationFailed
 
 from . import api_accounts, api_legal, api_packet
 from . import requests as rq
@@ -35,7 +37,27 @@ router = Router(tags=["release"])
 # --- schemas -------------------------------------------------------------------------------
 
 
-class RequestCreate(Schema):
+class RequestFieldsIn(BaseModel):
+    """What intake asks that may also change later (release.requests.EDITABLE)."""
+
+    requester_organization: str = Field("", max_length=200)
+    requester_address: str = Field("", max_length=1000)
+    requester_email: str = Field("", max_length=200)
+    requester_phone: str = Field("", max_length=40)
+    purpose: str = Field("", max_length=300)
+    entire_record: bool = False
+    entire_record_reason: str = Field(
+        "", max_length=300, description="why a third party needs it all (R-MIN-6)"
+    )
+    date_from: date | None = None
+    date_to: date | None = None
+    encounter_ids: list[UUID] = []
+    document_types: list[str] = []
+    legal_basis: str = ""
+    legal_detail: dict[str, Any] = {}
+
+
+class RequestCreate(RequestFieldsIn):
     patient_id: UUID = Field(description="found with GET /patients first")
     facility: str = Field(description="facility code: whose records, and whose desk")
     requester_type: str = Field(description="patient, representative, directive, "
@@ -48,30 +70,29 @@ class RequestCreate(Schema):
     )
     format: str = Field(description="paper, pdf, electronic")
     delivery: str = Field(description="download, mail, fax, pickup")
-    requester_organization: str = ""
-    requester_address: str = ""
-    requester_email: str = ""
-    requester_phone: str = ""
     representative_authority: str = ""
     state: str = ""
     identity_verified: bool = False
     verification_method: str = ""
-    purpose: str = ""
-    entire_record: bool = False
-    entire_record_reason: str = Field(
-        "", max_length=300, description="why a third party needs it all (R-MIN-6)"
-    )
-    date_from: date | None = None
-    date_to: date | None = None
-    encounter_ids: list[UUID] = []
-    document_types: list[str] = []
-    legal_basis: str = ""
-    legal_detail: dict[str, Any] = {}
 
     def to_service(self) -> rq.RequestIn:
         data = self.model_dump()
         data["facility_code"] = data.pop("facility")
         return rq.RequestIn(**data)
+
+
+class RequestChange(RequestFieldsIn):
+    """Only the fields sent change. Any other field is passed on, for the service
+    to refuse by name (pydantic models, as ninja's Schema drops extra fields)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: str = Field("", description="paper, pdf, electronic")
+    delivery: str = Field("", description="download, mail, fax, pickup")
+    legal_detail: dict[str, Any] = Field(
+        {}, description="the papers, merged key by key into those on file (e.g. a "
+        "subpoena's assurances as they arrive); a key set to null is removed",
+    )  # fmt: skip
 
 
 class RequestOut(Schema):
@@ -95,6 +116,7 @@ class RequestOut(Schema):
     verified_by: str
     purpose: str
     entire_record: bool
+    entire_record_reason: str
     date_from: date | None
     date_to: date | None
     encounter_ids: list[UUID]
@@ -213,6 +235,24 @@ def list_requests(
 def read_request(request: HttpRequest, request_id: UUID) -> dict[str, Any]:
     """One request: requester, scope, status and deadline."""
     return request_out(open_request(actor_of(request), request_id, part="request"))
+
+
+@router.patch(
+    "/release-requests/{request_id}", response=RequestOut, openapi_extra=RELEASE
+)
+def change_request(
+    request: HttpRequest, request_id: UUID, data: RequestChange
+) -> dict[str, Any]:
+    """Change an open request: what it asks for, its legal papers (merged key by
+    key), the requester's contact, format and delivery. Checked as at intake (a
+    refusal names its field, is audited, and nothing is written); a change to what
+    is asked for or to the basis sends a built packet back to work."""
+    req = request_for_write(request, request_id)
+    changes = {**data.model_dump(exclude_unset=True), **(data.model_extra or {})}
+    if not changes:
+        raise ValidationFailed("send at least one field to change")
+    return request_out(rq.update_request(actor=actor_of(request), req=req,
+                                         changes=changes))  # fmt: skip
 
 
 @router.post(

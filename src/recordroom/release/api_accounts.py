@@ -25,10 +25,16 @@ from recordroom.mpi.models import Patient
 from . import accounting_requests as acc
 from . import disclosures as dis
 from . import fees
-from .accounting import accounting, record_ids
+from .accounting import accounting, record_ids, suspend_accounting
 from .api_common import RELEASE, actor_of, open_request, pdf_response, request_for_write
 from .dashboard import measures
-from .models import AccountingRequest, Disclosure, Invoice, ReleaseRequest
+from .models import (
+    AccountingRequest,
+    AccountingSuspension,
+    Disclosure,
+    Invoice,
+    ReleaseRequest,
+)
 
 router = Router(tags=["release"])
 R = "/release-requests/{request_id}"
@@ -272,6 +278,30 @@ class NoteIn(Schema):
     note: str
 
 
+class SuspensionIn(Schema):
+    agency: str = Field(max_length=200, description="as named on its disclosures")
+    written: bool = Field(description="a written statement suspends for the time it "
+                          "states; an oral one for at most 30 days (R-AOD-3)")  # fmt: skip
+    statement: str = Field(description="that an accounting would impede its "
+                           "activities; who made it, when and how")  # fmt: skip
+    starts_on: date
+    ends_on: date | None = Field(None, description="needed for a written statement")
+    every_patient: bool = Field(False, description="every patient's accounting, not "
+                                "only this patient's")  # fmt: skip
+
+
+class SuspensionOut(Schema):
+    id: UUID
+    patient_id: UUID | None
+    agency: str
+    written: bool
+    statement: str
+    starts_on: date
+    ends_on: date
+    recorded_at: datetime
+    recorded_by: str
+
+
 def _patient(request: HttpRequest, patient_id: UUID, part: str) -> Patient:
     """The patient (a refusal audited); the read of `part` audited."""
     actor = actor_of(request)
@@ -363,6 +393,23 @@ def log_accounting(
     patient = open_patient(actor, patient_id)
     return Status(201, acc.log_accounting_request(actor=actor, patient=patient,
                                                   **data.model_dump()))  # fmt: skip
+
+
+@router.post(
+    "/patients/{patient_id}/accounting-suspensions", response={201: SuspensionOut},
+    openapi_extra=ACCOUNT,
+)  # fmt: skip
+def suspend(
+    request: HttpRequest, patient_id: UUID, data: SuspensionIn
+) -> Status[AccountingSuspension]:
+    """Record an agency's statement that an accounting would impede its activities
+    (R-AOD-3): its disclosures are left out of this patient's accounting (or every
+    patient's) while the suspension runs."""
+    actor = actor_of(request)
+    patient = open_patient(actor, patient_id)
+    fields = data.model_dump(exclude={"every_patient"})
+    return Status(201, suspend_accounting(
+        actor=actor, patient=None if data.every_patient else patient, **fields))  # fmt: skip
 
 
 @router.post(

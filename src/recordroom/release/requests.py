@@ -329,24 +329,29 @@ def update_request(
     *, actor: Actor, req: ReleaseRequest, changes: dict[str, Any]
 ) -> ReleaseRequest:
     """Change an open request: what it asks for, its legal papers (`legal_detail`
-    is merged key by key), contact and delivery. A change to the scope or the basis
-    sends a built packet back to work: the selection, packet and review are redone.
+    is merged key by key; a key given as None is removed), contact and delivery. A
+    change to the scope or the basis sends a built packet back to work: the
+    selection, packet and review are redone. A refusal is audited.
 
     Raises:
         ValidationFailed: a field that cannot change after intake, the request is
             closed, or the changed request would not be valid (named as at intake).
     """
-    unknown = sorted(set(changes) - set(EDITABLE))
-    if unknown:
-        raise ValidationFailed(f"{', '.join(unknown)} cannot change after intake "
-                               "(cancel and log a new request)", field=unknown[0])  # fmt: skip
-    if req.status not in OPEN_STATUSES:
-        raise ValidationFailed(f"a {req.get_status_display().lower()} request is "
-                               "closed", field="status")  # fmt: skip
-    data = RequestIn(**{**_as_input(req), **changes})
-    if "legal_detail" in changes:
-        data.legal_detail = {**(req.legal_detail or {}), **changes["legal_detail"]}
     try:
+        unknown = sorted(set(changes) - set(EDITABLE))
+        if unknown:
+            raise ValidationFailed(f"{', '.join(unknown)} cannot change after intake "
+                                   "(cancel and log a new request)", field=unknown[0])  # fmt: skip
+        if req.status not in OPEN_STATUSES:
+            raise ValidationFailed(f"a {req.get_status_display().lower()} request is "
+                                   "closed", field="status")  # fmt: skip
+        papers = changes.get("legal_detail", {})
+        if not isinstance(papers, dict):
+            raise ValidationFailed("legal_detail is an object of the papers' keys",
+                                   field="legal_detail")  # fmt: skip
+        data = RequestIn(**{**_as_input(req), **changes})
+        merged = {**(req.legal_detail or {}), **papers}
+        data.legal_detail = {k: v for k, v in merged.items() if v is not None}
         _check(actor, data)
         encounters = list(Encounter.objects.filter(pk__in=data.encounter_ids,
                                                    patient=req.patient))  # fmt: skip
@@ -354,13 +359,15 @@ def update_request(
             raise ValidationFailed("an encounter asked for is not this patient's",
                                    field="encounter_ids")  # fmt: skip
     except (NotFound, PermissionDenied, ValidationFailed) as exc:
-        refuse(actor, req, "update request", str(exc.message))
+        refuse(actor, req, "update request", str(exc.message),
+               detail={"field": exc.field or ""})  # fmt: skip
         raise
     before = _as_input(req)
     with transaction.atomic():
         for name in EDITABLE:
             if name != "encounter_ids":
-                setattr(req, name, getattr(data, name))
+                value = getattr(data, name)
+                setattr(req, name, value.strip() if isinstance(value, str) else value)
         req.document_types = sorted(set(data.document_types))
         req.save()
         req.encounters.set(encounters)

@@ -97,6 +97,11 @@ urlpatterns = [
         name="release_extend",
     ),
     path(
+        "release/<uuid:request_id>/change",
+        views_release.request_change,
+        name="release_change",
+    ),
+    path(
         "release/<uuid:request_id>/authorizations/new",
         views_release_auth.authorization_new,
         name="release_authorization_new",
@@ -153,6 +158,11 @@ urlpatterns = [
         name="release_disclosure_new",
     ),
     path(
+        "release/patients/<uuid:patient_id>/accounting-suspensions",
+        views_release_disclosures.suspension_new,
+        name="release_suspension_new",
+    ),
+    path(
         "release/disclosures/<uuid:entry_id>/correct",
         views_release_disclosures.disclosure_correct,
         name="release_disclosure_correct",
@@ -177,6 +187,11 @@ urlpatterns = [
         "release/<uuid:request_id>/items/<int:item_id>",
         views_release_packet.item_page,
         name="release_item",
+    ),
+    path(
+        "release/<uuid:request_id>/items/<int:item_id>/pages/<int:page>.png",
+        views_release_packet.item_preview,
+        name="release_item_preview",
     ),
     path(
         "release/<uuid:request_id>/items/<int:item_id>/pages",

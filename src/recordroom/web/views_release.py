@@ -91,11 +91,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
 # --- intake --------------------------------------------------------------------------------
 
 
-class IntakeForm(forms.Form):
-    facility = forms.ChoiceField(label="Facility (whose records)")
-    requester_type = forms.ChoiceField(label="Requester type",
-                                       choices=RequesterType.choices)  # fmt: skip
-    requester_name = forms.CharField(label="Requester name", max_length=200)
+class RequestFields(forms.Form):
+    """What intake asks that may also change later (release.requests.EDITABLE): the
+    requester's contact, what is asked for, format, delivery and legal basis."""
+
     requester_organization = forms.CharField(
         label="Organization", required=False, max_length=200
     )
@@ -109,24 +108,6 @@ class IntakeForm(forms.Form):
         help_text="Needed for a secure download link.",
     )  # fmt: skip
     requester_phone = forms.CharField(label="Phone", required=False, max_length=40)
-    representative_authority = forms.CharField(
-        label="Representative's authority", required=False, max_length=300,
-        help_text="For a personal representative: guardian, power of attorney, "
-        "executor (R-DISC-7).",
-    )  # fmt: skip
-    state = forms.CharField(
-        label="State", required=False, max_length=2,
-        help_text="Whose state law applies (two letters); blank: the house rule.",
-    )  # fmt: skip
-    received_on = forms.DateField(label="Received on", widget=_DATE)
-    channel = forms.ChoiceField(label="Received by", choices=Channel.choices)
-    identity_verified = forms.BooleanField(
-        label="Requester's identity verified", required=False
-    )
-    verification_method = forms.CharField(
-        label="How it was verified", required=False, max_length=300,
-        help_text="e.g. driver's licence checked in person; notarized signature.",
-    )  # fmt: skip
     purpose = forms.CharField(label="Purpose", required=False, max_length=300)
     entire_record = forms.BooleanField(label="The entire record", required=False)
     entire_record_reason = forms.CharField(
@@ -157,14 +138,6 @@ class IntakeForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, patient: Patient, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        mine = Facility.objects.order_by("code")
-        scope = user.facility_ids()
-        if scope is not None:
-            mine = mine.filter(pk__in=scope)
-        codes: Any = self.fields["facility"]
-        codes.choices = [(f.code, f"{f.code} · {f.name}") for f in mine]
-        if len(codes.choices) == 1:
-            codes.initial = codes.choices[0][0]
         self.encounters = list(
             visible_encounters(user, patient).order_by("-admit_at")[:200]
         )
@@ -173,6 +146,42 @@ class IntakeForm(forms.Form):
         types: Any = self.fields["document_types"]
         types.choices = [(t.code, f"{t.display} ({t.code})") for t in
                          DocumentType.objects.filter(active=True).order_by("display")]  # fmt: skip
+
+
+class IntakeForm(RequestFields):
+    facility = forms.ChoiceField(label="Facility (whose records)")
+    requester_type = forms.ChoiceField(label="Requester type",
+                                       choices=RequesterType.choices)  # fmt: skip
+    requester_name = forms.CharField(label="Requester name", max_length=200)
+    representative_authority = forms.CharField(
+        label="Representative's authority", required=False, max_length=300,
+        help_text="For a personal representative: guardian, power of attorney, "
+        "executor (R-DISC-7).",
+    )  # fmt: skip
+    state = forms.CharField(
+        label="State", required=False, max_length=2,
+        help_text="Whose state law applies (two letters); blank: the house rule.",
+    )  # fmt: skip
+    received_on = forms.DateField(label="Received on", widget=_DATE)
+    channel = forms.ChoiceField(label="Received by", choices=Channel.choices)
+    identity_verified = forms.BooleanField(
+        label="Requester's identity verified", required=False
+    )
+    verification_method = forms.CharField(
+        label="How it was verified", required=False, max_length=300,
+        help_text="e.g. driver's licence checked in person; notarized signature.",
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, user: Any, patient: Patient, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, patient=patient, **kwargs)
+        mine = Facility.objects.order_by("code")
+        scope = user.facility_ids()
+        if scope is not None:
+            mine = mine.filter(pk__in=scope)
+        codes: Any = self.fields["facility"]
+        codes.choices = [(f.code, f"{f.code} · {f.name}") for f in mine]
+        if len(codes.choices) == 1:
+            codes.initial = codes.choices[0][0]
         self.fields["received_on"].initial = timezone.localdate()
 
     def clean_state(self) -> str:
@@ -184,6 +193,24 @@ class IntakeForm(forms.Form):
         d = dict(self.cleaned_data)
         d["facility_code"] = d.pop("facility")
         return rq.RequestIn(patient_id=patient.pk, legal_detail=legal_detail, **d)
+
+
+class ChangeForm(RequestFields):
+    """The request page's "Change the request": the fields as they stand, and only
+    those changed go to release.requests.update_request."""
+
+    def __init__(
+        self, *args: Any, user: Any, req: ReleaseRequest, **kwargs: Any
+    ) -> None:
+        initial = {name: getattr(req, name) for name in self.base_fields
+                   if name != "encounter_ids"}  # fmt: skip
+        initial["encounter_ids"] = [str(pk) for pk in
+                                    req.encounters.values_list("pk", flat=True)]  # fmt: skip
+        super().__init__(*args, user=user, patient=req.patient, initial=initial,
+                         auto_id="change-%s", **kwargs)  # fmt: skip
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.changed_data}
 
 
 def _choices(words: dict[str, str]) -> list[tuple[str, str]]:
@@ -264,16 +291,43 @@ class LegalDetailForm(forms.Form):
         label="IRB or privacy board waiver documented", required=False
     )
 
+    @classmethod
+    def of(cls, req: ReleaseRequest, data: Any = None) -> LegalDetailForm:
+        """The papers on file for the request's change form (prefix "legal")."""
+        initial: dict[str, Any] = {}
+        for key, value in (req.legal_detail or {}).items():
+            if key == "documents" and isinstance(value, list):
+                value = "\n".join(map(str, value))
+            elif isinstance(cls.base_fields.get(key), forms.DateField):
+                value = _iso_date(value)
+            initial[key] = value
+        return cls(data, prefix="legal", initial=initial, auto_id="change-%s")
+
+    @staticmethod
+    def _value(key: str, value: Any) -> Any:
+        if key == "documents":
+            return [line.strip() for line in value.splitlines() if line.strip()]
+        if isinstance(value, date):
+            return value.isoformat()
+        return value
+
     def detail(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in self.cleaned_data.items():
-            if key == "documents":
-                value = [line.strip() for line in value.splitlines() if line.strip()]
-            elif isinstance(value, date):
-                value = value.isoformat()
-            if value:
-                out[key] = value
-        return out
+        """What the papers show (only what is given), for intake."""
+        out = {k: self._value(k, v) for k, v in self.cleaned_data.items()}
+        return {k: v for k, v in out.items() if v}
+
+    def changes(self) -> dict[str, Any]:
+        """The papers changed on the form: a value cleared or unticked is None (the
+        key is removed), for release.requests.update_request."""
+        out = {k: self._value(k, self.cleaned_data[k]) for k in self.changed_data}
+        return {k: v or None for k, v in out.items()}
+
+
+def _iso_date(value: Any) -> Any:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return value
 
 
 def _encounter_label(e: Any) -> str:
@@ -378,11 +432,16 @@ def render_request(
     posted: dict[str, Any] | None = None,
     target: Any = "",
     new_link: dict[str, Any] | None = None,
+    change: tuple[ChangeForm, LegalDetailForm] | None = None,
 ) -> HttpResponse:
     """The request page; `errors` maps an action to {field: message} when that
     action was refused, shown next to the field (status 422); `target` is the id
-    of the row the action was on (an authorization, a denial)."""
+    of the row the action was on (an authorization, a denial); `change` the change
+    form as posted when it was refused."""
     today = timezone.localdate()
+    is_open = req.status in OPEN_STATUSES
+    if change is None and is_open:
+        change = ChangeForm(user=request.user, req=req), LegalDetailForm.of(req)
     deadline: date = req.extended_to or req.due_on
     encounters = list(req.encounters.select_related("facility").order_by("-admit_at"))
     type_names = dict(DocumentType.objects.filter(code__in=req.document_types)
@@ -393,7 +452,9 @@ def render_request(
         "deadline": deadline,
         "days_left": (deadline - today).days,
         "overdue": deadline < today and req.status in OPEN_STATUSES,
-        "is_open": req.status in OPEN_STATUSES,
+        "is_open": is_open,
+        "change": change[0] if change else None,
+        "change_legal": change[1] if change else None,
         "encounters": [_encounter_label(e) for e in encounters],
         "document_types": [(c, type_names.get(c, c)) for c in req.document_types],
         "moves": [(s, MOVES[s]) for s in MOVES if s in rq.TRANSITIONS[req.status]],
@@ -412,8 +473,9 @@ def render_request(
         "posted": posted or {},
         "target": str(target),
     }
-    status = 422 if errors else 200
-    return render(request, "web/release_request.html", context, status=status)
+    refused = errors or (change and (change[0].errors or change[1].errors))
+    return render(request, "web/release_request.html", context,
+                  status=422 if refused else 200)  # fmt: skip
 
 
 def _packet_context(req: ReleaseRequest, user: Any) -> dict[str, Any]:
@@ -561,3 +623,43 @@ def request_extend(request: HttpRequest, request_id: UUID) -> HttpResponse:
         return f"Extended to {req.extended_to:%Y-%m-%d}."
 
     return act(request, request_id, "extend", run)
+
+
+# The service's field names -> the change form's field showing the message.
+_CHANGE_FIELD = {"status": None, "legal_detail": None}
+
+
+@requires("release_records")
+def request_change(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    """Change an open request: only the fields changed on the form go to the
+    service (the legal papers merged key by key); a refusal is shown at its field."""
+    if request.method != "POST":
+        return redirect("web:release_request", request_id=request_id)
+    req = rq.get_request(user=request.user, request_id=request_id)
+    form = ChangeForm(request.POST, user=request.user, req=req)
+    legal = LegalDetailForm.of(req, request.POST)
+    actor = actor_from_request(request)
+    if form.is_valid() and legal.is_valid():
+        changes = form.changes()
+        if legal.changed_data:
+            changes["legal_detail"] = legal.changes()
+        if not changes:
+            messages.info(request, "Nothing was changed.")
+            return redirect("web:release_request", request_id=req.pk)
+        try:
+            rq.update_request(actor=actor, req=req, changes=changes)
+        except ValidationFailed as exc:
+            req.refresh_from_db()
+            field = _CHANGE_FIELD.get(exc.field or "", exc.field)
+            if field in legal.fields:
+                legal.add_error(field, exc.message)
+            else:
+                form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Request {req.number} changed; it is "
+                             f"{req.get_status_display().lower()}.")  # fmt: skip
+            return redirect("web:release_request", request_id=req.pk)
+    # the page again, with the refusal at its field: a read of the record
+    record(actor=actor, action=actions.CHART_OPEN.name, patient=req.patient, obj=req,
+           detail={"release_request": req.number, "part": "request page"})  # fmt: skip
+    return render_request(request, req, change=(form, legal))

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -23,9 +24,19 @@ from recordroom.mpi.models import Patient
 from recordroom.mpi.services import get_patient
 from recordroom.release import accounting_requests as acc
 from recordroom.release import disclosures as dis
-from recordroom.release.accounting import accounting, record_ids
+from recordroom.release.accounting import (
+    ORAL_SUSPENSION_DAYS,
+    accounting,
+    record_ids,
+    suspend_accounting,
+)
 from recordroom.release.api_common import pdf_response
-from recordroom.release.models import AccountingRequest, Disclosure, RequesterType
+from recordroom.release.models import (
+    AccountingRequest,
+    AccountingSuspension,
+    Disclosure,
+    RequesterType,
+)
 from recordroom.web.request import actor_from_request
 
 from .views_common import denial_audited, requires
@@ -75,6 +86,13 @@ def _page(
                 "-received_on", "-recorded_at"
             )
         ),  # fmt: skip
+        "suspensions": [
+            (row, row.starts_on <= today <= row.ends_on)
+            for row in AccountingSuspension.objects.filter(
+                Q(patient_id__in=ids) | Q(patient__isnull=True, ends_on__gte=today)
+            ).order_by("-starts_on", "-recorded_at")
+        ],
+        "oral_days": ORAL_SUSPENSION_DAYS,
         "bases": dis.LEGAL_BASES.values(),
         "requester_types": RequesterType.choices,
         "today": today,
@@ -135,6 +153,33 @@ def disclosure_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         )
 
     return _act(request, patient, "new", run)
+
+
+@requires("account_disclosures")
+def suspension_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    """Record an agency's statement suspending the accounting of disclosures made
+    to it (R-AOD-3): this patient's, or every patient's."""
+    patient = _patient(request, patient_id)
+
+    def run(actor: Any, post: Any) -> str:
+        kind = post.get("kind", "")
+        if kind not in ("written", "oral"):
+            raise ValidationFailed("say whether the statement was written or oral",
+                                   field="kind")  # fmt: skip
+        end = post.get("ends_on", "").strip()
+        row = suspend_accounting(
+            actor=actor, agency=post.get("agency", ""), written=kind == "written",
+            statement=post.get("statement", ""),
+            starts_on=_date(post.get("starts_on", ""), "starts_on",
+                            default=timezone.localdate()),
+            ends_on=_date(end, "ends_on") if end else None,
+            patient=None if post.get("every_patient") == "on" else patient,
+        )  # fmt: skip
+        whose = "this patient's" if row.patient_id else "every patient's"
+        return (f"Disclosures to {row.agency} are left out of {whose} accounting "
+                f"from {row.starts_on:%Y-%m-%d} to {row.ends_on:%Y-%m-%d}.")  # fmt: skip
+
+    return _act(request, patient, "suspend", run)
 
 
 # What a correction may change from the page (release.disclosures.correct).

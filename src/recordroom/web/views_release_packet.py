@@ -25,11 +25,24 @@ from recordroom.kernel.errors import (
     TooLarge,
     ValidationFailed,
 )
-from recordroom.release import delivery, packets, redaction, releasing, review, scope
+from recordroom.release import (
+    delivery,
+    packets,
+    preview,
+    redaction,
+    releasing,
+    review,
+    scope,
+)
 from recordroom.release import requests as rq
 from recordroom.release.api_common import pdf_response
-from recordroom.release.models import DownloadLink, ReleaseItem, ReleaseRequest
-from recordroom.release.pdfs import page_box
+from recordroom.release.models import (
+    DownloadLink,
+    Redaction,
+    ReleaseItem,
+    ReleaseRequest,
+)
+from recordroom.release.pdfs import Box
 from recordroom.web.request import actor_from_request, client_address
 
 from .views_common import PUBLIC, requires
@@ -88,15 +101,73 @@ def _item_page(
            patient=req.patient, obj=req,
            detail={"release_request": req.number, "part": "redaction",
                    "document": str(item.document_id)})  # fmt: skip
-    size = page_box(scope.version_pdf(item.version), 1) if item.pages else None
+    redactions = list(item.redactions.order_by("page", "pk"))
     context = {
-        "req": req, "item": item, "size": size,
-        "redactions": list(item.redactions.order_by("page", "pk")),
+        "req": req, "item": item, "redactions": redactions,
         "workable": req.status in scope.WORKABLE,
         "errors": errors or {}, "posted": posted or {},
+        **_preview_context(item, redactions, _shown_page(request)),
     }  # fmt: skip
     return render(request, "web/release_item.html", context,
                   status=422 if errors else 200)  # fmt: skip
+
+
+def _shown_page(request: HttpRequest) -> str:
+    """The page on the preview: ?page=, or after a POST the page it was on."""
+    post = request.POST if request.method == "POST" else {}
+    for value in (post.get("page"), post.get("preview_page"), request.GET.get("page")):
+        if value and str(value).strip().isdigit():
+            return str(value).strip()
+    return ""
+
+
+def _preview_context(
+    item: ReleaseItem, redactions: list[Redaction], asked: str
+) -> dict[str, Any]:
+    """The page shown on the preview (?page=, else the first), its geometry for
+    the drag-to-select script, and the redactions on it drawn over the image."""
+    if not item.pages:
+        return {"view": None}
+    page = int(asked) if asked.isdigit() and 1 <= int(asked) <= item.pages else 1
+    pdf = scope.version_pdf(item.version)
+    view = preview.page_view(pdf, page)
+    on_page = [r for r in redactions if r.page == page]
+    boxes = [Box(r.x or 0.0, r.y or 0.0, r.width or 0.0, r.height or 0.0)
+             for r in on_page if not r.text]  # fmt: skip
+    boxes += preview.text_boxes(pdf, page, [r.text for r in on_page if r.text])
+    scale = preview.PREVIEW_DPI / 72
+    return {
+        "view": view,
+        "preview_page": page,
+        "page_choices": [(n, n in item.excluded_pages) for n in range(1, item.pages + 1)],
+        # numbers for the script, never localized
+        "matrix": " ".join(f"{v:.4f}" for v in view.matrix),
+        "view_width": f"{view.width:.4f}", "view_height": f"{view.height:.4f}",
+        "view_size": f"{view.width:.0f} × {view.height:.0f}",
+        "shown": ["left:{:.3f}%;top:{:.3f}%;width:{:.3f}%;height:{:.3f}%".format(*view.shown(b))
+                  for b in boxes],
+        "pixels": (round(view.width * scale), round(view.height * scale)),
+    }  # fmt: skip
+
+
+@never_cache
+@requires("release_records")
+def item_preview(
+    request: HttpRequest, request_id: UUID, item_id: int, page: int
+) -> HttpResponse:
+    """A page of one of the request's documents as a PNG (PREVIEW_DPI), for
+    drawing a region to redact; the read is audited like the packet's."""
+    req = rq.get_request(user=request.user, request_id=request_id)
+    item = redaction.get_item(req=req, item_id=item_id)
+    png = preview.page_png(scope.version_pdf(item.version), page)
+    record(actor=actor_from_request(request), action=actions.CHART_OPEN.name,
+           patient=req.patient, obj=req,
+           detail={"release_request": req.number, "part": "page preview",
+                   "document": str(item.document_id), "page": page})  # fmt: skip
+    response = HttpResponse(png, content_type="image/png")
+    response["Content-Length"] = str(len(png))
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @requires("release_records")
@@ -122,7 +193,9 @@ def _item_act(
         return _item_page(request, req, item, errors={action: {exc.field or "": exc.message}},
                           posted={action: request.POST})  # fmt: skip
     messages.success(request, done)
-    return redirect("web:release_item", request_id=req.pk, item_id=item.pk)
+    url = reverse("web:release_item", args=[req.pk, item.pk])
+    page = _shown_page(request)
+    return redirect(f"{url}?page={page}#preview" if page else url)
 
 
 @requires("release_records")
