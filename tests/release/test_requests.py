@@ -172,3 +172,9 @@ def test_legal_papers_and_scope_can_change_after_intake(
     assert exc.value.field == "date_to"
     req.refresh_from_db()
     assert req.date_to == date(2025, 12, 31)  # nothing half-written
+
+
+def test_an_unknown_legal_basis_is_refused_by_name(roi_actor, patient):
+    with pytest.raises(ValidationFailed, match="unknown legal basis 'because'") as exc:
+        rq.log_request(actor=roi_actor, data=request_in(patient, legal_basis="because"))
+    assert exc.value.field == "legal_basis" and not ReleaseRequest.objects.exists()

@@ -22,6 +22,7 @@ from recordroom.mpi.models import Facility, Patient
 from recordroom.mpi.services import in_scope
 from recordroom.records.models import DocumentType, Encounter
 
+from .disclosures import ALIASES, LEGAL_BASES
 from .models import (
     ACCESS_TYPES,
     OPEN_STATUSES,
@@ -137,6 +138,11 @@ def _check(actor: Actor, data: RequestIn) -> tuple[Patient, Facility]:
     _choice(data.channel, Channel, "channel", "channel")
     _choice(data.format, Format, "format", "format")
     _choice(data.delivery, Delivery, "delivery", "delivery")
+    if data.legal_basis:  # the codes are data in disclosures.py
+        if ALIASES.get(data.legal_basis, data.legal_basis) not in LEGAL_BASES:
+            raise ValidationFailed(
+                f"unknown legal basis {data.legal_basis!r}; use one of "
+                f"{', '.join(LEGAL_BASES)}", field="legal_basis")  # fmt: skip
     if not data.requester_name.strip():
         raise ValidationFailed("name the requester", field="requester_name")
     if data.received_on > timezone.now().date():
