@@ -113,3 +113,58 @@ def test_split_refuses_rows_of_another_chart_and_writes_nothing(actor, facility)
                       reason="x")  # fmt: skip
     assert Encounter.objects.get(pk=foreign.pk).patient_id == other.pk
     assert PatientIdentifier.objects.count() == 2
+
+
+ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
+
+
+def test_impossible_sequences_and_sex_conflicting_care_are_flagged(actor, facility):
+    unborn = factories.patient(facility=facility, family="Okafor",
+                               birth_date=date.today())  # fmt: skip
+    factories.encounter(
+        patient=unborn, facility=facility, account="EARLY-1", days_ago=400
+    )
+    twice = factories.patient(facility=facility, family="Haddad",
+                              birth_date=date(2024, 5, 1))  # fmt: skip
+    for account in ("NB-1", "NB-2"):
+        visit = factories.encounter(patient=twice, facility=facility, account=account,
+                                    days_ago=100)  # fmt: skip
+        Condition.objects.create(patient=twice, encounter=visit, code_system=ICD10,
+                                 code="Z38.00")  # fmt: skip
+    once = factories.patient(
+        facility=facility, family="Silva", birth_date=date(2024, 5, 1)
+    )
+    visit = factories.encounter(patient=once, facility=facility, account="NB-3")
+    Condition.objects.create(patient=once, encounter=visit, code_system=ICD10,
+                             code="Z38.00")  # fmt: skip
+    Condition.objects.create(patient=once, encounter=visit, code_system=ICD10,
+                             code="P07.30")  # same stay: one birth  # fmt: skip
+    him = factories.patient(facility=facility, family="Kowalski", sex="male")
+    visit = factories.encounter(patient=him, facility=facility, account="OB-1")
+    Condition.objects.create(
+        patient=him, encounter=visit, code_system=ICD10, code="O80"
+    )
+    her = factories.patient(facility=facility, family="Novak", sex="female")
+    visit = factories.encounter(patient=her, facility=facility, account="URO-1")
+    Condition.objects.create(
+        patient=her, encounter=visit, code_system=ICD10, code="N40.0"
+    )
+    # a recorded gender identity: such care can be the patient's own
+    own = factories.patient(facility=facility, family="Reyes", sex="male")
+    Patient.objects.filter(pk=own.pk).update(gender_identity="transgender man")
+    visit = factories.encounter(patient=own, facility=facility, account="OB-2")
+    Condition.objects.create(
+        patient=own, encounter=visit, code_system=ICD10, code="O80"
+    )
+
+    scan_overlays(actor=actor)
+    flags = {(f.patient_id, f.kind): f for f in OverlayFlag.objects.all()}
+    assert "EARLY-1" in flags[(unborn.pk, "care-before-birth")].summary
+    assert flags[(twice.pk, "two-births")].evidence["births"] == [
+        "Z3800 on NB-1", "Z3800 on NB-2"]  # fmt: skip
+    assert (
+        flags[(him.pk, "sex-conflicting-care")].summary
+        == "recorded male, coded: O80 (OB-1)"
+    )
+    assert flags[(her.pk, "sex-conflicting-care")].evidence["codes"] == ["N400 (URO-1)"]
+    assert not any(pid in (once.pk, own.pk) for pid, _ in flags)

@@ -17,6 +17,13 @@ class RecordsConfig(AppConfig):
             register(model, follows=("encounter", "records.encounter"))
         from recordroom.mpi.overlay import register_detector
 
-        from .overlays import CareAfterDeath
+        from .overlays import (
+            CareAfterDeath,
+            CareBeforeBirth,
+            SexConflictingCare,
+            TwoBirths,
+        )
 
-        register_detector(CareAfterDeath())
+        for detector in (CareAfterDeath(), CareBeforeBirth(), TwoBirths(),
+                         SexConflictingCare()):  # fmt: skip
+            register_detector(detector)
