@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from recordroom.mpi.overlay import Signal
 
@@ -118,19 +118,19 @@ class SexConflictingCare:
     kind = "sex-conflicting-care"
 
     def detect(self, patient_ids: list[Any] | None) -> Iterable[Signal]:
-        rows = _icd10_conditions(patient_ids).filter(
-            patient__sex__in=("male", "female"), patient__gender_identity=""
-        )
         found: dict[Any, tuple[str, list[str]]] = {}
-        for pid, sex, code, account in rows.values_list(
-            "patient_id", "patient__sex", "code", "encounter__account_number"
-        ):
-            key = _icd10(code)
-            other = FEMALE_ONLY if sex == "male" else MALE_ONLY
-            if key.startswith(other):
-                found.setdefault(pid, (sex, []))[1].append(
-                    f"{key} ({account or 'no visit'})"
-                )
+        for sex, other in (("male", FEMALE_ONLY), ("female", MALE_ONLY)):
+            codes = Q()
+            for prefix in other:  # in SQL: only the few rows that conflict are read
+                codes |= Q(code__istartswith=prefix)
+            rows = _icd10_conditions(patient_ids).filter(
+                codes, patient__sex=sex, patient__gender_identity=""
+            )
+            for pid, code, account in rows.values_list(
+                "patient_id", "code", "encounter__account_number"
+            )[:10_000]:
+                label = f"{_icd10(code)} ({account or 'no visit'})"
+                found.setdefault(pid, (sex, []))[1].append(label)
         for pid, (sex, codes) in found.items():
             yield Signal(pid, self.kind,
                          f"recorded {sex}, coded: {', '.join(codes)}"[:500],
