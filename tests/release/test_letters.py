@@ -128,3 +128,17 @@ def test_r_p2_5_the_cover_letter_carries_the_part2_notice_and_consent_scope(
 def test_an_unknown_letter_kind_is_refused(roi_actor, attorney):
     with pytest.raises(ValidationFailed, match="cannot write a 'thanks' letter"):
         letters.render_letter(actor=roi_actor, req=attorney, kind="thanks")
+
+
+def test_names_outside_latin_1_print_in_letters(roi_actor, make_request, patient):
+    from recordroom.release.letterpdf import REGULAR
+
+    req = make_request(patient, requester_type="attorney",
+                       requester_name="Nguyễn Thị Hoa", requester_organization="Łucja & Żaneta")  # fmt: skip
+    authorize(roi_actor, req, expires_on=None)
+    text = pdf_text(
+        letters.letter_bytes(letters.pend_with_defects(actor=roi_actor, req=req))
+    )
+    if REGULAR == "Helvetica":  # no DejaVu on this system: Latin-1 only
+        pytest.skip("DejaVu Sans is not installed")
+    assert "Nguyễn Thị Hoa" in text and "Łucja & Żaneta" in text

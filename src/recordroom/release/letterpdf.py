@@ -15,6 +15,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.platypus import (
     Flowable,
     ListFlowable,
@@ -26,14 +27,23 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from .pdfs import font_name
+
+# Names in any Latin, Greek or Cyrillic script (Nguyễn, Łucja, Żaneta): DejaVu Sans
+# where the system has it, embedded; Helvetica (Latin-1 only) otherwise.
+REGULAR, BOLD = font_name(), font_name(bold=True)
+if REGULAR != "Helvetica":
+    registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=REGULAR,
+                       boldItalic=BOLD)  # fmt: skip
 _STYLES = getSampleStyleSheet()
-BODY = ParagraphStyle("body", parent=_STYLES["BodyText"], fontSize=10.5, leading=14,
-                      spaceAfter=6)  # fmt: skip
+BODY = ParagraphStyle("body", parent=_STYLES["BodyText"], fontName=REGULAR,
+                      fontSize=10.5, leading=14, spaceAfter=6)  # fmt: skip
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8.5, leading=11)
-HEAD = ParagraphStyle("head", parent=_STYLES["Heading3"], fontSize=12, spaceBefore=8,
-                      spaceAfter=4)  # fmt: skip
-TITLE = ParagraphStyle("title", parent=_STYLES["Heading2"], fontSize=14, spaceAfter=8)
-ORG = ParagraphStyle("org", parent=BODY, fontName="Helvetica-Bold", fontSize=13,
+HEAD = ParagraphStyle("head", parent=_STYLES["Heading3"], fontName=BOLD, fontSize=12,
+                      spaceBefore=8, spaceAfter=4)  # fmt: skip
+TITLE = ParagraphStyle("title", parent=_STYLES["Heading2"], fontName=BOLD, fontSize=14,
+                       spaceAfter=8)  # fmt: skip
+ORG = ParagraphStyle("org", parent=BODY, fontName=BOLD, fontSize=13,
                      spaceAfter=0)  # fmt: skip
 
 
@@ -106,7 +116,7 @@ def render(doc: LetterDoc) -> bytes:
         Spacer(1, 8),
         _para(
             f"Re: {doc.subject}",
-            ParagraphStyle("re", parent=BODY, fontName="Helvetica-Bold"),
+            ParagraphStyle("re", parent=BODY, fontName=BOLD),
         ),  # fmt: skip
         _para(doc.title, TITLE),
     ]
@@ -128,7 +138,7 @@ def render(doc: LetterDoc) -> bytes:
 
     def foot(canvas: Any, template: Any) -> None:
         canvas.saveState()
-        canvas.setFont("Helvetica", 8)
+        canvas.setFont(REGULAR, 8)
         canvas.drawString(inch, 0.5 * inch, doc.reference)
         canvas.drawRightString(letter[0] - inch, 0.5 * inch, f"Page {template.page}")
         canvas.restoreState()
