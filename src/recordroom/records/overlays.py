@@ -120,11 +120,11 @@ class SexConflictingCare:
     def detect(self, patient_ids: list[Any] | None) -> Iterable[Signal]:
         found: dict[Any, tuple[str, list[str]]] = {}
         for sex, other in (("male", FEMALE_ONLY), ("female", MALE_ONLY)):
-            codes = Q()
+            conflicting = Q()
             for prefix in other:  # in SQL: only the few rows that conflict are read
-                codes |= Q(code__istartswith=prefix)
+                conflicting |= Q(code__istartswith=prefix)
             rows = _icd10_conditions(patient_ids).filter(
-                codes, patient__sex=sex, patient__gender_identity=""
+                conflicting, patient__sex=sex, patient__gender_identity=""
             )
             for pid, code, account in rows.values_list(
                 "patient_id", "code", "encounter__account_number"
