@@ -178,3 +178,12 @@ def test_an_unknown_legal_basis_is_refused_by_name(roi_actor, patient):
     with pytest.raises(ValidationFailed, match="unknown legal basis 'because'") as exc:
         rq.log_request(actor=roi_actor, data=request_in(patient, legal_basis="because"))
     assert exc.value.field == "legal_basis" and not ReleaseRequest.objects.exists()
+
+
+def test_a_patient_id_that_is_not_an_id_is_refused_and_audited(roi_actor, patient):
+    with pytest.raises(NotFound, match="cannot be identified"):
+        rq.log_request(
+            actor=roi_actor, data=request_in(patient, patient_id="not-an-id")
+        )
+    event = AuditEvent.objects.filter(action="release.refused").latest("id")
+    assert event.outcome == "failure" and event.patient_id == ""

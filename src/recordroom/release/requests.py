@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -113,7 +114,7 @@ def _check(actor: Actor, data: RequestIn) -> tuple[Patient, Facility]:
     raised by name."""
     try:
         patient = Patient.objects.get(pk=data.patient_id)
-    except (Patient.DoesNotExist, ValueError, TypeError):
+    except (Patient.DoesNotExist, ValueError, TypeError, DjangoValidationError):
         raise NotFound(
             f"no patient {data.patient_id!r}: find the patient with the search "
             "(name, birth date, MRN) before logging the request; a request for a "
@@ -281,7 +282,7 @@ def _rule_label(rule: DeadlineRule) -> str:
 def _patient_or_none(pid: Any) -> Patient | None:
     try:
         return Patient.objects.filter(pk=pid).first()
-    except (ValueError, TypeError, Exception):  # noqa: BLE001 (not a UUID)
+    except (ValueError, TypeError, DjangoValidationError):  # not a patient id
         return None
 
 

@@ -61,7 +61,7 @@ def current_model() -> LinkageModel:
             [RunStatus.FINISHED.value],
         )
         run = cursor.fetchone()
-    key = str(_as_uuid(run[0])) if run else "default"
+    key = str(as_uuid(run[0])) if run else "default"
     with _lock:
         if _cache.get("key") != key:
             model = (
@@ -172,11 +172,11 @@ def candidate_ids(data: PatientIn) -> list[Any]:
         return []
     with connection.cursor() as cursor:
         cursor.execute(" UNION ".join(branches), params)
-        found = {_as_uuid(row[0]) for row in cursor.fetchall()}
+        found = {as_uuid(row[0]) for row in cursor.fetchall()}
     return sorted(found, key=str)
 
 
-def _as_uuid(value: Any) -> UUID:
+def as_uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -44,7 +43,7 @@ from recordroom.mpi.services import (
 )
 
 from .models import LinkReview, MatchDecision, MatchOutcome
-from .realtime import Candidate, match_patient
+from .realtime import Candidate, as_uuid, match_patient
 
 WRONG_LINK = "wrong-auto-link"  # the overlay flag a rejected automatic link raises
 
@@ -144,17 +143,13 @@ def _candidates(data: PatientIn, limit: int) -> list[Candidate]:
     out: list[Candidate] = []
     seen: set[str] = set()
     for c in found:
-        survivor = survivor_of.get(_uuid(c.patient_id))
+        survivor = survivor_of.get(as_uuid(c.patient_id))
         pid = str(_final(survivor) if survivor else c.patient_id)
         if pid not in seen:
             seen.add(pid)
             c.patient_id = pid
             out.append(c)
     return out[:limit]
-
-
-def _uuid(value: Any) -> Any:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def _final(pid: Any) -> Any:
@@ -253,7 +248,7 @@ def register(
 
 def _chosen(actor: Actor, link_to: Any) -> Patient:
     try:
-        target = Patient.objects.get(pk=_uuid(link_to))
+        target = Patient.objects.get(pk=as_uuid(link_to))
     except (Patient.DoesNotExist, ValueError):
         raise NotFound(f"no patient {link_to}") from None
     if target.merged_into_id:
