@@ -27,9 +27,14 @@ import _common
 TARGET = 2000
 
 
-def make_copies(src: Path, out: Path, copies: int) -> int:
+def make_copies(src: Path, out: Path, copies: int, bundles: int | None) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    files = sorted(src.glob("*.json"))
+    files = sorted(src.glob("*.json"))[:bundles]
+    if not files:
+        raise SystemExit(
+            f"no Synthea bundles (*.json) in {src}: point --testdata (or "
+            "RECORDROOM_CONFORMANCE_DATA) at the shared test data"
+        )
     n = 0
     for c in range(copies):
         for f in files:
@@ -55,13 +60,23 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", required=True)
     p.add_argument("--copies", type=int, default=25)
-    p.add_argument("--testdata", default=str(_common.REPO.parent / "shared/testdata"))
+    p.add_argument(
+        "--testdata",
+        default=os.environ.get("RECORDROOM_CONFORMANCE_DATA")
+        or str(_common.REPO.parent / "shared/testdata"),
+        help="the folder holding synthea-r4/ (default: $RECORDROOM_CONFORMANCE_DATA)",
+    )
+    p.add_argument(
+        "--bundles", type=int, default=None, help="only the first N bundles per copy"
+    )
     args = p.parse_args()
     data = Path(args.data_dir)
     if data.exists():
         shutil.rmtree(data)
     bundles = data / "bundles"
-    n = make_copies(Path(args.testdata) / "synthea-r4", bundles, args.copies)
+    n = make_copies(
+        Path(args.testdata) / "synthea-r4", bundles, args.copies, args.bundles
+    )
     _common.ensure_database()
     _common.setup_django(data / "db")
     from recordroom.interop.bulk.importer import import_fhir

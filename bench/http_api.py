@@ -29,7 +29,7 @@ from typing import Any
 import _common
 
 TARGET_MS = 50.0
-BIN = _common.REPO / ".venv" / "bin"
+BIN = _common.BIN
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,6 +47,7 @@ def main() -> int:
     data_dir = str(Path(args.data_dir).resolve())
     env = {**os.environ, "RECORDROOM_DATA_DIR": data_dir}
     _common.setup_django(data_dir)
+    _common.require_population(data_dir)
     from search import build_cases
 
     token = ensure_token(env)
