@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from .clients import client_app
+from .facility import facility_app
 from .hl7 import hl7_app
 from .interop import import_app
 from .mpi import mpi_app
@@ -31,6 +32,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(client_app, name="client")
+app.add_typer(facility_app, name="facility")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
