@@ -72,7 +72,7 @@ def check_file(data: bytes, *, filename: str, media_type: str = "") -> CheckedFi
             return CheckedFile(data, name, "text/plain")
         raise ValidationFailed(
             f"file {name!r} is not a PDF, PNG, JPEG, TIFF or UTF-8 text file "
-            f"(first bytes {data[:8]!r})",
+            f"(it starts with the bytes {data[:8].hex(' ').upper()})",
             field="file",
         )
     if media_type and media_type != actual:
