@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,6 +19,8 @@ from recordroom.mpi.models import OverlayFlag, PatientIdentifier
 from recordroom.mpi.services import IdentifierIn, build_identifier
 from recordroom.records.models import DocumentType
 from recordroom.release.disclosures import resolve_basis
+from recordroom.release.legal import LEGAL_DETAIL_KEYS
+from recordroom.release.review import reviewer_allowed
 from tests import factories
 
 from .conftest import signed_in
@@ -129,6 +132,14 @@ def test_deny_grounds_are_words_with_their_rule(db, facility, patient):
                        verification_method="ID")  # fmt: skip
     text = assert_plain(signed_in(roi).get(f"/release/{req.pk}"))
     assert "Harm to other (R-ACC-8(ii), reviewable)" in text
+
+
+def test_release_desk_messages_name_no_setting(settings):
+    settings.ROI_SAME_PERSON_QA = False
+    packet = SimpleNamespace(built_by="roi1", release_number="R-0001")
+    why = reviewer_allowed("roi1", packet)
+    assert "a second person must review it" in why and "RECORDROOM_" not in why
+    assert not [k for k, v in LEGAL_DETAIL_KEYS.items() if "RECORDROOM_" in v]
 
 
 def test_a_disclosure_without_a_basis_asks_about_an_attorney():
