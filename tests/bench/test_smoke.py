@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,8 +208,11 @@ def test_benchmark_runs_at_a_tiny_size_on_sqlite(smoke, bench_tmp, request):
     out = _run(smoke, bench_tmp, None, migrated)
     _ran[smoke.script] = out
     if smoke.script == "mpi/linkage.py" and not _has_splink():
-        print("Splink comparison skipped: the bench extra is not installed "
-              '(pip install -e ".[bench]")')  # fmt: skip
+        warnings.warn(
+            "bench/mpi/linkage.py ran without its Splink comparison: the bench "
+            'extra is not installed (pip install -e ".[bench]")',
+            stacklevel=1,
+        )
 
 
 @pytest.mark.parametrize(
