@@ -19,8 +19,9 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
 
+# make demo PORT=8100 HOST=0.0.0.0 PATIENTS=500: passed to `recordroom demo`
 demo: setup
-	$(BIN)/recordroom demo
+	$(BIN)/recordroom demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST)) $(if $(PATIENTS),--patients $(PATIENTS))
 
 system-packages:
 	@scripts/system-packages

@@ -10,7 +10,7 @@ A08 updates of earlier patients (new name or address, with their latest visit), 
 A01 admissions (half new patients), 10% A03 discharges of earlier admissions.
 Deterministic (--seed); synthetic names only. Every ACK must be AA. Reports messages
 per second overall and per event type, round-trip p50/p95/p99, the listener's CPU per
-message and the load average. Target: >= 300 messages/s (exit 1 under it).
+message and the load average. Target: >= 300 messages/s (exit 1 under it unless --report-only).
 
 Runs on SQLite; with RECORDROOM_DATABASE_URL set (a PostgreSQL database whose name
 contains "bench": it is dropped and created afresh) it then runs once more on
@@ -39,7 +39,7 @@ import _common
 from _names import NameSource
 
 TARGET = 300.0
-BIN = _common.REPO / ".venv" / "bin"
+BIN = _common.BIN
 FACILITY = "BENCH"
 MIX = (("A04", 0.40), ("A08", 0.30), ("A01", 0.20), ("A03", 0.10))
 STREETS = ("Main St", "Oak Ave", "Maple Dr", "Cedar Ln", "Park Rd", "Elm St",
@@ -370,6 +370,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--database", choices=("sqlite", "postgresql"),
                    help="only this one (default: SQLite, then PostgreSQL if "
                    "RECORDROOM_DATABASE_URL is set)")  # fmt: skip
+    _common.add_target_flag(p)
     args = p.parse_args()
     args.in_process = args.in_process or bool(args.profile)
     return args
@@ -416,7 +417,7 @@ def main() -> int:
         stats = pstats.Stats(args.profile)
         stats.sort_stats("cumulative").print_stats(35)
         stats.sort_stats("tottime").print_stats(25)
-    return 0 if rate >= TARGET else 1
+    return 0 if rate >= TARGET or args.report_only else 1
 
 
 def over_the_wire(

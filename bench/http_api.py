@@ -5,7 +5,7 @@
 Needs a population built by bench/patients_1m.py. Starts
 `gunicorn recordroom.wsgi:application -w 2 --threads 4 -k gthread` on a free port
 with RECORDROOM_DATA_DIR set, creates `benchuser` (HIM specialist, every facility)
-and an API token with the `recordroom` CLI, then sends the queries of
+and an API token (the CLI's services, in-process), then sends the queries of
 bench/search.py as GET /api/v1/patients?... one after another on one keep-alive
 connection (http.client). Each search is audited by the API, as in production.
 Target: p95 <= 50 ms. Also times GET /api/v1/patients/{id} (audited chart.open).
@@ -14,6 +14,7 @@ Target: p95 <= 50 ms. Also times GET /api/v1/patients/{id} (audited chart.open).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -23,13 +24,14 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import _common
 
 TARGET_MS = 50.0
-BIN = _common.REPO / ".venv" / "bin"
+BIN = _common.BIN
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,6 +41,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn processes")
     return p.parse_args()
 
 
@@ -47,6 +50,7 @@ def main() -> int:
     data_dir = str(Path(args.data_dir).resolve())
     env = {**os.environ, "RECORDROOM_DATA_DIR": data_dir}
     _common.setup_django(data_dir)
+    _common.require_population(data_dir)
     from search import build_cases
 
     token = ensure_token(env)
@@ -60,24 +64,15 @@ def main() -> int:
     cases = [c for c in cases if c.label.startswith(keep)]
     headers = {"Authorization": f"Bearer {token}", "Connection": "keep-alive"}
     port = args.port or free_port()
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "recordroom.wsgi:application", "-b",
-         f"127.0.0.1:{port}", "-w", "2", "--threads", "4", "-k", "gthread",
-         "--log-level", "warning"],
-        env=env, cwd=_common.REPO,
-    )  # fmt: skip
-    try:
-        wait_until_serving(port)
+    with gunicorn(port, env, args.workers):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         rows = run_all(cases, args.warmup, lambda path: get(conn, path, headers))
         conn.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     from recordroom.mpi.models import Patient
 
     print(f"HTTP API over {Patient.objects.count():,} patients ({data_dir})")
-    print(f"gunicorn -w 2 --threads 4 -k gthread on 127.0.0.1:{port}; one keep-alive")
+    print(f"gunicorn -w {args.workers} --threads 4 -k gthread on 127.0.0.1:{port}; "
+          "one keep-alive")  # fmt: skip
     print("connection, requests one after another; each request audited")
     _common.print_table("HTTP API, user with all facilities in scope", rows, TARGET_MS)
 
@@ -155,24 +150,38 @@ def get(
 
 
 def ensure_token(env: dict[str, str]) -> str:
-    """benchuser and a fresh token, through the CLI (the token is its last line)."""
-    from recordroom.accounts.models import User
+    """benchuser (HIM specialist, every facility) and a fresh API token.
 
-    cli = str(BIN / "recordroom")
+    Through the same services as `recordroom user create` / `token create`, in this
+    process (the CLI would start Django twice more). `env` is kept for callers.
+    """
+    from recordroom.accounts.models import User
+    from recordroom.accounts.services import create_token, create_user
+    from recordroom.kernel.actor import Actor
+
+    actor = Actor(channel="cli", name="bench")
     if not User.objects.filter(username="benchuser").exists():
-        subprocess.run(
-            [cli, "user", "create", "benchuser", "--role", "him_specialist",
-             "--all-facilities"],
-            env=env, check=True, capture_output=True,
-        )  # fmt: skip
-    out = subprocess.run(
-        [cli, "token", "create", "benchuser"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return out.strip().splitlines()[-1].strip()
+        create_user(actor=actor, username="benchuser", role="him_specialist",
+                    all_facilities=True)  # fmt: skip
+    _, token = create_token(actor=actor, username="benchuser", name="bench")
+    return token
+
+
+@contextlib.contextmanager
+def gunicorn(port: int, env: dict[str, str], workers: int = 2) -> Iterator[None]:
+    """gunicorn serving the app on 127.0.0.1:port until the block ends."""
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "recordroom.wsgi:application", "-b",
+         f"127.0.0.1:{port}", "-w", str(workers), "--threads", "4", "-k", "gthread",
+         "--log-level", "warning"],
+        env=env, cwd=_common.REPO,
+    )  # fmt: skip
+    try:
+        wait_until_serving(port)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def free_port() -> int:

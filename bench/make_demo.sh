@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # Seconds from `make demo` in a clean checkout to the demo answering /healthz.
 #
-#   bench/make_demo.sh [--keep] [--repo PATH]
+#   bench/make_demo.sh [--keep] [--repo PATH] [--venv DIR] [--patients N]
 #
 # Clones the repository (default: this checkout's repository) into a temporary
 # folder, runs `make demo` there with RECORDROOM_DATA_DIR inside that folder, polls
-# http://127.0.0.1:8000/healthz until it answers, prints the time, and stops the demo.
-# `make demo` serves on port 8000; if that port is taken, the script runs the same
-# steps as the Makefile by hand (venv, pip install -e ., recordroom demo --port P).
+# /healthz until it answers, prints the time, and stops the demo. `make demo` serves
+# on port 8000, or on a free port (`make demo PORT=P`) when 8000 is taken.
 # Packages come from pip's cache when it is warm ("packages already downloaded").
-# Target: <= 60 s on a 2-core machine.
+# --venv DIR skips the venv and the install: the clone's code runs with DIR's
+# packages (`DIR/bin/recordroom demo`, PYTHONPATH=clone/src), timing the demo alone;
+# --patients N loads N synthetic patients instead of the demo's default (the smoke
+# run in tests/bench uses both). Target: <= 60 s on a 2-core machine.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
 repo="$here"
 keep=0
+venv=""
+patients=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --keep) keep=1 ;;
         --repo) repo="$2"; shift ;;
-        *) echo "usage: $0 [--keep] [--repo PATH]" >&2; exit 2 ;;
+        --venv) venv="$(cd "$2" && pwd)"; shift ;;
+        --patients) patients="$2"; shift ;;
+        *) echo "usage: $0 [--keep] [--repo PATH] [--venv DIR] [--patients N]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -59,24 +65,24 @@ export RECORDROOM_DATA_DIR="$tmp/data"
 export PYTHONUNBUFFERED=1  # the demo's output reaches the log as it happens
 log="$tmp/demo.log"
 
-if port_free 8000; then
-    port=8000
-    how="make demo"
-    setsid make demo >"$log" 2>&1 &
-else
+port=8000
+if ! port_free 8000; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    how="the Makefile's steps by hand (port 8000 was taken): venv, pip install -e ., recordroom demo --port $port"
-    setsid bash -c "python3 -m venv .venv \
-        && .venv/bin/pip install -q --disable-pip-version-check --upgrade pip \
-        && .venv/bin/pip install -q --disable-pip-version-check -e . \
-        && touch .venv/.runtime \
-        && exec .venv/bin/recordroom demo --port $port" >"$log" 2>&1 &
+fi
+if [ -n "$venv" ]; then
+    how="$venv/bin/recordroom demo --port $port (existing venv, no install)"
+    PYTHONPATH="$PWD/src" setsid "$venv/bin/recordroom" demo --port "$port" \
+        ${patients:+--patients "$patients"} >"$log" 2>&1 &
+else
+    how="make demo PORT=$port${patients:+ PATIENTS=$patients}"
+    setsid make demo PORT="$port" ${patients:+PATIENTS="$patients"} >"$log" 2>&1 &
 fi
 pid=$!
 pgid=$(ps -o pgid= "$pid" | tr -d ' ')
 
 deadline=$(( $(date +%s) + 600 ))
 t_installed=""
+if [ -n "$venv" ]; then t_installed=$t_start; fi
 t_loaded=""
 until curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; do
     # phases, for the breakdown: packages installed, population loaded
@@ -127,4 +133,4 @@ echo "  phases:   venv + pip install $(phase "$t_start" "$t_installed"), migrate
 echo "  cpu:      ${cpu_s} s of CPU (user + system) used by the demo's processes"
 echo "  demo:     ${loaded:-see $log}"
 echo "  machine:  $(hostname): $cores cores, load $load, $(date -u '+%Y-%m-%d %H:%M') UTC"
-echo "  rerun:    bench/make_demo.sh"
+echo "  rerun:    bench/make_demo.sh${venv:+ --venv $venv}${patients:+ --patients $patients}"

@@ -210,6 +210,29 @@ class Loader:
 
     # -- rows ---------------------------------------------------------------------
 
+    def filled_columns(
+        self, model: Any, columns: tuple[str, ...]
+    ) -> list[tuple[str, Any]]:
+        """The model's other columns with the value each row gets: its default, or NULL.
+
+        Derived from the model, so that a column added later is loaded with its
+        default instead of stopping the benchmark. A new column with neither (or a
+        unique one, which cannot share one value) needs a value from this loader.
+        """
+        out = []
+        for field in model._meta.concrete_fields:
+            if field.column in columns or field.auto_created or field.primary_key:
+                continue
+            if field.unique or not (field.has_default() or field.null):
+                raise SystemExit(
+                    f"{model.__name__}.{field.name} ({field.column}) has no default "
+                    "this loader can give every row: add its value to "
+                    f"bench/patients_1m.py ({model.__name__} rows in Loader.batch)"
+                )
+            value = field.get_default() if field.has_default() else None
+            out.append((field.column, field.get_db_prep_save(value, self.conn)))
+        return out
+
     def load(self) -> None:
         from django.db import transaction
 
@@ -222,28 +245,34 @@ class Loader:
         for start in range(0, n, batch):
             rows = self.batch(start, min(n, start + batch))
             with transaction.atomic(), self.conn.cursor() as cur:
-                for sql, values in zip(self.sql(), rows, strict=True):
-                    cur.executemany(sql, values)
+                for (sql, fill), values in zip(self.sql(), rows, strict=True):
+                    cur.executemany(sql, [row + fill for row in values])
             done = min(n, start + batch)
             if done % report_every < batch or done == n:
                 rate = done / (time.perf_counter() - t0)
                 print(f"  {done:>10,} patients  {rate:,.0f}/s", flush=True)
 
     @functools.cache  # noqa: B019  (one loader per run)
-    def sql(self) -> tuple[str, str, str, str]:
+    def sql(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        """Per table: the INSERT and the values appended to each generated row."""
         from recordroom.mpi.models import Patient, PatientIdentifier, PatientName
         from recordroom.records.models import Encounter
 
-        def insert(model: Any, columns: tuple[str, ...]) -> str:
-            have = {f.column for f in model._meta.concrete_fields} - {"id"}
-            missing = have - set(columns)
-            if missing:  # a new column: teach this loader its value
-                raise SystemExit(f"{model.__name__} has new columns {sorted(missing)}")
-            marks = ", ".join("%s" for _ in columns)
-            return (
-                f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
+        def insert(model: Any, columns: tuple[str, ...]) -> tuple[str, tuple]:
+            gone = set(columns) - {f.column for f in model._meta.concrete_fields}
+            if gone:
+                raise SystemExit(
+                    f"{model.__name__} no longer has the columns {sorted(gone)}: "
+                    "remove them from bench/patients_1m.py"
+                )
+            filled = self.filled_columns(model, columns)
+            names = (*columns, *(c for c, _ in filled))
+            marks = ", ".join("%s" for _ in names)
+            sql = (
+                f"INSERT INTO {model._meta.db_table} ({', '.join(names)}) "
                 f"VALUES ({marks})"
             )
+            return sql, tuple(v for _, v in filled)
 
         return (
             insert(Patient, PATIENT_COLS),

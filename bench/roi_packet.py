@@ -139,6 +139,7 @@ def build(pages: int, doc_pages: int, share: float, gray: bool) -> str:
         requester_name="Bench Counsel", requester_organization="Bench & Co LLP",
         received_on=date.today(), channel="mail", format="pdf", delivery="mail",
         requester_address="1 Court St, Springfield", entire_record=True,
+        entire_record_reason="litigation over the whole course of care",
         purpose=purpose))  # fmt: skip
     items = scope.select_documents(actor=actor, req=req)
     text_items = [i for i in items if i.document.doc_type_id == dtype.pk]

@@ -49,12 +49,8 @@ def main() -> int:
     args = parse_args()
     _common.setup_django(args.data_dir)
     from recordroom.accounts.models import User
-    from recordroom.mpi.models import Patient
 
-    total = Patient.objects.count()
-    if not total:
-        print(f"no patients in {args.data_dir}: run bench/patients_1m.py first")
-        return 2
+    total = _common.require_population(args.data_dir)
     rng = random.Random(args.seed)
     cases = build_cases(rng, args.queries + args.warmup)
     if args.only:
@@ -122,6 +118,11 @@ def build_cases(rng: random.Random, n: int) -> list[Case]:
         max_name = cur.fetchone()[0]
         cur.execute("SELECT max(rowid) FROM records_encounter")
         max_enc = cur.fetchone()[0]
+        if not (max_name and max_enc):
+            raise SystemExit(
+                "no patient names or encounters to draw queries from: "
+                "build the index with bench/patients_1m.py first"
+            )
         ids = rng.sample(range(1, max_name + 1), min(max_name, 3 * n))
         cur.execute(
             "SELECT n.family_key, n.given_key, n.patient_id, p.birth_date "

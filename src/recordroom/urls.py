@@ -3,20 +3,18 @@ endpoint, and the Django admin."""
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from recordroom.accounts import oauth_views
 from recordroom.web.api import api
+from recordroom.web.views_auth import admin_sign_in
 
 admin.site.site_header = "Recordroom administration"
 admin.site.site_title = "Recordroom admin"
 
 urlpatterns = [
-    # One sign-in for everything: ours throttles, audits and asks for the second factor.
-    path(
-        "admin/login/",
-        RedirectView.as_view(url="/login?next=/admin/", query_string=False),
-    ),
+    # One sign-in for everything: ours throttles, audits and asks for the second
+    # factor; a signed-in user who is not an administrator is refused here, no loop.
+    path("admin/login/", admin_sign_in),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("oauth/token", oauth_views.token, name="oauth-token"),

@@ -135,7 +135,7 @@ def test_a_packet_over_the_size_limit_is_refused_and_nothing_is_kept(
     scope.select_documents(actor=roi_actor, req=req)
     settings.ROI_MAX_PACKET_BYTES = 20_000
     with pytest.raises(
-        TooLarge, match=r"over the limit of 0 MB \(RECORDROOM_ROI_MAX_PACKET_MB\)"
+        TooLarge, match=r"over the limit of 0 MB set by the administrator"
     ):
         packets.build_packet(actor=roi_actor, req=req)
     assert not Packet.objects.filter(request=req).exists()

@@ -44,7 +44,7 @@ def test_the_dashboard_shows_the_measures_and_the_days_sample(index):  # noqa: F
     assert "OKONJO, Ife" in text
     assert "Identifiers it brought Medical record number N300 NORTH" in text
     assert "api at NORTH By north-api" in text
-    assert "birth_date" in text and "Correct" in text
+    assert "Date of birth" in text and "Correct" in text  # the evidence in words
     # listing the sampled chart is a read of it (R-SEC-2)
     okonjo = str(index.p["okonjo"].pk)
     read = AuditEvent.objects.filter(action="chart.open", patient_id=okonjo,

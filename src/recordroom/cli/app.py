@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from .clients import client_app
+from .facility import facility_app
 from .hl7 import hl7_app
 from .interop import import_app
 from .mpi import mpi_app
@@ -31,6 +32,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(client_app, name="client")
+app.add_typer(facility_app, name="facility")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
@@ -144,6 +146,7 @@ def demo(
             f"in {summary.seconds:.1f} s"
         )
         out.print(f"ground truth: {data / 'demo' / 'ground-truth.csv'}")
+    _demo_traffic(data)
     out.print(
         "\n[bold]Demo sign-ins[/] (synthetic data only; second factor waived for demo):"
     )
@@ -151,6 +154,25 @@ def demo(
         out.print(f"  {role:<18} {username:<16} {password}")
     if not no_serve:
         _serve(host, port, workers=2)
+
+
+def _demo_traffic(data: Path) -> None:
+    """Some interface traffic, so the Interfaces page shows what feeds look like."""
+    from recordroom.interop.sample_traffic import send_sample_traffic
+    from recordroom.mpi.models import Facility
+
+    facility = Facility.objects.order_by("code").first()
+    if facility is None:
+        return
+    sent = send_sample_traffic(
+        actor=cli_actor(), facility=facility, folder=data / "demo"
+    )
+    if not sent.already:
+        out.print(
+            f"interfaces: {sent.accepted} HL7 messages accepted and {sent.refused} "
+            f"refused at {facility.code}; one FHIR import run ({sent.imported} "
+            "resources created)"
+        )
 
 
 def _refuse_non_demo_data() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -17,19 +18,29 @@ err = Console(stderr=True)
 
 
 def _facility(code: str | None):  # type: ignore[no-untyped-def]
-    from recordroom.mpi.models import Facility
+    """The receiving facility: the one named, or the only one; else name the choices."""
+    from recordroom.records.facilities import list_facilities
 
+    facilities = list_facilities()
+    codes = ", ".join(f.code for f in facilities)
+    if not facilities:
+        _refuse(
+            "no facility exists yet: create the receiving facility with "
+            "`recordroom facility create CODE --name NAME --timezone ZONE`"
+        )
     if code:
-        found = Facility.objects.filter(code=code).first()
+        found = next((f for f in facilities if f.code == code.upper()), None)
         if found is None:
-            codes = ", ".join(Facility.objects.values_list("code", flat=True))
-            err.print(
-                f"[bold red]error:[/] no facility {code!r}; known: {codes or 'none'}"
-            )
-            raise typer.Exit(2)
+            _refuse(f"no facility {code!r}; choose --facility from: {codes}")
         return found
-    only = list(Facility.objects.all()[:2])
-    return only[0] if len(only) == 1 else None
+    if len(facilities) > 1:
+        _refuse(f"say which facility receives this import: --facility, one of {codes}")
+    return facilities[0]
+
+
+def _refuse(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
 
 
 @import_app.command("fhir")
@@ -40,7 +51,7 @@ def import_fhir(
     facility: str = typer.Option(
         None,
         help="Receiving facility code: files visits and identifiers that do not "
-        "name one of ours (default: the only facility, if there is one).",
+        "name one of ours (default: the only facility; with several, required).",
     ),
     source: str = typer.Option(
         "fhir-import",
@@ -53,6 +64,7 @@ def import_fhir(
     from recordroom.interop.bulk.importer import import_fhir as run_import
     from recordroom.kernel.errors import RecordroomError
 
+    receiving = _facility(facility)
     try:
         files = discover(paths)
     except RecordroomError as exc:
@@ -65,7 +77,7 @@ def import_fhir(
         task = bar.add_task(f"importing {len(files)} files", total=total)
         run, summary = run_import(
             actor=cli_actor(), paths=paths, source=source,
-            facility=_facility(facility),
+            facility=receiving,
             progress=lambda n: bar.advance(task, n),
         )  # fmt: skip
     table = Table(title=f"import {run.pk}: {summary.files} files")

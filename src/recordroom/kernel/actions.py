@@ -136,6 +136,13 @@ CHART_OPEN = declare("chart.open", "read", "A patient's chart was opened.")
 CHART_ACCESS_LOG = declare(
     "chart.access_log", "read", "Someone viewed who accessed a patient's record."
 )
+# Facilities
+FACILITY_CREATED = declare(
+    "facility.create",
+    "create",
+    "A facility was created (code, name, time zone and MRN system kept).",
+)
+
 # Encounters and documents
 ENCOUNTER_CREATE = declare("encounter.create", "create", "An encounter was recorded.")
 ENCOUNTER_UPDATE = declare("encounter.update", "update", "An encounter changed.")

@@ -36,3 +36,16 @@ def prefix_upper_bound(prefix: str) -> str:
     if not prefix:
         raise ValueError("an empty prefix has no upper bound")
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def with_article(noun: str) -> str:
+    """The noun with "a" or "an" before it: "an attorney", "a payer", "an HIV test".
+
+    Codes are read as words ("law-enforcement" -> "a law enforcement ...").
+    """
+    words = noun.replace("-", " ").replace("_", " ").strip()
+    first = words.split(" ", 1)[0]
+    spelled = first.isupper() and 1 < len(first) <= 3  # read letter by letter (SSN)
+    vowel = first[:1].lower() in "aeio" or (spelled and first[0] in "AEFHILMNORSX")
+    vowel = vowel or (first[:1].lower() == "u" and not first.lower().startswith("us"))
+    return f"{'an' if vowel else 'a'} {words}"

@@ -18,6 +18,7 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.kernel.text import search_key
 
+from .display import identifier_label
 from .models import (
     Facility,
     IdentifierKind,
@@ -324,8 +325,7 @@ def _refuse_taken_identifiers(idents: Iterable[PatientIdentifier]) -> None:
     for ident in unique:
         if (ident.system, ident.lookup) in taken_keys:
             raise ValidationFailed(
-                f"{ident.get_kind_display()} {ident.value} at {ident.system} already "
-                "belongs to another patient",
+                f"{identifier_label(ident)} already belongs to another patient",
                 field="identifiers.value",
             )
 

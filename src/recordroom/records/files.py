@@ -54,7 +54,7 @@ def check_file(data: bytes, *, filename: str, media_type: str = "") -> CheckedFi
     if len(data) > settings.MAX_UPLOAD_BYTES:
         raise TooLarge(
             f"file {name!r} is {len(data) / 1048576:.1f} MB; the limit is "
-            f"{settings.MAX_UPLOAD_BYTES // 1048576} MB (RECORDROOM_MAX_UPLOAD_MB)",
+            f"{settings.MAX_UPLOAD_BYTES // 1048576} MB (set by the administrator)",
             field="file",
         )
     actual = sniff(data)
@@ -72,7 +72,7 @@ def check_file(data: bytes, *, filename: str, media_type: str = "") -> CheckedFi
             return CheckedFile(data, name, "text/plain")
         raise ValidationFailed(
             f"file {name!r} is not a PDF, PNG, JPEG, TIFF or UTF-8 text file "
-            f"(first bytes {data[:8]!r})",
+            f"(it starts with the bytes {data[:8].hex(' ').upper()})",
             field="file",
         )
     if media_type and media_type != actual:

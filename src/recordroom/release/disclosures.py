@@ -16,6 +16,7 @@ from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, ValidationFailed
+from recordroom.kernel.text import with_article
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import in_scope
 from recordroom.records.models import Document
@@ -159,8 +160,9 @@ def resolve_basis(requester_type: str, legal_basis: str) -> LegalBasis:
     code = ALIASES.get(code, code)
     if not code:
         raise ValidationFailed(
-            f"say on what legal basis records went to a {requester_type or 'recipient'}"
-            f" (one of {', '.join(LEGAL_BASES)})",
+            "say on what legal basis records went to "
+            f"{with_article(requester_type or 'recipient')} "
+            f"(one of {', '.join(LEGAL_BASES)})",
             field="legal_basis",
         )
     if code not in LEGAL_BASES:

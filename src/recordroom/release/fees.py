@@ -308,7 +308,7 @@ def payment_clear(req: ReleaseRequest) -> tuple[bool, str]:
     if not settings.ROI_WAIT_FOR_PAYMENT:
         return (
             True,
-            "release does not wait for payment (RECORDROOM_ROI_WAIT_FOR_PAYMENT=0)",
+            "release does not wait for payment (set by the administrator)",
         )
     for inv in req.invoices.filter(status=InvoiceStatus.OPEN).order_by("number"):
         due = balance(inv)

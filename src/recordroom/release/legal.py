@@ -36,8 +36,8 @@ PART2_NOTICE = (
 LEGAL_DETAIL_KEYS: dict[str, str] = {
     "order_signed_by_judge": "court order: signed by a judge or issued by the "
     "tribunal (R-DISC-2)",
-    "signed_by_judge": "subpoena: signed by a judge (a court order when "
-    "RECORDROOM_ROI_JUDGE_SUBPOENA_IS_ORDER=1)",
+    "signed_by_judge": "subpoena: signed by a judge (treated as a court order "
+    "unless the administrator has turned that off)",
     "part2_court_order": "a 42 CFR 2.64-2.67 court order (notice and good cause) "
     "for Part 2 records (R-P2-6)",
     "covers": "sensitivity labels the order or process expressly names",

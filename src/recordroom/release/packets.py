@@ -250,7 +250,7 @@ def build_packet(*, actor: Actor, req: ReleaseRequest) -> Packet:
         size, limit = path.stat().st_size, settings.ROI_MAX_PACKET_BYTES
         if size > limit:
             reason = (f"the packet is {size / 1048576:.1f} MB, over the limit of "
-                      f"{limit / 1048576:.0f} MB (RECORDROOM_ROI_MAX_PACKET_MB): split "
+                      f"{limit / 1048576:.0f} MB set by the administrator: split "
                       "the request or exclude pages; nothing was released")  # fmt: skip
             refuse(actor, req, "build packet", reason, detail={"size": size})
             raise TooLarge(reason, field="packet")

@@ -31,7 +31,7 @@ def reviewer_allowed(reviewer: str, packet: Packet) -> str:
     """Why `reviewer` may not review `packet` (blank: may)."""
     if reviewer == packet.built_by and not settings.ROI_SAME_PERSON_QA:
         return (f"{reviewer} built packet {packet.release_number}: a second person "
-                "must review it (RECORDROOM_ROI_SAME_PERSON_QA is off)")  # fmt: skip
+                "must review it (the administrator requires a second reviewer)")  # fmt: skip
     return ""
 
 

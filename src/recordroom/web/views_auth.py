@@ -15,6 +15,7 @@ from django.contrib.auth import logout as auth_logout
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -120,6 +121,32 @@ def login(request: HttpRequest) -> HttpResponse:
             return _finish(request, result.user, second_factor=False, nxt=nxt)
     return render(
         request, "web/login.html", {"form": form, "error": error, "next": nxt}
+    )
+
+
+@requires(PUBLIC)
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """Where the Django admin sends whoever it refuses.
+
+    A visitor signs in through our sign-in (throttled, audited, second factor). A
+    signed-in user who is not an administrator gets a 403 page saying so: sending
+    them to sign in again would come straight back here, a redirect loop.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        return redirect(f"{reverse('web:login')}?next={reverse('admin:index')}")
+    return render(
+        request,
+        "web/error.html",
+        {
+            "title": "Not permitted",
+            "message": (
+                "The administration pages are for administrators. You are signed "
+                f"in as {user.get_username()}, whose role does not include them."
+            ),
+            "status": 403,
+        },
+        status=403,
     )
 
 

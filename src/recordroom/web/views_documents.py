@@ -264,7 +264,7 @@ def _read_upload(form: UploadForm) -> tuple[bytes, str, str]:
     if uploaded.size > limit:  # refuse before reading gigabytes into memory
         raise TooLarge(
             f"file {name!r} is {uploaded.size / 1048576:.1f} MB; the limit is "
-            f"{limit // 1048576} MB (RECORDROOM_MAX_UPLOAD_MB)",
+            f"{limit // 1048576} MB (set by the administrator)",
             field="file",
         )
     claimed = (uploaded.content_type or "").split(";")[0].strip().lower()

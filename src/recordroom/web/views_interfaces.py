@@ -16,6 +16,7 @@ from recordroom.accounts.permissions import has
 from recordroom.interop.hl7v2.queries import get_message, message_page, read_raw
 from recordroom.interop.hl7v2.services import REPROCESSABLE, reprocess
 from recordroom.interop.models import MessageStatus
+from recordroom.interop.sample_traffic import recent_import_runs
 from recordroom.kernel.errors import Conflict, ValidationFailed
 from recordroom.web.request import actor_from_request
 
@@ -73,6 +74,7 @@ def interfaces(request: HttpRequest) -> HttpResponse:
         "paged": after is not None,
         "qs": urlencode(query),
         "reprocessable": REPROCESSABLE,
+        "runs": [] if after is not None else recent_import_runs(),
     }
     return render(request, "web/interfaces.html", context)
 

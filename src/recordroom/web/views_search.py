@@ -9,6 +9,7 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from recordroom.accounts.permissions import has
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.search import PatientHit, PatientQuery
 from recordroom.records.chart import find_patients, record_search
@@ -102,5 +103,12 @@ def search(request: HttpRequest) -> HttpResponse:
                 hits=hits,
             )
             rows = [_row(h) for h in hits]
-    context = {"form": form, "rows": rows, "limit": RESULT_LIMIT}
+    context = {
+        "form": form,
+        "rows": rows,
+        "limit": RESULT_LIMIT,
+        # Link only where the user may go (an auditor searches but opens no chart).
+        "opens_chart": has(request.user, "view_chart"),
+        "reads_access_log": has(request.user, "view_access_log"),
+    }
     return render(request, "web/search.html", context)
