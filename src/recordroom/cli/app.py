@@ -12,6 +12,9 @@ from rich.console import Console
 
 from recordroom.kernel.files import private_dir
 
+from .backup import backup as _backup
+from .backup import keys_app
+from .backup import restore as _restore
 from .clients import client_app
 from .hl7 import hl7_app
 from .interop import import_app
@@ -37,6 +40,9 @@ app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
 app.add_typer(roi_app, name="roi")
+app.add_typer(keys_app, name="keys")
+app.command("backup")(_backup)
+app.command("restore")(_restore)
 out = Console()
 err = Console(stderr=True)
 
