@@ -55,15 +55,13 @@ def _snapshot_sqlite(folder: Path, progress: Progress) -> Snapshot:
     source = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]), timeout=20)
     copy = sqlite3.connect(str(target))
     try:
-        # The online backup API copies a consistent snapshot page by page while other
-        # connections keep reading and writing (WAL).
-        source.backup(
-            copy,
-            pages=4096,
-            progress=lambda _s, left, total: progress(
-                "copying the database", total - left, total
-            ),
-        )
+        # The online backup API, in one step: a read transaction on one snapshot while
+        # the server keeps writing (WAL). Copied in several steps, every write by
+        # another connection would restart the copy, which on a busy server might
+        # never finish.
+        progress("copying the database", 0, 1)
+        source.backup(copy, pages=-1)
+        progress("copying the database", 1, 1)
         copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         audit = _audit_head(copy.cursor())
         version = sqlite3.sqlite_version
