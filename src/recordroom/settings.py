@@ -192,6 +192,10 @@ class KeySpec:
     env: str  # the environment variable that may hold it instead
     make: Callable[[], str]  # how first-time setup creates one
     help: str
+    # For a key a later version adds: the dotted path of a function that says (with the
+    # database at hand) that nothing has used this key yet, so `recordroom init` may
+    # create it for an installation that already holds data. Without it, never.
+    unused_check: str = ""
 
 
 def _new_blob_key() -> str:

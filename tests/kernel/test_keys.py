@@ -96,3 +96,45 @@ def test_data_files_are_readable_by_the_service_account_only(demo):
         if m != ("0o700" if (demo / p).is_dir() else "0o600")
     }  # fmt: skip
     assert wrong == {}
+
+
+NOTHING_USED = {"value": True}
+
+
+def nothing_used_the_new_key() -> bool:
+    return NOTHING_USED["value"]
+
+
+@pytest.fixture
+def upgraded(settings, tmp_path):
+    """An installation holding documents, whose new version declares a new key."""
+    from recordroom.settings import KeySpec
+
+    settings.DATA_DIR, settings.KEY_DIR = tmp_path, tmp_path / "keys"
+    (settings.BLOB_DIR / "ab").mkdir(parents=True)
+    (settings.BLOB_DIR / "ab" / ("ab" * 32)).write_bytes(b"RRB1...")
+    settings.RECORDROOM_NEW_KEY = ""
+    settings.KEYS = (
+        *settings.KEYS,
+        KeySpec("RECORDROOM_NEW_KEY", "new.key", "", lambda: "fresh", "a new key",
+                unused_check=f"{__name__}.nothing_used_the_new_key"),
+    )  # fmt: skip
+    return settings
+
+
+def test_a_key_a_later_version_adds_is_created_by_init_only_while_unused(upgraded):
+    from recordroom.kernel import keys
+
+    NOTHING_USED["value"] = False
+    with pytest.raises(keys.MissingKey, match="new.key is missing"):
+        keys.create_first_time(check_database=False)
+    keys.check_on_start()  # the start itself is not refused: init must run
+    with pytest.raises(keys.MissingKey, match="recordroom init` creates it"):
+        keys.require()
+    NOTHING_USED["value"] = True
+    assert keys.create_first_time(check_database=False) == [
+        upgraded.KEY_DIR / "new.key"
+    ]
+    assert upgraded.RECORDROOM_NEW_KEY == "fresh"
+    assert (upgraded.KEY_DIR / "new.key").read_text() == "fresh\n"
+    keys.require()

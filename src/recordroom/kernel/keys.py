@@ -78,12 +78,22 @@ def _refusal(specs: list[Any], found: list[str]) -> MissingKey:
         "`recordroom restore BACKUP --keys KEYS` into an empty folder, or copy the "
         f"file back into {s.KEY_DIR} (mode 0600), or set {variables}. A new key is "
         "never made for existing data: what the old one encrypted could not be read."
+        + (
+            " If this version added the key, `recordroom init` creates it as long as "
+            "nothing has used it yet."
+            if any(spec.unused_check for spec in specs)
+            else ""
+        )
     )
 
 
 def check_on_start() -> None:
-    """Refuse a start that finds data but not all of its keys (AppConfig.ready)."""
-    specs = missing()
+    """Refuse a start that finds data but not all of its keys (AppConfig.ready).
+
+    A key with an `unused_check` is left to `require` (after setup): `init` must be
+    able to start to create it.
+    """
+    specs = [spec for spec in missing() if not spec.unused_check]
     if specs and (found := data_held()):
         raise _refusal(specs, found)
 
@@ -98,16 +108,25 @@ def require() -> None:
 def create_first_time(*, check_database: bool = True) -> list[Path]:
     """Create the missing keys of a new installation; return the files written.
 
-    `check_database=False` is for the test set-up, whose database is made later.
+    On an installation that holds data, only a key whose `unused_check` says nothing
+    has used it yet (one a later version added) is created. `check_database=False` is
+    for the test set-up, whose database is made later.
 
     Raises:
-        MissingKey: the data folder or the database already holds data.
+        MissingKey: data exists and a missing key may have been used.
     """
     specs = missing()
     if not specs:
         return []
-    if found := data_held(database=check_database):
-        raise _refusal(specs, found)
+    found = data_held(database=check_database)
+    if found:
+        from django.utils.module_loading import import_string
+
+        used = [
+            s for s in specs if not (s.unused_check and import_string(s.unused_check)())
+        ]
+        if used:
+            raise _refusal(used, found)
     return install({spec.setting: spec.make() for spec in specs})
 
 
