@@ -214,6 +214,11 @@ def test_backup_never_writes_keys_inside_the_backup(source, tmp_path):
     assert done.returncode == 1
     assert "is inside the backup" in " ".join(done.stderr.split())
     assert not backup.exists() and not (tmp_path / "backup.partial").exists()
+    assert source.cli("backup", backup).returncode == 0
+    done = source.cli("keys", "export", backup / "blobs" / "keys")
+    assert done.returncode == 1
+    assert f"is inside the backup {backup}" in " ".join(done.stderr.split())
+    assert not (backup / "blobs" / "keys").exists()
 
 
 def test_a_failed_backup_leaves_nothing_that_looks_complete(source, tmp_path):

@@ -166,8 +166,19 @@ def _entry(folder: Path, path: Path) -> dict[str, Any]:
 
 
 def export_keys(*, actor: Actor, dest: Path) -> list[Path]:
-    """Write every key into the new folder `dest` (0700, files 0600), audited."""
-    written = keys.export(dest.resolve())
+    """Write every key into the new folder `dest` (0700, files 0600), audited.
+
+    Raises:
+        RecordroomError: `dest` lies inside a backup (keys never go beside the data).
+    """
+    dest = dest.resolve()
+    for folder in dest.parents:
+        if (folder / manifest.NAME).is_file() or folder.name.endswith(".partial"):
+            raise RecordroomError(
+                f"{dest} is inside the backup {folder}: keys are never kept beside "
+                "the data they unlock; give a folder elsewhere (another medium)"
+            )
+    written = keys.export(dest)
     record(actor=actor, action=actions.KEYS_EXPORT.name, detail={"dest": str(dest)})
     return written
 
