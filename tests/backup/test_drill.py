@@ -206,6 +206,13 @@ def test_restore_refuses_a_data_folder_that_is_not_empty(source, tmp_path):
     assert f"the data folder {source.folder} is not empty" in " ".join(
         done.stderr.split()
     )
+    if PG_URL:  # an empty folder, but the database is the source's, full
+        elsewhere = Installation(tmp_path / "empty", source.database)
+        done = elsewhere.cli("restore", backup, "--keys", keys)
+        assert done.returncode == 1
+        message = " ".join(done.stderr.split())
+        assert f"the database {source.database} is not empty" in message
+        assert not elsewhere.folder.exists()
 
 
 def test_backup_never_writes_keys_inside_the_backup(source, tmp_path):
