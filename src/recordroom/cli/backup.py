@@ -19,7 +19,7 @@ keys_app = typer.Typer(
     help="The keys kept outside the database (export them apart from backups)."
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths in messages stay whole
 
 
 def _fail(message: str, problems: list[str] | None = None, code: int = 1) -> NoReturn:

@@ -32,7 +32,7 @@ def django_setup(*, keys_optional: bool = False) -> None:
 def _refuse(message: str) -> NoReturn:
     from rich.console import Console
 
-    Console(stderr=True).print(f"[bold red]error:[/] {message}")
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}")
     raise SystemExit(2)
 
 
