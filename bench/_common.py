@@ -28,6 +28,9 @@ def setup_django(data_dir: str | Path | None, *, migrate: bool = True) -> None:
     import django
 
     django.setup()
+    from recordroom.kernel.keys import create_first_time
+
+    create_first_time()  # a new bench folder is a first-time setup: make its keys
     if migrate:
         from django.core.management import call_command
 

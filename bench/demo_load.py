@@ -47,6 +47,9 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
+    from recordroom.kernel.keys import create_first_time
+
+    create_first_time()  # a new bench folder is a first-time setup: make its keys
     from recordroom.demo import create_demo_users, load_demo
 
     t0 = time.perf_counter()

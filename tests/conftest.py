@@ -7,6 +7,15 @@ import pytest
 from tests import factories
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _keys():
+    """The test set-up is a first-time setup: it creates the keys a new data folder
+    lacks (nothing else does; a start without them is refused)."""
+    from recordroom.kernel.keys import create_first_time
+
+    create_first_time(check_database=False)
+
+
 @pytest.fixture(autouse=True)
 def _blob_dir(settings, tmp_path):
     settings.BLOB_DIR = tmp_path / "blobs"

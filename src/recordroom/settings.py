@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,12 +37,14 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting(
         "RECORDROOM_SECRET_KEY",
         "",
-        "Django secret key; empty means one generated once into DATA_DIR/keys/secret.key.",
+        "Django secret key; empty means DATA_DIR/keys/secret.key (created by "
+        "`recordroom init`).",
     ),
     EnvSetting(
         "RECORDROOM_BLOB_KEY",
         "",
-        "Base64 256-bit AES key for document blobs; empty means DATA_DIR/keys/blob.key.",
+        "Base64 256-bit AES key for document blobs; empty means DATA_DIR/keys/blob.key "
+        "(created by `recordroom init`).",
     ),
     EnvSetting(
         "RECORDROOM_DEBUG", "0", "1 turns on Django debug pages (never in production)."
@@ -163,23 +166,36 @@ def env(name: str) -> str:
     return os.environ.get(name, spec.default)
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a child process (pg_dump, pg_restore), plus `extra`."""
+    return {**os.environ, **extra}
+
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env("RECORDROOM_DATA_DIR")).resolve()
 KEY_DIR = DATA_DIR / "keys"
 BLOB_DIR = DATA_DIR / "blobs"
 
 
-def _key_file(name: str, make: object) -> str:
-    """Read a key from DATA_DIR/keys, creating it (mode 0600) the first time."""
-    path = KEY_DIR / name
-    if path.exists():
-        return path.read_text().strip()
-    KEY_DIR.mkdir(parents=True, exist_ok=True)
-    value = make()  # type: ignore[operator]
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
-    return str(value)
+@dataclass(frozen=True)
+class KeySpec:
+    """A secret kept outside the database: in an environment variable or a key file.
+
+    Every key is declared once, in KEYS: the first-time setup creates the missing ones
+    (recordroom.kernel.keys), `recordroom keys export` and `backup --keys-to` copy
+    them, `restore --keys` puts them back, and a start that finds data but not its
+    keys is refused, naming the file. A key is never generated silently.
+    """
+
+    setting: str  # the Django setting that holds the value
+    file: str  # its file under DATA_DIR/keys
+    env: str  # the environment variable that may hold it instead
+    make: Callable[[], str]  # how first-time setup creates one
+    help: str
+    # For a key a later version adds: the dotted path of a function that says (with the
+    # database at hand) that nothing has used this key yet, so `recordroom init` may
+    # create it for an installation that already holds data. Without it, never.
+    unused_check: str = ""
 
 
 def _new_blob_key() -> str:
@@ -188,10 +204,43 @@ def _new_blob_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-SECRET_KEY = env("RECORDROOM_SECRET_KEY") or _key_file(
-    "secret.key", lambda: secrets.token_urlsafe(50)
+KEYS: tuple[KeySpec, ...] = (
+    KeySpec(
+        "SECRET_KEY",
+        "secret.key",
+        "RECORDROOM_SECRET_KEY",
+        lambda: secrets.token_urlsafe(50),
+        "signs sessions, CSRF tokens and download links",
+    ),
+    KeySpec(
+        "RECORDROOM_BLOB_KEY",
+        "blob.key",
+        "RECORDROOM_BLOB_KEY",
+        _new_blob_key,
+        "encrypts documents, packets, letters and SSNs",
+    ),
 )
-RECORDROOM_BLOB_KEY = env("RECORDROOM_BLOB_KEY") or _key_file("blob.key", _new_blob_key)
+
+
+def _read_key(spec: KeySpec) -> str:
+    """The key's value from its variable, else its file; "" when it has neither."""
+    value = env(spec.env) if spec.env else ""
+    if value:
+        return value
+    try:
+        return (KEY_DIR / spec.file).read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+_KEY_VALUES = {spec.setting: _read_key(spec) for spec in KEYS}
+# Files of the keys this start could not find: recordroom.kernel.apps refuses to start
+# on a data folder that holds data without them (kernel.keys.check_keys).
+MISSING_KEYS: tuple[str, ...] = tuple(
+    spec.file for spec in KEYS if not _KEY_VALUES[spec.setting]
+)
+SECRET_KEY = _KEY_VALUES["SECRET_KEY"]
+RECORDROOM_BLOB_KEY = _KEY_VALUES["RECORDROOM_BLOB_KEY"]
 DEBUG = env("RECORDROOM_DEBUG") == "1"
 ALLOWED_HOSTS = [
     h.strip() for h in env("RECORDROOM_ALLOWED_HOSTS").split(",") if h.strip()

@@ -10,6 +10,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from recordroom.kernel.files import private_dir
+
+from .backup import backup as _backup
+from .backup import keys_app
+from .backup import restore as _restore
 from .clients import client_app
 from .facility import facility_app
 from .hl7 import hl7_app
@@ -18,7 +23,7 @@ from .mpi import mpi_app
 from .mpi_dashboard import dashboard as _dashboard  # noqa: F401  (adds `mpi dashboard`)
 from .mpi_overlays import overlays as _overlays  # noqa: F401  (adds `mpi overlays`)
 from .roi import roi_app
-from .setup import cli_actor, django_setup, migrate
+from .setup import cli_actor, django_setup, first_time_keys, migrate
 
 app = typer.Typer(
     help="Recordroom: the medical records department's system.",
@@ -37,6 +42,9 @@ app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
 app.add_typer(roi_app, name="roi")
+app.add_typer(keys_app, name="keys")
+app.command("backup")(_backup)
+app.command("restore")(_restore)
 out = Console()
 err = Console(stderr=True)
 
@@ -81,16 +89,25 @@ def init(
         help="Its password (generated if omitted).",
     ),
 ) -> None:
-    """Create the data folder and database, migrate, and create an administrator."""
-    django_setup()
-    data = _data_dir()
-    data.mkdir(parents=True, exist_ok=True)
+    """Create the data folder, its keys and database, migrate, create an administrator.
+
+    Keys are created only here (and by `demo`) on a new folder; on one that holds data
+    without its keys, init refuses rather than make new ones.
+    """
+    django_setup(keys_optional=True)
+    data = private_dir(_data_dir())
+    created = first_time_keys()
     migrate()
     generated = _ensure_admin(admin, admin_password)
     from django.db import connection
 
     out.print(f"data folder: {data}")
     out.print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    for path in created:
+        out.print(
+            f"key created: {path} (export it with `recordroom keys export` and keep "
+            "it apart from backups)"
+        )
     if generated:
         out.print(
             f"administrator '{admin}' created; password (shown once): {generated}"
@@ -113,14 +130,14 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Load, then exit."),
 ) -> None:
     """Init plus a synthetic population (with ground truth), then serve."""
-    django_setup()
+    django_setup(keys_optional=True)
     from rich.progress import Progress
 
     from recordroom.demo import create_demo_users, load_demo
     from recordroom.kernel.errors import RecordroomError
 
-    data = _data_dir()
-    data.mkdir(parents=True, exist_ok=True)
+    data = private_dir(_data_dir())
+    first_time_keys()
     migrate()
     _refuse_non_demo_data()
     try:

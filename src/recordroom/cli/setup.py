@@ -5,15 +5,45 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from typing import NoReturn
 
 from recordroom.kernel.actor import Actor
 
 
-def django_setup() -> None:
+def django_setup(*, keys_optional: bool = False) -> None:
+    """Set Django up; refuse (exit 2, naming the key file) when a key is missing.
+
+    `keys_optional` is for the commands that set a data folder up (init, demo,
+    restore): they may start without keys on a folder that holds no data yet.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recordroom.settings")
     import django
 
-    django.setup()
+    from recordroom.kernel import keys
+
+    try:
+        django.setup()
+        if not keys_optional:
+            keys.require()
+    except keys.MissingKey as exc:
+        _refuse(exc.message)
+
+
+def _refuse(message: str) -> NoReturn:
+    from rich.console import Console
+
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}")
+    raise SystemExit(2)
+
+
+def first_time_keys() -> list[str]:
+    """Create the keys of a new installation (init, demo); refuse on existing data."""
+    from recordroom.kernel import keys
+
+    try:
+        return [str(p) for p in keys.create_first_time()]
+    except keys.MissingKey as exc:
+        _refuse(exc.message)
 
 
 def cli_actor() -> Actor:

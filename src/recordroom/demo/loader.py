@@ -223,7 +223,7 @@ def _truth_writer(
     path: Path,
 ) -> Iterator[Callable[[list[RecordPlan], list[Any]], None]]:
     """Rows go to a temporary file that replaces the ground truth only when complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.partial")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)

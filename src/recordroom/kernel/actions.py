@@ -164,6 +164,16 @@ DOCUMENT_INTEGRITY = declare(
 AUDIT_EXPORT = declare("audit.export", "export", "Audit events were exported.")
 AUDIT_VIEW = declare("audit.view", "read", "A page of the audit trail was read.")
 AUDIT_VERIFY = declare("audit.verify", "read", "The audit chain was verified.")
+# Backup and restore
+BACKUP_CREATE = declare(
+    "backup.create", "export", "A backup of the database and documents was written."
+)
+BACKUP_RESTORE = declare(
+    "backup.restore", "create", "This installation was restored from a backup."
+)
+KEYS_EXPORT = declare(
+    "keys.export", "export", "The keys (blob, secret, audit) were exported."
+)
 # Bulk
 DEMO_LOAD = declare("demo.load", "create", "Synthetic demo population loaded.")
 

@@ -62,7 +62,7 @@ class BlobStore:
         path = self.path_for(sha)
         if path.exists():
             return StoredBlob(sha, len(data), created=False), path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         nonce = os.urandom(12)
         body = AESGCM(derived_key("blob")).encrypt(nonce, data, sha.encode())
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -33,6 +33,10 @@ def _master(key_b64: str) -> bytes:
 def master_key() -> bytes:
     from django.conf import settings
 
+    if not settings.RECORDROOM_BLOB_KEY:
+        from .keys import require
+
+        require()  # raises MissingKey naming the file and how to restore it
     return _master(settings.RECORDROOM_BLOB_KEY)
 
 

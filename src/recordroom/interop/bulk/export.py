@@ -156,7 +156,7 @@ def run_export(job: ExportJob) -> str:
         return job.status
     ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING)
     out = export_dir(job)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     actor = Actor(user=job.user, channel="fhir", name=job.requested_by)
     files = []
     try:

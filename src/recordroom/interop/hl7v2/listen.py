@@ -181,7 +181,12 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recordroom.settings")
     import django
 
+    from recordroom.kernel import keys
+    from recordroom.kernel.files import private_umask
+
+    private_umask()  # data files readable by the service account only
     django.setup()
+    keys.require()  # never accept messages without the keys the data needs
     run(args.host, args.port)
 
 
