@@ -13,6 +13,7 @@ from rich.console import Console
 from .clients import client_app
 from .hl7 import hl7_app
 from .interop import import_app
+from .labels import labels_app
 from .mpi import mpi_app
 from .mpi_dashboard import dashboard as _dashboard  # noqa: F401  (adds `mpi dashboard`)
 from .mpi_overlays import overlays as _overlays  # noqa: F401  (adds `mpi overlays`)
@@ -35,6 +36,7 @@ app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
 app.add_typer(roi_app, name="roi")
+app.add_typer(labels_app, name="labels")
 out = Console()
 err = Console(stderr=True)
 
