@@ -138,3 +138,32 @@ def test_seeding_keeps_what_an_administrator_changed(db):
     policy.grants.all().delete()
     labels.seed_label_policies()
     assert not LabelGrant.objects.filter(policy=policy).exists()
+
+
+def test_the_admin_changes_a_labels_grants_and_the_change_is_audited(db, facility):
+    from django.contrib.auth.models import Group
+
+    from tests.web.conftest import signed_in
+
+    client = signed_in(factories.user("adm-l", "administrator"))
+    listing = client.get("/admin/accounts/labelpolicy/")
+    assert listing.status_code == 200
+    assert "Psychotherapy note" in listing.content.decode()
+    policy = LabelPolicy.objects.get(label="SUD")
+    grants = list(policy.grants.order_by("pk"))
+    data = {
+        "grants-TOTAL_FORMS": len(grants) + 1, "grants-INITIAL_FORMS": len(grants),
+        "grants-MIN_NUM_FORMS": 0, "grants-MAX_NUM_FORMS": 1000,
+    }  # fmt: skip
+    for i, g in enumerate(grants):
+        data |= {f"grants-{i}-id": g.pk, f"grants-{i}-policy": policy.pk,
+                 f"grants-{i}-group": g.group_id}  # fmt: skip
+    n = len(grants)
+    data |= {f"grants-{n}-policy": policy.pk,
+             f"grants-{n}-group": Group.objects.get(name="HIM specialist").pk}  # fmt: skip
+    url = f"/admin/accounts/labelpolicy/{policy.pk}/change/"
+    assert client.post(url, data).status_code == 302
+    him = factories.user("him-adm", "him_specialist", facilities=[facility])
+    assert labels.can_read(him, ["SUD"])
+    event = AuditEvent.objects.filter(action="admin.change").latest("pk")
+    assert json.loads(event.detail)["object"].startswith("SUD:")
