@@ -60,6 +60,8 @@ def test_the_author_reads_their_own_psychotherapy_note_but_not_a_vip_chart(staff
     assert result.allowed and result.how == "author"
     assert result.audit() == {"label_access": "author"}
     assert not labels.access(doctor, ["VIP"], author_user_id=doctor.pk).allowed
+    him = staff["him_specialist"]  # PSY only by break-the-glass, but their own note
+    assert labels.access(him, ["PSY"], author_user_id=him.pk).how == "author"
 
 
 def test_refusal_names_the_label_in_plain_words_and_what_to_do(staff):
