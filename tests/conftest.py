@@ -33,7 +33,12 @@ def other_facility(db):
 
 @pytest.fixture
 def him(db, facility):
-    return factories.user("him1", "him_specialist", facilities=[facility])
+    # The shared chart (chart_patient) is a VIP's with an HIV result: him1 works it
+    # under a per-user grant of both, as a privacy officer would give one (tests of
+    # the label rules themselves use users without it: tests/records/test_labels.py).
+    return factories.grant_labels(
+        factories.user("him1", "him_specialist", facilities=[facility]), "VIP", "HIV"
+    )
 
 
 @pytest.fixture

@@ -51,6 +51,17 @@ def user(
     return u
 
 
+def grant_labels(user, *codes: str, break_glass: bool = False):
+    """Grant one user sensitivity labels (a per-user LabelGrant, as the admin does)."""
+    from recordroom.accounts.models import LabelGrant, LabelPolicy
+
+    for code in codes:
+        policy, _ = LabelPolicy.objects.get_or_create(label=code)
+        LabelGrant.objects.create(policy=policy, user=user, break_glass=break_glass)
+    user.__dict__.pop("_label_grants", None)
+    return user
+
+
 def patient(
     *,
     facility,

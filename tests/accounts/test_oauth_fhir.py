@@ -80,7 +80,13 @@ def test_an_expired_token_is_a_401_saying_so(db, facility):
 def test_everything_and_include_keep_to_the_scopes(db, facility, chart_patient):
     factories.encounter(patient=chart_patient, facility=facility, account="V1")
     factories.document(patient=chart_patient, facility=facility, text="Note")
-    fhir = _client(facility, "system/Patient.read system/Encounter.read")
+    new = make_client(facilities=[facility],
+                      scopes="system/Patient.read system/Encounter.read")  # fmt: skip
+    fhir = Fhir(get_token(new))
+    everything = fhir.get(f"Patient/{chart_patient.pk}/$everything")
+    assert everything.status_code == 403  # a VIP's chart: labels before scopes
+    assert "VIP chart" in _diagnostics(everything)
+    factories.grant_labels(new.client.user, "VIP")  # its service user, as the admin
     body = fhir.get(f"Patient/{chart_patient.pk}/$everything").json()
     kinds = sorted(e["resource"]["resourceType"] for e in body["entry"])
     assert kinds == ["Encounter", "Patient"]  # no DocumentReference

@@ -54,7 +54,7 @@ def test_document_metadata_with_versions_and_signatures(him_api, document):
     assert sig["signer"]["name"] == "Nora Hale, MD" and sig["meaning"] == "author"
     assert sig["sha256"] == v1["sha256"] and sig["version"] == 1
     event = last_event(action="chart.open")
-    assert event.detail == f'{{"document":"{document.pk}"}}'
+    assert event.detail == f'{{"document":"{document.pk}","label_access":"grant"}}'
     assert event.patient_id == str(document.patient_id)
 
 
@@ -141,8 +141,9 @@ def test_upload_files_a_document_with_labels_and_is_audited(
     assert body["versions"][0]["filename"] == "scan.pdf"
     created = last_event(action="document.create")
     assert created.object_id == body["id"] and created.username == "him1"
+    # Filed, but Part 2 (R-P2-1): an HIM specialist may not read it back.
     content = him_api.get(f"/documents/{body['id']}/content")
-    assert content.content.startswith(b"%PDF-")
+    assert content.status_code == 403 and "42 CFR Part 2" in content.json()["message"]
 
 
 def test_upload_accepts_comma_separated_labels_and_a_facility_code(
@@ -282,7 +283,9 @@ def test_status_change_with_reason_and_refused_transitions(him_api, document):
 
 
 def test_provider_signs_the_current_version(facility, document):
-    doctor = factories.user("drhale", "provider", facilities=[facility])
+    doctor = factories.grant_labels(  # the shared chart is a VIP's
+        factories.user("drhale", "provider", facilities=[facility]), "VIP"
+    )
     provider = factories.provider(family="Hale", given="Nora")
     provider.user = doctor
     provider.save()
@@ -299,7 +302,9 @@ def test_provider_signs_the_current_version(facility, document):
 
 
 def test_a_provider_user_without_a_provider_record_cannot_sign(facility, document):
-    doctor = factories.user("drnobody", "provider", facilities=[facility])
+    doctor = factories.grant_labels(  # the shared chart is a VIP's
+        factories.user("drnobody", "provider", facilities=[facility]), "VIP"
+    )
     response = api_for(doctor).post(f"/documents/{document.pk}/signatures", {})
     assert response.status_code == 403
     assert "not linked to an active provider" in response.json()["message"]

@@ -242,7 +242,7 @@ def test_encounters_page_newest_first_with_a_next_cursor(
     assert [e["account_number"] for e in second["items"]] == ["V1"]
     assert second["next"] is None
     event = last_event(action="chart.open")
-    assert event.detail == '{"part":"encounters"}'
+    assert event.detail == '{"label_access":"grant","part":"encounters"}'
 
 
 def test_documents_page_with_type_version_and_signed_flag(
@@ -274,7 +274,10 @@ def test_documents_page_with_type_version_and_signed_flag(
     ).json()
     assert [d["id"] for d in rest["items"]] == [str(old.pk)]
     assert rest["items"][0]["signed"] is False
-    assert last_event(action="chart.open").detail == '{"part":"documents"}'
+    assert (
+        last_event(action="chart.open").detail
+        == '{"label_access":"grant","part":"documents"}'
+    )  # him1 opens the VIP chart through a grant
 
 
 def test_a_cursor_from_another_list_is_422(him_api, chart_patient, patient):
@@ -294,6 +297,8 @@ def test_documents_at_other_facilities_are_not_listed(
         chart_patient, IdentifierIn(kind="MR", value="S900", facility=other_facility)
     ).save()
     factories.document(patient=chart_patient, facility=other_facility)
-    north_only = factories.user("north1", "coder", facilities=[facility])
+    north_only = factories.grant_labels(  # the VIP chart opens; its facility no
+        factories.user("north1", "coder", facilities=[facility]), "VIP"
+    )
     listed = api_for(north_only).get(f"/patients/{chart_patient.pk}/documents").json()
     assert listed["items"] == []

@@ -64,12 +64,13 @@ PATTERNS: list[URLPattern] = [p for p in web_urls.urlpatterns if p.name]
 NAMES = [p.name for p in PATTERNS]
 
 # How an allowed page answers when it is not a plain 200 page, by design.
-METHOD = {"logout": "post", "interface_reprocess": "post"}
+METHOD = {"logout": "post", "interface_reprocess": "post", "break_glass": "post"}
 ANSWER = {
     "login": (302, "/"),  # already signed in: on to search
     "mfa": (302, "/login"),  # no password step pending
     "logout": (302, "/login"),
     "interface_reprocess": (302, None),  # back to the message, with the outcome
+    "break_glass": (302, None),  # no reason given: back to the chart, saying so
     "identity_merge_undo": (302, "/identity/merges"),  # GET: nothing to undo
     # a request's actions are POSTs; a GET goes back to the request's page
     "release_status": (302, None),
@@ -147,7 +148,7 @@ def test_the_declared_capabilities(db):
     assert declared == {
         "login": PUBLIC, "mfa": PUBLIC, "healthz": PUBLIC, "logout": SIGNED_IN,
         "search": "search_patients", "register": "edit_demographics",
-        "chart": "view_chart",
+        "chart": "view_chart", "break_glass": "view_chart",
         "access_log": "view_access_log", "upload": "add_document",
         "document": "view_document", "document_content": "view_document",
         "interfaces": "view_interfaces", "interface_message": "view_interfaces",

@@ -13,7 +13,14 @@ from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.actor import CLIENT_USER_PREFIX, Actor
 
-from .models import ApiClient, ApiToken, RolePolicy, User
+from .models import (
+    ApiClient,
+    ApiToken,
+    LabelGrant,
+    LabelPolicy,
+    RolePolicy,
+    User,
+)
 
 
 class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -125,3 +132,54 @@ class ApiClientAdmin(AuditedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoke instead: audit rows keep naming the client
+
+
+class LabelGrantInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = LabelGrant
+    extra = 1
+    fields = ("group", "user", "break_glass")
+
+
+@admin.register(LabelPolicy)
+class LabelPolicyAdmin(AuditedAdmin):
+    """Who may read each sensitivity label: one row per label, its grants inline.
+    Changing a grant is a change of the label's row, audited as admin.change."""
+
+    list_display = ("label", "meaning", "always", "by_break_glass")
+    readonly_fields = ("label", "meaning")
+    fields = ("label", "meaning")
+    inlines = (LabelGrantInline,)
+
+    @admin.display(description="meaning")
+    def meaning(self, obj: LabelPolicy) -> str:
+        from recordroom.kernel.labels import plain
+
+        return plain(obj.label)
+
+    def _who(self, obj: LabelPolicy, glass: bool) -> str:
+        return ", ".join(
+            g.group.name if g.group else f"user {g.user.username}"  # type: ignore[union-attr]
+            for g in obj.grants.all()
+            if g.break_glass is glass
+        )
+
+    @admin.display(description="always readable by")
+    def always(self, obj: LabelPolicy) -> str:
+        return self._who(obj, False)
+
+    @admin.display(description="readable after break-the-glass by")
+    def by_break_glass(self, obj: LabelPolicy) -> str:
+        return self._who(obj, True)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("grants__group", "grants__user")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # one row per label, created by `recordroom init`
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

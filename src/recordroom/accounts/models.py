@@ -192,3 +192,80 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client.name} token until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class LabelPolicy(models.Model):
+    """Who may read documents, encounters and charts carrying one sensitivity label
+    (R-MIN-3 role-based access, R-SEC-1): its grants. Seeded once per label with the
+    defaults of accounts.label_defaults; an administrator changes them in the admin."""
+
+    label = models.CharField(max_length=16, unique=True)
+
+    class Meta:
+        verbose_name = "sensitivity label access"
+        verbose_name_plural = "sensitivity label access"
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        from recordroom.kernel.labels import plain
+
+        return f"{self.label}: {plain(self.label)}"
+
+
+class LabelGrant(models.Model):
+    """A role (or one user) that may read a label: always, or only after breaking
+    the glass on that patient (a reason, time-boxed, audited)."""
+
+    policy = models.ForeignKey(
+        LabelPolicy, on_delete=models.CASCADE, related_name="grants"
+    )
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="A role; leave empty to grant one user.",
+    )  # fmt: skip
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="One user (instead of a role).",
+    )  # fmt: skip
+    break_glass = models.BooleanField(
+        default=False,
+        help_text="Only after giving a reason on that patient's chart "
+        "(break-the-glass); otherwise the label is always readable.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(group__isnull=False, user__isnull=True)
+                | models.Q(group__isnull=True, user__isnull=False),
+                name="labelgrant_group_or_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.group.name if self.group else getattr(self.user, "username", "?")
+        how = "by break-the-glass" if self.break_glass else "always"
+        return f"{who} reads {self.policy.label} {how}"
+
+
+class BreakGlass(models.Model):
+    """A user opened a chart they could not otherwise read, giving a reason
+    (R-SEC-1 emergency access): valid until `expires_at`, reviewed by privacy staff
+    through its audit event (chart.break_glass)."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # No foreign key: accounts sits below mpi (DESIGN.md layers).
+    patient_id = models.UUIDField()
+    reason = models.TextField()
+    at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "break-the-glass access"
+        verbose_name_plural = "break-the-glass accesses"
+        indexes = [
+            models.Index(fields=["user", "patient_id", "expires_at"], name="btg_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.username} on {self.patient_id} until {self.expires_at}"

@@ -47,6 +47,8 @@ ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
         ("accounts", "rolepolicy", ("change", "view")),
         ("accounts", "apitoken", ("change", "view")),
         ("accounts", "apiclient", ("change", "view")),
+        ("accounts", "labelpolicy", ("change", "view")),
+        ("accounts", "labelgrant", ("add", "change", "delete", "view")),
         ("auth", "group", ("add", "change", "view")),
         ("mpi", "facility", ("add", "change", "view")),
         ("records", "provider", ("add", "change", "view")),

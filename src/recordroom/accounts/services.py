@@ -35,7 +35,8 @@ TOKEN_PREFIX = "rr_"
 
 
 def sync_roles() -> None:
-    """Create each declared role as a group with its permissions and policy, once.
+    """Create each declared role as a group with its permissions and policy, and each
+    sensitivity label's default grants, once.
 
     Runs after every migrate; a group that exists keeps whatever an administrator set.
     """
@@ -58,6 +59,9 @@ def sync_roles() -> None:
         RolePolicy.objects.get_or_create(
             group=group, defaults={"require_mfa": role.require_mfa}
         )
+    from .labels import seed_label_policies
+
+    seed_label_policies()  # needs the role groups
 
 
 def _group_for(role_key: str) -> Group:

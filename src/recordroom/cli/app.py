@@ -19,6 +19,7 @@ from .clients import client_app
 from .facility import facility_app
 from .hl7 import hl7_app
 from .interop import import_app
+from .labels import labels_app
 from .mpi import mpi_app
 from .mpi_dashboard import dashboard as _dashboard  # noqa: F401  (adds `mpi dashboard`)
 from .mpi_overlays import overlays as _overlays  # noqa: F401  (adds `mpi overlays`)
@@ -45,6 +46,7 @@ app.add_typer(roi_app, name="roi")
 app.add_typer(keys_app, name="keys")
 app.command("backup")(_backup)
 app.command("restore")(_restore)
+app.add_typer(labels_app, name="labels")
 out = Console()
 err = Console(stderr=True)
 

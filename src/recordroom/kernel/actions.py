@@ -133,6 +133,15 @@ MPI_LINK_REVIEW = declare(
     "mpi.link_review", "update", "A sampled automatic link was reviewed."
 )
 CHART_OPEN = declare("chart.open", "read", "A patient's chart was opened.")
+CHART_BREAK_GLASS = declare(
+    "chart.break_glass",
+    "read",
+    "Someone gave a reason to open a chart, document or visit its sensitivity labels "
+    "restrict (break-the-glass); the privacy officer reviews each one.",
+)
+LABEL_ACCESS_CHANGE = declare(
+    "labels.change", "update", "Who may read a sensitivity label was changed."
+)
 CHART_ACCESS_LOG = declare(
     "chart.access_log", "read", "Someone viewed who accessed a patient's record."
 )

@@ -1,7 +1,8 @@
 """Sensitivity labels (HL7 v3 ActCode security labels, DESIGN.md security model).
 
-Labels ride on documents and encounters; they drive who may see and what may be
-released under which consent (later issues). Declared once here as data.
+Labels ride on documents and encounters; chart labels ride on a whole chart (a VIP or
+restricted patient). They drive who may read (accounts.labels, R-MIN-3) and what may be
+released under which consent (release.gates). Declared once here as data.
 """
 
 from __future__ import annotations
@@ -29,7 +30,19 @@ LABELS: tuple[Label, ...] = (
     Label("SEX", "Sexuality and reproductive health information", "R-STATE-2"),
     Label("MINCC", "Minor's confidential care", "R-STATE-2"),
 )
+# Whole-chart labels, from the patient's VIP and restricted flags: never on a document.
+CHART_LABELS: tuple[Label, ...] = (
+    Label("VIP", "VIP chart", "R-SEC-1"),
+    Label("RESTRICTED", "Restricted chart", "R-SEC-1"),
+)
 BY_CODE = {label.code: label for label in LABELS}
+ALL_BY_CODE = {label.code: label for label in (*LABELS, *CHART_LABELS)}
+
+
+def plain(code: str) -> str:
+    """A label in plain words (its display), or the code itself when unknown."""
+    label = ALL_BY_CODE.get(code)
+    return label.display if label else code
 
 
 def check_labels(codes: list[str] | tuple[str, ...]) -> list[str]:

@@ -7,6 +7,7 @@ demographics, chart.access_log for who-saw-this-record.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -309,11 +310,24 @@ def open_patient(
         raise
 
 
-def open_chart(actor: Actor, patient_id: Any, *, part: str) -> Patient:
+def open_chart(
+    actor: Actor, patient_id: Any, *, part: str,
+    check: Callable[[Patient], dict[str, Any]] | None = None,
+) -> Patient:  # fmt: skip
     """Open the patient (scope-checked, a refusal audited) and audit the chart read
-    of `part` (demographics, encounters, documents)."""
-    detail = {"part": part}
+    of `part` (demographics, encounters, documents). `check` may refuse the chart
+    (PermissionDenied, audited) or add to the read's audit detail."""
+    detail: dict[str, Any] = {"part": part}
     patient = open_patient(actor, patient_id, detail=detail)
+    if check is not None:
+        try:
+            detail.update(check(patient))
+        except PermissionDenied as exc:
+            record(
+                actor=actor, action=actions.CHART_OPEN.name, patient=patient,
+                outcome=Outcome.DENIED, detail={**detail, "reason": exc.message},
+            )  # fmt: skip
+            raise
     record(
         actor=actor, action=actions.CHART_OPEN.name, patient=patient, obj=patient,
         detail=detail,

@@ -17,6 +17,7 @@ from recordroom.mpi.models import Patient
 from recordroom.mpi.search import PatientHit, PatientQuery, search_patients
 from recordroom.mpi.services import get_patient
 
+from .access import readable_documents, readable_encounters
 from .models import Document, DocumentVersion, Encounter, Signature
 from .services import visible_documents
 
@@ -125,8 +126,9 @@ def document_with_version(document: Document) -> Document:
 
 
 def encounter_page(
-    *, user: Any, patient: Patient, after: UUID | None = None, limit: int = 50
-) -> Page[Encounter]:
+    *, user: Any, patient: Patient, after: UUID | None = None, limit: int = 50,
+    hide_restricted: bool = False,
+) -> Page[Encounter]:  # fmt: skip
     """The patient's encounters at the user's facilities, newest admission first.
 
     The caller has opened the patient (mpi.services.get_patient) and audits the read.
@@ -136,12 +138,15 @@ def encounter_page(
             between 1 and MAX_PAGE.
     """
     rows = visible_encounters(user, patient)
+    if hide_restricted:  # labels the user may not read (records.access)
+        rows = readable_encounters(rows, user)
     return _keyset(rows, field="admit_at", after=after, limit=limit, what="encounters")
 
 
 def document_page(
-    *, user: Any, patient: Patient, after: UUID | None = None, limit: int = 50
-) -> Page[Document]:
+    *, user: Any, patient: Patient, after: UUID | None = None, limit: int = 50,
+    hide_restricted: bool = False,
+) -> Page[Document]:  # fmt: skip
     """The patient's documents at the user's facilities, newest service date first,
     each annotated as `with_current_version` does.
 
@@ -151,7 +156,10 @@ def document_page(
         ValidationFailed: `after` is not one of these documents, or `limit` is not
             between 1 and MAX_PAGE.
     """
-    rows = with_current_version(visible_documents(user).filter(patient=patient))
+    rows = visible_documents(user).filter(patient=patient)
+    if hide_restricted:  # labels the user may not read (records.access)
+        rows = readable_documents(rows, user)
+    rows = with_current_version(rows)
     return _keyset(
         rows, field="service_start", after=after, limit=limit, what="documents"
     )

@@ -27,6 +27,7 @@ from recordroom.kernel.npi import npi_problem
 from recordroom.mpi.models import Facility, Patient
 from recordroom.mpi.services import in_scope
 
+from .access import document_access, require_document
 from .files import check_file
 from .models import (
     Document,
@@ -405,7 +406,15 @@ def visible_documents(user: Any) -> QuerySet[Document]:
     return qs if scope is None else qs.filter(facility_id__in=scope)
 
 
-def get_document(*, user: Any, document_id: Any) -> Document:
+def get_document(*, user: Any, document_id: Any, check_labels: bool = True) -> Document:
+    """The document, if in the user's facilities and (unless `check_labels` is False)
+    its sensitivity labels are readable to the user (records.access).
+
+    Raises:
+        NotFound: no such document.
+        PermissionDenied: outside the user's facilities, or a label the user may not
+            read (named in plain words).
+    """
     try:
         doc = Document.objects.select_related(
             "doc_type", "author", "encounter", "facility"
@@ -417,6 +426,8 @@ def get_document(*, user: Any, document_id: Any) -> Document:
         or not visible_documents(user).filter(pk=doc.pk).exists()
     ):
         raise PermissionDenied(f"document {document_id} is outside your facilities")
+    if check_labels:
+        require_document(user, doc)
     return doc
 
 
@@ -472,7 +483,11 @@ def read_content(
         action=READ_ACTIONS[how],
         patient=document.patient_id,
         obj=version,
-        detail={"document": str(document.pk), "version": version.number},
+        detail={
+            "document": str(document.pk),
+            "version": version.number,
+            **document_access(actor.user, document).audit(),
+        },
     )
     return Content(version, data)
 

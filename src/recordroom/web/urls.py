@@ -29,6 +29,11 @@ urlpatterns = [
     path("patients/new", views_register.register, name="register"),
     path("patients/<uuid:patient_id>", views_chart.chart, name="chart"),
     path(
+        "patients/<uuid:patient_id>/break-glass",
+        views_chart.break_glass,
+        name="break_glass",
+    ),
+    path(
         "patients/<uuid:patient_id>/access-log",
         views_chart.access_log,
         name="access_log",
@@ -131,7 +136,9 @@ urlpatterns = [
         views_release_auth.letter_content,
         name="release_letter",
     ),
-    path("release/<uuid:request_id>/deny", views_release_auth.deny, name="release_deny"),
+    path(
+        "release/<uuid:request_id>/deny", views_release_auth.deny, name="release_deny"
+    ),
     path(
         "release/<uuid:request_id>/denials/<uuid:denial_id>/review",
         views_release_auth.denial_review,
@@ -182,7 +189,11 @@ urlpatterns = [
         views_release_disclosures.accounting_letter,
         name="release_accounting_letter",
     ),
-    path("release/<uuid:request_id>/scope", views_release_packet.select, name="release_scope"),
+    path(
+        "release/<uuid:request_id>/scope",
+        views_release_packet.select,
+        name="release_scope",
+    ),
     path(
         "release/<uuid:request_id>/items/<int:item_id>",
         views_release_packet.item_page,

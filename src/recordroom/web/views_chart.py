@@ -6,24 +6,35 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+from django.contrib import messages
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from recordroom.accounts.labels import BREAK_GLASS_HOURS
 from recordroom.accounts.permissions import has
 from recordroom.audit.queries import patient_access_log
 from recordroom.audit.services import record
 from recordroom.kernel import actions
-from recordroom.kernel.errors import ValidationFailed
-from recordroom.kernel.labels import BY_CODE
+from recordroom.kernel.errors import PermissionDenied, ValidationFailed
+from recordroom.kernel.labels import BY_CODE, plain
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import get_patient
+from recordroom.records.access import break_glass as access_breakglass
+from recordroom.records.access import (
+    chart_breakable,
+    document_access,
+    encounter_access,
+    require_chart,
+)
 from recordroom.records.chart import document_page, encounter_page, visible_encounters
-from recordroom.records.models import Document, DocumentVersion
+from recordroom.records.models import Document, DocumentVersion, Encounter
 from recordroom.records.services import visible_documents
 from recordroom.web.request import actor_from_request
 
-from .views_common import denial_audited, requires
+from .views_common import audit_denied, denial_audited, requires
 
 ACCESS_LOG_PAGE = 50
 
@@ -44,12 +55,17 @@ def labels(codes: Iterable[str]) -> list[tuple[str, str]]:
     return [(c, BY_CODE[c].display if c in BY_CODE else c) for c in codes]
 
 
-def _document_row(doc: Document) -> dict[str, Any]:
+def _document_row(doc: Document, user: Any) -> dict[str, Any]:
+    shown = document_access(user, doc)
+    if not shown.allowed:
+        # Restricted: that it exists, its date and type; no title, author or content.
+        return {"doc": doc, "restricted": _plain(shown.refused)}
     versions = sorted(doc.versions.all(), key=lambda v: v.number)
     latest = versions[-1] if versions else None
     signatures = list(latest.signatures.all()) if latest else []
     return {
         "doc": doc,
+        "restricted": "",
         "labels": labels(doc.sensitivity),
         "version_count": len(versions),
         "latest": latest,
@@ -57,6 +73,58 @@ def _document_row(doc: Document) -> dict[str, Any]:
         "signers": ", ".join(str(s.signer) for s in signatures),
         "needs_signature": doc.doc_type.requires_signature,
     }
+
+
+def _plain(codes: Iterable[str]) -> str:
+    return ", ".join(plain(c) for c in codes)
+
+
+def _encounter_row(encounter: Encounter, user: Any) -> dict[str, Any]:
+    shown = encounter_access(user, encounter)
+    return {
+        "e": encounter,
+        "restricted": "" if shown.allowed else _plain(shown.refused),
+    }
+
+
+def restricted_page(
+    request: HttpRequest, patient: Patient, exc: PermissionDenied, *, what: str
+) -> HttpResponse:
+    """A 403 page for a chart or document the user's labels do not open, with the
+    break-the-glass form when a reason would open it."""
+    context = {
+        **_header(patient),
+        "message": exc.message,
+        "what": what,
+        "breakable": bool(chart_breakable(request.user, patient)),
+        "break_glass_hours": BREAK_GLASS_HOURS,
+        "next": request.get_full_path(),
+    }
+    return render(request, "web/restricted.html", context, status=403)
+
+
+@requires("view_chart")
+def break_glass(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    """POST a reason to open what this chart's labels restrict (R-SEC-1)."""
+    if request.method != "POST":
+        return redirect("web:chart", patient_id=patient_id)
+    with denial_audited(request, action=actions.CHART_BREAK_GLASS.name,
+                        patient=patient_id):  # fmt: skip
+        patient = get_patient(user=request.user, patient_id=patient_id)
+    try:
+        access_breakglass(
+            actor=actor_from_request(request), patient=patient,
+            reason=request.POST.get("reason", ""),
+        )  # fmt: skip
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Access opened with your reason; the privacy "
+                         "officer reviews it.")  # fmt: skip
+    nxt = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts=None):
+        nxt = ""
+    return redirect(nxt or reverse("web:chart", kwargs={"patient_id": patient.pk}))
 
 
 def _header(patient: Patient) -> dict[str, Any]:
@@ -76,6 +144,12 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     doc_after = _uuid_param(request, "documents_after")
     with denial_audited(request, action=actions.CHART_OPEN.name, patient=patient_id):
         patient = get_patient(user=request.user, patient_id=patient_id)
+    try:
+        opened = require_chart(request.user, patient)  # VIP, restricted (R-SEC-1)
+    except PermissionDenied as exc:
+        audit_denied(request, action=actions.CHART_OPEN.name, patient=patient.pk,
+                     exc=exc)  # fmt: skip
+        return restricted_page(request, patient, exc, what="chart")
     encounters = encounter_page(
         user=request.user, patient=patient, after=enc_after, limit=CHART_PAGE
     )
@@ -96,30 +170,45 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         patient=patient,
         obj=patient,
         detail={
-            k: str(v)
-            for k, v in (
-                ("encounters_after", enc_after),
-                ("documents_after", doc_after),
-            )
-            if v
+            **{
+                k: str(v)
+                for k, v in (
+                    ("encounters_after", enc_after),
+                    ("documents_after", doc_after),
+                )
+                if v
+            },
+            **opened.audit(),
         },
     )
     groups: dict[str, list[Document]] = {}
     for doc in documents.items:
+        doc.patient = patient  # one chart: its labels apply to every row
         groups.setdefault(doc.doc_type.display, []).append(doc)
+    for enc in encounters.items:
+        enc.patient = patient
+    document_rows = [
+        (display, [_document_row(d, request.user) for d in docs])
+        for display, docs in sorted(groups.items())
+    ]
+    encounter_rows = [_encounter_row(e, request.user) for e in encounters.items]
+    restricted = any(r["restricted"] for _, rows in document_rows for r in rows) or any(
+        r["restricted"] for r in encounter_rows
+    )
     context = {
         **_header(patient),
         "names": _history(patient.names.all()),
         "identifiers": _history(patient.identifiers.all()),
         "addresses": _history(patient.addresses.all()),
         "telecoms": _history(patient.telecoms.all()),
-        "encounters": encounters.items,
+        "encounters": encounter_rows,
+        "restricted": restricted,
+        "break_glass_hours": BREAK_GLASS_HOURS,
+        "next": request.get_full_path(),
+        "can_break_glass": restricted and bool(chart_breakable(request.user, patient)),
         "encounters_next": encounters.next,
         "encounter_count": visible_encounters(request.user, patient).count(),
-        "document_groups": [
-            (display, [_document_row(d) for d in docs])
-            for display, docs in sorted(groups.items())
-        ],
+        "document_groups": document_rows,
         "documents_next": documents.next,
         "document_count": visible_documents(request.user)
         .filter(patient=patient)

@@ -26,8 +26,9 @@ from recordroom.kernel.errors import (
 )
 from recordroom.kernel.labels import LABELS
 from recordroom.mpi.models import Facility, IdentifierKind, Patient
-from recordroom.mpi.services import get_patient
+from recordroom.mpi.services import get_patient, in_scope
 from recordroom.records import services as records
+from recordroom.records.access import document_access
 from recordroom.records.files import ACCEPTED
 from recordroom.records.models import (
     Document,
@@ -38,14 +39,15 @@ from recordroom.records.models import (
 )
 from recordroom.web.request import actor_from_request
 
-from .views_chart import labels
+from .views_chart import labels, restricted_page
 from .views_common import audit_denied, denial_audited, requires
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
 def _document(request: HttpRequest, document_id: UUID, *, action: str) -> Document:
-    """The document if in the user's scope; a scope refusal is audited as denied."""
+    """The document if in the user's scope and its labels are readable to the user;
+    a refusal is audited as denied."""
     try:
         return records.get_document(user=request.user, document_id=document_id)
     except PermissionDenied as exc:
@@ -87,7 +89,16 @@ def viewer_kind(media_type: str) -> str:
 
 @requires("view_document")
 def document(request: HttpRequest, document_id: UUID) -> HttpResponse:
-    doc = _document(request, document_id, action=actions.DOCUMENT_VIEW.name)
+    try:
+        doc = _document(request, document_id, action=actions.DOCUMENT_VIEW.name)
+    except PermissionDenied as exc:
+        # A label the user lacks on a chart in scope: say so, offer break-the-glass.
+        doc_in_scope = Document.objects.filter(pk=document_id).first()
+        if doc_in_scope is None or not in_scope(request.user, doc_in_scope.patient):
+            raise
+        patient = get_patient(user=request.user, patient_id=doc_in_scope.patient_id)
+        return restricted_page(request, patient, exc, what="document")
+    opened = document_access(request.user, doc)
     versions = list(
         doc.versions.prefetch_related("signatures__signer").order_by("number")
     )
@@ -117,7 +128,11 @@ def document(request: HttpRequest, document_id: UUID) -> HttpResponse:
             action=actions.CHART_OPEN.name,
             patient=doc.patient_id,
             obj=doc,
-            detail={"document": str(doc.pk), "part": "document page"},
+            detail={
+                "document": str(doc.pk),
+                "part": "document page",
+                **opened.audit(),
+            },  # fmt: skip
         )
     context = {
         "doc": doc,
@@ -333,6 +348,9 @@ def upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     f"Filed {doc.doc_type.display} "
                     f"({doc.versions.get(number=1).filename}).",
                 )
+                if not document_access(request.user, doc).allowed:
+                    # Filed into the chart, but its labels keep the filer out of it.
+                    return redirect("web:chart", patient_id=patient.pk)
                 return redirect("web:document", document_id=doc.pk)
         else:
             status = 422

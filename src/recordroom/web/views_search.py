@@ -12,6 +12,7 @@ from django.shortcuts import render
 from recordroom.accounts.permissions import has
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.search import PatientHit, PatientQuery
+from recordroom.records.access import chart_access
 from recordroom.records.chart import find_patients, record_search
 from recordroom.web.request import actor_from_request
 
@@ -45,7 +46,7 @@ class SearchForm(forms.Form):
     )
 
 
-def _row(hit: PatientHit) -> dict[str, Any]:
+def _row(hit: PatientHit, user: Any = None) -> dict[str, Any]:
     legal = hit.legal_name
     matched = hit.matched_name
     other = matched is not None and legal is not None and matched.pk != legal.pk
@@ -64,6 +65,8 @@ def _row(hit: PatientHit) -> dict[str, Any]:
             (m.value, m.facility.code if m.facility else m.system) for m in hit.mrns
         ],
         "flags": flags,
+        # A VIP or restricted chart the user's role may not open without a reason.
+        "restricted": user is not None and not chart_access(user, patient).allowed,
     }
 
 
@@ -102,7 +105,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 account=data["account"],
                 hits=hits,
             )
-            rows = [_row(h) for h in hits]
+            rows = [_row(h, request.user) for h in hits]
     context = {
         "form": form,
         "rows": rows,

@@ -18,6 +18,13 @@ from recordroom.kernel.errors import NotFound, PermissionDenied
 from recordroom.mpi.decisions import linked_to
 from recordroom.mpi.models import Patient, PatientMerge
 from recordroom.mpi.services import get_patient, identifiers_in_scope, visible_patients
+from recordroom.records.access import (
+    readable_clinical,
+    readable_documents,
+    readable_encounters,
+    require_document,
+    require_encounter,
+)
 from recordroom.records.models import (
     Condition,
     Document,
@@ -55,7 +62,10 @@ def _encounter_queryset(user: Any) -> QuerySet[Any]:
         "facility", "attending", "admitting"
     )
     scope = user.facility_ids()
-    return qs if scope is None else qs.filter(facility_id__in=scope)
+    qs = qs if scope is None else qs.filter(facility_id__in=scope)
+    # Labels the reader may not read leave the visit out of searches, includes,
+    # $everything and exports; a read of it is refused (403) naming the label.
+    return readable_encounters(qs, user)
 
 
 def resource_type(name: str) -> ResourceType:
@@ -66,9 +76,9 @@ def resource_type(name: str) -> ResourceType:
 
 
 def _document_queryset(user: Any) -> QuerySet[Any]:
-    return visible_documents(user).filter(
+    return readable_documents(visible_documents(user).filter(
         patient__in=visible_patients(user)
-    ).select_related("doc_type", "author")  # fmt: skip
+    ), user).select_related("doc_type", "author")  # fmt: skip
 
 
 def _clinical_queryset(model: Any) -> Callable[[Any], QuerySet[Any]]:
@@ -76,7 +86,9 @@ def _clinical_queryset(model: Any) -> Callable[[Any], QuerySet[Any]]:
     when they belong to a visit."""
 
     def qs(user: Any) -> QuerySet[Any]:
-        rows = model.objects.filter(patient__in=visible_patients(user))
+        rows = readable_clinical(
+            model.objects.filter(patient__in=visible_patients(user)), user
+        )
         scope = user.facility_ids()
         if scope is None:
             return rows
@@ -159,10 +171,26 @@ def _read_patient(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
 
 def _read_document(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
     try:
-        d = get_document(user=actor.user, document_id=rid)
+        d = get_document(user=actor.user, document_id=rid, check_labels=False)
     except PermissionDenied:
         raise NotFound(f"no document with id '{rid}' at your facilities") from None
+    require_document(actor.user, d)  # a label the reader lacks: 403, named
     return mapping.document_reference(d, _current_versions([d]).get(d.pk)), d.patient_id
+
+
+def _read_encounter(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
+    user = actor.user
+    rows = Encounter.objects.filter(patient__in=visible_patients(user)).select_related(
+        "facility", "attending", "admitting", "patient"
+    )
+    scope = user.facility_ids()
+    rows = rows if scope is None else rows.filter(facility_id__in=scope)
+    try:
+        row = rows.get(pk=as_uuid(rid, "id"))
+    except (Invalid, ObjectDoesNotExist):
+        raise NotFound(f"no Encounter with id '{rid}' at your facilities") from None
+    require_encounter(user, row)  # a label the reader lacks: 403, named
+    return mapping.encounter(row), row.patient_id
 
 
 @dataclass(frozen=True)
@@ -212,7 +240,8 @@ REGISTRY: dict[str, ResourceType] = {
         ResourceType("Patient", "view_chart", "search_patients", PATIENT_PARAMS,
                      _patient_queryset, _map_patients, _read_patient, writable=True),
         ResourceType("Encounter", "view_chart", "view_chart", ENCOUNTER_PARAMS,
-                     _encounter_queryset, _map(mapping.encounter), writable=True),
+                     _encounter_queryset, _map(mapping.encounter), _read_encounter,
+                     writable=True),
         ResourceType("DocumentReference", "view_document", "view_document",
                      DOCUMENT_PARAMS, _document_queryset, _map_documents,
                      _read_document, writable=True),

@@ -26,6 +26,9 @@ from recordroom.audit.services import EventSpec, record_many
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, RecordroomError
+from recordroom.mpi.models import Patient
+from recordroom.mpi.services import in_scope
+from recordroom.records.access import require_chart, require_document
 from recordroom.records.models import DocumentVersion
 from recordroom.records.services import get_document, read_content
 
@@ -267,6 +270,9 @@ def everything(request: HttpRequest, actor: Actor, rid: str) -> HttpResponse:
         raise Invalid(f"_type names types not served here: {', '.join(sorted(unknown))}",
                       field="_type")  # fmt: skip
     since = compartment.since_param(request.GET.get("_since"))
+    patient = Patient.objects.filter(pk=_uuid_or_404(rid, "Patient")).first()
+    if patient is not None and in_scope(actor.user, patient):
+        require_chart(actor.user, patient)  # a VIP or restricted chart: 403, named
     resources = compartment.everything(actor, rid, since, types)
     record_many([EventSpec(actor, actions.CHART_OPEN.name, rid, detail={
         "fhir": f"Patient/{rid}/$everything", "results": len(resources)})])  # fmt: skip
@@ -282,8 +288,15 @@ def everything(request: HttpRequest, actor: Actor, rid: str) -> HttpResponse:
 def _written(
     request: HttpRequest, actor: Actor, rt: ResourceType, result: Any, status: int
 ) -> HttpResponse:
-    """The resource as now stored, with its Location (FHIR create/update)."""
-    body, _ = rt.read_one(actor, str(result.target_id))
+    """The resource as now stored, with its Location (FHIR create/update); when its
+    sensitivity labels keep the writer from reading it back, an OperationOutcome
+    saying so instead (the write is done: a feed may file what it may not read)."""
+    try:
+        body, _ = rt.read_one(actor, str(result.target_id))
+    except PermissionDenied as exc:
+        body = mapping.operation_outcome(
+            "informational", f"stored; {exc.message}", severity="information"
+        )
     resp = fhir_response(body, status)
     resp["Location"] = request.build_absolute_uri(
         f"/fhir/R4/{rt.name}/{result.target_id}"
@@ -368,9 +381,12 @@ def binary(request: HttpRequest, actor: Actor, rid: str) -> HttpResponse:
     if version is None:
         raise NotFound(f"no Binary with id '{rid}'")
     try:
-        document = get_document(user=actor.user, document_id=version.document_id)
+        document = get_document(
+            user=actor.user, document_id=version.document_id, check_labels=False
+        )
     except PermissionDenied:
         raise NotFound(f"no Binary with id '{rid}' at your facilities") from None
+    require_document(actor.user, document)  # a label the reader lacks: 403, named
     content = read_content(actor=actor, document=document,
                            version_number=version.number)  # fmt: skip
     if FHIR_JSON in request.headers.get("Accept", ""):

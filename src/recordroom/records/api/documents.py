@@ -21,6 +21,7 @@ from recordroom.kernel import actions
 from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 
 from .. import services
+from ..access import document_access
 from ..chart import document_with_version
 from ..models import Document, DocumentVersion, Provider, Signature
 from .common import actor_of, claimed_media_type, open_document, read_upload
@@ -47,7 +48,7 @@ def read_document(request: HttpRequest, document_id: UUID) -> Document:
     doc = open_document(actor, document_id, action=actions.CHART_OPEN.name)
     record(
         actor=actor, action=actions.CHART_OPEN.name, patient=doc.patient_id, obj=doc,
-        detail={"document": str(doc.pk)},
+        detail={"document": str(doc.pk), **document_access(actor.user, doc).audit()},
     )  # fmt: skip
     return document_with_version(doc)
 

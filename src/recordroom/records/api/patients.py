@@ -30,6 +30,7 @@ from recordroom.mpi.linkage.realtime import visible_candidates
 from recordroom.mpi.search import MAX_RESULTS, PatientQuery
 
 from .. import services
+from ..access import require_chart
 from ..chart import (
     MAX_PAGE,
     document_page,
@@ -101,10 +102,13 @@ def list_encounters(
     request: HttpRequest, patient_id: UUID, after: UUID | None = None,
     limit: int = Query(50, ge=1, le=MAX_PAGE),
 ) -> dict[str, Any]:  # fmt: skip
-    """The patient's encounters at your facilities, newest admission first."""
+    """The patient's encounters at your facilities, newest admission first; visits
+    whose sensitivity labels you may not read are left out."""
     actor = actor_of(request)
-    patient = open_chart(actor, patient_id, part="encounters")
-    page = encounter_page(user=actor.user, patient=patient, after=after, limit=limit)
+    patient = open_chart(actor, patient_id, part="encounters",
+                         check=lambda p: require_chart(actor.user, p).audit())  # fmt: skip
+    page = encounter_page(user=actor.user, patient=patient, after=after, limit=limit,
+                          hide_restricted=True)  # fmt: skip
     return {"items": page.items, "next": page.next}
 
 
@@ -116,10 +120,13 @@ def list_documents(
     request: HttpRequest, patient_id: UUID, after: UUID | None = None,
     limit: int = Query(50, ge=1, le=MAX_PAGE),
 ) -> dict[str, Any]:  # fmt: skip
-    """The patient's documents at your facilities, newest service date first."""
+    """The patient's documents at your facilities, newest service date first;
+    documents whose sensitivity labels you may not read are left out."""
     actor = actor_of(request)
-    patient = open_chart(actor, patient_id, part="documents")
-    page = document_page(user=actor.user, patient=patient, after=after, limit=limit)
+    patient = open_chart(actor, patient_id, part="documents",
+                         check=lambda p: require_chart(actor.user, p).audit())  # fmt: skip
+    page = document_page(user=actor.user, patient=patient, after=after, limit=limit,
+                         hide_restricted=True)  # fmt: skip
     return {"items": page.items, "next": page.next}
 
 
