@@ -4,11 +4,12 @@ request and its workflow; refusals name the field and write nothing."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from recordroom.audit.models import AuditEvent
+from recordroom.kernel import clock
 from recordroom.release.models import ReleaseRequest
 from tests import factories
 from tests.factories import facility_today
@@ -114,3 +115,21 @@ def test_a_request_at_another_facility_is_not_found(roi_api, other_facility):
     assert roi_api.get("/release-requests").json()["count"] == 0
     mine = roi_api.post("/release-requests", body(stranger, facility="NORTH"))
     assert mine.status_code == 403  # a patient with no record at your facilities
+
+
+def test_r_acc_2_the_api_counts_days_on_the_facilitys_calendar(roi_api, patient):
+    # 23:30 on December 6 in New York is 04:30 UTC on December 7
+    with clock.frozen(datetime(2026, 12, 7, 4, 30, tzinfo=UTC)):
+        future = roi_api.post(
+            "/release-requests", body(patient, received_on="2026-12-07")
+        )
+        assert future.status_code == 422 and "in the future" in future.content.decode()
+        created = roi_api.post(
+            "/release-requests", body(patient, received_on="2026-12-06")
+        )
+        assert created.status_code == 201, created.content
+        out = created.json()
+    assert out["received_on"] == "2026-12-06" and out["due_on"] == "2027-01-05"
+    assert out["days_left"] == 30 and out["overdue"] is False
+    # an instant stays an instant: ISO 8601 with its offset
+    assert datetime.fromisoformat(out["created_at"]).utcoffset() is not None
