@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from reportlab.pdfgen import canvas
 
 from recordroom.accounts import services as accounts
+from recordroom.kernel import clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.npi import npi_check_digit
 from recordroom.mpi.models import Facility
@@ -177,3 +178,9 @@ def patient_with_history(*, facility):
             is_vip=True,
         ),
     )  # fmt: skip
+
+
+def facility_today(zone: str = "America/New_York") -> date:
+    """Today on the calendar of the test facilities (their default zone): a test that
+    used the machine's date would fail each evening in New York (UTC is tomorrow)."""
+    return clock.today(zone)

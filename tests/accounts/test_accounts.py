@@ -13,6 +13,7 @@ from recordroom.accounts.roles import ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 from tests import factories
+from tests.web.conftest import signed_in
 
 PASSWORD = "correct horse battery 9"
 
@@ -137,3 +138,11 @@ def test_weak_passwords_are_refused_with_the_reason(db):
             actor=factories.SYSTEM, username="weak", role="coder", password="abc"
         )
     assert not User.objects.filter(username="weak").exists()
+
+
+def test_an_administrator_edits_the_name_and_job_title_letters_are_signed_with(db):
+    admin = factories.user("chief", "administrator")
+    clerk = factories.user("mferreira", "roi_specialist")
+    page = signed_in(admin).get(f"/admin/accounts/user/{clerk.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="job_title"' in page.content.decode()

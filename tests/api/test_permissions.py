@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
@@ -54,6 +53,7 @@ from recordroom.release.models import (
 from recordroom.release.requests import RequestIn, log_request
 from recordroom.web.api import SIGNED_IN, api, route_capabilities
 from tests import factories
+from tests.factories import facility_today
 from tests.interop.hl7v2.messages import adt
 from tests.release.authorizing import authorize, elements
 
@@ -93,7 +93,7 @@ class World:
 
     def fresh_accounting(self, *, produced: bool = False) -> AccountingRequest:
         req = log_accounting_request(actor=factories.SYSTEM, patient=self.patient,
-                                     received_on=date.today(), requested_by="Neo")  # fmt: skip
+                                     received_on=facility_today(), requested_by="Neo")  # fmt: skip
         if req.fee_cents:  # not the first in twelve months: the fee told and agreed
             agree_fee(actor=factories.SYSTEM, accounting_request=req)
         if produced:
@@ -128,7 +128,7 @@ class World:
 def _release(w: World) -> dict[str, Any]:
     return {"patient_id": w.patient.pk, "facility_code": "NORTH",
             "requester_type": "patient", "requester_name": "Neo Matrix",
-            "received_on": date.today(), "channel": "mail", "format": "pdf",
+            "received_on": facility_today(), "channel": "mail", "format": "pdf",
             "delivery": "mail", "requester_address": "1 Main St",
             "entire_record": True,
             "entire_record_reason": "the claim covers every visit"}  # fmt: skip
@@ -136,7 +136,7 @@ def _release(w: World) -> dict[str, Any]:
 
 def _new_release(w: World, a: Api):
     body = {**_release(w), "patient_id": str(w.patient.pk), "facility": "NORTH",
-            "received_on": date.today().isoformat()}  # fmt: skip
+            "received_on": facility_today().isoformat()}  # fmt: skip
     del body["facility_code"]
     return a.post("/release-requests", body)
 
@@ -285,12 +285,12 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ),
     ("POST", P + "/accounting-requests"): lambda w, a: a.post(
         f"/patients/{w.patient.pk}/accounting-requests",
-        {"received_on": date.today().isoformat(), "requested_by": "Neo"},
+        {"received_on": facility_today().isoformat(), "requested_by": "Neo"},
     ),
     ("POST", P + "/accounting-suspensions"): lambda w, a: a.post(
         f"/patients/{w.patient.pk}/accounting-suspensions",
         {"agency": "OIG", "written": False, "statement": "Agent Diaz by phone",
-         "starts_on": date.today().isoformat()},
+         "starts_on": facility_today().isoformat()},
     ),
     ("POST", AR + "/fee-agreed"): lambda w, a: a.post(
         f"/accounting-requests/{w.fresh_accounting().pk}/fee-agreed"
@@ -383,7 +383,9 @@ def _on_auth(w: World, a: Api, tail: str, body: Any):
 
 
 def _on_denial(denial: Denial, a: Api, tail: str, body: Any):
-    return a.post(f"/release-requests/{denial.request_id}/denials/{denial.pk}{tail}", body)
+    return a.post(
+        f"/release-requests/{denial.request_id}/denials/{denial.pk}{tail}", body
+    )
 
 
 def test_every_route_declares_a_capability_and_is_in_the_matrix():

@@ -4,13 +4,15 @@ request and its workflow; refusals name the field and write nothing."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from recordroom.audit.models import AuditEvent
+from recordroom.kernel import clock
 from recordroom.release.models import ReleaseRequest
 from tests import factories
+from tests.factories import facility_today
 
 from .conftest import api_for
 
@@ -23,7 +25,7 @@ def roi_api(db, facility):
 def body(patient, **over):
     data = {
         "patient_id": str(patient.pk), "facility": "NORTH", "requester_type": "patient",
-        "requester_name": "José Núñez", "received_on": date.today().isoformat(),
+        "requester_name": "José Núñez", "received_on": facility_today().isoformat(),
         "channel": "portal", "format": "electronic", "delivery": "download",
         "requester_email": "jose@example.org", "document_types": ["18842-5"],
     }  # fmt: skip
@@ -38,7 +40,7 @@ def test_log_a_request_and_read_it(roi_api, patient):
     req = ReleaseRequest.objects.get()
     assert out["id"] == str(req.pk) and out["number"] == req.number
     assert out["patient_name"] == "NÚÑEZ, José" and out["facility"] == "NORTH"
-    assert out["due_on"] == (date.today() + timedelta(days=30)).isoformat()
+    assert out["due_on"] == (facility_today() + timedelta(days=30)).isoformat()
     assert out["days_left"] == 30 and out["overdue"] is False
     assert out["document_types"] == ["18842-5"] and out["status"] == "received"
     read = roi_api.get(f"/release-requests/{req.pk}")
@@ -66,7 +68,7 @@ def test_a_bad_request_names_the_field_and_writes_nothing(roi_api, patient):
 
 
 def test_the_worklist_nearest_deadline_first(roi_api, patient):
-    old = (date.today() - timedelta(days=35)).isoformat()
+    old = (facility_today() - timedelta(days=35)).isoformat()
     roi_api.post("/release-requests", body(patient))
     late = roi_api.post("/release-requests", body(patient, received_on=old)).json()
     listed = roi_api.get("/release-requests").json()
@@ -97,7 +99,9 @@ def test_status_verify_and_extension(roi_api, patient):
         and verified["verification_method"] == "portal login"
     )
     extended = roi_api.post(url + "/extension", {"reason": "off-site storage"}).json()
-    assert extended["extended_to"] == (date.today() + timedelta(days=60)).isoformat()
+    assert (
+        extended["extended_to"] == (facility_today() + timedelta(days=60)).isoformat()
+    )
     again = roi_api.post(url + "/extension", {"reason": "again"})
     assert again.status_code == 422 and "already taken" in again.json()["message"]
 
@@ -111,3 +115,21 @@ def test_a_request_at_another_facility_is_not_found(roi_api, other_facility):
     assert roi_api.get("/release-requests").json()["count"] == 0
     mine = roi_api.post("/release-requests", body(stranger, facility="NORTH"))
     assert mine.status_code == 403  # a patient with no record at your facilities
+
+
+def test_r_acc_2_the_api_counts_days_on_the_facilitys_calendar(roi_api, patient):
+    # 23:30 on December 6 in New York is 04:30 UTC on December 7
+    with clock.frozen(datetime(2026, 12, 7, 4, 30, tzinfo=UTC)):
+        future = roi_api.post(
+            "/release-requests", body(patient, received_on="2026-12-07")
+        )
+        assert future.status_code == 422 and "in the future" in future.content.decode()
+        created = roi_api.post(
+            "/release-requests", body(patient, received_on="2026-12-06")
+        )
+        assert created.status_code == 201, created.content
+        out = created.json()
+    assert out["received_on"] == "2026-12-06" and out["due_on"] == "2027-01-05"
+    assert out["days_left"] == 30 and out["overdue"] is False
+    # an instant stays an instant: ISO 8601 with its offset
+    assert datetime.fromisoformat(out["created_at"]).utcoffset() is not None

@@ -3,12 +3,13 @@ API."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from tests import factories
+from tests.factories import facility_today
 from tests.release.authorizing import pdf_text
 
 from .conftest import api_for
@@ -80,7 +81,7 @@ def test_disclosures_the_accounting_and_its_pdf(roi_api, patient):
     ]
     assert today["entries"][0]["basis"].startswith("Public health activity")
     logged = roi_api.post(base + "/accounting-requests",
-                          {"received_on": date.today().isoformat(), "requested_by": "José"})  # fmt: skip
+                          {"received_on": facility_today().isoformat(), "requested_by": "José"})  # fmt: skip
     assert logged.status_code == 201 and logged.json()["fee_cents"] == 0
     acc = logged.json()["id"]
     produced = roi_api.post(f"/accounting-requests/{acc}/produce").json()
@@ -93,7 +94,7 @@ def test_disclosures_the_accounting_and_its_pdf(roi_api, patient):
 
 def test_the_desks_measures(roi_api, patient):
     roi_api.post("/release-requests", body(
-        patient, received_on=(date.today() - timedelta(days=40)).isoformat()))  # fmt: skip
+        patient, received_on=(facility_today() - timedelta(days=40)).isoformat()))  # fmt: skip
     m = roi_api.get("/release-dashboard").json()
     assert (m["open_total"], m["overdue"]) == (1, 1)
     assert m["open_by_status"]["received"]["31-60 days"] == 1

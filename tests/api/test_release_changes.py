@@ -13,11 +13,12 @@ from recordroom.audit.models import AuditEvent
 from recordroom.release.authorizations import check_basis
 from recordroom.release.models import AccountingSuspension, ReleaseRequest
 from tests import factories
+from tests.factories import facility_today
 
 from .conftest import api_for
 from .test_release import body
 
-TODAY = date.today()
+TODAY = facility_today()
 
 
 @pytest.fixture

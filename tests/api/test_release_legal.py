@@ -3,12 +3,13 @@ expiration, the defect letter, the correction; revocation; letters; denials."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from recordroom.release.models import ReleaseRequest
 from tests import factories
+from tests.factories import facility_today
 from tests.release.authorizing import elements, pdf_text
 
 from .conftest import api_for
@@ -35,7 +36,7 @@ def third_party(roi_api, patient):
 
 def test_an_authorization_missing_its_expiration_then_corrected(roi_api, third_party):
     url = f"/release-requests/{third_party}"
-    signed = (date.today() - timedelta(days=2)).isoformat()
+    signed = (facility_today() - timedelta(days=2)).isoformat()
     made = roi_api.post(url + "/authorizations", {
         "kind": "hipaa", "elements": elements("hipaa", missing=("expiration",)),
         "recipient": "Ortega & Lane", "signed_on": signed})  # fmt: skip
@@ -54,7 +55,7 @@ def test_an_authorization_missing_its_expiration_then_corrected(roi_api, third_p
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert "attachment" in pdf["Content-Disposition"]
     assert "expiration" in pdf_text(pdf.content).lower()
-    in_90 = (date.today() + timedelta(days=90)).isoformat()
+    in_90 = (facility_today() + timedelta(days=90)).isoformat()
     fixed = roi_api.post(f"{url}/authorizations/{auth['id']}",
                          {"elements": {"expiration": True}, "expires_on": in_90})  # fmt: skip
     assert fixed.status_code == 200 and fixed.json()["defects"] == []

@@ -50,6 +50,15 @@ def test_user_and_token_create(db, facility):
     assert AuditEvent.objects.filter(action="auth.token_created").exists()
 
 
+def test_user_create_with_the_name_and_title_letters_are_signed_with(db, facility):
+    made = invoke("user", "create", "mferreira", "--role", "roi_specialist",
+                  "--facility", "NORTH", "--first-name", "Marisol", "--last-name",
+                  "Ferreira", "--title", "Release of Information Specialist")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    user = User.objects.get(username="mferreira")
+    assert user.signature() == ["Marisol Ferreira", "Release of Information Specialist"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 from pypdf import PdfReader
 
 from recordroom.release.authorizations import checklist, record_authorization
 from recordroom.release.models import ReleaseItem
 from tests import factories
+from tests.factories import facility_today
 
 
 def elements(kind: str, missing=()) -> dict[str, bool]:
@@ -23,8 +24,8 @@ def authorize(actor, req, kind="hipaa", missing=(), **fields):
     base = dict(
         recipient=req.requester_organization or req.requester_name,
         purpose="legal review", description="records of the 2025 admission",
-        signed_on=date.today() - timedelta(days=7), signed_by="Jose Nunez",
-        expires_on=date.today() + timedelta(days=365),
+        signed_on=facility_today() - timedelta(days=7), signed_by="Jose Nunez",
+        expires_on=facility_today() + timedelta(days=365),
     )  # fmt: skip
     base.update(fields)
     return record_authorization(actor=actor, patient=req.patient, request=req,

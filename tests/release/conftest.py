@@ -3,11 +3,11 @@ real PDF documents, and a request builder."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
+from recordroom.kernel import clock
 from recordroom.kernel.actor import Actor
+from recordroom.mpi.models import Facility
 from recordroom.release.requests import RequestIn, log_request
 from tests import factories
 
@@ -29,9 +29,12 @@ def reviewer_actor(db, facility):
 
 
 def request_in(patient, **over) -> RequestIn:
+    # received today on the facility's calendar (not the machine's: R-ACC-2 counts
+    # from the facility's date)
+    today = clock.today(Facility.objects.get(code=over.get("facility_code", "NORTH")))
     base = dict(
         patient_id=patient.pk, facility_code="NORTH", requester_type="patient",
-        requester_name="Jane Doe", received_on=date.today(), channel="mail",
+        requester_name="Jane Doe", received_on=today, channel="mail",
         format="pdf", delivery="download", requester_email="jane@example.org",
         entire_record=True,
         # a third party gets the entire record only with a reason (R-MIN-6);

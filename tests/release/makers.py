@@ -5,7 +5,7 @@ authorizations."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pypdf import PdfReader
 from reportlab.lib.pagesizes import letter
@@ -14,7 +14,7 @@ from reportlab.pdfgen import canvas
 from recordroom.records import services as records
 from recordroom.records.models import DocumentType
 from recordroom.release import authorizations
-from tests.factories import SYSTEM
+from tests.factories import SYSTEM, facility_today
 
 
 def pdf_pages(pages: list[list[str]]) -> bytes:
@@ -52,8 +52,8 @@ def authorization(actor, patient, req, kind="hipaa", **over):
     """A complete, valid form of `kind` for the request (every element present)."""
     fields = dict(
         recipient="Counsel & Co LLP", purpose="at the request of the individual",
-        description="all records 2026", signed_on=date.today(), signed_by="José Núñez",
-        expires_on=date.today() + timedelta(days=90),
+        description="all records 2026", signed_on=facility_today(), signed_by="José Núñez",
+        expires_on=facility_today() + timedelta(days=90),
     )  # fmt: skip
     fields.update(over)
     return authorizations.record_authorization(

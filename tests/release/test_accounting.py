@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -19,8 +19,9 @@ from recordroom.release import disclosures as ds
 from recordroom.release.accounting import accounting, suspend_accounting, years_before
 from recordroom.release.models import FeeSchedule
 from tests import factories
+from tests.factories import facility_today
 
-TODAY = date.today()
+TODAY = facility_today()
 
 
 def disclose(actor, patient, days_ago, recipient="Illinois Department of Public Health",

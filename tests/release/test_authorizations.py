@@ -13,9 +13,10 @@ from django.utils import timezone
 from recordroom.audit.models import AuditEvent
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.release import authorizations as au
+from tests.factories import facility_today
 from tests.release.authorizing import authorize, elements, item
 
-TODAY = date.today()
+TODAY = facility_today()
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from recordroom.release import fees
 from recordroom.release.dashboard import measures, percentile
 from recordroom.release.models import ReleaseRequest
 from tests import factories
+from tests.factories import facility_today
 
-TODAY = date.today()
+TODAY = facility_today()
 
 
 def at(day: date) -> datetime:

@@ -5,7 +5,7 @@ only corrected by a new entry."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -17,6 +17,7 @@ from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 from recordroom.release import disclosures as ds
 from recordroom.release.models import Disclosure
 from tests import factories
+from tests.factories import facility_today
 
 EXCLUDED = ["treatment", "payment", "operations", "individual", "incidental",
             "authorization", "directory", "involved-in-care", "national-security",
@@ -86,7 +87,9 @@ def test_r_aod_4_an_entry_needs_recipient_description_and_purpose(roi_actor, pat
         ):
             health_dept(roi_actor, patient, **{name: "  "})
     with pytest.raises(ValidationFailed, match="is in the future"):
-        health_dept(roi_actor, patient, disclosed_at=date.today() + timedelta(days=2))
+        health_dept(
+            roi_actor, patient, disclosed_at=facility_today() + timedelta(days=2)
+        )
     assert Disclosure.objects.count() == 0
 
 

@@ -5,7 +5,6 @@ and release waiting for payment by setting."""
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 
@@ -13,6 +12,7 @@ from recordroom.audit.models import AuditEvent
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.release import fees
 from recordroom.release.models import FeeSchedule
+from tests.factories import facility_today
 
 
 def total(lines):
@@ -96,7 +96,7 @@ def test_bad_quote_input_is_refused(make_request, patient):
 def test_invoices_are_numbered_paid_and_audited(roi_actor, make_request, patient):
     req = attorney(make_request, patient, format="paper", delivery="mail")
     inv = fees.invoice(actor=roi_actor, req=req, pages=10)
-    year = date.today().year
+    year = facility_today().year
     assert inv.number == f"INV-{year}-000001" and inv.total_cents == 3573
     assert inv.lines[0] == {"description": "Pages 1-10 at $1.00 a page", "cents": 1000,
                             "rule": ""}  # fmt: skip

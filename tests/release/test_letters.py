@@ -1,10 +1,11 @@
 """Letters to requesters as real PDFs, kept encrypted and audited: the defect letter
-names each defect with its rule, the extension gives the reason and the date
+names each defect in words (its rule stays in the audit trail), the extension gives the reason and the date
 (R-ACC-2), the cover letter carries the Part 2 notice (R-P2-5)."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from recordroom.kernel.errors import ValidationFailed
 from recordroom.release import letters
 from recordroom.release import requests as rq
 from recordroom.release.models import Invoice, Letter
+from tests.factories import facility_today
 from tests.release.authorizing import authorize, item, pdf_text
 
 
@@ -25,7 +27,7 @@ def attorney(make_request, patient):
                         requester_address="1 Court St\nSpringfield, IL 62701")  # fmt: skip
 
 
-def test_r_auth_5_the_defect_letter_names_each_defect_and_its_rule(roi_actor, attorney):
+def test_r_auth_5_the_defect_letter_names_each_defect_in_words(roi_actor, attorney):
     authorize(roi_actor, attorney, expires_on=None, missing=("redisclosure_statement",))
     letter = letters.pend_with_defects(actor=roi_actor, req=attorney)
     attorney.refresh_from_db()
@@ -33,10 +35,12 @@ def test_r_auth_5_the_defect_letter_names_each_defect_and_its_rule(roi_actor, at
     assert "expiration date or event (R-AUTH-2(5))" in attorney.status_note
     text = pdf_text(letters.letter_bytes(letter))
     for words in ("Dana Lee", "Lee & Park LLP", "1 Court St", attorney.number,
-                  "José Núñez", "expiration date or event", "R-AUTH-2(5)",
-                  "redisclosure statement", "R-AUTH-3(3)", "R-AUTH-5",
+                  "José Núñez", "expiration date or event",
+                  "redisclosure statement", "45 CFR 164.508(b)(2)",
                   "an expiration date, or an event that ends the authorization"):  # fmt: skip
         assert words in text, words
+    # the rules stay in the request's note, the letter's detail and the audit trail
+    assert "R-AUTH" not in text
     assert letter.kind == "defect" and letter.request == attorney
     assert [d["rule"] for d in letter.detail["defects"]] == [
         "R-AUTH-2(5)",
@@ -67,7 +71,7 @@ def test_a_request_with_a_valid_basis_has_no_defect_letter(roi_actor, attorney):
 def test_r_acc_2_the_acknowledgment_gives_the_date_we_will_respond_by(
     roi_actor, make_request, patient
 ):
-    req = make_request(patient, received_on=date.today() - timedelta(days=2))
+    req = make_request(patient, received_on=facility_today() - timedelta(days=2))
     text = pdf_text(letters.letter_bytes(
         letters.render_letter(actor=roi_actor, req=req, kind="acknowledgment")))  # fmt: skip
     assert f"We will respond by {letters._long(req.due_on)}" in text
@@ -86,7 +90,7 @@ def test_r_acc_2_the_extension_letter_gives_the_reason_and_the_new_date(
     assert "because the records are in off-site storage" in text
     assert f"We will complete it by {letters._long(req.extended_to)}" in text
     assert req.extended_to == req.due_on + timedelta(days=30)
-    assert "R-ACC-2" in text
+    assert "45 CFR 164.524(b)(2)" in text and "R-ACC" not in text
 
 
 def test_the_invoice_letter_lists_its_lines(roi_actor, attorney):
@@ -142,3 +146,30 @@ def test_names_outside_latin_1_print_in_letters(roi_actor, make_request, patient
     if REGULAR == "Helvetica":  # no DejaVu on this system: Latin-1 only
         pytest.skip("DejaVu Sans is not installed")
     assert "Nguyễn Thị Hoa" in text and "Łucja & Żaneta" in text
+
+
+def test_a_letter_is_signed_with_the_persons_name_and_title_never_a_user_name(
+    roi_actor, attorney
+):
+    user = roi_actor.user
+    text = pdf_text(letters.letter_bytes(
+        letters.render_letter(actor=roi_actor, req=attorney, kind="acknowledgment")))  # fmt: skip
+    # no full name: the department signs
+    assert text.endswith("Release of Information North General Hospital")
+    assert user.username not in text and "Prepared by" not in text
+    user.first_name, user.last_name = "Marisol", "Ferreira"
+    user.job_title = "Release of Information Specialist"
+    user.save()
+    text = pdf_text(letters.letter_bytes(
+        letters.render_letter(actor=roi_actor, req=attorney, kind="acknowledgment")))  # fmt: skip
+    assert text.endswith("Marisol Ferreira Release of Information Specialist "
+                         "Release of Information North General Hospital")  # fmt: skip
+    assert user.username not in text
+
+
+def test_the_cover_letter_to_an_attorney_cites_no_rule_id(roi_actor, attorney):
+    authorize(roi_actor, attorney)
+    item(attorney)
+    text = pdf_text(letters.cover_letter_pdf(attorney, attorney.items.all(), "R1"))
+    assert "the patient's authorization" in text
+    assert not re.search(r"R-[A-Z]+-\d", text), text

@@ -12,15 +12,17 @@ from recordroom.audit.models import AuditEvent
 from recordroom.kernel.errors import NotFound, ValidationFailed
 from recordroom.release import requests as rq
 from recordroom.release.models import ReleaseRequest
+from tests.factories import facility_today
 from tests.release.conftest import request_in
 
 
 def test_r_acc_2_a_patients_request_is_due_in_30_days(make_request, patient):
-    req = make_request(patient, received_on=date.today() - timedelta(days=3))
-    assert req.due_on == date.today() + timedelta(days=27)
+    req = make_request(patient, received_on=facility_today() - timedelta(days=3))
+    assert req.due_on == facility_today() + timedelta(days=27)
     assert req.deadline_rule == "R-ACC-2: 30 + 30 days"
     assert (
-        req.number.startswith(f"ROI-{date.today().year}-") and req.status == "received"
+        req.number.startswith(f"ROI-{facility_today().year}-")
+        and req.status == "received"
     )
     event = AuditEvent.objects.filter(action="release.request_create").latest("id")
     assert event.patient_id == str(patient.pk)
@@ -30,14 +32,14 @@ def test_r_acc_2_a_patients_request_is_due_in_30_days(make_request, patient):
 def test_r_acc_2p_the_proposed_15_day_rule_is_off_unless_switched_on(
     make_request, patient, settings
 ):
-    assert make_request(patient).due_on == date.today() + timedelta(days=30)
+    assert make_request(patient).due_on == facility_today() + timedelta(days=30)
     settings.ROI_DEADLINE_PROFILE = "proposed-15"
     req = make_request(patient)
-    assert req.due_on == date.today() + timedelta(days=15)
+    assert req.due_on == facility_today() + timedelta(days=15)
     assert req.deadline_rule.startswith("R-ACC-2P")
     # a third party has no proposed row: the house default applies
     other = make_request(patient, requester_type="attorney", requester_name="Law LLP")
-    assert other.due_on == date.today() + timedelta(days=30)
+    assert other.due_on == facility_today() + timedelta(days=30)
 
 
 def test_a_state_rule_for_a_requester_type_wins(make_request, patient):
@@ -47,7 +49,7 @@ def test_a_state_rule_for_a_requester_type_wins(make_request, patient):
                                 rule="state rule")  # fmt: skip
     req = make_request(patient, requester_type="attorney", requester_name="Law LLP",
                        state="tx")  # fmt: skip
-    assert req.due_on == date.today() + timedelta(days=15) and req.state == "TX"
+    assert req.due_on == facility_today() + timedelta(days=15) and req.state == "TX"
 
 
 def test_r_acc_2_one_extension_only_within_the_first_period(
@@ -60,7 +62,7 @@ def test_r_acc_2_one_extension_only_within_the_first_period(
     assert req.extended_to == req.due_on + timedelta(days=30)
     with pytest.raises(ValidationFailed, match="already taken"):
         rq.extend(actor=roi_actor, req=req, reason="again")
-    late = make_request(patient, received_on=date.today() - timedelta(days=31))
+    late = make_request(patient, received_on=facility_today() - timedelta(days=31))
     with pytest.raises(ValidationFailed, match="must be given within it"):
         rq.extend(actor=roi_actor, req=late, reason="late")
     refused = AuditEvent.objects.filter(action="release.refused", outcome="failure")
@@ -87,7 +89,7 @@ def test_a_request_for_an_unidentified_patient_is_refused_and_audited(
     ("over", "field"),
     [
         ({"requester_name": " "}, "requester_name"),
-        ({"received_on": date.today() + timedelta(days=1)}, "received_on"),
+        ({"received_on": facility_today() + timedelta(days=1)}, "received_on"),
         ({"entire_record": False}, "entire_record"),
         ({"requester_type": "neighbour"}, "requester_type"),
         ({"requester_type": "representative"}, "representative_authority"),
@@ -116,7 +118,7 @@ def test_bad_intake_is_refused_naming_the_field(roi_actor, patient, other_facili
 
 def test_the_worklist_shows_overdue_first(make_request, patient, roi):
     fresh = make_request(patient)
-    old = make_request(patient, received_on=date.today() - timedelta(days=40))
+    old = make_request(patient, received_on=facility_today() - timedelta(days=40))
     items = rq.worklist(user=roi)
     assert [i.request for i in items] == [old, fresh]
     assert items[0].overdue and items[0].days_left == -10 and items[0].age_days == 40
@@ -163,7 +165,7 @@ def test_legal_papers_and_scope_can_change_after_intake(
         "date_from", "date_to", "entire_record", "legal_detail"]  # fmt: skip
     with pytest.raises(ValidationFailed, match="cannot change after intake"):
         rq.update_request(
-            actor=roi_actor, req=req, changes={"received_on": date.today()}
+            actor=roi_actor, req=req, changes={"received_on": facility_today()}
         )
     with pytest.raises(ValidationFailed) as exc:
         rq.update_request(

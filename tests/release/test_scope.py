@@ -4,7 +4,7 @@ out with the rule and reason unless the basis covers them (R-MIN-1, R-PN-3, R-P2
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -15,7 +15,7 @@ from recordroom.records import services as records
 from recordroom.release import authorizations, redaction, scope
 from recordroom.release.models import Status
 from tests import factories
-from tests.factories import SYSTEM
+from tests.factories import SYSTEM, facility_today
 from tests.release.makers import authorization, file_doc, pdf_pages
 
 
@@ -30,7 +30,7 @@ def test_r_min_1_a_date_range_selects_only_documents_served_in_it(
     mid = file_doc(patient=patient, facility=facility, days_ago=40,
                    pages=[["a"], ["b"], ["c"]], title="Stay")  # fmt: skip
     new = file_doc(patient=patient, facility=facility, days_ago=2, title="Recent")
-    today = date.today()
+    today = facility_today()
     req = make_request(patient, entire_record=False, date_from=today - timedelta(days=60),
                        date_to=today - timedelta(days=30))  # fmt: skip
     items = scope.select_documents(actor=roi_actor, req=req)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+
+from tests.factories import facility_today
 
 from .conftest import PASSWORD
 from .test_browser import ARTIFACTS, chromium, seed, server  # noqa: F401
@@ -77,7 +79,9 @@ def test_a_release_from_intake_to_the_requesters_download(server, chromium):  # 
         page.locator(f'input[name="el_{code}"]').check()
     page.get_by_label("Recipient named").fill("Counsel & Co LLP")
     page.get_by_label("Purpose stated").fill("personal injury claim")
-    page.get_by_label("Signed on").fill((date.today() - timedelta(days=3)).isoformat())
+    page.get_by_label("Signed on").fill(
+        (facility_today() - timedelta(days=3)).isoformat()
+    )
     page.get_by_label("Signed by", exact=True).fill("Lucía Quintero")
     page.get_by_role("button", name="Record this form").click()
     expect(
@@ -95,7 +99,7 @@ def test_a_release_from_intake_to_the_requesters_download(server, chromium):  # 
     page.get_by_role("link", name="HIPAA authorization (164.508)").click()
     page.locator('input[name="el_expiration"]').check()
     page.get_by_label("Expires on", exact=True).fill(
-        (date.today() + timedelta(days=365)).isoformat()
+        (facility_today() + timedelta(days=365)).isoformat()
     )
     page.get_by_role("button", name="Save the corrections").click()
     expect(page.get_by_text("recorded: no defect")).to_be_visible()

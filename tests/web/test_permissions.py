@@ -8,7 +8,6 @@ A new page without a declaration fails `test_every_page_declares_its_access`.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from urllib.parse import quote
 
 import pytest
@@ -55,6 +54,7 @@ from recordroom.release.requests import RequestIn, log_request
 from recordroom.web import urls as web_urls
 from recordroom.web.views_common import ACCESS_LEVELS, PUBLIC, SIGNED_IN
 from tests import factories
+from tests.factories import facility_today
 from tests.interop.hl7v2.messages import adt
 from tests.release.authorizing import authorize
 
@@ -197,7 +197,7 @@ def record_data(db, facility, settings):
     OverlayFlag.objects.create(patient=patient, kind="two-ssns", summary="for the page")
     req = log_request(actor=factories.SYSTEM, data=RequestIn(
         patient_id=patient.pk, facility_code=facility.code, requester_type="patient",
-        requester_name="Neo Matrix", received_on=date.today(), channel="mail",
+        requester_name="Neo Matrix", received_on=facility_today(), channel="mail",
         format="pdf", delivery="mail", requester_address="1 Main St",
         identity_verified=True, verification_method="photo ID", entire_record=True))  # fmt: skip
     authorize(factories.SYSTEM, req, kind="directive")
@@ -209,7 +209,7 @@ def record_data(db, facility, settings):
                       recipient_name="County", description="lab", purpose="report",
                       legal_basis="public-health")  # fmt: skip
     produce_accounting(actor=factories.SYSTEM, accounting_request=log_accounting_request(
-        actor=factories.SYSTEM, patient=patient, received_on=date.today(),
+        actor=factories.SYSTEM, patient=patient, received_on=facility_today(),
         requested_by="Neo"))  # fmt: skip
     item = scope.select_documents(actor=factories.SYSTEM, req=req)[0]
     redaction.add_redaction(actor=factories.SYSTEM, item=item, text="Discharge",

@@ -6,7 +6,7 @@ accounting produced as a PDF); the desk's measures; legal papers at intake."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -21,6 +21,7 @@ from recordroom.release.models import (
     ReleaseRequest,
 )
 from tests import factories
+from tests.factories import facility_today
 from tests.release.authorizing import pdf_text
 
 from .conftest import signed_in
@@ -109,7 +110,7 @@ def test_the_disclosures_page_lists_the_accounting_and_the_log(
 ):
     actor = factories.actor(roi)
     court = record_disclosure(
-        actor=actor, patient=patient, disclosed_at=date.today() - timedelta(days=3),
+        actor=actor, patient=patient, disclosed_at=facility_today() - timedelta(days=3),
         recipient_name="Springfield County Court", description="discharge summary",
         purpose="court order", legal_basis="court-order")  # fmt: skip
     record_disclosure(actor=actor, patient=patient, disclosed_at=timezone.now(),
@@ -162,17 +163,17 @@ def test_r_aod_5_an_accounting_request_is_logged_and_produced_as_a_pdf(
     roi, roi_client, patient
 ):
     record_disclosure(actor=factories.actor(roi), patient=patient,
-                      disclosed_at=date.today() - timedelta(days=10),
+                      disclosed_at=facility_today() - timedelta(days=10),
                       recipient_name="County Health Dept", description="lab result",
                       purpose="disease report", legal_basis="public-health")  # fmt: skip
     base = f"/release/patients/{patient.pk}/accounting-requests"
-    none = roi_client.post(base, {"received_on": date.today().isoformat(),
+    none = roi_client.post(base, {"received_on": facility_today().isoformat(),
                                   "requested_by": ""})  # fmt: skip
     assert none.status_code == 422 and "name who asked" in none.content.decode()
-    roi_client.post(base, {"received_on": date.today().isoformat(),
+    roi_client.post(base, {"received_on": facility_today().isoformat(),
                            "requested_by": "José Núñez"})  # fmt: skip
     acc = AccountingRequest.objects.get()
-    assert acc.due_on == date.today() + timedelta(days=60) and acc.fee_cents == 0
+    assert acc.due_on == facility_today() + timedelta(days=60) and acc.fee_cents == 0
     roi_client.post(f"/release/accounting-requests/{acc.pk}", {"step": "produce"})
     acc.refresh_from_db()
     assert acc.produced_at is not None and acc.entries == 1
@@ -199,7 +200,7 @@ def test_who_may_open_a_patients_disclosures(db, facility, patient, him_manager)
 
 
 def test_the_worklist_shows_the_desks_measures(roi, roi_client, patient):
-    make_request(roi, patient, received_on=date.today() - timedelta(days=45))
+    make_request(roi, patient, received_on=facility_today() - timedelta(days=45))
     make_request(roi, patient)
     body = roi_client.get("/release/").content.decode()
     measures = body[body.index('class="measures"') : body.index("</section>")]
@@ -214,8 +215,8 @@ def test_a_subpoenas_papers_are_logged_with_the_request_and_checked(
     post = intake_post(patient, requester_type="subpoena", requester_name="Doe v. Roe",
                        **{"legal-assurance": "notice", "legal-written_statement": "on",
                           "legal-documents": "notice letter\ncertified mail receipt",
-                          "legal-notice_sent_on": (date.today() - timedelta(days=20)).isoformat(),
-                          "legal-objection_deadline": (date.today() + timedelta(days=5)).isoformat()})  # fmt: skip
+                          "legal-notice_sent_on": (facility_today() - timedelta(days=20)).isoformat(),
+                          "legal-objection_deadline": (facility_today() + timedelta(days=5)).isoformat()})  # fmt: skip
     assert roi_client.post("/release/new", post).status_code == 302
     req = ReleaseRequest.objects.get()
     assert req.legal_detail["assurance"] == "notice"

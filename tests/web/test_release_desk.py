@@ -7,13 +7,13 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from django.utils import timezone
 
 from recordroom.audit.models import AuditEvent
 from recordroom.kernel.actor import Actor
 from recordroom.release.models import ReleaseRequest
 from recordroom.release.requests import log_request
 from tests import factories
+from tests.factories import facility_today
 from tests.release.conftest import request_in
 
 from .conftest import signed_in
@@ -40,7 +40,7 @@ def intake_post(patient, **over):
         "requester_name": "Ortega & Lane LLP", "requester_organization": "Ortega & Lane",
         "requester_address": "1 Court Sq\nSpringfield IL 62701",
         "requester_email": "records@ortegalane.example", "received_on":
-        (timezone.localdate() - timedelta(days=2)).isoformat(), "channel": "fax",
+        (facility_today() - timedelta(days=2)).isoformat(), "channel": "fax",
         "identity_verified": "on", "verification_method": "bar number checked",
         "purpose": "personal injury claim", "date_from": "2023-01-01",
         "date_to": "2024-12-31", "document_types": ["18842-5"], "format": "pdf",
@@ -152,7 +152,7 @@ def test_intake_for_a_patient_outside_your_facilities_is_refused(
 def test_worklist_nearest_deadline_first_with_the_overdue_marked(
     roi, roi_client, patient, chart_patient
 ):
-    today = timezone.localdate()
+    today = facility_today()
     fresh = make_request(roi, patient)
     late = make_request(roi, chart_patient, received_on=today - timedelta(days=40))
     middle = make_request(roi, patient, received_on=today - timedelta(days=20))

@@ -7,7 +7,7 @@ passcode is shown once, downloaded by the requester, and found in the accounting
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -15,6 +15,7 @@ from django.test import Client
 from recordroom.audit.models import AuditEvent
 from recordroom.release.models import Disclosure, Letter, ReleaseItem, ReleaseRequest
 from tests import factories
+from tests.factories import facility_today
 from tests.release.makers import file_doc, page_texts
 
 from .conftest import signed_in
@@ -52,7 +53,7 @@ def test_a_request_from_intake_to_the_requesters_download(desk, patient, facilit
     roi.post(f"{url}/defect-letter")
     assert Letter.objects.filter(kind="defect").exists()
     auth = req.authorizations.get()
-    in_a_year = (date.today() + timedelta(days=365)).isoformat()
+    in_a_year = (facility_today() + timedelta(days=365)).isoformat()
     roi.post(f"{url}/authorizations/{auth.pk}", auth_post(expires_on=in_a_year))
     assert "Basis: the patient" in roi.get(url).content.decode()
 

@@ -5,7 +5,7 @@ PDFs, denials and their review."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from recordroom.audit.models import AuditEvent
 from recordroom.release.authorizations import checklist
 from recordroom.release.models import Authorization, Denial, Letter
 from tests import factories
+from tests.factories import facility_today
 from tests.release.authorizing import authorize, pdf_text
 
 from .conftest import signed_in
@@ -45,7 +46,7 @@ def third_party(roi, patient):
 def auth_post(kind="hipaa", missing=(), **over):
     data = {"kind": kind, "recipient": "Ortega & Lane", "purpose": "legal review",
             "description": "records of the 2025 admission",
-            "signed_on": (date.today() - timedelta(days=3)).isoformat(),
+            "signed_on": (facility_today() - timedelta(days=3)).isoformat(),
             "signed_by": "José Núñez", "expires_on": "", "expiration_event": ""}  # fmt: skip
     for el in checklist(kind):
         if el.code not in missing and not el.when:
@@ -87,7 +88,7 @@ def test_an_authorization_without_its_expiration_pends_with_the_defect_letter_th
 
     edit = roi_client.get(f"/release/{req.pk}/authorizations/{auth.pk}")
     assert edit.status_code == 200 and "1 defect" in edit.content.decode()
-    in_a_year = (date.today() + timedelta(days=365)).isoformat()
+    in_a_year = (facility_today() + timedelta(days=365)).isoformat()
     fixed = roi_client.post(f"/release/{req.pk}/authorizations/{auth.pk}",
                             auth_post(expires_on=in_a_year))  # fmt: skip
     assert fixed.status_code == 302
@@ -105,7 +106,7 @@ def test_an_authorization_without_its_expiration_pends_with_the_defect_letter_th
 def test_a_bad_authorization_names_its_field_and_records_nothing(
     roi_client, third_party
 ):
-    future = (date.today() + timedelta(days=2)).isoformat()
+    future = (facility_today() + timedelta(days=2)).isoformat()
     response = roi_client.post(f"/release/{third_party.pk}/authorizations/new",
                                auth_post(signed_on=future))  # fmt: skip
     body = response.content.decode()
@@ -125,16 +126,18 @@ def test_a_bad_authorization_names_its_field_and_records_nothing(
 def test_revoking_needs_the_written_revocation(roi, roi_client, third_party):
     auth = authorize(factories.actor(roi), third_party)
     url = f"/release/{third_party.pk}/authorizations/{auth.pk}/revoke"
-    refused = roi_client.post(url, {"revoked_on": date.today().isoformat(), "note": ""})
+    refused = roi_client.post(
+        url, {"revoked_on": facility_today().isoformat(), "note": ""}
+    )
     assert refused.status_code == 422
     assert "a revocation is in writing" in refused.content.decode()
-    done = roi_client.post(url, {"revoked_on": date.today().isoformat(),
+    done = roi_client.post(url, {"revoked_on": facility_today().isoformat(),
                                  "note": "letter dated today"})  # fmt: skip
     assert done.status_code == 302
     auth.refresh_from_db()
     assert auth.revoked_at is not None
     page = roi_client.get(f"/release/{third_party.pk}").content.decode()
-    assert "revoked " + date.today().isoformat() in page and "R-AUTH-5(iii)" in page
+    assert "revoked " + facility_today().isoformat() in page and "R-AUTH-5(iii)" in page
 
 
 def test_write_an_acknowledgment_letter_and_refuse_an_extension_notice_without_extension(

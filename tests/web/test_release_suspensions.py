@@ -6,7 +6,7 @@ at most 30 days."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -16,10 +16,11 @@ from recordroom.release.accounting import accounting
 from recordroom.release.disclosures import record_disclosure
 from recordroom.release.models import AccountingSuspension
 from tests import factories
+from tests.factories import facility_today
 
 from .conftest import signed_in
 
-TODAY = date.today()
+TODAY = facility_today()
 OIG = "Office of Inspector General"
 
 

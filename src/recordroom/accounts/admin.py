@@ -63,6 +63,9 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class RecordroomUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc]
     list_display = (
         "username",
+        "first_name",
+        "last_name",
+        "job_title",
         "email",
         "is_active",
         "all_facilities",
@@ -71,7 +74,10 @@ class RecordroomUserAdmin(AuditedAdmin, UserAdmin):  # type: ignore[misc]
     list_filter = ("is_active", "groups", "all_facilities")
     fieldsets = (
         *UserAdmin.fieldsets,  # type: ignore[misc]
-        ("Recordroom", {"fields": ("all_facilities", "mfa_waived_for_demo")}),
+        (
+            "Recordroom",
+            {"fields": ("job_title", "all_facilities", "mfa_waived_for_demo")},
+        ),
     )
     # Only `recordroom demo` sets the waiver; nobody can waive a second factor here.
     readonly_fields = ("mfa_waived_for_demo",)

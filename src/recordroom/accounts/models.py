@@ -30,10 +30,28 @@ class User(AbstractUser):
         default=False,
         help_text="Enterprise-wide access (HIM director, privacy officer).",
     )
+    job_title = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="As letters print it under the name: 'Release of Information "
+        "Specialist', 'Director, Health Information Management'.",
+    )
     mfa_waived_for_demo = models.BooleanField(
         default=False,
         help_text="DEMO ONLY: second factor waived for this synthetic-data demo account.",
     )
+
+    def signature(self) -> list[str]:
+        """The lines a letter is signed with: full name and job title; none when
+        the user has no full name (the letter is then signed by the department,
+        never with a user name)."""
+        name = self.get_full_name().strip()
+        return (
+            [name, *([self.job_title.strip()] if self.job_title.strip() else [])]
+            if name
+            else []
+        )
 
     def role_names(self) -> list[str]:
         cached = getattr(self, "_role_names", None)

@@ -87,8 +87,12 @@ def create_user(
     facility_codes: list[str] | None = None,
     all_facilities: bool = False,
     demo: bool = False,
+    first_name: str = "",
+    last_name: str = "",
+    job_title: str = "",
 ) -> User:
-    """Create a user in one role. Passwords are hashed with Argon2."""
+    """Create a user in one role. Passwords are hashed with Argon2. The full name
+    and job title are what letters are signed with."""
     username = username.strip()
     if not username:
         raise ValidationFailed("a user name is required", field="username")
@@ -98,7 +102,14 @@ def create_user(
             raise ValidationFailed(
                 f"user '{username}' already exists", field="username"
             )
-        user = User(username=username, email=email, all_facilities=all_facilities)
+        user = User(
+            username=username,
+            email=email,
+            all_facilities=all_facilities,
+            first_name=first_name.strip()[:150],
+            last_name=last_name.strip()[:150],
+            job_title=job_title.strip()[:100],
+        )
         user.mfa_waived_for_demo = demo
         # Nobody is a Django superuser: a superuser passes every permission check,
         # PHI included. Administrators reach the admin through their role's model
@@ -136,6 +147,7 @@ def create_user(
                 "username": username,
                 "role": role,
                 "facilities": facility_codes or [],
+                "job_title": user.job_title,
             },
         )
     return user

@@ -334,11 +334,19 @@ def user_create(
     ),
     all_facilities: bool = typer.Option(False, help="Every facility in scope."),
     email: str = typer.Option("", help="E-mail address."),
+    first_name: str = typer.Option("", help="Given name, as letters are signed."),
+    last_name: str = typer.Option("", help="Family name, as letters are signed."),
+    title: str = typer.Option(
+        "",
+        help="Job title printed under the name (e.g. 'Release of Information "
+        "Specialist').",
+    ),
     password: str = typer.Option(
         None, envvar="RECORDROOM_NEW_PASSWORD", help="Password (generated if omitted)."
     ),
 ) -> None:
-    """Create a user in one role, scoped to facilities."""
+    """Create a user in one role, scoped to facilities. Letters are signed with the
+    full name and title (or the department's name when the user has none)."""
     django_setup()
     from recordroom.accounts.services import create_user
     from recordroom.kernel.errors import RecordroomError
@@ -355,6 +363,9 @@ def user_create(
             email=email,
             facility_codes=list(facility or []),
             all_facilities=all_facilities,
+            first_name=first_name,
+            last_name=last_name,
+            job_title=title,
         )
     except RecordroomError as exc:
         fail(exc.message)

@@ -117,6 +117,7 @@ def show(
 
 def _progress(req: Any) -> list[tuple[str, str]]:
     """The basis check, the documents, the packet and the release, as it stands."""
+    from recordroom.kernel import clock
     from recordroom.release.authorizations import check_basis
     from recordroom.release.packets import current_packet
 
@@ -132,7 +133,9 @@ def _progress(req: Any) -> list[tuple[str, str]]:
     packet = current_packet(req)
     if packet is not None:
         rows.append(("packet", f"{packet.release_number}, {packet.pages} pages, built "
-                     f"{packet.built_at:%Y-%m-%d} by {packet.built_by}"))  # fmt: skip
+                     f"{clock.short_datetime(packet.built_at, req.facility)} by "
+                     f"{packet.built_by}"))  # fmt: skip
     if req.release_number:
-        rows.append(("released", f"{req.release_number} on {req.closed_at:%Y-%m-%d}"))
+        on = clock.short_date(req.closed_at, req.facility)
+        rows.append(("released", f"{req.release_number} on {on}"))
     return rows

@@ -24,13 +24,14 @@ from typing import Any
 
 from recordroom.audit.models import AuditEvent
 from recordroom.audit.services import EventSpec, record_many
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, ValidationFailed
 from recordroom.mpi.models import PatientIdentifier
 
 from .clinical import plan_clinical
 from .people import RecordPlan, plan_people
+from .places import TIMEZONE
 from .render import DocJob, render_and_store
 from .roi import seed_release_desk
 from .rows import Counts, count_plans, doc_jobs, write_batch
@@ -99,7 +100,7 @@ def load_demo(
             already_loaded=True, seconds=round(time.perf_counter() - started, 2)
         )
         return DemoSummary(**known)
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today(TIMEZONE)  # the demo facilities' calendar
     actor = actor or DEMO_ACTOR
     if workers is None:
         workers = (os.cpu_count() or 1) if patients >= POOL_THRESHOLD else 0

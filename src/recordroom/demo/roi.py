@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from recordroom.kernel import clock
 from recordroom.kernel.actor import Actor
 from recordroom.mpi.models import IdentifierKind, Patient
 from recordroom.release import authorizations, letters
@@ -96,7 +97,7 @@ def _request(patient: Patient, facility: str, received: date, kind: str,
 def _then(actor: Actor, req: Any, then: str, as_of: date) -> None:
     if then == "in-progress":
         rq.set_status(actor=actor, req=req, status="in-progress")
-    elif then == "extended" and timezone.now().date() <= req.due_on:
+    elif then == "extended" and clock.today(req.facility) <= req.due_on:
         rq.extend(actor=actor, req=req, reason="older records are in off-site storage")
     elif then in ("defective", "authorized"):
         elements = {code: True for code in ALL_HIPAA}

@@ -21,6 +21,18 @@ USERNAMES = {
     "him_manager": "demo-manager", "auditor": "demo-auditor",
     "administrator": "demo-admin",
 }  # fmt: skip
+# Synthetic people behind the demo accounts: letters are signed with the name and
+# job title, never the user name.
+PEOPLE = {
+    "him_specialist": ("Renee", "Okafor", "Health Information Technician, RHIT"),
+    "roi_specialist": ("Marisol", "Ferreira", "Release of Information Specialist"),
+    "coder": ("Daniel", "Whitcomb", "Inpatient Coder, CCS"),
+    "provider": ("Priya", "Raman", "Attending Physician, MD"),
+    "privacy_officer": ("Gloria", "Haddad", "Privacy Officer"),
+    "him_manager": ("Thomas", "Lindqvist", "Director, Health Information Management"),
+    "auditor": ("Alan", "Mercer", "Compliance Auditor"),
+    "administrator": ("Keiko", "Tanaka", "Systems Administrator"),
+}
 ENTERPRISE_ROLES = {"him_manager", "privacy_officer", "auditor"}
 DEMO_ACTOR = Actor(channel="demo")
 
@@ -49,10 +61,12 @@ def create_demo_users(
             user = User.objects.filter(username=username).first()
             if user is None:
                 enterprise = key in ENTERPRISE_ROLES
+                first, last, title = PEOPLE.get(key, ("", "", ""))
                 user = create_user(
                     actor=actor, username=username, role=key, password=None,
                     facility_codes=[] if enterprise else codes,
-                    all_facilities=enterprise, demo=True,
+                    all_facilities=enterprise, demo=True, first_name=first,
+                    last_name=last, job_title=title,
                 )  # fmt: skip
             user.password = hashed
             user.save(update_fields=["password"])

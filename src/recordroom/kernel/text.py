@@ -49,3 +49,25 @@ def with_article(noun: str) -> str:
     vowel = first[:1].lower() in "aeio" or (spelled and first[0] in "AEFHILMNORSX")
     vowel = vowel or (first[:1].lower() == "u" and not first.lower().startswith("us"))
     return f"{'an' if vowel else 'a'} {words}"
+
+
+# A rule ID of RULES.md as code cites it: R-AUTH-1, R-AUTH-2(5), R-DISC-4 (f)(2),
+# R-ACC-2P, R-P2-5. Letters and packets never print one (DESIGN rule 11).
+_RULE = r"R-[A-Z][A-Z0-9]*(?:-[0-9A-Z]+)+(?:\s?\([0-9a-z]{1,4}\))*"
+_RULE_LIST = rf"(?:rules?\s+)?{_RULE}(?:\s*(?:,|/|and|or)\s*{_RULE})*"
+_RULE_FORMS = (
+    re.compile(rf"\s*\({_RULE_LIST}\)"),  # "... (R-AUTH-1)"
+    re.compile(rf",?\s*{_RULE_LIST}(?=\))"),  # "(45 CFR 164.508(b)(2), rule R-AUTH-5)"
+    re.compile(rf"\bRules?:\s*{_RULE_LIST}\.?"),  # "Rules: R-ACC-8, R-ACC-9."
+    re.compile(rf"{_RULE_LIST}:\s*"),  # "R-DISC-5(v): care at ..."
+    re.compile(rf"\s*(?:of\s+|under\s+)?{_RULE_LIST}"),  # any other
+)
+
+
+def without_rule_ids(text: str) -> str:
+    """Text for outsiders: the internal rule IDs taken out, the words around them
+    kept ("valid (45 CFR 164.508(b)(2), rule R-AUTH-5)" -> "valid (45 CFR
+    164.508(b)(2))")."""
+    for form in _RULE_FORMS:
+        text = form.sub("", text)
+    return re.sub(r"\(\s*\)", "", text).replace(" .", ".").replace(" ,", ",").strip()

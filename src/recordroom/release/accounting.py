@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,10 +15,11 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.models import Patient
+from recordroom.mpi.zones import patient_facility
 
 from .disclosures import LEGAL_BASES
 from .models import AccountingSuspension, Disclosure
@@ -72,9 +73,9 @@ def record_ids(patient: Patient) -> list[Any]:
     return ids
 
 
-def start_of(day: date) -> datetime:
-    """Midnight starting `day`, in the current time zone."""
-    return timezone.make_aware(datetime.combine(day, time.min))
+def start_of(day: date, zone: Any) -> datetime:
+    """Midnight starting `day` on the calendar of `zone` (a facility's)."""
+    return clock.start_of_day(day, zone)
 
 
 def period(as_of: date, period_start: date | None = None) -> tuple[date, date]:
@@ -116,6 +117,7 @@ def accounting(
     period_start: date | None = None,
     summarise: bool = False,
     on: date | None = None,
+    zone: Any = None,
 ) -> list[AccountingEntry]:
     """The entries of the patient's accounting as of `as_of` (the request date),
     oldest first.
@@ -125,10 +127,12 @@ def accounting(
     records merged into this one; leaves out corrected entries (their correction
     shows), retracted ones, and disclosures to an agency whose suspension is in
     force on `on` (default `as_of`, R-AOD-3). `summarise` lists repeated
-    disclosures to one recipient for one purpose once (R-AOD-4 (b)(3)).
+    disclosures to one recipient for one purpose once (R-AOD-4 (b)(3)). Dates
+    are on the calendar of `zone` (default: the patient's facility).
 
     Raises:
         ValidationFailed: a period start the rule does not allow."""
+    zone = zone if zone is not None else patient_facility(patient)
     start, end = period(as_of, period_start)
     p2_start = max(start, years_before(as_of, PART2_LOOKBACK_YEARS))
     ids = record_ids(patient)
@@ -137,15 +141,15 @@ def accounting(
         Disclosure.objects.filter(
             patient_id__in=ids,
             retracted=False,
-            disclosed_at__gte=start_of(start),
-            disclosed_at__lt=start_of(end + timedelta(days=1)),
+            disclosed_at__gte=start_of(start, zone),
+            disclosed_at__lt=start_of(end + timedelta(days=1), zone),
         )
         .filter(
             Q(accountable=True)
             | Q(
                 part2=True,
                 legal_basis__in=part2_bases(),
-                disclosed_at__gte=start_of(p2_start),
+                disclosed_at__gte=start_of(p2_start, zone),
             )
         )
         .exclude(Exists(corrected))
@@ -163,7 +167,7 @@ def accounting(
         )
     )
     hidden = suspended_agencies(ids, on or as_of)
-    tz = timezone.get_current_timezone()
+    tz = clock.zone_of(zone)
     entries = [
         AccountingEntry(
             _uuid_text(i),

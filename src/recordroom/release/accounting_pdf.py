@@ -17,7 +17,9 @@ from reportlab.lib.pagesizes import landscape, letter
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
+from recordroom.kernel.clock import long_date
 from recordroom.kernel.pdftext import PDF_ESCAPES, FastCanvas, no_ascii85
+from recordroom.kernel.text import without_rule_ids
 
 from .accounting import AccountingEntry
 
@@ -113,9 +115,9 @@ def wrap(text: str, width: float) -> tuple[str, ...]:
 
 
 def _cells(e: AccountingEntry) -> tuple[str, str, str, str]:
-    when = e.disclosed_on.isoformat()
+    when = long_date(e.disclosed_on)
     if e.count > 1:
-        when += f"\n{e.count} disclosures, the last on {e.last_on}"
+        when += f"\n{e.count} disclosures, the last on {long_date(e.last_on)}"
     recipient = e.recipient_name + (
         f"\n{e.recipient_address}" if e.recipient_address else "\n(address not known)"
     )
@@ -124,7 +126,7 @@ def _cells(e: AccountingEntry) -> tuple[str, str, str, str]:
         what += "\n42 CFR Part 2 (substance use disorder) records"
     if e.corrected:
         what += "\n(this entry corrects an earlier one)"
-    return when, recipient, what, f"{e.purpose}\n{e.basis}"
+    return when, recipient, what, without_rule_ids(f"{e.purpose}\n{e.basis}")
 
 
 @lru_cache(maxsize=50_000)
@@ -162,13 +164,14 @@ class _Pages:
         c.setFont("Helvetica-Bold", 13)
         c.drawString(MARGIN, PAGE_H - 44, "Accounting of disclosures")
         c.setFont("Helvetica", 9)
-        dob = f", born {h.birth_date}" if h.birth_date else ""
+        dob = f", born {long_date(h.birth_date)}" if h.birth_date else ""
         c.drawString(MARGIN, PAGE_H - 60, f"{h.patient_name}{dob}")
         c.drawString(
             MARGIN,
             PAGE_H - 72,
-            f"Disclosures from {h.period_start} to {h.period_end}; "
-            f"produced {h.produced_on} by {h.facility}",
+            f"Disclosures from {long_date(h.period_start)} to "
+            f"{long_date(h.period_end)}; produced {long_date(h.produced_on)} by "
+            f"{h.facility}",
         )
         c.drawRightString(PAGE_W - MARGIN, PAGE_H - 44, f"Page {self.page}")
         y = PAGE_H - 84.0

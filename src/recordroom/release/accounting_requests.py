@@ -4,18 +4,19 @@ R-AOD-6), and produced as a PDF letter kept encrypted in the blob store (R-AOD-7
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 from recordroom.mpi.models import Patient, PatientIdentifier
 from recordroom.mpi.services import in_scope
+from recordroom.mpi.zones import patient_facility
 
 from . import accounting_pdf
 from .accounting import accounting, period, record_ids, years_before
@@ -70,9 +71,11 @@ def log_accounting_request(
         )
     if not in_scope(actor.user, patient):
         raise PermissionDenied(f"patient {patient.pk} has no record at your facilities")
-    if received_on > timezone.now().date():
+    today = clock.today(patient_facility(patient, actor.user))
+    if received_on > today:
         raise ValidationFailed(
-            f"received date {received_on} is in the future", field="received_on"
+            f"received date {received_on} is in the future (today is {today})",
+            field="received_on",
         )
     if not requested_by.strip():
         raise ValidationFailed(
@@ -84,7 +87,7 @@ def log_accounting_request(
         req = AccountingRequest.objects.create(
             patient=patient,
             received_on=received_on,
-            due_on=received_on + timedelta(days=DUE_DAYS),
+            due_on=clock.add_days(received_on, DUE_DAYS),
             period_start=start,
             period_end=end,
             fee_cents=accounting_fee(patient, received_on),
@@ -119,7 +122,7 @@ def extend_accounting(
             f"the one extension was already taken (to {req.extended_to})",
             field="extension_reason",
         )
-    if timezone.now().date() > req.due_on:
+    if clock.today(patient_facility(req.patient)) > req.due_on:
         raise ValidationFailed(
             f"the 60 days ended on {req.due_on}: an extension must "
             "be given within them (R-AOD-5)",
@@ -131,7 +134,7 @@ def extend_accounting(
             field="extension_reason",
         )
     with transaction.atomic():
-        req.extended_to = req.due_on + timedelta(days=EXTENSION_DAYS)
+        req.extended_to = clock.add_days(req.due_on, EXTENSION_DAYS)
         req.extension_reason = reason.strip()[:500]
         req.save(update_fields=["extended_to", "extension_reason"])
         _audit(
@@ -193,8 +196,10 @@ def produce_accounting(
             "them withdraw or change the request (R-AOD-6)",
             field="fee_agreed_at",
         )
-    today = timezone.now().date()
+    zone = patient_facility(patient, actor.user)
+    today = clock.today(zone)
     entries = accounting(
+        zone=zone,
         patient=patient,
         as_of=req.period_end,
         period_start=req.period_start,

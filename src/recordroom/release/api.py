@@ -13,10 +13,10 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import BaseModel, ConfigDict, Field
 
+from recordroom.kernel import clock
 from recordroom.kernel.errors import ValidationFailed
 
 from . import api_accounts, api_legal, api_packet
@@ -183,7 +183,7 @@ class ExtensionIn(Schema):
 
 
 def request_out(req: ReleaseRequest) -> dict[str, Any]:
-    today = timezone.now().date()
+    today = clock.today(req.facility)
     deadline = req.extended_to or req.due_on
     fields = {f: getattr(req, f) for f in RequestOut.model_fields if hasattr(req, f)}
     return {

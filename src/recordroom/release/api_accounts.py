@@ -17,10 +17,11 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.errors import NotFound
 from recordroom.mpi.api import open_patient
 from recordroom.mpi.models import Patient
+from recordroom.mpi.zones import patient_facility
 
 from . import accounting_requests as acc
 from . import disclosures as dis
@@ -331,7 +332,7 @@ def accounting_today(
     the shorter period (R-AOD-1/2), Part 2 consent disclosures of three (R-P2-8).
     The PDF for the patient: POST .../accounting-requests, then .../produce."""
     patient = _patient(request, patient_id, "accounting of disclosures")
-    day = as_of or date.today()
+    day = as_of or clock.today(patient_facility(patient, actor_of(request).user))
     entries = accounting(patient=patient, as_of=day, period_start=period_start,
                          summarise=summarise)  # fmt: skip
     rows = [{**e.__dict__, "basis": e.basis} for e in entries]

@@ -13,7 +13,9 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from recordroom.kernel import clock
 from recordroom.kernel.errors import NotFound
+from recordroom.release.elements import auth_zone
 
 from . import authorizations as authz
 from . import denials, letters
@@ -153,7 +155,7 @@ def auth_out(auth: Authorization) -> dict[str, Any]:
     }
     return {
         **fields,
-        "defects": authz.check_authorization(auth, on=timezone.localdate()),
+        "defects": authz.check_authorization(auth, on=clock.today(auth_zone(auth))),
     }
 
 

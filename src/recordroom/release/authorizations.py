@@ -11,13 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 from recordroom.kernel.labels import check_labels
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import in_scope
+from recordroom.mpi.zones import patient_facility
 
 from .elements import (
     CHECKLISTS,
@@ -25,6 +26,7 @@ from .elements import (
     CONDITIONING_EXCEPTIONS,
     Defect,
     Element,
+    auth_zone,
     check_authorization,
     checklist,
     normalize_elements,
@@ -58,8 +60,9 @@ EDITABLE = (
 )  # fmt: skip
 
 
-def _clean(kind: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Check and normalize field values; the first problem is raised by name."""
+def _clean(kind: str, values: dict[str, Any], zone: Any) -> dict[str, Any]:
+    """Check and normalize field values; the first problem is raised by name. A
+    signing date is checked against today in `zone` (the facility's)."""
     out = dict(values)
     for key in ("recipient", "purpose", "signed_by", "expiration_event"):
         if key in out:
@@ -85,7 +88,7 @@ def _clean(kind: str, values: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed("only a Part 2 consent can be a single consent for "
                                "treatment, payment and operations (R-P2-3)",
                                field="tpo")  # fmt: skip
-    today = timezone.localdate()
+    today = clock.today(zone)
     signed = out.get("signed_on")
     if signed and signed > today:
         raise ValidationFailed(f"signed date {signed} is in the future",
@@ -144,7 +147,8 @@ def record_authorization(
         expiration_event=expiration_event,
         expiration_event_occurred=expiration_event_occurred, covers=covers,
         compound_with=compound_with, conditions_treatment=conditions_treatment,
-        conditioning_exception=conditioning_exception, known_false=known_false))  # fmt: skip
+        conditioning_exception=conditioning_exception, known_false=known_false),
+        request or patient_facility(patient, actor.user))  # fmt: skip
     stored = normalize_elements(kind, elements)
     scan_sha = default_store().put(scan).sha256 if scan else ""
     with transaction.atomic():
@@ -171,7 +175,7 @@ def update_authorization(
         raise ValidationFailed(f"cannot change {', '.join(unknown)}; editable: "
                                f"{', '.join(EDITABLE)}", field=unknown[0])  # fmt: skip
     merged = {k: getattr(auth, k) for k in EDITABLE} | changes
-    fields = _clean(auth.kind, merged)
+    fields = _clean(auth.kind, merged, auth_zone(auth))
     before = {k: getattr(auth, k) for k in changes}
     with transaction.atomic():
         if elements:
@@ -198,11 +202,11 @@ def revoke(
     if not note.strip():
         raise ValidationFailed("a revocation is in writing: say how it was received "
                                "(letter dated ..., form ...)", field="note")  # fmt: skip
-    if at > timezone.now():
+    if at > clock.now():
         raise ValidationFailed(f"revocation time {at:%Y-%m-%d %H:%M} is in the future",
                                field="at")  # fmt: skip
     if auth.revoked_at:
-        raise ValidationFailed(f"already revoked on {auth.revoked_at:%Y-%m-%d}",
+        raise ValidationFailed(f"already revoked on {clock.short_date(auth.revoked_at, auth_zone(auth))}",
                                field="at")  # fmt: skip
     with transaction.atomic():
         auth.revoked_at, auth.revocation_note = at, note.strip()[:500]
@@ -215,7 +219,7 @@ def revoke(
 
 def _audit(actor: Actor, auth: Authorization, detail: dict[str, Any]) -> None:
     """release.authorization, with the defects as of today (by rule)."""
-    defects = check_authorization(auth, on=timezone.localdate())
+    defects = check_authorization(auth, on=clock.today(auth_zone(auth)))
     record(actor=actor, action=actions.RELEASE_AUTHORIZATION.name,
            patient=auth.patient_id, obj=auth,
            detail={**detail, "kind": auth.kind,

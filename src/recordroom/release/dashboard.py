@@ -11,7 +11,9 @@ from typing import Any
 
 from django.db.models import Case, CharField, Count, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+
+from recordroom.kernel import clock
+from recordroom.mpi.zones import user_zone
 
 from .accounting import start_of, years_before
 from .models import OPEN_STATUSES, Payment, ReleaseRequest, Status
@@ -62,15 +64,18 @@ def measures(user: Any, *, today: date | None = None) -> Measures:
     """The desk's measures at the user's facilities as of `today` (default today):
     turnaround is received to released, over requests released in the last 90
     days; revenue is payments received this month and in the last twelve."""
-    today = today or timezone.now().date()
+    zone = user_zone(user)
+    today = today or clock.today(zone)
     m = Measures(today=today)
     requests = _scoped(user)
     _open(m, requests, today)
-    since = start_of(today - timedelta(days=TURNAROUND_DAYS))
+    since = start_of(today - timedelta(days=TURNAROUND_DAYS), zone)
     released = requests.filter(status=Status.RELEASED, closed_at__gte=since)
     days = [
-        float((closed.date() - received).days)
-        for received, closed in released.values_list("received_on", "closed_at")
+        float((clock.local(closed, fac).date() - received).days)  # type: ignore[union-attr]
+        for received, closed, fac in released.values_list(
+            "received_on", "closed_at", "facility__timezone"
+        )
         if closed is not None
     ]
     m.released, m.median_days, m.p90_days = (
@@ -83,7 +88,7 @@ def measures(user: Any, *, today: date | None = None) -> Measures:
         .annotate(n=Count("pk"))
         .order_by("-n", "requester_type")
     )
-    _revenue(m, user, today)
+    _revenue(m, user, today, zone)
     return m
 
 
@@ -107,12 +112,13 @@ def _open(m: Measures, requests: QuerySet[ReleaseRequest], today: date) -> None:
         m.overdue += row["late"]
 
 
-def _revenue(m: Measures, user: Any, today: date) -> None:
+def _revenue(m: Measures, user: Any, today: date, zone: str) -> None:
     payments = Payment.objects.all()
     scope = user.facility_ids() if user is not None else None
     if scope is not None:
         payments = payments.filter(invoice__request__facility_id__in=scope)
-    month, year = start_of(today.replace(day=1)), start_of(years_before(today, 1))
+    month = start_of(today.replace(day=1), zone)
+    year = start_of(years_before(today, 1), zone)
     sums = payments.filter(received_at__gte=year).aggregate(
         month=Sum("amount_cents", filter=Q(received_at__gte=month)),
         year=Sum("amount_cents"),

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 from recordroom.kernel.text import with_article
@@ -386,6 +386,7 @@ def _documents(documents: Iterable[Any], patient: Patient) -> list[dict[str, Any
             "doc_type__code",
             "title",
             "service_start",
+            "facility__timezone",
             "sensitivity",
         )
     )
@@ -401,7 +402,7 @@ def _documents(documents: Iterable[Any], patient: Patient) -> list[dict[str, Any
             "id": str(r["id"]),
             "type": r["doc_type__code"],
             "title": r["title"],
-            "date": r["service_start"].date().isoformat(),
+            "date": clock.short_date(r["service_start"], r["facility__timezone"]),
             "labels": sorted(r["sensitivity"] or []),
         }
         for r in rows

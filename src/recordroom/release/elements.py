@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from recordroom.kernel import clock
+from recordroom.mpi.zones import patient_facility
+
 from .models import Authorization, AuthorizationKind
+
+
+def auth_zone(auth: Authorization) -> Any:
+    """Whose calendar a form's dates are on: its request's facility, else the
+    patient's."""
+    if auth.request is not None:
+        return auth.request.facility
+    return patient_facility(auth.patient)
 
 
 @dataclass(frozen=True)
@@ -168,7 +179,7 @@ def check_authorization(auth: Authorization, *, on: date) -> list[Defect]:
     if auth.expires_on and auth.expires_on < on:
         defects.append(Defect(
             "R-AUTH-5(i)", "expiration date",
-            f"The authorization expired on {auth.expires_on:%B %d, %Y}; nothing may be "
+            f"The authorization expired on {clock.long_date(auth.expires_on)}; nothing may be "
             "released under it. Please send a new signed authorization."))  # fmt: skip
     if auth.expiration_event_occurred:
         event = auth.expiration_event or "as written on the form"
@@ -177,11 +188,12 @@ def check_authorization(auth: Authorization, *, on: date) -> list[Defect]:
             f"The event that ends the authorization ({event}) has occurred. Please "
             "send a new signed authorization."))  # fmt: skip
     defects += _missing(auth)
-    if auth.revoked_at and auth.revoked_at.date() <= on:
+    revoked_on = clock.local_date(auth.revoked_at, auth_zone(auth))
+    if revoked_on and revoked_on <= on:
         defects.append(Defect(
             "R-AUTH-5(iii)", "revocation",
             f"The patient revoked this authorization in writing on "
-            f"{auth.revoked_at:%B %d, %Y}; nothing may be released under it after "
+            f"{clock.long_date(revoked_on)}; nothing may be released under it after "
             "that (R-AUTH-8)."))  # fmt: skip
     if auth.kind in _AUTHORIZATION_KINDS:
         defects += _compound(auth) + _conditioning(auth)

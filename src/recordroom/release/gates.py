@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 
-from django.utils import timezone
-
+from recordroom.kernel import clock
 from recordroom.kernel.labels import BY_CODE
 
 from .legal import (
@@ -66,7 +65,7 @@ def gate_for(
     req: ReleaseRequest, *, on: date | None = None
 ) -> Callable[[Iterable[str]], Gate]:
     """The gate of a request, its authorizations read once (for many documents)."""
-    on = on or timezone.localdate()
+    on = on or clock.today(req.facility)
     valid = valid_authorizations(req, on=on)
     purpose = purpose_of(req)
     detail = req.legal_detail or {}

@@ -16,7 +16,8 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
+
+from recordroom.kernel import clock
 
 from .elements import Defect, check_authorization
 from .models import Authorization, AuthorizationKind, ReleaseRequest, RequesterType
@@ -145,7 +146,7 @@ def valid_authorizations(req: ReleaseRequest, *, on: date) -> list[Authorization
 def check_basis(req: ReleaseRequest, *, on: date | None = None) -> BasisCheck:
     """Whether the request has a valid legal basis to release on `on` (today), with
     every defect by rule. Refusing to release is the caller's job."""
-    on = on or timezone.localdate()
+    on = on or clock.today(req.facility)
     found = _CHECKS.get(req.requester_type, _authorization)(req, on)
     part2 = any(part2_notice_needed(i.labels) for i in req.items.filter(included=True))
     return BasisCheck(not found.defects, found.defects, part2, found.basis,

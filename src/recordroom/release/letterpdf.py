@@ -27,6 +27,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from recordroom.kernel.clock import long_date
+from recordroom.kernel.text import without_rule_ids
+
 from .pdfs import font_name
 
 # Names in any Latin, Greek or Cyrillic script (Nguyễn, Łucja, Żaneta): DejaVu Sans
@@ -83,7 +86,8 @@ class LetterDoc:
 
 
 def _para(text: str, style: ParagraphStyle = BODY) -> Paragraph:
-    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+    # Every word of a letter passes here: no internal rule ID reaches a requester.
+    return Paragraph(escape(without_rule_ids(text)).replace("\n", "<br/>"), style)
 
 
 def _table(rows: list[list[str]]) -> Table:
@@ -110,7 +114,7 @@ def render(doc: LetterDoc) -> bytes:
         _para(doc.organization, ORG),
         _para("Health Information Management - Release of Information", SMALL),
         Spacer(1, 14),
-        _para(doc.on.strftime("%B %d, %Y").replace(" 0", " ")),
+        _para(long_date(doc.on)),
         Spacer(1, 6),
         *[_para(line) for line in doc.to if line.strip()],
         Spacer(1, 8),

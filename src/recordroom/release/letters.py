@@ -1,11 +1,14 @@
 """Letters to requesters as PDFs, kept encrypted in the blob store and audited
 (release.letter): acknowledgment, defect/pend (every defect by rule), extension
 (R-ACC-2), denial (R-ACC-9) and its review decision (R-ACC-8), invoice, and the
-packet's cover letter (with the Part 2 notice and the consent's scope, R-P2-5)."""
+packet's cover letter (with the Part 2 notice and the consent's scope, R-P2-5).
+
+Letters are dated, and count, on the facility's calendar (kernel.clock); they cite
+the law, never our rule IDs, and are signed with the person's name and title."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -14,10 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import ValidationFailed
+from recordroom.kernel.text import without_rule_ids
 from recordroom.mpi.models import Patient
 
 from . import requests as rq
@@ -49,7 +53,15 @@ def patient_name(patient: Patient) -> str:
 
 
 def _long(d: date | None) -> str:
-    return d.strftime("%B %d, %Y").replace(" 0", " ") if d else ""
+    return clock.long_date(d)
+
+
+Signer = list[str]  # the signer's lines (full name, job title); [] for none
+
+
+def signer_of(actor: Actor) -> Signer:
+    """Who signs: the person's full name and job title, never a user name."""
+    return actor.user.signature() if actor.user is not None else []
 
 
 def scope_words(req: ReleaseRequest) -> str:
@@ -71,7 +83,7 @@ def scope_words(req: ReleaseRequest) -> str:
     return " ".join(parts)
 
 
-def _doc(req: ReleaseRequest, title: str, actor_name: str = "") -> LetterDoc:
+def _doc(req: ReleaseRequest, title: str, signer: Sequence[str] = ()) -> LetterDoc:
     patient = req.patient
     born = f", born {_long(patient.birth_date)}" if patient.birth_date else ""
     to = [
@@ -82,18 +94,30 @@ def _doc(req: ReleaseRequest, title: str, actor_name: str = "") -> LetterDoc:
     return LetterDoc(
         organization=req.facility.name, reference=f"Request {req.number}",
         to=to, subject=f"request {req.number} for the records of "
-        f"{patient_name(patient)}{born}", title=title, on=timezone.localdate(),
-        signature=["Release of Information", req.facility.name,
-                   *([f"Prepared by {actor_name}"] if actor_name else [])],
+        f"{patient_name(patient)}{born}", title=title, on=clock.today(req.facility),
+        signature=[*signer, "Release of Information", req.facility.name],
     )  # fmt: skip
 
 
-def _acknowledgment(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterDoc:
+def _promise(req: ReleaseRequest, doc: LetterDoc, by: date, what: str) -> None:
+    """The date we will act by, or, once it has passed, that we are late: a letter
+    never promises a date already gone."""
+    if by >= doc.on:
+        doc.p(f"We will {what} by {_long(by)}.")
+    else:
+        doc.p(f"Our response is overdue: it was due by {_long(by)}. We are sorry for "
+              "the delay and will respond as soon as we can; if you have questions, "
+              f"please call or write to us quoting request {req.number}.")  # fmt: skip
+
+
+def _acknowledgment(
+    req: ReleaseRequest, detail: dict[str, Any], who: Signer
+) -> LetterDoc:
     doc = _doc(req, "We received your request", who)
     doc.p(f"We received your request for {scope_words(req)} on "
           f"{_long(req.received_on)}. Its number is {req.number}; please quote it "
           "when you write or call.")  # fmt: skip
-    doc.p(f"We will respond by {_long(req.extended_to or req.due_on)}.")
+    _promise(req, doc, req.extended_to or req.due_on, "respond")
     if rq.is_access_request(req):
         doc.p("Federal law gives us 30 days from receipt to act on a request for "
               "access, and one extension of up to 30 days if we tell you the reason "
@@ -102,27 +126,28 @@ def _acknowledgment(req: ReleaseRequest, detail: dict[str, Any], who: str) -> Le
     return doc
 
 
-def _defect(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterDoc:
+def _defect(req: ReleaseRequest, detail: dict[str, Any], who: Signer) -> LetterDoc:
     defects = [Defect(**d) for d in detail.get("defects", [])]
     doc = _doc(req, "We need more before we can release the records", who)
-    doc.p(f"We cannot release the records you asked for ({scope_words(req)}) yet. "
-          "Each problem below names what is missing or wrong, what to send, and the "
-          "rule it comes from.")  # fmt: skip
-    doc.table([["What", "What to do", "Rule"],
-               *[[d.element, d.message, d.rule] for d in defects]])  # fmt: skip
+    doc.p(
+        f"We cannot release the records you asked for ({scope_words(req)}) yet. "
+        "Each problem below names what is missing or wrong and what to send."
+    )
+    doc.table([["What", "What to do"],
+               *[[d.element, d.message] for d in defects]])  # fmt: skip
     if any(d.rule.startswith(("R-AUTH", "R-P2")) for d in defects):
         doc.p("An authorization that has expired, is not filled out completely, has "
               "been revoked, is combined with another document or makes treatment "
               "depend on signing, or contains information known to be false is not "
-              "valid (45 CFR 164.508(b)(2), rule R-AUTH-5). A valid authorization has "
-              "every core element and required statement (R-AUTH-2, R-AUTH-3).")  # fmt: skip
+              "valid (45 CFR 164.508(b)(2)). A valid authorization has every core "
+              "element and required statement (45 CFR 164.508(c)).")  # fmt: skip
     doc.p(f"When we receive what is needed, we will continue with request "
           f"{req.number}. Please send it to {req.facility.name}, Release of "
           "Information, quoting the request number.")  # fmt: skip
     return doc
 
 
-def _extension(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterDoc:
+def _extension(req: ReleaseRequest, detail: dict[str, Any], who: Signer) -> LetterDoc:
     if not req.extended_to:
         raise ValidationFailed("the request has no extension: take it first (the "
                                "reason and the new date go in this letter)",
@@ -130,10 +155,11 @@ def _extension(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterD
     doc = _doc(req, "We need more time for your request", who)
     doc.p(f"We need more time to act on your request of {_long(req.received_on)} "
           f"because {req.extension_reason.rstrip('.')}.")  # fmt: skip
-    doc.p(f"We will complete it by {_long(req.extended_to)}.")
-    doc.small("Federal law allows one extension of up to 30 days when we tell you the "
-              "reason and the date within the first 30 days (45 CFR 164.524(b)(2), "
-              "rule R-ACC-2).")  # fmt: skip
+    _promise(req, doc, req.extended_to, "complete it")
+    doc.small(
+        "Federal law allows one extension of up to 30 days when we tell you the "
+        "reason and the date within the first 30 days (45 CFR 164.524(b)(2))."
+    )
     return doc
 
 
@@ -150,7 +176,7 @@ def _complaints(doc: LetterDoc) -> None:
           "you for complaining.")  # fmt: skip
 
 
-def _denial(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterDoc:
+def _denial(req: ReleaseRequest, detail: dict[str, Any], who: Signer) -> LetterDoc:
     """R-ACC-9: the basis, review rights and how (if reviewable), complaints to us
     (contact and phone) and to HHS; the rest given when the denial is partial."""
     denial = Denial.objects.get(pk=detail["denial"], request=req)
@@ -176,14 +202,13 @@ def _denial(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterDoc:
     else:
         doc.p("This decision cannot be reviewed (45 CFR 164.524(a)(2)).")
     _complaints(doc)
-    doc.small(f"Rules: {ground.rule}, R-ACC-9.")
     return doc
 
 
-def _review(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterDoc:
+def _review(req: ReleaseRequest, detail: dict[str, Any], who: Signer) -> LetterDoc:
     denial = Denial.objects.get(pk=detail["denial"], request=req)
     doc = _doc(req, "The review of our denial", who)
-    doc.p(f"You asked for a review of our decision of {_long(denial.denied_at.date())} "
+    doc.p(f"You asked for a review of our decision of {clock.long_date(denial.denied_at, req.facility)} "
           f"to deny {'part of ' if denial.partial else ''}your request. "
           f"{denial.reviewer}, a licensed health care professional who did not take "
           "part in that decision, has reviewed it.")  # fmt: skip
@@ -193,11 +218,10 @@ def _review(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterDoc:
     else:
         doc.p("The reviewer upheld the denial.")
         _complaints(doc)
-    doc.small("Rules: R-ACC-8 (review by a different licensed professional), R-ACC-9.")
     return doc
 
 
-def _invoice(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterDoc:
+def _invoice(req: ReleaseRequest, detail: dict[str, Any], who: Signer) -> LetterDoc:
     invoices = req.invoices.all()
     invoice = (invoices.filter(pk=detail["invoice"]).first() if detail.get("invoice")
                else invoices.order_by("-created_at").first())  # fmt: skip
@@ -226,30 +250,31 @@ def _money(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
 
-def _cover(req: ReleaseRequest, detail: dict[str, Any], who: str) -> LetterDoc:
+def _cover(req: ReleaseRequest, detail: dict[str, Any], who: Signer) -> LetterDoc:
     items = [i for i in req.items.select_related("document") if i.included]
-    return _cover_doc(req, items, str(detail.get("release_number", req.release_number)))
+    number = str(detail.get("release_number", req.release_number))
+    return _cover_doc(req, items, number, who)
 
 
 def _cover_doc(
-    req: ReleaseRequest, items: Iterable[Any], release_number: str
+    req: ReleaseRequest, items: Iterable[Any], release_number: str, signer: Signer
 ) -> LetterDoc:
     items = [i for i in items if getattr(i, "included", True)]
     pages = sum(max(0, (i.pages or 0) - len(i.excluded_pages or [])) for i in items)
     basis = check_basis(req)
-    doc = _doc(req, "Records released")
+    doc = _doc(req, "Records released", signer)
     doc.p(f"Enclosed are the records released in answer to request {req.number} "
           f"({scope_words(req)}): {len(items)} document{'s' if len(items) != 1 else ''}"
           f", {pages} page{'s' if pages != 1 else ''}, listed in the index that "
           "follows.")  # fmt: skip
     doc.table([["Release number", release_number],
                ["Released to", req.requester_organization or req.requester_name],
-               ["Released on", _long(timezone.localdate())],
-               ["Basis", basis.basis or "-"]])  # fmt: skip
+               ["Released on", _long(doc.on)],
+               ["Basis", without_rule_ids(basis.basis) or "-"]])  # fmt: skip
     if any(part2_notice_needed(i.labels or []) for i in items):
         doc.h("Notice: substance use disorder records (42 CFR Part 2)")
         doc.p(PART2_NOTICE)
-        for consent in valid_authorizations(req, on=timezone.localdate()):
+        for consent in valid_authorizations(req, on=doc.on):
             if consent.kind in (
                 AuthorizationKind.PART2,
                 AuthorizationKind.PART2_COUNSELING,
@@ -271,13 +296,14 @@ def _consent_scope(consent: Any) -> str:
 
 
 def cover_letter_pdf(
-    req: ReleaseRequest, items: Iterable[Any], release_number: str
-) -> bytes:
+    req: ReleaseRequest, items: Iterable[Any], release_number: str,
+    signer: Signer | None = None,
+) -> bytes:  # fmt: skip
     """The packet's cover letter (not stored: it is part of the packet)."""
-    return render(_cover_doc(req, items, release_number))
+    return render(_cover_doc(req, items, release_number, signer or []))
 
 
-_BUILDERS: dict[str, Callable[[ReleaseRequest, dict[str, Any], str], LetterDoc]] = {
+_BUILDERS: dict[str, Callable[[ReleaseRequest, dict[str, Any], Signer], LetterDoc]] = {
     LetterKind.ACKNOWLEDGMENT: _acknowledgment,
     LetterKind.DEFECT: _defect,
     LetterKind.EXTENSION: _extension,
@@ -315,7 +341,7 @@ def render_letter(
             raise ValidationFailed(f"request {req.number} has no defect to write about",
                                    field="kind")  # fmt: skip
         detail["defects"] = [d.__dict__ for d in defects]
-    pdf = render(_BUILDERS[kind](req, detail, actor.username))
+    pdf = render(_BUILDERS[kind](req, detail, signer_of(actor)))
     return store_letter(actor=actor, patient=req.patient, req=req, kind=kind, pdf=pdf,
                         detail=detail)  # fmt: skip
 

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import TooLarge, ValidationFailed
@@ -42,7 +41,7 @@ def patient_line(patient: Patient) -> tuple[str, str]:
     name = patient.legal_name()
     text = "(no name)" if name is None else ", ".join(
         part for part in (name.family, " ".join(p for p in (name.given, name.middle) if p)) if part)  # fmt: skip
-    return text, f"{patient.birth_date:%m/%d/%Y}" if patient.birth_date else "unknown"
+    return text, clock.slash_date(patient.birth_date) or "unknown"
 
 
 def recipient_line(req: ReleaseRequest) -> str:
@@ -51,7 +50,7 @@ def recipient_line(req: ReleaseRequest) -> str:
 
 
 def local_today(req: ReleaseRequest) -> date:
-    return timezone.now().astimezone(ZoneInfo(req.facility.timezone)).date()
+    return clock.today(req.facility)
 
 
 def basis_text(req: ReleaseRequest) -> str:
@@ -123,18 +122,14 @@ def _sources(req: ReleaseRequest) -> list[_Doc]:
     return docs
 
 
-def _local_date(value: datetime, zone: ZoneInfo) -> str:
-    return f"{value.astimezone(zone):%m/%d/%Y}"
-
-
 def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[_Doc],
               number: str, today: date,
               ) -> tuple[Path, list[dict[str, Any]], int, list[tuple[int, int]]]:  # fmt: skip
     """The stamped PDF, its table of contents, page count and each document's pages."""
-    zone = ZoneInfo(req.facility.timezone)
     name, dob = patient_line(req.patient)
     part2 = any(set(d.item.labels) & PART2_LABELS for d in docs)
-    cover = letters.cover_letter_pdf(req, [d.item for d in docs], number)
+    cover = letters.cover_letter_pdf(req, [d.item for d in docs], number,
+                                     letters.signer_of(actor))  # fmt: skip
     notice = frontmatter.notice_pdf(part2_scope(req)) if part2 else b""
     front = pdfs.page_count(cover) + (1 if part2 else 0)
     index_n = frontmatter.index_pages(len(docs))
@@ -147,7 +142,7 @@ def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[
                 ", redacted" if note else ""
             )
         rows.append(frontmatter.IndexRow(n, doc.title or doc.doc_type.display,
-                                         _local_date(doc.service_start, zone), d.pages,
+                                         clock.slash_date(doc.service_start, req.facility), d.pages,
                                          first, first + d.pages - 1, note))  # fmt: skip
         ranges.append((first, first + d.pages - 1))
         first += d.pages
@@ -158,7 +153,7 @@ def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[
     for d in docs:
         asm.add(d.source())
     total = asm.pages
-    who = f"{name} · DOB {dob} · Released to {recipient_line(req)} on {today:%m/%d/%Y}"
+    who = f"{name} · DOB {dob} · Released to {recipient_line(req)} on {clock.slash_date(today)}"
     path = asm.write(
         [[f"{number} · page {i} of {total}", who] for i in range(1, total + 1)]
     )

@@ -5,7 +5,7 @@ verifying the requester, the one extension, status changes, and the worklist."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from recordroom.audit.models import Outcome
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.mpi.models import Facility, Patient
@@ -146,8 +146,10 @@ def _check(actor: Actor, data: RequestIn) -> tuple[Patient, Facility]:
                 f"{', '.join(LEGAL_BASES)}", field="legal_basis")  # fmt: skip
     if not data.requester_name.strip():
         raise ValidationFailed("name the requester", field="requester_name")
-    if data.received_on > timezone.now().date():
-        raise ValidationFailed(f"received date {data.received_on} is in the future",
+    if data.received_on > clock.today(facility):
+        raise ValidationFailed(f"received date {data.received_on} is in the future "
+                               f"at {facility.code} (today there is "
+                               f"{clock.today(facility)})",
                                field="received_on")  # fmt: skip
     if (
         data.requester_type == RequesterType.REPRESENTATIVE
@@ -258,7 +260,7 @@ def log_request(*, actor: Actor, data: RequestIn) -> ReleaseRequest:
                     document_types=sorted(set(data.document_types)),
                     format=data.format, delivery=data.delivery,
                     legal_basis=data.legal_basis, legal_detail=data.legal_detail,
-                    due_on=data.received_on + timedelta(days=rule.days),
+                    due_on=clock.add_days(data.received_on, rule.days),
                     deadline_rule=_rule_label(rule),
                     created_at=now, created_by=actor.username,
                 )  # fmt: skip
@@ -457,7 +459,7 @@ def extend(*, actor: Actor, req: ReleaseRequest, reason: str) -> ReleaseRequest:
         ValidationFailed: no extension under the rule, one already taken, the
             first period has passed, or no reason."""
     rule = deadline_rule(req.requester_type, req.state)
-    today = timezone.now().date()
+    today = clock.today(req.facility)
     problem = ""
     if not rule.extension_days:
         problem = f"the rule for this request ({req.deadline_rule}) allows no extension"
@@ -472,7 +474,7 @@ def extend(*, actor: Actor, req: ReleaseRequest, reason: str) -> ReleaseRequest:
         refuse(actor, req, "extend", problem)
         raise ValidationFailed(problem, field="extension_reason")
     with transaction.atomic():
-        req.extended_to = req.due_on + timedelta(days=rule.extension_days)
+        req.extended_to = clock.add_days(req.due_on, rule.extension_days)
         req.extension_reason = reason.strip()[:500]
         req.save(update_fields=["extended_to", "extension_reason", "updated_at"])
         record(actor=actor, action=actions.RELEASE_REQUEST_UPDATE.name,
@@ -499,9 +501,9 @@ def worklist(
     scope = user.facility_ids() if user is not None else None
     if scope is not None:
         qs = qs.filter(facility_id__in=scope)
-    today = timezone.now().date()
     items = []
     for req in qs.order_by("due_on", "number")[: limit * 2]:
+        today = clock.today(req.facility)  # each request counts in its facility
         deadline = req.extended_to or req.due_on
         item = WorkItem(req, (today - req.received_on).days, (deadline - today).days,
                         deadline < today and req.status in OPEN_STATUSES)  # fmt: skip

@@ -3,15 +3,13 @@ included or left out with the reason, so that the specialist sees both."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import ValidationFailed
@@ -45,10 +43,6 @@ def reopen(req: ReleaseRequest) -> None:
         req.save(update_fields=["status", "updated_at"])
 
 
-def _local_bounds(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone)
-
-
 def asked_for(req: ReleaseRequest, user: Any) -> QuerySet[Document]:
     """The documents the request asks for: the patient's, at the request's facility
     and in the user's scope, in the date range (service period overlapping it, in the
@@ -59,14 +53,15 @@ def asked_for(req: ReleaseRequest, user: Any) -> QuerySet[Document]:
     qs = qs.exclude(status=DocumentStatus.ENTERED_IN_ERROR)
     if req.entire_record:
         return qs
-    zone = ZoneInfo(req.facility.timezone)
     if req.date_from:
-        start = _local_bounds(req.date_from, zone)
+        start = clock.start_of_day(req.date_from, req.facility)
         qs = qs.filter(Q(service_end__gte=start) | Q(service_end__isnull=True,
                                                      service_start__gte=start))  # fmt: skip
     if req.date_to:
         qs = qs.filter(
-            service_start__lt=_local_bounds(req.date_to + timedelta(days=1), zone)
+            service_start__lt=clock.start_of_day(
+                clock.add_days(req.date_to, 1), req.facility
+            )
         )
     encounter_ids = list(req.encounters.values_list("pk", flat=True))
     if encounter_ids:

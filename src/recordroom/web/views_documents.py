@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.conf import settings
@@ -17,7 +16,7 @@ from django.utils.http import content_disposition_header
 
 from recordroom.accounts.permissions import has
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.errors import (
     PermissionDenied,
     RecordroomError,
@@ -27,6 +26,7 @@ from recordroom.kernel.errors import (
 from recordroom.kernel.labels import LABELS
 from recordroom.mpi.models import Facility, IdentifierKind, Patient
 from recordroom.mpi.services import get_patient, in_scope
+from recordroom.mpi.zones import patient_facility, user_zone
 from recordroom.records import services as records
 from recordroom.records.access import document_access
 from recordroom.records.files import ACCEPTED
@@ -265,11 +265,7 @@ _FIELD_FOR = {"filename": "file", "file": "file", "media_type": "file"}
 
 def _service_start(day: date, facility: Facility | None) -> datetime:
     """The date of service as the start of that day in the facility's zone."""
-    try:
-        zone = ZoneInfo(facility.timezone) if facility else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.combine(day, time(0, 0), tzinfo=zone)
+    return clock.start_of_day(day, facility)
 
 
 def _read_upload(form: UploadForm) -> tuple[bytes, str, str]:
@@ -321,7 +317,11 @@ def upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             patient=patient,
             detail={"part": "upload form"},
         )
-    initial = {"service_date": date.today(), "status": DocumentStatus.FINAL}
+    # today on the patient's facility's calendar, not the server's (UTC) date
+    today = clock.today(
+        patient_facility(patient, request.user) or user_zone(request.user)
+    )
+    initial = {"service_date": today, "status": DocumentStatus.FINAL}
     form = UploadForm(
         request.POST or None,
         request.FILES or None,

@@ -16,16 +16,16 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from recordroom.accounts.permissions import has
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.kernel.labels import LABELS
 from recordroom.mpi.models import Facility, Patient
 from recordroom.mpi.search import PatientQuery
 from recordroom.mpi.services import get_patient
+from recordroom.mpi.zones import user_zone
 from recordroom.records.chart import find_patients, record_search, visible_encounters
 from recordroom.records.models import DocumentType
 from recordroom.release import fees, packets, releasing, review, scope
@@ -182,7 +182,10 @@ class IntakeForm(RequestFields):
         codes.choices = [(f.code, f"{f.code} · {f.name}") for f in mine]
         if len(codes.choices) == 1:
             codes.initial = codes.choices[0][0]
-        self.fields["received_on"].initial = timezone.localdate()
+        # today on the calendar of the facility the request will be logged at
+        self.fields["received_on"].initial = clock.today(
+            mine.first() if len(codes.choices) == 1 else user_zone(user)
+        )
 
     def clean_state(self) -> str:
         return str(self.cleaned_data["state"]).strip().upper()
@@ -331,7 +334,7 @@ def _iso_date(value: Any) -> Any:
 
 
 def _encounter_label(e: Any) -> str:
-    when = e.admit_at.date().isoformat() if e.admit_at else "date not known"
+    when = clock.short_date(e.admit_at, e.facility) or "date not known"
     account = f" · {e.account_number}" if e.account_number else ""
     return f"{when} · {e.get_encounter_class_display()}{account} · {e.facility.code}"
 
@@ -438,7 +441,7 @@ def render_request(
     action was refused, shown next to the field (status 422); `target` is the id
     of the row the action was on (an authorization, a denial); `change` the change
     form as posted when it was refused."""
-    today = timezone.localdate()
+    today = clock.today(req.facility)
     is_open = req.status in OPEN_STATUSES
     if change is None and is_open:
         change = ChangeForm(user=request.user, req=req), LegalDetailForm.of(req)

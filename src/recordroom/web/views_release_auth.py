@@ -5,7 +5,7 @@ denials; the request page (views_release) shows what they produced."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,16 +13,16 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.kernel.labels import LABELS
 from recordroom.release import authorizations as authz
 from recordroom.release import denials, letters
 from recordroom.release import requests as rq
 from recordroom.release.api_common import letter_response
+from recordroom.release.elements import auth_zone
 from recordroom.release.models import (
     Authorization,
     AuthorizationKind,
@@ -162,7 +162,7 @@ def _form_page(
     record(actor=actor_from_request(request), action=actions.CHART_OPEN.name,
            patient=req.patient, obj=auth or req,
            detail={"release_request": req.number, "part": "authorization"})  # fmt: skip
-    today = timezone.localdate()
+    today = clock.today(req.facility)
     context = {
         "req": req,
         "form": form,
@@ -230,7 +230,7 @@ def _add_error(form: forms.Form, exc: ValidationFailed | PermissionDenied) -> No
 
 
 def _checked(auth: Authorization) -> str:
-    defects = authz.check_authorization(auth, on=timezone.localdate())
+    defects = authz.check_authorization(auth, on=clock.today(auth_zone(auth)))
     if not defects:
         return f"{auth.get_kind_display()} recorded: no defect."
     return (f"{auth.get_kind_display()} recorded with {len(defects)} defect"
@@ -247,8 +247,7 @@ def authorization_revoke(
     def run(actor: Any, req: ReleaseRequest, post: Any) -> str:
         auth = _authorization(req, auth_id)
         on = _date_field(post.get("revoked_on", ""), "revoked_on")
-        at = timezone.now() if on == timezone.localdate() else timezone.make_aware(
-            datetime.combine(on, time(12)))  # fmt: skip
+        at = clock.at_local(on, req.facility)
         authz.revoke(actor=actor, auth=auth, at=at, note=post.get("note", ""))
         return f"{auth.get_kind_display()} revoked as of {on:%Y-%m-%d}."
 

@@ -7,7 +7,7 @@ page is a read of the patient's record, audited."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,13 +15,13 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.errors import NotFound, ValidationFailed
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import get_patient
+from recordroom.mpi.zones import patient_facility
 from recordroom.release import accounting_requests as acc
 from recordroom.release import disclosures as dis
 from recordroom.release.accounting import (
@@ -71,7 +71,8 @@ def _page(
 ) -> HttpResponse:
     record(actor=actor_from_request(request), action=actions.CHART_OPEN.name,
            patient=patient, obj=patient, detail={"part": "disclosures"})  # fmt: skip
-    today = timezone.localdate()
+    zone = patient_facility(patient, request.user)
+    today = clock.today(zone)
     ids = record_ids(patient)
     log = list(Disclosure.objects.filter(patient_id__in=ids).order_by("-disclosed_at"))
     corrected = {d.corrects_id for d in log if d.corrects_id}
@@ -79,7 +80,8 @@ def _page(
         "patient": patient,
         "legal_name": patient.legal_name(),
         "mrns": [i for i in patient.identifiers.all() if i.kind == "MR"],
-        "entries": accounting(patient=patient, as_of=today),
+        "zone": clock.zone_of(zone),
+        "entries": accounting(patient=patient, as_of=today, zone=zone),
         "log": [(d, d.pk in corrected) for d in log],
         "requests": list(
             AccountingRequest.objects.filter(patient_id__in=ids).order_by(
@@ -125,11 +127,11 @@ def _act(
     return redirect("web:release_disclosures", patient_id=patient.pk)
 
 
-def _when(value: str) -> datetime:
-    day = _date(value, "disclosed_at", default=timezone.localdate())
-    if day == timezone.localdate():
-        return timezone.now()
-    return timezone.make_aware(datetime.combine(day, time(12)))
+def _when(value: str, zone: Any) -> datetime:
+    """A date given for a disclosure: now if it is today at the facility, else
+    that day's local noon."""
+    day = _date(value, "disclosed_at", default=clock.today(zone))
+    return clock.at_local(day, zone)
 
 
 @requires("account_disclosures")
@@ -139,7 +141,7 @@ def disclosure_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 
     def run(actor: Any, post: Any) -> str:
         entry = dis.record_disclosure(
-            actor=actor, patient=patient, disclosed_at=_when(post.get("disclosed_at", "")),
+            actor=actor, patient=patient, disclosed_at=_when(post.get("disclosed_at", ""), patient_facility(patient)),
             recipient_name=post.get("recipient_name", ""),
             recipient_address=post.get("recipient_address", ""),
             description=post.get("description", ""), purpose=post.get("purpose", ""),
@@ -171,7 +173,7 @@ def suspension_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             actor=actor, agency=post.get("agency", ""), written=kind == "written",
             statement=post.get("statement", ""),
             starts_on=_date(post.get("starts_on", ""), "starts_on",
-                            default=timezone.localdate()),
+                            default=clock.today(patient_facility(patient))),
             ends_on=_date(end, "ends_on") if end else None,
             patient=None if post.get("every_patient") == "on" else patient,
         )  # fmt: skip
@@ -200,11 +202,12 @@ def disclosure_correct(request: HttpRequest, entry_id: UUID) -> HttpResponse:
             f: post[f].strip() for f in _CORRECTABLE
             if f in post and post[f].strip() != str(getattr(entry, f))
         }  # fmt: skip
-        if (
-            post.get("disclosed_at")
-            and post["disclosed_at"] != f"{entry.disclosed_at:%Y-%m-%d}"
+        if post.get("disclosed_at") and post["disclosed_at"] != clock.short_date(
+            entry.disclosed_at, patient_facility(patient)
         ):
-            changes["disclosed_at"] = _when(post["disclosed_at"])
+            changes["disclosed_at"] = _when(
+                post["disclosed_at"], patient_facility(patient)
+            )
         if post.get("retracted") == "on":
             changes["retracted"] = True
         new = dis.correct(
@@ -226,7 +229,7 @@ def accounting_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         req = acc.log_accounting_request(
             actor=actor, patient=patient,
             received_on=_date(post.get("received_on", ""), "received_on",
-                              default=timezone.localdate()),
+                              default=clock.today(patient_facility(patient))),
             requested_by=post.get("requested_by", ""),
             period_start=_date(start, "period_start") if start else None,
             summarise=post.get("summarise") == "on",

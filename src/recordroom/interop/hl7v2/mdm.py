@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from recordroom.interop.models import SourceKey
+from recordroom.kernel import clock
 from recordroom.kernel.actor import Actor
 from recordroom.mpi.models import Facility, Patient
 from recordroom.records.models import (
@@ -246,7 +246,7 @@ def _encounter(
 
 
 def _when(msg: Message, txa: Segment, facility: Facility) -> datetime | None:
-    tz = ZoneInfo(facility.timezone)
+    tz = clock.zone_of(facility)
     return parse_datetime(txa.comp(4), "TXA-4", tz) or parse_datetime(
         txa.comp(6), "TXA-6", tz
     )

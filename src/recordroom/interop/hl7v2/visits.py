@@ -4,11 +4,10 @@ discharge). The visit is found by its number (PID-18, else PV1-19) at the facili
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from recordroom.kernel import sqlrows
+from recordroom.kernel import clock, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.mpi.models import Facility, Patient
 from recordroom.records.encounters import update_encounter
@@ -82,7 +81,7 @@ def _providers(pv1: Segment) -> dict[str, Provider]:
     return {key: found[npi] for key, npi in npis.items() if npi in found}
 
 
-def _event_time(msg: Message, pv1: Segment, n: int, tz: ZoneInfo) -> datetime | None:
+def _event_time(msg: Message, pv1: Segment, n: int, tz: tzinfo) -> datetime | None:
     """PV1-n, else when the event occurred (EVN-6), else was recorded (EVN-2, MSH-7)."""
     found = parse_datetime(pv1.comp(n), f"PV1-{n}", tz)
     evn = msg.segment("EVN")
@@ -110,7 +109,7 @@ def record_visit(
     cls = patient_class(pv1)
     if cls is None:
         return
-    admit = _event_time(msg, pv1, 44, ZoneInfo(facility.timezone))
+    admit = _event_time(msg, pv1, 44, clock.zone_of(facility))
     if admit is None:
         raise Hl7Error("PV1-44 (admit date/time) is empty", "PV1-44", "101")
     event = msg.msh.comp(9, 2)
@@ -238,7 +237,7 @@ def transfer(actor: Actor, encounter: Encounter, pv1: Segment) -> None:
 
 def discharge(actor: Actor, msg: Message, encounter: Encounter, pv1: Segment) -> None:
     """A03: finished, with the discharge time (PV1-45) and disposition (PV1-36)."""
-    tz = ZoneInfo(encounter.facility.timezone)
+    tz = clock.zone_of(encounter.facility)
     at = _event_time(msg, pv1, 45, tz)
     if at is None:
         raise Hl7Error("PV1-45 (discharge date/time) is empty", "PV1-45", "101")

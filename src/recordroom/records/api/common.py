@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -13,6 +12,7 @@ from ninja.files import UploadedFile
 
 from recordroom.audit.models import Outcome
 from recordroom.audit.services import record
+from recordroom.kernel import clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, TooLarge
 from recordroom.mpi.models import Facility
@@ -59,7 +59,7 @@ def service_start(value: date | datetime | None, facility: Facility) -> datetime
     """A date is midnight, and a time without a zone is local, at the facility."""
     if value is None:
         return None
-    zone = ZoneInfo(facility.timezone)
+    zone = clock.zone_of(facility)
     if not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day, tzinfo=zone)
     return value if value.tzinfo else value.replace(tzinfo=zone)
