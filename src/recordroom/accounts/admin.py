@@ -10,7 +10,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, netaddr
 from recordroom.kernel.actor import CLIENT_USER_PREFIX, Actor
 
 from .models import ApiClient, ApiToken, RolePolicy, User
@@ -26,7 +26,7 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             actor=Actor(
                 user=request.user,
                 channel="admin",
-                client_address=str(request.META.get("REMOTE_ADDR", ""))[:64],
+                client_address=netaddr.client_address(request),
                 request_id=getattr(request, "request_id", ""),
             ),
             action=actions.ADMIN_CHANGE.name,

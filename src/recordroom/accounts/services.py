@@ -29,7 +29,7 @@ from recordroom.kernel.errors import (
 from .models import ApiToken, LoginFailure, RolePolicy, TotpDevice, User
 from .roles import ADMIN_MODEL_PERMISSIONS, ROLES
 from .throttle import Throttled as Throttled
-from .throttle import check_credential, user_throttled
+from .throttle import account_locked_here, check_credential, guesses_throttled
 
 TOKEN_PREFIX = "rr_"
 
@@ -157,17 +157,25 @@ def sign_in(
     factor (if required) has passed, by `complete_sign_in`.
     """
     username = (username or "").strip()[:150]
-    if user_throttled(username, actor.client_address):
+    if account_locked_here(username, actor.client_address):
         _failed(actor, username, "throttled")
         return SignIn(
             None,
             error=(
-                "Too many failed sign-ins for this account or address; try again in "
-                f"{settings.LOGIN_LOCKOUT_MINUTES} minutes or ask an administrator."
+                "Too many failed sign-ins for this account from this address; try "
+                f"again in {settings.LOGIN_LOCKOUT_MINUTES} minutes or ask an "
+                "administrator."
             ),
         )
     user = authenticate(request, username=username, password=password)  # type: ignore[arg-type]
     if user is None:
+        if guesses_throttled(username, actor.client_address):
+            _failed(actor, username, "throttled")
+            return SignIn(None, error=(
+                "The user name or password is not correct. There have been many "
+                "failed sign-ins for this account or from this address; they are "
+                "recorded for the security officer."
+            ))  # fmt: skip
         _failed(actor, username, "bad credentials")
         return SignIn(None, error="The user name or password is not correct.")
     assert isinstance(user, User)
@@ -319,12 +327,12 @@ def authenticate_token(*, actor: Actor, token: str) -> User:
     """The user of an API bearer token, throttled like password sign-ins (R-SEC-1).
 
     A refused token is a failed sign-in from the client's address: counted, and
-    audited with its reason (never the token). Once an address has too many recent
-    failures (password and token alike, the same limit as `sign_in`), every token it
-    sends is refused, a valid one too, until the lockout passes.
+    audited with its reason (never the token). A valid token always passes: a token
+    cannot be guessed, so others' failures from its address never refuse it.
 
     Raises:
-        Throttled: the client's address is locked out; says for how many minutes.
+        Throttled: the token is refused and its address has too many recent failures
+            (password and token alike); says for how many minutes.
         PermissionDenied: the token is malformed, unknown, revoked or expired, or its
             user is disabled (the reason from `user_for_token`).
     """
