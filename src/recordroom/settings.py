@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from recordroom.kernel.netaddr import parse_networks
 
@@ -393,7 +394,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- behind a TLS proxy, HTTP hardening, API token lifetimes, uploads ---------------
-TRUSTED_PROXIES = parse_networks(env("RECORDROOM_TRUSTED_PROXIES"))
+
+
+def _trusted_proxies() -> tuple[str, ...]:
+    try:
+        return parse_networks(env("RECORDROOM_TRUSTED_PROXIES"))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"RECORDROOM_TRUSTED_PROXIES: {exc}") from None
+
+
+TRUSTED_PROXIES = _trusted_proxies()
 # X-Forwarded-Proto is believed only from a trusted proxy: TrustedProxyMiddleware
 # strips it from every other peer before SecurityMiddleware reads it.
 SECURE_PROXY_SSL_HEADER = (

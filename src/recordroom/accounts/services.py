@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from recordroom.audit.models import Outcome
@@ -279,9 +280,10 @@ def create_token(
             "access tokens from /oauth/token with its secret",
             field="username",
         )
+    lifetime = token_lifetime(user, days)
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    expires = timezone.now() + timedelta(days=days) if days else None
+    expires = timezone.now() + timedelta(days=lifetime)
     with transaction.atomic():
         row = ApiToken.objects.create(
             user=user,
@@ -297,6 +299,42 @@ def create_token(
             detail={"user": username, "prefix": prefix},
         )
     return row, token
+
+
+def token_lifetime(user: User, days: int | None) -> int:
+    """Days a new token of `user` lives: `days`, or the default, within the maximum.
+
+    Every token expires (R-SEC-1): RECORDROOM_TOKEN_DAYS by default, at most
+    RECORDROOM_TOKEN_MAX_DAYS; an administrator's (a user of the admin site) at most
+    RECORDROOM_ADMIN_TOKEN_DAYS, since a token skips the second factor.
+    """
+    if user.is_staff or user.is_superuser:
+        cap, whose, name = (
+            settings.ADMIN_TOKEN_DAYS,
+            "an administrator's",
+            "ADMIN_TOKEN",
+        )
+    else:
+        cap, whose, name = settings.TOKEN_MAX_DAYS, "an", "TOKEN_MAX"
+    if days is None:
+        return min(settings.TOKEN_DAYS, cap)
+    if days < 1 or days > cap:
+        raise ValidationFailed(
+            f"{whose} API token may live at most {cap} days "
+            f"(RECORDROOM_{name}_DAYS); {days} asked",
+            field="days",
+        )
+    return days
+
+
+def active_tokens(*, never_expiring: bool = False) -> QuerySet[ApiToken]:
+    """Tokens neither revoked nor expired, oldest first; with `never_expiring`, only
+    those created before tokens expired by default (to be replaced)."""
+    rows = ApiToken.objects.select_related("user").filter(revoked_at=None)
+    rows = rows.filter(Q(expires_at=None) | Q(expires_at__gt=timezone.now()))
+    if never_expiring:
+        rows = rows.filter(expires_at=None)
+    return rows.order_by("created_at", "pk")
 
 
 def user_for_token(token: str) -> User:

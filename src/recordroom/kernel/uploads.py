@@ -68,7 +68,7 @@ class LimitedUploadHandler(FileUploadHandler):
         self.file = spool(settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
         self.size = 0
         if self.declared is not None:
-            self._stop(self.declared, "")
+            self._stop(self.declared, self.file_name or "")
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         self.total += len(raw_data)

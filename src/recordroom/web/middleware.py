@@ -71,7 +71,8 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return response
-        response["Cache-Control"] = "no-store"
+        if "no-store" not in response.get("Cache-Control", ""):
+            response["Cache-Control"] = "no-store"
         if response.get("Content-Type", "").startswith("text/html"):
             response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
