@@ -61,6 +61,20 @@ def test_swagger_ui_is_served_from_the_app_not_a_cdn(him):
     assert client.get("/static/ninja/swagger-ui-init.js").status_code == 200
 
 
+def test_the_openapi_document_has_no_duplicate_keys(him):
+    """Swagger UI refuses a document with a key twice ("duplicated mapping key")."""
+
+    def unique(pairs):
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), f"duplicate keys: {keys}"
+        return dict(pairs)
+
+    raw = signed_in(him).get("/api/v1/openapi.json").content
+    schema = json.loads(raw, object_pairs_hook=unique)
+    content = schema["paths"]["/api/v1/documents/{document_id}/content"]["get"]
+    assert "application/octet-stream" in content["responses"]["200"]["content"]
+
+
 # --- behind a TLS proxy ------------------------------------------------------------
 
 

@@ -20,8 +20,14 @@ def temp_root() -> Path:
 
 
 def use_private_temp_root() -> None:
-    """Point Python's tempfile (and every library using it) at DATA_DIR/tmp."""
-    tempfile.tempdir = str(temp_root())
+    """Point Python's tempfile (and every library using it) at DATA_DIR/tmp.
+
+    Only once the data folder holds something: an empty one (a restore's target)
+    stays empty until the command that fills it runs.
+    """
+    data = Path(settings.DATA_DIR)
+    if data.is_dir() and any(data.iterdir()):
+        tempfile.tempdir = str(temp_root())
 
 
 def temp_dir(prefix: str) -> tempfile.TemporaryDirectory[str]:

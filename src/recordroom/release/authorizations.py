@@ -18,6 +18,8 @@ from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 from recordroom.kernel.labels import check_labels
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import in_scope
+from recordroom.records.bombs import refuse_bombs
+from recordroom.records.files import sniff
 
 from .elements import (
     CHECKLISTS,
@@ -146,6 +148,8 @@ def record_authorization(
         compound_with=compound_with, conditions_treatment=conditions_treatment,
         conditioning_exception=conditioning_exception, known_false=known_false))  # fmt: skip
     stored = normalize_elements(kind, elements)
+    if scan:
+        refuse_bombs(scan, name="the signed form (scan)", media_type=sniff(scan) or "")
     scan_sha = default_store().put(scan).sha256 if scan else ""
     with transaction.atomic():
         auth = Authorization.objects.create(
