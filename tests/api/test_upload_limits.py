@@ -174,9 +174,9 @@ def _image(width: int, height: int, fmt: str = "PNG") -> bytes:
          "the image is 2,000 × 1,000 pixels (2 megapixels); the limit is 1 megapixels"),
         ("scan.tif", lambda: _image(2000, 1000, "TIFF"),
          "the image is 2,000 × 1,000 pixels"),
-        ("pages.pdf", lambda: _pdf(6), "has 6 pages; the limit is 5"),
+        ("pages.pdf", lambda: _pdf(6), "it has 6 pages; the limit is 5"),
         ("poster.pdf", lambda: _pdf(box=(0, 0, 200_000, 200_000)),
-         "has a page (page 1) of 2,778 × 2,778 inches; a PDF page is at most 200 "
+         "page 1 is 2,778 × 2,778 inches; a PDF page is at most 200 "
          "inches on a side"),
         ("inside.pdf", lambda: _pdf(image=(100_000, 100_000)),
          "an image inside it is 100,000 × 100,000 pixels (10,000 megapixels)"),
@@ -196,7 +196,7 @@ def test_decompression_bombs_are_refused_at_upload_naming_the_problem(
     )  # fmt: skip
     assert response.status_code == 422, response.content
     message = response.json()["message"]
-    assert f"file '{name}' " in message and problem in message, message
+    assert f"file '{name}': " in message and problem in message, message
     assert "decompression bomb" in message
     assert blob_count() == before and not Document.objects.exists()
 
@@ -227,3 +227,22 @@ def test_a_release_packet_is_assembled_under_the_data_folder(db):
         [written] = assembly.dir.iterdir()
         assert written.stat().st_mode & 0o777 == 0o600
     assert not assembly.dir.exists()
+
+
+def test_a_fhir_body_over_the_limit_is_refused_on_its_length_before_reading(
+    db, settings
+):
+    from recordroom.interop.fhir.write_views import parse_body
+    from recordroom.kernel.errors import TooLarge
+
+    settings.FHIR_MAX_BODY_BYTES = 1 * MB
+    body = b'{"resourceType": "Patient", "x": "' + b"0" * (3 * MB) + b'"}'
+    request, stream = _request(body)
+    with pytest.raises(TooLarge, match="the body is 3.0 MB; the limit is 1 MB"):
+        parse_body(request)
+    assert stream.taken == 0
+    # A Content-Length that understates the body: reading stops at the limit anyway.
+    request, stream = _request(body, declared=MB // 2)
+    with pytest.raises(Exception, match="not JSON"):
+        parse_body(request)
+    assert stream.taken <= MB // 2

@@ -35,7 +35,7 @@ def refuse_bombs(data: bytes, *, name: str, media_type: str) -> None:
 
 def _refuse(name: str, problem: str) -> ValidationFailed:
     return ValidationFailed(
-        f"file {name!r} {problem}; it is refused as a possible decompression bomb. "
+        f"file {name!r}: {problem}; it is refused as a possible decompression bomb. "
         "Scan or export it again at a normal resolution, or split it.",
         field="file",
     )
@@ -59,7 +59,7 @@ def _check_image(data: bytes, name: str) -> None:
             with Image.open(io.BytesIO(data)) as img:
                 frames = getattr(img, "n_frames", 1)
                 if frames > settings.MAX_PDF_PAGES:
-                    raise _refuse(name, f"has {frames:,} pages; the limit is "
+                    raise _refuse(name, f"it has {frames:,} pages; the limit is "
                                   f"{settings.MAX_PDF_PAGES:,}")  # fmt: skip
                 for index in range(frames):
                     if index:
@@ -89,7 +89,7 @@ def _check_pdf(data: bytes, name: str) -> None:
     with pdf:
         pages = len(pdf.pages)
         if pages > settings.MAX_PDF_PAGES:
-            raise _refuse(name, f"has {pages:,} pages; the limit is "
+            raise _refuse(name, f"it has {pages:,} pages; the limit is "
                           f"{settings.MAX_PDF_PAGES:,}")  # fmt: skip
         for number, page in enumerate(pdf.pages, start=1):
             _page_size(name, number, page)
@@ -109,8 +109,8 @@ def _page_size(name: str, number: int, page: pikepdf.Page) -> None:
     if max(width, height) > MAX_PAGE_UNITS:
         raise _refuse(
             name,
-            f"has a page (page {number}) of {width / 72:,.0f} × {height / 72:,.0f} "
-            f"inches; a PDF page is at most {MAX_PAGE_UNITS // 72} inches on a side",
+            f"page {number} is {width / 72:,.0f} × {height / 72:,.0f} inches; "
+            f"a PDF page is at most {MAX_PAGE_UNITS // 72} inches on a side",
         )
 
 
