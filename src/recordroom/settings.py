@@ -62,7 +62,9 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting(
         "RECORDROOM_LOGIN_MAX_FAILURES",
         "5",
-        "Failed sign-ins for one user name or address before sign-in is refused for a while.",
+        "Failed sign-ins of one account from one address before that account's sign-in "
+        "from there is refused for a while; four times that from an address, or for an "
+        "account, marks further wrong attempts as throttled (a right one still works).",
     ),
     EnvSetting(
         "RECORDROOM_LOGIN_LOCKOUT_MINUTES",
