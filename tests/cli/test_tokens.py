@@ -73,3 +73,27 @@ def test_token_list_names_tokens_that_never_expire(him, lengths):
     assert "1 token never expires" in out.output
     only = invoke("token", "list", "--never-expiring")
     assert old.prefix in only.output and new.prefix not in only.output
+
+
+def test_the_admin_cannot_give_a_token_no_expiry_or_one_past_the_maximum(him, lengths):
+    from recordroom.accounts.admin import ApiTokenForm
+
+    row, _ = create_token(actor=factories.SYSTEM, username=him.username, days=10)
+
+    def edit(expires_at):
+        return ApiTokenForm(
+            {"name": "scan", "expires_at": expires_at, "revoked_at": ""}, instance=row
+        )
+
+    never = edit("")
+    assert not never.is_valid()
+    assert "every API token expires" in never.errors["expires_at"][0]
+    late = edit((row.created_at + timedelta(days=400)).strftime("%Y-%m-%d %H:%M"))
+    assert not late.is_valid()
+    assert "may live at most 365 days" in late.errors["expires_at"][0]
+    sooner = edit((row.created_at + timedelta(days=30)).strftime("%Y-%m-%d %H:%M"))
+    assert sooner.is_valid(), sooner.errors
+    # A token from before expiry was the default may keep "never" until replaced.
+    ApiToken.objects.filter(pk=row.pk).update(expires_at=None)
+    row.refresh_from_db()
+    assert edit("").is_valid()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
@@ -12,8 +13,10 @@ from django.http import HttpRequest
 from recordroom.audit.services import record
 from recordroom.kernel import actions, netaddr
 from recordroom.kernel.actor import CLIENT_USER_PREFIX, Actor
+from recordroom.kernel.errors import ValidationFailed
 
 from .models import ApiClient, ApiToken, RolePolicy, User
+from .services import check_token_expiry
 
 
 class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -83,8 +86,23 @@ class RolePolicyAdmin(AuditedAdmin):
     list_editable = ("require_mfa",)
 
 
+class ApiTokenForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = ApiToken
+        fields = ("name", "expires_at", "revoked_at")
+
+    def clean_expires_at(self) -> Any:
+        value = self.cleaned_data.get("expires_at")
+        try:
+            check_token_expiry(self.instance, value)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message) from None
+        return value
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(AuditedAdmin):
+    form = ApiTokenForm
     list_display = (
         "user",
         "prefix",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 from django.conf import settings
@@ -308,23 +308,44 @@ def token_lifetime(user: User, days: int | None) -> int:
     RECORDROOM_TOKEN_MAX_DAYS; an administrator's (a user of the admin site) at most
     RECORDROOM_ADMIN_TOKEN_DAYS, since a token skips the second factor.
     """
-    if user.is_staff or user.is_superuser:
-        cap, whose, name = (
-            settings.ADMIN_TOKEN_DAYS,
-            "an administrator's",
-            "ADMIN_TOKEN",
-        )
-    else:
-        cap, whose, name = settings.TOKEN_MAX_DAYS, "an", "TOKEN_MAX"
+    cap = _token_cap(user)
     if days is None:
-        return min(settings.TOKEN_DAYS, cap)
-    if days < 1 or days > cap:
-        raise ValidationFailed(
-            f"{whose} API token may live at most {cap} days "
-            f"(RECORDROOM_{name}_DAYS); {days} asked",
-            field="days",
-        )
+        return min(settings.TOKEN_DAYS, cap.days)
+    if days < 1 or days > cap.days:
+        raise ValidationFailed(f"{cap.refusal}; {days} asked", field="days")
     return days
+
+
+def check_token_expiry(token: ApiToken, expires_at: datetime | None) -> None:
+    """Refuse an expiry set on an existing token (the admin) that `token_lifetime`
+    would not give: none at all, or past the maximum from the token's creation. A
+    token from before expiry was the default may keep its "never" until replaced."""
+    if expires_at is None:
+        if token.pk and token.expires_at is None:
+            return
+        raise ValidationFailed(
+            "every API token expires; give a date (RECORDROOM_TOKEN_MAX_DAYS)",
+            field="expires_at",
+        )
+    cap = _token_cap(token.user)
+    if expires_at > token.created_at + timedelta(days=cap.days, minutes=1):
+        raise ValidationFailed(f"{cap.refusal} from its creation", field="expires_at")
+
+
+@dataclass(frozen=True)
+class _Cap:
+    days: int
+    refusal: str
+
+
+def _token_cap(user: User) -> _Cap:
+    if user.is_staff or user.is_superuser:
+        days = settings.ADMIN_TOKEN_DAYS
+        return _Cap(days, f"an administrator's API token may live at most {days} "
+                    "days (RECORDROOM_ADMIN_TOKEN_DAYS)")  # fmt: skip
+    days = settings.TOKEN_MAX_DAYS
+    return _Cap(days, f"an API token may live at most {days} days "
+                "(RECORDROOM_TOKEN_MAX_DAYS)")  # fmt: skip
 
 
 def active_tokens(*, never_expiring: bool = False) -> QuerySet[ApiToken]:
