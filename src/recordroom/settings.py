@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from recordroom.kernel.netaddr import parse_networks
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,9 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting(
         "RECORDROOM_LOGIN_MAX_FAILURES",
         "5",
-        "Failed sign-ins for one user name or address before sign-in is refused for a while.",
+        "Failed sign-ins of one account from one address before that account's sign-in "
+        "from there is refused for a while; four times that from an address, or for an "
+        "account, marks further wrong attempts as throttled (a right one still works).",
     ),
     EnvSetting(
         "RECORDROOM_LOGIN_LOCKOUT_MINUTES",
@@ -161,6 +166,64 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
 )
 
 
+# --- behind a TLS proxy, HTTP hardening, API token lifetimes, uploads ---------------
+ENV_SETTINGS += (
+    EnvSetting(
+        "RECORDROOM_TRUSTED_PROXIES",
+        "",
+        "Comma-separated addresses or networks (10.0.0.5, 10.0.0.0/24) of the reverse "
+        "proxies in front of the server. Only from these is X-Forwarded-For (the "
+        "client's address, for the audit trail and throttling) and X-Forwarded-Proto "
+        "(https) believed; from anyone else they are ignored.",
+    ),
+    EnvSetting(
+        "RECORDROOM_TLS",
+        "0",
+        "1 when users reach the server over HTTPS (directly or through a trusted "
+        "proxy): cookies are sent only over HTTPS and browsers are told to use HTTPS "
+        "(HSTS).",
+    ),
+    EnvSetting(
+        "RECORDROOM_HSTS_SECONDS",
+        "31536000",
+        "How long browsers keep to HTTPS after a visit (Strict-Transport-Security), in "
+        "seconds; sent only with RECORDROOM_TLS=1 on HTTPS requests; 0 sends none.",
+    ),
+    EnvSetting(
+        "RECORDROOM_CSRF_TRUSTED_ORIGINS",
+        "",
+        "Comma-separated origins (https://records.example.org) whose forms are "
+        "accepted when the proxy's public name or port differs from the server's.",
+    ),
+    EnvSetting(
+        "RECORDROOM_TOKEN_DAYS",
+        "90",
+        "Lifetime of an API token created without --days, in days.",
+    ),
+    EnvSetting(
+        "RECORDROOM_TOKEN_MAX_DAYS",
+        "365",
+        "Longest lifetime an API token may be given, in days.",
+    ),
+    EnvSetting(
+        "RECORDROOM_ADMIN_TOKEN_DAYS",
+        "7",
+        "Longest lifetime of an administrator's API token, in days (also its default).",
+    ),
+    EnvSetting(
+        "RECORDROOM_MAX_IMAGE_MEGAPIXELS",
+        "200",
+        "Largest image accepted (a scan, or an image inside a PDF), in megapixels; a "
+        "larger one is refused at upload as a possible decompression bomb.",
+    ),
+    EnvSetting(
+        "RECORDROOM_MAX_PDF_PAGES",
+        "5000",
+        "Most pages a PDF may have to be accepted at upload.",
+    ),
+)
+
+
 def env(name: str) -> str:
     spec = next(s for s in ENV_SETTINGS if s.name == name)
     return os.environ.get(name, spec.default)
@@ -245,7 +308,6 @@ DEBUG = env("RECORDROOM_DEBUG") == "1"
 ALLOWED_HOSTS = [
     h.strip() for h in env("RECORDROOM_ALLOWED_HOSTS").split(",") if h.strip()
 ]
-ALLOWED_HOSTS += ["testserver"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -254,6 +316,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves Swagger UI's files from its static folder: no CDN
     "django_tasks",
     "django_tasks_db",
     "recordroom.kernel",
@@ -268,7 +331,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "recordroom.web.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "recordroom.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "recordroom.web.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -379,6 +444,40 @@ ROI_CONTACT = env("RECORDROOM_ROI_CONTACT")
 ROI_CONTACT_PHONE = env("RECORDROOM_ROI_CONTACT_PHONE")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- behind a TLS proxy, HTTP hardening, API token lifetimes, uploads ---------------
+
+
+def _trusted_proxies() -> tuple[str, ...]:
+    try:
+        return parse_networks(env("RECORDROOM_TRUSTED_PROXIES"))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"RECORDROOM_TRUSTED_PROXIES: {exc}") from None
+
+
+TRUSTED_PROXIES = _trusted_proxies()
+# X-Forwarded-Proto is believed only from a trusted proxy: TrustedProxyMiddleware
+# strips it from every other peer before SecurityMiddleware reads it.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+)
+TLS = env("RECORDROOM_TLS") == "1"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = TLS
+CSRF_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = int(env("RECORDROOM_HSTS_SECONDS")) if TLS else 0
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in env("RECORDROOM_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()
+]
+TOKEN_DAYS = int(env("RECORDROOM_TOKEN_DAYS"))
+TOKEN_MAX_DAYS = int(env("RECORDROOM_TOKEN_MAX_DAYS"))
+ADMIN_TOKEN_DAYS = int(env("RECORDROOM_ADMIN_TOKEN_DAYS"))
+MAX_IMAGE_PIXELS = int(float(env("RECORDROOM_MAX_IMAGE_MEGAPIXELS")) * 1_000_000)
+MAX_PDF_PAGES = int(env("RECORDROOM_MAX_PDF_PAGES"))
+# Uploads stream through our handler: refused past the limit while the body arrives,
+# spooled in memory, then to a 0600 file in DATA_DIR/tmp (never the system /tmp).
+FILE_UPLOAD_HANDLERS = ["recordroom.kernel.uploads.LimitedUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
+FILE_UPLOAD_PERMISSIONS = 0o600
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -97,14 +97,15 @@ def test_narrowing_the_client_narrows_the_tokens_it_holds(db, facility):
     assert bearer.scopes == ("system/Patient.r",)
 
 
-def test_a_locked_out_address_is_refused_a_valid_access_token(lab, settings):
+def test_a_throttled_address_is_refused_wrong_tokens_but_not_a_valid_one(lab, settings):
     settings.LOGIN_MAX_FAILURES = 1
     token = get_token(lab)
     for _ in range(4):
         _refused("rrat_wrong")
     with pytest.raises(Throttled) as exc:
-        authenticate_bearer(actor=REQUEST, token=token)
+        authenticate_bearer(actor=REQUEST, token="rrat_wrong")
     assert exc.value.retry_after == settings.LOGIN_LOCKOUT_MINUTES * 60
+    assert authenticate_bearer(actor=REQUEST, token=token).client_id
 
 
 def test_audit_rows_name_the_client_as_an_application_agent(lab, patient):

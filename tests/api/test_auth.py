@@ -162,7 +162,7 @@ def _from(address: str, token: str) -> Api:
     return Api(token, client=Client(REMOTE_ADDR=address))
 
 
-def test_an_address_sending_bad_tokens_is_locked_out_with_429_and_retry_after(
+def test_an_address_sending_bad_tokens_is_throttled_with_429_and_retry_after(
     him, settings
 ):
     settings.LOGIN_MAX_FAILURES = 1  # an address may fail 4 times
@@ -171,7 +171,7 @@ def test_an_address_sending_bad_tokens_is_locked_out_with_429_and_retry_after(
     for _ in range(4):
         bad = _from("10.9.9.9", "rr_deadbeef_not-a-real-secret").get("/me")
         assert bad.status_code == 401
-    refused = _from("10.9.9.9", token).get("/me")  # even a valid token
+    refused = _from("10.9.9.9", "rr_deadbeef_not-a-real-secret").get("/me")
     assert refused.status_code == 429
     assert refused["Retry-After"] == "900"
     assert refused.json() == {
@@ -184,18 +184,19 @@ def test_an_address_sending_bad_tokens_is_locked_out_with_429_and_retry_after(
         "auth.login_failed", "denied", "10.9.9.9",
     )  # fmt: skip
     assert json.loads(event.detail) == {"method": "api token", "reason": "throttled"}
-    assert _from("10.9.9.10", token).get("/me").status_code == 200
+    assert _from("10.9.9.10", "garbage").get("/me").status_code == 401
+    # A valid token is never refused for others' failures (R-SEC-1).
+    assert _from("10.9.9.9", token).get("/me").status_code == 200
 
 
 def test_the_lockout_passes(him, settings):
     settings.LOGIN_MAX_FAILURES = 1
-    _, token = create_token(actor=factories.SYSTEM, username=him.username)
     for _ in range(4):
         _from("10.9.9.9", "garbage").get("/me")
-    assert _from("10.9.9.9", token).get("/me").status_code == 429
+    assert _from("10.9.9.9", "garbage").get("/me").status_code == 429
     earlier = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES + 1)
     LoginFailure.objects.update(at=earlier)
-    assert _from("10.9.9.9", token).get("/me").status_code == 200
+    assert _from("10.9.9.9", "garbage").get("/me").status_code == 401
 
 
 def test_failed_password_sign_ins_count_toward_the_same_address_lockout(him, settings):
@@ -204,7 +205,8 @@ def test_failed_password_sign_ins_count_toward_the_same_address_lockout(him, set
     actor = Actor(channel="web", client_address="10.9.9.9")
     for name in ("a", "b", "c", "d"):
         sign_in(actor=actor, username=name, password="wrong")
-    assert _from("10.9.9.9", token).get("/me").status_code == 429
+    assert _from("10.9.9.9", "garbage").get("/me").status_code == 429
+    assert _from("10.9.9.9", token).get("/me").status_code == 200
 
 
 def test_a_revoked_token_does_not_lock_its_owner_out_of_password_sign_in(him, settings):

@@ -442,3 +442,12 @@ def test_r_disc_6_research_under_a_documented_waiver_needs_no_authorization(
     assert not check.ok and rules(check.defects) == ["R-DISC-6"]
     req.legal_detail = {"waiver_documented": True}
     assert au.check_basis(req).ok
+
+
+def test_a_decompression_bomb_scan_of_a_signed_form_is_refused(roi_actor, attorney):
+    from tests.api.test_upload_limits import _png_header_only
+
+    with pytest.raises(ValidationFailed, match=(
+        r"file 'the signed form \(scan\)': the image is 3,600,000,000 pixels"
+    )):  # fmt: skip
+        authorize(roi_actor, attorney, scan=_png_header_only(60_000, 60_000))

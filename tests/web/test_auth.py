@@ -78,7 +78,9 @@ def test_repeated_failures_throttle_even_the_right_password(db, him, settings):
         client.post(LOGIN, {"username": "him1", "password": "nope nope nope"})
     response = client.post(LOGIN, {"username": "him1", "password": PASSWORD})
     assert response.status_code == 200
-    assert b"Too many failed sign-ins for this account or address" in response.content
+    assert b"Too many failed sign-ins for this account from this address" in (
+        response.content
+    )
     assert "_auth_user_id" not in client.session
     reasons = [json.loads(e.detail)["reason"] for e in _events("auth.login_failed")]
     assert reasons == ["bad credentials"] * 3 + ["throttled"]

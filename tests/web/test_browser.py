@@ -21,6 +21,8 @@ import pytest
 from .conftest import PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
+# The server runs this checkout's code (src/), whichever checkout the venv installed.
+SOURCE = os.pathsep.join((str(REPO / "src"), str(REPO)))
 ARTIFACTS = REPO / ".artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,7 +52,7 @@ def seed(server: dict[str, str], module: str) -> dict[str, Any]:
     server's data folder; its last line of output is JSON."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECORDROOM_")}
     env.update(RECORDROOM_DATA_DIR=str(Path(server["db"]).parent),
-               DJANGO_SETTINGS_MODULE="recordroom.settings", PYTHONPATH=str(REPO))  # fmt: skip
+               DJANGO_SETTINGS_MODULE="recordroom.settings", PYTHONPATH=SOURCE)  # fmt: skip
     out = _run([sys.executable, "-m", f"tests.web.{module}"], env)
     return json.loads(out.splitlines()[-1])
 
@@ -62,7 +64,7 @@ def server(tmp_path) -> Iterator[dict[str, str]]:
     env.update(
         RECORDROOM_DATA_DIR=str(tmp_path / "data"),
         DJANGO_SETTINGS_MODULE="recordroom.settings",
-        PYTHONPATH=str(REPO),
+        PYTHONPATH=SOURCE,
     )
     python = sys.executable
     _run([python, "-m", "django", "migrate", "--noinput", "-v", "0"], env)
@@ -173,3 +175,32 @@ def test_sign_in_search_open_chart_and_read_a_pdf(server, chromium):
     with sqlite3.connect(server["db"]) as db:
         done = {row[0] for row in db.execute("SELECT action FROM audit_auditevent")}
     assert {"auth.login", "patient.search", "chart.open", "document.view"} <= done
+
+
+def test_pages_and_the_api_docs_run_under_the_content_security_policy(server, chromium):
+    """No page trips the CSP (no inline script), the PDF still shows in its frame, and
+    Swagger UI renders from the server's own files (R-SEC-3)."""
+    from playwright.sync_api import expect
+
+    base = server["base"]
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text)
+            if "Content Security Policy" in m.text else None)  # fmt: skip
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url)
+            if not r.url.startswith((base, "data:", "blob:", "chrome")) else None)  # fmt: skip
+    page.goto(f"{base}/login")
+    page.get_by_label("User name").fill("him.web")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/patients/{server['patient']}")
+    with page.expect_response(lambda r: "/content?" in r.url) as pdf:
+        page.get_by_role("link", name="Discharge summary").click()
+    assert pdf.value.status == 200
+    page.goto(f"{base}/api/v1/docs")
+    expect(page.get_by_role("heading", name="Recordroom API")).to_be_visible()
+    expect(page.locator(".opblock").first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "05-api-docs.png")
+    assert blocked == [] and outside == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import PASSWORD
-from .test_browser import ARTIFACTS, REPO, _run, chromium, server  # noqa: F401
+from .test_browser import ARTIFACTS, REPO, SOURCE, _run, chromium, server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_judge_an_automatic_link_wrong_on_the_dashboard(server, chromium):  # no
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECORDROOM_")}
     env.update(RECORDROOM_DATA_DIR=str(Path(server["db"]).parent),
-               DJANGO_SETTINGS_MODULE="recordroom.settings", PYTHONPATH=str(REPO))  # fmt: skip
+               DJANGO_SETTINGS_MODULE="recordroom.settings", PYTHONPATH=SOURCE)  # fmt: skip
     seeded = _run([sys.executable, "-m", "tests.web.browser_setup_mpi"], env)
     chart = json.loads(seeded.splitlines()[-1])["chart"]
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, netaddr
 from recordroom.kernel.actor import CLIENT_USER_PREFIX, Actor
+from recordroom.kernel.errors import ValidationFailed
 
 from .models import (
     ApiClient,
@@ -21,6 +23,7 @@ from .models import (
     RolePolicy,
     User,
 )
+from .services import check_token_expiry
 
 
 class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -33,7 +36,7 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             actor=Actor(
                 user=request.user,
                 channel="admin",
-                client_address=str(request.META.get("REMOTE_ADDR", ""))[:64],
+                client_address=netaddr.client_address(request),
                 request_id=getattr(request, "request_id", ""),
             ),
             action=actions.ADMIN_CHANGE.name,
@@ -96,8 +99,23 @@ class RolePolicyAdmin(AuditedAdmin):
     list_editable = ("require_mfa",)
 
 
+class ApiTokenForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = ApiToken
+        fields = ("name", "expires_at", "revoked_at")
+
+    def clean_expires_at(self) -> Any:
+        value = self.cleaned_data.get("expires_at")
+        try:
+            check_token_expiry(self.instance, value)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message) from None
+        return value
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(AuditedAdmin):
+    form = ApiTokenForm
     list_display = (
         "user",
         "prefix",

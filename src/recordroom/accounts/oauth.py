@@ -30,7 +30,7 @@ from recordroom.kernel.errors import (
 from .models import AccessToken, ApiClient, User
 from .scopes import Scope, format_scopes, narrow, parse_grantable, parse_scopes
 from .services import TOKEN_PREFIX, authenticate_token, create_user
-from .throttle import check_credential, credential_failed, refuse_locked_out_address
+from .throttle import check_credential, credential_refused
 
 CLIENT_ID_PREFIX = "rrc_"
 ACCESS_TOKEN_PREFIX = "rrat_"
@@ -185,14 +185,14 @@ def issue_token(
 
     The scopes granted are those asked for cut down to those the client holds (all it
     holds when none are asked for). A refused client is a failed sign-in from the
-    caller's address, counted toward the same lockout as passwords and API tokens.
+    caller's address, counted like passwords and API tokens; the right secret is
+    accepted whatever others sent from that address.
 
     Raises:
-        Throttled: the caller's address is locked out.
+        Throttled: the client is refused and its address has too many failures.
         OAuthError: invalid_request, unsupported_grant_type, invalid_client (401),
             invalid_grant (a revoked client or disabled service user), invalid_scope.
     """
-    refuse_locked_out_address(actor, method="oauth client")
     if not grant_type:
         raise OAuthError(
             "invalid_request", f"grant_type is missing; send grant_type={GRANT_TYPE}"
@@ -252,7 +252,7 @@ def _authenticate_client(actor: Actor, client_id: str, secret: str) -> ApiClient
 def _refuse(
     actor: Actor, client_id: str, error: str, message: str, *, status: int = 400
 ) -> NoReturn:
-    credential_failed(
+    credential_refused(
         actor, method="oauth client", reason=message, client_id=client_id[:64]
     )
     raise OAuthError(error, message, status=status)
@@ -284,10 +284,10 @@ def authenticate_bearer(*, actor: Actor, token: str) -> Bearer:
     role allows) or a client's access token (`rrat_...`, its granted scopes).
 
     Refusals are failed sign-ins from the caller's address, counted and audited with
-    their reason (never the token), under the same lockout as passwords.
+    their reason (never the token); a valid token is never refused for them.
 
     Raises:
-        Throttled: the caller's address is locked out.
+        Throttled: the token is refused and its address has too many failures.
         PermissionDenied: the token is malformed, unknown, expired or revoked, or its
             user or client is disabled; the message says which (a 401).
     """

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from recordroom.kernel import netaddr
 from recordroom.kernel.actor import Actor
 
 from .oauth import GRANT_TYPE, OAuthError, issue_token
@@ -85,7 +86,7 @@ def token(request: HttpRequest) -> HttpResponse:
                       f"parameters sent more than once: {', '.join(repeated)}")  # fmt: skip
     actor = Actor(
         channel="oauth",
-        client_address=str(request.META.get("REMOTE_ADDR", ""))[:64],
+        client_address=netaddr.client_address(request),
         request_id=getattr(request, "request_id", ""),
     )
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 from django.conf import settings
@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from recordroom.audit.models import Outcome
@@ -29,7 +30,7 @@ from recordroom.kernel.errors import (
 from .models import ApiToken, LoginFailure, RolePolicy, TotpDevice, User
 from .roles import ADMIN_MODEL_PERMISSIONS, ROLES
 from .throttle import Throttled as Throttled
-from .throttle import check_credential, user_throttled
+from .throttle import account_locked_here, check_credential, guesses_throttled
 
 TOKEN_PREFIX = "rr_"
 
@@ -173,17 +174,25 @@ def sign_in(
     factor (if required) has passed, by `complete_sign_in`.
     """
     username = (username or "").strip()[:150]
-    if user_throttled(username, actor.client_address):
+    if account_locked_here(username, actor.client_address):
         _failed(actor, username, "throttled")
         return SignIn(
             None,
             error=(
-                "Too many failed sign-ins for this account or address; try again in "
-                f"{settings.LOGIN_LOCKOUT_MINUTES} minutes or ask an administrator."
+                "Too many failed sign-ins for this account from this address; try "
+                f"again in {settings.LOGIN_LOCKOUT_MINUTES} minutes or ask an "
+                "administrator."
             ),
         )
     user = authenticate(request, username=username, password=password)  # type: ignore[arg-type]
     if user is None:
+        if guesses_throttled(username, actor.client_address):
+            _failed(actor, username, "throttled")
+            return SignIn(None, error=(
+                "The user name or password is not correct. There have been many "
+                "failed sign-ins for this account or from this address; they are "
+                "recorded for the security officer."
+            ))  # fmt: skip
         _failed(actor, username, "bad credentials")
         return SignIn(None, error="The user name or password is not correct.")
     assert isinstance(user, User)
@@ -287,9 +296,10 @@ def create_token(
             "access tokens from /oauth/token with its secret",
             field="username",
         )
+    lifetime = token_lifetime(user, days)
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    expires = timezone.now() + timedelta(days=days) if days else None
+    expires = timezone.now() + timedelta(days=lifetime)
     with transaction.atomic():
         row = ApiToken.objects.create(
             user=user,
@@ -305,6 +315,63 @@ def create_token(
             detail={"user": username, "prefix": prefix},
         )
     return row, token
+
+
+def token_lifetime(user: User, days: int | None) -> int:
+    """Days a new token of `user` lives: `days`, or the default, within the maximum.
+
+    Every token expires (R-SEC-1): RECORDROOM_TOKEN_DAYS by default, at most
+    RECORDROOM_TOKEN_MAX_DAYS; an administrator's (a user of the admin site) at most
+    RECORDROOM_ADMIN_TOKEN_DAYS, since a token skips the second factor.
+    """
+    cap = _token_cap(user)
+    if days is None:
+        return min(settings.TOKEN_DAYS, cap.days)
+    if days < 1 or days > cap.days:
+        raise ValidationFailed(f"{cap.refusal}; {days} asked", field="days")
+    return days
+
+
+def check_token_expiry(token: ApiToken, expires_at: datetime | None) -> None:
+    """Refuse an expiry set on an existing token (the admin) that `token_lifetime`
+    would not give: none at all, or past the maximum from the token's creation. A
+    token from before expiry was the default may keep its "never" until replaced."""
+    if expires_at is None:
+        if token.pk and token.expires_at is None:
+            return
+        raise ValidationFailed(
+            "every API token expires; give a date (RECORDROOM_TOKEN_MAX_DAYS)",
+            field="expires_at",
+        )
+    cap = _token_cap(token.user)
+    if expires_at > token.created_at + timedelta(days=cap.days, minutes=1):
+        raise ValidationFailed(f"{cap.refusal} from its creation", field="expires_at")
+
+
+@dataclass(frozen=True)
+class _Cap:
+    days: int
+    refusal: str
+
+
+def _token_cap(user: User) -> _Cap:
+    if user.is_staff or user.is_superuser:
+        days = settings.ADMIN_TOKEN_DAYS
+        return _Cap(days, f"an administrator's API token may live at most {days} "
+                    "days (RECORDROOM_ADMIN_TOKEN_DAYS)")  # fmt: skip
+    days = settings.TOKEN_MAX_DAYS
+    return _Cap(days, f"an API token may live at most {days} days "
+                "(RECORDROOM_TOKEN_MAX_DAYS)")  # fmt: skip
+
+
+def active_tokens(*, never_expiring: bool = False) -> QuerySet[ApiToken]:
+    """Tokens neither revoked nor expired, oldest first; with `never_expiring`, only
+    those created before tokens expired by default (to be replaced)."""
+    rows = ApiToken.objects.select_related("user").filter(revoked_at=None)
+    rows = rows.filter(Q(expires_at=None) | Q(expires_at__gt=timezone.now()))
+    if never_expiring:
+        rows = rows.filter(expires_at=None)
+    return rows.order_by("created_at", "pk")
 
 
 def user_for_token(token: str) -> User:
@@ -335,12 +402,12 @@ def authenticate_token(*, actor: Actor, token: str) -> User:
     """The user of an API bearer token, throttled like password sign-ins (R-SEC-1).
 
     A refused token is a failed sign-in from the client's address: counted, and
-    audited with its reason (never the token). Once an address has too many recent
-    failures (password and token alike, the same limit as `sign_in`), every token it
-    sends is refused, a valid one too, until the lockout passes.
+    audited with its reason (never the token). A valid token always passes: a token
+    cannot be guessed, so others' failures from its address never refuse it.
 
     Raises:
-        Throttled: the client's address is locked out; says for how many minutes.
+        Throttled: the token is refused and its address has too many recent failures
+            (password and token alike); says for how many minutes.
         PermissionDenied: the token is malformed, unknown, revoked or expired, or its
             user is disabled (the reason from `user_for_token`).
     """

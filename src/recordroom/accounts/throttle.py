@@ -1,5 +1,13 @@
-"""Sign-in throttling: failed attempts counted per user name and per address, and the
-per-address lockout that passwords, API tokens and OAuth2 clients share (R-SEC-1)."""
+"""Sign-in throttling (R-SEC-1): failed attempts counted per account, per address and
+per account-and-address pair. Only an account's failures from one address lock that
+account out there; no valid credential is ever refused for someone else's failures.
+
+Passwords are guessable, so an account that failed too often from an address waits
+there, right password or not; its owner elsewhere signs in as usual. Failures counted
+per account or per address alone mark the wrong guesses that follow as throttled (429
+for machines, audited), which an edge firewall can act on; a right password, an API
+token or an OAuth client's secret (far too long to guess) still works.
+"""
 
 from __future__ import annotations
 
@@ -39,17 +47,30 @@ def recent_failures() -> QuerySet[LoginFailure]:
     return LoginFailure.objects.filter(at__gte=since)
 
 
+def _wider_limit() -> int:
+    # An address or an account across addresses gets more tries than one account from
+    # one address: several people may share an address (NAT).
+    return settings.LOGIN_MAX_FAILURES * 4
+
+
 def address_throttled(address: str) -> bool:
-    # An address gets more tries than an account: several people may share it (NAT).
-    limit = settings.LOGIN_MAX_FAILURES * 4
-    return recent_failures().filter(client_address=address).count() >= limit
+    return recent_failures().filter(client_address=address).count() >= _wider_limit()
 
 
-def user_throttled(username: str, address: str) -> bool:
-    limit = settings.LOGIN_MAX_FAILURES
-    return recent_failures().filter(
-        username=username
-    ).count() >= limit or address_throttled(address)
+def account_throttled(username: str) -> bool:
+    return recent_failures().filter(username=username).count() >= _wider_limit()
+
+
+def account_locked_here(username: str, address: str) -> bool:
+    """Whether this account failed too often from this address: then even the right
+    password from here waits for the lockout to pass."""
+    failures = recent_failures().filter(username=username, client_address=address)
+    return failures.count() >= settings.LOGIN_MAX_FAILURES
+
+
+def guesses_throttled(username: str, address: str) -> bool:
+    """Whether a wrong password is one of many: for the account or from the address."""
+    return account_throttled(username) or address_throttled(address)
 
 
 def credential_failed(actor: Actor, *, method: str, reason: str, **detail: str) -> None:
@@ -68,18 +89,10 @@ def credential_failed(actor: Actor, *, method: str, reason: str, **detail: str) 
         )
 
 
-def refuse_locked_out_address(actor: Actor, *, method: str) -> None:
-    """Raise Throttled (counted and audited) while the actor's address is locked out.
-
-    Once an address has too many recent failures (passwords and machine credentials
-    alike), everything it sends is refused, valid credentials too, until the lockout
-    passes.
-    """
-    if not address_throttled(actor.client_address):
-        return
+def _throttled(actor: Actor, *, method: str) -> Throttled:
     credential_failed(actor, method=method, reason="throttled")
     minutes = settings.LOGIN_LOCKOUT_MINUTES
-    raise Throttled(
+    return Throttled(
         f"too many failed sign-ins from address {actor.client_address or '?'}; "
         f"try again in {minutes} minutes or ask an administrator",
         retry_after=minutes * 60,
@@ -87,11 +100,24 @@ def refuse_locked_out_address(actor: Actor, *, method: str) -> None:
 
 
 def check_credential(actor: Actor, *, method: str, check: Callable[[], T]) -> T:
-    """Run `check` unless the address is locked out; a PermissionDenied it raises
-    (the reason a credential is refused) is counted and audited, then re-raised."""
-    refuse_locked_out_address(actor, method=method)
+    """Run `check`; a valid credential passes whatever others sent from its address.
+
+    A PermissionDenied `check` raises (the reason a credential is refused) is counted
+    and audited, then re-raised, or turned into Throttled (429 with Retry-After) when
+    the address already has too many recent failures.
+    """
     try:
         return check()
     except PermissionDenied as exc:
-        credential_failed(actor, method=method, reason=exc.message)
+        credential_refused(actor, method=method, reason=exc.message)
         raise
+
+
+def credential_refused(
+    actor: Actor, *, method: str, reason: str, **detail: str
+) -> None:
+    """Count and audit a refused credential; raise Throttled instead when its address
+    already has too many recent failures."""
+    if address_throttled(actor.client_address):
+        raise _throttled(actor, method=method)
+    credential_failed(actor, method=method, reason=reason, **detail)

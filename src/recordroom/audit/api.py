@@ -115,7 +115,9 @@ def list_events(
 
 NDJSON_RESPONSE = {
     "responses": {
-        "200": {
+        # An int, as ninja keys its own: "200" beside 200 is a duplicate key in the
+        # JSON, which Swagger UI refuses to render.
+        200: {
             "description": "One FHIR R4 AuditEvent per line",
             "content": {MEDIA_TYPE: {"schema": {"type": "string"}}},
         }

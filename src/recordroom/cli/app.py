@@ -47,8 +47,8 @@ app.add_typer(keys_app, name="keys")
 app.command("backup")(_backup)
 app.command("restore")(_restore)
 app.add_typer(labels_app, name="labels")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -381,7 +381,11 @@ def token_create(
     username: str,
     name: str = typer.Option("", help="What the token is for."),
     days: int = typer.Option(
-        None, min=1, max=3650, help="Expire after this many days (at most ten years)."
+        None,
+        min=1,
+        help="Expire after this many days (default RECORDROOM_TOKEN_DAYS; at most "
+        "RECORDROOM_TOKEN_MAX_DAYS, or RECORDROOM_ADMIN_TOKEN_DAYS for an "
+        "administrator).",
     ),
 ) -> None:
     """Issue an API token; it is printed once, alone on the last line."""
@@ -395,10 +399,45 @@ def token_create(
         )
     except RecordroomError as exc:
         fail(exc.message)
+    assert row.expires_at is not None
+    lifetime = round((row.expires_at - row.created_at).total_seconds() / 86400)
     out.print(
-        f"API token {row.prefix}… for '{username}' (store it now; it is not kept):"
+        f"API token {row.prefix}… for '{username}', expires "
+        f"{row.expires_at:%Y-%m-%d %H:%M} UTC (in {lifetime} days); store it now, "
+        "it is not kept:"
     )
     print(token)
+
+
+@token_app.command("list")
+def token_list(
+    never_expiring: bool = typer.Option(
+        False, "--never-expiring", help="Only tokens that never expire."
+    ),
+) -> None:
+    """List active API tokens (never the tokens themselves), marking those that
+    never expire: tokens issued before expiry was the default; replace them."""
+    django_setup()
+    from recordroom.accounts.services import active_tokens
+
+    rows = list(active_tokens(never_expiring=never_expiring))
+    for row in rows:
+        expires = f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "NEVER EXPIRES"
+        used = f"{row.last_used_at:%Y-%m-%d}" if row.last_used_at else "never"
+        out.print(
+            f"{row.prefix}…  {row.user.username}  {row.name or '-'}  created "
+            f"{row.created_at:%Y-%m-%d}  expires {expires}  last used {used}",
+            highlight=False,
+        )
+    forever = sum(1 for row in rows if row.expires_at is None)
+    if forever:
+        out.print(
+            f"{forever} token{' never expires' if forever == 1 else 's never expire'}"
+            ": issue a new one (`recordroom token create`) and revoke it "
+            "(`recordroom token revoke PREFIX`)."
+        )
+    elif not rows:
+        out.print("no active API tokens")
 
 
 @token_app.command("revoke")

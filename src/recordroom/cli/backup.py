@@ -18,7 +18,7 @@ from .setup import cli_actor, django_setup
 keys_app = typer.Typer(
     help="The keys kept outside the database (export them apart from backups)."
 )
-out = Console()
+out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
 err = Console(stderr=True, soft_wrap=True)  # paths in messages stay whole
 
 

@@ -15,8 +15,8 @@ client_app = typer.Typer(
     help="System clients (OAuth2 client credentials, SMART scopes) for the FHIR API.",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> NoReturn:

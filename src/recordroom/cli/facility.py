@@ -14,8 +14,8 @@ facility_app = typer.Typer(
     help="Facilities: the hospitals and clinics whose records are kept here.",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> NoReturn:

@@ -13,8 +13,8 @@ from rich.table import Table
 from .setup import cli_actor, django_setup
 
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _facility(code: str | None):  # type: ignore[no-untyped-def]

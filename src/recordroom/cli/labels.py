@@ -16,8 +16,8 @@ labels_app = typer.Typer(
     help="Sensitivity labels: who may read each (always or by break-the-glass).",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> NoReturn:

@@ -21,8 +21,8 @@ mpi_app = typer.Typer(
     help="The master patient index: duplicate scans and candidate pairs.",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
+err = Console(stderr=True, soft_wrap=True)
 _PHASES = {"load": "reading the index", "train": "training the model",
            "score": "scoring candidate pairs"}  # fmt: skip
 

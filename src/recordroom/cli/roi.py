@@ -16,8 +16,8 @@ roi_app = typer.Typer(
     help="Release of information: the aging worklist and one request.",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
+err = Console(stderr=True, soft_wrap=True)
 
 
 @roi_app.command("list")

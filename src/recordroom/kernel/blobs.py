@@ -103,6 +103,22 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
 
+    def writable(self) -> str:
+        """'' when a blob could be written now, else what stops it (for /healthz)."""
+        return writable_problem(self.root)
+
+
+def writable_problem(folder: Path) -> str:
+    """Create and remove a probe file in `folder`: '' when that works, else why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"{folder} is not writable ({exc.strerror or type(exc).__name__})"
+    return ""
+
 
 def _fsync_dir(path: Path) -> None:
     """Make a rename in `path` durable (POSIX: fsync the directory)."""

@@ -7,6 +7,9 @@ class RecordsConfig(AppConfig):
     verbose_name = "Health record"
 
     def ready(self) -> None:
+        from .bombs import configure_pillow
+
+        configure_pillow()
         # A merge moves these rows with their patient (mpi/relations.py).
         from recordroom.mpi.relations import register
 

@@ -9,6 +9,8 @@ from django.conf import settings
 
 from recordroom.kernel.errors import TooLarge, ValidationFailed
 
+from .bombs import refuse_bombs
+
 # media type -> (magic prefixes, extension)
 ACCEPTED: dict[str, tuple[tuple[bytes, ...], str]] = {
     "application/pdf": ((b"%PDF-",), ".pdf"),
@@ -80,4 +82,5 @@ def check_file(data: bytes, *, filename: str, media_type: str = "") -> CheckedFi
             f"file {name!r} is labelled {media_type} but its content is {actual}",
             field="media_type",
         )
+    refuse_bombs(data, name=name, media_type=actual)
     return CheckedFile(data, name, actual)

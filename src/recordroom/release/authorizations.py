@@ -19,6 +19,8 @@ from recordroom.kernel.labels import check_labels
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import in_scope
 from recordroom.mpi.zones import patient_facility
+from recordroom.records.bombs import refuse_bombs
+from recordroom.records.files import sniff
 
 from .elements import (
     CHECKLISTS,
@@ -150,6 +152,8 @@ def record_authorization(
         conditioning_exception=conditioning_exception, known_false=known_false),
         request or patient_facility(patient, actor.user))  # fmt: skip
     stored = normalize_elements(kind, elements)
+    if scan:
+        refuse_bombs(scan, name="the signed form (scan)", media_type=sniff(scan) or "")
     scan_sha = default_store().put(scan).sha256 if scan else ""
     with transaction.atomic():
         auth = Authorization.objects.create(

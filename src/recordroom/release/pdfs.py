@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,6 +27,7 @@ from reportlab.pdfgen import canvas
 
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.kernel.pdftext import FastCanvas, no_ascii85
+from recordroom.kernel.tempfiles import temp_dir, write_private
 
 # A redacted page is rendered at this resolution: readable print quality, ~0.2 MB
 # per letter page as JPEG.
@@ -259,7 +259,8 @@ class Assembly:
     """
 
     def __init__(self) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="rr-packet-")
+        # Under DATA_DIR/tmp (0700), never the system /tmp: these pages are PHI.
+        self._tmp = temp_dir("rr-packet-")
         self.dir = Path(self._tmp.name)
         self._redacted = pikepdf.new()  # the image pages of redacted pages
         self._runs: list[tuple[str, int]] = []  # (file, page) in packet order
@@ -280,7 +281,7 @@ class Assembly:
         """Add a document's pages, redacted; returns how many were added."""
         self._files += 1
         path = self.dir / f"d{self._files}.pdf"
-        path.write_bytes(source.pdf)
+        write_private(path, source.pdf)
         if source.pages is None:
             with pikepdf.open(path) as doc:
                 numbers: Sequence[int] = range(1, len(doc.pages) + 1)

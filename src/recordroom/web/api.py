@@ -30,6 +30,7 @@ from recordroom.accounts.roles import PERMISSIONS
 from recordroom.accounts.services import Throttled, authenticate_token
 from recordroom.audit.api import router as audit_router
 from recordroom.interop.hl7v2.api import router as interfaces_router
+from recordroom.kernel import uploads
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, RecordroomError
 from recordroom.mpi.api import router as mpi_router
@@ -204,6 +205,9 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 @api.exception_handler(RequestInvalid)
 def _invalid(request: HttpRequest, exc: RequestInvalid) -> HttpResponse:
+    if (refused := uploads.refusal(request)) is not None:
+        # The file is missing because reading stopped at the size limit: say that.
+        return _domain_error(request, refused)
     errors = [
         {"field": _field(tuple(e["loc"])), "in": e["loc"][0], "message": e["msg"]}
         for e in exc.errors

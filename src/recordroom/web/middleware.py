@@ -1,18 +1,81 @@
-"""Request id (for the audit trail) and the second-factor gate for web sessions."""
+"""Trusted proxies, security headers, request id (for the audit trail) and the
+second-factor gate for web sessions."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from recordroom.kernel.ids import uuid7
+from recordroom.kernel.netaddr import forwarded_client, is_trusted
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 SESSION_MFA_OK = "recordroom_mfa_ok"
 SESSION_PENDING_USER = "recordroom_pending_user"
+
+
+# Headers only a trusted proxy may set: from anyone else they are dropped, so that
+# SECURE_PROXY_SSL_HEADER and the client address cannot be claimed by a client.
+_PROXY_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+)
+
+
+class TrustedProxyMiddleware:
+    """Put the real client's address in REMOTE_ADDR (the proxy's stays in
+    RECORDROOM_PEER_ADDR) when the peer is a listed proxy; strip X-Forwarded-*
+    from any other peer. Runs first, before SecurityMiddleware reads the scheme."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        meta = request.META
+        peer = str(meta.get("REMOTE_ADDR", ""))
+        meta["RECORDROOM_PEER_ADDR"] = peer
+        trusted = settings.TRUSTED_PROXIES
+        if is_trusted(peer, trusted):
+            forwarded = str(meta.get("HTTP_X_FORWARDED_FOR", ""))
+            meta["REMOTE_ADDR"] = forwarded_client(peer, forwarded, trusted)
+        else:
+            for name in _PROXY_HEADERS:
+                meta.pop(name, None)
+        return self.get_response(request)
+
+
+# Scripts only from our own files (no inline script anywhere, Swagger UI included);
+# inline style attributes are allowed because redaction boxes and Swagger UI place
+# elements with them. PDFs open in a same-origin frame.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:", "frame-src 'self'", "object-src 'self'",
+    "frame-ancestors 'self'", "base-uri 'self'", "form-action 'self'",
+))  # fmt: skip
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy on pages, and Cache-Control: no-store on everything
+    but static files: pages, API, FHIR and downloads all may carry PHI, and no
+    browser or proxy cache may keep it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+            return response
+        if "no-store" not in response.get("Cache-Control", ""):
+            response["Cache-Control"] = "no-store"
+        if response.get("Content-Type", "").startswith("text/html"):
+            response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
 
 
 class RequestIdMiddleware:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from recordroom.kernel import netaddr
 from recordroom.kernel.actor import Actor
 
 # HL7 PurposeOfUse codes a client may state with the X-Purpose-Of-Use header. Emergency
@@ -14,8 +15,8 @@ PURPOSES = {"TREAT", "HPAYMT", "HOPERAT", "HRESCH", "PUBHLTH", "HLEGAL",
 
 
 def client_address(request: HttpRequest) -> str:
-    # Behind a proxy, configure it to set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
-    return str(request.META.get("REMOTE_ADDR", ""))[:64]
+    # Behind a listed proxy, TrustedProxyMiddleware has put the client's address here.
+    return netaddr.client_address(request)
 
 
 def actor_from_request(

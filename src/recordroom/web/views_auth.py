@@ -3,6 +3,7 @@ sign-out, and the readiness check."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import qrcode
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_POST
 from recordroom.accounts import services as accounts
 from recordroom.accounts.models import User
 from recordroom.accounts.permissions import has
+from recordroom.kernel.blobs import default_store, writable_problem
 from recordroom.web.middleware import SESSION_MFA_OK, SESSION_PENDING_USER
 from recordroom.web.request import actor_from_request
 
@@ -216,13 +218,25 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 @requires(PUBLIC)
 def healthz(request: HttpRequest) -> HttpResponse:
+    """Readiness: the database answers and the data folder and blob store take writes.
+
+    A 503 names each problem (never PHI), so a load balancer stops sending work to a
+    server that would fail every upload or sign-in.
+    """
+    problems = []
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception as exc:  # readiness: any database failure means not ready
-        return HttpResponse(
-            f"database unavailable: {type(exc).__name__}",
-            status=503,
-            content_type="text/plain",
+        problems.append(f"database unavailable: {type(exc).__name__}")
+    problems += [
+        p
+        for p in (
+            writable_problem(Path(settings.DATA_DIR)),
+            default_store().writable(),
         )
+        if p
+    ]
+    if problems:
+        return HttpResponse("\n".join(problems), status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")

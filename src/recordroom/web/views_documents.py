@@ -16,7 +16,7 @@ from django.utils.http import content_disposition_header
 
 from recordroom.accounts.permissions import has
 from recordroom.audit.services import record
-from recordroom.kernel import actions, clock
+from recordroom.kernel import actions, clock, uploads
 from recordroom.kernel.errors import (
     PermissionDenied,
     RecordroomError,
@@ -331,7 +331,12 @@ def upload(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     )
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        if (refused := uploads.refusal(request)) is not None:
+            form.is_valid()
+            form.errors.pop("file", None)
+            form.add_error("file", refused.message)
+            status = refused.status
+        elif form.is_valid():
             try:
                 doc = _file(request, form, patient)
             except RecordroomError as exc:

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions, clock
+from recordroom.kernel import actions, clock, uploads
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.kernel.labels import LABELS
 from recordroom.release import authorizations as authz
@@ -181,7 +181,10 @@ def authorization_new(request: HttpRequest, request_id: UUID) -> HttpResponse:
     req = rq.get_request(user=request.user, request_id=request_id)
     kind = _kind(request.POST.get("kind") or request.GET.get("kind") or "hipaa")
     form = AuthorizationForm(request.POST or None, request.FILES or None, kind=kind)
-    if request.method == "POST" and form.is_valid():
+    if (refused := uploads.refusal(request)) is not None:
+        form.is_valid()
+        form.add_error("scan", refused.message)
+    elif request.method == "POST" and form.is_valid():
         scan = form.cleaned_data["scan"]
         try:
             auth = authz.record_authorization(

@@ -23,7 +23,7 @@ from recordroom.accounts.permissions import require
 from recordroom.accounts.scopes import require_scope
 from recordroom.accounts.services import Throttled
 from recordroom.audit.services import EventSpec, record_many
-from recordroom.kernel import actions
+from recordroom.kernel import actions, netaddr
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, RecordroomError
 from recordroom.mpi.models import Patient
@@ -69,7 +69,7 @@ def actor_from(request: HttpRequest, user: Any = None) -> Actor:
     return Actor(
         user=user,
         channel="fhir",
-        client_address=str(request.META.get("REMOTE_ADDR", ""))[:64],
+        client_address=netaddr.client_address(request),
         request_id=getattr(request, "request_id", ""),
     )
 

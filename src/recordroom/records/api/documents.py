@@ -57,7 +57,7 @@ def read_document(request: HttpRequest, document_id: UUID) -> Document:
     "/documents/{document_id}/content",
     openapi_extra={
         "x-capability": "view_document",
-        "responses": {"200": {"description": "The verified bytes of the version",
+        "responses": {200: {"description": "The verified bytes of the version",
                               "content": {"application/octet-stream": {}}}},
     },
 )  # fmt: skip
