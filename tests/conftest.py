@@ -10,6 +10,7 @@ from tests import factories
 @pytest.fixture(autouse=True)
 def _blob_dir(settings, tmp_path):
     settings.BLOB_DIR = tmp_path / "blobs"
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
 
 
 @pytest.fixture

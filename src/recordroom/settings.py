@@ -44,6 +44,38 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "Base64 256-bit AES key for document blobs; empty means DATA_DIR/keys/blob.key.",
     ),
     EnvSetting(
+        "RECORDROOM_AUDIT_KEY",
+        "",
+        "Base64 256-bit HMAC key of the audit chain; empty means DATA_DIR/keys/audit.key. "
+        "Keep it outside the database: whoever holds it can rewrite the chain.",
+    ),
+    EnvSetting(
+        "RECORDROOM_AUDIT_SIGNING_KEY",
+        "",
+        "Base64 Ed25519 private key (32 bytes) that signs audit checkpoints; empty means "
+        "DATA_DIR/keys/audit-signing.key. `recordroom audit public-key` prints the "
+        "public half for auditors.",
+    ),
+    EnvSetting(
+        "RECORDROOM_AUDIT_CHECKPOINT_FILE",
+        "",
+        "Append-only JSON-lines file the signed audit checkpoints are written to; empty "
+        "means DATA_DIR/audit-checkpoints.jsonl. Put it where the database's owner cannot "
+        "change it (another host, a write-once mount) or ship it off-host.",
+    ),
+    EnvSetting(
+        "RECORDROOM_AUDIT_CHECKPOINT_MINUTES",
+        "60",
+        "Minutes between the signed audit checkpoints `recordroom worker` writes; 0 "
+        "turns the schedule off.",
+    ),
+    EnvSetting(
+        "RECORDROOM_AUDIT_SYSLOG",
+        "",
+        "Also send each audit checkpoint to syslog: a socket path (/dev/log) or "
+        "host:port (UDP); empty means the file only.",
+    ),
+    EnvSetting(
         "RECORDROOM_DEBUG", "0", "1 turns on Django debug pages (never in production)."
     ),
     EnvSetting(
@@ -192,6 +224,19 @@ SECRET_KEY = env("RECORDROOM_SECRET_KEY") or _key_file(
     "secret.key", lambda: secrets.token_urlsafe(50)
 )
 RECORDROOM_BLOB_KEY = env("RECORDROOM_BLOB_KEY") or _key_file("blob.key", _new_blob_key)
+# The audit chain's HMAC key and the checkpoints' Ed25519 signing key (32 random bytes
+# are a valid Ed25519 private key): never in the database (R-SEC-2).
+RECORDROOM_AUDIT_KEY = env("RECORDROOM_AUDIT_KEY") or _key_file(
+    "audit.key", _new_blob_key
+)
+RECORDROOM_AUDIT_SIGNING_KEY = env("RECORDROOM_AUDIT_SIGNING_KEY") or _key_file(
+    "audit-signing.key", _new_blob_key
+)
+AUDIT_CHECKPOINT_FILE = Path(
+    env("RECORDROOM_AUDIT_CHECKPOINT_FILE") or DATA_DIR / "audit-checkpoints.jsonl"
+)
+AUDIT_CHECKPOINT_MINUTES = float(env("RECORDROOM_AUDIT_CHECKPOINT_MINUTES"))
+AUDIT_SYSLOG = env("RECORDROOM_AUDIT_SYSLOG")
 DEBUG = env("RECORDROOM_DEBUG") == "1"
 ALLOWED_HOSTS = [
     h.strip() for h in env("RECORDROOM_ALLOWED_HOSTS").split(",") if h.strip()

@@ -1,0 +1,41 @@
+"""What `recordroom worker` does besides running queued tasks: a signed audit
+checkpoint at start and every AUDIT_CHECKPOINT_MINUTES (R-SEC-2)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+logger = logging.getLogger("recordroom.worker")
+
+
+def checkpoint_now() -> None:
+    """Write one signed checkpoint; a failure is logged loudly, never fatal."""
+    from django.db import connection
+
+    from recordroom.audit.checkpoints import CheckpointError, write_checkpoint
+
+    try:
+        cp = write_checkpoint()
+        logger.info("audit checkpoint: event %s %s", cp.event_id, cp.hash)
+    except CheckpointError as exc:
+        logger.error("audit checkpoint refused: %s", exc)
+    except Exception:  # the schedule must outlive a passing database error
+        logger.exception("audit checkpoint failed")
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def start_schedule(minutes: float) -> threading.Thread | None:
+    """A daemon thread writing a checkpoint every `minutes` (none when 0)."""
+    if minutes <= 0:
+        return None
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(minutes * 60):
+            checkpoint_now()
+
+    thread = threading.Thread(target=loop, name="audit-checkpoints", daemon=True)
+    thread.start()
+    return thread
