@@ -286,3 +286,16 @@ def test_a_new_chain_is_keyed_from_its_first_event(db):
     _events(2)
     result = verify()
     assert result.intact and result.keyed_from == 1
+
+
+def test_r_sec_2_the_scheduled_verify_holds_the_chain_to_its_checkpoints(db):
+    from recordroom.audit.tasks import verify_chain_task
+
+    _events(4)
+    write_checkpoint()
+    assert verify_chain_task.call()["intact"]
+    _truncate(2)
+    outcome = verify_chain_task.call()
+    assert not outcome["intact"] and "removed from the end" in outcome["reason"]
+    last = AuditEvent.objects.order_by("-id").first()
+    assert (last.action, last.outcome) == ("audit.verify", "failure")

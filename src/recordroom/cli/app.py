@@ -196,14 +196,16 @@ def serve(
 def worker(
     batch: bool = typer.Option(False, "--batch", help="Run what is queued, then exit."),
 ) -> None:
-    """Run background tasks from the database queue; write a signed audit checkpoint at
-    start and every RECORDROOM_AUDIT_CHECKPOINT_MINUTES."""
+    """Run background tasks from the database queue; at start, mark failed the import
+    runs a killed process left running; write a signed audit checkpoint at start and
+    every RECORDROOM_AUDIT_CHECKPOINT_MINUTES."""
     django_setup()
     from django.conf import settings
     from django.core.management import call_command
 
-    from .housekeeping import checkpoint_now, start_schedule
+    from .housekeeping import checkpoint_now, fail_abandoned_imports, start_schedule
 
+    fail_abandoned_imports()
     checkpoint_now()
     if not batch:
         start_schedule(settings.AUDIT_CHECKPOINT_MINUTES)

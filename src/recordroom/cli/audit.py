@@ -66,9 +66,11 @@ def audit_verify(
     else:
         out.print("last checkpoint: none (run `recordroom audit checkpoint`)")
     if result.keyed_from and result.keyed_from > 1:
+        plain = result.keyed_from - 1
+        which = "event 1 carries" if plain == 1 else f"events 1-{plain} carry"
         out.print(
-            f"events 1-{result.keyed_from - 1} carry plain SHA-256 hashes from before "
-            f"the audit key, sealed by the switch-over event {result.keyed_from}",
+            f"{which} plain SHA-256 hashes from before the audit key, sealed by the "
+            f"switch-over event {result.keyed_from}",
             highlight=False,
         )
     if result.intact:

@@ -1,5 +1,6 @@
-"""What `recordroom worker` does besides running queued tasks: a signed audit
-checkpoint at start and every AUDIT_CHECKPOINT_MINUTES (R-SEC-2)."""
+"""What `recordroom worker` does besides running queued tasks: at start, import runs a
+killed process left "running" are marked failed; a signed audit checkpoint is written
+at start and every AUDIT_CHECKPOINT_MINUTES (R-SEC-2)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,14 @@ import logging
 import threading
 
 logger = logging.getLogger("recordroom.worker")
+
+
+def fail_abandoned_imports() -> None:
+    from recordroom.interop.bulk.runs import fail_abandoned_runs
+    from recordroom.kernel.actor import Actor
+
+    for run in fail_abandoned_runs(actor=Actor(channel="worker", name="worker")):
+        logger.warning("import run %s marked failed: %s", run.pk, run.reason)
 
 
 def checkpoint_now() -> None:

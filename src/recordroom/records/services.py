@@ -416,7 +416,8 @@ def get_document(*, user: Any, document_id: Any) -> Document:
         not in_scope(user, doc.patient)
         or not visible_documents(user).filter(pk=doc.pk).exists()
     ):
-        raise PermissionDenied(f"document {document_id} is outside your facilities")
+        raise PermissionDenied(f"document {document_id} is outside your facilities",
+                               patient_id=doc.patient_id)  # fmt: skip
     return doc
 
 
