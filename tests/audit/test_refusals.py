@@ -98,3 +98,15 @@ def test_r_sec_2_a_refusal_that_cannot_be_audited_is_still_only_refused(db):
         transaction.set_rollback(True)  # a broken transaction: no query can run
         audit_refusal(actor=Actor(channel="web"), exc=PermissionDenied("no"), path="/x")
     assert _refusals() == []
+
+
+def test_r_sec_2_a_service_refusal_names_the_patient(db, facility, other_facility):
+    from tests.api.test_release import body
+
+    stranger = factories.patient(facility=other_facility, family="Far", mrn="S1")
+    roi = api_for(factories.user("roi-n", "roi_specialist", facilities=[facility]))
+    resp = roi.post("/release-requests", body(stranger, facility="NORTH"))
+    assert resp.status_code == 403
+    (event,) = _refusals()
+    assert (event.username, event.patient_id) == ("roi-n", str(stranger.pk))
+    assert "no record at your facilities" in json.loads(event.detail)["reason"]

@@ -299,3 +299,17 @@ def test_r_sec_2_the_scheduled_verify_holds_the_chain_to_its_checkpoints(db):
     assert not outcome["intact"] and "removed from the end" in outcome["reason"]
     last = AuditEvent.objects.order_by("-id").first()
     assert (last.action, last.outcome) == ("audit.verify", "failure")
+
+
+def test_r_sec_2_checkpoints_also_go_to_syslog_when_set(db, settings):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        sink.settimeout(10)
+        settings.AUDIT_SYSLOG = f"127.0.0.1:{sink.getsockname()[1]}"
+        _events(1)
+        cp = write_checkpoint()
+        message = sink.recv(4096).decode()
+    assert message.startswith("<")  # a syslog priority (authpriv.info)
+    assert "recordroom audit checkpoint" in message and cp.sig in message

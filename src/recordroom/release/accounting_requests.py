@@ -69,7 +69,8 @@ def log_accounting_request(
             field="patient",
         )
     if not in_scope(actor.user, patient):
-        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities")
+        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities",
+                               patient_id=patient.pk)  # fmt: skip
     if received_on > timezone.now().date():
         raise ValidationFailed(
             f"received date {received_on} is in the future", field="received_on"
@@ -185,7 +186,8 @@ def produce_accounting(
     _open(req)
     patient = req.patient
     if not in_scope(actor.user, patient):
-        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities")
+        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities",
+                               patient_id=patient.pk)  # fmt: skip
     if req.fee_cents and not req.fee_agreed_at:
         raise ValidationFailed(
             f"tell the individual the fee (${req.fee_cents / 100:.2f}: not the first "
