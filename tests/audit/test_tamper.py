@@ -152,20 +152,25 @@ def test_r_sec_2_intact_chain_prints_head_and_last_checkpoint(db):
 
 
 def test_r_sec_2_auditor_with_the_public_key_alone_sees_truncation_and_rewrite(
-    db, tmp_path
+    db, tmp_path, settings
 ):
     _events(6)
     write_checkpoint()
     pem = tmp_path / "audit.pub"
     pem.write_text(public_key_pem())
-    ok = _verify_cli("--public-key", str(pem))
+    shipped = tmp_path / "shipped-checkpoints.jsonl"  # the copy kept off-host
+    shipped.write_bytes(settings.AUDIT_CHECKPOINT_FILE.read_bytes())
+    settings.AUDIT_CHECKPOINT_FILE.unlink()  # the local file is gone too
+    auditor = ("--public-key", str(pem), "--checkpoints", str(shipped))
+    ok = _verify_cli(*auditor)
     assert ok.exit_code == 0 and "links and checkpoints only" in ok.output
+    assert "last checkpoint: " in ok.output and "event 6" in ok.output
     _rewrite(2, username="mallory")
-    rewritten = _verify_cli("--public-key", str(pem))
+    rewritten = _verify_cli(*auditor)
     assert rewritten.exit_code == 1
     assert "broken at event 6" in rewritten.output  # the checkpointed event
     _truncate(4)
-    cut = _verify_cli("--public-key", str(pem))
+    cut = _verify_cli(*auditor)
     assert cut.exit_code == 1 and "removed from the end" in cut.output
 
 
