@@ -50,6 +50,38 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "(created by `recordroom init`).",
     ),
     EnvSetting(
+        "RECORDROOM_AUDIT_KEY",
+        "",
+        "Base64 256-bit HMAC key of the audit chain; empty means DATA_DIR/keys/audit.key. "
+        "Keep it outside the database: whoever holds it can rewrite the chain.",
+    ),
+    EnvSetting(
+        "RECORDROOM_AUDIT_SIGNING_KEY",
+        "",
+        "Base64 Ed25519 private key (32 bytes) that signs audit checkpoints; empty means "
+        "DATA_DIR/keys/audit-signing.key. `recordroom audit public-key` prints the "
+        "public half for auditors.",
+    ),
+    EnvSetting(
+        "RECORDROOM_AUDIT_CHECKPOINT_FILE",
+        "",
+        "Append-only JSON-lines file the signed audit checkpoints are written to; empty "
+        "means DATA_DIR/audit-checkpoints.jsonl. Put it where the database's owner cannot "
+        "change it (another host, a write-once mount) or ship it off-host.",
+    ),
+    EnvSetting(
+        "RECORDROOM_AUDIT_CHECKPOINT_MINUTES",
+        "60",
+        "Minutes between the signed audit checkpoints `recordroom worker` writes; 0 "
+        "turns the schedule off.",
+    ),
+    EnvSetting(
+        "RECORDROOM_AUDIT_SYSLOG",
+        "",
+        "Also send each audit checkpoint to syslog: a socket path (/dev/log) or "
+        "host:port (UDP); empty means the file only.",
+    ),
+    EnvSetting(
         "RECORDROOM_DEBUG", "0", "1 turns on Django debug pages (never in production)."
     ),
     EnvSetting(
@@ -282,6 +314,26 @@ KEYS: tuple[KeySpec, ...] = (
         _new_blob_key,
         "encrypts documents, packets, letters and SSNs",
     ),
+    # The audit chain's HMAC key and the checkpoints' Ed25519 signing key (32 random
+    # bytes are a valid Ed25519 private key): never in the database (R-SEC-2). Added
+    # after the first release, so `recordroom init` creates them on an installation
+    # whose chain and checkpoints have not used them yet.
+    KeySpec(
+        "RECORDROOM_AUDIT_KEY",
+        "audit.key",
+        "RECORDROOM_AUDIT_KEY",
+        _new_blob_key,
+        "keys the audit chain's hashes",
+        unused_check="recordroom.audit.keys.audit_key_unused",
+    ),
+    KeySpec(
+        "RECORDROOM_AUDIT_SIGNING_KEY",
+        "audit-signing.key",
+        "RECORDROOM_AUDIT_SIGNING_KEY",
+        _new_blob_key,
+        "signs the audit chain's checkpoints",
+        unused_check="recordroom.audit.keys.signing_key_unused",
+    ),
 )
 
 
@@ -304,6 +356,13 @@ MISSING_KEYS: tuple[str, ...] = tuple(
 )
 SECRET_KEY = _KEY_VALUES["SECRET_KEY"]
 RECORDROOM_BLOB_KEY = _KEY_VALUES["RECORDROOM_BLOB_KEY"]
+RECORDROOM_AUDIT_KEY = _KEY_VALUES["RECORDROOM_AUDIT_KEY"]
+RECORDROOM_AUDIT_SIGNING_KEY = _KEY_VALUES["RECORDROOM_AUDIT_SIGNING_KEY"]
+AUDIT_CHECKPOINT_FILE = Path(
+    env("RECORDROOM_AUDIT_CHECKPOINT_FILE") or DATA_DIR / "audit-checkpoints.jsonl"
+)
+AUDIT_CHECKPOINT_MINUTES = float(env("RECORDROOM_AUDIT_CHECKPOINT_MINUTES"))
+AUDIT_SYSLOG = env("RECORDROOM_AUDIT_SYSLOG")
 DEBUG = env("RECORDROOM_DEBUG") == "1"
 ALLOWED_HOSTS = [
     h.strip() for h in env("RECORDROOM_ALLOWED_HOSTS").split(",") if h.strip()
@@ -337,6 +396,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "recordroom.web.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "recordroom.web.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -513,9 +513,11 @@ def world(db, facility, settings) -> World:
 
 
 def api_events(w: World) -> int:
-    return AuditEvent.objects.filter(
-        patient_id=str(w.patient.pk), channel="api"
-    ).count()
+    return (
+        AuditEvent.objects.filter(patient_id=str(w.patient.pk), channel="api")
+        .exclude(action="access.denied")
+        .count()
+    )
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -532,6 +534,7 @@ def test_r_sec_1_every_route_for_every_role(role, world):
         capability = capabilities[route]
         allowed = capability == SIGNED_IN or capability in grants
         before = api_events(world)
+        denials = AuditEvent.objects.filter(action="access.denied").count()
         response = call(world, client)
         if response.streaming:
             b"".join(response.streaming_content)
@@ -543,9 +546,16 @@ def test_r_sec_1_every_route_for_every_role(role, world):
             body = response.json()
             assert body["error"] == "forbidden", where
             assert PERMISSIONS[capability].lower() in body["message"], where
+            # R-SEC-2: the refused attempt itself is audited, once, and nothing else
             assert api_events(world) == before, (
                 f"{where}: a refused route must touch no record"
             )
+            now = AuditEvent.objects.filter(action="access.denied").count()
+            assert now == denials + 1, where
+            last = AuditEvent.objects.order_by("-id").first()
+            assert (last.action, last.outcome, last.username) == (
+                "access.denied", "denied", user.username,
+            ), where  # fmt: skip
 
 
 def test_every_route_refuses_anonymous_callers_with_401(world):

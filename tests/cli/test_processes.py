@@ -48,8 +48,35 @@ def test_worker_runs_queued_chain_verification(fresh):
     )
     out = run([BIN / "python", "-c", check], fresh).stdout
     assert out.startswith("audit.verify success") and '"events":1' in out
+    # R-SEC-2: the worker signs the chain's head when it starts
+    (line,) = (fresh / "audit-checkpoints.jsonl").read_text().splitlines()
+    assert '"chain":"hmac-sha256"' in line
     verify = run([BIN / "recordroom", "audit", "verify"], fresh)
-    assert verify.returncode == 0 and verify.stdout.strip() == "intact: 2 events"
+    assert verify.returncode == 0, verify.stderr
+    assert verify.stdout.strip().splitlines()[-1] == "intact: 2 events (keyed)"
+
+
+def test_r_sec_2_worker_writes_signed_checkpoints_on_its_schedule(fresh):
+    import time
+
+    env = {**os.environ, "RECORDROOM_DATA_DIR": str(fresh),
+           "RECORDROOM_AUDIT_CHECKPOINT_MINUTES": "0.02"}  # fmt: skip
+    env.pop("RECORDROOM_DATABASE_URL", None)
+    proc = subprocess.Popen([BIN / "recordroom", "worker"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    path = fresh / "audit-checkpoints.jsonl"
+    try:
+        for _ in range(150):
+            if path.exists() and len(path.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert len(path.read_text().splitlines()) >= 3
+    verify = run([BIN / "recordroom", "audit", "verify"], fresh)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "last checkpoint: " in verify.stdout
 
 
 def _free_port():
@@ -114,7 +141,8 @@ def test_demo_twice_adds_nothing_the_second_time(tmp_path):
     assert run([BIN / "python", "-c", count], data).stdout == before
     assert (data / "demo" / "ground-truth.csv").read_text() == ground_truth
     verify = run([BIN / "recordroom", "audit", "verify"], data)
-    assert verify.returncode == 0 and verify.stdout.startswith("intact: ")
+    assert verify.returncode == 0, verify.stderr
+    assert verify.stdout.splitlines()[-1].startswith("intact: ")
 
 
 def test_manage_commands_are_audited_with_their_arguments(fresh):

@@ -236,7 +236,7 @@ def test_every_page_for_every_role(role, record_data, facility):
         access = access_of(url)
         # Roles are the only source of capabilities (no superuser shortcut).
         allowed = access in ACCESS_LEVELS or access in grants
-        before = AuditEvent.objects.filter(patient_id=str(patient.pk)).count()
+        before = AuditEvent.objects.count()
         response = _call(signed_in(user), name, url)
         where = f"{role} -> {name} ({access})"
         if allowed:
@@ -251,8 +251,11 @@ def test_every_page_for_every_role(role, record_data, facility):
             assert escape(PERMISSIONS[access].lower()) in response.content.decode(), (
                 where
             )
-            after = AuditEvent.objects.filter(patient_id=str(patient.pk)).count()
-            assert after == before, f"{where}: a refused page must audit nothing"
+            # R-SEC-2: the refused attempt itself is audited, once, and nothing else
+            (refused,) = AuditEvent.objects.filter(pk__gt=before)
+            assert (refused.action, refused.outcome, refused.username) == (
+                "access.denied", "denied", user.username,
+            ), where  # fmt: skip
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 
-from .chain import COLUMNS, event_hash, lock_and_head
+from .chain import COLUMNS, KEYED, audit_hmac, event_hash, head_text, lock_and_head
 from .models import AuditEvent, Outcome
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -149,3 +149,25 @@ def _saved(row: tuple[Any, ...]) -> AuditEvent:
     event._state.adding = False
     event._state.db = connection.alias
     return event
+
+
+def seal_plain_chain(*, actor: Actor) -> AuditEvent | None:
+    """Key a chain written before the audit key: append the `audit.chain_keyed` event.
+
+    Runs once, at the upgrade (migration audit 0003). The events before keep their
+    plain SHA-256 hashes (history is never rewritten); this first keyed event covers the
+    last plain hash, so none of them can change unnoticed afterwards. A chain that is
+    empty or already keyed is left alone.
+    """
+    with transaction.atomic():
+        last_id, head_hash = lock_and_head()
+        text = head_text(last_id)
+        if last_id == 0 or (
+            text is not None and audit_hmac().hexdigest(text.encode()) == head_hash
+        ):
+            return None
+        return record(
+            actor=actor,
+            action=actions.AUDIT_CHAIN_KEYED.name,
+            detail={"chain": KEYED, "plain_events": last_id, "plain_head": head_hash},
+        )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import sys
-import uuid
 from pathlib import Path
 
 import typer
@@ -12,6 +10,7 @@ from rich.console import Console
 
 from recordroom.kernel.files import private_dir
 
+from .audit import audit_app
 from .backup import backup as _backup
 from .backup import keys_app
 from .backup import restore as _restore
@@ -31,7 +30,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-audit_app = typer.Typer(help="The audit trail: verify the hash chain, export events.")
 user_app = typer.Typer(help="User accounts.")
 token_app = typer.Typer(help="Per-user API tokens (stored hashed; shown once).")
 app.add_typer(audit_app, name="audit")
@@ -239,75 +237,24 @@ def serve(
 def worker(
     batch: bool = typer.Option(False, "--batch", help="Run what is queued, then exit."),
 ) -> None:
-    """Run background tasks from the database queue."""
+    """Run background tasks from the database queue; at start, mark failed the import
+    runs a killed process left running; write a signed audit checkpoint at start and
+    every RECORDROOM_AUDIT_CHECKPOINT_MINUTES."""
     django_setup()
+    from django.conf import settings
     from django.core.management import call_command
+
+    from .housekeeping import checkpoint_now, fail_abandoned_imports, start_schedule
+
+    fail_abandoned_imports()
+    checkpoint_now()
+    if not batch:
+        start_schedule(settings.AUDIT_CHECKPOINT_MINUTES)
 
     args = ["db_worker", "--queue-name", "*", "--no-startup-delay"]
     if batch:
         args.append("--batch")
     call_command(*args)
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the whole hash chain; exit 1 naming the first broken event."""
-    django_setup()
-    from recordroom.audit.chain import verify
-
-    result = verify()
-    if result.intact:
-        out.print(f"intact: {result.count} events")
-        return
-    fail(
-        f"broken at event {result.broken_id}: {result.reason} "
-        f"({result.count} events verified before it)"
-    )
-
-
-@audit_app.command("export")
-def audit_export(
-    output: Path = typer.Option(
-        None, "--output", "-o", help="File to write (default stdout)."
-    ),
-    patient: str = typer.Option(None, help="Only events about this patient id."),
-) -> None:
-    """Export audit events as FHIR R4 AuditEvent NDJSON."""
-    django_setup()
-    from recordroom.audit.fhir import iter_ndjson
-    from recordroom.audit.models import AuditEvent, Outcome
-    from recordroom.audit.services import record
-    from recordroom.kernel import actions
-
-    if patient:
-        try:
-            patient = str(uuid.UUID(patient))
-        except ValueError:
-            fail(f"--patient must be a patient id (a UUID), got {patient!r}")
-    events = AuditEvent.objects.order_by("id")
-    if patient:
-        events = events.filter(patient_id=patient)
-    count, outcome = 0, Outcome.FAILURE
-    fh = output.open("w", encoding="utf-8") if output else sys.stdout
-    try:
-        for line in iter_ndjson(events):
-            fh.write(line)
-            count += 1
-        outcome = Outcome.SUCCESS
-    finally:
-        # Audited even when cut short (broken pipe, full disk, Ctrl-C): what was
-        # written so far has left the system.
-        if output:
-            fh.close()
-        record(
-            actor=cli_actor(),
-            action=actions.AUDIT_EXPORT.name,
-            patient=patient or None,
-            outcome=outcome,
-            detail={"count": count, "output": str(output or "stdout")},
-        )
-    if output:
-        out.print(f"exported {count} events to {output}")
 
 
 @user_app.command("create")

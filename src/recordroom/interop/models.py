@@ -99,6 +99,14 @@ class ImportRun(models.Model):
         max_length=10, choices=ImportStatus.choices, default=ImportStatus.RUNNING
     )
     counts = models.JSONField(default=dict)
+    # Who runs it, and that it is still alive: a run whose process died (kill -9) is
+    # found by a dead pid on this host or a stale heartbeat and marked failed.
+    host = models.CharField(max_length=255, blank=True, default="")
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(
+        blank=True, default="", help_text="why a failed run failed"
+    )
 
     class Meta:
         ordering = ["-started_at"]

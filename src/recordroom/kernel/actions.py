@@ -183,6 +183,24 @@ BACKUP_RESTORE = declare(
 KEYS_EXPORT = declare(
     "keys.export", "export", "The keys (blob, secret, audit) were exported."
 )
+AUDIT_CHAIN_KEYED = declare(
+    "audit.chain_keyed",
+    "update",
+    "The audit chain switched from plain SHA-256 to HMAC-SHA256 (once, at upgrade); "
+    "the events before it keep their plain hashes and are sealed by this one's.",
+)
+ACCESS_DENIED = declare(
+    "access.denied",
+    "read",
+    "An attempt was refused: a missing permission, a patient or facility outside the "
+    "user's scope, or a sensitivity label (web, API and FHIR alike).",
+)
+SESSION_EXPIRED = declare(
+    "auth.session_expired",
+    "login",
+    "A session ended after the idle limit (R-SEC-1 automatic logoff), seen on its "
+    "next request.",
+)
 # Bulk
 DEMO_LOAD = declare("demo.load", "create", "Synthetic demo population loaded.")
 
@@ -208,6 +226,11 @@ INTEROP_IMPORT = declare(
 )
 INTEROP_EXPORT = declare(
     "interop.export", "export", "A bulk FHIR export was requested or downloaded."
+)
+INTEROP_IMPORT_ABANDONED = declare(
+    "interop.import_abandoned",
+    "update",
+    "An import run left 'running' by a process that died was marked failed.",
 )
 
 # Release of information (release/)

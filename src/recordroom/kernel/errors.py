@@ -26,8 +26,24 @@ class NotFound(RecordroomError):
 
 
 class PermissionDenied(RecordroomError):
+    """A refused attempt. Adapters audit it where they turn it into a 403 (or into a
+    404, raised while handling it, where a 403 would reveal that a record exists):
+    `patient_id` names the patient when known; `audited` is set once it is recorded."""
+
     code = "forbidden"
     status = 403
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        patient_id: object = None,
+        audited: bool = False,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.patient_id = patient_id
+        self.audited = audited
 
 
 class Conflict(RecordroomError):

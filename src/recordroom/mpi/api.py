@@ -307,6 +307,7 @@ def open_patient(
             actor=actor, action=action, patient=patient_id, outcome=Outcome.DENIED,
             detail={**(detail or {}), "reason": exc.message},
         )  # fmt: skip
+        exc.audited = True
         raise
 
 

@@ -53,7 +53,8 @@ def decide_pair(
                                field="note")  # fmt: skip
     for p in (a, b):
         if not in_scope(actor.user, p):
-            raise PermissionDenied(f"patient {p.pk} has no record at your facilities")
+            raise PermissionDenied(f"patient {p.pk} has no record at your facilities",
+                                   patient_id=p.pk)  # fmt: skip
     left, right = _ordered(a, b)
     with transaction.atomic():
         PairDecision.objects.filter(left=left, right=right, current=True).update(

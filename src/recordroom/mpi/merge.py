@@ -104,7 +104,8 @@ def merge_patients(
                                f"{', '.join(CHOOSABLE)}", field="take")  # fmt: skip
     for p in (survivor, retired):
         if not in_scope(actor.user, p):
-            raise PermissionDenied(f"patient {p.pk} has no record at your facilities")
+            raise PermissionDenied(f"patient {p.pk} has no record at your facilities",
+                                   patient_id=p.pk)  # fmt: skip
     with transaction.atomic():
         survivor = Patient.objects.select_for_update().get(pk=survivor.pk)
         retired = Patient.objects.select_for_update().get(pk=retired.pk)

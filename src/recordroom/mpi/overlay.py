@@ -195,7 +195,8 @@ def split_patient(
                                f"{', '.join(sorted(unknown)) or 'none'})", field="move")  # fmt: skip
     for p in (source, target):
         if p is not None and not in_scope(actor.user, p):
-            raise PermissionDenied(f"patient {p.pk} has no record at your facilities")
+            raise PermissionDenied(f"patient {p.pk} has no record at your facilities",
+                                   patient_id=p.pk)  # fmt: skip
     with transaction.atomic():
         created = target is None
         if target is None:

@@ -476,6 +476,7 @@ def get_patient(*, user: Any, patient_id: Any) -> Patient:
     if not in_scope(user, patient):
         raise PermissionDenied(
             f"patient {patient_id} has no record at your facilities; ask the HIM manager "
-            "for access"
+            "for access",
+            patient_id=patient.pk,
         )
     return patient

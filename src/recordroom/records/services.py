@@ -425,7 +425,8 @@ def get_document(*, user: Any, document_id: Any, check_labels: bool = True) -> D
         not in_scope(user, doc.patient)
         or not visible_documents(user).filter(pk=doc.pk).exists()
     ):
-        raise PermissionDenied(f"document {document_id} is outside your facilities")
+        raise PermissionDenied(f"document {document_id} is outside your facilities",
+                               patient_id=doc.patient_id)  # fmt: skip
     if check_labels:
         require_document(user, doc)
     return doc

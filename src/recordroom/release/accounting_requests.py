@@ -70,7 +70,8 @@ def log_accounting_request(
             field="patient",
         )
     if not in_scope(actor.user, patient):
-        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities")
+        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities",
+                               patient_id=patient.pk)  # fmt: skip
     today = clock.today(patient_facility(patient, actor.user))
     if received_on > today:
         raise ValidationFailed(
@@ -188,7 +189,8 @@ def produce_accounting(
     _open(req)
     patient = req.patient
     if not in_scope(actor.user, patient):
-        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities")
+        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities",
+                               patient_id=patient.pk)  # fmt: skip
     if req.fee_cents and not req.fee_agreed_at:
         raise ValidationFailed(
             f"tell the individual the fee (${req.fee_cents / 100:.2f}: not the first "

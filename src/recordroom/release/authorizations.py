@@ -138,7 +138,8 @@ def record_authorization(
         raise ValidationFailed(f"unknown authorization kind {kind!r}; use one of "
                                f"{', '.join(AuthorizationKind.values)}", field="kind")  # fmt: skip
     if not in_scope(actor.user, patient):
-        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities")
+        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities",
+                               patient_id=patient.pk)  # fmt: skip
     if request is not None and request.patient_id != patient.pk:
         raise ValidationFailed(f"request {request.number} is for another patient",
                                field="request")  # fmt: skip

@@ -118,7 +118,8 @@ def download(token: str, passcode: str, client_address: str) -> bytes:
     if problem:
         refuse(actor, req, "download", problem,
                detail={"link": str(link.pk), "client": client_address})  # fmt: skip
-        raise PermissionDenied(problem, field="passcode")
+        # refuse() has recorded it: not audited twice
+        raise PermissionDenied(problem, field="passcode", audited=True)
     with transaction.atomic():
         taken = DownloadLink.objects.filter(pk=link.pk, downloads__lt=F("max_downloads"),
                                             revoked_at__isnull=True)  # fmt: skip

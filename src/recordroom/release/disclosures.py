@@ -308,7 +308,8 @@ def _fill(actor: Actor, row: Disclosure, v: dict[str, Any]) -> None:
     """Check and set the entry's fields (shared by a new entry and a correction)."""
     patient = v["patient"]
     if not in_scope(actor.user, patient):
-        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities")
+        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities",
+                               patient_id=patient.pk)  # fmt: skip
     for name, rule in (
         ("recipient_name", "(ii)"),
         ("description", "(iii)"),

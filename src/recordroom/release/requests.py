@@ -126,7 +126,8 @@ def _check(actor: Actor, data: RequestIn) -> tuple[Patient, Facility]:
             f"patient {patient.pk} was merged into {patient.merged_into_id}; log the "
             "request on that record", field="patient_id")  # fmt: skip
     if not in_scope(actor.user, patient):
-        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities")
+        raise PermissionDenied(f"patient {patient.pk} has no record at your facilities",
+                               patient_id=patient.pk)  # fmt: skip
     facility = Facility.objects.filter(code=data.facility_code).first()
     if facility is None:
         raise ValidationFailed(f"unknown facility {data.facility_code!r}",

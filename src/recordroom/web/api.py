@@ -29,6 +29,7 @@ from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS
 from recordroom.accounts.services import Throttled, authenticate_token
 from recordroom.audit.api import router as audit_router
+from recordroom.audit.refusals import audit_refusal, refusal_of
 from recordroom.interop.hl7v2.api import router as interfaces_router
 from recordroom.kernel import uploads
 from recordroom.kernel.actor import Actor
@@ -38,6 +39,7 @@ from recordroom.records.api import router as records_router
 from recordroom.release.api import router as release_router
 from recordroom.web.middleware import SESSION_MFA_OK
 from recordroom.web.request import actor_from_request
+from recordroom.web.views_common import patient_in_url
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ def _authorize(request: HttpRequest, user: Any) -> Actor:
     capability = getattr(request, "recordroom_capability", None)
     if capability is None:  # cannot happen for bound routes; refuse rather than allow
         raise PermissionDenied("this API route declares no capability")
+    request.recordroom_user = user  # type: ignore[attr-defined]  # a refusal's actor
     if capability != SIGNED_IN:
         permissions.require(user, capability)
     return actor_from_request(request, channel="api", user=user)
@@ -189,7 +192,24 @@ def _error(
 
 @api.exception_handler(RecordroomError)
 def _domain_error(request: HttpRequest, exc: RecordroomError) -> HttpResponse:
+    """A domain error as JSON; a refused attempt is audited first (access.denied)."""
+    if refusal_of(exc) is not None:
+        actor = getattr(request, "auth", None)
+        if not isinstance(actor, Actor):  # refused before the route got its actor
+            actor = actor_from_request(
+                request, channel="api", user=getattr(request, "recordroom_user", None)
+            )
+        audit_refusal(actor=actor, exc=exc, path=request.path,
+                      patient_id=_patient_param(request))  # fmt: skip
     return _error(request, exc.status, exc.code, exc.message, exc.field)
+
+
+def _patient_param(request: HttpRequest) -> Any:
+    return (
+        patient_in_url(request)
+        or request.GET.get("patient")
+        or request.GET.get("patient_id")
+    )
 
 
 @api.exception_handler(Throttled)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -90,6 +91,28 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response
+
+
+class IdleSessionMiddleware:
+    """A session cookie whose session ended by the idle limit: audit that end (R-SEC-1),
+    with the user it belonged to, on the request that finds it.
+
+    Only when the session loads empty of a user (it is loaded here as the auth
+    middleware would) is the expired row looked up, so live sessions cost nothing.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if key and SESSION_KEY not in request.session:
+            from recordroom.accounts.sessions import end_expired_session
+
+            from .request import actor_from_request
+
+            end_expired_session(actor=actor_from_request(request), session_key=key)
+        return self.get_response(request)
 
 
 class SecondFactorMiddleware:

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS
 from recordroom.audit.models import Outcome
+from recordroom.audit.refusals import audit_refusal
 from recordroom.audit.services import record
 from recordroom.kernel.errors import (
     IntegrityFailure,
@@ -49,7 +50,7 @@ def requires(access: str) -> Callable[[View], View]:
 
     Capabilities are the codenames in accounts.roles.PERMISSIONS. Anonymous users are
     sent to sign in; a signed-in user without the capability gets a 403 page naming
-    it, and nothing is audited (no patient data was touched).
+    it, audited as access.denied.
     """
     if access not in ACCESS_LEVELS and access not in PERMISSIONS:
         raise ValueError(
@@ -74,8 +75,29 @@ def requires(access: str) -> Callable[[View], View]:
     return decorate
 
 
+def audit_page_refusal(request: HttpRequest, exc: BaseException) -> None:
+    """Audit a refused attempt made from a page (access.denied), once."""
+    audit_refusal(
+        actor=actor_from_request(request),
+        exc=exc,
+        path=request.path,
+        patient_id=patient_in_url(request),
+    )
+
+
+def patient_in_url(request: HttpRequest) -> Any:
+    """The patient id a URL names (a `...patient...` path parameter), if any."""
+    match = getattr(request, "resolver_match", None)
+    for name, value in (match.kwargs if match else {}).items():
+        if "patient" in name:
+            return value
+    return None
+
+
 def error_page(request: HttpRequest, exc: RecordroomError) -> HttpResponse:
-    """Render a domain error as a page with its status and message."""
+    """Render a domain error as a page with its status and message; a refusal is
+    audited first (access.denied)."""
+    audit_page_refusal(request, exc)
     status = exc.status
     if isinstance(exc, PermissionDenied):
         status = 403
@@ -120,3 +142,4 @@ def audit_denied(
         outcome=Outcome.DENIED,
         detail={"reason": exc.message, **detail},
     )
+    exc.audited = True

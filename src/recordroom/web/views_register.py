@@ -28,7 +28,7 @@ from recordroom.mpi.services import (
 )
 from recordroom.web.request import actor_from_request
 
-from .views_common import requires
+from .views_common import audit_page_refusal, requires
 
 _ADDRESS = ("line1", "city", "state", "postal_code")
 _DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -147,6 +147,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _outcome_message(done, form.cleaned_data))
                 return redirect("web:chart", patient_id=done.patient.pk)
         except (ValidationFailed, PermissionDenied, NotFound) as exc:
+            audit_page_refusal(request, exc)  # only a refusal is recorded
             form.add_error(_field_for(exc), exc.message)
         if valid:
             context.update(_matches(request, data, form.cleaned_data))

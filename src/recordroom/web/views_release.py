@@ -50,7 +50,7 @@ from recordroom.release.models import (
 from recordroom.release.subpoenas import ASSURANCES, QPO_STATES
 from recordroom.web.request import actor_from_request
 
-from .views_common import denial_audited, requires
+from .views_common import audit_page_refusal, denial_audited, requires
 from .views_search import RESULT_LIMIT, SearchForm, _row
 
 _DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -369,6 +369,7 @@ def intake(request: HttpRequest) -> HttpResponse:
             data = form.request_in(patient, legal.detail())
             req = rq.log_request(actor=actor, data=data)
         except (ValidationFailed, PermissionDenied, NotFound) as exc:
+            audit_page_refusal(request, exc)  # only a refusal is recorded
             field = _INTAKE_FIELD.get(exc.field or "", exc.field)
             form.add_error(field if field in form.fields else None, exc.message)
         else:

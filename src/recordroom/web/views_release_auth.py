@@ -31,7 +31,7 @@ from recordroom.release.models import (
 )
 from recordroom.web.request import actor_from_request
 
-from .views_common import requires
+from .views_common import audit_page_refusal, requires
 from .views_release import act
 
 _DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -193,6 +193,7 @@ def authorization_new(request: HttpRequest, request_id: UUID) -> HttpResponse:
                 **form.values(),
             )  # fmt: skip
         except (ValidationFailed, PermissionDenied) as exc:
+            audit_page_refusal(request, exc)  # only a refusal is recorded
             _add_error(form, exc)
         else:
             messages.success(request, _checked(auth))

@@ -30,6 +30,8 @@ from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.models import Facility
 
+from .runs import beat, fail_abandoned_runs, this_process
+
 SUFFIXES = (".json", ".ndjson", ".jsonl")
 NDJSON_CHUNK = 1000
 GROUP = 2000  # entries per transaction
@@ -146,9 +148,11 @@ def import_fhir(
     """
     files = discover(paths)
     store = default_store()
+    fail_abandoned_runs(actor=actor)  # runs a killed import left "running"
     run = ImportRun.objects.create(
-        started_by=actor.username[:150], source=source, paths=[str(p) for p in paths]
-    )
+        started_by=actor.username[:150], source=source, paths=[str(p) for p in paths],
+        **this_process(),
+    )  # fmt: skip
     summary = Summary()
     writer = Writer(actor=actor, source=source, facility=facility, own_ids=True)
 
@@ -184,6 +188,7 @@ def import_fhir(
         # Small bundles are applied together, one transaction per GROUP entries;
         # if the database refuses the group, each bundle is tried on its own. Their
         # files are made durable first, with one sync for the group.
+        beat(run)
         if unstored:
             store.put_many(unstored)
             unstored.clear()

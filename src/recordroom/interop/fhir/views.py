@@ -22,6 +22,7 @@ from recordroom.accounts.oauth import authenticate_bearer
 from recordroom.accounts.permissions import require
 from recordroom.accounts.scopes import require_scope
 from recordroom.accounts.services import Throttled
+from recordroom.audit.refusals import audit_refusal
 from recordroom.audit.services import EventSpec, record_many
 from recordroom.kernel import actions, netaddr
 from recordroom.kernel.actor import Actor
@@ -117,6 +118,7 @@ def _dispatch(
     *args: Any,
     **kwargs: Any,
 ) -> HttpResponseBase:
+    actor = None
     try:
         try:
             actor = authenticate(request)
@@ -129,14 +131,30 @@ def _dispatch(
         resp = outcome(429, "throttled", exc.message)
         resp["Retry-After"] = str(exc.retry_after)
         return resp
-    except NotFound as exc:
+    except NotFound as exc:  # out of scope reads as absent, but is audited as refused
+        if actor is not None:
+            _audit_refusal(request, actor, exc, view, kwargs)
         return outcome(404, "not-found", exc.message, exc.field)
     except PermissionDenied as exc:
+        if actor is not None:
+            _audit_refusal(request, actor, exc, view, kwargs)
         return outcome(403, "forbidden", exc.message, exc.field)
     except RecordroomError as exc:
         code = "invalid" if exc.status < 500 else "processing"
         return outcome(exc.status if exc.status != 422 else 400, code,
                        exc.message, exc.field)  # fmt: skip
+
+
+def _audit_refusal(
+    request: HttpRequest, actor: Actor, exc: RecordroomError,
+    view: Callable[..., Any], kwargs: dict[str, Any],
+) -> None:  # fmt: skip
+    """access.denied for a refused FHIR interaction (the patient when the URL names
+    one: Patient/{id}, or a compartment's)."""
+    patient = request.GET.get("patient") or request.GET.get("subject")
+    if kwargs.get("resource") == "Patient" or view.__name__ == "everything":
+        patient = kwargs.get("rid")  # Patient/{id}, Patient/{id}/$everything
+    audit_refusal(actor=actor, exc=exc, path=request.path, patient_id=patient)
 
 
 # --- views ------------------------------------------------------------------------

@@ -35,6 +35,7 @@ def open_document(actor: Actor, document_id: UUID, *, action: str) -> Document:
             outcome=Outcome.DENIED, detail={"document": str(document_id),
                                             "reason": exc.message},
         )  # fmt: skip
+        exc.audited = True
         raise
 
 
