@@ -129,7 +129,7 @@ def test_a_key_a_later_version_adds_is_created_by_init_only_while_unused(upgrade
     with pytest.raises(keys.MissingKey, match="new.key is missing"):
         keys.create_first_time(check_database=False)
     keys.check_on_start()  # the start itself is not refused: init must run
-    with pytest.raises(keys.MissingKey, match="recordroom init` creates it"):
+    with pytest.raises(keys.MissingKey, match="run `recordroom init` to create them"):
         keys.require()
     NOTHING_USED["value"] = True
     assert keys.create_first_time(check_database=False) == [

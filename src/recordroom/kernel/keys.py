@@ -62,7 +62,8 @@ def data_held(*, database: bool = False) -> list[str]:
     return found
 
 
-def _refusal(specs: list[Any], found: list[str]) -> MissingKey:
+def _refusal(specs: list[Any], found: list[str], *, used: bool = False) -> MissingKey:
+    """The refusal naming the missing keys; `used`: init found them already used."""
     s = _settings()
     names = " and ".join(f"{Path(s.KEY_DIR) / spec.file}" for spec in specs)
     variables = " / ".join(spec.env for spec in specs if spec.env)
@@ -71,19 +72,22 @@ def _refusal(specs: list[Any], found: list[str]) -> MissingKey:
             f"no key at {names} ({variables} unset): this data folder is not set "
             "up; run `recordroom init` (or `recordroom restore` from a backup) first"
         )
-    return MissingKey(
-        f"this installation holds {'; '.join(found)}, but the key file {names} is "
-        "missing "
-        f"({variables} unset). Restore it from your key backup: "
-        "`recordroom restore BACKUP --keys KEYS` into an empty folder, or copy the "
-        f"file back into {s.KEY_DIR} (mode 0600), or set {variables}. A new key is "
-        "never made for existing data: what the old one encrypted could not be read."
-        + (
-            " If this version added the key, `recordroom init` creates it as long as "
-            "nothing has used it yet."
-            if any(spec.unused_check for spec in specs)
-            else ""
+    files = "key files" if len(specs) > 1 else "key file"
+    verb = "are" if len(specs) > 1 else "is"
+    if not used and all(spec.unused_check for spec in specs):
+        # Keys this version added (the audit keys, after an upgrade).
+        return MissingKey(
+            f"this version adds the {files} {names} ({variables} unset), which this "
+            f"installation does not have yet: run `recordroom init` to create them "
+            "(it does so only while nothing has used them). If they existed before, "
+            f"copy them back into {s.KEY_DIR} (mode 0600) from your key export."
         )
+    return MissingKey(
+        f"this installation holds {'; '.join(found)}, but the {files} {names} {verb} "
+        f"missing ({variables} unset). Restore them from your key backup: "
+        "`recordroom restore BACKUP --keys KEYS` into an empty folder, or copy the "
+        f"files back into {s.KEY_DIR} (mode 0600), or set {variables}. A new key is "
+        "never made for existing data: what the old one encrypted could not be read."
     )
 
 
@@ -126,7 +130,7 @@ def create_first_time(*, check_database: bool = True) -> list[Path]:
             s for s in specs if not (s.unused_check and import_string(s.unused_check)())
         ]
         if used:
-            raise _refusal(used, found)
+            raise _refusal(used, found, used=True)
     return install({spec.setting: spec.make() for spec in specs})
 
 
