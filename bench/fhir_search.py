@@ -95,7 +95,7 @@ def main() -> int:
     if args.in_process:
         from django.test import Client
 
-        client = Client(HTTP_AUTHORIZATION=auth)
+        client = Client(HTTP_AUTHORIZATION=auth, HTTP_HOST="127.0.0.1")
         inproc = run_kinds(kinds, args.warmup, lambda p: in_process(client, p))
         _common.print_table("Django stack in-process (django.test.Client)", inproc,
                             TARGET_MS)  # fmt: skip
@@ -230,7 +230,7 @@ def explain(kinds: list[Kind], auth: str) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client(HTTP_AUTHORIZATION=auth)
+    client = Client(HTTP_AUTHORIZATION=auth, HTTP_HOST="127.0.0.1")
     for kind in kinds:
         path = BASE + urlencode(kind.params[0])
         with CaptureQueriesContext(connection) as ctx:

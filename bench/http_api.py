@@ -81,7 +81,8 @@ def main() -> int:
     # not wait for a core.
     from django.test import Client
 
-    client = Client(HTTP_AUTHORIZATION=headers["Authorization"])
+    # An allowed host: the settings add no "testserver" outside the test suite.
+    client = Client(HTTP_AUTHORIZATION=headers["Authorization"], HTTP_HOST="127.0.0.1")
     rows = run_all(cases, args.warmup, lambda path: in_process(client, path))
     _common.print_table("Django stack in-process (django.test.Client)", rows, TARGET_MS)
     _common.footer()

@@ -67,7 +67,8 @@ def server(tmp_path) -> Iterator[dict[str, str]]:
         PYTHONPATH=SOURCE,
     )
     python = sys.executable
-    _run([python, "-m", "django", "migrate", "--noinput", "-v", "0"], env)
+    # First-time setup (keys, then migrate): a start without keys is refused.
+    _run([python, "-c", "from recordroom.cli import main; main()", "init"], env)
     ids = json.loads(
         _run([python, "-m", "tests.web.browser_setup"], env).splitlines()[-1]
     )

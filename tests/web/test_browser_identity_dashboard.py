@@ -52,7 +52,7 @@ def test_judge_an_automatic_link_wrong_on_the_dashboard(server, chromium):  # no
     page.get_by_role("navigation", name="Identity").get_by_role(
         "link", name="Overlays"
     ).click()
-    expect(page.get_by_role("cell", name="wrong-auto-link")).to_be_visible()
+    expect(page.get_by_role("cell", name="Automatic link judged wrong")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "11-wrong-link-overlay.png", full_page=True)
 
     with sqlite3.connect(server["db"]) as db:

@@ -274,8 +274,8 @@ def test_register_in_the_browser_check_see_evidence_and_link(server, chromium): 
         "to this record"
     )
     evidence = candidate.locator("table.evidence")
-    expect(evidence.get_by_role("cell", name="birth_date")).to_be_visible()
-    expect(evidence.get_by_role("cell", name="family_name")).to_be_visible()
+    expect(evidence.get_by_role("cell", name="Date of birth")).to_be_visible()
+    expect(evidence.get_by_role("cell", name="Surname")).to_be_visible()
     # the values typed are still there for the next step
     expect(page.get_by_label("MRN", exact=True)).to_have_value("S500")
     page.screenshot(path=ARTIFACTS / "05-register-candidates.png", full_page=True)

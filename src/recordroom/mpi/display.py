@@ -45,6 +45,7 @@ OVERLAY_KINDS = {
     "care-before-birth": "Care before birth",
     "two-births": "Two births",
     "sex-conflicting-care": "Care that conflicts with the recorded sex",
+    "wrong-auto-link": "Automatic link judged wrong",
 }
 
 # Level labels that name the string metric: said in words.
