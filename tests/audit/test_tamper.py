@@ -318,3 +318,23 @@ def test_r_sec_2_checkpoints_also_go_to_syslog_when_set(db, settings):
         message = sink.recv(4096).decode()
     assert message.startswith("<")  # a syslog priority (authpriv.info)
     assert "recordroom audit checkpoint" in message and cp.sig in message
+
+
+def test_the_audit_key_counts_as_unused_only_on_a_chain_from_before_it(db):
+    """`recordroom init` may create a missing audit key only while nothing used it."""
+    from recordroom.audit.keys import audit_key_unused
+
+    assert audit_key_unused()  # empty chain
+    _legacy_chain(3)
+    assert audit_key_unused()  # an installation from before the key
+    seal_plain_chain(actor=UPGRADE)
+    assert not audit_key_unused()  # sealed: keyed from event 4 on
+
+
+def test_a_plain_row_appended_to_a_keyed_chain_does_not_free_the_key(db):
+    from recordroom.audit.keys import audit_key_unused
+
+    _events(2)
+    assert not audit_key_unused()
+    _rehash_from(2)  # the newest event rewritten with a plain hash
+    assert not audit_key_unused()  # the first event is still keyed

@@ -111,3 +111,22 @@ def test_the_redaction_page_shows_the_picked_page_and_its_redactions(roi, item):
     client.post(f"{url}/redactions", {"text": "123-45-6789", "reason": "not needed"})
     page1 = client.get(url).content.decode()
     assert len(re.findall(r'class="redaction-box"', page1)) == 1
+
+
+def test_a_note_the_role_may_not_read_is_not_previewed_r_pn_1(roi, facility):
+    """The release desk's preview is a read like the viewer's: a psychotherapy note
+    (readable only by its author, and the privacy officer after break-the-glass) is
+    refused there too, naming the label, while the chart's other documents show."""
+    from tests.labelled import labelled_chart
+
+    chart = labelled_chart(facility)
+    req = make_request(roi, chart.patient)
+    scope.select_documents(actor=factories.SYSTEM, req=req)
+    items = {i.document_id: i for i in ReleaseItem.objects.filter(request=req)}
+    client = signed_in(roi)
+    refused = client.get(png_url(items[chart.therapy.pk], 1))
+    assert refused.status_code == 403
+    assert "Psychotherapy note" in refused.content.decode()
+    page = client.get(f"/release/{req.pk}/items/{items[chart.therapy.pk].pk}")
+    assert page.status_code == 403
+    assert client.get(png_url(items[chart.plain.pk], 1)).status_code == 200

@@ -26,8 +26,13 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
 
 def run_server(*, host: str, port: int, workers: int = 2, threads: int = 4) -> None:
+    from django.conf import settings
+
     _Server(
         {
+            # Gunicorn believes X-Forwarded-Proto only from our trusted proxies (its
+            # own default trusts 127.0.0.1 whatever RECORDROOM_TRUSTED_PROXIES says).
+            "forwarded_allow_ips": ",".join(settings.TRUSTED_PROXIES),
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,

@@ -33,7 +33,7 @@ def too_large(size: int | None, name: str = "") -> TooLarge:
     what = f"file {name!r}" if name else "the upload"
     told = f" is {size / 1048576:.1f} MB" if size else " is larger"
     return TooLarge(
-        f"{what}{told}; the limit is {limit // 1048576} MB (RECORDROOM_MAX_UPLOAD_MB)",
+        f"{what}{told}; the limit is {limit // 1048576} MB (set by the administrator)",
         field="file",
     )
 

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -105,11 +105,11 @@ def download(token: str, passcode: str, client_address: str) -> bytes:
     now = timezone.now()
     problem = ""
     if link.revoked_at:
-        problem = (f"this link was revoked on {link.revoked_at:%Y-%m-%d}; ask the "
-                   "records office for a new one")  # fmt: skip
+        problem = (f"this link was revoked on {clock.long_date(link.revoked_at, req.facility)}; "
+                   "ask the records office for a new one")  # fmt: skip
     elif now >= link.expires_at:
-        problem = (f"this link expired on {link.expires_at:%Y-%m-%d %H:%M} UTC; ask the "
-                   "records office for a new one")  # fmt: skip
+        problem = (f"this link expired on {clock.short_datetime(link.expires_at, req.facility)}; "
+                   "ask the records office for a new one")  # fmt: skip
     elif link.downloads >= link.max_downloads:
         problem = (f"this link has been used its {link.max_downloads} times; ask the "
                    "records office for a new one")  # fmt: skip

@@ -251,7 +251,7 @@ class UploadForm(forms.Form):
         field_enc.queryset = encounters.order_by("-admit_at")
         field_enc.label_from_instance = lambda e: (
             f"{e.account_number} · {e.get_encounter_class_display()} · "
-            f"{e.admit_at:%Y-%m-%d} · {e.facility.code}"
+            f"{clock.short_date(e.admit_at, e.facility)} · {e.facility.code}"
         )
         field_fac: Any = self.fields["facility"]
         field_fac.queryset = Facility.objects.filter(pk__in=facility_ids)

@@ -25,6 +25,7 @@ from recordroom.kernel.errors import (
     TooLarge,
     ValidationFailed,
 )
+from recordroom.records.access import require_document
 from recordroom.release import (
     delivery,
     packets,
@@ -150,6 +151,15 @@ def _preview_context(
     }  # fmt: skip
 
 
+def _readable_item(request: HttpRequest, req: Any, item_id: int) -> Any:
+    """One of the request's documents, if this user may read it: a label the role is
+    not granted (a psychotherapy note, a restricted chart without break-the-glass)
+    keeps its pages from the preview as from the viewer."""
+    item = redaction.get_item(req=req, item_id=item_id)
+    require_document(request.user, item.document)
+    return item
+
+
 @never_cache
 @requires("release_records")
 def item_preview(
@@ -158,7 +168,7 @@ def item_preview(
     """A page of one of the request's documents as a PNG (PREVIEW_DPI), for
     drawing a region to redact; the read is audited like the packet's."""
     req = rq.get_request(user=request.user, request_id=request_id)
-    item = redaction.get_item(req=req, item_id=item_id)
+    item = _readable_item(request, req, item_id)
     png = preview.page_png(scope.version_pdf(item.version), page)
     record(actor=actor_from_request(request), action=actions.CHART_OPEN.name,
            patient=req.patient, obj=req,
@@ -174,7 +184,7 @@ def item_preview(
 def item_page(request: HttpRequest, request_id: UUID, item_id: int) -> HttpResponse:
     """A selected document: withhold pages, redact regions or text."""
     req = rq.get_request(user=request.user, request_id=request_id)
-    return _item_page(request, req, redaction.get_item(req=req, item_id=item_id))
+    return _item_page(request, req, _readable_item(request, req, item_id))
 
 
 def _item_act(
@@ -183,7 +193,7 @@ def _item_act(
     """POST: one redaction service on the item; back to its page, or the page again
     with the refusal at its form."""
     req = rq.get_request(user=request.user, request_id=request_id)
-    item = redaction.get_item(req=req, item_id=item_id)
+    item = _readable_item(request, req, item_id)
     if request.method != "POST":
         return redirect("web:release_item", request_id=req.pk, item_id=item.pk)
     try:
@@ -253,7 +263,7 @@ def item_include(request: HttpRequest, request_id: UUID, item_id: int) -> HttpRe
     """Leave a document out by hand (misfiled, not asked for), or put it back."""
 
     def run(actor: Any, req: ReleaseRequest, post: Any) -> str:
-        item = redaction.get_item(req=req, item_id=item_id)
+        item = redaction.get_item(req=req, item_id=item_id)  # no need to read it
         included = post.get("included") == "1"
         redaction.set_included(actor=actor, item=item, included=included,
                                reason=post.get("reason", ""))  # fmt: skip

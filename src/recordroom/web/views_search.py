@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from recordroom.accounts.permissions import has
 from recordroom.kernel.errors import ValidationFailed
+from recordroom.mpi.display import system_label
 from recordroom.mpi.search import PatientHit, PatientQuery
 from recordroom.records.access import chart_access
 from recordroom.records.chart import find_patients, record_search
@@ -62,7 +63,8 @@ def _row(hit: PatientHit, user: Any = None) -> dict[str, Any]:
         else "",
         "age": _age(patient.birth_date, patient.deceased_date),
         "mrns": [
-            (m.value, m.facility.code if m.facility else m.system) for m in hit.mrns
+            (m.value, m.facility.code if m.facility else system_label(m.system))
+            for m in hit.mrns
         ],
         "flags": flags,
         # A VIP or restricted chart the user's role may not open without a reason.

@@ -44,7 +44,7 @@ def read_upload(file: UploadedFile) -> bytes:
     if file.size is not None and file.size > settings.MAX_UPLOAD_BYTES:
         raise TooLarge(
             f"file {file.name!r} is {file.size / 1048576:.1f} MB; the limit is "
-            f"{settings.MAX_UPLOAD_BYTES // 1048576} MB (RECORDROOM_MAX_UPLOAD_MB)",
+            f"{settings.MAX_UPLOAD_BYTES // 1048576} MB (set by the administrator)",
             field="file",
         )
     return file.read()
