@@ -338,3 +338,26 @@ def test_a_plain_row_appended_to_a_keyed_chain_does_not_free_the_key(db):
     assert not audit_key_unused()
     _rehash_from(2)  # the newest event rewritten with a plain hash
     assert not audit_key_unused()  # the first event is still keyed
+
+
+def test_verify_warns_when_no_checkpoint_guards_the_end_of_the_chain(db, settings):
+    _events(2)
+    settings.AUDIT_CHECKPOINT_FILE = settings.DATA_DIR / "audit-checkpoints.jsonl"
+    out = " ".join(_verify_cli().output.split())
+    assert "warning: no checkpoint yet: events cut from the end" in out
+    assert "is in the data folder: ship it off-host" in out
+    assert "intact: 2 events (keyed)" in out
+
+
+def test_verify_warns_when_the_schedule_stopped_writing_checkpoints(
+    db, settings, monkeypatch
+):
+    from recordroom.audit import checkpoints
+
+    _events(2)
+    settings.AUDIT_CHECKPOINT_MINUTES = 60
+    with monkeypatch.context() as m:  # a checkpoint written in November 2023
+        m.setattr(checkpoints.time, "time", lambda: 1_700_000_000.0)
+        write_checkpoint()
+    out = " ".join(_verify_cli().output.split())
+    assert "the last checkpoint is" in out and "is `recordroom worker` running?" in out

@@ -125,10 +125,12 @@ def write_checkpoint(path: Path | None = None) -> Checkpoint:
     path = path or settings.AUDIT_CHECKPOINT_FILE
     key = signing_key()
     previous = read_checkpoints(path, key.public_key())
+    # The head is read first: the check below walks at least up to it, so an event
+    # written meanwhile is never signed unchecked (the next checkpoint covers it).
+    event_id, head_hash = _head()
     result = _check_since(previous[-1] if previous else None)
     if not result.intact:
         raise CheckpointError(f"not signed: {result.reason}")
-    event_id, head_hash = _head()
     now = datetime.fromtimestamp(time.time(), tz=UTC).isoformat(timespec="seconds")
     unsigned = Checkpoint(
         event_id, head_hash, now, KEYED, fingerprint(key.public_key())
@@ -259,3 +261,36 @@ def verify_all(
     checkpoints = read_checkpoints(path, key)
     result = verify(expectations(checkpoints), keyless=keyless)
     return Report(result, checkpoints)
+
+
+def warnings(
+    last: Checkpoint | None, *, events: int, path: Path | None = None
+) -> list[str]:
+    """What weakens the checkpoints' protection, in words for `audit verify`: events
+    cut from the end after the last checkpoint cannot be detected, so a missing or old
+    checkpoint, or a file the database's owner can also change, is said out loud."""
+    path = path or settings.AUDIT_CHECKPOINT_FILE
+    minutes = settings.AUDIT_CHECKPOINT_MINUTES
+    found = []
+    if last is None and events:
+        found.append(
+            "no checkpoint yet: events cut from the end of the chain would go unnoticed "
+            "until one is written (`recordroom audit checkpoint`, or run "
+            "`recordroom worker`, which writes them on a schedule)"
+        )
+    elif last is not None and minutes > 0:
+        written = datetime.fromisoformat(last.time)
+        age = (datetime.now(tz=UTC) - written).total_seconds() / 60
+        if age > 2 * minutes:
+            found.append(
+                f"the last checkpoint is {age / 60:.1f} hours old (the schedule writes "
+                f"one every {minutes:g} minutes): is `recordroom worker` running?"
+            )
+    data_dir = Path(settings.DATA_DIR).resolve()
+    if path.resolve().is_relative_to(data_dir):
+        found.append(
+            f"the checkpoint file {path} is in the data folder: ship it off-host or set "
+            "RECORDROOM_AUDIT_CHECKPOINT_FILE to a place the database's owner cannot "
+            "change, or a rewrite that also edits it goes unnoticed"
+        )
+    return found

@@ -75,6 +75,10 @@ def audit_verify(
             f"switch-over event {result.keyed_from}",
             highlight=False,
         )
+    from recordroom.audit.checkpoints import warnings
+
+    for warning in warnings(last, events=result.count, path=checkpoints):
+        out.print(f"warning: {warning}", highlight=False)
     if result.intact:
         how = "links and checkpoints only (public key)" if public_key else "keyed"
         out.print(f"intact: {result.count} events ({how})")
