@@ -56,3 +56,19 @@ def test_r_sec_1_a_vip_chart_is_refused_over_the_api_without_a_grant(chart):
                                      patient_id=str(chart.vip.pk)).exists()  # fmt: skip
     ok = api_for(chart.privacy).get(f"/patients/{chart.vip.pk}/documents")
     assert [d["title"] for d in ok.json()["items"]] == ["VIP discharge summary"]
+
+
+def test_r_sec_1_a_vip_charts_demographics_need_the_same_grant_as_its_lists(chart):
+    """GET /patients/{id} opens the chart as its page does: a VIP chart's identifiers,
+    addresses and phones need a grant or a reason given on the chart."""
+    refused = api_for(chart.doctor).get(f"/patients/{chart.vip.pk}")
+    assert refused.status_code == 403
+    assert "VIP chart" in refused.json()["message"]
+    assert AuditEvent.objects.filter(action="chart.open", outcome="denied",
+                                     patient_id=str(chart.vip.pk)).exists()  # fmt: skip
+    ok = api_for(chart.privacy).get(f"/patients/{chart.vip.pk}")
+    assert ok.status_code == 200 and ok.json()["id"] == str(chart.vip.pk)
+    event = AuditEvent.objects.filter(action="chart.open", outcome="success").latest("pk")
+    assert json.loads(event.detail)["label_access"] == "grant"
+    plain = api_for(chart.doctor).get(f"/patients/{chart.patient.pk}")
+    assert plain.status_code == 200

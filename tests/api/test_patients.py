@@ -106,7 +106,8 @@ def test_demographics_with_history_masked_ssn_and_audit(him_api, chart_patient, 
     assert body["telecoms"][0]["value"] == "978-555-0142"
     event = last_event(action="chart.open")
     assert (event.patient_id, event.username) == (str(chart_patient.pk), "him1")
-    assert event.detail == '{"part":"demographics"}'
+    # the chart is a VIP's; him1 reads it through a grant, and the read says so
+    assert event.detail == '{"label_access":"grant","part":"demographics"}'
 
 
 def test_unknown_patient_is_404_and_a_malformed_id_is_422_naming_it(him_api):

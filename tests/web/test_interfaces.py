@@ -116,3 +116,23 @@ def test_messages_of_other_facilities_are_out_of_scope(
     html = him_client.get(LIST).content.decode()
     assert ">N1<" in html and ">S1<" not in html
     assert him_client.get(_detail(theirs)).status_code == 403
+
+
+def test_a_psychotherapy_note_message_keeps_its_text_from_a_role_without_the_label_r_pn_1(
+    him_client, facility
+):
+    """The raw text of an MDM is the note itself: a role that may not read a
+    psychotherapy note in the viewer does not read it here either, and nothing of it
+    is audited as read; a plain discharge summary's text shows."""
+    from tests.interop.hl7v2.messages import mdm
+
+    handle(adt("A04", "C1"))
+    note = handle(mdm("T02", "C2", "DOC-9", doc_type="PSYTHPN",
+                      lines=("Session: talked about her father",)))  # fmt: skip
+    html = him_client.get(_detail(note.message)).content.decode()
+    assert "talked about her father" not in html
+    assert "The message text is restricted (Psychotherapy note" in html
+    assert not AuditEvent.objects.filter(action="interface.view").exists()
+    summary = handle(mdm("T02", "C3", "DOC-10"))
+    html = him_client.get(_detail(summary.message)).content.decode()
+    assert "Home on day 3." in html

@@ -26,6 +26,7 @@ from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 
 from . import services
 from .models import Facility, IdentifierKind, NameUse, Patient, PatientIdentifier, Sex
+from .restricted import require_chart_labels
 from .search import PatientHit
 from .services import get_patient
 
@@ -343,7 +344,9 @@ def open_chart(
 def read_patient(request: HttpRequest, patient_id: UUID) -> Patient:
     """Demographics with history: identifiers, names, addresses, telecoms, flags."""
     actor: Actor = request.auth  # type: ignore[attr-defined]
-    return open_chart(actor, patient_id, part="demographics")
+    # As on the chart's page: a VIP or restricted chart needs a grant or a reason.
+    return open_chart(actor, patient_id, part="demographics",
+                      check=lambda p: require_chart_labels(actor.user, p))  # fmt: skip
 
 
 @router.get(

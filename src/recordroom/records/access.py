@@ -21,15 +21,9 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.kernel.labels import LABELS
 from recordroom.mpi.models import Patient
+from recordroom.mpi.restricted import CHART_FLAGS, chart_labels
 
 from .models import Document, Encounter
-
-# Whole-chart labels and the patient flag each comes from.
-CHART_FLAGS = (("VIP", "is_vip"), ("RESTRICTED", "is_restricted"))
-
-
-def chart_labels(patient: Patient) -> list[str]:
-    return [code for code, flag in CHART_FLAGS if getattr(patient, flag)]
 
 
 def encounter_labels(encounter: Encounter) -> list[str]:

@@ -262,12 +262,14 @@ def accounting_letter_bytes(letter: Letter) -> bytes:
 def _open(req: AccountingRequest) -> None:
     if req.withdrawn_at:
         raise ValidationFailed(
-            f"the request was withdrawn on {req.withdrawn_at:%Y-%m-%d}",
+            "the request was withdrawn on "
+            f"{clock.short_date(req.withdrawn_at, patient_facility(req.patient))}",
             field="withdrawn_at",
         )
     if req.produced_at:
         raise ValidationFailed(
-            f"the accounting was produced on {req.produced_at:%Y-%m-%d} (letter "
+            "the accounting was produced on "
+            f"{clock.short_date(req.produced_at, patient_facility(req.patient))} (letter "
             f"{req.letter_id}); log a new request for a new one",
             field="produced_at",
         )

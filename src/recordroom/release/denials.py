@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 
@@ -116,7 +116,8 @@ def request_review(
                                "reviewed (R-ACC-7)", field="denial")  # fmt: skip
     if denial.review_requested_at:
         raise ValidationFailed(f"a review was asked for on "
-                               f"{denial.review_requested_at:%Y-%m-%d}", field="denial")  # fmt: skip
+                               f"{clock.short_date(denial.review_requested_at, denial.request.facility)}",
+                               field="denial")  # fmt: skip
     with transaction.atomic():
         denial.review_requested_at = at or timezone.now()
         denial.save(update_fields=["review_requested_at"])
@@ -141,7 +142,10 @@ def record_review(
     if not denial.review_requested_at:
         problem = "no review was asked for (request_review first)"
     elif denial.reviewed_at:
-        problem = f"already reviewed on {denial.reviewed_at:%Y-%m-%d}"
+        problem = (
+            "already reviewed on "
+            f"{clock.short_date(denial.reviewed_at, denial.request.facility)}"
+        )
     elif outcome not in OUTCOMES:
         problem = f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}"
     elif not reviewer.strip():

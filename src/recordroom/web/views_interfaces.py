@@ -13,11 +13,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from recordroom.accounts.permissions import has
-from recordroom.interop.hl7v2.queries import get_message, message_page, read_raw
+from recordroom.interop.hl7v2.queries import (
+    get_message,
+    message_access,
+    message_page,
+    read_raw,
+)
 from recordroom.interop.hl7v2.services import REPROCESSABLE, reprocess
 from recordroom.interop.models import MessageStatus
 from recordroom.interop.sample_traffic import recent_import_runs
 from recordroom.kernel.errors import Conflict, ValidationFailed
+from recordroom.kernel.labels import plain
 from recordroom.web.request import actor_from_request
 
 from .views_common import requires
@@ -84,13 +90,16 @@ def interface_message(request: HttpRequest, message_id: UUID) -> HttpResponse:
     message = get_message(user=request.user, message_id=message_id)
     # The raw text is PHI: shown to those who may read charts, and audited.
     raw, cut = "", False
-    if has(request.user, "view_chart"):
+    labels = message_access(request.user, message)
+    readable = has(request.user, "view_chart") and labels.allowed
+    if readable:
         raw, cut = read_raw(actor=actor_from_request(request), message=message)
     context = {
         "m": message,
         "raw": raw,
         "raw_cut": cut,
-        "can_read_raw": has(request.user, "view_chart"),
+        "can_read_raw": readable,
+        "restricted": [plain(code) for code in labels.refused],
         "can_reprocess": has(request.user, "reprocess_messages")
         and message.status in REPROCESSABLE,
         "can_view_chart": has(request.user, "view_chart"),

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from recordroom.accounts.permissions import has
 from recordroom.kernel.errors import ValidationFailed
@@ -75,7 +76,7 @@ def _row(hit: PatientHit, user: Any = None) -> dict[str, Any]:
 def _age(birth: date | None, deceased: date | None) -> str:
     if birth is None:
         return ""
-    end = deceased or date.today()
+    end = deceased or timezone.localdate()  # the user's facility's day (middleware)
     years = end.year - birth.year - ((end.month, end.day) < (birth.month, birth.day))
     return f"{years}y"
 

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from recordroom.accounts.labels import Access, access
 from recordroom.audit.services import record
 from recordroom.interop.models import InterfaceMessage, MessageStatus
 from recordroom.kernel import actions
@@ -16,7 +17,11 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.mpi.models import Facility, PatientIdentifier
+from recordroom.records.access import chart_labels
 from recordroom.records.chart import MAX_PAGE, Page
+from recordroom.records.models import DocumentType
+
+from .mdm import DOCUMENT_TYPE
 
 RAW_SHOWN = 256 * 1024  # characters of a raw message shown on a page at most
 _SSN_TEXT = re.compile(r"\b(\d{3})-(\d{2})-(\d{4})\b")
@@ -94,6 +99,34 @@ def get_message(*, user: Any, message_id: Any) -> InterfaceMessage:
             f"interface message {message_id} is from outside your facilities"
         )
     return message
+
+
+def message_access(user: Any, message: InterfaceMessage) -> Access:
+    """Whether `user` may read this message's text: it carries what its patient's chart
+    does (a VIP or restricted chart's labels) and, for a document message (MDM), the
+    labels its document type files the note with (a psychotherapy note, a Part 2 visit
+    note), so the raw text is no back door around the viewer's label check."""
+    codes: list[str] = []
+    if message.patient is not None:
+        codes += chart_labels(message.patient)
+    if message.message_type.upper().startswith("MDM"):
+        kind = _txa_document_type(default_store().get(message.raw_sha256))
+        mapped = DOCUMENT_TYPE.get(kind.upper(), "")  # as the MDM handler reads it
+        found = DocumentType.objects.filter(code__in=[c for c in (kind, mapped) if c])
+        for doc_type in found:
+            codes += list(doc_type.default_sensitivity or [])
+    return access(user, codes, patient_id=message.patient_id)
+
+
+def _txa_document_type(data: bytes) -> str:
+    """TXA-2's code (the document type) of a raw HL7 v2 message; "" when absent."""
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\r")
+    for line in text.replace("\n", "\r").split("\r"):
+        line = line.strip("\x0b\x1c")
+        if line.startswith("TXA") and len(line) > 3:
+            fields = line.split(line[3])
+            return fields[2].split("^")[0].strip() if len(fields) > 2 else ""
+    return ""
 
 
 def read_raw(*, actor: Actor, message: InterfaceMessage) -> tuple[str, bool]:
