@@ -6,7 +6,6 @@ import secrets
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from recordroom.kernel.files import private_dir
 
@@ -15,6 +14,7 @@ from .backup import backup as _backup
 from .backup import keys_app
 from .backup import restore as _restore
 from .clients import client_app
+from .console import fail, out
 from .facility import facility_app
 from .hl7 import hl7_app
 from .interop import import_app
@@ -45,13 +45,6 @@ app.add_typer(keys_app, name="keys")
 app.command("backup")(_backup)
 app.command("restore")(_restore)
 app.add_typer(labels_app, name="labels")
-out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
-err = Console(stderr=True, soft_wrap=True)
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 def _data_dir() -> Path:

@@ -8,21 +8,14 @@ import uuid
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from .console import fail, out
 from .setup import cli_actor, django_setup
 
 audit_app = typer.Typer(
     help="The audit trail: verify the keyed chain and its signed checkpoints, export.",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
 
 
 @audit_app.command("verify")

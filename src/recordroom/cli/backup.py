@@ -6,27 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress as Bar
 from rich.progress import TaskID
 
+from .console import fail, out
 from .setup import cli_actor, django_setup
 
 keys_app = typer.Typer(
     help="The keys kept outside the database (export them apart from backups)."
 )
-out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
-err = Console(stderr=True, soft_wrap=True)  # paths in messages stay whole
-
-
-def _fail(message: str, problems: list[str] | None = None, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    for problem in problems or []:
-        err.print(f"  - {problem}")
-    raise typer.Exit(code)
 
 
 @contextmanager
@@ -52,9 +43,9 @@ def _run(service: Callable[..., Any], **kwargs: Any) -> Any:
         with _progress() as update:
             return service(actor=cli_actor(), progress=update, **kwargs)
     except RestoreFailed as exc:
-        _fail(exc.message, exc.problems)
+        fail(exc.message, exc.problems)
     except RecordroomError as exc:
-        _fail(exc.message)
+        fail(exc.message)
 
 
 def backup(
@@ -116,6 +107,6 @@ def keys_export(
     try:
         written = export_keys(actor=cli_actor(), dest=dest)
     except RecordroomError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     for path in written:
         out.print(f"key written: {path}")

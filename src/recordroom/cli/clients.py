@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import typer
-from rich.console import Console
 
 from recordroom.accounts.roles import ROLES
 
+from .console import fail, out
 from .setup import cli_actor, django_setup
 
 client_app = typer.Typer(
     help="System clients (OAuth2 client credentials, SMART scopes) for the FHIR API.",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(1)
 
 
 @client_app.command("create")
@@ -53,7 +44,7 @@ def create(
             all_facilities=all_facilities,
         )
     except RecordroomError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     client = new.client
     out.print(
         f"created client '{client.name}' acting as user '{client.user.username}' "
@@ -74,7 +65,7 @@ def revoke(client_id: str) -> None:
     try:
         client = revoke_client(actor=cli_actor(), client_id=client_id)
     except RecordroomError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     out.print(f"revoked client '{client.name}' ({client_id})")
 
 

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from .console import fail, out
 from .setup import cli_actor, django_setup
 
 facility_app = typer.Typer(
     help="Facilities: the hospitals and clinics whose records are kept here.",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(1)
 
 
 @facility_app.command("create")
@@ -48,7 +39,7 @@ def create(
             mrn_system=mrn_system, npi=npi,
         )  # fmt: skip
     except RecordroomError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     out.print(
         f"created facility {facility.code}: {facility.name}, time zone "
         f"{facility.timezone}, MRN system {facility.mrn_system}"

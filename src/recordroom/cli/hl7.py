@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
+from .console import err, out
 from .setup import django_setup
 
 hl7_app = typer.Typer(help="HL7 v2 interfaces over MLLP.", no_args_is_help=True)
-out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
-err = Console(stderr=True, soft_wrap=True)
 
 
 @hl7_app.command("listen")

@@ -6,15 +6,13 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from .console import err, out
 from .setup import cli_actor, django_setup
 
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
-out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _facility(code: str | None):  # type: ignore[no-untyped-def]

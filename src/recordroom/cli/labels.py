@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from recordroom.accounts.roles import ROLES
 
+from .console import fail, out
 from .setup import cli_actor, django_setup
 
 labels_app = typer.Typer(
     help="Sensitivity labels: who may read each (always or by break-the-glass).",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(1)
 
 
 @labels_app.command("list")
@@ -46,7 +37,7 @@ def _set(label: str, role: str, *, break_glass: bool, revoke: bool) -> None:
         set_grant(actor=cli_actor(), label=label.upper(), role=role,
                   break_glass=break_glass, revoke=revoke)  # fmt: skip
     except RecordroomError as exc:
-        _fail(exc.message)
+        fail(exc.message)
 
 
 @labels_app.command("grant")

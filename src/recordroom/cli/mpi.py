@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -15,14 +14,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from .console import err, out
 from .setup import cli_actor, django_setup
 
 mpi_app = typer.Typer(
     help="The master patient index: duplicate scans and candidate pairs.",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
-err = Console(stderr=True, soft_wrap=True)
 _PHASES = {"load": "reading the index", "train": "training the model",
            "score": "scoring candidate pairs"}  # fmt: skip
 

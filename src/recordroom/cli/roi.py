@@ -7,17 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from .console import err, out
 from .setup import cli_actor, django_setup
 
 roi_app = typer.Typer(
     help="Release of information: the aging worklist and one request.",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)  # paths, tokens and keys are never broken by wrapping
-err = Console(stderr=True, soft_wrap=True)
 
 
 @roi_app.command("list")
