@@ -24,12 +24,14 @@ def end_expired_session(*, actor: Actor, session_key: str) -> User | None:
     with the same cookie, only the one whose delete took it records it). Returns the
     user the session belonged to, or None (no such session, or not a signed-in one).
     """
+    # Read first, outside a transaction: a cookie with no live session (a pre-login
+    # session, an old cookie) costs one indexed read, never the writer's lock.
+    row = Session.objects.filter(
+        session_key=session_key, expire_date__lte=timezone.now()
+    ).first()
+    if row is None:
+        return None
     with transaction.atomic():
-        row = Session.objects.filter(
-            session_key=session_key, expire_date__lte=timezone.now()
-        ).first()
-        if row is None:
-            return None
         user_id = row.get_decoded().get(SESSION_KEY)
         deleted, _ = Session.objects.filter(pk=row.pk).delete()
         user = User.objects.filter(pk=user_id).first() if user_id else None
