@@ -32,3 +32,13 @@ def test_a_visitor_opening_admin_is_sent_to_sign_in_with_admin_as_next(db):
 def test_an_administrator_still_reaches_admin(db):
     admin = factories.user("admin-ok", "administrator", all_facilities=True)
     assert signed_in(admin).get("/admin/").status_code == 200
+
+
+def test_the_refusal_is_audited_as_a_refused_attempt(db):
+    from recordroom.audit.models import AuditEvent
+
+    him = factories.user("him-admin-audit", "him_specialist", all_facilities=True)
+    client = signed_in(him)
+    client.get(client.get("/admin/")["Location"])
+    event = AuditEvent.objects.filter(action="access.denied").latest("id")
+    assert (event.username, event.outcome) == ("him-admin-audit", "denied")

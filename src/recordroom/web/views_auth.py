@@ -25,10 +25,11 @@ from recordroom.accounts import services as accounts
 from recordroom.accounts.models import User
 from recordroom.accounts.permissions import has
 from recordroom.kernel.blobs import default_store, writable_problem
+from recordroom.kernel.errors import PermissionDenied
 from recordroom.web.middleware import SESSION_MFA_OK, SESSION_PENDING_USER
 from recordroom.web.request import actor_from_request
 
-from .views_common import PUBLIC, SIGNED_IN, requires
+from .views_common import PUBLIC, SIGNED_IN, error_page, requires
 
 # Session keys that live only between the password and the second factor.
 _PENDING_NEXT = "recordroom_pending_next"
@@ -137,18 +138,13 @@ def admin_sign_in(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect(f"{reverse('web:login')}?next={reverse('admin:index')}")
-    return render(
+    # The same refusal page as any page's, audited as access.denied.
+    return error_page(
         request,
-        "web/error.html",
-        {
-            "title": "Not permitted",
-            "message": (
-                "The administration pages are for administrators. You are signed "
-                f"in as {user.get_username()}, whose role does not include them."
-            ),
-            "status": 403,
-        },
-        status=403,
+        PermissionDenied(
+            "The administration pages are for administrators. You are signed "
+            f"in as {user.get_username()}, whose role does not include them."
+        ),
     )
 
 
