@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import RecordroomError
 from .files import private_dir, write_private
+from .tempfiles import use_private_temp_root
 
 
 class MissingKey(RecordroomError):
@@ -145,6 +146,9 @@ def install(values: dict[str, str]) -> list[Path]:
             write_private(path, values[spec.setting].encode() + b"\n")
             setattr(s, spec.setting, values[spec.setting])
             written.append(path)
+    # The data folder holds something now: from here on, this process's temporary
+    # files (a first `init` that goes on to load data) go under DATA_DIR/tmp too.
+    use_private_temp_root()
     return written
 
 
