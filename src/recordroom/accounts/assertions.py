@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from math import isfinite
 from typing import Any
 
 import jwt
@@ -32,6 +33,12 @@ class AssertionRefused(RecordroomError):
     def __init__(self, message: str, *, client_id: str = "") -> None:
         super().__init__(message)
         self.client_id = client_id
+
+
+def _shown(value: Any) -> str:
+    """A value from an unverified assertion, cut short for messages and audit rows."""
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass(frozen=True)
@@ -146,19 +153,21 @@ def client_for_assertion(
         )
     if claims.get("sub") != iss:
         raise AssertionRefused(
-            f"the assertion's sub '{claims.get('sub')}' differs "
-            f"from its iss '{iss}'; both are the client_id",
+            f"the assertion's sub '{_shown(claims.get('sub'))}' differs "
+            f"from its iss '{_shown(iss)}'; both are the client_id",
             client_id=iss,
         )
     if client_id and client_id != iss:
         raise AssertionRefused(
-            f"client_id '{client_id}' differs from the assertion's iss '{iss}'",
+            f"client_id '{_shown(client_id)}' differs from the assertion's iss "
+            f"'{_shown(iss)}'",
             client_id=iss,
         )
     client = ApiClient.objects.select_related("user").filter(client_id=iss).first()
     if client is None:
         raise AssertionRefused(
-            f"no client has client_id '{iss}' (the assertion's iss)", client_id=iss
+            f"no client has client_id '{_shown(iss)}' (the assertion's iss)",
+            client_id=iss,
         )
     key = _key_for(client, header)
     try:
@@ -180,7 +189,7 @@ def client_for_assertion(
     except jwt.InvalidTokenError as exc:
         raise AssertionRefused(
             f"the assertion's signature does not verify with key "
-            f"'{header['kid']}' of client '{client.name}' ({exc})",
+            f"'{_shown(header['kid'])}' of client '{client.name}' ({exc})",
             client_id=iss,
         ) from None
     expires_at = _check_claims(claims, token_url, iss)
@@ -201,13 +210,13 @@ def _unverified(
     alg = header.get("alg")
     if alg not in ALGORITHMS:
         raise AssertionRefused(
-            f"the assertion is signed with alg '{alg}'; sign it "
+            f"the assertion is signed with alg '{_shown(alg)}'; sign it "
             f"with {' or '.join(ALGORITHMS)}",
             client_id=client_id,
         )
     if header.get("typ", "JWT") != "JWT":
         raise AssertionRefused(
-            f"the assertion's typ is '{header.get('typ')}'; it is JWT",
+            f"the assertion's typ is '{_shown(header.get('typ'))}'; it is JWT",
             client_id=client_id,
         )
     if not isinstance(header.get("kid"), str) or not header["kid"]:
@@ -232,7 +241,8 @@ def _key_for(client: ApiClient, header: dict[str, Any]) -> Any:
     if not matching:
         known = ", ".join(key_ids(client.jwks))
         raise AssertionRefused(
-            f"client '{client.name}' has no key with kid '{kid}' (its keys: {known})",
+            f"client '{client.name}' has no key with kid '{_shown(kid)}' (its keys: "
+            f"{known})",
             client_id=client.client_id,
         )
     jwk = matching[0]
@@ -250,32 +260,33 @@ def _check_claims(claims: dict[str, Any], token_url: str, iss: str) -> datetime:
     audiences = aud if isinstance(aud, list) else [aud]
     if token_url not in audiences:
         raise AssertionRefused(
-            f"the assertion's aud '{aud}' is not this token "
+            f"the assertion's aud '{_shown(aud)}' is not this token "
             f"endpoint; set aud to {token_url}",
             client_id=iss,
         )
     exp = claims.get("exp")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or not isfinite(exp):
         raise AssertionRefused(
             "the assertion has no numeric exp; give it one at most 5 minutes ahead",
             client_id=iss,
         )
-    now = timezone.now()
-    expires_at = datetime.fromtimestamp(exp, tz=UTC)
-    if expires_at <= now:
-        when = f"{expires_at:%Y-%m-%d %H:%M:%S}"
+    now = timezone.now().timestamp()
+    if exp <= now:
+        when = datetime.fromtimestamp(max(exp, 0), tz=UTC)
         raise AssertionRefused(
-            f"the assertion expired at {when} UTC; sign a new one", client_id=iss
-        )
-    if expires_at > now + MAX_LIFETIME + CLOCK_SKEW:
-        ahead = int((expires_at - now).total_seconds())
-        raise AssertionRefused(
-            f"the assertion's exp is {ahead} seconds ahead; it may be at most 300 "
-            "(5 minutes)",
+            f"the assertion expired at {when:%Y-%m-%d %H:%M:%S} UTC; sign a new one",
             client_id=iss,
         )
+    limit = (MAX_LIFETIME + CLOCK_SKEW).total_seconds()
+    if exp > now + limit:
+        raise AssertionRefused(
+            f"the assertion's exp is {int(exp - now)} seconds ahead; it may be at "
+            "most 300 (5 minutes)",
+            client_id=iss,
+        )
+    expires_at = datetime.fromtimestamp(exp, tz=UTC)
     nbf = claims.get("nbf")
-    if isinstance(nbf, int | float) and nbf > (now + CLOCK_SKEW).timestamp():
+    if isinstance(nbf, int | float) and nbf > now + CLOCK_SKEW.total_seconds():
         raise AssertionRefused(
             "the assertion is not valid yet (nbf is in the future)", client_id=iss
         )
@@ -296,7 +307,7 @@ def _spend(client: ApiClient, jti: str, expires_at: datetime) -> None:
             UsedAssertion.objects.create(client=client, jti=jti, expires_at=expires_at)
     except IntegrityError:
         raise AssertionRefused(
-            f"the assertion's jti '{jti}' was already used; sign "
+            f"the assertion's jti '{_shown(jti)}' was already used; sign "
             "each assertion with a new jti",
             client_id=client.client_id,
         ) from None

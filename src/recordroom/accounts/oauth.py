@@ -178,13 +178,7 @@ def set_client_jwks(*, actor: Actor, client_id: str, jwks: str) -> ApiClient:
     """
     keys = parse_jwks(jwks)
     with transaction.atomic():
-        client = (
-            ApiClient.objects.select_for_update()
-            .filter(client_id=client_id, active=True)
-            .first()
-        )
-        if client is None:
-            raise NotFound(f"no active client with client_id '{client_id}'")
+        client = _active_client_to_change(client_id)
         before = key_ids(client.jwks) if client.jwks else []
         client.jwks = keys
         client.save(update_fields=["jwks"])
@@ -198,16 +192,22 @@ def set_client_jwks(*, actor: Actor, client_id: str, jwks: str) -> ApiClient:
     return client
 
 
+def _active_client_to_change(client_id: str) -> ApiClient:
+    """The active client, locked for the caller's transaction."""
+    client = (
+        ApiClient.objects.select_for_update()
+        .filter(client_id=client_id, active=True)
+        .first()
+    )
+    if client is None:
+        raise NotFound(f"no active client with client_id '{client_id}'")
+    return client
+
+
 def revoke_client(*, actor: Actor, client_id: str) -> ApiClient:
     """Deactivate a client: no new tokens, and the ones it holds stop working."""
     with transaction.atomic():
-        client = (
-            ApiClient.objects.select_for_update()
-            .filter(client_id=client_id, active=True)
-            .first()
-        )
-        if client is None:
-            raise NotFound(f"no active client with client_id '{client_id}'")
+        client = _active_client_to_change(client_id)
         client.active = False
         client.save(update_fields=["active"])
         record(
