@@ -29,6 +29,7 @@ from recordroom.accounts.oauth import create_client, set_client_jwks
 from recordroom.audit.models import AuditEvent
 from recordroom.kernel.errors import NotFound, ValidationFailed
 from tests import factories
+from tests.web.conftest import signed_in
 
 from .oauth_helpers import basic, make_client, post_token
 from .smart_keys import TOKEN_URL, assertion, assertion_form, jwks, make_key
@@ -314,3 +315,12 @@ def test_the_capability_statement_names_the_token_endpoint(db):
         "extension": [{"url": "token", "valueUri": "http://testserver/oauth/token"}],
     }]  # fmt: skip
     assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
+
+
+def test_the_admin_shows_a_clients_keys_read_only(keyed):
+    admin = factories.user("chief", "administrator")
+    page = signed_in(admin).get(f"/admin/accounts/apiclient/{keyed.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "rs384-key-1" in text and "es384-key-1" in text
+    assert 'name="jwks"' not in text  # replaced only by `client set-jwks`
