@@ -120,6 +120,7 @@ def test_token_by_http_basic(lab, settings):
         "client_id": lab.client.client_id,
         "scope": "system/*.read",
         "expires_at": row.expires_at.isoformat(),
+        "auth": "client_secret",
     }
     assert not AuditEvent.objects.filter(detail__contains=token).exists()
     assert ApiClient.objects.get().last_used_at is not None
@@ -309,12 +310,14 @@ def test_smart_configuration_points_at_the_token_endpoint(db):
         "token_endpoint": "http://testserver/oauth/token",
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": [
-            "client_secret_basic", "client_secret_post",
+            "client_secret_basic", "client_secret_post", "private_key_jwt",
         ],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "scopes_supported": [
             "system/*.read", "system/*.write", "system/*.rs", "system/*.cruds",
         ],
         "capabilities": [
-            "client-confidential-symmetric", "permission-v1", "permission-v2",
+            "client-confidential-symmetric", "client-confidential-asymmetric",
+            "permission-v1", "permission-v2",
         ],
     }  # fmt: skip

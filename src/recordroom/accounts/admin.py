@@ -147,9 +147,11 @@ class ApiClientAdmin(AuditedAdmin):
     list_display = ("name", "client_id", "user", "scopes", "active", "last_used_at")
     list_filter = ("active",)
     search_fields = ("name", "client_id")
-    fields = ("name", "client_id", "user", "scopes", "active", "created_at",
+    fields = ("name", "client_id", "user", "scopes", "active", "jwks", "created_at",
               "last_used_at")  # fmt: skip
-    readonly_fields = ("name", "client_id", "user", "created_at", "last_used_at")
+    # Keys are replaced with `recordroom client set-jwks`, which checks them.
+    readonly_fields = ("name", "client_id", "user", "jwks", "created_at",
+                       "last_used_at")  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # `recordroom client create` makes them (secret shown once)

@@ -152,7 +152,9 @@ class ApiClient(models.Model):
 
     It acts as its own service user (`client:<name>`), so roles and facility scope
     apply unchanged; its SMART scopes only narrow them. Only the secret's SHA-256 is
-    stored; the secret is shown once, when the client is created.
+    stored; the secret is shown once, when the client is created. A client with a
+    registered JWKS may instead sign a `private_key_jwt` assertion (SMART Backend
+    Services); one registered with keys only has no secret (empty digest).
     """
 
     client_id = models.CharField(max_length=64, unique=True)
@@ -160,9 +162,15 @@ class ApiClient(models.Model):
     user = models.OneToOneField(
         User, on_delete=models.PROTECT, related_name="api_client"
     )
-    secret_digest = models.CharField(max_length=64)
+    secret_digest = models.CharField(max_length=64, blank=True)
     scopes = models.TextField(
         help_text="SMART scopes it may ask for, space-separated (e.g. system/*.read)."
+    )
+    jwks = models.TextField(
+        blank=True,
+        default="",
+        help_text="Public keys (JWKS JSON) its private_key_jwt assertions are checked "
+        "against; set with `recordroom client set-jwks`.",
     )
     active = models.BooleanField(
         default=True,
@@ -210,6 +218,27 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client.name} token until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class UsedAssertion(models.Model):
+    """The jti of a client assertion already used, kept until the assertion expires so
+    that a replayed assertion is refused (SMART Backend Services, RFC 7523 §3)."""
+
+    client = models.ForeignKey(
+        ApiClient, on_delete=models.CASCADE, related_name="used_assertions"
+    )
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "used client assertion"
+        constraints = [
+            models.UniqueConstraint(fields=["client", "jti"], name="assertion_jti_once")
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="assertion_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.client.name} jti {self.jti} until {self.expires_at:%H:%M:%S}"
 
 
 class LabelPolicy(models.Model):

@@ -1,7 +1,8 @@
 """System clients: OAuth2 client credentials (RFC 6749 §4.4) with SMART scopes.
 
-Registration and revocation, the token grant, and `authenticate_bearer`, the one check
-the FHIR API makes of a bearer token (a user's API token or a client's access token).
+Registration and revocation, the token grant (a client secret or a SMART Backend
+Services `private_key_jwt` assertion), and `authenticate_bearer`, the one check the
+FHIR API makes of a bearer token (a user's API token or a client's access token).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from recordroom.kernel.errors import (
     ValidationFailed,
 )
 
+from .assertions import AssertionRefused, client_for_assertion, key_ids, parse_jwks
 from .models import AccessToken, ApiClient, User
 from .scopes import Scope, format_scopes, narrow, parse_grantable, parse_scopes
 from .services import TOKEN_PREFIX, authenticate_token, create_user
@@ -50,7 +52,18 @@ class OAuthError(RecordroomError):
 @dataclass(frozen=True)
 class NewClient:
     client: ApiClient
-    secret: str  # shown once; only its digest is kept
+    secret: str  # shown once; only its digest is kept ("" for a client with keys)
+
+
+@dataclass(frozen=True)
+class ClientAuth:
+    """How a client authenticated at the token endpoint: a secret or an assertion."""
+
+    client_id: str = ""
+    secret: str = ""
+    assertion: str = ""
+    assertion_type: str = ""
+    token_url: str = ""  # the aud an assertion must name
 
 
 @dataclass(frozen=True)
@@ -87,14 +100,17 @@ def create_client(
     scopes: str,
     facility_codes: list[str] | None = None,
     all_facilities: bool = False,
+    jwks: str | None = None,
 ) -> NewClient:
     """Register a system client acting as a new service user `client:<name>`.
 
     The role and facilities bound what the client may ever see, as for a person;
-    `scopes` (SMART, space-separated) narrow that further.
+    `scopes` (SMART, space-separated) narrow that further. Given `jwks` (its public
+    keys), the client authenticates with signed assertions only and has no secret.
 
     Raises:
-        ValidationFailed: bad name, scope, role or facility choice, or a taken name.
+        ValidationFailed: bad name, scope, role, facility choice or JWKS, or a taken
+            name.
         NotFound: an unknown facility code.
     """
     name = (name or "").strip()
@@ -116,6 +132,7 @@ def create_client(
             "or all facilities (not both)",
             field="facility",
         )
+    keys = parse_jwks(jwks) if jwks is not None else ""
     with transaction.atomic():
         if ApiClient.objects.filter(name=name).exists():
             raise ValidationFailed(f"a client named '{name}' exists", field="name")
@@ -126,39 +143,71 @@ def create_client(
             facility_codes=facility_codes,
             all_facilities=all_facilities,
         )
-        secret = secrets.token_urlsafe(32)
+        secret = "" if keys else secrets.token_urlsafe(32)
         client = ApiClient.objects.create(
             client_id=f"{CLIENT_ID_PREFIX}{secrets.token_hex(12)}",
             name=name,
             user=user,
-            secret_digest=_digest(secret),
+            secret_digest=_digest(secret) if secret else "",
             scopes=format_scopes(granted),
+            jwks=keys,
         )
+        detail = {
+            "client_id": client.client_id,
+            "name": name,
+            "role": role,
+            "scopes": client.scopes,
+            "facilities": "all" if all_facilities else facility_codes,
+        }
+        if keys:
+            detail["kids"] = key_ids(keys)
         record(
-            actor=actor,
-            action=actions.CLIENT_CREATED.name,
-            obj=client,
-            detail={
-                "client_id": client.client_id,
-                "name": name,
-                "role": role,
-                "scopes": client.scopes,
-                "facilities": "all" if all_facilities else facility_codes,
-            },
+            actor=actor, action=actions.CLIENT_CREATED.name, obj=client, detail=detail
         )
     return NewClient(client, secret)
+
+
+def set_client_jwks(*, actor: Actor, client_id: str, jwks: str) -> ApiClient:
+    """Register (or replace) the public keys a client signs its assertions with.
+
+    The client's secret, if it has one, keeps working beside them.
+
+    Raises:
+        ValidationFailed: the JWKS is not usable; the message names the key.
+        NotFound: no active client with that client_id.
+    """
+    keys = parse_jwks(jwks)
+    with transaction.atomic():
+        client = _active_client_to_change(client_id)
+        before = key_ids(client.jwks) if client.jwks else []
+        client.jwks = keys
+        client.save(update_fields=["jwks"])
+        record(
+            actor=actor,
+            action=actions.CLIENT_KEYS.name,
+            obj=client,
+            detail={"client_id": client_id, "name": client.name,
+                    "kids": key_ids(keys), "replaced_kids": before},
+        )  # fmt: skip
+    return client
+
+
+def _active_client_to_change(client_id: str) -> ApiClient:
+    """The active client, locked for the caller's transaction."""
+    client = (
+        ApiClient.objects.select_for_update()
+        .filter(client_id=client_id, active=True)
+        .first()
+    )
+    if client is None:
+        raise NotFound(f"no active client with client_id '{client_id}'")
+    return client
 
 
 def revoke_client(*, actor: Actor, client_id: str) -> ApiClient:
     """Deactivate a client: no new tokens, and the ones it holds stop working."""
     with transaction.atomic():
-        client = (
-            ApiClient.objects.select_for_update()
-            .filter(client_id=client_id, active=True)
-            .first()
-        )
-        if client is None:
-            raise NotFound(f"no active client with client_id '{client_id}'")
+        client = _active_client_to_change(client_id)
         client.active = False
         client.save(update_fields=["active"])
         record(
@@ -176,17 +225,17 @@ def revoke_client(*, actor: Actor, client_id: str) -> ApiClient:
 def issue_token(
     *,
     actor: Actor,
-    client_id: str,
-    client_secret: str,
+    auth: ClientAuth,
     grant_type: str,
     scope: str | None = None,
 ) -> IssuedToken:
     """The client credentials grant: check the client, grant scopes, issue a token.
 
-    The scopes granted are those asked for cut down to those the client holds (all it
-    holds when none are asked for). A refused client is a failed sign-in from the
-    caller's address, counted like passwords and API tokens; the right secret is
-    accepted whatever others sent from that address.
+    The client authenticates with its secret or with a `private_key_jwt` assertion
+    (SMART Backend Services). The scopes granted are those asked for cut down to
+    those the client holds (all it holds when none are asked for). A refused client
+    is a failed sign-in from the caller's address, counted like passwords and API
+    tokens; the right credential is accepted whatever others sent from that address.
 
     Raises:
         Throttled: the client is refused and its address has too many failures.
@@ -202,7 +251,7 @@ def issue_token(
             "unsupported_grant_type",
             f"grant_type '{grant_type[:64]}' is not supported; use {GRANT_TYPE}",
         )
-    client = _authenticate_client(actor, client_id, client_secret)
+    client, method = _authenticate_client(actor, auth)
     granted = _grant(client, scope)
     token = f"{ACCESS_TOKEN_PREFIX}{secrets.token_urlsafe(32)}"
     now = timezone.now()
@@ -223,29 +272,55 @@ def issue_token(
             actor=bearer.acting(actor),
             action=actions.CLIENT_TOKEN.name,
             obj=client,
-            detail={"scope": text, "expires_at": row.expires_at.isoformat()},
+            detail={"scope": text, "expires_at": row.expires_at.isoformat(), **method},
         )
     return IssuedToken(token, minutes * 60, text)
 
 
-def _authenticate_client(actor: Actor, client_id: str, secret: str) -> ApiClient:
+def _authenticate_client(
+    actor: Actor, auth: ClientAuth
+) -> tuple[ApiClient, dict[str, str]]:
+    """The client and how it proved itself, for the audit row."""
+    if auth.assertion or auth.assertion_type:
+        try:
+            asserted = client_for_assertion(
+                assertion=auth.assertion,
+                assertion_type=auth.assertion_type,
+                client_id=auth.client_id,
+                token_url=auth.token_url,
+            )
+        except AssertionRefused as exc:
+            _refuse(actor, exc.client_id, "invalid_client", exc.message, status=401)
+        client = asserted.client
+        method = {"auth": "private_key_jwt", "kid": asserted.kid, "alg": asserted.alg}
+    else:
+        client = _client_by_secret(actor, auth.client_id, auth.secret)
+        method = {"auth": "client_secret"}
+    if not client.active:
+        _refuse(actor, client.client_id, "invalid_grant",
+                f"client '{client.name}' was revoked; ask an administrator to "
+                "register a new client")  # fmt: skip
+    if not client.user.is_active:
+        _refuse(actor, client.client_id, "invalid_grant",
+                f"the service user '{client.user.username}' of client "
+                f"'{client.name}' is disabled; ask an administrator")  # fmt: skip
+    return client, method
+
+
+def _client_by_secret(actor: Actor, client_id: str, secret: str) -> ApiClient:
     client = (
         ApiClient.objects.select_related("user").filter(client_id=client_id).first()
         if client_id
         else None
     )
+    if client is not None and not client.secret_digest:
+        _refuse(actor, client_id, "invalid_client",
+                f"client '{client.name}' has no secret; it authenticates with a "
+                "signed assertion (private_key_jwt)", status=401)  # fmt: skip
     digest = _digest(secret or "")
     if client is None or not secrets.compare_digest(client.secret_digest, digest):
         _refuse(actor, client_id, "invalid_client",
                 "the client id or secret is not valid", status=401)  # fmt: skip
-    if not client.active:
-        _refuse(actor, client_id, "invalid_grant",
-                f"client '{client.name}' was revoked; ask an administrator to "
-                "register a new client")  # fmt: skip
-    if not client.user.is_active:
-        _refuse(actor, client_id, "invalid_grant",
-                f"the service user '{client.user.username}' of client "
-                f"'{client.name}' is disabled; ask an administrator")  # fmt: skip
     return client
 
 

@@ -1,5 +1,6 @@
 """HTTP adapters for system clients: the OAuth2 token endpoint (RFC 6749 §4.4, errors
-as §5.2) and the SMART configuration FHIR clients discover it from."""
+as §5.2; client secrets or SMART Backend Services assertions) and the SMART
+configuration FHIR clients discover it from."""
 
 from __future__ import annotations
 
@@ -17,11 +18,17 @@ from django.views.decorators.http import require_GET
 from recordroom.kernel import netaddr
 from recordroom.kernel.actor import Actor
 
-from .oauth import GRANT_TYPE, OAuthError, issue_token
+from .assertions import ALGORITHMS
+from .oauth import GRANT_TYPE, ClientAuth, OAuthError, issue_token
 from .throttle import Throttled
 
 FORM = "application/x-www-form-urlencoded"
 SCOPES_SUPPORTED = ("system/*.read", "system/*.write", "system/*.rs", "system/*.cruds")
+AUTH_REQUIRED = (
+    "client authentication is required: HTTP Basic with the client id and secret, "
+    "client_id and client_secret form fields, or a signed client_assertion "
+    "(private_key_jwt)"
+)
 
 
 def _json(body: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -38,6 +45,32 @@ def _error(error: str, message: str, status: int = 400) -> HttpResponse:
     if status == 401:
         resp["WWW-Authenticate"] = 'Basic realm="recordroom"'
     return resp
+
+
+def _client_auth(request: HttpRequest) -> ClientAuth:
+    """A client_assertion (RFC 7523 §2.2), or else a secret; never both."""
+    if "client_assertion" not in request.POST and (
+        "client_assertion_type" not in request.POST
+    ):
+        client_id, secret = _credentials(request)
+        if not client_id or not secret:
+            raise OAuthError("invalid_client", AUTH_REQUIRED, status=401)
+        return ClientAuth(client_id=client_id, secret=secret)
+    if request.headers.get("Authorization") or "client_secret" in request.POST:
+        raise OAuthError("invalid_request", "use one way to authenticate the client: "
+                         "a client_assertion, or its secret (HTTP Basic or "
+                         "client_secret), not both")  # fmt: skip
+    return ClientAuth(
+        client_id=request.POST.get("client_id", ""),
+        assertion=request.POST.get("client_assertion", ""),
+        assertion_type=request.POST.get("client_assertion_type", ""),
+        token_url=token_url(request),
+    )
+
+
+def token_url(request: HttpRequest) -> str:
+    """This server's token endpoint as clients reach it: an assertion's aud."""
+    return request.build_absolute_uri(reverse("oauth-token"))
 
 
 def _credentials(request: HttpRequest) -> tuple[str, str]:
@@ -90,15 +123,9 @@ def token(request: HttpRequest) -> HttpResponse:
         request_id=getattr(request, "request_id", ""),
     )
     try:
-        client_id, secret = _credentials(request)
-        if not client_id or not secret:
-            raise OAuthError("invalid_client", "client authentication is required: "
-                             "HTTP Basic with the client id and secret, or client_id "
-                             "and client_secret form fields", status=401)  # fmt: skip
         issued = issue_token(
             actor=actor,
-            client_id=client_id,
-            client_secret=secret,
+            auth=_client_auth(request),
             grant_type=request.POST.get("grant_type", ""),
             scope=request.POST.get("scope"),
         )
@@ -119,16 +146,20 @@ def token(request: HttpRequest) -> HttpResponse:
 @require_GET
 def smart_configuration(request: HttpRequest) -> HttpResponse:
     """GET /fhir/R4/.well-known/smart-configuration (SMART App Launch 2, §Discovery)."""
+    # Backend services only: no authorize endpoint, so no launch, PKCE or OpenID.
     body = {
-        "token_endpoint": request.build_absolute_uri(reverse("oauth-token")),
+        "token_endpoint": token_url(request),
         "grant_types_supported": [GRANT_TYPE],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
         ],
+        "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
         "scopes_supported": list(SCOPES_SUPPORTED),
         "capabilities": [
             "client-confidential-symmetric",
+            "client-confidential-asymmetric",
             "permission-v1",
             "permission-v2",
         ],

@@ -1,6 +1,9 @@
-"""`recordroom client ...`: system clients that sign in with OAuth2 client credentials."""
+"""`recordroom client ...`: system clients that sign in with OAuth2 client credentials
+(a secret, or a private_key_jwt assertion checked against their registered JWKS)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -28,8 +31,13 @@ def create(
     scope: str = typer.Option(
         ..., help='SMART scopes it may ask for, e.g. "system/*.read system/*.write".'
     ),
+    jwks: Path = typer.Option(
+        None,
+        help="JWKS file of its public keys (RS384 or ES384): it signs private_key_jwt "
+        "assertions (SMART Backend Services) and gets no secret.",
+    ),
 ) -> None:
-    """Register a system client; its client_id and secret are printed once."""
+    """Register a system client; its client_id (and secret, if any) printed once."""
     django_setup()
     from recordroom.accounts.oauth import create_client
     from recordroom.kernel.errors import RecordroomError
@@ -42,6 +50,7 @@ def create(
             scopes=scope,
             facility_codes=list(facility or []),
             all_facilities=all_facilities,
+            jwks=_read_jwks(jwks) if jwks else None,
         )
     except RecordroomError as exc:
         fail(exc.message)
@@ -50,9 +59,53 @@ def create(
         f"created client '{client.name}' acting as user '{client.user.username}' "
         f"({ROLES[role].name}), scopes: {client.scopes}"
     )
+    if not new.secret:
+        _print_keys(client.jwks)
+        print(f"client_id: {client.client_id}")
+        return
     out.print("store the secret now; it is not kept:")
     print(f"client_id: {client.client_id}")
     print(f"client_secret: {new.secret}")
+
+
+@client_app.command("set-jwks")
+def set_jwks(
+    client_id: str,
+    file: Path = typer.Option(
+        ..., "--file", help="JWKS file of the client's public keys (JSON)."
+    ),
+) -> None:
+    """Register or replace the public keys a client signs private_key_jwt assertions
+    with (SMART Backend Services); a secret it has keeps working."""
+    django_setup()
+    from recordroom.accounts.oauth import set_client_jwks
+    from recordroom.kernel.errors import RecordroomError
+
+    try:
+        client = set_client_jwks(
+            actor=cli_actor(), client_id=client_id, jwks=_read_jwks(file)
+        )
+    except RecordroomError as exc:
+        fail(exc.message)
+    out.print(f"client '{client.name}' ({client_id}) now has these keys:")
+    _print_keys(client.jwks)
+
+
+def _read_jwks(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read the JWKS file {path}: {exc}")
+
+
+def _print_keys(jwks: str) -> None:
+    from recordroom.accounts.assertions import key_ids
+
+    out.print(
+        "it authenticates with private_key_jwt assertions signed by key(s): "
+        + ", ".join(key_ids(jwks)),
+        highlight=False,
+    )
 
 
 @client_app.command("revoke")
@@ -77,6 +130,10 @@ def list_clients() -> None:
 
     for c in ApiClient.objects.select_related("user").order_by("name"):
         state = "active" if c.active else "revoked"
+        auth = "+".join(
+            a for a, on in (("secret", c.secret_digest), ("jwks", c.jwks)) if on
+        )
         used = f"{c.last_used_at:%Y-%m-%d %H:%M}" if c.last_used_at else "never"
-        out.print(f"{c.client_id}  {c.name}  {state}  last used {used}  {c.scopes}",
+        out.print(f"{c.client_id}  {c.name}  {state}  {auth}  last used {used}  "
+                  f"{c.scopes}",
                   highlight=False, soft_wrap=True)  # fmt: skip

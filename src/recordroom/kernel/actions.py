@@ -66,6 +66,12 @@ CLIENT_REVOKED = declare(
     "update",
     "A system client was revoked; its access tokens stopped working.",
 )
+CLIENT_KEYS = declare(
+    "auth.client_keys",
+    "update",
+    "A system client's public keys (JWKS) for private_key_jwt were registered or "
+    "replaced.",
+)
 CLIENT_TOKEN = declare(
     "auth.client_token",
     "login",

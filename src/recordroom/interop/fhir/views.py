@@ -10,10 +10,11 @@ import json
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -48,6 +49,7 @@ SMART_SERVICE = {
         }
     ]
 }
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 # Parameters about the result, not the resources; accepted for every type.
 RESULT_PARAMS = ("_count", "_after", "_format", "_include", "_total")
 
@@ -450,6 +452,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]  # fmt: skip
         resources.append(entry)
     resources.append({"type": "Binary", "interaction": [{"code": "read"}]})
+    token_uri = {"url": "token", "valueUri": urljoin(base, reverse("oauth-token"))}
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -463,12 +466,16 @@ def capability_statement(base: str) -> dict[str, Any]:
             {
                 "mode": "server",
                 "security": {
+                    # SMART App Launch: where clients get tokens (no authorize URI:
+                    # system clients only, SMART Backend Services).
+                    "extension": [{"url": OAUTH_URIS, "extension": [token_uri]}],
                     "service": [SMART_SERVICE],
                     "description": "Bearer tokens: a user's API token (rr_...), or a "
                     "system client's OAuth2 access token from /oauth/token (client "
-                    "credentials, SMART system/ scopes; see .well-known/smart-"
-                    "configuration). Roles and facilities decide what is readable; "
-                    "scopes narrow it.",
+                    "credentials with a client secret or a private_key_jwt assertion "
+                    "signed RS384 or ES384, SMART system/ scopes; see .well-known/"
+                    "smart-configuration). Roles and facilities decide what is "
+                    "readable; scopes narrow it.",
                 },
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
