@@ -96,7 +96,7 @@ def test_malformed_message_is_rejected(facility):
 def test_unsupported_type_is_rejected(facility):
     raw = adt().replace(b"ADT^A04^ADT_A01", b"ORU^R01^ORU_R01")
     ack = handle(raw)
-    assert ack.code == "AR" and ack.location == "MSH-9"
+    assert ack.code == "AR" and ack.location == "MSH-9.1"
 
 
 def test_missing_pid3_is_an_error_naming_it(facility):

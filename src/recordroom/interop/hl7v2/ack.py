@@ -19,6 +19,7 @@ ERROR_LABELS = {
     "102": "Data type error",
     "103": "Table value not found",
     "200": "Unsupported message type",
+    "201": "Unsupported event code",
     "204": "Unknown key identifier",
     "207": "Application internal error",
 }
@@ -43,6 +44,7 @@ class Ack:
     error_code: str = ""
     message: InterfaceMessage | None = None
     header: dict[str, str] = field(default_factory=dict)
+    app_error: str = ""  # ERR-5 application error code (CWE), e.g. "ORU^^HL70076"
 
     def encode(self) -> bytes:
         h = self.header
@@ -69,14 +71,21 @@ class Ack:
             f"MSA|{self.code}|{escape(self.control_id)}|{escape(self.text)}",
         ]
         if self.code != "AA":
-            seg, _, num = self.location.partition("-")
-            erl = f"{seg}^1^{num}" if num else seg
             label = ERROR_LABELS.get(self.error_code or "207", "")
             segments.append(
-                f"ERR||{erl}|{self.error_code or '207'}^{label}^HL70357|E||||"
-                f"{escape(self.text)}"
+                f"ERR||{_erl(self.location)}|{self.error_code or '207'}^{label}^"
+                f"HL70357|E|{self.app_error}|||{escape(self.text)}"
             )
         return ("\r".join(segments) + "\r").encode()
+
+
+def _erl(location: str) -> str:
+    """ERR-2 (ERL) for a location like "PID-3" or "MSH-9.2": segment^1^field[^1^comp]."""
+    seg, _, num = location.partition("-")
+    if not num:
+        return seg
+    fld, _, comp = num.partition(".")
+    return f"{seg}^1^{fld}^1^{comp}" if comp else f"{seg}^1^{fld}"
 
 
 def header(msg: Message | None) -> dict[str, str]:

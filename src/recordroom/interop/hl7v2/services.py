@@ -4,7 +4,8 @@
 raw bytes encrypted in the blob store) and answered with an ACK -- AA applied, AE an
 error in the content (nothing written), AR rejected (not HL7, unsupported type).
 The ACK is built only after the transaction that applied the message has committed.
-The handlers themselves live in adt.py and mdm.py; HANDLERS routes to them.
+The handlers themselves live in adt.py and mdm.py; processed.py declares which
+message types and events route to them (anything else is an AR naming it).
 """
 
 from __future__ import annotations
@@ -26,20 +27,13 @@ from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
 
 from .ack import Ack, Applied, header
-from .adt import ADT_EVENTS, apply_adt, unsupported_note
-from .mdm import MDM_EVENTS, apply_mdm
+from .adt import unsupported_note
 from .parser import Hl7Error, Message, parse
+from .processed import MESSAGE_TYPES, TABLE_0076, Handler, accepted, processed
 
-__all__ = ["HANDLERS", "Ack", "handle", "reprocess"]
+__all__ = ["Ack", "handle", "reprocess"]
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Actor, Message], Applied]
-# (MSH-9.1, MSH-9.2) -> the handler that applies it
-HANDLERS: dict[tuple[str, str], Handler] = {
-    **{("ADT", event): apply_adt for event in ADT_EVENTS},
-    **{("MDM", event): apply_mdm for event in MDM_EVENTS},
-}
 
 # Where a service's complaint about a field points in the message.
 FIELD_LOCATION = {
@@ -193,13 +187,24 @@ def _duplicate_of(row: InterfaceMessage) -> InterfaceMessage | None:
     )
 
 
-def _unsupported_text(msg: Message, message_type: str) -> str:
-    accepted = ", ".join(f"{kind}^{event}" for kind, event in sorted(HANDLERS))
-    note = unsupported_note(msg.msh.comp(9, 2)) if msg.msh.comp(9) == "ADT" else ""
-    return (
-        f"{note}message type {message_type or '(empty)'} is not supported; "
-        f"accepted: {accepted}"
-    )
+def _unsupported(
+    row: InterfaceMessage, msg: Message, hdr: dict[str, str], durable: Durable
+) -> Ack:
+    """AR for a message type (table 0076) or trigger event (table 0003) that is not
+    in processed.PROCESSED: ERR-3 200 or 201, ERR-5 the type or event itself."""
+    kind, event = msg.msh.comp(9).upper(), msg.msh.comp(9, 2).upper()
+    if kind not in MESSAGE_TYPES:
+        what = f"message type {kind or '(empty)'}"
+        if kind in TABLE_0076:
+            what += f" ({TABLE_0076[kind]})"
+        location, code, app_error = "MSH-9.1", "200", f"{kind}^^HL70076"
+    else:
+        what = f"trigger event {kind}^{event or '(empty)'}"
+        location, code, app_error = "MSH-9.2", "201", f"{event}^^HL70003"
+    note = unsupported_note(event) if kind == "ADT" else ""
+    text = f"{note}{what} is not processed by Recordroom; processed: {accepted()}"
+    _finish(row, MessageStatus.REJECTED, "AR", text, durable)
+    return Ack("AR", row.control_id, text, location, code, row, hdr, app_error)
 
 
 def _process(row: InterfaceMessage, msg: Message, durable: Durable) -> Ack:
@@ -215,11 +220,10 @@ def _process(row: InterfaceMessage, msg: Message, durable: Durable) -> Ack:
         _finish(row, MessageStatus.DUPLICATE, code, note, durable)
         return Ack(code, row.control_id, note, "", "", row, hdr)
 
-    handler = HANDLERS.get((msg.msh.comp(9), msg.msh.comp(9, 2)))
-    if handler is None:
-        text = _unsupported_text(msg, row.message_type)
-        _finish(row, MessageStatus.REJECTED, "AR", text, durable)
-        return Ack("AR", row.control_id, text, "MSH-9", "200", row, hdr)
+    entry = processed(msg.msh.comp(9), msg.msh.comp(9, 2))
+    if entry is None:
+        return _unsupported(row, msg, hdr, durable)
+    handler = entry.handler
 
     actor = Actor(channel="hl7", name=f"hl7:{row.sending_app or '?'}"[:150])
     try:
