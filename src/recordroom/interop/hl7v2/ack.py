@@ -64,6 +64,7 @@ class Ack:
                 f"ACK{now}{(self.message.pk.hex[-8:] if self.message else '')}",
                 h.get("processing_id", "P") or "P",
                 h.get("version", "2.5.1") or "2.5.1",
+                *(["", "", "", "", "", h["charset"]] if h.get("charset") else []),
             ]
         )
         segments = [
@@ -76,7 +77,9 @@ class Ack:
                 f"ERR||{_erl(self.location)}|{self.error_code or '207'}^{label}^"
                 f"HL70357|E|{self.app_error}|||{escape(self.text)}"
             )
-        return ("\r".join(segments) + "\r").encode()
+        # in the character set the message declared (MSH-18, echoed above)
+        codec = h.get("codec", "utf-8") if h.get("charset") else "utf-8"
+        return ("\r".join(segments) + "\r").encode(codec, errors="replace")
 
 
 def _erl(location: str) -> str:
@@ -101,4 +104,6 @@ def header(msg: Message | None) -> dict[str, str]:
         "trigger": msh.comp(9, 2),
         "processing_id": msh.comp(11),
         "version": msh.comp(12),
+        "charset": msh.raw(18),
+        "codec": msg.charset,
     }

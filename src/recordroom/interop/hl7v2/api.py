@@ -28,6 +28,7 @@ class MessageOut(Schema):
     status: str
     ack_code: str
     error: str
+    warnings: str
     raw_size: int
     patient_id: UUID | None
 

@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from .parser import Hl7Error, Message, Segment, component, unescape
 
 TEXT_TYPES = {"TX", "FT", "ST"}
-# FT formatting commands (HL7 v2.5.1 2.7.6) that mean a line break; others are dropped
-_FT_BREAK = re.compile(r"\\\.(br|sp\d*|in[+-]?\d*|ti[+-]?\d*|ce)\\")
-_FT_OTHER = re.compile(r"\\\.(fi|nf|sk\d*)\\|\\[HN]\\")
 _MEDIA = {
     ("application", "pdf"): "application/pdf",
     ("image", "png"): "image/png",
@@ -41,16 +38,11 @@ def document_content(msg: Message) -> Content | None:
     lines: list[str] = []
     for seg in obx:
         if seg.comp(2).upper() in TEXT_TYPES:
-            lines += [_text(rep, seg) for rep in seg.reps(5)] or [""]
+            # FT formatting (\.br\ …) is decoded with the other escapes
+            lines += [unescape(rep, seg.enc) for rep in seg.reps(5)] or [""]
     if not lines:
         return None
     return Content(("\n".join(lines).rstrip() + "\n").encode(), "text/plain", ".txt")
-
-
-def _text(value: str, seg: Segment) -> str:
-    value = _FT_BREAK.sub("\n", value)
-    value = _FT_OTHER.sub("", value)
-    return unescape(value, seg.enc)
 
 
 def _encapsulated(segments: list[Segment]) -> Content:
@@ -70,8 +62,8 @@ def _encapsulated(segments: list[Segment]) -> Content:
     data = "".join(component(s.raw(5), 5, s.enc) for s in segments)
     if not data.strip():
         raise Hl7Error("OBX-5 encapsulated data (ED) holds no content", "OBX-5", "101")
-    if encoding == "A":
-        payload = unescape(data, first.enc).encode()
+    if encoding == "A":  # component() decoded its escapes, once
+        payload = data.encode()
     else:
         try:
             payload = base64.b64decode(re.sub(r"\s+", "", data), validate=True)

@@ -28,6 +28,7 @@ from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
 
 from .ack import Ack, Applied, header
 from .adt import unsupported_note
+from .duplicates import earlier
 from .parser import Hl7Error, Message, parse
 from .processed import MESSAGE_TYPES, TABLE_0076, Handler, accepted, processed
 
@@ -79,6 +80,7 @@ def handle(raw: bytes) -> Ack:
     except Hl7Error as exc:
         _finish(row, MessageStatus.REJECTED, "AR", exc.message, durable)
         return Ack("AR", "", exc.message, exc.location, exc.code, row, {})
+    row.warnings = "\n".join(msg.warnings)
     return _process(row, msg, durable)
 
 
@@ -154,6 +156,7 @@ def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
         _finish(row, MessageStatus.REJECTED, "AR", exc.message, _stored)
         ack = Ack("AR", row.control_id, exc.message, exc.location, exc.code, row, {})
     else:
+        row.warnings = "\n".join(msg.warnings)
         ack = _process(row, msg, _stored)
     if actor is not None:
         record(
@@ -164,27 +167,6 @@ def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
             detail={"before": before, "after": row.status, "ack": ack.code},
         )
     return ack
-
-
-def _duplicate_of(row: InterfaceMessage) -> InterfaceMessage | None:
-    """The processed message this one repeats (same sender and control id)."""
-    if not row.control_id:
-        return None
-    # Plain SQL (kernel.sqlrows): every message asks this, and the ORM spent 0.7 ms
-    # of CPU building the query.
-    table = InterfaceMessage._meta.db_table
-    return sqlrows.fetch_first(
-        f"SELECT {sqlrows.columns(InterfaceMessage)} FROM {table} "  # noqa: S608
-        "WHERE sending_facility = %s AND control_id = %s AND status = %s "
-        "AND id <> %s ORDER BY received_at LIMIT 1",
-        [
-            row.sending_facility,
-            row.control_id,
-            MessageStatus.PROCESSED.value,
-            sqlrows.param(InterfaceMessage, "id", row.pk),
-        ],
-        InterfaceMessage,
-    )
 
 
 def _unsupported(
@@ -209,16 +191,25 @@ def _unsupported(
 
 def _process(row: InterfaceMessage, msg: Message, durable: Durable) -> Ack:
     hdr = header(msg)
-    original = _duplicate_of(row)
-    if original is not None:
+    before = earlier(row, msg)
+    if before.original is not None:
         note = (
             f"duplicate of message {row.control_id} received "
-            f"{original.received_at:%Y-%m-%d %H:%M:%S} UTC; not applied again"
+            f"{before.original.received_at:%Y-%m-%d %H:%M:%S} UTC; not applied again"
         )
-        row.patient_id = original.patient_id
-        code = original.ack_code or "AA"
+        row.patient_id = before.original.patient_id
+        code = before.original.ack_code or "AA"
         _finish(row, MessageStatus.DUPLICATE, code, note, durable)
         return Ack(code, row.control_id, note, "", "", row, hdr)
+    reused = ""
+    if before.reused is not None:
+        reused = (
+            f"control id {row.control_id} was used by a different message from "
+            f"{row.sending_app}/{row.sending_facility} received "
+            f"{before.reused.received_at:%Y-%m-%d %H:%M:%S} UTC; this one was "
+            "applied as a new message"
+        )
+        row.warnings = "\n".join(w for w in (row.warnings, reused) if w)
 
     entry = processed(msg.msh.comp(9), msg.msh.comp(9, 2))
     if entry is None:
@@ -244,7 +235,8 @@ def _process(row: InterfaceMessage, msg: Message, durable: Durable) -> Ack:
         text = f"internal error ({type(exc).__name__}); message kept as {row.pk}"
         _finish(row, MessageStatus.ERROR, "AE", text, durable)
         return Ack("AE", row.control_id, text, "", "207", row, hdr)
-    return Ack("AA", row.control_id, applied.note, "", "", row, hdr)
+    note = "; ".join(n for n in (applied.note, reused) if n)
+    return Ack("AA", row.control_id, note, "", "", row, hdr)
 
 
 def _apply(
@@ -273,6 +265,7 @@ def _apply(
                     "type": row.message_type,
                     "control_id": row.control_id,
                     "sender": f"{row.sending_app}/{row.sending_facility}",
+                    **({"warnings": row.warnings} if row.warnings else {}),
                     **applied.detail,
                 },
             )
@@ -301,4 +294,13 @@ def _save(row: InterfaceMessage, durable: Durable) -> None:
         durable()
         sqlrows.insert([row])  # as save(force_insert=True), without building a query
     else:
-        row.save(update_fields=["status", "ack_code", "error", "patient"])
+        row.save(
+            update_fields=[
+                "status",
+                "ack_code",
+                "error",
+                "patient",
+                "warnings",
+                "content_sha256",
+            ]
+        )
