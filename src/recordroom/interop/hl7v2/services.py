@@ -29,7 +29,7 @@ from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
 from .ack import Ack, Applied, header
 from .adt import unsupported_note
 from .duplicates import earlier
-from .parser import Hl7Error, Message, parse
+from .parser import Hl7Error, Message, escape, parse
 from .processed import MESSAGE_TYPES, TABLE_0076, Handler, accepted, processed
 
 __all__ = ["Ack", "handle", "reprocess"]
@@ -179,10 +179,11 @@ def _unsupported(
         what = f"message type {kind or '(empty)'}"
         if kind in TABLE_0076:
             what += f" ({TABLE_0076[kind]})"
-        location, code, app_error = "MSH-9.1", "200", f"{kind}^^HL70076"
+        name = escape(TABLE_0076.get(kind, ""))
+        location, code, app_error = "MSH-9.1", "200", f"{escape(kind)}^{name}^HL70076"
     else:
         what = f"trigger event {kind}^{event or '(empty)'}"
-        location, code, app_error = "MSH-9.2", "201", f"{event}^^HL70003"
+        location, code, app_error = "MSH-9.2", "201", f"{escape(event)}^^HL70003"
     note = unsupported_note(event) if kind == "ADT" else ""
     text = f"{note}{what} is not processed by Recordroom; processed: {accepted()}"
     _finish(row, MessageStatus.REJECTED, "AR", text, durable)
