@@ -83,3 +83,18 @@ def test_the_interfaces_page_lists_what_is_processed(facility):
     for entry in PROCESSED:
         assert f'<td class="ident">{entry.code}</td>' in html
         assert entry.description.replace("'", "&#x27;") in html
+
+
+def test_the_api_lists_what_is_processed(facility):
+    from tests.api.conftest import api_for
+
+    client = api_for(factories.user("him1", "him_specialist", facilities=[facility]))
+    listed = client.get("/interface-types").json()
+    assert listed[0] == {
+        "message_type": "ADT",
+        "event": "A01",
+        "description": PROCESSED[0].description,
+    }
+    assert [f"{t['message_type']}^{t['event']}" for t in listed] == [
+        p.code for p in PROCESSED
+    ]

@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema
 
 from recordroom.interop.models import InterfaceMessage
 
+from .processed import PROCESSED, Processed
 from .queries import get_message, message_page
 from .services import reprocess
 
@@ -45,6 +46,12 @@ class MessageFilter(Schema):
     limit: int = 50
 
 
+class ProcessedOut(Schema):
+    message_type: str
+    event: str
+    description: str
+
+
 class ReprocessOut(Schema):
     ack: str
     text: str
@@ -65,6 +72,16 @@ def list_messages(
         limit=filters.limit,
     )  # fmt: skip
     return {"items": page.items, "next": page.next}
+
+
+@router.get(
+    "/interface-types", response=list[ProcessedOut],
+    openapi_extra={"x-capability": "view_interfaces"},
+)  # fmt: skip
+def processed_types(request: HttpRequest) -> tuple[Processed, ...]:
+    """The HL7 v2 message types and trigger events Recordroom applies (tables 0076
+    and 0003); any other is answered AR naming it."""
+    return PROCESSED
 
 
 @router.get(
