@@ -124,3 +124,5 @@ def test_the_message_page_shows_the_text_in_its_charset_and_the_warning(facility
         reverse("web:interface_message", kwargs={"message_id": ack.message.pk})
     ).content.decode()
     assert "O’HARA^KATE" in html and "read as Windows-1252" in html
+    listed = client.get(reverse("web:interfaces")).content.decode()
+    assert "Warning: MSH-18 declares no character set" in listed
