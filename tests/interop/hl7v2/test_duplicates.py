@@ -46,7 +46,7 @@ def test_a_restarted_counter_with_different_content_is_applied_with_a_warning(
     assert "control id 1 was used by a different message from REGAPP/NORTH" in (
         ack.text
     )
-    assert "applied as a new message" in ack.text
+    assert "not a resend, so treated as a new message" in ack.text
     edgar = Patient.objects.get(names__family="POE")
     rows = _rows("1")
     assert [r.status for r in rows] == [MessageStatus.PROCESSED] * 2
@@ -57,7 +57,7 @@ def test_a_restarted_counter_with_different_content_is_applied_with_a_warning(
     assert "used by a different message" in audit.detail
     # a different message type reusing the id is applied too (A08 of Jane)
     update = handle(adt("A08", "1", mrn="M1001", name="DOE^JANET"))
-    assert update.code == "AA" and "applied as a new message" in update.text
+    assert update.code == "AA" and "treated as a new message" in update.text
     assert Patient.objects.filter(names__given="JANET").exists()
 
 

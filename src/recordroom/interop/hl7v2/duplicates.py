@@ -40,6 +40,17 @@ class Earlier:
     original: InterfaceMessage | None  # the one it repeats, content and all
     reused: InterfaceMessage | None  # else an earlier different message under its key
 
+    def warning(self, row: InterfaceMessage) -> str:
+        """What the message's row and its ACK say when its control id was reused."""
+        if self.reused is None:
+            return ""
+        return (
+            f"control id {row.control_id} was used by a different message from "
+            f"{row.sending_app}/{row.sending_facility} received "
+            f"{self.reused.received_at:%Y-%m-%d %H:%M:%S} UTC; not a resend, so "
+            "treated as a new message"
+        )
+
 
 def earlier(row: InterfaceMessage, msg: Message) -> Earlier:
     """Compare with the processed messages of the same sender and control id."""

@@ -202,15 +202,8 @@ def _process(row: InterfaceMessage, msg: Message, durable: Durable) -> Ack:
         code = before.original.ack_code or "AA"
         _finish(row, MessageStatus.DUPLICATE, code, note, durable)
         return Ack(code, row.control_id, note, "", "", row, hdr)
-    reused = ""
-    if before.reused is not None:
-        reused = (
-            f"control id {row.control_id} was used by a different message from "
-            f"{row.sending_app}/{row.sending_facility} received "
-            f"{before.reused.received_at:%Y-%m-%d %H:%M:%S} UTC; this one was "
-            "applied as a new message"
-        )
-        row.warnings = "\n".join(w for w in (row.warnings, reused) if w)
+    reused = before.warning(row)
+    row.warnings = "\n".join(w for w in (row.warnings, reused) if w)
 
     entry = processed(msg.msh.comp(9), msg.msh.comp(9, 2))
     if entry is None:
