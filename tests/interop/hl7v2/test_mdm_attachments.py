@@ -76,6 +76,12 @@ def test_r_int_6_base64_attachments_are_filed_with_their_content_type(
     assert _filed() == (payload, media_type, f"DOC-1{extension}")
 
 
+def test_r_int_6_hex_encoded_data_is_decoded(admitted):
+    ack = handle(mdm("T02", "M1", obx=_ed("Image^PNG", FILES["png"].hex(), "Hex")))
+    assert ack.code == "AA", ack.text
+    assert _filed()[:2] == (FILES["png"], "image/png")
+
+
 def test_r_int_6_base64_split_over_lines_and_obx_segments_is_joined(admitted):
     data = base64.b64encode(FILES["png"]).decode()
     half = len(data) // 2
@@ -142,3 +148,9 @@ def test_an_html_attachment_is_only_downloaded_in_a_sandbox(admitted, facility):
     assert response["Content-Type"] == "text/html; charset=utf-8"
     assert response["Content-Disposition"].startswith("attachment")
     assert response["Content-Security-Policy"] == "sandbox"
+    from tests.api.conftest import api_for
+
+    api = api_for(user).get(f"/documents/{doc.pk}/content")
+    assert api.status_code == 200 and api.content == HTML
+    assert api["Content-Disposition"].startswith("attachment")
+    assert api["Content-Security-Policy"] == "sandbox"
