@@ -76,6 +76,17 @@ def test_r_int_6_base64_attachments_are_filed_with_their_content_type(
     assert _filed() == (payload, media_type, f"DOC-1{extension}")
 
 
+def test_r_int_6_an_empty_subtype_is_filed_as_what_the_bytes_are(admitted):
+    data = base64.b64encode(FILES["pdf"]).decode()
+    ack = handle(mdm("T02", "M1", obx=_ed("AP^", data)))
+    assert ack.code == "AA", ack.text
+    assert _filed() == (FILES["pdf"], "application/pdf", "DOC-1.pdf")
+    other = base64.b64encode(b"PK\x03\x04 a zip").decode()
+    refused = handle(mdm("T02", "M2", "DOC-2", obx=_ed("AP^", other)))
+    assert refused.code == "AE" and refused.location == "OBX-5.3"
+    assert "subtype is empty and the data is not a PDF" in refused.text
+
+
 def test_r_int_6_hex_encoded_data_is_decoded(admitted):
     ack = handle(mdm("T02", "M1", obx=_ed("Image^PNG", FILES["png"].hex(), "Hex")))
     assert ack.code == "AA", ack.text

@@ -1,5 +1,6 @@
 """A document's content in MDM OBX segments: text lines (TX, FT, ST) joined, or an
-encapsulated file (ED: PDF, TIFF, JPEG, PNG, RTF, HTML, XML) decoded. Other OBX value types describe, not carry."""
+encapsulated file (ED: PDF, TIFF, JPEG, PNG, RTF, HTML, XML) decoded. Other OBX value
+types describe, not carry."""
 
 from __future__ import annotations
 
@@ -8,18 +9,13 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from recordroom.records.files import ACCEPTED, sniff
+
 from .parser import Hl7Error, Message, Segment, component, unescape
 
 TEXT_TYPES = {"TX", "FT", "ST"}
 # OBX-5.2 type of data (HL7 table 0191), and the MIME names senders put there instead
-DATA_TYPES = {
-    "AP": "application",
-    "IM": "image",
-    "TX": "text",
-    "APPLICATION": "application",
-    "IMAGE": "image",
-    "TEXT": "text",
-}
+DATA_TYPES = frozenset({"AP", "IM", "TX", "APPLICATION", "IMAGE", "TEXT"})
 # OBX-5.3 data subtype (HL7 table 0291 and the MIME subtypes senders use) -> what
 # the document is stored as; `textual` ones may also come as A (ASCII) data.
 SUBTYPES: dict[str, tuple[str, str]] = {
@@ -71,16 +67,16 @@ def _encapsulated(segments: list[Segment]) -> Content:
     kind = component(raw5, 2, first.enc).upper()
     subtype = component(raw5, 3, first.enc).upper()
     encoding = component(raw5, 4, first.enc).upper()
-    if kind not in DATA_TYPES:
+    if kind and kind not in DATA_TYPES:
         raise Hl7Error(
-            f"OBX-5.2 type of data {kind or '(empty)'!r} is not one of "
-            f"{', '.join(DATA_TYPES)} (HL7 table 0191)",
+            f"OBX-5.2 type of data {kind!r} is not one of "
+            f"{', '.join(sorted(DATA_TYPES))} (HL7 table 0191)",
             "OBX-5.2",
             "103",
         )
-    if subtype not in SUBTYPES:
+    if subtype and subtype not in SUBTYPES:
         raise Hl7Error(
-            f"OBX-5.3 data subtype {subtype or '(empty)'!r} is not one Recordroom "
+            f"OBX-5.3 data subtype {subtype!r} is not one Recordroom "
             f"stores ({', '.join(SUBTYPES)}); nothing was filed",
             "OBX-5.3",
             "103",
@@ -88,15 +84,26 @@ def _encapsulated(segments: list[Segment]) -> Content:
     if encoding not in ENCODINGS or (encoding == "A" and subtype not in TEXTUAL):
         raise Hl7Error(
             f"OBX-5.4 encoding {encoding or '(empty)'!r} is not supported for "
-            f"{subtype}; send Base64 (or A for RTF, HTML, XML and plain text)",
+            f"{subtype or 'data without a subtype'}; send Base64 (or A for RTF, HTML, "
+            "XML and plain text)",
             "OBX-5.4",
             "103",
         )
     data = "".join(component(s.raw(5), 5, s.enc) for s in segments)
     if not data.strip():
         raise Hl7Error("OBX-5 encapsulated data (ED) holds no content", "OBX-5", "101")
-    media, ext = SUBTYPES[subtype]
-    return Content(_payload(data, encoding), media, ext)
+    payload = _payload(data, encoding)
+    if subtype:
+        return Content(payload, *SUBTYPES[subtype])
+    media = sniff(payload)  # no subtype: what the bytes are (PDF, images, RTF)
+    if media is None:
+        raise Hl7Error(
+            "OBX-5.3 data subtype is empty and the data is not a PDF, PNG, JPEG, "
+            "TIFF or RTF file; send the subtype (e.g. PDF, HTML, XML)",
+            "OBX-5.3",
+            "101",
+        )
+    return Content(payload, media, ACCEPTED[media][1])
 
 
 def _payload(data: str, encoding: str) -> bytes:
