@@ -195,6 +195,7 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/audit/events"): lambda w, a: a.get("/audit/events", limit=5),
     ("GET", "/audit/events.ndjson"): lambda w, a: a.get("/audit/events.ndjson"),
     ("GET", "/interface-messages"): lambda w, a: a.get("/interface-messages"),
+    ("GET", "/interface-types"): lambda w, a: a.get("/interface-types"),
     ("GET", M): lambda w, a: a.get(f"/interface-messages/{w.message.pk}"),
     ("POST", M + "/reprocess"): lambda w, a: a.post(
         f"/interface-messages/{w.message.pk}/reprocess"
@@ -441,6 +442,7 @@ def test_the_declared_capabilities():
         ("GET", "/audit/events"): "view_audit",
         ("GET", "/audit/events.ndjson"): "view_audit",
         ("GET", "/interface-messages"): "view_interfaces",
+        ("GET", "/interface-types"): "view_interfaces",
         ("GET", M): "view_interfaces",
         ("POST", M + "/reprocess"): "reprocess_messages",
         ("POST", "/release-requests"): "release_records",

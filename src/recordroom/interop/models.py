@@ -39,12 +39,26 @@ class InterfaceMessage(models.Model):
         related_name="interface_messages",
     )
     ack_code = models.CharField(max_length=2, blank=True, default="")
+    content_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="SHA-256 of the message with MSH-7 and MSH-10 set aside: the same "
+        "for a resend, different for another message under a reused control id",
+    )
+    warnings = models.TextField(
+        blank=True,
+        default="",
+        help_text="what was accepted but is worth a look, one per line (e.g. an "
+        "undeclared character set read as Windows-1252)",
+    )
 
     class Meta:
         ordering = ["-received_at"]
         indexes = [
             models.Index(
-                fields=["sending_facility", "control_id"], name="ifmsg_sender_ctrl_idx"
+                fields=["sending_app", "sending_facility", "control_id"],
+                name="ifmsg_app_sender_ctrl_idx",
             )
         ]
 

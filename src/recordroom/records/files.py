@@ -17,8 +17,15 @@ ACCEPTED: dict[str, tuple[tuple[bytes, ...], str]] = {
     "image/png": ((b"\x89PNG\r\n\x1a\n",), ".png"),
     "image/jpeg": ((b"\xff\xd8\xff",), ".jpg"),
     "image/tiff": ((b"II*\x00", b"MM\x00*"), ".tif"),
+    "text/rtf": ((b"{\\rtf",), ".rtf"),
     "text/plain": ((), ".txt"),
+    "text/html": ((), ".html"),
+    "text/xml": ((), ".xml"),
 }
+# Text kept only when labelled so (nothing in their bytes says what they are).
+LABELLED_TEXT = {"text/plain", "text/html", "text/xml"}
+# Served only as a download in a sandbox: a browser would run what they hold.
+ACTIVE = {"text/html", "text/xml"}
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
@@ -61,7 +68,7 @@ def check_file(data: bytes, *, filename: str, media_type: str = "") -> CheckedFi
         )
     actual = sniff(data)
     if actual is None:
-        if media_type == "text/plain" or (
+        if media_type in LABELLED_TEXT or (
             not media_type and name.lower().endswith(".txt")
         ):
             try:
@@ -71,7 +78,7 @@ def check_file(data: bytes, *, filename: str, media_type: str = "") -> CheckedFi
                     f"file {name!r} is labelled text but is not UTF-8 text",
                     field="file",
                 ) from None
-            return CheckedFile(data, name, "text/plain")
+            return CheckedFile(data, name, media_type or "text/plain")
         raise ValidationFailed(
             f"file {name!r} is not a PDF, PNG, JPEG, TIFF or UTF-8 text file "
             f"(it starts with the bytes {data[:8].hex(' ').upper()})",

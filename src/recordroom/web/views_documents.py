@@ -29,7 +29,7 @@ from recordroom.mpi.services import get_patient, in_scope
 from recordroom.mpi.zones import patient_facility, user_zone
 from recordroom.records import services as records
 from recordroom.records.access import document_access
-from recordroom.records.files import ACCEPTED
+from recordroom.records.files import ACCEPTED, ACTIVE, LABELLED_TEXT
 from recordroom.records.models import (
     Document,
     DocumentSource,
@@ -172,14 +172,19 @@ def document_content(request: HttpRequest, document_id: UUID) -> HttpResponse:
         actor=actor_from_request(request), document=doc, how=how, version_number=version
     )
     media_type = content.version.media_type
-    if media_type == "text/plain":
+    active = media_type in ACTIVE  # HTML, XML: never rendered in our origin
+    if media_type in LABELLED_TEXT:
         media_type += "; charset=utf-8"
-    attachment = disposition == "attachment" or (not disposition and how == "download")
+    attachment = (
+        active or disposition == "attachment" or (not disposition and how == "download")
+    )
     response = HttpResponse(content.data, content_type=media_type)
     name = download_name(content.version.filename, content.version.media_type)
     response["Content-Disposition"] = (
         content_disposition_header(attachment, name) or "inline"
     )
+    if active:
+        response["Content-Security-Policy"] = "sandbox"
     response["Content-Length"] = str(len(content.data))
     response["Cache-Control"] = "no-store, private"
     return response

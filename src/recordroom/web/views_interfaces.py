@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from recordroom.accounts.permissions import has
+from recordroom.interop.hl7v2.processed import PROCESSED
 from recordroom.interop.hl7v2.queries import (
     get_message,
     message_access,
@@ -81,6 +82,7 @@ def interfaces(request: HttpRequest) -> HttpResponse:
         "qs": urlencode(query),
         "reprocessable": REPROCESSABLE,
         "runs": [] if after is not None else recent_import_runs(),
+        "processed": [] if after is not None else PROCESSED,
     }
     return render(request, "web/interfaces.html", context)
 

@@ -33,7 +33,9 @@ def _expected(name: str) -> tuple[str, str]:
     if name.startswith("MDM") or name.startswith("ADT0"):  # ADT0*: ADT^A01/A04
         return ("AA", "")
     event = name.split("-")[1]
-    return ("AA", "") if event in SUPPORTED else ("AR", "MSH^1^9")
+    return (
+        ("AA", "") if event in SUPPORTED else ("AR", "MSH^1^9^1^2")
+    )  # ERL of MSH-9.2, the event
 
 
 def _err_location(ack: bytes) -> str:

@@ -19,6 +19,7 @@ ERROR_LABELS = {
     "102": "Data type error",
     "103": "Table value not found",
     "200": "Unsupported message type",
+    "201": "Unsupported event code",
     "204": "Unknown key identifier",
     "207": "Application internal error",
 }
@@ -43,6 +44,7 @@ class Ack:
     error_code: str = ""
     message: InterfaceMessage | None = None
     header: dict[str, str] = field(default_factory=dict)
+    app_error: str = ""  # ERR-5 application error code (CWE), e.g. "ORU^^HL70076"
 
     def encode(self) -> bytes:
         h = self.header
@@ -62,6 +64,7 @@ class Ack:
                 f"ACK{now}{(self.message.pk.hex[-8:] if self.message else '')}",
                 h.get("processing_id", "P") or "P",
                 h.get("version", "2.5.1") or "2.5.1",
+                *(["", "", "", "", "", h["charset"]] if h.get("charset") else []),
             ]
         )
         segments = [
@@ -69,14 +72,23 @@ class Ack:
             f"MSA|{self.code}|{escape(self.control_id)}|{escape(self.text)}",
         ]
         if self.code != "AA":
-            seg, _, num = self.location.partition("-")
-            erl = f"{seg}^1^{num}" if num else seg
             label = ERROR_LABELS.get(self.error_code or "207", "")
             segments.append(
-                f"ERR||{erl}|{self.error_code or '207'}^{label}^HL70357|E||||"
-                f"{escape(self.text)}"
+                f"ERR||{_erl(self.location)}|{self.error_code or '207'}^{label}^"
+                f"HL70357|E|{self.app_error}|||{escape(self.text)}"
             )
-        return ("\r".join(segments) + "\r").encode()
+        # in the character set the message declared (MSH-18, echoed above)
+        codec = h.get("codec", "utf-8") if h.get("charset") else "utf-8"
+        return ("\r".join(segments) + "\r").encode(codec, errors="replace")
+
+
+def _erl(location: str) -> str:
+    """ERR-2 (ERL) for a location like "PID-3" or "MSH-9.2": segment^1^field[^1^comp]."""
+    seg, _, num = location.partition("-")
+    if not num:
+        return seg
+    fld, _, comp = num.partition(".")
+    return f"{seg}^1^{fld}^1^{comp}" if comp else f"{seg}^1^{fld}"
 
 
 def header(msg: Message | None) -> dict[str, str]:
@@ -92,4 +104,6 @@ def header(msg: Message | None) -> dict[str, str]:
         "trigger": msh.comp(9, 2),
         "processing_id": msh.comp(11),
         "version": msh.comp(12),
+        "charset": msh.raw(18),
+        "codec": msg.charset,
     }

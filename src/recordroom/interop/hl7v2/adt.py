@@ -31,7 +31,6 @@ from .parser import Hl7Error, Message, Segment, parse_date
 PATIENT_EVENTS = {"A01", "A04", "A05", "A08", "A28", "A31"}  # register or update
 VISIT_EVENTS = {"A02", "A03", "A11", "A13"}  # change a known visit
 MERGE_EVENTS = {"A40"}  # merge patient: PID the survivor, MRG-1 the prior MRN
-ADT_EVENTS = PATIENT_EVENTS | VISIT_EVENTS | MERGE_EVENTS
 CONTACT_EVENTS = {"A08", "A31"}  # also update addresses, phones and the SSN
 NOT_YET = {
     "A34": "merge patient information",
@@ -41,7 +40,7 @@ NOT_YET = {
 
 
 def apply_adt(actor: Actor, msg: Message) -> Applied:
-    """Apply one ADT event (ADT_EVENTS) in the caller's transaction."""
+    """Apply one ADT event (those in processed.PROCESSED) in the caller's transaction."""
     event = msg.msh.comp(9, 2)
     pid = pidf.require_pid(msg)
     facility = pidf.facility_of(msg, pid)

@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema
 
 from recordroom.interop.models import InterfaceMessage
 
+from .processed import PROCESSED, Processed
 from .queries import get_message, message_page
 from .services import reprocess
 
@@ -28,6 +29,7 @@ class MessageOut(Schema):
     status: str
     ack_code: str
     error: str
+    warnings: str
     raw_size: int
     patient_id: UUID | None
 
@@ -42,6 +44,12 @@ class MessageFilter(Schema):
     type: str = ""
     after: UUID | None = None
     limit: int = 50
+
+
+class ProcessedOut(Schema):
+    message_type: str
+    event: str
+    description: str
 
 
 class ReprocessOut(Schema):
@@ -64,6 +72,16 @@ def list_messages(
         limit=filters.limit,
     )  # fmt: skip
     return {"items": page.items, "next": page.next}
+
+
+@router.get(
+    "/interface-types", response=list[ProcessedOut],
+    openapi_extra={"x-capability": "view_interfaces"},
+)  # fmt: skip
+def processed_types(request: HttpRequest) -> tuple[Processed, ...]:
+    """The HL7 v2 message types and trigger events Recordroom applies (tables 0076
+    and 0003); any other is answered AR naming it."""
+    return PROCESSED
 
 
 @router.get(

@@ -45,19 +45,6 @@ NOTIFICATIONS = {
     "T07": "edit",
     "T09": "replacement",
 }
-MDM_EVENTS = {
-    "T01",
-    "T02",
-    "T03",
-    "T04",
-    "T05",
-    "T06",
-    "T07",
-    "T08",
-    "T09",
-    "T10",
-    "T11",
-}
 KEY_TYPE = "Document"  # SourceKey.resource_type of a document number
 
 # TXA-17 document completion status (HL7 table 0271) -> our document status
@@ -89,7 +76,7 @@ FALLBACK_TYPE = "11506-3"  # progress note: a clinical note that asks for a sign
 
 
 def apply_mdm(actor: Actor, msg: Message) -> Applied:
-    """Apply one MDM event (MDM_EVENTS) in the caller's transaction."""
+    """Apply one MDM event (those in processed.PROCESSED) in the caller's transaction."""
     event = msg.msh.comp(9, 2)
     pid = pidf.require_pid(msg)
     txa = msg.segment("TXA")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 import hl7
+
+from .charsets import CharsetError, decode
 
 
 class Hl7Error(Exception):
@@ -30,21 +33,54 @@ class Encoding:
     repetition: str = "~"
     escape: str = "\\"
     subcomponent: str = "&"
+    charset: str = "utf-8"  # the Python codec \Xhh\ bytes are decoded in
+
+
+# FT formatting commands (HL7 v2.5.1 2.7.6): those that end a line, and those that
+# only change layout (dropped); \H\ and \N\ (highlighting) are dropped too.
+_BREAKS = re.compile(r"\.(br|sp\d*|in[+-]?\d*|ti[+-]?\d*|ce)")
+_DROPPED = re.compile(r"\.(fi|nf|sk\d*)|H|N|Z.*|[CM][0-9A-Fa-f]*")
+_HEX = re.compile(r"X((?:[0-9A-Fa-f]{2})+)")
+
+
+@lru_cache(maxsize=8)
+def _sequences(escape: str) -> re.Pattern[str]:
+    e = re.escape(escape)
+    return re.compile(f"{e}([^{e}\r]*){e}")
 
 
 def unescape(value: str, enc: Encoding) -> str:
-    e = enc.escape
-    if e not in value:  # nearly every value: nothing to replace
+    r"""Decode HL7 escape sequences in one value that was already split on the
+    delimiters, in one pass (so \E\F\E\ is the text \F\, not a field separator).
+
+    \F\ \S\ \T\ \R\ \E\ are the delimiters, \Xhh..\ bytes in the message's
+    character set, \.br\ (and the other FT line commands) a line break; \H\, \N\,
+    \Z..\ and the character-set switches are dropped. Anything else between two
+    escape characters is not an escape sequence and is kept as sent.
+    """
+    if enc.escape not in value:  # nearly every value: nothing to replace
         return value
-    for code, char in (
-        ("F", enc.field),
-        ("S", enc.component),
-        ("R", enc.repetition),
-        ("T", enc.subcomponent),
-        ("E", enc.escape),
-    ):
-        value = value.replace(f"{e}{code}{e}", char)
-    return value
+    named = {
+        "F": enc.field,
+        "S": enc.component,
+        "T": enc.subcomponent,
+        "R": enc.repetition,
+        "E": enc.escape,
+    }
+
+    def one(m: re.Match[str]) -> str:
+        code = m.group(1)
+        if code in named:
+            return named[code]
+        if hexed := _HEX.fullmatch(code):
+            return bytes.fromhex(hexed.group(1)).decode(enc.charset, errors="replace")
+        if _BREAKS.fullmatch(code):
+            return "\n"
+        if _DROPPED.fullmatch(code):
+            return ""
+        return m.group(0)
+
+    return _sequences(enc.escape).sub(one, value)
 
 
 def escape(value: str, enc: Encoding = Encoding()) -> str:
@@ -90,14 +126,18 @@ def component(rep: str, c: int, enc: Encoding, *, sub: int = 1) -> str:
 
 
 class Message:
-    def __init__(self, text: str) -> None:
+    def __init__(
+        self, text: str, charset: str = "utf-8", warnings: list[str] | None = None
+    ) -> None:
         self.text = text
+        self.charset = charset
+        self.warnings: list[str] = warnings or []  # kept on the InterfaceMessage
         segments = _segments(text)
         if not segments or not segments[0].startswith("MSH") or len(segments[0]) < 8:
             raise Hl7Error("an HL7 v2 message starts with an MSH segment", "MSH", "100")
         head = segments[0]
         chars = head[4:8]
-        self.enc = Encoding(head[3], chars[0], chars[1], chars[2], chars[3])
+        self.enc = Encoding(head[3], chars[0], chars[1], chars[2], chars[3], charset)
         self.segments = [Segment(s, self.enc) for s in segments if s.strip()]
 
     def segment(self, name: str) -> Segment | None:
@@ -133,19 +173,23 @@ def _segments(text: str) -> list[str]:
 
 
 def parse(raw: bytes) -> Message:
+    """The message in the character set MSH-18 declares (charsets.decode)."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Hl7Error(
-            f"message is not UTF-8 text (bad byte at offset {exc.start})", "MSH", "100"
-        ) from exc
-    text = text.removeprefix("\ufeff")  # a byte-order mark some editors add
-    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c ")
+        decoded = decode(raw)
+    except CharsetError as exc:
+        raise Hl7Error(exc.message, "MSH-18", exc.code) from exc
+    text = normalised(decoded.text)
     if not text.startswith("MSH"):
         raise Hl7Error(
             f"not an HL7 v2 message: it starts with {text[:3]!r}, not MSH", "MSH", "100"
         )
-    return Message(text)
+    return Message(text, decoded.codec, decoded.warnings)
+
+
+def normalised(text: str) -> str:
+    """Segments ended by CR alone, framing and a byte-order mark removed."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors add
+    return text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c ")
 
 
 _DTM = re.compile(

@@ -17,7 +17,7 @@ from recordroom.mpi.models import (
 )
 from recordroom.mpi.services import NameIn, identifier_lookup
 
-from .parser import Encoding, Hl7Error, Message, Segment, component
+from .parser import Encoding, Hl7Error, Message, Segment, component, unescape
 
 SSN = re.compile(r"\d{3}-?\d{2}-?\d{4}")
 SEX = {
@@ -134,7 +134,8 @@ def addresses(pid: Segment) -> list[dict[str, Any]]:
     out = []
     for rep in pid.reps(11):
         street = rep.split(pid.enc.component)[0].split(pid.enc.subcomponent)
-        line1 = " ".join(p.strip() for p in street if p.strip())
+        street = [unescape(p, pid.enc).strip() for p in street]
+        line1 = " ".join(p for p in street if p)
         city = component(rep, 3, pid.enc)
         state, postal = component(rep, 4, pid.enc), component(rep, 5, pid.enc)
         country = component(rep, 6, pid.enc).upper()

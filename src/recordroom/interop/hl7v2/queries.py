@@ -21,6 +21,7 @@ from recordroom.records.access import chart_labels
 from recordroom.records.chart import MAX_PAGE, Page
 from recordroom.records.models import DocumentType
 
+from .charsets import readable
 from .mdm import DOCUMENT_TYPE
 
 RAW_SHOWN = 256 * 1024  # characters of a raw message shown on a page at most
@@ -133,9 +134,9 @@ def read_raw(*, actor: Actor, message: InterfaceMessage) -> tuple[str, bool]:
     """The message as text, segment per line, SSNs masked to their last four;
     audited as interface.view. Returns (text, whether it was cut short)."""
     data = default_store().get(message.raw_sha256)
-    text = data[: RAW_SHOWN * 4].decode("utf-8", errors="replace")
+    text = readable(data)  # in its character set (MSH-18), as it was applied
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\x0b\x1c\n")
-    cut = len(text) > RAW_SHOWN or len(data) > RAW_SHOWN * 4
+    cut = len(text) > RAW_SHOWN
     text = "\n".join(_mask_pid(line) for line in text[:RAW_SHOWN].split("\n"))
     record(
         actor=actor,

@@ -4,7 +4,8 @@
 raw bytes encrypted in the blob store) and answered with an ACK -- AA applied, AE an
 error in the content (nothing written), AR rejected (not HL7, unsupported type).
 The ACK is built only after the transaction that applied the message has committed.
-The handlers themselves live in adt.py and mdm.py; HANDLERS routes to them.
+The handlers themselves live in adt.py and mdm.py; processed.py declares which
+message types and events route to them (anything else is an AR naming it).
 """
 
 from __future__ import annotations
@@ -26,20 +27,14 @@ from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
 
 from .ack import Ack, Applied, header
-from .adt import ADT_EVENTS, apply_adt, unsupported_note
-from .mdm import MDM_EVENTS, apply_mdm
-from .parser import Hl7Error, Message, parse
+from .adt import unsupported_note
+from .duplicates import earlier
+from .parser import Hl7Error, Message, escape, parse
+from .processed import MESSAGE_TYPES, TABLE_0076, Handler, accepted, processed
 
-__all__ = ["HANDLERS", "Ack", "handle", "reprocess"]
+__all__ = ["Ack", "handle", "reprocess"]
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Actor, Message], Applied]
-# (MSH-9.1, MSH-9.2) -> the handler that applies it
-HANDLERS: dict[tuple[str, str], Handler] = {
-    **{("ADT", event): apply_adt for event in ADT_EVENTS},
-    **{("MDM", event): apply_mdm for event in MDM_EVENTS},
-}
 
 # Where a service's complaint about a field points in the message.
 FIELD_LOCATION = {
@@ -85,6 +80,7 @@ def handle(raw: bytes) -> Ack:
     except Hl7Error as exc:
         _finish(row, MessageStatus.REJECTED, "AR", exc.message, durable)
         return Ack("AR", "", exc.message, exc.location, exc.code, row, {})
+    row.warnings = "\n".join(msg.warnings)
     return _process(row, msg, durable)
 
 
@@ -160,6 +156,7 @@ def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
         _finish(row, MessageStatus.REJECTED, "AR", exc.message, _stored)
         ack = Ack("AR", row.control_id, exc.message, exc.location, exc.code, row, {})
     else:
+        row.warnings = "\n".join(msg.warnings)
         ack = _process(row, msg, _stored)
     if actor is not None:
         record(
@@ -172,54 +169,46 @@ def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
     return ack
 
 
-def _duplicate_of(row: InterfaceMessage) -> InterfaceMessage | None:
-    """The processed message this one repeats (same sender and control id)."""
-    if not row.control_id:
-        return None
-    # Plain SQL (kernel.sqlrows): every message asks this, and the ORM spent 0.7 ms
-    # of CPU building the query.
-    table = InterfaceMessage._meta.db_table
-    return sqlrows.fetch_first(
-        f"SELECT {sqlrows.columns(InterfaceMessage)} FROM {table} "  # noqa: S608
-        "WHERE sending_facility = %s AND control_id = %s AND status = %s "
-        "AND id <> %s ORDER BY received_at LIMIT 1",
-        [
-            row.sending_facility,
-            row.control_id,
-            MessageStatus.PROCESSED.value,
-            sqlrows.param(InterfaceMessage, "id", row.pk),
-        ],
-        InterfaceMessage,
-    )
-
-
-def _unsupported_text(msg: Message, message_type: str) -> str:
-    accepted = ", ".join(f"{kind}^{event}" for kind, event in sorted(HANDLERS))
-    note = unsupported_note(msg.msh.comp(9, 2)) if msg.msh.comp(9) == "ADT" else ""
-    return (
-        f"{note}message type {message_type or '(empty)'} is not supported; "
-        f"accepted: {accepted}"
-    )
+def _unsupported(
+    row: InterfaceMessage, msg: Message, hdr: dict[str, str], durable: Durable
+) -> Ack:
+    """AR for a message type (table 0076) or trigger event (table 0003) that is not
+    in processed.PROCESSED: ERR-3 200 or 201, ERR-5 the type or event itself."""
+    kind, event = msg.msh.comp(9).upper(), msg.msh.comp(9, 2).upper()
+    if kind not in MESSAGE_TYPES:
+        what = f"message type {kind or '(empty)'}"
+        if kind in TABLE_0076:
+            what += f" ({TABLE_0076[kind]})"
+        name = escape(TABLE_0076.get(kind, ""))
+        location, code, app_error = "MSH-9.1", "200", f"{escape(kind)}^{name}^HL70076"
+    else:
+        what = f"trigger event {kind}^{event or '(empty)'}"
+        location, code, app_error = "MSH-9.2", "201", f"{escape(event)}^^HL70003"
+    note = unsupported_note(event) if kind == "ADT" else ""
+    text = f"{note}{what} is not processed by Recordroom; processed: {accepted()}"
+    _finish(row, MessageStatus.REJECTED, "AR", text, durable)
+    return Ack("AR", row.control_id, text, location, code, row, hdr, app_error)
 
 
 def _process(row: InterfaceMessage, msg: Message, durable: Durable) -> Ack:
     hdr = header(msg)
-    original = _duplicate_of(row)
-    if original is not None:
+    before = earlier(row, msg)
+    if before.original is not None:
         note = (
             f"duplicate of message {row.control_id} received "
-            f"{original.received_at:%Y-%m-%d %H:%M:%S} UTC; not applied again"
+            f"{before.original.received_at:%Y-%m-%d %H:%M:%S} UTC; not applied again"
         )
-        row.patient_id = original.patient_id
-        code = original.ack_code or "AA"
+        row.patient_id = before.original.patient_id
+        code = before.original.ack_code or "AA"
         _finish(row, MessageStatus.DUPLICATE, code, note, durable)
         return Ack(code, row.control_id, note, "", "", row, hdr)
+    reused = before.warning(row)
+    row.warnings = "\n".join(w for w in (row.warnings, reused) if w)
 
-    handler = HANDLERS.get((msg.msh.comp(9), msg.msh.comp(9, 2)))
-    if handler is None:
-        text = _unsupported_text(msg, row.message_type)
-        _finish(row, MessageStatus.REJECTED, "AR", text, durable)
-        return Ack("AR", row.control_id, text, "MSH-9", "200", row, hdr)
+    entry = processed(msg.msh.comp(9), msg.msh.comp(9, 2))
+    if entry is None:
+        return _unsupported(row, msg, hdr, durable)
+    handler = entry.handler
 
     actor = Actor(channel="hl7", name=f"hl7:{row.sending_app or '?'}"[:150])
     try:
@@ -240,7 +229,8 @@ def _process(row: InterfaceMessage, msg: Message, durable: Durable) -> Ack:
         text = f"internal error ({type(exc).__name__}); message kept as {row.pk}"
         _finish(row, MessageStatus.ERROR, "AE", text, durable)
         return Ack("AE", row.control_id, text, "", "207", row, hdr)
-    return Ack("AA", row.control_id, applied.note, "", "", row, hdr)
+    note = "; ".join(n for n in (applied.note, reused) if n)
+    return Ack("AA", row.control_id, note, "", "", row, hdr)
 
 
 def _apply(
@@ -269,6 +259,7 @@ def _apply(
                     "type": row.message_type,
                     "control_id": row.control_id,
                     "sender": f"{row.sending_app}/{row.sending_facility}",
+                    **({"warnings": row.warnings} if row.warnings else {}),
                     **applied.detail,
                 },
             )
@@ -297,4 +288,13 @@ def _save(row: InterfaceMessage, durable: Durable) -> None:
         durable()
         sqlrows.insert([row])  # as save(force_insert=True), without building a query
     else:
-        row.save(update_fields=["status", "ack_code", "error", "patient"])
+        row.save(
+            update_fields=[
+                "status",
+                "ack_code",
+                "error",
+                "patient",
+                "warnings",
+                "content_sha256",
+            ]
+        )

@@ -23,6 +23,7 @@ from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 from .. import services
 from ..access import document_access
 from ..chart import document_with_version
+from ..files import ACTIVE, LABELLED_TEXT
 from ..models import Document, DocumentVersion, Provider, Signature
 from .common import actor_of, claimed_media_type, open_document, read_upload
 from .schemas import (
@@ -77,12 +78,15 @@ def read_document_content(
     )
     v = content.version
     media_type = v.media_type + (
-        "; charset=utf-8" if v.media_type == "text/plain" else ""
+        "; charset=utf-8" if v.media_type in LABELLED_TEXT else ""
     )
+    active = v.media_type in ACTIVE  # HTML, XML: never rendered in our origin
     response = HttpResponse(content.data, content_type=media_type)
     response["Content-Disposition"] = (
-        content_disposition_header(how == "download", v.filename) or "inline"
+        content_disposition_header(how == "download" or active, v.filename) or "inline"
     )
+    if active:
+        response["Content-Security-Policy"] = "sandbox"
     response["Cache-Control"] = "no-store"
     response["ETag"] = f'"{v.sha256}"'
     response["X-Document-Version"] = str(v.number)
