@@ -61,8 +61,9 @@ MESSAGE_TYPES = frozenset(p.message_type for p in PROCESSED)
 
 
 def processed(message_type: str, event: str) -> Processed | None:
-    """The registry entry for MSH-9's type and event, or None when not processed."""
-    return BY_CODE.get((message_type.upper(), event.upper()))
+    """The registry entry for MSH-9's type and event, or None when not processed
+    (codes as the tables spell them: upper case)."""
+    return BY_CODE.get((message_type, event))
 
 
 def accepted() -> str:

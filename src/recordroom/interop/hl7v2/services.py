@@ -174,7 +174,7 @@ def _unsupported(
 ) -> Ack:
     """AR for a message type (table 0076) or trigger event (table 0003) that is not
     in processed.PROCESSED: ERR-3 200 or 201, ERR-5 the type or event itself."""
-    kind, event = msg.msh.comp(9).upper(), msg.msh.comp(9, 2).upper()
+    kind, event = msg.msh.comp(9), msg.msh.comp(9, 2)
     if kind not in MESSAGE_TYPES:
         what = f"message type {kind or '(empty)'}"
         if kind in TABLE_0076:
