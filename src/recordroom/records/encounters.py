@@ -18,6 +18,7 @@ from .models import (
     Encounter,
     EncounterClass,
     EncounterStatus,
+    PatientClass,
     Provider,
 )
 
@@ -34,17 +35,20 @@ TRANSITIONS: dict[str, set[str]] = {
 CHANGEABLE = {
     "status",
     "encounter_class",
+    "patient_class",
     "location",
     "attending",
     "admitting",
     "admit_at",
     "discharge_at",
     "discharge_disposition",
+    "unlisted_providers",
 }
 
 
 # The codes each choice allows, as sets: `X.values` builds a list on every call.
 _CLASSES = frozenset(EncounterClass.values)
+_PATIENT_CLASSES = frozenset(PatientClass.values) | {""}
 _DISPOSITIONS = frozenset(Disposition.values)
 _STATUSES = frozenset(S.values)
 
@@ -125,6 +129,19 @@ def _check_values(changes: dict[str, Any]) -> None:
             f"unknown encounter class {cls!r}; use one of "
             + ", ".join(EncounterClass.values),
             field="encounter_class",
+        )
+    patient_class = changes.get("patient_class")
+    if patient_class is not None and patient_class not in _PATIENT_CLASSES:
+        raise ValidationFailed(
+            f"unknown patient class {patient_class!r} (HL7 table 0004); use one of "
+            + ", ".join(PatientClass.values),
+            field="patient_class",
+        )
+    unlisted = changes.get("unlisted_providers")
+    if unlisted is not None and not isinstance(unlisted, dict):
+        raise ValidationFailed(
+            "unlisted providers are kept by role, as a mapping",
+            field="unlisted_providers",
         )
     disposition = changes.get("discharge_disposition")
     if disposition and disposition not in _DISPOSITIONS:

@@ -44,6 +44,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
 # Where a service's complaint about a field points in the message.
 FIELD_LOCATION = {
     "birth_date": "PID-7",
+    "deceased_date": "PID-29",
     "sex": "PID-8",
     "names": "PID-5",
     "identifiers.value": "PID-3",
@@ -51,6 +52,7 @@ FIELD_LOCATION = {
     "identifiers.facility": "MSH-4",
     "account_number": "PV1-19",
     "encounter_class": "PV1-2",
+    "patient_class": "PV1-2",
     "admit_at": "PV1-44",
     "discharge_at": "PV1-45",
     "discharge_disposition": "PV1-36",
@@ -257,7 +259,10 @@ def _apply(
     try:
         with transaction.atomic():
             applied = handler(actor, msg)
-            row.status, row.ack_code, row.error = MessageStatus.PROCESSED, "AA", ""
+            # a processed message's note: its warnings (what was kept otherwise
+            # than sent) or what the ACK told the sender
+            row.status, row.ack_code = MessageStatus.PROCESSED, "AA"
+            row.error = applied.note
             row.patient = applied.patient
             _save(row, _stored)  # not committed before durable() below returns
             record(
