@@ -122,21 +122,21 @@ def _locked(encounter: Encounter) -> Encounter:
     return found
 
 
+# field -> (the codes it allows, what it is called, the codes named in a refusal)
+_CODED = {
+    "encounter_class": (_CLASSES, "encounter class", EncounterClass.values),
+    "patient_class": (_PATIENT_CLASSES, "patient class (HL7 table 0004)",
+                      PatientClass.values),
+}  # fmt: skip
+
+
 def _check_values(changes: dict[str, Any]) -> None:
-    cls = changes.get("encounter_class")
-    if cls is not None and cls not in _CLASSES:
-        raise ValidationFailed(
-            f"unknown encounter class {cls!r}; use one of "
-            + ", ".join(EncounterClass.values),
-            field="encounter_class",
-        )
-    patient_class = changes.get("patient_class")
-    if patient_class is not None and patient_class not in _PATIENT_CLASSES:
-        raise ValidationFailed(
-            f"unknown patient class {patient_class!r} (HL7 table 0004); use one of "
-            + ", ".join(PatientClass.values),
-            field="patient_class",
-        )
+    for key, (allowed, what, codes) in _CODED.items():
+        value = changes.get(key)
+        if value is not None and value not in allowed:
+            raise ValidationFailed(
+                f"unknown {what} {value!r}; use one of {', '.join(codes)}", field=key
+            )
     unlisted = changes.get("unlisted_providers")
     if unlisted is not None and not isinstance(unlisted, dict):
         raise ValidationFailed(
