@@ -385,3 +385,26 @@ def test_r_int_5_unknown_attending_shows_on_the_chart(facility, him):
     patient = Patient.objects.get()
     section = chart(him, patient).split('id="encounters"')[1].split('id="documents"')[0]
     assert "MARCUS WELBY" in section and "not in the provider list" in section
+
+
+def test_r_int_5_unknown_admitting_and_the_warning_on_the_interfaces_page(
+    facility, him
+):
+    visit = pv1(admitting="1234^HOUSE^GREGORY")
+    applied(message("A01", "W1", visit))
+    encounter = Encounter.objects.get()
+    assert (encounter.admitting, encounter.unlisted_providers) == (
+        None,
+        {"admitting": {"id": "1234", "family": "HOUSE", "given": "GREGORY"}},
+    )
+    row = InterfaceMessage.objects.get()
+    page = signed_in(him).get(f"/interfaces/{row.pk}").content.decode()
+    assert "<dt>Note</dt>" in page
+    assert "PV1-17 admitting 1234 (HOUSE, GREGORY) is not in the provider" in page
+
+
+def test_r_int_5_a_visit_without_a_patient_class_is_recorded_as_unknown(facility):
+    ack = applied(message("A01", "C1", pv1("")))
+    visit = Encounter.objects.get()
+    assert (visit.patient_class, visit.encounter_class) == ("", "UNK")
+    assert "PV1-2 (patient class) is empty; visit V5001 is recorded" in ack.text
