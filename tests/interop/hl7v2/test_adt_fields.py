@@ -238,6 +238,11 @@ def test_r_int_5_pid_3_identifiers_on_the_chart_and_fhir(facility, other_facilit
         chart(him, patient).split('id="demographics"')[1].split('id="encounters"')[0]
     )
     assert "E123" in section and "PI patient internal identifier" in section
+    # and on the identity desk's merge review, beside another chart
+    applied(message("A04", "P2", f3="M2002^^^NORTH^MR", f5="ROE^RICHARD", f19=""))
+    other = Patient.objects.exclude(pk=patient.pk).get()
+    merge = signed_in(him).get(f"/identity/merge?left={patient.pk}&right={other.pk}")
+    assert "Other (PT patient external identifier) P77" in merge.content.decode()
     body = fhir_read(him, f"Patient/{patient.pk}")
     types = {
         i["value"]: [c["code"] for c in i["type"]["coding"]] for i in body["identifier"]
