@@ -252,9 +252,10 @@ def keep_identifiers(
         return (0, 0)
     every = _identifiers(patient)
     held = [i for i in every if i.period_end is None]
-    # an ended one too: an MRN or enterprise id is held once (a merged record's)
-    have = {(i.kind, i.system, i.lookup) for i in every}
-    ended: list[PatientIdentifier] = []
+    # an ended MRN or enterprise id too: one is held once (a merged record's)
+    have = {(i.kind, i.system, i.lookup) for i in every
+            if i.period_end is None or i.kind in UNIQUE_KINDS}  # fmt: skip
+    ended: dict[Any, PatientIdentifier] = {}
     added: list[IdentifierIn] = []
     for ident in identifiers:
         if ident.kind == IdentifierKind.SSN:
@@ -265,17 +266,17 @@ def keep_identifiers(
         have.add((row.kind, row.system, row.lookup))
         added.append(ident)
         if row.kind not in UNIQUE_KINDS:
-            ended += [i for i in held if (i.kind, i.system, i.type_code) ==
-                      (row.kind, row.system, row.type_code)]  # fmt: skip
+            ended.update((i.pk, i) for i in held if (i.kind, i.system, i.type_code)
+                         == (row.kind, row.system, row.type_code))  # fmt: skip
     if not added:
         return (0, 0)
     with transaction.atomic():
-        sqlrows.update(PatientIdentifier, [i.pk for i in ended],
+        sqlrows.update(PatientIdentifier, list(ended),
                        period_end=effective or date.today())  # fmt: skip
         if ended:
             record(actor=actor, action=actions.PATIENT_UPDATE.name, patient=patient,
                    obj=patient, detail={"change": "identifier", "ended":
-                                        [i.value for i in ended]})  # fmt: skip
+                                        [i.value for i in ended.values()]})  # fmt: skip
         add_identifiers(actor=actor, patient=patient, identifiers=added,
                         why="sent by an interface")  # fmt: skip
     return (len(ended), len(added))

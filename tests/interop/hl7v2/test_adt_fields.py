@@ -212,6 +212,10 @@ def test_r_int_5_a08_adds_identifiers_and_replaces_a_changed_one(facility):
     patient = Patient.objects.get()
     others = {(i.value, i.period_end) for i in patient.identifiers.filter(kind="OT")}
     assert others == {("E123", date.today()), ("E124", None), ("Q1", None)}
+    # back to the first value: it is current again, the second ended
+    applied(message("A08", "P3", f3="M1001^^^NORTH^MR~E123^^^EPI^PI"))
+    now = patient.identifiers.filter(kind="OT", type_code="PI", period_end=None)
+    assert [i.value for i in now] == ["E123"]
 
 
 def test_r_int_5_an_mrn_of_another_patient_in_pid_3_is_refused(
