@@ -10,6 +10,8 @@ from datetime import date
 
 import pytest
 from django.test import Client
+from fhir.resources.R4B.encounter import Encounter as FhirEncounter
+from fhir.resources.R4B.patient import Patient as FhirPatient
 
 from recordroom.accounts.services import create_token
 from recordroom.audit.models import AuditEvent
@@ -53,10 +55,12 @@ def message(event: str, control: str, visit: str | None = None, **fields: str):
 
 
 def fhir_read(user, path: str) -> dict:
-    """A FHIR read as an API client with `user`'s token."""
+    """A FHIR read as an API client with `user`'s token, checked as R4(B)."""
     _, token = create_token(actor=factories.SYSTEM, username=user.username)
     headers = {"Authorization": f"Bearer {token}"}
-    return Client().get(f"/fhir/R4/{path}", headers=headers).json()
+    body = Client().get(f"/fhir/R4/{path}", headers=headers).json()
+    {"Patient": FhirPatient, "Encounter": FhirEncounter}[path.split("/")[0]](**body)
+    return body
 
 
 def chart(user, patient) -> str:
