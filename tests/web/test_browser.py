@@ -115,11 +115,8 @@ def chromium() -> Iterator[Any]:
             "Chromium is not installed: run `apt-get install chromium` as root "
             "(`make test` does it) to run the browser tests"
         )
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    # A CI machine may be loaded (a page that renders in 1 s when quiet took over 5 s at
-    # load 18): wait as long as a person would before calling an element missing.
-    expect.set_options(timeout=30_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(

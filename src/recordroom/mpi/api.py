@@ -59,6 +59,7 @@ class NameOut(_WithPeriod):
 class IdentifierOut(_WithPeriod):
     kind: str
     kind_display: str
+    type_code: str  # the sender's type (HL7 table 0203), when it says more
     system: str
     value: str  # an SSN shows only its last four
     facility: str | None
@@ -74,6 +75,7 @@ class IdentifierOut(_WithPeriod):
 
 class AddressOut(_WithPeriod):
     use: str
+    type_code: str  # HL7 table 0190 as sent (PID-11.7)
     line1: str
     line2: str
     city: str

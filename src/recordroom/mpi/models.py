@@ -123,6 +123,29 @@ class IdentifierKind(models.TextChoices):
 
 UNIQUE_KINDS = (IdentifierKind.MRN, IdentifierKind.ENTERPRISE)
 
+# HL7 table 0203 identifier types that senders put in PID-3 most (the rest are
+# shown by their code alone).
+IDENTIFIER_TYPES = {
+    "MR": "medical record number",
+    "PI": "patient internal identifier",
+    "PT": "patient external identifier",
+    "PN": "person number",
+    "AN": "account number",
+    "VN": "visit number",
+    "MB": "member number",
+    "MA": "Medicaid number",
+    "MC": "Medicare number",
+    "SS": "Social Security number",
+    "DL": "driver's licence",
+    "PPN": "passport number",
+    "EI": "employee number",
+    "NI": "national unique identifier",
+    "NH": "national health plan identifier",
+    "HC": "health card number",
+    "JHN": "jurisdictional health number",
+    "U": "unspecified",
+}
+
 
 class PatientIdentifier(Period):
     """An identifier from an assigning authority. SSNs are stored encrypted.
@@ -143,6 +166,9 @@ class PatientIdentifier(Period):
     lookup = models.CharField(max_length=100)
     secret = models.BinaryField(null=True, blank=True)
     last4 = models.CharField(max_length=4, blank=True, default="")
+    # The identifier type as the sender named it (HL7 table 0203: MR, PI, PT, AN,
+    # ...; PID-3.5), kept beside our kind, which groups them ("Other" for most).
+    type_code = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         indexes = [
@@ -160,6 +186,16 @@ class PatientIdentifier(Period):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value}"
+
+    @property
+    def kind_label(self) -> str:
+        """The kind as staff read it, with the sender's type when it says more
+        ("Other (PI patient internal identifier)")."""
+        label = self.get_kind_display()
+        if not self.type_code or self.type_code == self.kind:
+            return label
+        words = IDENTIFIER_TYPES.get(self.type_code)
+        return f"{label} ({self.type_code}{f' {words}' if words else ''})"
 
 
 class NameUse(models.TextChoices):
@@ -212,19 +248,26 @@ class PatientAddress(Period):
         Patient, on_delete=models.PROTECT, related_name="addresses"
     )
     use = models.CharField(max_length=10, default="home")
+    # The address type as the sender named it (HL7 table 0190, PID-11.7: H home,
+    # M mailing, B firm, C current, O office, P permanent ...), beside `use`.
+    type_code = models.CharField(max_length=3, blank=True, default="")
     line1 = models.CharField(max_length=200)
     line2 = models.CharField(max_length=200, blank=True, default="")
     city = models.CharField(max_length=100)
-    state = models.CharField(max_length=2)
-    postal_code = models.CharField(max_length=10, db_index=True)
-    country = models.CharField(max_length=2, default="US")
+    # A US state's two-letter code; elsewhere the province or region as written.
+    state = models.CharField(max_length=100, blank=True, default="")
+    postal_code = models.CharField(max_length=20, db_index=True, blank=True, default="")
+    country = models.CharField(max_length=2, default="US")  # ISO 3166-1 alpha-2
 
     class Meta:
         ordering = ["period_end", "-period_start"]
 
     def __str__(self) -> str:
-        line2 = f", {self.line2}" if self.line2 else ""
-        return f"{self.line1}{line2}, {self.city}, {self.state} {self.postal_code}"
+        parts = [self.line1, self.line2, self.city,
+                 f"{self.state} {self.postal_code}".strip()]  # fmt: skip
+        if self.country and self.country != "US":
+            parts.append(self.country)
+        return ", ".join(p for p in parts if p)
 
 
 class PatientTelecom(Period):

@@ -73,6 +73,7 @@ class IdentifierIn:
     facility: Facility | None = None
     period_start: date | None = None
     period_end: date | None = None
+    type_code: str = ""  # the sender's type (HL7 table 0203), when it says more
 
 
 @dataclass
@@ -135,6 +136,7 @@ def build_identifier(patient: Patient, i: IdentifierIn) -> PatientIdentifier:
         facility=i.facility,
         period_start=i.period_start,
         period_end=i.period_end,
+        type_code=i.type_code[:10],
     )
     if i.kind == IdentifierKind.SSN:
         digits = re.sub(r"\D", "", value)

@@ -18,6 +18,7 @@ from .models import (
     Encounter,
     EncounterClass,
     EncounterStatus,
+    PatientClass,
     Provider,
 )
 
@@ -34,17 +35,20 @@ TRANSITIONS: dict[str, set[str]] = {
 CHANGEABLE = {
     "status",
     "encounter_class",
+    "patient_class",
     "location",
     "attending",
     "admitting",
     "admit_at",
     "discharge_at",
     "discharge_disposition",
+    "unlisted_providers",
 }
 
 
 # The codes each choice allows, as sets: `X.values` builds a list on every call.
 _CLASSES = frozenset(EncounterClass.values)
+_PATIENT_CLASSES = frozenset(PatientClass.values) | {""}
 _DISPOSITIONS = frozenset(Disposition.values)
 _STATUSES = frozenset(S.values)
 
@@ -118,13 +122,26 @@ def _locked(encounter: Encounter) -> Encounter:
     return found
 
 
+# field -> (the codes it allows, what it is called, the codes named in a refusal)
+_CODED = {
+    "encounter_class": (_CLASSES, "encounter class", EncounterClass.values),
+    "patient_class": (_PATIENT_CLASSES, "patient class (HL7 table 0004)",
+                      PatientClass.values),
+}  # fmt: skip
+
+
 def _check_values(changes: dict[str, Any]) -> None:
-    cls = changes.get("encounter_class")
-    if cls is not None and cls not in _CLASSES:
+    for key, (allowed, what, codes) in _CODED.items():
+        value = changes.get(key)
+        if value is not None and value not in allowed:
+            raise ValidationFailed(
+                f"unknown {what} {value!r}; use one of {', '.join(codes)}", field=key
+            )
+    unlisted = changes.get("unlisted_providers")
+    if unlisted is not None and not isinstance(unlisted, dict):
         raise ValidationFailed(
-            f"unknown encounter class {cls!r}; use one of "
-            + ", ".join(EncounterClass.values),
-            field="encounter_class",
+            "unlisted providers are kept by role, as a mapping",
+            field="unlisted_providers",
         )
     disposition = changes.get("discharge_disposition")
     if disposition and disposition not in _DISPOSITIONS:

@@ -111,6 +111,24 @@ class EncounterClass(models.TextChoices):
     HOME_HEALTH = "HH", "Home health"
     SHORT_STAY = "SS", "Short stay"
     FIELD = "FLD", "Field"
+    # The sender said so (HL7 v2 PV1-2 U and N); FHIR exports them as the
+    # v3-NullFlavor codes of the same names.
+    UNKNOWN = "UNK", "Unknown"
+    NOT_APPLICABLE = "NA", "Not applicable"
+
+
+class PatientClass(models.TextChoices):
+    """HL7 v2 table 0004, the patient class of PV1-2, as the sender sent it."""
+
+    EMERGENCY = "E", "Emergency"
+    INPATIENT = "I", "Inpatient"
+    OUTPATIENT = "O", "Outpatient"
+    PREADMIT = "P", "Preadmit"
+    RECURRING = "R", "Recurring patient"
+    OBSTETRICS = "B", "Obstetrics"
+    COMMERCIAL = "C", "Commercial account"
+    NOT_APPLICABLE = "N", "Not applicable"
+    UNKNOWN = "U", "Unknown"
 
 
 class EncounterStatus(models.TextChoices):
@@ -145,6 +163,11 @@ class Encounter(models.Model):
     # Blank for a visit received without a visit number (some FHIR senders).
     account_number = models.CharField(max_length=40, blank=True, default="")
     encounter_class = models.CharField(max_length=8, choices=EncounterClass.choices)
+    # PV1-2 as received (blank for visits that did not come over HL7 v2): it says
+    # more than the class (obstetrics, preadmit, recurring, commercial account).
+    patient_class = models.CharField(
+        max_length=1, choices=PatientClass.choices, blank=True, default=""
+    )
     status = models.CharField(
         max_length=20, choices=EncounterStatus.choices, default=EncounterStatus.FINISHED
     )
@@ -162,6 +185,9 @@ class Encounter(models.Model):
         Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     consultants = models.ManyToManyField(Provider, blank=True, related_name="consulted")
+    # Providers an interface named who are not in the provider table, kept as sent
+    # instead of dropped: {"attending": {"id", "family", "given", ...}}.
+    unlisted_providers = models.JSONField(default=dict, blank=True)
     service_provider = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

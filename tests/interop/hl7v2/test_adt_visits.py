@@ -33,8 +33,16 @@ def test_a02_transfer_moves_the_visit_and_changes_its_class(admitted):
     assert (admitted.location, admitted.encounter_class) == ("ED, 12, 1", "EMER")
     event = AuditEvent.objects.filter(action="encounter.update").get()
     detail = json.loads(event.detail)
-    assert detail["before"] == {"encounter_class": "IMP", "location": "4E, 401, A"}
-    assert detail["after"] == {"encounter_class": "EMER", "location": "ED, 12, 1"}
+    assert detail["before"] == {
+        "encounter_class": "IMP",
+        "patient_class": "I",
+        "location": "4E, 401, A",
+    }
+    assert detail["after"] == {
+        "encounter_class": "EMER",
+        "patient_class": "E",
+        "location": "ED, 12, 1",
+    }
     assert event.username == "hl7:REGAPP"
 
 

@@ -17,6 +17,11 @@ EXPECTED = {
     # sent after the A11 samples cancelled that visit: no discharge to cancel
     "ADT-A13-01.hl7": ("AE", "MSH^1^9"),
     "ADT-A13-02.hl7": ("AE", "MSH^1^9"),
+    # A08 applies PV1-36 too: 'Admitted as Inpatient' again
+    "ADT-A08-01.hl7": ("AE", "PV1^1^36"),
+    "ADT-A08-02.hl7": ("AE", "PV1^1^36"),
+    # PID-3's SS repetition (123456789) and PID-19 (444333333) are two SSNs
+    "ADT01-28.hl7": ("AE", "PID^1^3"),
     # the surviving patient (PID-3 12345) was never registered by an earlier sample
     "ADT-A40-01.hl7": ("AE", "PID^1^3"),
     "ADT-A40-02.hl7": ("AE", "PID^1^3"),

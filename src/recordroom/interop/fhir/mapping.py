@@ -61,7 +61,13 @@ def identifier(ident: PatientIdentifier) -> dict[str, Any] | None:
     period = _period(ident.period_start, ident.period_end)
     label = IdentifierKind(ident.kind).label
     kind: dict[str, Any] = {"text": label}
-    if ident.kind in V2_0203_CODES:
+    if ident.type_code and ident.kind == IdentifierKind.OTHER:
+        # the sender's type (HL7 v2 PID-3.5 is table 0203, as FHIR's), then ours
+        kind["coding"] = [
+            {"system": V2_0203, "code": ident.type_code},
+            {"system": IDENTIFIER_KIND, "code": ident.kind, "display": label},
+        ]
+    elif ident.kind in V2_0203_CODES:
         kind["coding"] = [{"system": V2_0203, "code": ident.kind, "display": label}]
     else:  # ours, so a round trip keeps the kind
         kind["coding"] = [
@@ -131,6 +137,7 @@ def patient(
                         "use": a.use
                         if a.use in ("home", "work", "temp", "old", "billing")
                         else None,
+                        "type": "postal" if a.type_code in ("M", "SH") else None,
                         "line": [x for x in (a.line1, a.line2) if x],
                         "city": a.city,
                         "state": a.state,
@@ -169,20 +176,49 @@ def practitioner_ref(provider: Provider) -> dict[str, Any]:
     return ref
 
 
+def _unlisted_ref(xcn: dict[str, str]) -> dict[str, Any]:
+    """A provider an interface named who is not in the provider table: by name and
+    the identifier sent (no Practitioner resource to refer to)."""
+    name = " ".join(xcn[k] for k in ("given", "family") if xcn.get(k))
+    ref: dict[str, Any] = {"display": name or xcn.get("id", "")}
+    if xcn.get("id"):
+        ref["identifier"] = {"value": xcn["id"]}
+    return ref
+
+
+# Our classes that are no ActCode: the sender said unknown or not applicable.
+NULL_FLAVOR_CLASSES = {"UNK": "unknown", "NA": "not applicable"}
+NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
+
+
+def _encounter_class(code: str) -> dict[str, str]:
+    if code in NULL_FLAVOR_CLASSES:
+        return {"system": NULL_FLAVOR, "code": code,
+                "display": NULL_FLAVOR_CLASSES[code]}  # fmt: skip
+    return {"system": ACT_CODE, "code": code}
+
+
 def encounter(e: Encounter) -> dict[str, Any]:
     participants = []
-    for role, provider in (("ATND", e.attending), ("ADM", e.admitting)):
+    unlisted = e.unlisted_providers or {}
+    for role, key, provider in (("ATND", "attending", e.attending),
+                                ("ADM", "admitting", e.admitting)):  # fmt: skip
         if provider is not None:
-            participants.append(
-                {
-                    "type": [{"coding": [{
-                        "system": "http://terminology.hl7.org/CodeSystem/"
-                        "v3-ParticipationType",
-                        "code": role,
-                    }]}],
-                    "individual": practitioner_ref(provider),
-                }
-            )  # fmt: skip
+            individual = practitioner_ref(provider)
+        elif key in unlisted:
+            individual = _unlisted_ref(unlisted[key])
+        else:
+            continue
+        participants.append(
+            {
+                "type": [{"coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/"
+                    "v3-ParticipationType",
+                    "code": role,
+                }]}],
+                "individual": individual,
+            }
+        )  # fmt: skip
     hospitalization = None
     if e.discharge_disposition:
         hospitalization = {
@@ -205,7 +241,7 @@ def encounter(e: Encounter) -> dict[str, Any]:
             if e.account_number
             else [],
             "status": e.status,
-            "class": {"system": ACT_CODE, "code": e.encounter_class},
+            "class": _encounter_class(e.encounter_class),
             "type": e.types,
             "subject": {"reference": f"Patient/{e.patient_id}"},
             "participant": participants,

@@ -3,35 +3,23 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from recordroom.kernel.actor import Actor
-from recordroom.kernel.errors import RecordroomError
-from recordroom.mpi.contacts import replace_addresses, replace_ssn, replace_telecoms
-from recordroom.mpi.linkage import registration
 from recordroom.mpi.merge import merge_patients
-from recordroom.mpi.models import Facility, IdentifierKind, Patient, Sex
-from recordroom.mpi.services import (
-    IdentifierIn,
-    NameIn,
-    PatientIn,
-    change_legal_name,
-    current_legal_names,
-    update_patient,
-)
+from recordroom.mpi.models import Facility, Patient
 from recordroom.records.encounters import update_encounter
 from recordroom.records.models import Encounter
 
 from . import pid as pidf
 from . import visits
 from .ack import Applied
-from .parser import Hl7Error, Message, Segment, parse_date
+from .demographics import apply_patient
+from .parser import Hl7Error, Message, Segment
 
 PATIENT_EVENTS = {"A01", "A04", "A05", "A08", "A28", "A31"}  # register or update
 VISIT_EVENTS = {"A02", "A03", "A11", "A13"}  # change a known visit
 MERGE_EVENTS = {"A40"}  # merge patient: PID the survivor, MRG-1 the prior MRN
-CONTACT_EVENTS = {"A08", "A31"}  # also update addresses, phones and the SSN
 NOT_YET = {
     "A34": "merge patient information",
     "A39": "merge person",
@@ -48,24 +36,41 @@ def apply_adt(actor: Actor, msg: Message) -> Applied:
     if event in MERGE_EVENTS:
         return _merge_all(actor, msg)
     pv1 = msg.segment("PV1")
+    warnings: list[str] = []
     if event in VISIT_EVENTS:
         patient = pidf.find_patient(facility, mrn)
         encounter = visits.find_visit(facility, pid, pv1, patient, mrn)
         owner = encounter.patient  # loaded with it; an update reloads the encounter
-        _visit_event(actor, msg, event, encounter, pv1)
-        return Applied(owner, {"visit": encounter.account_number})
-    patient = _patient(actor, msg, pid, facility, mrn)
+        _visit_event(actor, msg, event, encounter, pv1, warnings)
+        return _applied(owner, warnings, {"visit": encounter.account_number})
+    patient = apply_patient(actor, msg, pid, facility, mrn)
     if pv1 is None:
         return Applied(patient)
     if event in {"A01", "A04", "A05"}:
-        visits.record_visit(actor, msg, patient, facility, pid, pv1)
+        visits.record_visit(actor, msg, patient, facility, pid, pv1, warnings)
     elif event == "A08" and visits.visit_number(pid, pv1):
-        _update_visit_if_known(actor, facility, pid, pv1, patient, mrn)
-    return Applied(patient)
+        _update_visit_if_known(actor, facility, pid, pv1, patient, mrn, warnings)
+    return _applied(patient, warnings)
+
+
+def _applied(
+    patient: Patient, warnings: list[str], detail: dict[str, Any] | None = None
+) -> Applied:
+    """What was applied; the warnings (what was kept otherwise than sent) go to the
+    audit event, the ACK's MSA-3 and the message's row."""
+    detail = dict(detail or {})
+    if warnings:
+        detail["warnings"] = warnings
+    return Applied(patient, detail, "; ".join(warnings))
 
 
 def _visit_event(
-    actor: Actor, msg: Message, event: str, encounter: Encounter, pv1: Segment | None
+    actor: Actor,
+    msg: Message,
+    event: str,
+    encounter: Encounter,
+    pv1: Segment | None,
+    warnings: list[str],
 ) -> None:
     if event == "A11":
         visits.cancel_admit(actor, encounter)
@@ -74,7 +79,7 @@ def _visit_event(
     elif pv1 is None:
         raise Hl7Error(f"ADT^{event} needs a PV1 segment", "PV1", "100")
     elif event == "A02":
-        visits.transfer(actor, encounter, pv1)
+        visits.transfer(actor, encounter, pv1, warnings)
     else:
         visits.discharge(actor, msg, encounter, pv1)
 
@@ -86,6 +91,7 @@ def _update_visit_if_known(
     pv1: Segment,
     patient: Patient,
     mrn: str,
+    warnings: list[str],
 ) -> None:
     """A08 with a visit: update it when it is known (an unknown one is left for the
     admission message that will record it) and PV1 changes something."""
@@ -93,7 +99,9 @@ def _update_visit_if_known(
     if encounter is None:
         return
     visits.check_owner(encounter, patient, mrn)
-    changes = visits.differing(encounter, visits.visit_changes(pv1))
+    changes = visits.visit_changes(pv1, encounter, warnings)
+    changes.update(visits.visit_times(pv1, encounter))
+    changes = visits.differing(encounter, changes)
     if changes:
         update_encounter(actor=actor, encounter=encounter, changes=changes)
 
@@ -153,91 +161,3 @@ def unsupported_note(event: str) -> str:
             "workflow is available. "
         )
     return ""
-
-
-def _patient(
-    actor: Actor, msg: Message, pid: Segment, facility: Facility, mrn: str
-) -> Patient:
-    names = pidf.names(pid)
-    birth_date = parse_date(pid.comp(7), "PID-7")
-    if birth_date and birth_date > date.today():
-        raise Hl7Error(f"PID-7 birth date {birth_date} is in the future", "PID-7")
-    sex = pidf.sex(pid)
-    patient = pidf.find_patient(facility, mrn)
-    if patient is None:
-        return _register(actor, pid, facility, mrn, names, birth_date, sex)
-    _update(actor, patient, names[0], birth_date, sex)
-    if msg.msh.comp(9, 2) in CONTACT_EVENTS:
-        _update_contacts(actor, patient, pid)
-    return patient
-
-
-def _register(
-    actor: Actor,
-    pid: Segment,
-    facility: Facility,
-    mrn: str,
-    names: list[NameIn],
-    birth_date: date | None,
-    sex: str,
-) -> Patient:
-    identifiers = [IdentifierIn(kind=IdentifierKind.MRN, value=mrn, facility=facility)]
-    ssn = pid.comp(19)
-    if pidf.SSN.fullmatch(ssn):  # senders fill PID-19 with other things; skip those
-        identifiers.append(IdentifierIn(kind=IdentifierKind.SSN, value=ssn))
-    try:
-        # search before create (A04/A28 and every event that registers): by the
-        # facility's thresholds linked to an existing record, created and sent to
-        # review, or created
-        return registration.register(
-            actor=actor,
-            data=PatientIn(
-                names=names,
-                birth_date=birth_date,
-                sex=sex,
-                identifiers=identifiers,
-                addresses=pidf.addresses(pid),
-                telecoms=pidf.telecoms(pid),
-            ),
-            source="hl7",
-        ).patient
-    except RecordroomError as exc:
-        if exc.field == "identifiers.value" and ssn and "SSN" in str(exc.message):
-            raise Hl7Error(str(exc.message), "PID-19") from exc
-        raise
-
-
-def _update(
-    actor: Actor, patient: Patient, legal: NameIn, birth_date: date | None, sex: str
-) -> None:
-    changes: dict[str, Any] = {}
-    if birth_date and patient.birth_date != birth_date:
-        changes["birth_date"] = birth_date
-    if sex != Sex.UNKNOWN and patient.sex != sex:
-        changes["sex"] = sex
-    if changes:
-        update_patient(actor=actor, patient=patient, changes=changes)
-    legal_now = current_legal_names(patient)
-    current = legal_now[0] if legal_now else None
-    same = current is not None and (
-        current.family.casefold(),
-        current.given.casefold(),
-        current.middle.casefold(),
-    ) == (legal.family.casefold(), legal.given.casefold(), legal.middle.casefold())
-    if not same:
-        change_legal_name(actor=actor, patient=patient, new=legal)
-
-
-def _update_contacts(actor: Actor, patient: Patient, pid: Segment) -> None:
-    """A08/A31: addresses (PID-11), home phones (PID-13) and the SSN (PID-19), each
-    replaced with history; an empty field changes nothing."""
-    replace_addresses(actor=actor, patient=patient, addresses=pidf.addresses(pid))
-    phones = pidf.telecoms(pid)
-    uses = {"home", "mobile"} | {t["use"] for t in phones}
-    replace_telecoms(actor=actor, patient=patient, telecoms=phones, uses=uses)
-    ssn = pid.comp(19)
-    if pidf.SSN.fullmatch(ssn):
-        try:
-            replace_ssn(actor=actor, patient=patient, ssn=ssn)
-        except RecordroomError as exc:
-            raise Hl7Error(str(exc.message), "PID-19") from exc

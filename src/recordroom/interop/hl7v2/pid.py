@@ -4,7 +4,8 @@ facility they name (shared by the ADT and MDM handlers)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from urllib.parse import quote
 
 from recordroom.kernel import sqlrows
 from recordroom.mpi.models import (
@@ -15,9 +16,10 @@ from recordroom.mpi.models import (
     PatientIdentifier,
     Sex,
 )
-from recordroom.mpi.services import NameIn, identifier_lookup
+from recordroom.mpi.services import IdentifierIn, NameIn, identifier_lookup
 
-from .parser import Encoding, Hl7Error, Message, Segment, component, unescape
+from .nulls import clean
+from .parser import Encoding, Hl7Error, Message, Segment, component
 
 SSN = re.compile(r"\d{3}-?\d{2}-?\d{4}")
 SEX = {
@@ -42,8 +44,8 @@ def facility_of(msg: Message, pid: Segment) -> Facility:
     """The MRN's facility: PID-3's assigning authority when it is a facility code,
     else the sending facility (MSH-4)."""
     for rep in pid.reps(3):
-        authority = component(rep, 4, pid.enc)
-        if component(rep, 5, pid.enc) == "MR" and authority:
+        authority = clean(component(rep, 4, pid.enc))
+        if clean(component(rep, 5, pid.enc)) == "MR" and authority:
             found = facility_by_code(authority)
             if found is not None:
                 return found
@@ -77,17 +79,21 @@ def facility_by_code(code: str) -> Facility | None:
 
 
 def mrn(pid: Segment) -> str:
-    reps = pid.reps(3)
-    if not reps or not any(component(r, 1, pid.enc) for r in reps):
+    """The medical record number: PID-3's first MR, else its first identifier that
+    is not an SSN, a driver's licence or a person number."""
+    return pid_3(pid)[_mrn_rep(pid)].value
+
+
+def _mrn_rep(pid: Segment) -> int:
+    reps = pid_3(pid)
+    if not reps:
         raise Hl7Error("PID-3 (patient identifier list) is empty", "PID-3", "101")
-    for r in reps:
-        if component(r, 5, pid.enc) == "MR" and component(r, 1, pid.enc):
-            return component(r, 1, pid.enc)
-    for r in reps:
-        if component(r, 5, pid.enc) not in {"SS", "DL", "PN"} and component(
-            r, 1, pid.enc
-        ):
-            return component(r, 1, pid.enc)
+    for i, r in enumerate(reps):
+        if r.type_code == "MR":
+            return i
+    for i, r in enumerate(reps):
+        if r.type_code not in {"SS", "DL", "PN"}:
+            return i
     raise Hl7Error("PID-3 holds no medical record number", "PID-3", "101")
 
 
@@ -96,10 +102,10 @@ def names(pid: Segment) -> list[NameIn]:
     out: list[NameIn] = []
     legal_seen = False
     for rep in pid.reps(5):
-        family = component(rep, 1, enc)
+        family = clean(component(rep, 1, enc))
         if not family:
             continue
-        kind = component(rep, 7, enc)
+        kind = clean(component(rep, 7, enc))
         use = NameUse.ALIAS
         if not legal_seen and kind in {"L", ""}:
             use, legal_seen = NameUse.LEGAL, True
@@ -108,10 +114,10 @@ def names(pid: Segment) -> list[NameIn]:
         out.append(
             NameIn(
                 family=family[:100],
-                given=component(rep, 2, enc)[:100],
-                middle=component(rep, 3, enc)[:100],
-                suffix=component(rep, 4, enc)[:20],
-                prefix=component(rep, 5, enc)[:20],
+                given=clean(component(rep, 2, enc))[:100],
+                middle=clean(component(rep, 3, enc))[:100],
+                suffix=clean(component(rep, 4, enc))[:20],
+                prefix=clean(component(rep, 5, enc))[:20],
                 use=use,
             )
         )
@@ -124,53 +130,11 @@ def names(pid: Segment) -> list[NameIn]:
 
 
 def sex(pid: Segment) -> str:
-    code = pid.comp(8).upper()
+    """PID-8 as our sex; its null `""` is unknown (sex cannot be deleted)."""
+    code = clean(pid.comp(8)).upper()
     if code not in SEX and code:
         raise Hl7Error(f"PID-8 {code!r} is not a sex code (M, F, O, U)", "PID-8", "103")
     return SEX.get(code, Sex.UNKNOWN)
-
-
-def addresses(pid: Segment) -> list[dict[str, Any]]:
-    out = []
-    for rep in pid.reps(11):
-        street = rep.split(pid.enc.component)[0].split(pid.enc.subcomponent)
-        street = [unescape(p, pid.enc).strip() for p in street]
-        line1 = " ".join(p for p in street if p)
-        city = component(rep, 3, pid.enc)
-        state, postal = component(rep, 4, pid.enc), component(rep, 5, pid.enc)
-        country = component(rep, 6, pid.enc).upper()
-        country = {"USA": "US", "": "US"}.get(country, country)
-        if not (line1 and city) or len(state) != 2 or len(country) != 2:
-            continue
-        out.append(
-            {
-                "line1": line1[:200],
-                "line2": component(rep, 2, pid.enc)[:200],
-                "city": city[:100],
-                "state": state.upper(),
-                "postal_code": postal[:10],
-                "country": country,
-            }
-        )
-    return out
-
-
-def telecoms(pid: Segment) -> list[dict[str, Any]]:
-    out = []
-    for rep in pid.reps(13):
-        enc = pid.enc
-        use = {"WPN": "work", "ORN": "mobile"}.get(component(rep, 2, enc), "home")
-        if component(rep, 3, enc) == "Internet" and component(rep, 4, enc):
-            out.append({"system": "email", "use": use, "value": component(rep, 4, enc)})
-            continue
-        number = component(rep, 1, enc) or "".join(
-            component(rep, c, enc) for c in (6, 7)
-        )
-        if component(rep, 3, enc) == "CP":
-            use = "mobile"
-        if number:
-            out.append({"system": "phone", "use": use, "value": number[:200]})
-    return out
 
 
 def find_patient(facility: Facility, value: str) -> Patient | None:
@@ -184,3 +148,82 @@ def find_patient(facility: Facility, value: str) -> Patient | None:
         [IdentifierKind.MRN.value, facility.mrn_system, identifier_lookup(value)],
         Patient,
     )
+
+
+@dataclass(frozen=True)
+class Cx:
+    """One repetition of PID-3 (data type CX): the identifier, its assigning
+    authority (PID-3.4, HD: namespace & universal id & its type) and its type
+    (PID-3.5, HL7 table 0203)."""
+
+    value: str
+    namespace: str
+    universal: str
+    universal_type: str
+    type_code: str
+
+    def system(self, sender: str) -> str:
+        """The authority as an identifier system URI; the sender's (MSH-4) when
+        PID-3.4 is empty."""
+        if self.universal and self.universal_type == "ISO":
+            return f"urn:oid:{self.universal}"
+        if self.universal and self.universal_type == "UUID":
+            return f"urn:uuid:{self.universal}"
+        if self.universal and self.universal_type in {"URI", "URL"}:
+            return self.universal
+        return AUTHORITY + quote(self.namespace or self.universal or sender, safe="")
+
+
+AUTHORITY = "urn:recordroom:hl7:authority:"
+KINDS = {"MR": IdentifierKind.MRN, "SS": IdentifierKind.SSN,
+         "DL": IdentifierKind.DRIVER, "MB": IdentifierKind.MEMBER}  # fmt: skip
+
+
+def pid_3(pid: Segment) -> list[Cx]:
+    """PID-3's repetitions that hold an identifier, in order."""
+    enc, out = pid.enc, []
+    for rep in pid.reps(3):
+        value = clean(component(rep, 1, enc))
+        if not value:
+            continue
+        if len(value) > 100:
+            raise Hl7Error(
+                f"PID-3 identifier {value[:20]!r}... is longer than 100 characters",
+                "PID-3",
+            )
+        hd = [clean(component(rep, 4, enc, sub=s)) for s in (1, 2, 3)]
+        kind = clean(component(rep, 5, enc)).upper()
+        out.append(Cx(value, hd[0], hd[1], hd[2].upper(), kind))
+    return out
+
+
+def identifiers(msg: Message, pid: Segment, facility: Facility) -> list[IdentifierIn]:
+    """Every identifier of PID-3 besides the MRN (mrn()): MRNs of other facilities
+    (PID-3.4 a facility code), the SSN, and the others (PI, PT, AN, MRs of other
+    authorities ...) with their authority and type.
+
+    Raises:
+        Hl7Error: an SS repetition that is not an SSN.
+    """
+    reps, chosen = pid_3(pid), _mrn_rep(pid)
+    sender = msg.msh.comp(4) or facility.code
+    out: list[IdentifierIn] = []
+    for i, cx in enumerate(reps):
+        if i == chosen:
+            continue
+        kind = KINDS.get(cx.type_code, IdentifierKind.OTHER)
+        owner = facility_by_code(cx.namespace) if cx.namespace else None
+        if kind == IdentifierKind.SSN:
+            if not SSN.fullmatch(cx.value):
+                raise Hl7Error(f"PID-3 repetition {i + 1} of type SS is not a Social "
+                               "Security number (NNN-NN-NNNN)", "PID-3")  # fmt: skip
+            out.append(IdentifierIn(kind=kind, value=cx.value, type_code="SS"))
+        elif kind == IdentifierKind.MRN and owner is not None:
+            out.append(IdentifierIn(kind=kind, value=cx.value, facility=owner,
+                                    type_code="MR"))  # fmt: skip
+        else:
+            if kind == IdentifierKind.MRN:  # of an authority that is no facility
+                kind = IdentifierKind.OTHER
+            out.append(IdentifierIn(kind=kind, value=cx.value, type_code=cx.type_code,
+                                    system=cx.system(sender), facility=owner))  # fmt: skip
+    return out

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 # Where a service's complaint about a field points in the message.
 FIELD_LOCATION = {
     "birth_date": "PID-7",
+    "deceased_date": "PID-29",
     "sex": "PID-8",
     "names": "PID-5",
     "identifiers.value": "PID-3",
@@ -46,6 +47,7 @@ FIELD_LOCATION = {
     "identifiers.facility": "MSH-4",
     "account_number": "PV1-19",
     "encounter_class": "PV1-2",
+    "patient_class": "PV1-2",
     "admit_at": "PV1-44",
     "discharge_at": "PV1-45",
     "discharge_disposition": "PV1-36",
@@ -247,7 +249,13 @@ def _apply(
     try:
         with transaction.atomic():
             applied = handler(actor, msg)
-            row.status, row.ack_code, row.error = MessageStatus.PROCESSED, "AA", ""
+            # what was kept otherwise than sent joins the message's warnings (the
+            # reading's own: charset, reused id); any other note the ACK gave
+            # the sender is the processed message's note
+            warned = list(applied.detail.get("warnings") or [])
+            row.warnings = "\n".join(w for w in (row.warnings, *warned) if w)
+            row.status, row.ack_code = MessageStatus.PROCESSED, "AA"
+            row.error = "" if applied.note == "; ".join(warned) else applied.note
             row.patient = applied.patient
             _save(row, _stored)  # not committed before durable() below returns
             record(
@@ -259,8 +267,8 @@ def _apply(
                     "type": row.message_type,
                     "control_id": row.control_id,
                     "sender": f"{row.sending_app}/{row.sending_facility}",
-                    **({"warnings": row.warnings} if row.warnings else {}),
                     **applied.detail,
+                    **({"warnings": row.warnings.split("\n")} if row.warnings else {}),
                 },
             )
             durable()

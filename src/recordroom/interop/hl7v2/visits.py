@@ -20,17 +20,21 @@ from recordroom.records.models import (
 )
 from recordroom.records.services import account_taken, record_encounter
 
+from .nulls import NULL, clean, datetime_field, is_null
 from .parser import Hl7Error, Message, Segment, component, parse_datetime
 
+# HL7 table 0004 (PV1-2, kept as sent in Encounter.patient_class) -> our class
 PATIENT_CLASS = {
     "I": EncounterClass.INPATIENT,
     "P": EncounterClass.INPATIENT,  # pre-admit
     "B": EncounterClass.INPATIENT,  # obstetrics
     "O": EncounterClass.OUTPATIENT,
     "R": EncounterClass.OUTPATIENT,  # recurring
+    "C": EncounterClass.OUTPATIENT,  # commercial account
     "E": EncounterClass.EMERGENCY,
+    "N": EncounterClass.NOT_APPLICABLE,
+    "U": EncounterClass.UNKNOWN,
 }
-NO_CLASS = {"", "N", "U"}  # not applicable, unknown: leave the class as it is
 
 
 _DISPOSITIONS = frozenset(Disposition.values)  # `.values` builds a list each call
@@ -42,13 +46,15 @@ def visit_number(pid: Segment, pv1: Segment | None) -> str:
 
 def location(pv1: Segment) -> str:
     """PV1-3 as one line: point of care, room, bed ("4E, 136, B")."""
-    parts = [component(pv1.raw(3), c, pv1.enc) for c in (1, 2, 3)]
+    parts = [clean(component(pv1.raw(3), c, pv1.enc)) for c in (1, 2, 3)]
     return ", ".join(p for p in parts if p)[:100]
 
 
-def patient_class(pv1: Segment) -> str | None:
-    code = pv1.comp(2).upper()
-    if code in NO_CLASS:
+def patient_class(pv1: Segment) -> tuple[str, str] | None:
+    """PV1-2 as (table 0004 code, our class); None when empty, unknown (U) when
+    it is the null `""` (a visit has a class)."""
+    code = "U" if is_null(pv1, 2) else pv1.comp(2).upper()
+    if not code:
         return None
     if code not in PATIENT_CLASS:
         raise Hl7Error(
@@ -57,33 +63,56 @@ def patient_class(pv1: Segment) -> str | None:
             "PV1-2",
             "103",
         )
-    return PATIENT_CLASS[code]
+    return code, PATIENT_CLASS[code]
 
 
 PROVIDER_FIELDS = {"attending": 7, "admitting": 17}  # PV1 fields naming an NPI
+# XCN components kept for a provider who is not in the provider table
+XCN = {"id": 1, "family": 2, "given": 3, "middle": 4, "suffix": 5, "prefix": 6,
+       "degree": 7, "authority": 9, "type": 13}  # fmt: skip
+Named = Provider | dict[str, str] | None  # known, kept as sent, or deleted ("")
 
 
-def _providers(pv1: Segment) -> dict[str, Provider]:
-    """The known providers PV1-7 (attending) and PV1-17 (admitting) name, in one
-    query; a field that is empty or names no provider is left out."""
-    npis = {key: pv1.comp(n) for key, n in PROVIDER_FIELDS.items() if pv1.comp(n)}
-    if not npis:
-        return {}
-    wanted = sorted(set(npis.values()))
-    # Plain SQL (kernel.sqlrows): 0.45 ms of CPU through the ORM, for most messages.
-    rows = sqlrows.fetch(
-        f"SELECT {sqlrows.columns(Provider)} FROM {Provider._meta.db_table} "  # noqa: S608
-        f"WHERE npi IN ({', '.join(['%s'] * len(wanted))})",
-        wanted,
-        Provider,
-    )
-    found = {p.npi: p for (p,) in rows}
-    return {key: found[npi] for key, npi in npis.items() if npi in found}
+def _providers(pv1: Segment, warnings: list[str]) -> dict[str, Named]:
+    """What PV1-7 (attending) and PV1-17 (admitting) say, in one query: a known
+    provider (by NPI), the XCN as sent for one not in the provider table (with a
+    warning), or None for the null `""`; an empty field is left out."""
+    sent: dict[str, dict[str, str]] = {}
+    out: dict[str, Named] = {}
+    for key, n in PROVIDER_FIELDS.items():
+        if is_null(pv1, n):
+            out[key] = None
+            continue
+        xcn = {k: clean(pv1.comp(n, c)) for k, c in XCN.items()}
+        if any(xcn.values()):
+            sent[key] = {k: v for k, v in xcn.items() if v}
+    wanted = sorted({x["id"] for x in sent.values() if x.get("id")})
+    found: dict[str | None, Provider] = {}
+    if wanted:
+        # Plain SQL (kernel.sqlrows): 0.45 ms of CPU through the ORM.
+        rows = sqlrows.fetch(
+            f"SELECT {sqlrows.columns(Provider)} FROM {Provider._meta.db_table} "  # noqa: S608
+            f"WHERE npi IN ({', '.join(['%s'] * len(wanted))})",
+            wanted,
+            Provider,
+        )
+        found = {p.npi: p for (p,) in rows}
+    for key, xcn in sent.items():
+        known = found.get(xcn.get("id"))
+        out[key] = known if known is not None else xcn
+        if known is None:
+            who = ", ".join(x for x in (xcn.get("family"), xcn.get("given")) if x)
+            warnings.append(
+                f"PV1-{PROVIDER_FIELDS[key]} {key} {xcn.get('id', '(no id)')}"
+                f"{f' ({who})' if who else ''} is not in the provider table; "
+                "kept on the visit as sent"
+            )
+    return out
 
 
 def _event_time(msg: Message, pv1: Segment, n: int, tz: tzinfo) -> datetime | None:
     """PV1-n, else when the event occurred (EVN-6), else was recorded (EVN-2, MSH-7)."""
-    found = parse_datetime(pv1.comp(n), f"PV1-{n}", tz)
+    found = parse_datetime(clean(pv1.comp(n)), f"PV1-{n}", tz)
     evn = msg.segment("EVN")
     if found is None and evn is not None:
         found = parse_datetime(evn.comp(6), "EVN-6", tz) or parse_datetime(
@@ -99,6 +128,7 @@ def record_visit(
     facility: Facility,
     pid: Segment,
     pv1: Segment,
+    warnings: list[str],
 ) -> None:
     """A01/A04/A05: record the visit unless it is already known (a resend)."""
     account = visit_number(pid, pv1)
@@ -108,25 +138,27 @@ def record_visit(
         return
     cls = patient_class(pv1)
     if cls is None:
-        return
+        cls = ("", PATIENT_CLASS["U"])
+        warnings.append(f"PV1-2 (patient class) is empty; visit {account} is "
+                        "recorded with the class unknown")  # fmt: skip
     admit = _event_time(msg, pv1, 44, clock.zone_of(facility))
     if admit is None:
         raise Hl7Error("PV1-44 (admit date/time) is empty", "PV1-44", "101")
     event = msg.msh.comp(9, 2)
-    providers = _providers(pv1)
+    providers = _providers(pv1, warnings)
     record_encounter(
         actor=actor,
         patient=patient,
         facility=facility,
         account_number=account,
-        encounter_class=cls,
+        patient_class=cls[0],
+        encounter_class=cls[1],
         admit_at=admit,
         status=(
             EncounterStatus.PLANNED if event == "A05" else EncounterStatus.IN_PROGRESS
         ),
-        attending=providers.get("attending"),
-        admitting=providers.get("admitting"),
         location=location(pv1),
+        **_provider_fields(providers, {}),
     )
 
 
@@ -194,16 +226,58 @@ def check_owner(encounter: Encounter, patient: Patient | None, mrn: str) -> None
         )
 
 
-def visit_changes(pv1: Segment) -> dict[str, Any]:
-    """A08 and A02: what PV1 says about the visit now (empty fields change nothing)."""
+def _provider_fields(
+    providers: dict[str, Named], unlisted: dict[str, Any]
+) -> dict[str, Any]:
+    """Encounter fields for what _providers found: a known provider by key, one
+    not in the provider table in `unlisted_providers` (a copy of `unlisted`, the
+    encounter's, changed), None for both when deleted."""
+    fields: dict[str, Any] = {}
+    unlisted = dict(unlisted)
+    for key, value in providers.items():
+        fields[key] = value if isinstance(value, Provider) else None
+        if isinstance(value, dict):
+            unlisted[key] = value
+        else:
+            unlisted.pop(key, None)
+    fields["unlisted_providers"] = unlisted
+    return fields
+
+
+def visit_changes(
+    pv1: Segment, encounter: Encounter, warnings: list[str]
+) -> dict[str, Any]:
+    """A08 and A02: what PV1 says about the visit now (empty fields change nothing,
+    the null `""` deletes the value)."""
     changes: dict[str, Any] = {}
     where = location(pv1)
-    if where:
+    if where or is_null(pv1, 3):
         changes["location"] = where
     cls = patient_class(pv1)
     if cls is not None:
-        changes["encounter_class"] = cls
-    changes.update(_providers(pv1))
+        changes["patient_class"], changes["encounter_class"] = cls
+    providers = _providers(pv1, warnings)
+    if providers:
+        changes.update(_provider_fields(providers, encounter.unlisted_providers))
+    return changes
+
+
+def visit_times(pv1: Segment, encounter: Encounter) -> dict[str, Any]:
+    """A08: the admission (PV1-44) and discharge (PV1-45, PV1-36) as PV1 says
+    they are now; an empty field changes nothing, `""` deletes the discharge."""
+    tz = clock.zone_of(encounter.facility)
+    changes: dict[str, Any] = {}
+    admit = datetime_field(pv1, 44, tz)
+    if admit == NULL:
+        raise Hl7Error('PV1-44 (admit date/time) is "" (delete); a visit keeps its '
+                       "admission: send the corrected time", "PV1-44", "101")  # fmt: skip
+    if admit is not None:
+        changes["admit_at"] = admit
+    discharge = datetime_field(pv1, 45, tz)
+    if discharge is not None:
+        changes["discharge_at"] = None if discharge == NULL else discharge
+    if pv1.comp(36):
+        changes["discharge_disposition"] = disposition(pv1)
     return changes
 
 
@@ -214,7 +288,7 @@ def differing(encounter: Encounter, changes: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in changes.items():
         if key in PROVIDER_FIELDS:
-            same = getattr(encounter, f"{key}_id") == value.pk
+            same = getattr(encounter, f"{key}_id") == (value.pk if value else None)
         else:
             same = getattr(encounter, key) == value
         if not same:
@@ -222,10 +296,12 @@ def differing(encounter: Encounter, changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def transfer(actor: Actor, encounter: Encounter, pv1: Segment) -> None:
+def transfer(
+    actor: Actor, encounter: Encounter, pv1: Segment, warnings: list[str]
+) -> None:
     """A02: the new location (PV1-3), and the class when PV1-2 changed it."""
-    changes = visit_changes(pv1)
-    if "location" not in changes:
+    changes = visit_changes(pv1, encounter, warnings)
+    if not changes.get("location"):
         raise Hl7Error(
             "PV1-3 (assigned patient location) is empty; a transfer needs the new "
             "location",
@@ -253,8 +329,9 @@ def discharge(actor: Actor, msg: Message, encounter: Encounter, pv1: Segment) ->
 
 
 def disposition(pv1: Segment) -> str:
-    """PV1-36 as a UB-04 patient status code (HL7 table 0112 uses the same codes)."""
-    code = pv1.comp(36)
+    """PV1-36 as a UB-04 patient status code (HL7 table 0112 uses the same codes);
+    the null `""` is none."""
+    code = clean(pv1.comp(36))
     if code.isdigit() and len(code) == 1:
         code = code.zfill(2)
     if code and code not in _DISPOSITIONS:

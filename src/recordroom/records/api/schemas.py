@@ -37,6 +37,7 @@ class EncounterOut(Schema):
     account_number: str
     encounter_class: str
     class_display: str
+    patient_class: str  # HL7 v2 table 0004 as sent (PV1-2); blank otherwise
     status: str
     admit_at: datetime | None
     discharge_at: datetime | None
@@ -44,6 +45,8 @@ class EncounterOut(Schema):
     location: str
     discharge_disposition: str
     attending: ProviderRef | None
+    # providers an interface named who are not in the provider table, as sent
+    unlisted_providers: dict[str, dict[str, str]]
     sensitivity: list[str]
 
     @staticmethod
