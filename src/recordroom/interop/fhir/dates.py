@@ -82,19 +82,28 @@ def _range(m: re.Match[str]) -> tuple[datetime, datetime]:
 
 @dataclass(frozen=True)
 class Column:
-    """How a resource's date is stored. `starts_before(x)`: some of its range lies
-    before x; `ends_after(x)`: some of it lies at or after x; `known`: it has one."""
+    """How a resource's date is stored, as four conditions on its range: some of
+    it lies before x (`starts_before`) or none does (`starts_from`); some of it
+    lies at or after x (`ends_after`) or none does (`ends_before`). `known`: it has
+    one. Each is a plain comparison, never a NOT, so that an index serves it."""
 
     starts_before: Callable[[datetime], Q]
+    starts_from: Callable[[datetime], Q]
     ends_after: Callable[[datetime], Q]
+    ends_before: Callable[[datetime], Q]
     known: Q
+
+
+def _cmp(
+    name: str, op: str, convert: Callable[[datetime], Any]
+) -> Callable[[datetime], Q]:
+    return lambda x: Q(**{f"{name}__{op}": convert(x)})
 
 
 def instant(name: str, convert: Callable[[datetime], Any] = lambda x: x) -> Column:
     """A point in time (a timestamp column; `convert` for other encodings)."""
-    return Column(lambda x: Q(**{f"{name}__lt": convert(x)}),
-                  lambda x: Q(**{f"{name}__gte": convert(x)}),
-                  Q(**{f"{name}__isnull": False}))  # fmt: skip
+    before, since = _cmp(name, "lt", convert), _cmp(name, "gte", convert)
+    return Column(before, since, since, before, Q(**{f"{name}__isnull": False}))
 
 
 def _local_day(x: datetime) -> tuple[date, bool]:
@@ -106,37 +115,49 @@ def _local_day(x: datetime) -> tuple[date, bool]:
 def day(name: str) -> Column:
     """A calendar date, the whole day: [d, d + 1 day)."""
 
-    def starts_before(x: datetime) -> Q:
+    def first_day_from(x: datetime) -> date:  # the first day starting at or after x
         d, midnight = _local_day(x)
-        return Q(**{f"{name}__lt": d if midnight else d + timedelta(days=1)})
+        return d if midnight else d + timedelta(days=1)
 
-    def ends_after(x: datetime) -> Q:
-        return Q(**{f"{name}__gte": _local_day(x)[0]})
-
-    return Column(starts_before, ends_after, Q(**{f"{name}__isnull": False}))
+    return Column(
+        lambda x: Q(**{f"{name}__lt": first_day_from(x)}),
+        lambda x: Q(**{f"{name}__gte": first_day_from(x)}),
+        lambda x: Q(**{f"{name}__gte": _local_day(x)[0]}),
+        lambda x: Q(**{f"{name}__lt": _local_day(x)[0]}),
+        Q(**{f"{name}__isnull": False}),
+    )
 
 
 def period(start: str, end: str, *, open_end: bool = True) -> Column:
     """[start, end]. A missing end is still open (an encounter in progress), or
     with `open_end=False` the range is the moment `start` (a procedure's
     performedDateTime)."""
+    no_end = Q(**{f"{end}__isnull": True})
 
     def ends_after(x: datetime) -> Q:
         if open_end:
-            return Q(**{f"{end}__gte": x}) | Q(**{f"{end}__isnull": True})
-        return Q(**{f"{end}__gte": x}) | Q(**{f"{end}__isnull": True,
-                                              f"{start}__gte": x})  # fmt: skip
+            return Q(**{f"{end}__gte": x}) | no_end
+        return Q(**{f"{end}__gte": x}) | (no_end & Q(**{f"{start}__gte": x}))
 
-    return Column(lambda x: Q(**{f"{start}__lt": x}), ends_after,
-                  Q(**{f"{start}__isnull": False}))  # fmt: skip
+    def ends_before(x: datetime) -> Q:
+        if open_end:
+            return Q(**{f"{end}__lt": x})
+        return Q(**{f"{end}__lt": x}) | (no_end & Q(**{f"{start}__lt": x}))
+
+    return Column(_cmp(start, "lt", _same), _cmp(start, "gte", _same), ends_after,
+                  ends_before, Q(**{f"{start}__isnull": False}))  # fmt: skip
+
+
+def _same(x: datetime) -> datetime:
+    return x
 
 
 def condition(column: Column, value: str, param: str) -> Q:
     """The resources whose range satisfies `param=value` (FHIR R4 search, date)."""
     v = parse(value, param)
     lo, hi = v.lo, v.hi
-    before, after = column.starts_before, column.ends_after
-    inside = ~before(lo) & ~after(hi)
+    c = column
+    inside = c.starts_from(lo) & c.ends_before(hi)
     if v.prefix == "ap":
         # "Approximately": 10% of the distance from now, at least a day each side.
         now = timezone.now()
@@ -145,15 +166,15 @@ def condition(column: Column, value: str, param: str) -> Q:
         lo, hi = lo - slack, hi + slack
     q = {
         "eq": inside,
-        "ne": ~inside,
+        "ne": c.starts_before(lo) | c.ends_after(hi),
         # "The range above the search value intersects the target's", and ge/le
         # also "the search value's range fully contains it" (R4 3.1.1.4.7).
-        "gt": after(hi),
-        "lt": before(lo),
-        "ge": after(hi) | inside,
-        "le": before(lo) | inside,
-        "sa": ~before(hi),
-        "eb": ~after(lo),
-        "ap": before(hi) & after(lo),
+        "gt": c.ends_after(hi),
+        "lt": c.starts_before(lo),
+        "ge": c.ends_after(hi) | inside,
+        "le": c.starts_before(lo) | inside,
+        "sa": c.starts_from(hi),
+        "eb": c.ends_before(lo),
+        "ap": c.starts_before(hi) & c.ends_after(lo),
     }[v.prefix]
     return column.known & q
