@@ -58,10 +58,12 @@ def declare(
     """A type's parameters as SearchParams: a plain filter takes its FHIR type from
     `types`; `subject` comes with a `patient` that references Patient (FHIR defines
     both on the clinical types), and `_lastUpdated` wherever the type keeps one."""
-    out = {
-        name: p if isinstance(p, SearchParam) else SearchParam(types[name], p)
-        for name, p in params.items()
-    }
+    out: dict[str, SearchParam] = {}
+    for name, p in params.items():
+        if not isinstance(p, SearchParam) and name not in types:
+            raise TypeError(f"search parameter {name!r} has no FHIR type: declare it "
+                            "as a SearchParam, or name its type in PARAM_TYPES")  # fmt: skip
+        out[name] = p if isinstance(p, SearchParam) else SearchParam(types[name], p)
     patient = out.get("patient")
     if patient is not None and patient.target == "Patient":
         out.setdefault("subject", patient)

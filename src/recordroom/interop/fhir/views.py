@@ -212,10 +212,9 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     # Strict unless asked: a PHI system must not answer a narrower question with a
     # wider set by dropping what it does not know (FHIR search, "handling").
     lenient = "handling=lenient" in request.headers.get("Prefer", "").replace(" ", "")
-    qs, used, ignored = narrow(rt, rt.queryset(actor.user), request.GET,
-                                      actor.user, lenient=lenient)  # fmt: skip
-    revs = revincludes(rt, request.GET.getlist("_revinclude"),
-                              compartment.INCLUDES)  # fmt: skip
+    qs, used, ignored = narrow(rt, rt.queryset(actor.user), request.GET, actor.user,
+                               lenient=lenient)  # fmt: skip
+    revs = revincludes(rt, request.GET.getlist("_revinclude"), compartment.INCLUDES)
     narrowed = [p for p in rt.needs_one_of if p in {base_name(k) for k, _ in used}]
     if rt.needs_one_of and not narrowed:
         raise Invalid(f"a {resource} search needs one of: {', '.join(rt.needs_one_of)}",
@@ -233,8 +232,9 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     detail = {"fhir": resource, "params": dict(used), "results": len(rows)}
     _audit_read(actor, rt, [_patient_of(r) for r in rows], detail, search=True)
     if rev_patients:  # chart content a search brought along opens each chart
+        brought = [f"{t}:{p}" for t, p, _ in revs]
         _audit_read(actor, REGISTRY[revs[0][0]], rev_patients,
-                    {"fhir": resource, "_revinclude": [f"{t}:{p}" for t, p, _ in revs]})  # fmt: skip
+                    {"fhir": resource, "_revinclude": brought})  # fmt: skip
     page = Page(used, count, after, next_after, total)
     return fhir_response(_searchset(request, rt, page, resources, [*included, *rev],
                                     ignored))  # fmt: skip
