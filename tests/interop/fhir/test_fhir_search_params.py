@@ -155,6 +155,35 @@ def test_string_modifiers_exact_contains_and_missing(api, db, facility):
     assert api.get("Patient", **{"gender:exact": "female"}).status_code == 400
 
 
+def test_a_token_with_another_system_finds_nothing(api, db, facility, other_facility):
+    p = factories.patient(facility=facility, family="Tokens", sex="female")
+    visit = factories.encounter(patient=p, facility=facility, account="T-1", cls="IMP")
+    gender = "http://hl7.org/fhir/administrative-gender"
+    for query, hit in (
+        ({"gender": f"{gender}|female"}, True),
+        ({"gender": "http://snomed.info/sct|female"}, False),
+        ({"gender": "|female"}, False),
+        ({"gender": f"{gender}|female", "family": "tokens"}, True),  # name paging
+        ({"gender": "http://x|female", "family": "tokens"}, False),
+    ):
+        assert ids(api.get("Patient", **query).json()) == (
+            {str(p.pk)} if hit else set()), query  # fmt: skip
+    act = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+    pid = str(p.pk)
+    assert ids(api.get("Encounter", patient=pid, **{"class": f"{act}|IMP"}).json()) == {
+        str(visit.pk)}  # fmt: skip
+    assert (
+        ids(api.get("Encounter", patient=pid, **{"class": "http://x|IMP"}).json())
+        == set()
+    )
+    # A visit number is its facility's: another facility's system finds nothing.
+    ours = f"{facility.mrn_system}/account|T-1"
+    assert ids(api.get("Encounter", identifier=ours).json()) == {str(visit.pk)}
+    theirs = f"{other_facility.mrn_system}/account|T-1"
+    assert ids(api.get("Encounter", identifier=theirs).json()) == set()
+    assert ids(api.get("Encounter", identifier="T-1").json()) == {str(visit.pk)}
+
+
 def test_missing_on_references_dates_and_tokens(api, chart_patient, facility):
     visit = _visit(chart_patient, facility, datetime(2024, 1, 2, tzinfo=UTC))
     open_visit = _visit(chart_patient, facility, datetime(2024, 2, 2, tzinfo=UTC),

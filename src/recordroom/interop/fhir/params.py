@@ -15,6 +15,7 @@ from recordroom.mpi.services import identifier_lookup, identifiers_in_scope, ssn
 
 from . import dates
 from .dates import Invalid
+from .mapping import ENCOUNTER_ACCOUNT_SUFFIX
 from .search import Filter, SearchParam
 
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
@@ -148,14 +149,22 @@ def _postal_code() -> SearchParam:
     )
 
 
-def token(column: str, blank: str = "") -> SearchParam:
-    """A code in one column (`system|code` or `code`; the system is not kept).
-    `blank` is the column's value when the sender gave none."""
-    return SearchParam(
-        "token",
-        lambda qs, v, p, u: qs.filter(**{column: _token(v)[1]}),
-        missing=Q(**{column: blank}) | Q(**{f"{column}__isnull": True}),
-    )
+def token(column: str, system: str, blank: str = "") -> SearchParam:
+    """A code in one column, of the code system we answer it in: `code`, or
+    `system|code` (another system, or `|code` for none, finds nothing). `blank`
+    is the column's value when the sender gave none."""
+
+    def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        asked, code = value.partition("|")[::2] if "|" in value else (system, value)
+        return qs.filter(**{column: code}) if asked == system else qs.none()
+
+    return SearchParam("token", f, missing=Q(**{column: blank})
+                       | Q(**{f"{column}__isnull": True}))  # fmt: skip
+
+
+HL7 = "http://hl7.org/fhir/"
+TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
+GENDER = HL7 + "administrative-gender"
 
 
 def _by_id(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
@@ -169,7 +178,7 @@ PATIENT_PARAMS: dict[str, Filter | SearchParam] = {
     "family": _patient_name("family"),
     "given": _patient_name("given"),
     "birthdate": date_param(dates.day("birth_date"), "birth_date"),
-    "gender": token("sex", blank="unknown"),
+    "gender": token("sex", GENDER, blank="unknown"),
     "address-postalcode": _postal_code(),
 }
 
@@ -177,8 +186,15 @@ PATIENT_PARAMS: dict[str, Filter | SearchParam] = {
 def _encounter_identifier(
     qs: QuerySet[Any], value: str, param: str, user: Any
 ) -> QuerySet[Any]:
-    _, code = _token(value)
-    return qs.filter(account_number=code)
+    # A visit number is its facility's: the system names the facility.
+    system, code = _token(value)
+    qs = qs.filter(account_number=code)
+    if system is None:
+        return qs
+    facility_system = system.removesuffix(ENCOUNTER_ACCOUNT_SUFFIX)
+    if facility_system == system:
+        return qs.none()
+    return qs.filter(facility__mrn_system=facility_system)
 
 
 def reference(column: str, target: str) -> SearchParam:
@@ -201,8 +217,8 @@ ENCOUNTER_PARAMS: dict[str, Filter | SearchParam] = {
     "patient": reference("patient_id", "Patient"),
     # Encounter.period: a visit without a discharge is still open.
     "date": date_param(dates.period("admit_at", "discharge_at"), "admit_at"),
-    "class": token("encounter_class"),
-    "status": token("status"),
+    "class": token("encounter_class", TERMINOLOGY + "v3-ActCode"),
+    "status": token("status", HL7 + "encounter-status"),
     "identifier": _encounter_identifier,
 }
 
@@ -229,7 +245,7 @@ DOCUMENT_PARAMS: dict[str, Filter | SearchParam] = {
     "_id": _by_id,
     "patient": reference("patient_id", "Patient"),
     "type": _document_type,
-    "category": token("doc_type__category"),
+    "category": token("doc_type__category", "urn:recordroom:document-category"),
     "date": instant_param("created_at"),
     "status": _document_status,
     "encounter": reference("encounter_id", "Encounter"),
@@ -247,8 +263,8 @@ CONDITION_PARAMS: dict[str, Filter | SearchParam] = {
     "patient": reference("patient_id", "Patient"),
     "encounter": reference("encounter_id", "Encounter"),
     "code": _code,
-    "category": token("category"),
-    "clinical-status": token("clinical_status"),
+    "category": token("category", TERMINOLOGY + "condition-category"),
+    "clinical-status": token("clinical_status", TERMINOLOGY + "condition-clinical"),
     "recorded-date": instant_param("recorded_at"),
 }
 
@@ -262,7 +278,7 @@ PROCEDURE_PARAMS: dict[str, Filter | SearchParam] = {
         dates.period("performed_start", "performed_end", open_end=False),
         "performed_start",
     ),
-    "status": token("status"),
+    "status": token("status", HL7 + "event-status"),
 }
 
 

@@ -21,7 +21,14 @@ from recordroom.kernel.text import search_key
 from recordroom.mpi.models import PatientAddress, PatientName
 from recordroom.mpi.services import visible_patients
 
-from .params import Invalid, as_uuid, date_filter, key_prefix, patient_identifier
+from .params import (
+    GENDER,
+    Invalid,
+    as_uuid,
+    date_filter,
+    key_prefix,
+    patient_identifier,
+)
 
 NAME_PARAMS = ("name", "family", "given")
 # What a name-ordered page can also filter by; anything else (modifiers, chains,
@@ -52,7 +59,10 @@ def _patient_condition(param: str, value: str, user: Any) -> Q:
     if param == "birthdate":
         return date_filter("patient__birth_date", value, param, is_datetime=False)
     if param == "gender":
-        return Q(patient__sex=value.rpartition("|")[2])
+        system, bar, code = value.rpartition("|")
+        if bar and system != GENDER:
+            return Q(pk__in=[])  # another code system: nobody
+        return Q(patient__sex=code)
     if param == "address-postalcode":
         return Q(Exists(PatientAddress.objects.filter(
             patient=OuterRef("patient_id"), postal_code__istartswith=value)))  # fmt: skip
