@@ -166,3 +166,6 @@ def test_other_searches_page_by_id_without_repeats(db, facility, him):
     assert set(totals) == {7}
     only = api.get("Patient", birthdate="1961", _count=0).json()
     assert only["total"] == 7 and only.get("entry", []) == []
+    summary = api.get("Patient", birthdate="1961", _summary="count").json()
+    assert summary["total"] == 7 and summary.get("entry", []) == []
+    assert api.get("Patient", birthdate="1961", _summary="true").status_code == 400

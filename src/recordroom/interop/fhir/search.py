@@ -24,7 +24,7 @@ Filter = Callable[[QuerySet[Any], str, str, Any], QuerySet[Any]]
 # Parameters about the result, not the resources; accepted for every type.
 # `_totalMethod=count` is how fhirpy's count() asks for the total.
 RESULT_PARAMS = ("_count", "_after", "_format", "_include", "_revinclude", "_total",
-                 "_totalMethod")  # fmt: skip
+                 "_totalMethod", "_summary")  # fmt: skip
 
 
 @dataclass(frozen=True)

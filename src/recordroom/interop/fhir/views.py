@@ -219,7 +219,7 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     if rt.needs_one_of and not narrowed:
         raise Invalid(f"a {resource} search needs one of: {', '.join(rt.needs_one_of)}",
                       field=rt.needs_one_of[0])  # fmt: skip
-    count = _count(request.GET.get("_count"))
+    count = _count(request.GET.get("_count"), request.GET.get("_summary"))
     after = request.GET.get("_after")
     # _count=0 asks for the total alone; fhirpy's count() also sends _totalMethod.
     accurate = (count == 0 or request.GET.get("_total") == "accurate"
@@ -393,7 +393,14 @@ def _int_id(value: str) -> int:
                       field="_after") from None  # fmt: skip
 
 
-def _count(value: str | None) -> int:
+def _count(value: str | None, summary: str | None = None) -> int:
+    if summary is not None:
+        # `_summary=count` is the total alone; other summaries would change the
+        # resources' shape, which we do not do: refused, never ignored.
+        if summary != "count":
+            raise Invalid(f"_summary={summary!r} is not supported; _summary=count is",
+                          field="_summary")  # fmt: skip
+        return 0
     if not value:
         return DEFAULT_COUNT
     try:
