@@ -209,11 +209,13 @@ def test_document_reference_and_binary(api, document, encounter):
 
 
 def test_unknown_params_strict_and_lenient(api, patient):
-    lenient = api.get("Patient", bogus="1").json()
+    lenient = api.get("Patient", headers={"Prefer": "handling=lenient"},
+                      bogus="1").json()  # fmt: skip
     Bundle.model_validate(lenient)
     outcomes = [e for e in lenient["entry"] if e["search"]["mode"] == "outcome"]
     assert "bogus" in outcomes[0]["resource"]["issue"][0]["diagnostics"]
     assert "bogus" not in lenient["link"][0]["url"]
+    assert api.get("Patient", bogus="1").status_code == 400  # strict by default
     strict = api.get("Patient", headers={"Prefer": "handling=strict"}, bogus="1")
     assert strict.status_code == 400
     issue = strict.json()["issue"][0]

@@ -61,6 +61,11 @@ def test_include_brings_the_patient_and_encounter(api, facility):  # noqa: F811
         ("include", "Patient"),
         ("match", "Condition"),
     ]
-    bad = api.get("Condition", _include="Condition:subject")
+    # `subject` is `patient` on Condition (a search parameter and an include).
+    subject = api.get("Condition", _include="Condition:subject").json()
+    assert ("include", "Patient") in {
+        (e["search"]["mode"], e["resource"]["resourceType"]) for e in subject["entry"]
+    }
+    bad = api.get("Condition", _include="Condition:asserter")
     assert bad.status_code == 400
     assert "Condition:encounter" in bad.json()["issue"][0]["diagnostics"]

@@ -10,7 +10,8 @@ from recordroom.accounts.scopes import allows, require_scope
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 
-from .params import Invalid, date_filter
+from . import dates
+from .params import Invalid
 from .registry import REGISTRY
 
 # (type, search parameter) -> (included type, attribute of the row holding its id)
@@ -27,6 +28,9 @@ INCLUDES: dict[tuple[str, str], tuple[str, str]] = {
     ("DocumentReference", "encounter"): ("Encounter", "encounter_id"),
     ("DocumentReference", "author"): ("Practitioner", "author_id"),
 }
+# `subject` is `patient` on these types (search.declare): included alike.
+INCLUDES.update({(t, "subject"): v for (t, p), v in list(INCLUDES.items())
+                 if p == "patient"})  # fmt: skip
 # What $everything gathers, by the field that ties each type to the patient.
 COMPARTMENT = (
     ("Encounter", "patient_id", "admit_at"),
@@ -35,6 +39,7 @@ COMPARTMENT = (
     ("DocumentReference", "patient_id", "updated_at"),
 )
 EVERYTHING_LIMIT = 5000
+REVINCLUDE_LIMIT = 1000  # per page; past it the search is refused, never cut
 
 
 def includes(
@@ -56,6 +61,28 @@ def includes(
             found = list(rt.queryset(actor.user).filter(pk__in=ids))
             out += rt.to_fhir(actor.user, found)
     return out
+
+
+def revincludes(
+    actor: Actor, wanted: list[tuple[str, str, str]], rows: list[Any]
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The resources `_revinclude=Source:param` asks for (those of `Source` that
+    point at a row of the page), and the patients whose charts they come from."""
+    out: list[dict[str, Any]] = []
+    patients: list[Any] = []
+    for source, _, column in wanted:
+        require_scope(actor, source, "read")
+        rt = REGISTRY[source]
+        found = list(rt.queryset(actor.user).filter(
+            **{f"{column}__in": [r.pk for r in rows]})[: REVINCLUDE_LIMIT + 1])  # fmt: skip
+        if len(found) > REVINCLUDE_LIMIT:
+            raise ValidationFailed(
+                f"_revinclude={source} would add more than {REVINCLUDE_LIMIT} "
+                f"resources to this page; use a smaller _count or search {source} "
+                "directly", field="_revinclude")  # fmt: skip
+        out += rt.to_fhir(actor.user, found)
+        patients += [getattr(r, "patient_id", None) for r in found]
+    return out, patients
 
 
 def everything(
@@ -108,10 +135,4 @@ def everything(
 def since_param(value: str | None) -> datetime | None:
     if not value:
         return None
-    q = date_filter("x", value if value[:2] == "ge" else f"ge{value}", "_since",
-                     is_datetime=True)  # fmt: skip
-    child = q.children[0]
-    assert isinstance(child, tuple)
-    bound = child[1]
-    assert isinstance(bound, datetime)
-    return bound
+    return dates.parse(value.removeprefix("ge"), "_since").lo

@@ -1,56 +1,41 @@
-"""FHIR search parameters: parsing each into a filter on the visible queryset."""
+"""FHIR search parameters: each a filter on the visible queryset, declared with its
+FHIR type and modifiers (search.SearchParam)."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
-from datetime import date, datetime, time
 from typing import Any
 
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from recordroom.kernel.errors import RecordroomError
 from recordroom.kernel.text import prefix_upper_bound, search_key
-from recordroom.mpi.models import IdentifierKind
+from recordroom.mpi.models import IdentifierKind, PatientAddress, PatientName
 from recordroom.mpi.services import identifier_lookup, identifiers_in_scope, ssn_lookup
+
+from . import dates
+from .dates import Invalid
+from .mapping import ENCOUNTER_ACCOUNT_SUFFIX
+from .search import Filter, SearchParam
 
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 
-
-class Invalid(RecordroomError):
-    code = "invalid"
-    status = 400
+__all__ = ["Filter", "Invalid", "SearchParam"]
 
 
 # --- search parameter parsing -----------------------------------------------------
 
 
 def date_filter(field_name: str, value: str, param: str, *, is_datetime: bool) -> Q:
-    prefix = value[:2] if value[:2] in ("eq", "ge", "le", "gt", "lt") else "eq"
-    text = value[2:] if value[:2] == prefix else value
-    try:
-        day = date.fromisoformat(text[:10])
-    except ValueError:
-        raise Invalid(
-            f"{param} must be a date YYYY-MM-DD with an optional eq/ge/le/gt/lt "
-            f"prefix, not {value!r}", field=param,
-        ) from None  # fmt: skip
-    if not is_datetime:
-        lookup = {"eq": "", "ge": "__gte", "le": "__lte", "gt": "__gt",
-                  "lt": "__lt"}[prefix]  # fmt: skip
-        return Q(**{field_name + lookup: day})
-    tz = timezone.get_current_timezone()
-    start = timezone.make_aware(datetime.combine(day, time.min), tz)
-    end = timezone.make_aware(datetime.combine(day, time.max), tz)
-    return {
-        "eq": Q(**{f"{field_name}__range": (start, end)}),
-        "ge": Q(**{f"{field_name}__gte": start}),
-        "gt": Q(**{f"{field_name}__gt": end}),
-        "le": Q(**{f"{field_name}__lte": end}),
-        "lt": Q(**{f"{field_name}__lt": start}),
-    }[prefix]
+    column = dates.instant(field_name) if is_datetime else dates.day(field_name)
+    return dates.condition(column, value, param)
+
+
+def date_param(column: dates.Column, missing: str) -> SearchParam:
+    def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        return qs.filter(dates.condition(column, value, param))
+
+    return SearchParam("date", f, missing=Q(**{f"{missing}__isnull": True}))
 
 
 def _token(value: str) -> tuple[str | None, str]:
@@ -60,8 +45,14 @@ def _token(value: str) -> tuple[str | None, str]:
     return None, value
 
 
-def _ref_id(value: str, resource: str) -> str:
-    return value.removeprefix(f"{resource}/")
+def _ref_id(value: str, resource: str, param: str = "") -> str:
+    """The id in `id`, `Type/id` or `[base]/Type/id`; another type is refused."""
+    head, _, rid = value.rstrip("/").rpartition("/")
+    kind = head.rpartition("/")[2]
+    if head and kind != resource:
+        raise Invalid(f"{param or resource} must reference a {resource}, not "
+                      f"{value!r}", field=param or None)  # fmt: skip
+    return rid
 
 
 def as_uuid(value: str, param: str) -> uuid.UUID:
@@ -70,10 +61,6 @@ def as_uuid(value: str, param: str) -> uuid.UUID:
     except ValueError:
         raise Invalid(f"{param} must be a resource id, not {value!r}",
                       field=param) from None  # fmt: skip
-
-
-# Each filter: (queryset, value, param name, user) -> queryset.
-Filter = Callable[[QuerySet[Any], str, str, Any], QuerySet[Any]]
 
 
 def patient_identifier(
@@ -110,56 +97,130 @@ def key_prefix(field_name: str, key: str) -> Q:
                 f"{field_name}__lt": prefix_upper_bound(key)})  # fmt: skip
 
 
-def _patient_name(part: str) -> Filter:
+def _key(value: str, param: str) -> str:
+    key = search_key(value)
+    if not key:
+        raise Invalid(f"{param} needs letters or digits, not {value!r}", field=param)
+    return key
+
+
+def _name_rows(cond: Q) -> Q:
+    return Q(Exists(PatientName.objects.filter(cond, patient=OuterRef("pk"))))
+
+
+def _patient_name(part: str) -> SearchParam:
+    """FHIR string search on a patient's names (every name, past ones too):
+    case- and accent-insensitive, matching the start; :exact matches the whole
+    string as stored; :contains anywhere."""
+    cols = {"family": ("family",), "given": ("given",)}.get(part, ("family", "given"))
+
+    def either(make: Any) -> Q:
+        q = Q()
+        for col in cols:
+            q |= make(col)
+        return q
+
+    def starts(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        key = _key(value, param)
+        return qs.filter(either(lambda c: key_prefix(f"names__{c}_key", key)))
+
+    def exact(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        return qs.filter(_name_rows(either(lambda c: Q(**{c: value}))))
+
+    def contains(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        key = _key(value, param)
+        return qs.filter(_name_rows(either(lambda c: Q(**{f"{c}_key__contains": key}))))
+
+    present = either(lambda c: ~Q(**{c: ""}))
+    return SearchParam("string", starts, missing=~_name_rows(present),
+                       exact=exact, contains=contains)  # fmt: skip
+
+
+def _postal_code() -> SearchParam:
+    def rows(cond: Q) -> Q:
+        return Q(Exists(PatientAddress.objects.filter(cond, patient=OuterRef("pk"))))
+
+    return SearchParam(
+        "string",
+        lambda qs, v, p, u: qs.filter(rows(Q(postal_code__istartswith=v))),
+        missing=~rows(~Q(postal_code="")),
+        exact=lambda qs, v, p, u: qs.filter(rows(Q(postal_code=v))),
+        contains=lambda qs, v, p, u: qs.filter(rows(Q(postal_code__icontains=v))),
+    )
+
+
+def token(column: str, system: str, blank: str = "") -> SearchParam:
+    """A code in one column, of the code system we answer it in: `code`, or
+    `system|code` (another system, or `|code` for none, finds nothing). `blank`
+    is the column's value when the sender gave none."""
+
     def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
-        # FHIR string search: case- and accent-insensitive, matching the start.
-        key = search_key(value)
-        if not key:
-            raise Invalid(f"{param} needs letters or digits, not {value!r}",
-                          field=param)  # fmt: skip
-        family = key_prefix("names__family_key", key)
-        given = key_prefix("names__given_key", key)
-        if part == "family":
-            return qs.filter(family)
-        if part == "given":
-            return qs.filter(given)
-        return qs.filter(family | given)
+        asked, code = value.partition("|")[::2] if "|" in value else (system, value)
+        return qs.filter(**{column: code}) if asked == system else qs.none()
 
-    return f
+    return SearchParam("token", f, missing=Q(**{column: blank})
+                       | Q(**{f"{column}__isnull": True}))  # fmt: skip
 
 
-PATIENT_PARAMS: dict[str, Filter] = {
-    "_id": lambda qs, v, p, u: qs.filter(pk=as_uuid(v, p)),
+HL7 = "http://hl7.org/fhir/"
+TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
+GENDER = HL7 + "administrative-gender"
+
+
+def _by_id(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+    return qs.filter(pk=as_uuid(value, param))
+
+
+PATIENT_PARAMS: dict[str, Filter | SearchParam] = {
+    "_id": _by_id,
     "identifier": patient_identifier,
     "name": _patient_name("name"),
     "family": _patient_name("family"),
     "given": _patient_name("given"),
-    "birthdate": lambda qs, v, p, u: qs.filter(
-        date_filter("birth_date", v, p, is_datetime=False)
-    ),
-    "gender": lambda qs, v, p, u: qs.filter(sex=v),
-    "address-postalcode": lambda qs, v, p, u: qs.filter(
-        addresses__postal_code__startswith=v
-    ),
+    "birthdate": date_param(dates.day("birth_date"), "birth_date"),
+    "gender": token("sex", GENDER, blank="unknown"),
+    "address-postalcode": _postal_code(),
 }
 
 
 def _encounter_identifier(
     qs: QuerySet[Any], value: str, param: str, user: Any
 ) -> QuerySet[Any]:
-    _, code = _token(value)
-    return qs.filter(account_number=code)
+    # A visit number is its facility's: the system names the facility.
+    system, code = _token(value)
+    qs = qs.filter(account_number=code)
+    if system is None:
+        return qs
+    facility_system = system.removesuffix(ENCOUNTER_ACCOUNT_SUFFIX)
+    if facility_system == system:
+        return qs.none()
+    return qs.filter(facility__mrn_system=facility_system)
 
 
-ENCOUNTER_PARAMS: dict[str, Filter] = {
-    "_id": lambda qs, v, p, u: qs.filter(pk=as_uuid(v, p)),
-    "patient": lambda qs, v, p, u: qs.filter(patient_id=as_uuid(_ref_id(v, "Patient"), p)),
-    "date": lambda qs, v, p, u: qs.filter(date_filter("admit_at", v, p,
-                                                    is_datetime=True)),
-    "class": lambda qs, v, p, u: qs.filter(encounter_class=_token(v)[1]),
-    "status": lambda qs, v, p, u: qs.filter(status=v),
+def reference(column: str, target: str) -> SearchParam:
+    """A reference to `target` held in `column` (`id`, `Type/id` or a full URL);
+    chains (`patient.identifier`) search `target`'s own parameters."""
+
+    def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        return qs.filter(**{column: as_uuid(_ref_id(value, target, param), param)})
+
+    return SearchParam("reference", f, missing=Q(**{f"{column}__isnull": True}),
+                       target=target, column=column)  # fmt: skip
+
+
+def instant_param(column: str) -> SearchParam:
+    return date_param(dates.instant(column), column)
+
+
+ENCOUNTER_PARAMS: dict[str, Filter | SearchParam] = {
+    "_id": _by_id,
+    "patient": reference("patient_id", "Patient"),
+    # Encounter.period: a visit without a discharge is still open.
+    "date": date_param(dates.period("admit_at", "discharge_at"), "admit_at"),
+    "class": token("encounter_class", TERMINOLOGY + "v3-ActCode"),
+    "status": token("status", HL7 + "encounter-status"),
     "identifier": _encounter_identifier,
-}  # fmt: skip
+}
 
 
 def _document_type(
@@ -180,18 +241,15 @@ def _document_status(
     return qs.none()
 
 
-DOCUMENT_PARAMS: dict[str, Filter] = {
-    "_id": lambda qs, v, p, u: qs.filter(pk=as_uuid(v, p)),
-    "patient": lambda qs, v, p, u: qs.filter(patient_id=as_uuid(_ref_id(v, "Patient"), p)),
+DOCUMENT_PARAMS: dict[str, Filter | SearchParam] = {
+    "_id": _by_id,
+    "patient": reference("patient_id", "Patient"),
     "type": _document_type,
-    "category": lambda qs, v, p, u: qs.filter(doc_type__category=_token(v)[1]),
-    "date": lambda qs, v, p, u: qs.filter(date_filter("created_at", v, p,
-                                                    is_datetime=True)),
+    "category": token("doc_type__category", "urn:recordroom:document-category"),
+    "date": instant_param("created_at"),
     "status": _document_status,
-    "encounter": lambda qs, v, p, u: qs.filter(
-        encounter_id=as_uuid(_ref_id(v, "Encounter"), p)
-    ),
-}  # fmt: skip
+    "encounter": reference("encounter_id", "Encounter"),
+}
 
 
 def _code(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
@@ -200,41 +258,27 @@ def _code(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]
     return qs.filter(code_system=system) if system else qs
 
 
-def _ref(field_name: str, resource: str) -> Filter:
-    def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
-        return qs.filter(**{field_name: as_uuid(_ref_id(value, resource), param)})
-
-    return f
-
-
-def _dates(field_name: str) -> Filter:
-    def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
-        return qs.filter(date_filter(field_name, value, param, is_datetime=True))
-
-    return f
-
-
-def _by_id(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
-    return qs.filter(pk=as_uuid(value, param))
-
-
-CONDITION_PARAMS: dict[str, Filter] = {
+CONDITION_PARAMS: dict[str, Filter | SearchParam] = {
     "_id": _by_id,
-    "patient": _ref("patient_id", "Patient"),
-    "encounter": _ref("encounter_id", "Encounter"),
+    "patient": reference("patient_id", "Patient"),
+    "encounter": reference("encounter_id", "Encounter"),
     "code": _code,
-    "category": lambda qs, v, p, u: qs.filter(category=_token(v)[1]),
-    "clinical-status": lambda qs, v, p, u: qs.filter(clinical_status=_token(v)[1]),
-    "recorded-date": _dates("recorded_at"),
+    "category": token("category", TERMINOLOGY + "condition-category"),
+    "clinical-status": token("clinical_status", TERMINOLOGY + "condition-clinical"),
+    "recorded-date": instant_param("recorded_at"),
 }
 
-PROCEDURE_PARAMS: dict[str, Filter] = {
+PROCEDURE_PARAMS: dict[str, Filter | SearchParam] = {
     "_id": _by_id,
-    "patient": _ref("patient_id", "Patient"),
-    "encounter": _ref("encounter_id", "Encounter"),
+    "patient": reference("patient_id", "Patient"),
+    "encounter": reference("encounter_id", "Encounter"),
     "code": _code,
-    "date": _dates("performed_start"),
-    "status": lambda qs, v, p, u: qs.filter(status=v),
+    # Procedure.performed[x]: a period, or one moment when it has no end.
+    "date": date_param(
+        dates.period("performed_start", "performed_end", open_end=False),
+        "performed_start",
+    ),
+    "status": token("status", HL7 + "event-status"),
 }
 
 
@@ -245,32 +289,46 @@ def _npi(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
     return qs.filter(npi=code)
 
 
-PRACTITIONER_PARAMS: dict[str, Filter] = {
+def string(*columns: str) -> SearchParam:
+    """A FHIR string on columns of the row itself: starts with (any case), :exact,
+    :contains."""
+
+    def any_of(lookup: str, value: str) -> Q:
+        q = Q()
+        for c in columns:
+            q |= Q(**{f"{c}{lookup}": value})
+        return q
+
+    return SearchParam(
+        "string",
+        lambda qs, v, p, u: qs.filter(any_of("__istartswith", v)),
+        missing=~any_of("__gt", ""),
+        exact=lambda qs, v, p, u: qs.filter(any_of("", v)),
+        contains=lambda qs, v, p, u: qs.filter(any_of("__icontains", v)),
+    )
+
+
+PRACTITIONER_PARAMS: dict[str, Filter | SearchParam] = {
     "_id": _by_id,
     "identifier": _npi,
-    "name": lambda qs, v, p, u: qs.filter(
-        Q(family__istartswith=v) | Q(given__istartswith=v)
-    ),
-    "family": lambda qs, v, p, u: qs.filter(family__istartswith=v),
-    "given": lambda qs, v, p, u: qs.filter(given__istartswith=v),
+    "name": string("family", "given"),
+    "family": string("family"),
+    "given": string("given"),
 }
 
-ORGANIZATION_PARAMS: dict[str, Filter] = {
+ORGANIZATION_PARAMS: dict[str, Filter | SearchParam] = {
     "_id": _by_id,
     "identifier": _npi,
-    "name": lambda qs, v, p, u: qs.filter(name__icontains=v),
+    "name": string("name"),
 }
 
 
-def _audit_date(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
-    # Events keep microseconds since 1970: translate the day bounds.
-    q = date_filter("ts", value, param, is_datetime=True)
-    field_name, bound = q.children[0]  # type: ignore[misc]
-    if isinstance(bound, tuple):
-        bound = tuple(int(b.timestamp() * 1_000_000) for b in bound)
-    else:
-        bound = int(bound.timestamp() * 1_000_000)
-    return qs.filter(**{field_name: bound})
+def micros(x: Any) -> int:
+    """Audit events keep microseconds since 1970."""
+    return int(x.timestamp() * 1_000_000)
+
+
+EVENT_TIME = date_param(dates.instant("ts", micros), "ts")
 
 
 def _audit_patient(
@@ -279,9 +337,9 @@ def _audit_patient(
     return qs.filter(patient_id=str(as_uuid(_ref_id(value, "Patient"), param)))
 
 
-AUDIT_PARAMS: dict[str, Filter] = {
+AUDIT_PARAMS: dict[str, Filter | SearchParam] = {
     "patient": _audit_patient,
-    "date": _audit_date,
+    "date": EVENT_TIME,
     "agent": lambda qs, v, p, u: qs.filter(Q(username=v) | Q(user_id=v)),
 }
 
@@ -311,7 +369,7 @@ def _provenance_target(
     return _visible_events(rows, user)
 
 
-PROVENANCE_PARAMS: dict[str, Filter] = {
+PROVENANCE_PARAMS: dict[str, Filter | SearchParam] = {
     "target": _provenance_target,
     "patient": lambda qs, v, p, u: _visible_events(_audit_patient(qs, v, p, u), u),
 }

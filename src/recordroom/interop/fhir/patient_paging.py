@@ -21,9 +21,20 @@ from recordroom.kernel.text import search_key
 from recordroom.mpi.models import PatientAddress, PatientName
 from recordroom.mpi.services import visible_patients
 
-from .params import Invalid, as_uuid, date_filter, key_prefix, patient_identifier
+from .params import (
+    GENDER,
+    Invalid,
+    as_uuid,
+    date_filter,
+    key_prefix,
+    patient_identifier,
+)
 
 NAME_PARAMS = ("name", "family", "given")
+# What a name-ordered page can also filter by; anything else (modifiers, chains,
+# _lastUpdated) pages by id instead.
+PAGED_PARAMS = (*NAME_PARAMS, "_id", "birthdate", "gender", "address-postalcode",
+                "identifier")  # fmt: skip
 TOTAL_CAP = 200
 
 
@@ -48,10 +59,13 @@ def _patient_condition(param: str, value: str, user: Any) -> Q:
     if param == "birthdate":
         return date_filter("patient__birth_date", value, param, is_datetime=False)
     if param == "gender":
-        return Q(patient__sex=value)
+        system, bar, code = value.rpartition("|")
+        if bar and system != GENDER:
+            return Q(pk__in=[])  # another code system: nobody
+        return Q(patient__sex=code)
     if param == "address-postalcode":
         return Q(Exists(PatientAddress.objects.filter(
-            patient=OuterRef("patient_id"), postal_code__startswith=value)))  # fmt: skip
+            patient=OuterRef("patient_id"), postal_code__istartswith=value)))  # fmt: skip
     if param == "identifier":
         from recordroom.mpi.models import Patient
 
@@ -135,28 +149,68 @@ def _total(
     return len(ids)
 
 
+Row = tuple[str, str, Any]
+
+
+def _key(row: Row) -> tuple[str, str, str]:
+    return row[0], row[1], str(row[2])
+
+
+def _up_to(qs: QuerySet[Any], cols: tuple[str, str], cursor: Row) -> QuerySet[Any]:
+    a, b = cols
+    k1, k2, pid = cursor
+    return qs.filter(Q(**{f"{a}__lt": k1}) | Q(**{a: k1, f"{b}__lt": k2})
+                     | Q(**{a: k1, b: k2, "patient_id__lte": pid}))  # fmt: skip
+
+
+def _shown_before(
+    streams: list[tuple[QuerySet[Any], tuple[str, str]]], cursor: Row, ids: list[Any]
+) -> set[Any]:
+    """Which of `ids` have a matching name up to the cursor (the row the last page
+    ended on): a patient shows at their first matching name, so those were on an
+    earlier page."""
+    out: set[Any] = set()
+    for qs, cols in streams:
+        rows = _up_to(qs.filter(patient_id__in=ids), cols, cursor)
+        out |= set(rows.order_by().values_list("patient_id", flat=True).distinct())
+    return out
+
+
 def page(user: Any, used: list[tuple[str, str]], count: int, after: str | None,
          accurate_total: bool) -> NamePage:  # fmt: skip
     """A page of patient ids in name order: each stream is read in its index order
-    from the cursor on, and the streams merged by (matched key, other key, id)."""
+    from the cursor on, and the streams merged by (matched key, other key, id).
+    A patient with several matching names (two names, or a family and a given name
+    that both match) shows once, at the first, on whichever page that falls."""
     streams = _streams(user, used)
     total = _total(streams, accurate_total)
     cursor = _decode(after) if after else None
-    batches = []
-    for qs, cols in streams:
-        if cursor is not None:
-            qs = _after(qs, cols, cursor)
-        batches.append(list(qs.order_by(*cols, "patient_id")
-                            .values_list(*cols, "patient_id")[: (count + 1) * 3]))  # fmt: skip
-    seen: dict[Any, tuple[str, str, Any]] = {}
-    # A patient with two matching names shows once, at the first (within a page).
-    for k1, k2, pid in heapq.merge(*batches, key=lambda r: (r[0], r[1], str(r[2]))):
-        if pid not in seen:
-            seen[pid] = (k1, k2, pid)
-        if len(seen) > count:
+    limit = (count + 1) * 3
+    while True:
+        batches, full = [], []
+        for qs, cols in streams:
+            if cursor is not None:
+                qs = _after(qs, cols, cursor)
+            rows = list(qs.order_by(*cols, "patient_id")
+                        .values_list(*cols, "patient_id")[:limit])  # fmt: skip
+            batches.append(rows)
+            if len(rows) == limit:
+                full.append(_key(rows[-1]))
+        # Past the last row read of a stream cut short, its unread rows could
+        # sort first: merge no further than that.
+        bound = min(full) if full else None
+        seen: dict[Any, Row] = {}
+        for row in heapq.merge(*batches, key=_key):
+            if bound is not None and _key(row) > bound:
+                break
+            seen.setdefault(row[2], row)
+        if cursor is not None and seen:
+            for pid in _shown_before(streams, cursor, list(seen)):
+                del seen[pid]
+        if len(seen) > count or bound is None:
             break
-    ids = list(seen)
-    more = len(ids) > count
-    ids = ids[:count]
+        limit *= 4
+    ids = list(seen)[:count]
+    more = len(seen) > count
     token = _encode(*seen[ids[-1]]) if more and ids else None
     return NamePage(ids, token, total)

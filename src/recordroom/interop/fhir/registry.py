@@ -4,8 +4,9 @@ CapabilityStatement is generated from this table."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -36,20 +37,24 @@ from recordroom.records.models import (
 )
 from recordroom.records.services import get_document, visible_documents
 
-from . import mapping, provenance
+from . import mapping, provenance, search
 from .params import (
     AUDIT_PARAMS,
     CONDITION_PARAMS,
     DOCUMENT_PARAMS,
     ENCOUNTER_PARAMS,
+    EVENT_TIME,
     ORGANIZATION_PARAMS,
+    PARAM_TYPES,
     PATIENT_PARAMS,
     PRACTITIONER_PARAMS,
     PROCEDURE_PARAMS,
     PROVENANCE_PARAMS,
     Filter,
     Invalid,
+    SearchParam,
     as_uuid,
+    instant_param,
 )
 
 
@@ -198,7 +203,7 @@ class ResourceType:
     name: str
     capability: str  # for read and search
     search_capability: str
-    params: dict[str, Filter]
+    params: Mapping[str, Filter | SearchParam]
     queryset: Callable[[Any], QuerySet[Any]]
     to_fhir: Callable[[Any, list[Any]], list[dict[str, Any]]]
     read: Callable[[Actor, str], tuple[dict[str, Any], Any]] | None = None
@@ -207,6 +212,13 @@ class ResourceType:
     integer_ids: bool = False  # audit events are numbered, not UUIDs
     chart_content: bool = True  # a read or search opens the patient's chart
     needs_one_of: tuple[str, ...] = ()  # a search must narrow by one of these
+    last_updated: SearchParam | None = None  # `_lastUpdated`: where it is kept
+
+    @cached_property
+    def search_params(self) -> dict[str, SearchParam]:
+        """Every search parameter of the type, as the parser and the
+        CapabilityStatement both read them."""
+        return search.declare(self.params, PARAM_TYPES, self.last_updated)
 
     def read_one(self, actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
         if self.read is not None:
@@ -234,34 +246,40 @@ def _map(
     return lambda user, rows: [fn(r) for r in rows]
 
 
+UPDATED = instant_param("updated_at")
+
 REGISTRY: dict[str, ResourceType] = {
     r.name: r
     for r in (
         ResourceType("Patient", "view_chart", "search_patients", PATIENT_PARAMS,
-                     _patient_queryset, _map_patients, _read_patient, writable=True),
+                     _patient_queryset, _map_patients, _read_patient, writable=True,
+                     last_updated=UPDATED),
         ResourceType("Encounter", "view_chart", "view_chart", ENCOUNTER_PARAMS,
                      _encounter_queryset, _map(mapping.encounter), _read_encounter,
                      writable=True),
         ResourceType("DocumentReference", "view_document", "view_document",
                      DOCUMENT_PARAMS, _document_queryset, _map_documents,
-                     _read_document, writable=True),
+                     _read_document, writable=True, last_updated=UPDATED),
         ResourceType("Condition", "view_chart", "view_chart", CONDITION_PARAMS,
                      _clinical_queryset(Condition), _map(mapping.condition),
-                     writable=True),
+                     writable=True, last_updated=UPDATED),
         ResourceType("Procedure", "view_chart", "view_chart", PROCEDURE_PARAMS,
                      _clinical_queryset(Procedure), _map(mapping.procedure),
-                     writable=True),
+                     writable=True, last_updated=UPDATED),
         ResourceType("Practitioner", "view_chart", "view_chart", PRACTITIONER_PARAMS,
                      lambda user: Provider.objects.all(), _map(mapping.practitioner),
                      writable=True, chart_content=False),
         ResourceType("Organization", "view_chart", "view_chart", ORGANIZATION_PARAMS,
                      lambda user: Organization.objects.all(), _map(mapping.organization),
-                     writable=True, chart_content=False),
+                     writable=True, chart_content=False, last_updated=UPDATED),
         ResourceType("AuditEvent", "view_audit", "view_audit", AUDIT_PARAMS,
                      lambda user: AuditEvent.objects.all(), _map(audit_fhir.to_fhir),
-                     integer_ids=True, chart_content=False),
+                     integer_ids=True, chart_content=False, last_updated=EVENT_TIME),
         ResourceType("Provenance", "view_chart", "view_chart", PROVENANCE_PARAMS,
                      _provenance_queryset, _map(provenance.to_fhir),
-                     integer_ids=True, needs_one_of=("patient", "target")),
+                     integer_ids=True, needs_one_of=("patient", "target"),
+                     last_updated=EVENT_TIME),
     )
 }  # fmt: skip
+for _rt in REGISTRY.values():  # a parameter declared without a type fails at start-up
+    _rt.search_params  # noqa: B018

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
@@ -35,8 +36,9 @@ from recordroom.records.models import DocumentVersion
 from recordroom.records.services import get_document, read_content
 
 from . import compartment, mapping, patient_paging, write_views
-from .params import PARAM_TYPES, Invalid, as_uuid
+from .params import Invalid, as_uuid
 from .registry import REGISTRY, ResourceType, _patient_of, resource_type
+from .search import base_name, narrow, revincludes
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_COUNT = 20
@@ -50,8 +52,6 @@ SMART_SERVICE = {
     ]
 }
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
-# Parameters about the result, not the resources; accepted for every type.
-RESULT_PARAMS = ("_count", "_after", "_format", "_include", "_total")
 
 
 # --- request plumbing -------------------------------------------------------------
@@ -211,73 +211,87 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     rt = resource_type(resource)
     require_scope(actor, rt.name, "search")
     require(actor.user, rt.search_capability)
-    strict = "handling=strict" in request.headers.get("Prefer", "").replace(" ", "")
-    qs = rt.queryset(actor.user)
-    used: list[tuple[str, str]] = []
-    ignored: list[str] = []
-    for name in request.GET:
-        if name in RESULT_PARAMS:
-            continue
-        if name not in rt.params:
-            if strict:
-                raise Invalid(
-                    f"search parameter {name!r} is not supported for {resource}; "
-                    f"supported: {', '.join(rt.params)}", field=name,
-                )  # fmt: skip
-            ignored.append(name)
-            continue
-        for value in request.GET.getlist(name):
-            if value == "":
-                continue
-            qs = rt.params[name](qs, value, name, actor.user)
-            used.append((name, value))
-    narrowed = [p for p in rt.needs_one_of if p in dict(used)]
+    # Strict unless asked: a PHI system must not answer a narrower question with a
+    # wider set by dropping what it does not know (FHIR search, "handling").
+    lenient = "handling=lenient" in request.headers.get("Prefer", "").replace(" ", "")
+    qs, used, ignored = narrow(rt, rt.queryset(actor.user), request.GET, actor.user,
+                               lenient=lenient)  # fmt: skip
+    revs = revincludes(rt, request.GET.getlist("_revinclude"), compartment.INCLUDES)
+    narrowed = [p for p in rt.needs_one_of if p in {base_name(k) for k, _ in used}]
     if rt.needs_one_of and not narrowed:
         raise Invalid(f"a {resource} search needs one of: {', '.join(rt.needs_one_of)}",
                       field=rt.needs_one_of[0])  # fmt: skip
-    count = _count(request.GET.get("_count"))
+    count = _count(request.GET.get("_count"), request.GET.get("_summary"))
     after = request.GET.get("_after")
-    accurate = request.GET.get("_total") == "accurate"
+    # _count=0 asks for the total alone; fhirpy's count() also sends _totalMethod.
+    accurate = (count == 0 or request.GET.get("_total") == "accurate"
+                or request.GET.get("_totalMethod") in ("count", "accurate"))  # fmt: skip
     rows, total, next_after = _page(rt, qs, actor, used, count, after, accurate)
     resources = rt.to_fhir(actor.user, rows)
+    wanted = request.GET.getlist("_include")
+    included = compartment.includes(actor, resource, wanted, rows) if wanted else []
+    rev, rev_patients = compartment.revincludes(actor, revs, rows)
     detail = {"fhir": resource, "params": dict(used), "results": len(rows)}
     _audit_read(actor, rt, [_patient_of(r) for r in rows], detail, search=True)
+    if rev_patients:  # chart content a search brought along opens each chart
+        brought = [f"{t}:{p}" for t, p, _ in revs]
+        _audit_read(actor, REGISTRY[revs[0][0]], rev_patients,
+                    {"fhir": resource, "_revinclude": brought})  # fmt: skip
+    page = Page(used, count, after, next_after, total)
+    return fhir_response(_searchset(request, rt, page, resources, [*included, *rev],
+                                    ignored))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Page:
+    used: list[tuple[str, str]]  # the search parameters applied
+    count: int
+    after: str | None
+    next_after: str | None
+    total: int | None
+
+
+def _searchset(
+    request: HttpRequest, rt: ResourceType, page: Page,
+    resources: list[dict[str, Any]], included: list[dict[str, Any]],
+    ignored: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """The searchset Bundle. Its links carry only the parameters applied: with
+    lenient handling, those ignored are named in an OperationOutcome entry."""
     base = request.build_absolute_uri(request.path)
-    self_params = [*used, ("_count", str(count))]
-    if after:
-        self_params.append(("_after", after))
+    shaping = [(k, v) for k in ("_include", "_revinclude", "_total")
+               for v in request.GET.getlist(k)]  # fmt: skip
+    self_params = [*page.used, *shaping, ("_count", str(page.count))]
+    if page.after:
+        self_params.append(("_after", page.after))
     links = [{"relation": "self", "url": f"{base}?{urlencode(self_params)}"}]
-    if next_after:
-        nxt = [*used, *(("_include", v) for v in request.GET.getlist("_include")),
-               ("_count", str(count)), ("_after", next_after)]  # fmt: skip
+    if page.next_after:
+        nxt = [*page.used, *shaping, ("_count", str(page.count)),
+               ("_after", page.next_after)]  # fmt: skip
         links.append({"relation": "next", "url": f"{base}?{urlencode(nxt)}"})
     root = request.build_absolute_uri("/fhir/R4/")
     entries: list[dict[str, Any]] = [
-        {"fullUrl": f"{root}{resource}/{r['id']}", "resource": r,
-         "search": {"mode": "match"}}
-        for r in resources
+        {"fullUrl": f"{root}{r['resourceType']}/{r['id']}", "resource": r,
+         "search": {"mode": mode}}
+        for mode, group in (("match", resources), ("include", included))
+        for r in group
     ]  # fmt: skip
-    wanted = request.GET.getlist("_include")
-    for r in compartment.includes(actor, resource, wanted, rows) if wanted else []:
-        entries.append({"fullUrl": f"{root}{r['resourceType']}/{r['id']}",
-                        "resource": r, "search": {"mode": "include"}})  # fmt: skip
     if ignored:
         oo = mapping.operation_outcome(
             "not-supported",
-            f"search parameters ignored (not supported for {resource}): "
+            f"search parameters ignored (not supported for {rt.name}): "
             + ", ".join(ignored),
             ignored[0],
             severity="warning",
         )
         entries.append({"resource": oo, "search": {"mode": "outcome"}})
-    bundle = {
+    return {
         "resourceType": "Bundle",
         "type": "searchset",
-        **({"total": total} if total is not None else {}),
+        **({"total": page.total} if page.total is not None else {}),
         "link": links,
         "entry": entries,
     }
-    return fhir_response(bundle)
 
 
 @fhir_view()
@@ -350,6 +364,7 @@ def _page(
         rt.name == "Patient"
         and count
         and any(p in patient_paging.NAME_PARAMS for p, _ in used)
+        and all(p in patient_paging.PAGED_PARAMS and "," not in v for p, v in used)
     ):
         found = patient_paging.page(actor.user, used, count, after, accurate)
         by_pk = rt.queryset(actor.user).in_bulk(found.patient_ids)
@@ -380,7 +395,14 @@ def _int_id(value: str) -> int:
                       field="_after") from None  # fmt: skip
 
 
-def _count(value: str | None) -> int:
+def _count(value: str | None, summary: str | None = None) -> int:
+    if summary is not None:
+        # `_summary=count` is the total alone; other summaries would change the
+        # resources' shape, which we do not do: refused, never ignored.
+        if summary != "count":
+            raise Invalid(f"_summary={summary!r} is not supported; _summary=count is",
+                          field="_summary")  # fmt: skip
+        return 0
     if not value:
         return DEFAULT_COUNT
     try:
@@ -439,11 +461,17 @@ def capability_statement(base: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "type": rt.name,
             "interaction": [{"code": i} for i in interactions],
-            "searchParam": [{"name": p, "type": PARAM_TYPES[p]} for p in rt.params],
+            "searchParam": [
+                {"name": n, "type": p.type} for n, p in rt.search_params.items()
+            ],
         }
         included = [f"{t}:{p}" for t, p in compartment.INCLUDES if t == rt.name]
         if included:
             entry["searchInclude"] = included
+        pointing = [f"{t}:{p}" for (t, p), (to, _) in compartment.INCLUDES.items()
+                    if to == rt.name]  # fmt: skip
+        if pointing:
+            entry["searchRevInclude"] = pointing
         if rt.writable:
             entry["conditionalCreate"] = True
             entry["updateCreate"] = True  # PUT with the client's own id creates

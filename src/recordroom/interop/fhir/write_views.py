@@ -19,6 +19,7 @@ from recordroom.mpi.models import Facility
 from . import mapping
 from .params import Invalid
 from .registry import REGISTRY, ResourceType, resource_type
+from .search import narrow
 from .writer import BundleRejected, Entry, Result, Writer
 
 # What each type needs to be written (the same capabilities as the web app).
@@ -160,13 +161,7 @@ def _search_ids(actor: Actor, rt: ResourceType, query: str) -> list[Any]:
     params = QueryDict(query.lstrip("?"))
     if not params:
         raise Invalid(f"If-None-Exist {query!r} has no search parameters")
-    for name in params:
-        if name not in rt.params:
-            raise Invalid(f"If-None-Exist parameter {name!r} is not supported for "
-                          f"{rt.name}; supported: {', '.join(rt.params)}",
-                          field=name)  # fmt: skip
-        for value in params.getlist(name):
-            qs = rt.params[name](qs, value, name, actor.user)
+    qs, _, _ = narrow(rt, qs, params, actor.user, lenient=False)
     return list(qs.distinct().values_list("pk", flat=True)[:2])
 
 
