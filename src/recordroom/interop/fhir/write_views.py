@@ -19,7 +19,7 @@ from recordroom.mpi.models import Facility
 from . import mapping
 from .params import Invalid
 from .registry import REGISTRY, ResourceType, resource_type
-from .writer import BundleRejected, Entry, Result, Writer
+from .writer import HTTP_FACILITY_ADVICE, BundleRejected, Entry, Result, Writer
 
 # What each type needs to be written (the same capabilities as the web app).
 WRITE_CAPABILITY = {
@@ -69,12 +69,17 @@ def parse_body(request: HttpRequest) -> dict[str, Any]:
 
 
 def writer_for(actor: Actor) -> Writer:
-    """A client's writes are keyed by the client: its ids are its own."""
+    """A client's writes are keyed by the client: its ids are its own. What names
+    no facility goes to the one the request names (FACILITY_HEADER), else to the
+    client's only facility."""
     scope = actor.user.facility_ids()
     facility = None
-    if scope is not None and len(scope) == 1:
+    if actor.facility_id is not None:
+        facility = Facility.objects.filter(pk=actor.facility_id).first()
+    elif scope is not None and len(scope) == 1:
         facility = Facility.objects.filter(pk=next(iter(scope))).first()
-    return Writer(actor=actor, source=f"api:{actor.username}", facility=facility)
+    return Writer(actor=actor, source=f"api:{actor.username}", facility=facility,
+                  facility_advice=HTTP_FACILITY_ADVICE)  # fmt: skip
 
 
 def _require_write(actor: Actor, rtype: str, method: str) -> None:

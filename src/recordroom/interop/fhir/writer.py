@@ -9,7 +9,7 @@ its source key or by identifier (MRN, NPI, visit number), so it never duplicates
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +20,7 @@ from recordroom.audit.services import EventSpec, record_many
 from recordroom.interop.models import SourceKey
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
-from recordroom.kernel.errors import RecordroomError
+from recordroom.kernel.errors import PermissionDenied, RecordroomError, ValidationFailed
 from recordroom.mpi.models import Facility, Patient
 from recordroom.mpi.services import visible_patients
 from recordroom.records.models import (
@@ -34,6 +34,7 @@ from recordroom.records.models import (
 
 from . import inbound
 from .apply import Applier
+from .mapping import ENCOUNTER_ACCOUNT_SUFFIX, FACILITY_SYSTEM
 from .values import R4_TYPES, Rejected, Unresolved, as_uuid
 
 MODELS: dict[str, type[models.Model]] = {
@@ -92,6 +93,48 @@ def digest(resource: dict[str, Any]) -> str:
     ).hexdigest()
 
 
+FACILITY_HEADER = "X-Recordroom-Facility"
+CLI_FACILITY_ADVICE = "import with --facility CODE"
+HTTP_FACILITY_ADVICE = (
+    "name the facility in Encounter.serviceProvider (an Organization of ours, or an "
+    f"identifier with system {FACILITY_SYSTEM} and our facility code as value), or "
+    f"send the request header {FACILITY_HEADER} with the facility code"
+)
+WRITE_DOCUMENTATION = (
+    "Writes (create, update, transaction, batch) file each visit at the facility the "
+    "resource names: Encounter.serviceProvider (an Organization of ours, or an "
+    f"identifier with system {FACILITY_SYSTEM} and the facility code), "
+    f"Encounter.location (the same identifier), or a visit number whose system is the "
+    f"facility's MRN system followed by {ENCOUNTER_ACCOUNT_SUFFIX}. Otherwise the "
+    f"request header {FACILITY_HEADER}: <facility code> names the receiving "
+    "facility (a client of one facility needs none). A resend of a visit, condition "
+    "or procedure is recognised by its identifiers, else by patient, code or class, "
+    "and time, and is not stored twice."
+)
+
+
+def acting_at(actor: Actor, code: str) -> Actor:
+    """The actor of a request that names its facility (FACILITY_HEADER); writes
+    file there what does not name a facility itself.
+
+    Raises:
+        ValidationFailed: no facility with that code.
+        PermissionDenied: the facility is not one of the caller's.
+    """
+    code = code.strip()
+    if not code:
+        return actor
+    found = Facility.objects.filter(code=code).first()
+    if found is None:
+        raise ValidationFailed(f"{FACILITY_HEADER} {code!r} is not a facility here",
+                               field=FACILITY_HEADER)  # fmt: skip
+    scope = actor.user.facility_ids() if actor.user is not None else None
+    if scope is not None and found.pk not in scope:
+        raise PermissionDenied(f"{FACILITY_HEADER} {code!r} is not one of your "
+                               "facilities", field=FACILITY_HEADER)  # fmt: skip
+    return replace(actor, facility_id=found.pk)
+
+
 @dataclass
 class Writer:
     """Writes for one actor from one source, into one receiving facility.
@@ -105,16 +148,35 @@ class Writer:
     facility: Facility | None = None
     raw_sha256: str = ""
     own_ids: bool = False
+    # How the sender names the receiving facility, said when none is known.
+    facility_advice: str = CLI_FACILITY_ADVICE
     keys: dict[tuple[str, str], UUID] = field(default_factory=dict)
     _facility_of: dict[UUID, Facility | None] = field(default_factory=dict)
     _by_system: dict[str, Facility | None] = field(default_factory=dict)
+    _by_code: dict[str, Facility | None] = field(default_factory=dict)
 
     # --- the Context the inbound readers use -----------------------------------
 
-    def facility_by_system(self, system: str) -> Facility | None:
+    def facility_by_system(
+        self, system: str, expr: str = "Patient.identifier"
+    ) -> Facility | None:
         if system not in self._by_system:
             self._by_system[system] = Facility.objects.filter(mrn_system=system).first()
-        return self._in_scope(self._by_system[system], "Patient.identifier")
+        return self._in_scope(self._by_system[system], expr)
+
+    def facility_by_code(self, code: str, expr: str) -> Facility | None:
+        """A facility the resource names by our code; one not here is refused (the
+        visit must not be filed under another facility instead)."""
+        if code not in self._by_code:
+            self._by_code[code] = Facility.objects.filter(code=code).first()
+        if self._by_code[code] is None:
+            raise Rejected(f"{expr} names facility {code!r}, which is not one of ours; "
+                           "create it first, or name one of ours", expr)  # fmt: skip
+        return self._in_scope(self._by_code[code], expr)
+
+    def not_kept(self, ref: str) -> bool:
+        """Whether `ref` is an entry of this call of a type Recordroom does not keep."""
+        return ref in self._applier.not_kept
 
     def facility_of(self, organization_id: UUID | None) -> Facility | None:
         if organization_id is None:
@@ -209,6 +271,7 @@ class Writer:
         create) a refused entry refuses them all (BundleRejected)."""
         results: list[Result | None] = [None] * len(entries)
         work: list[tuple[int, Entry, str, str]] = []
+        not_kept: set[str] = set()
         for i, entry in enumerate(entries):
             res = entry.resource
             rtype = res.get("resourceType") if isinstance(res, dict) else None
@@ -225,11 +288,13 @@ class Writer:
             elif rtype not in ORDER:
                 results[i] = Result(i, "skipped", rtype, str(res.get("id", "")),
                                     reason=f"{rtype} is not kept by Recordroom")  # fmt: skip
+                not_kept.add(entry.full_url or f"{rtype}/{res.get('id', '')}")
             else:
                 source_id = str(res.get("id") or entry.full_url or "")
                 work.append((i, entry, rtype, source_id))
         work.sort(key=lambda w: (ORDER[w[2]], w[0]))
         self._applier = Applier(self, work)
+        self._applier.not_kept = not_kept
         with transaction.atomic():
             done = self._applier.run()
             for r in done:
