@@ -75,6 +75,8 @@ class Organization(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # An import recognises an organization without an NPI by its name.
+        indexes = [models.Index(fields=["name"], name="organization_name_idx")]
 
     def __str__(self) -> str:
         return self.name

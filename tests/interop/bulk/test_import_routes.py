@@ -9,13 +9,16 @@ import copy
 import json
 
 import pytest
+from typer.testing import CliRunner
 
+from recordroom.cli.app import app
 from recordroom.interop.bulk.importer import import_fhir
 from recordroom.records.models import Condition, Encounter, Organization, Procedure
 from tests import factories
 from tests.interop.bulk.test_export import _export
 from tests.interop.conformance import folder
-from tests.interop.fhir.test_fhir_api import BASE, fhir_for
+from tests.interop.fhir.test_fhir_api import fhir_for
+from tests.interop.fhir.test_fhir_facility import post
 
 RIOJAS = "Alejandro_Riojas_a9fcc685-c7a2-4474-bf25-26c8fe4b48f9.json"
 
@@ -29,12 +32,6 @@ def importer(db, facility):
 def _counts() -> tuple[int, int, int, int]:
     return (Encounter.objects.count(), Condition.objects.count(),
             Procedure.objects.count(), Organization.objects.count())  # fmt: skip
-
-
-def _post(api, path: str, body, **headers):
-    return api.client.post(BASE + path, data=json.dumps(body),
-                           content_type="application/fhir+json",
-                           headers={**api.headers, **headers})  # fmt: skip
 
 
 def test_the_same_synthea_bundles_from_two_sources_are_stored_once(importer, facility):
@@ -71,11 +68,11 @@ def test_a_transaction_resent_without_full_urls_adds_nothing(him, facility):
             entry.pop("fullUrl")
             res.pop("id")
             res.pop("reasonReference", None)
-    resp = _post(api, "", bundle)
+    resp = post(api, "", bundle)
     assert resp.status_code == 200, resp.content
     first = _counts()
     assert first[1:3] == (7, 4)
-    again = _post(api, "", copy.deepcopy(bundle))
+    again = post(api, "", copy.deepcopy(bundle))
     assert again.status_code == 200, again.content
     assert _counts() == first
     statuses = {e["response"]["status"] for e, r in zip(again.json()["entry"],
@@ -97,14 +94,14 @@ def test_a_condition_posted_twice_is_one_condition(him, facility, importer):
     api = fhir_for(him)
     # The bulk import's condition, then the same one over the API, twice: one row.
     for _ in range(2):
-        resp = _post(api, "Condition", body)
+        resp = post(api, "Condition", body)
         assert resp.status_code == 200, resp.content
         assert resp.json()["id"] == str(sprain.pk)
     assert Condition.objects.filter(code="70704007").count() == 1
     # A new one (another onset) is created, once, however often it is posted.
     body["onsetDateTime"] = "2019-01-02T10:00:00+00:00"
-    assert _post(api, "Condition", body).status_code == 201
-    assert _post(api, "Condition", body).status_code == 200
+    assert post(api, "Condition", body).status_code == 201
+    assert post(api, "Condition", body).status_code == 200
     assert Condition.objects.filter(code="70704007").count() == 2
 
 
@@ -122,12 +119,12 @@ def test_business_identifiers_match_across_sources_whatever_else_changed(
             "encounter": {"reference": f"Encounter/{visit.pk}"},
             "performedDateTime": "2001-01-01T10:00:00Z"}  # fmt: skip
     api = fhir_for(him)
-    created = _post(api, "Procedure", body)
+    created = post(api, "Procedure", body)
     assert created.status_code == 201, created.content
     # The other route sends a corrected time under the same identifier: an update.
     other = factories.user("engine", "him_specialist", facilities=[facility])
     body["performedDateTime"] = "2001-01-01T11:30:00Z"
-    updated = _post(fhir_for(other), "Procedure", body)
+    updated = post(fhir_for(other), "Procedure", body)
     assert updated.status_code == 200, updated.content
     assert updated.json()["id"] == created.json()["id"]
     assert updated.json()["identifier"] == body["identifier"]
@@ -135,7 +132,7 @@ def test_business_identifiers_match_across_sources_whatever_else_changed(
     assert row.performed_start.hour == 11
     # A second procedure of the same sender with another identifier is its own row.
     body["identifier"] = [{"system": "urn:oid:1.2.3.4.5", "value": "PROC-2"}]
-    assert _post(api, "Procedure", body).status_code == 201
+    assert post(api, "Procedure", body).status_code == 201
     assert Procedure.objects.filter(code="40701008").count() == 2
 
 
@@ -172,3 +169,14 @@ def test_our_own_export_reimported_keeps_every_visit_at_its_facility(
                 source="other-system", facility=other_facility)  # fmt: skip
     assert not Encounter.objects.filter(facility=other_facility).exists()
     assert Encounter.objects.count() == 10
+
+
+def test_recordroom_import_fhir_under_two_source_names_stores_one_chart(
+    db, facility, tmp_path
+):
+    path = str(folder("synthea-r4") / RIOJAS)
+    for source in ("ehr-a", "hie-feed"):
+        result = CliRunner().invoke(app, ["import", "fhir", path, "--facility",
+                                          facility.code, "--source", source])  # fmt: skip
+        assert result.exit_code == 0, result.output
+    assert _counts() == (10, 7, 4, 1)

@@ -33,12 +33,13 @@ def patient_id(facility, client_of_two):
             "name": [{"use": "official", "family": "Okafor", "given": ["Chidi"]}],
             "identifier": [{"type": MR, "system": facility.mrn_system,
                             "value": "K100"}]}  # fmt: skip
-    resp = _post(client_of_two, "Patient", body)
+    resp = post(client_of_two, "Patient", body)
     assert resp.status_code == 201, resp.content
     return resp.json()["id"]
 
 
-def _post(api: Fhir, path: str, body, **headers):
+def post(api: Fhir, path: str, body, **headers):
+    """POST a FHIR JSON body with the client's token (and any other headers)."""
     return api.client.post(BASE + path, data=json.dumps(body),
                            content_type="application/fhir+json",
                            headers={**api.headers, **headers})  # fmt: skip
@@ -54,7 +55,7 @@ def _visit(patient_id: str, **extra) -> dict:
 def test_a_visit_that_names_no_facility_is_refused_with_http_advice(
     client_of_two, patient_id
 ):
-    resp = _post(client_of_two, "Encounter", _visit(patient_id))
+    resp = post(client_of_two, "Encounter", _visit(patient_id))
     assert resp.status_code == 400
     body = resp.json()
     OperationOutcome.model_validate(body)
@@ -75,7 +76,7 @@ def test_the_visit_names_its_facility(client_of_two, patient_id, other_facility,
         "identifier": {"identifier": [{"system": other_facility.mrn_system + "/account",
                                        "value": "S-1"}]},
     }[where]  # fmt: skip
-    resp = _post(client_of_two, "Encounter", _visit(patient_id, **extra))
+    resp = post(client_of_two, "Encounter", _visit(patient_id, **extra))
     assert resp.status_code == 201, resp.content
     visit = Encounter.objects.get()
     assert visit.facility == other_facility
@@ -84,7 +85,7 @@ def test_the_visit_names_its_facility(client_of_two, patient_id, other_facility,
 
 def test_the_request_header_names_the_facility(client_of_two, patient_id, facility,
                                                other_facility):  # fmt: skip
-    resp = _post(client_of_two, "Encounter", _visit(patient_id),
+    resp = post(client_of_two, "Encounter", _visit(patient_id),
                  **{"X-Recordroom-Facility": other_facility.code})  # fmt: skip
     assert resp.status_code == 201, resp.content
     assert Encounter.objects.get().facility == other_facility
@@ -93,7 +94,7 @@ def test_the_request_header_names_the_facility(client_of_two, patient_id, facili
         "system": "urn:recordroom:facility", "value": facility.code}})  # fmt: skip
     named["period"]["start"] = "2026-11-03T09:00:00Z"
     named["period"]["end"] = "2026-11-03T09:30:00Z"
-    resp = _post(client_of_two, "Encounter", named,
+    resp = post(client_of_two, "Encounter", named,
                  **{"X-Recordroom-Facility": other_facility.code})  # fmt: skip
     assert resp.status_code == 201, resp.content
     assert Encounter.objects.get(pk=resp.json()["id"]).facility == facility
@@ -102,12 +103,12 @@ def test_the_request_header_names_the_facility(client_of_two, patient_id, facili
 def test_a_header_naming_an_unknown_or_foreign_facility_is_refused(
     client_of_two, patient_id
 ):
-    unknown = _post(client_of_two, "Encounter", _visit(patient_id),
+    unknown = post(client_of_two, "Encounter", _visit(patient_id),
                     **{"X-Recordroom-Facility": "NOWHERE"})  # fmt: skip
     assert unknown.status_code == 400
     assert "'NOWHERE' is not a facility here" in unknown.json()["issue"][0]["diagnostics"]
     factories.facility("EAST")
-    foreign = _post(client_of_two, "Encounter", _visit(patient_id),
+    foreign = post(client_of_two, "Encounter", _visit(patient_id),
                     **{"X-Recordroom-Facility": "EAST"})  # fmt: skip
     assert foreign.status_code == 403
     assert "not one of your facilities" in foreign.json()["issue"][0]["diagnostics"]

@@ -16,7 +16,8 @@ from recordroom.mpi.models import Patient
 from recordroom.records.models import Condition, Encounter, Procedure
 from tests import factories
 from tests.interop.conformance import folder
-from tests.interop.fhir.test_fhir_api import BASE, fhir_for
+from tests.interop.fhir.test_fhir_api import fhir_for
+from tests.interop.fhir.test_fhir_facility import post
 from tests.web.conftest import signed_in
 
 RIOJAS = "Alejandro_Riojas_a9fcc685-c7a2-4474-bf25-26c8fe4b48f9.json"
@@ -100,12 +101,6 @@ def test_r_int_4_encounter_reasons_and_procedure_reason_references_round_trip(
         assert api.get(ref).status_code == 200
 
 
-def _post(api, path, body):
-    return api.client.post(BASE + path, data=json.dumps(body),
-                           content_type="application/fhir+json",
-                           headers=api.headers)  # fmt: skip
-
-
 def _patient(facility, **extra) -> dict:
     return {"resourceType": "Patient", "gender": "female", "birthDate": "2020-05-01",
             "name": [{"use": "official", "family": "Mensah", "given": ["Ama"]}],
@@ -115,7 +110,7 @@ def _patient(facility, **extra) -> dict:
 
 def test_r_int_4_birth_order_and_deceased_boolean_round_trip(him, facility):
     api = fhir_for(him)
-    resp = _post(api, "Patient", _patient(facility, multipleBirthInteger=2,
+    resp = post(api, "Patient", _patient(facility, multipleBirthInteger=2,
                                           deceasedBoolean=True))  # fmt: skip
     assert resp.status_code == 201, resp.content
     body = api.get(f"Patient/{resp.json()['id']}").json()
@@ -141,7 +136,7 @@ def test_r_int_4_birth_order_and_deceased_boolean_round_trip(him, facility):
 def test_r_int_4_demographics_we_cannot_keep_are_refused_by_name(
     him, facility, extra, words
 ):
-    resp = _post(fhir_for(him), "Patient", _patient(facility, **extra))
+    resp = post(fhir_for(him), "Patient", _patient(facility, **extra))
     assert resp.status_code == 400
     assert words in resp.json()["issue"][0]["diagnostics"]
     assert not Patient.objects.exists()

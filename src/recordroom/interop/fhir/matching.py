@@ -66,7 +66,8 @@ class Matcher:
         for key in keys:
             if (rtype, key) in self.by_identifier:
                 return self.by_identifier[(rtype, key)]
-        if keys and not fresh:
+        # A visit number is the facility's, not the patient's: always looked up.
+        if keys and (not fresh or rtype == "Encounter"):
             hit = self._stored_by_identifier(rtype, model, fields, keys)
             if hit is not None:
                 return hit

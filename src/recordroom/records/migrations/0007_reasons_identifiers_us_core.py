@@ -10,6 +10,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="organization",
+            index=models.Index(fields=["name"], name="organization_name_idx"),
+        ),
         migrations.AddField(
             model_name='condition',
             name='identifier_key',
