@@ -120,3 +120,15 @@ def test_the_capability_statement_documents_the_header(client_of_two):
     rest = client_of_two.get("metadata").json()["rest"][0]
     assert "X-Recordroom-Facility" in rest["documentation"]
     assert "serviceProvider" in rest["documentation"]
+
+
+def test_a_patient_whose_mrn_names_no_facility_gets_http_advice(client_of_two, facility):
+    body = {"resourceType": "Patient", "name": [{"family": "Bello"}],
+            "identifier": [{"type": MR, "system": "urn:oid:9.9.9", "value": "X1"}]}  # fmt: skip
+    refused = post(client_of_two, "Patient", body)
+    assert refused.status_code == 400
+    text = refused.json()["issue"][0]["diagnostics"]
+    assert "--facility" not in text and "X-Recordroom-Facility" in text
+    filed = post(client_of_two, "Patient", body, **{"X-Recordroom-Facility": "NORTH"})
+    assert filed.status_code == 201, filed.content
+    assert filed.json()["identifier"][0]["value"] == "X1"

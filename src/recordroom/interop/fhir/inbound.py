@@ -195,7 +195,9 @@ def encounter(res: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if facility is None:
         raise Rejected(
             "Encounter.serviceProvider: the visit names none of our facilities and no "
-            f"receiving facility is set; {ctx.facility_advice}",
+            "receiving facility is set; name it in Encounter.serviceProvider or "
+            f"Encounter.location (an identifier with system {FACILITY_SYSTEM} and the "
+            f"facility code, or an Organization of ours), or {ctx.facility_advice}",
             "Encounter.serviceProvider",
         )  # fmt: skip
     account = idents[0]["value"][:40] if idents else ""
@@ -332,7 +334,7 @@ def _business_identifiers(res: dict[str, Any], rtype: str) -> dict[str, Any]:
     without its namespace identifies nothing across senders)."""
     idents = v.identifiers(res, f"{rtype}.identifier")
     keyed = [i for i in idents if i["system"]]
-    key = f"{keyed[0]['system']}|{keyed[0]['value']}"[:300] if keyed else ""
+    key = v.identifier_key(keyed[0]) if keyed else ""
     return {"identifiers": idents, "identifier_key": key}
 
 

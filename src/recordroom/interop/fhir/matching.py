@@ -13,6 +13,8 @@ from django.db.models import QuerySet
 from recordroom.interop.models import SourceKey
 from recordroom.records.models import Encounter
 
+from .values import identifier_key
+
 # Each natural key's fields, and those of which at least one must be known: without
 # a time or a visit, two records of one code cannot be told apart.
 NATURAL: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -43,8 +45,7 @@ def identifier_keys(rtype: str, fields: dict[str, Any]) -> list[str]:
     if rtype == "Encounter":
         account = fields.get("account_number")
         return [f"{fields['facility'].pk}|{account}"] if account else []
-    return [f"{i['system']}|{i['value']}"[:300] for i in fields.get("identifiers", [])
-            if i["system"]]  # fmt: skip
+    return [identifier_key(i) for i in fields.get("identifiers", []) if i["system"]]
 
 
 class Matcher:

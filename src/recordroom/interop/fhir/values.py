@@ -230,6 +230,11 @@ def identifiers(res: dict[str, Any], expr: str) -> list[dict[str, str]]:
     return out
 
 
+def identifier_key(ident: dict[str, str]) -> str:
+    """The key a business identifier is recognised by: "system|value"."""
+    return f"{ident['system']}|{ident['value']}"[:300]
+
+
 def telecoms(res: dict[str, Any], expr: str) -> list[dict[str, Any]]:
     out = []
     for i, t in enumerate(items(res.get("telecom"), expr)):

@@ -96,8 +96,6 @@ def digest(resource: dict[str, Any]) -> str:
 FACILITY_HEADER = "X-Recordroom-Facility"
 CLI_FACILITY_ADVICE = "import with --facility CODE"
 HTTP_FACILITY_ADVICE = (
-    "name the facility in Encounter.serviceProvider (an Organization of ours, or an "
-    f"identifier with system {FACILITY_SYSTEM} and our facility code as value), or "
     f"send the request header {FACILITY_HEADER} with the facility code"
 )
 WRITE_DOCUMENTATION = (
