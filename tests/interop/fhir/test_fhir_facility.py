@@ -6,15 +6,24 @@ decided, a 400 OperationOutcome that tells an HTTP client what to send."""
 from __future__ import annotations
 
 import json
+from json import dumps
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from django.test import Client
 from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhirpy import SyncFHIRClient
+from fhirpy.base import lib_sync
+from fhirpy.base.exceptions import OperationOutcome as OperationOutcomeError
 
 from recordroom.audit.models import AuditEvent
 from recordroom.records.models import Encounter
 from tests import factories
 from tests.accounts.oauth_helpers import get_token, make_client
 from tests.interop.fhir.test_fhir_api import BASE, Fhir
+from tests.interop.fhir.test_fhirpy_client import URL
 
 SCOPES = "system/Patient.cru system/Encounter.cru"
 MR = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
@@ -132,3 +141,40 @@ def test_a_patient_whose_mrn_names_no_facility_gets_http_advice(client_of_two, f
     filed = post(client_of_two, "Patient", body, **{"X-Recordroom-Facility": "NORTH"})
     assert filed.status_code == 201, filed.content
     assert filed.json()["identifier"][0]["value"] == "X1"
+
+
+@pytest.fixture
+def routed_writes(monkeypatch):
+    """fhirpy's HTTP calls, reads and writes, routed in-process to Django's client."""
+    client = Client()
+
+    def request(method: str, url: str, json=None, headers=None, **_: Any):  # noqa: ANN001
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        call = getattr(client, method.lower())
+        resp = (call(path, headers=headers or {}) if json is None else
+                call(path, data=dumps(json), content_type="application/fhir+json",
+                     headers=headers or {}))  # fmt: skip
+        return SimpleNamespace(status_code=resp.status_code, content=resp.content)
+
+    monkeypatch.setattr(lib_sync.requests, "request", request)
+
+
+def test_fhirpy_creates_a_visit_at_the_facility_its_header_names(
+    routed_writes, client_of_two, patient_id, other_facility
+):
+    fhir = SyncFHIRClient(URL, authorization=client_of_two.headers["Authorization"],
+                          extra_headers={"X-Recordroom-Facility": other_facility.code})  # fmt: skip
+    visit = fhir.resource("Encounter", **_visit(patient_id, reasonCode=[
+        {"coding": [{"system": "http://snomed.info/sct", "code": "195662009",
+                     "display": "Acute viral pharyngitis"}]}]))  # fmt: skip
+    visit.save()
+    assert Encounter.objects.get(pk=visit.id).facility == other_facility
+    read = fhir.reference("Encounter", visit.id).to_resource()
+    assert read["reasonCode"][0]["coding"][0]["code"] == "195662009"
+    assert read["serviceProvider"]["identifier"]["value"] == other_facility.code
+    # Without the header, fhirpy's client gets the 400 and its OperationOutcome.
+    plain = SyncFHIRClient(URL, authorization=client_of_two.headers["Authorization"])
+    with pytest.raises(OperationOutcomeError) as refused:
+        plain.resource("Encounter", **_visit(patient_id)).save()
+    assert "X-Recordroom-Facility" in str(refused.value)
