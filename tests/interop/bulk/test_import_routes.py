@@ -180,3 +180,30 @@ def test_recordroom_import_fhir_under_two_source_names_stores_one_chart(
                                           facility.code, "--source", source])  # fmt: skip
         assert result.exit_code == 0, result.output
     assert _counts() == (10, 7, 4, 1)
+
+
+def test_a_visit_numbered_first_by_another_identifier_is_still_one_visit(
+    him, facility, importer
+):
+    import_fhir(actor=importer, paths=[folder("synthea-r4") / RIOJAS],
+                source="ehr-a", facility=facility)  # fmt: skip
+    patient_id = Encounter.objects.first().patient_id
+    visit = {"resourceType": "Encounter", "status": "in-progress",
+             "class": {"code": "IMP"},
+             "identifier": [{"system": "urn:oid:1.1", "value": "V-100"}],
+             "subject": {"reference": f"Patient/{patient_id}"},
+             "period": {"start": "2026-10-01T08:00:00Z"}}  # fmt: skip
+    first = post(fhir_for(him), "Encounter", visit)
+    assert first.status_code == 201, first.content
+    # The HIE puts its own number first and sends the discharge.
+    visit["identifier"].insert(0, {"system": "urn:oid:2.2", "value": "HIE-9"})
+    visit["status"] = "finished"
+    visit["period"]["end"] = "2026-10-03T12:00:00Z"
+    hie = factories.user("hie", "him_specialist", facilities=[facility])
+    again = post(fhir_for(hie), "Encounter", visit)
+    assert again.status_code == 200, again.content
+    assert again.json()["id"] == first.json()["id"]
+    row = Encounter.objects.get(pk=first.json()["id"])
+    assert (row.account_number, row.status, row.discharge_at.day) == (
+        "V-100", "finished", 3)  # fmt: skip
+    assert Encounter.objects.count() == 11

@@ -195,6 +195,7 @@ class Applier:
                                   sid)  # fmt: skip
         else:
             target = target or match(fields)
+        accounts = fields.pop("accounts", [])
         if target is not None:
             row = model._default_manager.filter(pk=target).first()
             if row is None:
@@ -205,6 +206,8 @@ class Applier:
             fields = {k: x for k, x in fields.items() if x or k not in KEEP_IF_ABSENT}
             if not named:
                 fields.pop("facility", None)
+            if getattr(row, "account_number", "") in accounts:
+                fields.pop("account_number", None)  # known by another of its numbers
             if not _differs(row, fields):
                 return "unchanged", target
             model._default_manager.filter(pk=target).update(**fields)

@@ -225,6 +225,9 @@ def encounter(res: dict[str, Any], ctx: Context) -> dict[str, Any]:
         "types": [v.obj(t, "Encounter.type") for t in v.items(res.get("type"), "Encounter.type")],
         "reasons": v.codeables(res.get("reasonCode"), "Encounter.reasonCode"),
         "facility_named": named is not None,  # else an update keeps the visit's own
+        # Every visit number sent, for recognising a visit another route numbered
+        # by a different one of its identifiers first.
+        "accounts": [i["value"][:40] for i in idents],
     }  # fmt: skip
 
 

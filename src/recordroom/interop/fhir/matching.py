@@ -43,9 +43,13 @@ def identifier_keys(rtype: str, fields: dict[str, Any]) -> list[str]:
     """Business identifiers as keys: a visit's number at its facility, a condition's
     or procedure's identifiers (system|value)."""
     if rtype == "Encounter":
-        account = fields.get("account_number")
-        return [f"{fields['facility'].pk}|{account}"] if account else []
+        return [f"{fields['facility'].pk}|{a}" for a in _accounts(fields)]
     return [identifier_key(i) for i in fields.get("identifiers", []) if i["system"]]
+
+
+def _accounts(fields: dict[str, Any]) -> list[str]:
+    sent = [fields.get("account_number", ""), *fields.get("accounts", [])]
+    return [a for a in dict.fromkeys(sent) if a]
 
 
 class Matcher:
@@ -97,7 +101,7 @@ class Matcher:
         qs: QuerySet[Any]
         if rtype == "Encounter":
             qs = Encounter.objects.filter(facility=fields["facility"],
-                                          account_number=fields["account_number"])  # fmt: skip
+                                          account_number__in=_accounts(fields))  # fmt: skip
         else:
             qs = model._default_manager.filter(
                 patient_id=fields["patient_id"], identifier_key__in=keys
@@ -110,7 +114,7 @@ class Matcher:
     ) -> list[UUID]:  # fmt: skip
         names, _ = NATURAL[rtype]
         own = "account_number" if rtype == "Encounter" else "identifier_key"
-        mine = [fields.get("account_number")] if rtype == "Encounter" else keys
+        mine = _accounts(fields) if rtype == "Encounter" else keys
         rows = model._default_manager.filter(**{n: fields.get(n) for n in names})
         # A row with identifiers other than those sent is another record.
         return [pk for pk, ident in rows.values_list("pk", own)[:20]
