@@ -21,7 +21,8 @@ from recordroom.records.models import (
 )
 
 from . import values as v
-from .mapping import ENCOUNTER_ACCOUNT_SUFFIX, FACILITY_SYSTEM, NPI_SYSTEM
+from .facility_in import named_facility
+from .mapping import FACILITY_SYSTEM, NPI_SYSTEM
 from .patient_in import patient
 from .values import Rejected
 
@@ -190,7 +191,7 @@ def encounter(res: dict[str, Any], ctx: Context) -> dict[str, Any]:
                           ("Organization",))  # fmt: skip
     org_id = ctx.resolve(org_ref, "Encounter.serviceProvider", ("Organization",), False)
     idents = v.identifiers(res, "Encounter.identifier")
-    named = ctx.facility_of(org_id) or _named_facility(res, idents, ctx)
+    named = ctx.facility_of(org_id) or named_facility(res, idents, ctx)
     facility = named or ctx.facility
     if facility is None:
         raise Rejected(
@@ -229,30 +230,6 @@ def encounter(res: dict[str, Any], ctx: Context) -> dict[str, Any]:
         # by a different one of its identifiers first.
         "accounts": [i["value"][:40] for i in idents],
     }  # fmt: skip
-
-
-def _named_facility(
-    res: dict[str, Any], idents: list[dict[str, str]], ctx: Context
-) -> Facility | None:
-    """The facility the visit itself names: serviceProvider or a location by our
-    facility identifier (as we export them), or its visit number's system (ours are
-    the facility's MRN system + /account)."""
-    places = [("Encounter.serviceProvider", res.get("serviceProvider"))]
-    for i, loc in enumerate(v.items(res.get("location"), "Encounter.location")):
-        place = v.obj(loc, f"Encounter.location[{i}]").get("location")
-        places.append((f"Encounter.location[{i}].location", place))
-    for expr, ref in places:
-        ident = v.obj(v.obj(ref, expr).get("identifier"), f"{expr}.identifier")
-        if v.text(ident.get("system"), f"{expr}.identifier.system") == FACILITY_SYSTEM:
-            code = v.text(ident.get("value"), f"{expr}.identifier.value", 20)
-            return ctx.facility_by_code(code, f"{expr}.identifier")
-    for ident in idents:
-        if ident["system"].endswith(ENCOUNTER_ACCOUNT_SUFFIX):
-            system = ident["system"].removesuffix(ENCOUNTER_ACCOUNT_SUFFIX)
-            found = ctx.facility_by_system(system, "Encounter.identifier")
-            if found is not None:
-                return found
-    return None
 
 
 def _moment(

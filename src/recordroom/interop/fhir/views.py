@@ -34,9 +34,9 @@ from recordroom.records.models import DocumentVersion
 from recordroom.records.services import get_document, read_content
 
 from . import compartment, mapping, patient_paging, write_views
+from .facility_in import FACILITY_HEADER, WRITE_DOCUMENTATION, acting_at
 from .params import PARAM_TYPES, Invalid, as_uuid
 from .registry import REGISTRY, ResourceType, _patient_of, resource_type
-from .writer import FACILITY_HEADER, WRITE_DOCUMENTATION, acting_at
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_COUNT = 20

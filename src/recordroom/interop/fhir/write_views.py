@@ -17,9 +17,10 @@ from recordroom.kernel.errors import Conflict, TooLarge
 from recordroom.mpi.models import Facility
 
 from . import mapping
+from .facility_in import HTTP_FACILITY_ADVICE
 from .params import Invalid
 from .registry import REGISTRY, ResourceType, resource_type
-from .writer import HTTP_FACILITY_ADVICE, BundleRejected, Entry, Result, Writer
+from .writer import BundleRejected, Entry, Result, Writer
 
 # What each type needs to be written (the same capabilities as the web app).
 WRITE_CAPABILITY = {

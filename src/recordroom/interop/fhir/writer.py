@@ -9,7 +9,7 @@ its source key or by identifier (MRN, NPI, visit number), so it never duplicates
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +20,7 @@ from recordroom.audit.services import EventSpec, record_many
 from recordroom.interop.models import SourceKey
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
-from recordroom.kernel.errors import PermissionDenied, RecordroomError, ValidationFailed
+from recordroom.kernel.errors import RecordroomError
 from recordroom.mpi.models import Facility, Patient
 from recordroom.mpi.services import visible_patients
 from recordroom.records.models import (
@@ -34,7 +34,7 @@ from recordroom.records.models import (
 
 from . import inbound
 from .apply import Applier
-from .mapping import ENCOUNTER_ACCOUNT_SUFFIX, FACILITY_SYSTEM
+from .facility_in import CLI_FACILITY_ADVICE
 from .values import R4_TYPES, Rejected, Unresolved, as_uuid
 
 MODELS: dict[str, type[models.Model]] = {
@@ -91,46 +91,6 @@ def digest(resource: dict[str, Any]) -> str:
     return hashlib.sha256(
         orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
     ).hexdigest()
-
-
-FACILITY_HEADER = "X-Recordroom-Facility"
-CLI_FACILITY_ADVICE = "import with --facility CODE"
-HTTP_FACILITY_ADVICE = (
-    f"send the request header {FACILITY_HEADER} with the facility code"
-)
-WRITE_DOCUMENTATION = (
-    "Writes (create, update, transaction, batch) file each visit at the facility the "
-    "resource names: Encounter.serviceProvider (an Organization of ours, or an "
-    f"identifier with system {FACILITY_SYSTEM} and the facility code), "
-    f"Encounter.location (the same identifier), or a visit number whose system is the "
-    f"facility's MRN system followed by {ENCOUNTER_ACCOUNT_SUFFIX}. Otherwise the "
-    f"request header {FACILITY_HEADER}: <facility code> names the receiving "
-    "facility (a client of one facility needs none). A resend of a visit, condition "
-    "or procedure is recognised by its identifiers, else by patient, code or class, "
-    "and time, and is not stored twice."
-)
-
-
-def acting_at(actor: Actor, code: str) -> Actor:
-    """The actor of a request that names its facility (FACILITY_HEADER); writes
-    file there what does not name a facility itself.
-
-    Raises:
-        ValidationFailed: no facility with that code.
-        PermissionDenied: the facility is not one of the caller's.
-    """
-    code = code.strip()
-    if not code:
-        return actor
-    found = Facility.objects.filter(code=code).first()
-    if found is None:
-        raise ValidationFailed(f"{FACILITY_HEADER} {code!r} is not a facility here",
-                               field=FACILITY_HEADER)  # fmt: skip
-    scope = actor.user.facility_ids() if actor.user is not None else None
-    if scope is not None and found.pk not in scope:
-        raise PermissionDenied(f"{FACILITY_HEADER} {code!r} is not one of your "
-                               "facilities", field=FACILITY_HEADER)  # fmt: skip
-    return replace(actor, facility_id=found.pk)
 
 
 @dataclass
