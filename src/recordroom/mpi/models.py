@@ -56,12 +56,32 @@ class Sex(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+# Demographics of US Core that are kept as data (import, update, read, merge).
+US_CORE_FIELDS = ("race", "ethnicity", "birth_sex", "marital_status", "communication",
+                  "multiple_birth", "birth_order", "deceased_at", "deceased")  # fmt: skip
+
+
 class Patient(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     birth_date = models.DateField(null=True, blank=True, db_index=True)
     sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
     gender_identity = models.CharField(max_length=64, blank=True, default="")
     deceased_date = models.DateField(null=True, blank=True)
+    # US Core 6.1 demographics, kept as sent (FHIR shapes) and returned on read.
+    # race/ethnicity: {"ombCategory": [Coding], "detailed": [Coding], "text": str}.
+    race = models.JSONField(default=dict, blank=True)
+    ethnicity = models.JSONField(default=dict, blank=True)
+    birth_sex = models.CharField(
+        max_length=4, blank=True, default="", help_text="us-core-birthsex: F M ASKU UNK OTH"
+    )
+    marital_status = models.JSONField(default=dict, blank=True, help_text="a CodeableConcept")
+    communication = models.JSONField(
+        default=list, blank=True, help_text='[{"language": CodeableConcept, "preferred": bool}]'
+    )
+    multiple_birth = models.BooleanField(null=True, blank=True)
+    birth_order = models.PositiveSmallIntegerField(null=True, blank=True)
+    deceased_at = models.DateTimeField(null=True, blank=True)
+    deceased = models.BooleanField(default=False)
     is_vip = models.BooleanField(default=False)
     is_employee = models.BooleanField(default=False)
     is_restricted = models.BooleanField(default=False)

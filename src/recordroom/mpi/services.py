@@ -20,6 +20,7 @@ from recordroom.kernel.text import search_key
 
 from .display import identifier_label
 from .models import (
+    US_CORE_FIELDS,
     Facility,
     IdentifierKind,
     NameUse,
@@ -89,6 +90,9 @@ class PatientIn:
     is_vip: bool = False
     is_employee: bool = False
     is_restricted: bool = False
+    # US Core demographics by field name (race, ethnicity, birth_sex, ...): only
+    # those the sender gave, so an update leaves the others as they are.
+    us_core: dict[str, Any] = field(default_factory=dict)
 
 
 def build_name(patient: Patient, n: NameIn) -> PatientName:
@@ -203,6 +207,7 @@ def build_patient(
         is_restricted=data.is_restricted,
         created_by=created_by[:150],
         created_via=created_via[:16],
+        **{k: v for k, v in data.us_core.items() if k in US_CORE_FIELDS},
     )
     parts: list[Any] = [build_name(patient, n) for n in data.names]
     parts += [build_identifier(patient, i) for i in data.identifiers]
@@ -393,6 +398,7 @@ def update_patient(
         "is_vip",
         "is_employee",
         "is_restricted",
+        *US_CORE_FIELDS,
     }
     unknown = set(changes) - allowed
     if unknown:

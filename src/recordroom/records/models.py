@@ -75,6 +75,8 @@ class Organization(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # An import recognises an organization without an NPI by its name.
+        indexes = [models.Index(fields=["name"], name="organization_name_idx")]
 
     def __str__(self) -> str:
         return self.name
@@ -193,6 +195,9 @@ class Encounter(models.Model):
     )
     types = models.JSONField(
         default=list, blank=True, help_text="kinds of visit, as FHIR CodeableConcepts"
+    )
+    reasons = models.JSONField(
+        default=list, blank=True, help_text="why the visit, as FHIR CodeableConcepts"
     )
     sensitivity = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -372,6 +377,10 @@ class Coded(models.Model):
     display = models.CharField(max_length=300, blank=True, default="")
     codings = models.JSONField(default=list, blank=True)
     text = models.CharField(max_length=300, blank=True, default="")
+    # Business identifiers as sent ([{system, value}]); the first, "system|value",
+    # is the key a resend through another route is recognised by.
+    identifiers = models.JSONField(default=list, blank=True)
+    identifier_key = models.CharField(max_length=300, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -444,6 +453,12 @@ class Procedure(Coded):
     performer = models.ForeignKey(
         Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    reasons = models.JSONField(
+        default=list, blank=True, help_text="why, as FHIR CodeableConcepts (reasonCode)"
+    )
+    # reasonReference: {"reference": "Condition/<our id>"}, or the display of a
+    # reason of a type not kept here (an Observation, a report).
+    reason_references = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [

@@ -20,6 +20,7 @@ from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 from recordroom.kernel.labels import BY_CODE, plain
+from recordroom.mpi.demographics import demographics_summary
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import get_patient
 from recordroom.records.access import break_glass as access_breakglass
@@ -197,6 +198,7 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     )
     context = {
         **_header(patient),
+        "demographics": demographics_summary(patient),
         "names": _history(patient.names.all()),
         "identifiers": _history(patient.identifiers.all()),
         "addresses": _history(patient.addresses.all()),

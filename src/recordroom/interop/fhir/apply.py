@@ -12,6 +12,7 @@ from django.db import models, transaction
 
 from recordroom.interop.models import SourceKey
 from recordroom.kernel.errors import RecordroomError
+from recordroom.kernel.ids import uuid7
 from recordroom.mpi.models import (
     IdentifierKind,
     NameUse,
@@ -41,6 +42,7 @@ from recordroom.records.models import (
 from recordroom.records.services import file_document
 
 from . import inbound
+from .matching import KEEP_IF_ABSENT, NATURAL, Matcher
 from .values import Rejected, Unresolved, as_uuid
 
 if TYPE_CHECKING:
@@ -62,6 +64,8 @@ class Applier:
         self.binaries: dict[str, tuple[bytes, str]] = {}
         self.claimed: set[tuple[str, str]] = set()  # MRNs taken within this call
         self.own: set[UUID] = set()
+        self.matcher = Matcher(writer.source)
+        self.not_kept: set[str] = set()  # fullUrls of entries of types not kept
 
     def run(self) -> list[Result]:
         from .writer import Result, digest
@@ -173,6 +177,7 @@ class Applier:
             )
             self._claim(p for p in parts if isinstance(p, PatientIdentifier))
             self.pending[Patient].append(patient)
+            self.matcher.new_patients.add(patient.pk)
             for part in parts:
                 self.pending[type(part)].append(part)
             self.patient_of[i] = patient.pk
@@ -181,13 +186,28 @@ class Applier:
             return self._document(i, inbound.document_reference(res, self.w), target)
         reader, model, match = SIMPLE[rtype]
         fields = reader(res, self.w)
+        named = fields.pop("facility_named", True)
         self.patient_of[i] = fields.get("patient_id")
-        target = target or match(fields)
+        if rtype in NATURAL:
+            target = target or self.matcher.find(rtype, model, fields, sid)
+            # A new row's id is known now, so the rest of the call can find it.
+            self.matcher.remember(rtype, fields, target or fields.setdefault("id", uuid7()),
+                                  sid)  # fmt: skip
+        else:
+            target = target or match(fields)
+        accounts = fields.pop("accounts", [])
         if target is not None:
             row = model._default_manager.filter(pk=target).first()
             if row is None:
                 raise Rejected(f"{rtype}/{sid} was sent before but its row is gone "
                                "(merged or removed); send it with a new id")  # fmt: skip
+            # What this route leaves out is kept; a visit that names no facility
+            # stays where it is (the receiving facility is for new visits only).
+            fields = {k: x for k, x in fields.items() if x or k not in KEEP_IF_ABSENT}
+            if not named:
+                fields.pop("facility", None)
+            if getattr(row, "account_number", "") in accounts:
+                fields.pop("account_number", None)  # known by another of its numbers
             if not _differs(row, fields):
                 return "unchanged", target
             model._default_manager.filter(pk=target).update(**fields)
@@ -230,6 +250,7 @@ class Applier:
         patient = Patient.objects.get(pk=target)
         changes = {k: getattr(data, k) for k in ("birth_date", "sex", "deceased_date")
                    if getattr(data, k) and getattr(data, k) != getattr(patient, k)}  # fmt: skip
+        changes.update({k: x for k, x in data.us_core.items() if x != getattr(patient, k)})
         if changes:
             update_patient(actor=self.w.actor, patient=patient, changes=changes)
         legal = next(n for n in data.names if n.use == NameUse.LEGAL)
@@ -289,8 +310,8 @@ class Applier:
         facility = encounter.facility if encounter else self.w.facility
         if facility is None:
             raise Rejected("DocumentReference.context.encounter: no visit or receiving "
-                           "facility to file the document under; import with "
-                           "--facility CODE", "DocumentReference.context")  # fmt: skip
+                           "facility to file the document under; "
+                           f"{self.w.facility_advice}", "DocumentReference.context")  # fmt: skip
         patient = Patient.objects.get(pk=fields["patient_id"])
         author = Provider.objects.filter(pk=fields["author_id"]).first()
         if doc.content is None:
@@ -354,24 +375,25 @@ def _match_provider(fields: dict[str, Any]) -> UUID | None:
 
 
 def _match_organization(fields: dict[str, Any]) -> UUID | None:
-    if not fields.get("npi"):
+    """By NPI, else by name and an identifier (with its system) in common."""
+    if fields.get("npi"):
+        return (Organization.objects.filter(npi=fields["npi"])
+                .values_list("pk", flat=True).first())  # fmt: skip
+    sent = {(i["system"], i["value"]) for i in fields["identifiers"] if i["system"]}
+    if not sent:
         return None
-    return (Organization.objects.filter(npi=fields["npi"])
-            .values_list("pk", flat=True).first())  # fmt: skip
-
-
-def _match_encounter(fields: dict[str, Any]) -> UUID | None:
-    if not fields.get("account_number"):
-        return None
-    return Encounter.objects.filter(
-        facility=fields["facility"], account_number=fields["account_number"]
-    ).values_list("pk", flat=True).first()  # fmt: skip
+    for pk, idents in Organization.objects.filter(name=fields["name"]).values_list(
+        "pk", "identifiers"
+    )[:20]:
+        if sent & {(i.get("system"), i.get("value")) for i in idents or []}:
+            return pk
+    return None
 
 
 SIMPLE: dict[str, tuple[Any, type[models.Model], Any]] = {
     "Organization": (inbound.organization, Organization, _match_organization),
     "Practitioner": (inbound.practitioner, Provider, _match_provider),
-    "Encounter": (inbound.encounter, Encounter, _match_encounter),
-    "Condition": (inbound.condition, Condition, lambda f: None),
-    "Procedure": (inbound.procedure, Procedure, lambda f: None),
+    "Encounter": (inbound.encounter, Encounter, None),
+    "Condition": (inbound.condition, Condition, None),
+    "Procedure": (inbound.procedure, Procedure, None),
 }

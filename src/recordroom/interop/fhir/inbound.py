@@ -21,7 +21,8 @@ from recordroom.records.models import (
 )
 
 from . import values as v
-from .mapping import NPI_SYSTEM
+from .facility_in import named_facility
+from .mapping import FACILITY_SYSTEM, NPI_SYSTEM
 from .patient_in import patient
 from .values import Rejected
 
@@ -69,7 +70,16 @@ class Context(Protocol):
 
     def facility_of(self, organization_id: UUID | None) -> Facility | None: ...
 
-    def facility_by_system(self, system: str) -> Facility | None: ...
+    def facility_by_system(
+        self, system: str, expr: str = "Patient.identifier"
+    ) -> Facility | None: ...
+
+    def facility_by_code(self, code: str, expr: str) -> Facility | None: ...
+
+    def not_kept(self, ref: str) -> bool: ...
+
+    @property
+    def facility_advice(self) -> str: ...
 
 
 @dataclass
@@ -180,16 +190,18 @@ def encounter(res: dict[str, Any], ctx: Context) -> dict[str, Any]:
     org_ref = v.reference(res.get("serviceProvider"), "Encounter.serviceProvider",
                           ("Organization",))  # fmt: skip
     org_id = ctx.resolve(org_ref, "Encounter.serviceProvider", ("Organization",), False)
-    facility = ctx.facility_of(org_id) or ctx.facility
+    idents = v.identifiers(res, "Encounter.identifier")
+    named = ctx.facility_of(org_id) or named_facility(res, idents, ctx)
+    facility = named or ctx.facility
     if facility is None:
         raise Rejected(
-            "Encounter.serviceProvider: the visit is not at one of our facilities; "
-            "import with --facility CODE", "Encounter.serviceProvider",
+            "Encounter.serviceProvider: the visit names none of our facilities and no "
+            "receiving facility is set; name it in Encounter.serviceProvider or "
+            f"Encounter.location (an identifier with system {FACILITY_SYSTEM} and the "
+            f"facility code, or an Organization of ours), or {ctx.facility_advice}",
+            "Encounter.serviceProvider",
         )  # fmt: skip
-    account = ""
-    for ident in v.identifiers(res, "Encounter.identifier"):
-        account = ident["value"][:40]
-        break
+    account = idents[0]["value"][:40] if idents else ""
     attending = None
     for i, part in enumerate(v.items(res.get("participant"), "Encounter.participant")):
         part = v.obj(part, f"Encounter.participant[{i}]")
@@ -212,6 +224,11 @@ def encounter(res: dict[str, Any], ctx: Context) -> dict[str, Any]:
         "attending_id": attending,
         "discharge_disposition": disposition if len(disposition) == 2 else "",
         "types": [v.obj(t, "Encounter.type") for t in v.items(res.get("type"), "Encounter.type")],
+        "reasons": v.codeables(res.get("reasonCode"), "Encounter.reasonCode"),
+        "facility_named": named is not None,  # else an update keeps the visit's own
+        # Every visit number sent, for recognising a visit another route numbered
+        # by a different one of its identifiers first.
+        "accounts": [i["value"][:40] for i in idents],
     }  # fmt: skip
 
 
@@ -235,6 +252,7 @@ def condition(res: dict[str, Any], ctx: Context) -> dict[str, Any]:
     abatement, _ = _moment(res, "abatement", "Condition")
     return {
         **v.concept(res.get("code"), "Condition.code"),
+        **_business_identifiers(res, "Condition"),
         "patient_id": _subject(res, ctx, "Condition"),
         "encounter_id": _encounter_ref(res, ctx, "Condition"),
         "category": category,
@@ -258,13 +276,46 @@ def procedure(res: dict[str, Any], ctx: Context) -> dict[str, Any]:
             break
     return {
         **v.concept(res.get("code"), "Procedure.code"),
+        **_business_identifiers(res, "Procedure"),
         "patient_id": _subject(res, ctx, "Procedure"),
         "encounter_id": _encounter_ref(res, ctx, "Procedure"),
         "status": v.text(res.get("status"), "Procedure.status", 20) or "completed",
         "performed_start": start,
         "performed_end": end,
         "performer_id": performer,
+        "reasons": v.codeables(res.get("reasonCode"), "Procedure.reasonCode"),
+        "reason_references": _reasons(res, ctx),
     }
+
+
+REASON_TYPES = ("Condition", "Observation", "Procedure", "DiagnosticReport",
+                "DocumentReference")  # fmt: skip
+
+
+def _reasons(res: dict[str, Any], ctx: Context) -> list[dict[str, str]]:
+    """Procedure.reasonReference: a Condition is resolved to ours; a reason of a
+    type not kept here (an Observation, a report) is kept as its display."""
+    out = []
+    for i, item in enumerate(v.items(res.get("reasonReference"),
+                                     "Procedure.reasonReference")):  # fmt: skip
+        e = f"Procedure.reasonReference[{i}]"
+        ref = v.reference(item, e, REASON_TYPES)
+        display = v.text(v.obj(item, e).get("display"), f"{e}.display", 300)
+        if ref and (ref.startswith("Condition/")
+                    or (ref.startswith("urn:") and not ctx.not_kept(ref))):  # fmt: skip
+            out.append({"reference": f"Condition/{ctx.resolve(ref, e, ('Condition',), True)}"})
+        elif display or ref:
+            out.append({"display": display or ref or ""})
+    return out
+
+
+def _business_identifiers(res: dict[str, Any], rtype: str) -> dict[str, Any]:
+    """The identifiers as sent, and the key of the first with a system (a value
+    without its namespace identifies nothing across senders)."""
+    idents = v.identifiers(res, f"{rtype}.identifier")
+    keyed = [i for i in idents if i["system"]]
+    key = v.identifier_key(keyed[0]) if keyed else ""
+    return {"identifiers": idents, "identifier_key": key}
 
 
 def binary(res: dict[str, Any]) -> tuple[bytes, str]:

@@ -26,6 +26,8 @@ from recordroom.records.models import (
     Provider,
 )
 
+from .us_core import demographics_out
+
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 V2_0203_CODES = {"MR", "SS", "MB", "DL"}  # ours that are v2-0203 codes too
@@ -33,6 +35,7 @@ NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 DISPOSITION_SYSTEM = "https://www.nubc.org/CodeSystem/PatDischargeStatus"
 ENCOUNTER_ACCOUNT_SUFFIX = "/account"
+FACILITY_SYSTEM = "urn:recordroom:facility"  # an identifier whose value is our code
 IDENTIFIER_KIND = "urn:recordroom:identifier-kind"
 
 NAME_USE = {
@@ -130,7 +133,7 @@ def patient(
             "name": [human_name(n) for n in names],
             "gender": p.sex,
             "birthDate": _iso(p.birth_date),
-            "deceasedDateTime": _iso(p.deceased_date),
+            **demographics_out(p),
             "address": [
                 _drop_empty(
                     {
@@ -249,9 +252,19 @@ def encounter(e: Encounter) -> dict[str, Any]:
             "hospitalization": hospitalization,
             "serviceProvider": {"reference": f"Organization/{e.service_provider_id}"}
             if e.service_provider_id
-            else None,
+            else facility_ref(e.facility),
+            # The facility named in every visit, so an import (of our own export,
+            # too) files it there and nowhere else.
+            "location": [{"location": facility_ref(e.facility)}],
+            "reasonCode": e.reasons,
         }
     )
+
+
+def facility_ref(facility: Any) -> dict[str, Any]:
+    """A logical reference to one of our facilities, by its code."""
+    return {"identifier": {"system": FACILITY_SYSTEM, "value": facility.code},
+            "display": facility.name}  # fmt: skip
 
 
 def security_labels(codes: Iterable[str]) -> list[dict[str, Any]]:
@@ -344,6 +357,7 @@ def condition(c: Condition) -> dict[str, Any]:
             "category": [{"coding": [{
                 "system": "http://terminology.hl7.org/CodeSystem/condition-category",
                 "code": c.category}]}],
+            "identifier": c.identifiers,
             "code": _concept(c),
             "subject": _ref("Patient", c.patient_id),
             "encounter": _ref("Encounter", c.encounter_id),
@@ -366,6 +380,7 @@ def procedure(p: Procedure) -> dict[str, Any]:
             "resourceType": "Procedure",
             "id": str(p.pk),
             "meta": {"lastUpdated": _iso(p.updated_at)},
+            "identifier": p.identifiers,
             "status": p.status,
             "code": _concept(p),
             "subject": _ref("Patient", p.patient_id),
@@ -374,6 +389,8 @@ def procedure(p: Procedure) -> dict[str, Any]:
             "performer": [{"actor": _ref("Practitioner", p.performer_id)}]
             if p.performer_id
             else [],
+            "reasonCode": p.reasons,
+            "reasonReference": p.reason_references,
         }
     )
 

@@ -10,6 +10,7 @@ from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn
 
 from . import values as v
 from .mapping import IDENTIFIER_KIND, SSN_SYSTEM, V2_0203
+from .us_core import demographics_in
 from .values import Rejected
 
 if TYPE_CHECKING:
@@ -101,8 +102,8 @@ def patient(res: dict[str, Any], ctx: Context, fallback: tuple[str, str]) -> Pat
         facility = ctx.facility_by_system(system) or ctx.facility
         if facility is None:
             raise Rejected(
-                f"{e}: no receiving facility for identifier {value!r}; import with "
-                "--facility CODE", e,
+                f"{e}: identifier {value!r} names none of our facilities and no "
+                f"receiving facility is set; {ctx.facility_advice}", e,
             )  # fmt: skip
         idents.append(IdentifierIn(
             kind=IdentifierKind.MRN if code == "MR" else IdentifierKind.OTHER,
@@ -127,4 +128,5 @@ def patient(res: dict[str, Any], ctx: Context, fallback: tuple[str, str]) -> Pat
         identifiers=idents,
         addresses=v.addresses(res, "Patient.address"),
         telecoms=v.telecoms(res, "Patient.telecom"),
+        us_core=demographics_in(res),
     )

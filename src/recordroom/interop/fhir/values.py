@@ -170,6 +170,18 @@ def concept(value: Any, expr: str) -> dict[str, Any]:
     }
 
 
+def codeable(value: Any, expr: str) -> dict[str, Any]:
+    """A CodeableConcept as sent (its codings and text), checked."""
+    cc = obj(value, expr)
+    out: dict[str, Any] = {"coding": codings(cc, expr),
+                           "text": text(cc.get("text"), f"{expr}.text", 300)}  # fmt: skip
+    return {k: x for k, x in out.items() if x}
+
+
+def codeables(value: Any, expr: str) -> list[dict[str, Any]]:
+    return [codeable(c, f"{expr}[{i}]") for i, c in enumerate(items(value, expr))]
+
+
 def first_code(value: Any, expr: str, system: str | None = None) -> str:
     for c in codings(value, expr):
         if system is None or c.get("system") == system:
@@ -216,6 +228,11 @@ def identifiers(res: dict[str, Any], expr: str) -> list[dict[str, str]]:
                  "value": value}
             )  # fmt: skip
     return out
+
+
+def identifier_key(ident: dict[str, str]) -> str:
+    """The key a business identifier is recognised by: "system|value"."""
+    return f"{ident['system']}|{ident['value']}"[:300]
 
 
 def telecoms(res: dict[str, Any], expr: str) -> list[dict[str, Any]]:

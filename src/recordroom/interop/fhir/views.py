@@ -36,6 +36,7 @@ from recordroom.records.models import DocumentVersion
 from recordroom.records.services import get_document, read_content
 
 from . import compartment, mapping, patient_paging, write_views
+from .facility_in import FACILITY_HEADER, WRITE_DOCUMENTATION, acting_at
 from .params import Invalid, as_uuid
 from .registry import REGISTRY, ResourceType, _patient_of, resource_type
 from .search import base_name, narrow, revincludes
@@ -128,6 +129,7 @@ def _dispatch(
             resp = outcome(401, "login", exc.message)
             resp["WWW-Authenticate"] = 'Bearer realm="recordroom"'
             return resp
+        actor = acting_at(actor, request.headers.get(FACILITY_HEADER, ""))
         return view(request, actor, *args, **kwargs)
     except Throttled as exc:
         resp = outcome(429, "throttled", exc.message)
@@ -505,6 +507,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                     "smart-configuration). Roles and facilities decide what is "
                     "readable; scopes narrow it.",
                 },
+                "documentation": WRITE_DOCUMENTATION,
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
                 "operation": [

@@ -17,6 +17,7 @@ from recordroom.kernel.errors import Conflict, TooLarge
 from recordroom.mpi.models import Facility
 
 from . import mapping
+from .facility_in import HTTP_FACILITY_ADVICE
 from .params import Invalid
 from .registry import REGISTRY, ResourceType, resource_type
 from .search import narrow
@@ -70,12 +71,17 @@ def parse_body(request: HttpRequest) -> dict[str, Any]:
 
 
 def writer_for(actor: Actor) -> Writer:
-    """A client's writes are keyed by the client: its ids are its own."""
+    """A client's writes are keyed by the client: its ids are its own. What names
+    no facility goes to the one the request names (FACILITY_HEADER), else to the
+    client's only facility."""
     scope = actor.user.facility_ids()
     facility = None
-    if scope is not None and len(scope) == 1:
+    if actor.facility_id is not None:
+        facility = Facility.objects.filter(pk=actor.facility_id).first()
+    elif scope is not None and len(scope) == 1:
         facility = Facility.objects.filter(pk=next(iter(scope))).first()
-    return Writer(actor=actor, source=f"api:{actor.username}", facility=facility)
+    return Writer(actor=actor, source=f"api:{actor.username}", facility=facility,
+                  facility_advice=HTTP_FACILITY_ADVICE)  # fmt: skip
 
 
 def _require_write(actor: Actor, rtype: str, method: str) -> None:

@@ -34,6 +34,7 @@ from recordroom.records.models import (
 
 from . import inbound
 from .apply import Applier
+from .facility_in import CLI_FACILITY_ADVICE
 from .values import R4_TYPES, Rejected, Unresolved, as_uuid
 
 MODELS: dict[str, type[models.Model]] = {
@@ -105,16 +106,35 @@ class Writer:
     facility: Facility | None = None
     raw_sha256: str = ""
     own_ids: bool = False
+    # How the sender names the receiving facility, said when none is known.
+    facility_advice: str = CLI_FACILITY_ADVICE
     keys: dict[tuple[str, str], UUID] = field(default_factory=dict)
     _facility_of: dict[UUID, Facility | None] = field(default_factory=dict)
     _by_system: dict[str, Facility | None] = field(default_factory=dict)
+    _by_code: dict[str, Facility | None] = field(default_factory=dict)
 
     # --- the Context the inbound readers use -----------------------------------
 
-    def facility_by_system(self, system: str) -> Facility | None:
+    def facility_by_system(
+        self, system: str, expr: str = "Patient.identifier"
+    ) -> Facility | None:
         if system not in self._by_system:
             self._by_system[system] = Facility.objects.filter(mrn_system=system).first()
-        return self._in_scope(self._by_system[system], "Patient.identifier")
+        return self._in_scope(self._by_system[system], expr)
+
+    def facility_by_code(self, code: str, expr: str) -> Facility | None:
+        """A facility the resource names by our code; one not here is refused (the
+        visit must not be filed under another facility instead)."""
+        if code not in self._by_code:
+            self._by_code[code] = Facility.objects.filter(code=code).first()
+        if self._by_code[code] is None:
+            raise Rejected(f"{expr} names facility {code!r}, which is not one of ours; "
+                           "create it first, or name one of ours", expr)  # fmt: skip
+        return self._in_scope(self._by_code[code], expr)
+
+    def not_kept(self, ref: str) -> bool:
+        """Whether `ref` is an entry of this call of a type Recordroom does not keep."""
+        return ref in self._applier.not_kept
 
     def facility_of(self, organization_id: UUID | None) -> Facility | None:
         if organization_id is None:
@@ -209,6 +229,7 @@ class Writer:
         create) a refused entry refuses them all (BundleRejected)."""
         results: list[Result | None] = [None] * len(entries)
         work: list[tuple[int, Entry, str, str]] = []
+        not_kept: set[str] = set()
         for i, entry in enumerate(entries):
             res = entry.resource
             rtype = res.get("resourceType") if isinstance(res, dict) else None
@@ -225,11 +246,13 @@ class Writer:
             elif rtype not in ORDER:
                 results[i] = Result(i, "skipped", rtype, str(res.get("id", "")),
                                     reason=f"{rtype} is not kept by Recordroom")  # fmt: skip
+                not_kept.add(entry.full_url or f"{rtype}/{res.get('id', '')}")
             else:
                 source_id = str(res.get("id") or entry.full_url or "")
                 work.append((i, entry, rtype, source_id))
         work.sort(key=lambda w: (ORDER[w[2]], w[0]))
         self._applier = Applier(self, work)
+        self._applier.not_kept = not_kept
         with transaction.atomic():
             done = self._applier.run()
             for r in done:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0004_conditions_procedures_organizations"),
+        ("records", "0007_reasons_identifiers_us_core"),
     ]
 
     operations = [
