@@ -28,6 +28,7 @@ from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
 from .ack import Ack, Applied, header
 from .adt import ADT_EVENTS, apply_adt, unsupported_note
 from .mdm import MDM_EVENTS, apply_mdm
+from .oru import ORU_EVENTS, apply_oru
 from .parser import Hl7Error, Message, parse
 
 __all__ = ["HANDLERS", "Ack", "handle", "reprocess"]
@@ -39,6 +40,7 @@ Handler = Callable[[Actor, Message], Applied]
 HANDLERS: dict[tuple[str, str], Handler] = {
     **{("ADT", event): apply_adt for event in ADT_EVENTS},
     **{("MDM", event): apply_mdm for event in MDM_EVENTS},
+    **{("ORU", event): apply_oru for event in ORU_EVENTS},
 }
 
 # Where a service's complaint about a field points in the message.
