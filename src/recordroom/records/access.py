@@ -47,8 +47,12 @@ def result_labels(report: ResultReport) -> list[str]:
     return [*own, *chart_labels(report.patient)]
 
 
+def result_access(user: Any, report: ResultReport) -> Access:
+    return access(user, result_labels(report), patient_id=report.patient_id)
+
+
 def require_result(user: Any, report: ResultReport) -> Access:
-    result = access(user, result_labels(report), patient_id=report.patient_id)
+    result = result_access(user, report)
     if not result.allowed:
         raise refusal(user, result, "this result")
     return result

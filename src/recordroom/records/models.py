@@ -654,6 +654,15 @@ class ResultObservation(Coded):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     @property
+    def patient_id(self) -> Any:
+        """The report's patient (what audits and FHIR compartments ask a row)."""
+        return self.report.patient_id
+
+    @property
+    def encounter_id(self) -> Any:
+        return self.report.encounter_id
+
+    @property
     def abnormal(self) -> bool:
         return any(f not in ("", "N") for f in self.abnormal_flags or [])
 

@@ -305,6 +305,7 @@ def _add_version(
                 value_code=o.value_code[:64],
                 value_code_system=o.value_code_system[:200],
                 sub_id=o.sub_id[:20],
+                effective_at=o.effective_at or report.effective_at,
             )
             for n, o in enumerate(data.observations, 1)
         ]
@@ -312,7 +313,7 @@ def _add_version(
 
 
 _CUT = {"code", "code_system", "display", "units", "units_system", "reference_range",
-        "value_code", "value_code_system", "sub_id"}  # fmt: skip
+        "value_code", "value_code_system", "sub_id", "effective_at"}  # fmt: skip
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -340,3 +341,21 @@ def current_observations(
 
 def observations_of(report: ResultReport) -> list[ResultObservation]:
     return current_observations([report])[report.pk]
+
+
+def chart_results(
+    *, user: Any, patient: Patient, limit: int = 100
+) -> tuple[list[ResultReport], int]:
+    """The patient's newest reports at the user's facilities (newest first, undated
+    last), each with `current` (its values now) and `version_count`, and how many
+    there are in all. The caller has opened the chart and audits the read."""
+    rows = visible_results(user).filter(patient=patient)
+    reports = list(
+        rows.select_related("encounter", "facility", "performer").order_by(
+            F("effective_at").desc(nulls_last=True), "-pk"
+        )[:limit]
+    )
+    values = current_observations(reports)
+    for r in reports:
+        r.current = values[r.pk]  # type: ignore[attr-defined]
+    return reports, rows.count()

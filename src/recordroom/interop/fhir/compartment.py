@@ -26,6 +26,11 @@ INCLUDES: dict[tuple[str, str], tuple[str, str]] = {
     ("DocumentReference", "patient"): ("Patient", "patient_id"),
     ("DocumentReference", "encounter"): ("Encounter", "encounter_id"),
     ("DocumentReference", "author"): ("Practitioner", "author_id"),
+    ("DiagnosticReport", "patient"): ("Patient", "patient_id"),
+    ("DiagnosticReport", "encounter"): ("Encounter", "encounter_id"),
+    ("DiagnosticReport", "performer"): ("Practitioner", "performer_id"),
+    ("Observation", "patient"): ("Patient", "patient_id"),
+    ("Observation", "encounter"): ("Encounter", "encounter_id"),
 }
 # What $everything gathers, by the field that ties each type to the patient.
 COMPARTMENT = (
@@ -33,6 +38,8 @@ COMPARTMENT = (
     ("Condition", "patient_id", "updated_at"),
     ("Procedure", "patient_id", "updated_at"),
     ("DocumentReference", "patient_id", "updated_at"),
+    ("DiagnosticReport", "patient_id", "updated_at"),
+    ("Observation", "report__patient_id", "updated_at"),
 )
 EVERYTHING_LIMIT = 5000
 

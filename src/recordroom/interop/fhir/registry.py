@@ -36,7 +36,7 @@ from recordroom.records.models import (
 )
 from recordroom.records.services import get_document, visible_documents
 
-from . import mapping, provenance
+from . import mapping, provenance, results
 from .params import (
     AUDIT_PARAMS,
     CONDITION_PARAMS,
@@ -251,6 +251,12 @@ REGISTRY: dict[str, ResourceType] = {
         ResourceType("Procedure", "view_chart", "view_chart", PROCEDURE_PARAMS,
                      _clinical_queryset(Procedure), _map(mapping.procedure),
                      writable=True),
+        ResourceType("DiagnosticReport", "view_chart", "view_chart",
+                     results.DIAGNOSTIC_REPORT_PARAMS, results.report_queryset,
+                     results.map_reports),
+        ResourceType("Observation", "view_chart", "view_chart",
+                     results.OBSERVATION_PARAMS, results.observation_queryset,
+                     results.map_observations),
         ResourceType("Practitioner", "view_chart", "view_chart", PRACTITIONER_PARAMS,
                      lambda user: Provider.objects.all(), _map(mapping.practitioner),
                      writable=True, chart_content=False),
