@@ -28,9 +28,16 @@ from recordroom.records.access import (
     document_access,
     encounter_access,
     require_chart,
+    result_access,
 )
 from recordroom.records.chart import document_page, encounter_page, visible_encounters
-from recordroom.records.models import Document, DocumentVersion, Encounter
+from recordroom.records.models import (
+    Document,
+    DocumentVersion,
+    Encounter,
+    ResultReport,
+)
+from recordroom.records.results import chart_results
 from recordroom.records.services import visible_documents
 from recordroom.web.request import actor_from_request
 
@@ -85,6 +92,14 @@ def _encounter_row(encounter: Encounter, user: Any) -> dict[str, Any]:
         "e": encounter,
         "restricted": "" if shown.allowed else _plain(shown.refused),
     }
+
+
+def _result_row(report: ResultReport, user: Any) -> dict[str, Any]:
+    shown = result_access(user, report)
+    if not shown.allowed:  # as a restricted document: its date and test only
+        return {"r": report, "restricted": _plain(shown.refused)}
+    return {"r": report, "restricted": "", "labels": labels(report.sensitivity),
+            "values": report.current}  # type: ignore[attr-defined]  # fmt: skip
 
 
 def restricted_page(
@@ -156,6 +171,9 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     documents = document_page(
         user=request.user, patient=patient, after=doc_after, limit=CHART_PAGE
     )
+    reports, result_count = chart_results(
+        user=request.user, patient=patient, limit=CHART_PAGE
+    )
     prefetch_related_objects(
         documents.items,
         "encounter",
@@ -179,6 +197,7 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 if v
             },
             **opened.audit(),
+            **({"results": len(reports)} if reports else {}),
         },
     )
     groups: dict[str, list[Document]] = {}
@@ -187,13 +206,16 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         groups.setdefault(doc.doc_type.display, []).append(doc)
     for enc in encounters.items:
         enc.patient = patient
+    for report in reports:
+        report.patient = patient
+    result_rows = [_result_row(r, request.user) for r in reports]
     document_rows = [
         (display, [_document_row(d, request.user) for d in docs])
         for display, docs in sorted(groups.items())
     ]
     encounter_rows = [_encounter_row(e, request.user) for e in encounters.items]
     restricted = any(r["restricted"] for _, rows in document_rows for r in rows) or any(
-        r["restricted"] for r in encounter_rows
+        r["restricted"] for r in [*encounter_rows, *result_rows]
     )
     context = {
         **_header(patient),
@@ -213,6 +235,8 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "document_count": visible_documents(request.user)
         .filter(patient=patient)
         .count(),
+        "results": result_rows,
+        "result_count": result_count,
         "paged": bool(enc_after or doc_after),
         "can_upload": has(request.user, "add_document"),
         "can_see_access_log": has(request.user, "view_access_log"),
