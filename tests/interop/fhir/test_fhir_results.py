@@ -160,3 +160,17 @@ def test_bulk_export_writes_reports_and_observations(resulted, him):
         for line in files[rtype].splitlines():
             valid(json.loads(line))
     assert '"value":6.9' in files["Observation"]
+
+
+def test_a_result_with_a_label_the_reader_lacks_is_refused_by_name(resulted, facility):
+    ResultReport.objects.filter(filler_number="LAB555").update(sensitivity=["STD"])
+    report = ResultReport.objects.get(filler_number="LAB555")
+    reader = fhir_for(factories.user("him7", "him_specialist", facilities=[facility]))
+    refused = reader.get(f"DiagnosticReport/{report.pk}")
+    assert refused.status_code == 403
+    assert "Sexually transmitted disease" in refused.json()["issue"][0]["diagnostics"]
+    value = report.observations.first()
+    assert reader.get(f"Observation/{value.pk}").status_code == 403
+    listed = entries(reader.get("DiagnosticReport", patient=str(resulted.pk)))
+    assert len(listed) == 2 and str(report.pk) not in {r["id"] for r in listed}
+    assert len(entries(reader.get("Observation", patient=str(resulted.pk)))) == 4

@@ -8,10 +8,17 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, Q, QuerySet
 
+from recordroom.kernel.actor import Actor
+from recordroom.kernel.errors import NotFound
 from recordroom.mpi.services import visible_patients
-from recordroom.records.access import readable_observations, readable_results
+from recordroom.records.access import (
+    readable_observations,
+    readable_results,
+    require_result,
+)
 from recordroom.records.models import (
     IMAGING_SECTIONS,
     ResultCategory,
@@ -21,7 +28,7 @@ from recordroom.records.models import (
 from recordroom.records.results import current_observations, visible_results
 
 from .mapping import _concept, _drop_empty, _iso, _ref, practitioner_ref
-from .params import Filter, _by_id, _code, _dates, _token
+from .params import Filter, Invalid, _by_id, _code, _dates, _token, as_uuid
 from .params import _ref as _ref_param
 
 V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
@@ -53,6 +60,42 @@ def observation_queryset(user: Any) -> QuerySet[Any]:
     if scope is not None:
         rows = rows.filter(report__facility_id__in=scope)
     return readable_observations(rows, user).select_related("report")
+
+
+def _visible_report(actor: Actor, rid: Any, what: str, shown: str) -> ResultReport:
+    """A report in the reader's scope; one whose labels the reader lacks is refused
+    (403 naming them), as a document is; out of scope reads as absent."""
+    user = actor.user
+    rows = visible_results(user).filter(patient__in=visible_patients(user))
+    try:
+        report = rows.select_related("patient", "encounter", "performer").get(pk=rid)
+    except ObjectDoesNotExist:
+        raise NotFound(f"no {what} with id '{shown}' at your facilities") from None
+    require_result(user, report)
+    return report
+
+
+def read_report(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
+    try:
+        key = as_uuid(rid, "id")
+    except Invalid:
+        raise NotFound(f"no DiagnosticReport with id '{rid}'") from None
+    report = _visible_report(actor, key, "DiagnosticReport", rid)
+    return map_reports(actor.user, [report])[0], report.patient_id
+
+
+def read_observation(actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
+    try:
+        key = as_uuid(rid, "id")
+    except Invalid:
+        raise NotFound(f"no Observation with id '{rid}'") from None
+    row = ResultObservation.objects.filter(
+        pk=key, report_version=F("report__version")
+    ).first()
+    if row is None:
+        raise NotFound(f"no Observation with id '{rid}' at your facilities")
+    row.report = _visible_report(actor, row.report_id, "Observation", rid)
+    return observation(row), row.report.patient_id
 
 
 # --- search parameters ----------------------------------------------------------------
