@@ -19,6 +19,21 @@ def validate_npi(value: str) -> None:
         raise ValidationError(problem)
 
 
+class Immutable(models.Model):
+    """A row written once (versions, signatures, received results): saving it again
+    raises, and the database's append-only triggers refuse an update or delete."""
+
+    immutable = "rows of this kind are immutable"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise RuntimeError(self.immutable)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
 class Provider(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Null for a practitioner known only by another identifier (one sent over FHIR
@@ -263,8 +278,10 @@ class VersionKind(models.TextChoices):
     CORRECTION = "correction", "Correction"
 
 
-class DocumentVersion(models.Model):
+class DocumentVersion(Immutable):
     """One immutable version; its bytes live in the blob store under `sha256`."""
+
+    immutable = "document versions are immutable; add a new version instead"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     document = models.ForeignKey(
@@ -294,13 +311,6 @@ class DocumentVersion(models.Model):
     def __str__(self) -> str:
         return f"v{self.number} ({self.kind}) {self.sha256[:12]}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding:
-            raise RuntimeError(
-                "document versions are immutable; add a new version instead"
-            )
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
 
 class SignatureMeaning(models.TextChoices):
     AUTHOR = "author", "Author"
@@ -308,8 +318,10 @@ class SignatureMeaning(models.TextChoices):
     COSIGNER = "cosigner", "Co-signer"
 
 
-class Signature(models.Model):
+class Signature(Immutable):
     """A signer's attestation of the exact bytes of one version (by their hash)."""
+
+    immutable = "signatures are immutable"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     version = models.ForeignKey(
@@ -331,11 +343,6 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_meaning_display()}: {self.signer} at {self.signed_at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding:
-            raise RuntimeError("signatures are immutable")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class Coded(models.Model):
@@ -562,9 +569,11 @@ class ResultReport(Coded):
         ordering = ["-effective_at"]
 
 
-class ResultVersion(models.Model):
+class ResultVersion(Immutable):
     """One received version of a report: its status and text as they were, who sent
     it and why it changed. Immutable; the observations of a version carry its number."""
+
+    immutable = "result versions are immutable; add a new version"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     report = models.ForeignKey(
@@ -595,16 +604,13 @@ class ResultVersion(models.Model):
     def __str__(self) -> str:
         return f"v{self.number} ({self.status})"
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding:
-            raise RuntimeError("result versions are immutable; add a new version")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
-
-class ResultObservation(Coded):
+class ResultObservation(Coded, Immutable):
     """One result value (FHIR Observation): a quantity, text or code, its units,
     reference range and abnormal flags (HL7 table 0078). Immutable: a corrected
     value is a row of the report's next version."""
+
+    immutable = "observations are immutable; correct the report"
 
     report = models.ForeignKey(
         ResultReport, on_delete=models.PROTECT, related_name="observations"
@@ -647,11 +653,6 @@ class ResultObservation(Coded):
             models.Index(fields=["code"], name="observation_code_idx"),
         ]
         ordering = ["report", "report_version", "sequence"]
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if not self._state.adding:
-            raise RuntimeError("observations are immutable; correct the report")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     @property
     def patient_id(self) -> Any:

@@ -59,16 +59,7 @@ _LIMIT = Decimal("1e15")  # past the digits an observation value keeps
 def apply_oru(actor: Actor, msg: Message) -> Applied:
     """Apply one ORU^R01 in the caller's transaction: every OBR group, or none."""
     pid = pidf.require_pid(msg)
-    facility = pidf.facility_of(msg, pid)
-    mrn = pidf.mrn(pid)
-    patient = pidf.find_patient(facility, mrn)
-    if patient is None:
-        raise Hl7Error(
-            f"no patient with MRN {mrn!r} at {facility.code}; send the registration "
-            "(ADT A04 or A28) first, then reprocess this message",
-            "PID-3",
-            "204",
-        )
+    facility, patient = pidf.known_patient(msg, pid)
     groups = _groups(msg)
     encounter, visit, notes = _encounter(msg, pid, facility, patient)
     filed: list[dict[str, str]] = []

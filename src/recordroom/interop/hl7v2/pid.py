@@ -183,3 +183,19 @@ def find_patient(facility: Facility, value: str) -> Patient | None:
         [IdentifierKind.MRN.value, facility.mrn_system, identifier_lookup(value)],
         Patient,
     )
+
+
+def known_patient(msg: Message, pid: Segment) -> tuple[Facility, Patient]:
+    """The facility and the registered patient PID-3 names; an unknown MRN is an
+    error naming PID-3 (never a new chart: only ADT registers patients)."""
+    facility = facility_of(msg, pid)
+    value = mrn(pid)
+    patient = find_patient(facility, value)
+    if patient is None:
+        raise Hl7Error(
+            f"no patient with MRN {value!r} at {facility.code}; send the registration "
+            "(ADT A04 or A28) first, then reprocess this message",
+            "PID-3",
+            "204",
+        )
+    return facility, patient
