@@ -341,21 +341,3 @@ def current_observations(
 
 def observations_of(report: ResultReport) -> list[ResultObservation]:
     return current_observations([report])[report.pk]
-
-
-def chart_results(
-    *, user: Any, patient: Patient, limit: int = 100
-) -> tuple[list[ResultReport], int]:
-    """The patient's newest reports at the user's facilities (newest first, undated
-    last), each with `current` (its values now) and `version_count`, and how many
-    there are in all. The caller has opened the chart and audits the read."""
-    rows = visible_results(user).filter(patient=patient)
-    reports = list(
-        rows.select_related("encounter", "facility", "performer").order_by(
-            F("effective_at").desc(nulls_last=True), "-pk"
-        )[:limit]
-    )
-    values = current_observations(reports)
-    for r in reports:
-        r.current = values[r.pk]  # type: ignore[attr-defined]
-    return reports, rows.count()

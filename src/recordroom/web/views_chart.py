@@ -30,14 +30,19 @@ from recordroom.records.access import (
     require_chart,
     result_access,
 )
-from recordroom.records.chart import document_page, encounter_page, visible_encounters
+from recordroom.records.chart import (
+    document_page,
+    encounter_page,
+    result_page,
+    visible_encounters,
+)
 from recordroom.records.models import (
     Document,
     DocumentVersion,
     Encounter,
     ResultReport,
 )
-from recordroom.records.results import chart_results
+from recordroom.records.results import visible_results
 from recordroom.records.services import visible_documents
 from recordroom.web.request import actor_from_request
 
@@ -157,6 +162,7 @@ CHART_PAGE = 100  # encounters and documents per page of the chart
 def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     enc_after = _uuid_param(request, "encounters_after")
     doc_after = _uuid_param(request, "documents_after")
+    res_after = _uuid_param(request, "results_after")
     with denial_audited(request, action=actions.CHART_OPEN.name, patient=patient_id):
         patient = get_patient(user=request.user, patient_id=patient_id)
     try:
@@ -171,9 +177,10 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     documents = document_page(
         user=request.user, patient=patient, after=doc_after, limit=CHART_PAGE
     )
-    reports, result_count = chart_results(
-        user=request.user, patient=patient, limit=CHART_PAGE
+    results = result_page(
+        user=request.user, patient=patient, after=res_after, limit=CHART_PAGE
     )
+    reports = results.items
     prefetch_related_objects(
         documents.items,
         "encounter",
@@ -193,6 +200,7 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 for k, v in (
                     ("encounters_after", enc_after),
                     ("documents_after", doc_after),
+                    ("results_after", res_after),
                 )
                 if v
             },
@@ -236,8 +244,9 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         .filter(patient=patient)
         .count(),
         "results": result_rows,
-        "result_count": result_count,
-        "paged": bool(enc_after or doc_after),
+        "results_next": results.next,
+        "result_count": visible_results(request.user).filter(patient=patient).count(),
+        "paged": bool(enc_after or doc_after or res_after),
         "can_upload": has(request.user, "add_document"),
         "can_see_access_log": has(request.user, "view_access_log"),
     }
