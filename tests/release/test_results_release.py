@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import json
 
+from django.urls import reverse
+
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
+from recordroom.kernel.actor import Actor
 from recordroom.records.models import ResultReport
 from recordroom.release import packets, scope
+from recordroom.release.requests import log_request
 from tests.interop.hl7v2.test_oru import CBC, bmp, obr, oru
+from tests.release.conftest import request_in
 from tests.release.makers import file_doc, page_texts
+from tests.web.conftest import signed_in
 
 PID = "PID|1||N100001^^^NORTH^MR||NUNEZ^JOSE||19800402|M"
 RAD = (
@@ -104,3 +110,22 @@ def test_r_p2_6_a_part2_result_is_left_out_under_a_subpoena(
     event = AuditEvent.objects.filter(action="release.scope").latest("id")
     rad = ResultReport.objects.get(category="RAD")
     assert json.loads(event.detail)["results_left_out"][str(rad.pk)].startswith("R-P2")
+
+
+def test_the_request_page_shows_the_results_going_out_and_left_out(
+    roi, patient, facility
+):
+    _results(patient)
+    ResultReport.objects.filter(category="RAD").update(sensitivity=["SUD"])
+    req = log_request(actor=Actor(user=roi, channel="test"), data=request_in(
+        patient, requester_type="subpoena", requester_name="Clerk",
+        requester_organization="County Court", legal_basis="subpoena"))  # fmt: skip
+    page = signed_in(roi).get(reverse("web:release_request", kwargs={
+        "request_id": req.pk}))  # fmt: skip
+    assert page.status_code == 200
+    html = page.content.decode()
+    section = html[html.index("Lab and radiology results (") :]
+    assert "Lab and radiology results (2 going out)" in section
+    assert "Basic metabolic panel" in section and "CBC panel" in section
+    left = section[section.index("Result left out") :]
+    assert "XR Chest 2 Views" in left and "SUD" in left and "R-P2" in left

@@ -83,11 +83,21 @@ def results_asked_for(req: ReleaseRequest, user: Any) -> QuerySet[ResultReport]:
     return qs
 
 
+@dataclass(frozen=True)
+class ResultLeft:
+    """A report the basis's gate keeps out: the rule and the reason it gave."""
+
+    report: ResultReport
+    labels: list[str]
+    rule: str
+    reason: str
+
+
 def select_results(
     req: ReleaseRequest, user: Any
-) -> tuple[list[ResultOut], dict[str, str]]:
-    """The reports that go out (oldest first) and those left out by the basis's
-    gate, by report id with the rule (a label the basis does not cover)."""
+) -> tuple[list[ResultOut], list[ResultLeft]]:
+    """The reports that go out (oldest first) and those the basis's gate leaves
+    out (a label the basis does not cover), with the rule and reason."""
     reports = list(
         results_asked_for(req, user)
         .select_related("encounter", "performer")
@@ -96,7 +106,7 @@ def select_results(
     values = current_observations(reports)
     gate = authorizations.gate_for(req)
     out: list[ResultOut] = []
-    left: dict[str, str] = {}
+    left: list[ResultLeft] = []
     for r in reports:
         labels = set(r.sensitivity or [])
         if r.encounter is not None:
@@ -105,7 +115,7 @@ def select_results(
         if passed.include:
             out.append(ResultOut(r, values[r.pk], sorted(labels)))
         else:
-            left[str(r.pk)] = passed.rule
+            left.append(ResultLeft(r, sorted(labels), passed.rule, passed.reason))
     return out, left
 
 

@@ -149,7 +149,8 @@ def select_documents(*, actor: Actor, req: ReleaseRequest) -> list[ReleaseItem]:
                    "left_out": {str(i.document_id): i.rule for i in keep if not i.included},
                    "pages": sum(i.pages - len(i.excluded_pages) for i in included),
                    **({"results": [str(r.report.pk) for r in results],
-                       "results_left_out": results_left}
+                       "results_left_out": {str(r.report.pk): r.rule
+                                            for r in results_left}}
                       if results or results_left else {}),
                })  # fmt: skip
     return keep
