@@ -45,6 +45,8 @@ class ObservationIn:
     code: str
     code_system: str = ""
     display: str = ""
+    codings: list[dict[str, str]] = field(default_factory=list)  # every one sent
+    text: str = ""  # the test's name as the sender wrote it
     value_type: str = "ST"
     value_number: Decimal | None = None
     value_comparator: str = ""
@@ -72,6 +74,8 @@ class ResultIn:
     code: str
     code_system: str = ""
     display: str = ""
+    codings: list[dict[str, str]] = field(default_factory=list)  # every one sent
+    text: str = ""
     category: str = ResultCategory.LAB
     status: str = ResultStatus.FINAL
     encounter: Encounter | None = None
@@ -173,7 +177,7 @@ def _digest(data: ResultIn, labels: list[str]) -> str:
 
 _REFS = ("patient", "facility", "encounter", "performer", "observations", "message",
          "sensitivity")  # fmt: skip
-_HEADER = ("code", "code_system", "display", "category", "visit_number",
+_HEADER = ("code", "code_system", "display", "codings", "category", "visit_number",
            "effective_at", "issued_at", "performer_name", "conclusion", "notes",
            "placer_number")  # fmt: skip
 
@@ -184,6 +188,7 @@ def _header(data: ResultIn) -> dict[str, Any]:
         code=data.code[:64],
         code_system=data.code_system[:200],
         display=data.display[:300],
+        text=data.text[:300],
         visit_number=data.visit_number[:40],
         performer_name=data.performer_name[:200],
         placer_number=data.placer_number[:80],
@@ -299,6 +304,7 @@ def _add_version(
                 code=o.code[:64],
                 code_system=o.code_system[:200],
                 display=o.display[:300],
+                text=o.text[:300],
                 units=o.units[:40],
                 units_system=o.units_system[:200],
                 reference_range=o.reference_range[:60],
@@ -312,8 +318,9 @@ def _add_version(
     )
 
 
-_CUT = {"code", "code_system", "display", "units", "units_system", "reference_range",
-        "value_code", "value_code_system", "sub_id", "effective_at"}  # fmt: skip
+_CUT = {"code", "code_system", "display", "text", "units", "units_system",
+        "reference_range", "value_code", "value_code_system", "sub_id",
+        "effective_at"}  # fmt: skip
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -53,6 +53,7 @@ def test_diagnostic_report_read_names_its_values(resulted, him):
     assert body["code"]["coding"][0] == {"system": "http://loinc.org",
                                          "code": "24321-2",
                                          "display": "Basic metabolic panel"}  # fmt: skip
+    assert body["code"]["coding"][1]["code"] == "80048"  # the lab's own code too
     assert body["category"][0]["coding"][0]["code"] == "LAB"
     assert body["subject"] == {"reference": f"Patient/{resulted.pk}"}
     assert body["encounter"] == {"reference": f"Encounter/{report.encounter_id}"}

@@ -111,6 +111,7 @@ def test_a_beaker_panel_and_cbc_are_filed_to_the_patient_and_visit(admitted):
     assert bmp_report.encounter.account_number == "V5001"
     assert (bmp_report.code, bmp_report.code_system, bmp_report.display) == (
         "24321-2", "http://loinc.org", "Basic metabolic panel")  # fmt: skip
+    assert [c["code"] for c in bmp_report.codings] == ["24321-2", "80048"]  # both kept
     assert (bmp_report.category, bmp_report.status, cbc.category) == ("LAB", "final",
                                                                       "HM")  # fmt: skip
     assert (bmp_report.placer_number, bmp_report.filler_number, bmp_report.source) == (
@@ -302,7 +303,21 @@ def test_the_nist_lri_cbc_sample(facility):
         "57021-8", "R-991133", "hl7v2:NIST Lab Filler")  # fmt: skip
     obs = observations_of(report)
     assert len(obs) == 28
+    assert obs[0].text == "Erythrocytes [#/volume] in Blood"  # OBX-3.9 original text
     wbc = next(o for o in obs if o.code == "26464-8")
     assert (wbc.value_display(), wbc.units, wbc.reference_range, wbc.abnormal_flags) == (
         "105600", "{cells}/uL", "4300 to 10800", ["HH"])  # fmt: skip
     assert sum(o.abnormal for o in obs) == 9  # 4 HH, 1 L, 4 A
+
+
+def test_a_coded_value_that_repeats_keeps_every_repetition(admitted):
+    group = (
+        obr(1, "", "MB1^LAB", "600-7^Bacteria identified^LN", "F", section="MB"),
+        "OBX|1|CWE|600-7^Bacteria identified^LN||3092008^Staphylococcus aureus^SCT"
+        "~40886007^Klebsiella oxytoca^SCT|||A|||F",
+    )
+    assert handle(oru("M1", group)).code == "AA"
+    (value,) = observations_of(ResultReport.objects.get())
+    assert (value.value_code, value.value_code_system) == ("3092008",
+                                                            "http://snomed.info/sct")  # fmt: skip
+    assert value.value_text == "Staphylococcus aureus\nKlebsiella oxytoca"

@@ -161,6 +161,8 @@ def _result(
         code=codings[0]["code"],
         code_system=codings[0]["system"],
         display=codings[0]["display"],
+        codings=_kept(codings),
+        text=obr.comp(4, 9),
         category=_category(obr),
         status=_report_status(obr, observations),
         effective_at=parse_datetime(obr.comp(7), "OBR-7", tz),
@@ -234,6 +236,12 @@ def _codings(seg: Segment, n: int, where: str, *, rep: int = 0) -> list[dict[str
     return out
 
 
+def _kept(codings: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The codings worth keeping beside the first: all of them, when there are
+    several (the sender's local code and LOINC)."""
+    return codings if len(codings) > 1 else []
+
+
 def _system(name: str) -> str:
     if not name:
         return ""
@@ -243,7 +251,8 @@ def _system(name: str) -> str:
 def _observation(seg: Segment, notes: list[Segment], tz: object) -> ObservationIn:
     n = seg.comp(1) or "?"
     kind = seg.comp(2).upper()
-    code = _codings(seg, 3, f"OBX-3 (OBX {n})")[0]
+    codings = _codings(seg, 3, f"OBX-3 (OBX {n})")
+    code = codings[0]
     units_code = seg.comp(6) or seg.comp(6, 2)
     status = seg.comp(11).upper()
     if status and status not in OBSERVATION_STATUS:
@@ -255,6 +264,8 @@ def _observation(seg: Segment, notes: list[Segment], tz: object) -> ObservationI
         code=code["code"],
         code_system=code["system"],
         display=code["display"],
+        codings=_kept(codings),
+        text=seg.comp(3, 9),
         value_type=kind or "ST",
         units=units_code,
         units_system=_system(seg.comp(6, 3)) if units_code else "",
@@ -289,9 +300,11 @@ def _value(seg: Segment, obs: ObservationIn, n: str) -> None:
             obs.value_separator = seg.comp(5, 3)[:1] or ":"
             obs.value_number2 = _decimal(seg.comp(5, 4), n)
     elif kind in CODED_TYPES:
-        coded = _codings(seg, 5, f"OBX-5 (OBX {n})")[0]
-        obs.value_code, obs.value_code_system = coded["code"], coded["system"]
-        obs.value_text = coded["display"] or coded["code"]
+        codes = [_codings(seg, 5, f"OBX-5 (OBX {n})", rep=r)[0]
+                 for r in range(len(reps)) if reps[r]]  # fmt: skip
+        obs.value_code, obs.value_code_system = codes[0]["code"], codes[0]["system"]
+        # every repetition's text kept (several organisms, several findings)
+        obs.value_text = "\n".join(c["display"] or c["code"] for c in codes)
     elif kind in TEXT_TYPES:
         obs.value_text = "\n".join(text_value(r, seg) for r in reps).rstrip()
     else:
