@@ -63,6 +63,7 @@ def test_a_request_for_lab_reports_releases_the_lab_results_with_their_values(
         "Specimen slightly",
     ):
         assert value in text, value  # fmt: skip
+    assert "Performed at: Beaker Core Lab" in text
     assert "Lungs clear" not in text  # radiology was not asked for
     assert "Hemoglobin 13.2 g/dL" in text  # the document goes out too
     part = next(c for c in packet.contents if c["part"] == "results")

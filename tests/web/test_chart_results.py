@@ -42,6 +42,7 @@ def test_results_are_listed_newest_first_with_abnormal_values_marked(
     assert "<strong>182</strong>" in section and "70-99" in section
     assert '<span class="tag flag abnormal" title="abnormal">LL</span>' in section
     assert "Specimen slightly hemolyzed." in section
+    assert "Performed at Beaker Core Lab" in section
     assert '<td class="value">139</td>' in section  # normal: not marked
     opened = AuditEvent.objects.filter(action="chart.open",
                                        patient_id=str(patient.pk)).latest("id")  # fmt: skip

@@ -642,6 +642,8 @@ class ResultObservation(Coded, Immutable):
         max_length=20, choices=ResultStatus.choices, default=ResultStatus.FINAL
     )
     effective_at = models.DateTimeField(null=True, blank=True)
+    # The laboratory that performed the test as the sender names it (OBX-23).
+    performer_name = models.CharField(max_length=200, blank=True, default="")
     notes = models.TextField(blank=True, default="")
 
     class Meta:

@@ -62,6 +62,7 @@ class ObservationIn:
     status: str = ResultStatus.FINAL
     effective_at: datetime | None = None
     sub_id: str = ""
+    performer_name: str = ""  # the performing laboratory
     notes: str = ""
 
 
@@ -311,6 +312,7 @@ def _add_version(
                 value_code=o.value_code[:64],
                 value_code_system=o.value_code_system[:200],
                 sub_id=o.sub_id[:20],
+                performer_name=o.performer_name[:200],
                 effective_at=o.effective_at or report.effective_at,
             )
             for n, o in enumerate(data.observations, 1)
@@ -320,7 +322,7 @@ def _add_version(
 
 _CUT = {"code", "code_system", "display", "text", "units", "units_system",
         "reference_range", "value_code", "value_code_system", "sub_id",
-        "effective_at"}  # fmt: skip
+        "effective_at", "performer_name"}  # fmt: skip
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -202,6 +202,9 @@ def results_pdf(results: Sequence[ResultOut], facility: Any) -> bytes:
                 pages.line(head, bold=True, x=x, width=width, advance=not width)
             for o in out.values:
                 _value_row(pages, o)
+        labs = dict.fromkeys(o.performer_name for o in out.values if o.performer_name)
+        if labs:
+            pages.line(f"Performed at: {'; '.join(labs)}")
         if r.conclusion:
             for text in r.conclusion.splitlines():
                 pages.line(f"Impression: {text}" if text else "")

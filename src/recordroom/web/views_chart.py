@@ -103,8 +103,10 @@ def _result_row(report: ResultReport, user: Any) -> dict[str, Any]:
     shown = result_access(user, report)
     if not shown.allowed:  # as a restricted document: its date and test only
         return {"r": report, "restricted": _plain(shown.refused)}
+    values = report.current  # type: ignore[attr-defined]
+    labs = list(dict.fromkeys(o.performer_name for o in values if o.performer_name))
     return {"r": report, "restricted": "", "labels": labels(report.sensitivity),
-            "values": report.current}  # type: ignore[attr-defined]  # fmt: skip
+            "values": values, "labs": labs}  # fmt: skip
 
 
 def restricted_page(

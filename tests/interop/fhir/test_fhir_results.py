@@ -66,6 +66,7 @@ def test_diagnostic_report_read_names_its_values(resulted, him):
                                       "code": "mg/dL"}  # fmt: skip
     assert first["interpretation"][0]["coding"][0]["code"] == "H"
     assert first["referenceRange"] == [{"text": "70-99"}]
+    assert first["performer"] == [{"display": "Beaker Core Lab"}]
     assert first["category"][0]["coding"][0]["code"] == "laboratory"
 
 

@@ -55,7 +55,7 @@ BMP = (
     ),
     "NTE|1|L|Specimen slightly hemolyzed.",
     "OBX|1|NM|2345-7^Glucose^LN||{glucose}|mg/dL^mg/dL^UCUM|70-99|{flag}|||{obx}|||"
-    "20250104063000",
+    "20250104063000|||||||||Beaker Core Lab^^^^^CLIA^XX^^^05D0123456",
     "OBX|2|NM|2823-3^Potassium^LN||3.1|mmol/L^^UCUM|3.5-5.1|L|||{obx}",
     "NTE|1|L|Repeat collection advised.",
     "OBX|3|NM|2951-2^Sodium^LN||139|mmol/L|136-145|N|||{obx}",
@@ -128,6 +128,7 @@ def test_a_beaker_panel_and_cbc_are_filed_to_the_patient_and_visit(admitted):
     assert glucose.value_number == Decimal("182") and glucose.reference_range == "70-99"
     assert glucose.units_system == "http://unitsofmeasure.org" and glucose.abnormal
     assert potassium.notes == "Repeat collection advised."
+    assert glucose.performer_name == "Beaker Core Lab"  # OBX-23
     assert values(cbc) == {"WBC": ("14.2", "10*3/uL", ["H"]),
                            "Hemoglobin": ("6.9", "g/dL", ["LL"])}  # fmt: skip
     message = InterfaceMessage.objects.get(control_id="R1")
@@ -304,6 +305,7 @@ def test_the_nist_lri_cbc_sample(facility):
     obs = observations_of(report)
     assert len(obs) == 28
     assert obs[0].text == "Erythrocytes [#/volume] in Blood"  # OBX-3.9 original text
+    assert {o.performer_name for o in obs} == {"Century Hospital"}  # OBX-23
     wbc = next(o for o in obs if o.code == "26464-8")
     assert (wbc.value_display(), wbc.units, wbc.reference_range, wbc.abnormal_flags) == (
         "105600", "{cells}/uL", "4300 to 10800", ["HH"])  # fmt: skip

@@ -285,6 +285,7 @@ def observation(o: ResultObservation) -> dict[str, Any]:
             "referenceRange": [{"text": o.reference_range}]
             if o.reference_range
             else [],
+            "performer": [{"display": o.performer_name}] if o.performer_name else [],
             "note": [{"text": o.notes}] if o.notes else [],
         }
     )

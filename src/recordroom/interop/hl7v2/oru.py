@@ -274,6 +274,7 @@ def _observation(seg: Segment, notes: list[Segment], tz: object) -> ObservationI
         status=OBSERVATION_STATUS.get(status, "final"),
         effective_at=parse_datetime(seg.comp(14), "OBX-14", tz),  # type: ignore[arg-type]
         sub_id=seg.comp(4),
+        performer_name=seg.comp(23),  # XON: the organization's name
         notes=_notes(notes),
     )
     _value(seg, obs, n)
@@ -284,7 +285,7 @@ def _value(seg: Segment, obs: ObservationIn, n: str) -> None:
     """OBX-5 read as its type (OBX-2) says."""
     kind = obs.value_type
     reps = seg.reps(5)
-    if not reps or obs.status in ("cancelled", "registered") and not any(reps):
+    if not reps:
         return  # no value: pending, or could not be obtained
     if kind == "NM":
         obs.value_number = _decimal(seg.comp(5), n)
