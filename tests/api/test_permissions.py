@@ -171,6 +171,7 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", P): lambda w, a: a.get(f"/patients/{w.patient.pk}"),
     ("GET", P + "/encounters"): lambda w, a: a.get(f"/patients/{w.patient.pk}/encounters"),
     ("GET", P + "/documents"): lambda w, a: a.get(f"/patients/{w.patient.pk}/documents"),
+    ("GET", P + "/results"): lambda w, a: a.get(f"/patients/{w.patient.pk}/results"),
     ("POST", P + "/documents"): lambda w, a: a.upload(
         f"/patients/{w.patient.pk}/documents",
         {"file": _pdf(), "type": "11506-3", "encounter": str(w.encounter.pk)},
@@ -431,6 +432,7 @@ def test_the_declared_capabilities():
         ("GET", P): "view_chart",
         ("GET", P + "/encounters"): "view_chart",
         ("GET", P + "/documents"): "view_chart",
+        ("GET", P + "/results"): "view_chart",
         ("POST", P + "/documents"): "add_document",
         ("GET", P + "/access-log"): "view_access_log",
         ("GET", P + "/access-log.ndjson"): "view_access_log",

@@ -28,10 +28,10 @@ def test_the_list_pages_newest_first_and_filters(him_client, facility, monkeypat
     monkeypatch.setattr(views_interfaces, "PAGE", 2)
     handle(adt("A04", "C1"))
     handle(adt("A08", "C2", dob="19801399"))  # AE naming PID-7
-    handle(adt("A04", "C3").replace(b"ADT^A04^ADT_A01", b"ORU^R01^ORU_R01"))
+    handle(adt("A04", "C3").replace(b"ADT^A04^ADT_A01", b"SIU^S12^SIU_S12"))
     first = him_client.get(LIST).content.decode()
     assert first.index(">C3<") < first.index(">C2<") and ">C1<" not in first
-    assert "ORU^R01" in first and "Rejected" in first and "REGAPP / NORTH" in first
+    assert "SIU^S12" in first and "Rejected" in first and "REGAPP / NORTH" in first
     assert "PID-7: PID-7 &#x27;19801399&#x27; is not a date" in first
     cursor = first.split("after=")[1].split('"')[0]
     older = him_client.get(LIST, {"after": cursor}).content.decode()

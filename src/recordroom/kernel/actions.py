@@ -175,6 +175,15 @@ DOCUMENT_PRINT = declare("document.print", "print", "A document was sent to prin
 DOCUMENT_INTEGRITY = declare(
     "document.integrity_failure", "read", "A stored file failed its integrity check."
 )
+# Results (lab and radiology)
+RESULT_CREATE = declare(
+    "result.create", "create", "A lab or radiology result was filed."
+)
+RESULT_VERSION = declare(
+    "result.version",
+    "update",
+    "A result was corrected or updated by its sender; the earlier version is kept.",
+)
 # Audit trail itself
 AUDIT_EXPORT = declare("audit.export", "export", "Audit events were exported.")
 AUDIT_VIEW = declare("audit.view", "read", "A page of the audit trail was read.")

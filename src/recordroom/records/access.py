@@ -23,7 +23,7 @@ from recordroom.kernel.labels import LABELS
 from recordroom.mpi.models import Patient
 from recordroom.mpi.restricted import CHART_FLAGS, chart_labels
 
-from .models import Document, Encounter
+from .models import Document, Encounter, ResultReport
 
 
 def encounter_labels(encounter: Encounter) -> list[str]:
@@ -37,6 +37,25 @@ def document_labels(document: Document) -> list[str]:
     if document.encounter_id is not None and document.encounter is not None:
         own += document.encounter.sensitivity or []
     return [*own, *chart_labels(document.patient)]
+
+
+def result_labels(report: ResultReport) -> list[str]:
+    """A result's labels, its visit's and its chart's (as document_labels)."""
+    own = list(report.sensitivity or [])
+    if report.encounter_id is not None and report.encounter is not None:
+        own += report.encounter.sensitivity or []
+    return [*own, *chart_labels(report.patient)]
+
+
+def result_access(user: Any, report: ResultReport) -> Access:
+    return access(user, result_labels(report), patient_id=report.patient_id)
+
+
+def require_result(user: Any, report: ResultReport) -> Access:
+    result = result_access(user, report)
+    if not result.allowed:
+        raise refusal(user, result, "this result")
+    return result
 
 
 def chart_access(user: Any, patient: Patient) -> Access:
@@ -156,6 +175,20 @@ def readable_encounters(rows: QuerySet[Encounter], user: Any) -> QuerySet[Encoun
     return _readable(rows, user, ("sensitivity",))
 
 
+def readable_results(rows: QuerySet[ResultReport], user: Any) -> QuerySet[ResultReport]:
+    """Reports without those whose labels (own, visit's, chart's) the user may not
+    read now."""
+    return _readable(rows, user, ("sensitivity", "encounter__sensitivity"))
+
+
+def readable_observations(rows: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    """Observations, by their report's labels (as readable_results)."""
+    return _readable(
+        rows, user, ("report__sensitivity", "report__encounter__sensitivity"),
+        patient="report__patient",
+    )  # fmt: skip
+
+
 def readable_clinical(rows: QuerySet[Any], user: Any) -> QuerySet[Any]:
     """Conditions and procedures: their visit's labels and their chart's."""
     return _readable(rows, user, ("encounter__sensitivity",))
@@ -171,6 +204,9 @@ def chart_restricted_labels(user: Any, patient: Patient) -> list[str]:
     for rows in (
         Encounter.objects.filter(patient=patient).values_list("sensitivity", flat=True),
         Document.objects.filter(patient=patient).values_list("sensitivity", flat=True),
+        ResultReport.objects.filter(patient=patient).values_list(
+            "sensitivity", flat=True
+        ),
     ):
         for codes in rows:
             present.update(codes or [])

@@ -13,10 +13,10 @@ class RecordsConfig(AppConfig):
         # A merge moves these rows with their patient (mpi/relations.py).
         from recordroom.mpi.relations import register
 
-        from .models import Condition, Document, Encounter, Procedure
+        from .models import Condition, Document, Encounter, Procedure, ResultReport
 
         register(Encounter)
-        for model in (Document, Condition, Procedure):
+        for model in (Document, Condition, Procedure, ResultReport):
             register(model, follows=("encounter", "records.encounter"))
         from recordroom.mpi.overlay import register_detector
 

@@ -1,5 +1,6 @@
 """Reading a patient's chart: finding patients (with account numbers), the whole chart,
-and keyset pages of its encounters and documents (newest first, facility-scoped)."""
+and keyset pages of its encounters, documents and results (newest first,
+facility-scoped)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from recordroom.mpi.models import Patient
 from recordroom.mpi.search import PatientHit, PatientQuery, search_patients
 from recordroom.mpi.services import get_patient
 
-from .access import readable_documents, readable_encounters
-from .models import Document, DocumentVersion, Encounter, Signature
+from .access import readable_documents, readable_encounters, readable_results
+from .models import Document, DocumentVersion, Encounter, ResultReport, Signature
+from .results import current_observations, visible_results
 from .services import visible_documents
 
 T = TypeVar("T")
@@ -163,6 +165,31 @@ def document_page(
     return _keyset(
         rows, field="service_start", after=after, limit=limit, what="documents"
     )
+
+
+def result_page(
+    *, user: Any, patient: Patient, after: UUID | None = None, limit: int = 50,
+    hide_restricted: bool = False,
+) -> Page[ResultReport]:  # fmt: skip
+    """The patient's lab and radiology reports at the user's facilities, newest
+    first (undated last), each with `current`: the values of its current version.
+
+    The caller has opened the patient (mpi.services.get_patient) and audits the read.
+
+    Raises:
+        ValidationFailed: `after` is not one of these results, or `limit` is not
+            between 1 and MAX_PAGE.
+    """
+    rows = visible_results(user).filter(patient=patient)
+    if hide_restricted:  # labels the user may not read (records.access)
+        rows = readable_results(rows, user)
+    rows = rows.select_related("encounter", "facility", "performer")
+    page = _keyset(rows, field="effective_at", after=after, limit=limit,
+                   what="results")  # fmt: skip
+    values = current_observations(page.items)
+    for report in page.items:
+        report.current = values[report.pk]  # type: ignore[attr-defined]
+    return page
 
 
 def _keyset(

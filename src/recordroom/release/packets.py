@@ -23,6 +23,7 @@ from recordroom.kernel.errors import TooLarge, ValidationFailed
 from recordroom.mpi.models import IdentifierKind, Patient
 
 from . import authorizations, bundle, frontmatter, letters, pdfs
+from . import results as release_results
 from .legal import PART2_LABELS
 from .models import (
     AuthorizationKind,
@@ -124,15 +125,20 @@ def _sources(req: ReleaseRequest) -> list[_Doc]:
 
 def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[_Doc],
               number: str, today: date,
+              results: list[release_results.ResultOut] | None = None,
               ) -> tuple[Path, list[dict[str, Any]], int, list[tuple[int, int]]]:  # fmt: skip
-    """The stamped PDF, its table of contents, page count and each document's pages."""
+    """The stamped PDF, its table of contents, page count and each document's pages
+    (the results' pages, when any go out, follow the documents)."""
+    results = results or []
     name, dob = patient_line(req.patient)
-    part2 = any(set(d.item.labels) & PART2_LABELS for d in docs)
+    part2 = any(set(d.item.labels) & PART2_LABELS for d in docs) or any(
+        set(r.labels) & PART2_LABELS for r in results
+    )
     cover = letters.cover_letter_pdf(req, [d.item for d in docs], number,
                                      letters.signer_of(actor))  # fmt: skip
     notice = frontmatter.notice_pdf(part2_scope(req)) if part2 else b""
     front = pdfs.page_count(cover) + (1 if part2 else 0)
-    index_n = frontmatter.index_pages(len(docs))
+    index_n = frontmatter.index_pages(len(docs) + (1 if results else 0))
     first, rows, ranges = front + index_n + 1, [], []
     for n, d in enumerate(docs, 1):
         doc = d.item.document
@@ -146,12 +152,17 @@ def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[
                                          first, first + d.pages - 1, note))  # fmt: skip
         ranges.append((first, first + d.pages - 1))
         first += d.pages
+    results_part = _results_part(req, results, len(docs) + 1, first)
+    if results_part is not None:
+        rows.append(results_part[1])
     asm.add(pdfs.Source(cover))
     if part2:
         asm.add(pdfs.Source(notice))
     asm.add(pdfs.Source(frontmatter.index_pdf(rows, number=number, patient=name)))
     for d in docs:
         asm.add(d.source())
+    if results_part is not None:
+        asm.add(pdfs.Source(results_part[0]))
     total = asm.pages
     who = f"{name} · DOB {dob} · Released to {recipient_line(req)} on {clock.slash_date(today)}"
     path = asm.write(
@@ -163,7 +174,7 @@ def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[
     if part2:
         contents.append({"part": "part2-notice", "first": front, "last": front})
     contents.append({"part": "index", "first": front + 1, "last": front + index_n})
-    for d, row in zip(docs, rows, strict=True):
+    for d, row in zip(docs, rows[: len(docs)], strict=True):
         contents.append({
             "part": "document", "document": str(d.item.document_id),
             "version": str(d.item.version_id), "version_number": d.item.version.number,
@@ -172,7 +183,31 @@ def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[
             "last": row.last, "excluded_pages": d.item.excluded_pages,
             "redacted_pages": sorted(d.redactions), "labels": d.item.labels,
         })  # fmt: skip
+    if results_part is not None:
+        contents.append(results_part[2])
     return path, contents, total, ranges
+
+
+def _results_part(
+    req: ReleaseRequest, results: list[release_results.ResultOut], n: int, first: int
+) -> tuple[bytes, frontmatter.IndexRow, dict[str, Any]] | None:
+    """The results' pages, their index row and their entry in the contents."""
+    if not results:
+        return None
+    pdf = release_results.results_pdf(results, req.facility)
+    pages = pdfs.page_count(pdf)
+    dates = [r.report.effective_at for r in results if r.report.effective_at]
+    when = clock.slash_date(min(dates), req.facility) if dates else ""
+    row = frontmatter.IndexRow(n, release_results.TITLE, when, pages, first,
+                               first + pages - 1, f"{len(results)} reports")  # fmt: skip
+    entry = {
+        "part": "results", "title": release_results.TITLE, "pages": pages,
+        "first": first, "last": first + pages - 1,
+        "reports": [{"report": str(r.report.pk), "version": r.report.version,
+                     "code": r.report.code, "status": r.report.status,
+                     "labels": r.labels} for r in results],
+    }  # fmt: skip
+    return pdf, row, entry
 
 
 def _electronic(asm: pdfs.Assembly, req: ReleaseRequest, docs: list[_Doc], pdf: Path,
@@ -229,7 +264,8 @@ def build_packet(*, actor: Actor, req: ReleaseRequest) -> Packet:
         problem = ("the basis no longer covers what was selected (" + "; ".join(changed)
                    + "): select the documents again")  # fmt: skip
     docs = [] if problem else _sources(req)
-    if not problem and not docs:
+    results = [] if problem else release_results.select_results(req, actor.user)[0]
+    if not problem and not docs and not results:
         problem = "no document is selected for release: select the documents first"
     if problem:
         refuse(actor, req, "build packet", problem)
@@ -237,7 +273,9 @@ def build_packet(*, actor: Actor, req: ReleaseRequest) -> Packet:
     today = local_today(req)
     number = next_release_number(req)
     with pdfs.Assembly() as asm:
-        path, contents, pages, ranges = _assemble(asm, actor, req, docs, number, today)
+        path, contents, pages, ranges = _assemble(
+            asm, actor, req, docs, number, today, results
+        )
         media_type = "application/pdf"
         if req.format == Format.ELECTRONIC:
             path = _electronic(asm, req, docs, path, number, ranges)

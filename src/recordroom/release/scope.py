@@ -19,6 +19,7 @@ from recordroom.records.services import visible_documents
 from . import authorizations, pdfs
 from .models import ReleaseItem, ReleaseRequest, Status
 from .requests import refuse
+from .results import select_results
 
 MANUAL = "manual"  # the rule of an item the specialist left out by hand
 # Scoping, redaction and packets work on a request that is still being worked.
@@ -140,11 +141,17 @@ def select_documents(*, actor: Actor, req: ReleaseRequest) -> list[ReleaseItem]:
             gone.delete()
         reopen(req)
         included = [i for i in keep if i.included]
+        # Results go out as the packet is built; what would go now is audited here.
+        results, results_left = select_results(req, actor.user)
         record(actor=actor, action=actions.RELEASE_SCOPE.name, patient=req.patient,
                obj=req, detail={
                    "included": [str(i.document_id) for i in included],
                    "left_out": {str(i.document_id): i.rule for i in keep if not i.included},
                    "pages": sum(i.pages - len(i.excluded_pages) for i in included),
+                   **({"results": [str(r.report.pk) for r in results],
+                       "results_left_out": {str(r.report.pk): r.rule
+                                            for r in results_left}}
+                      if results or results_left else {}),
                })  # fmt: skip
     return keep
 

@@ -29,9 +29,21 @@ from recordroom.records.access import (
     document_access,
     encounter_access,
     require_chart,
+    result_access,
 )
-from recordroom.records.chart import document_page, encounter_page, visible_encounters
-from recordroom.records.models import Document, DocumentVersion, Encounter
+from recordroom.records.chart import (
+    document_page,
+    encounter_page,
+    result_page,
+    visible_encounters,
+)
+from recordroom.records.models import (
+    Document,
+    DocumentVersion,
+    Encounter,
+    ResultReport,
+)
+from recordroom.records.results import visible_results
 from recordroom.records.services import visible_documents
 from recordroom.web.request import actor_from_request
 
@@ -86,6 +98,16 @@ def _encounter_row(encounter: Encounter, user: Any) -> dict[str, Any]:
         "e": encounter,
         "restricted": "" if shown.allowed else _plain(shown.refused),
     }
+
+
+def _result_row(report: ResultReport, user: Any) -> dict[str, Any]:
+    shown = result_access(user, report)
+    if not shown.allowed:  # as a restricted document: its date and test only
+        return {"r": report, "restricted": _plain(shown.refused)}
+    values = report.current  # type: ignore[attr-defined]
+    labs = list(dict.fromkeys(o.performer_name for o in values if o.performer_name))
+    return {"r": report, "restricted": "", "labels": labels(report.sensitivity),
+            "values": values, "labs": labs}  # fmt: skip
 
 
 def restricted_page(
@@ -143,6 +165,7 @@ CHART_PAGE = 100  # encounters and documents per page of the chart
 def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     enc_after = _uuid_param(request, "encounters_after")
     doc_after = _uuid_param(request, "documents_after")
+    res_after = _uuid_param(request, "results_after")
     with denial_audited(request, action=actions.CHART_OPEN.name, patient=patient_id):
         patient = get_patient(user=request.user, patient_id=patient_id)
     try:
@@ -157,6 +180,10 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     documents = document_page(
         user=request.user, patient=patient, after=doc_after, limit=CHART_PAGE
     )
+    results = result_page(
+        user=request.user, patient=patient, after=res_after, limit=CHART_PAGE
+    )
+    reports = results.items
     prefetch_related_objects(
         documents.items,
         "encounter",
@@ -176,10 +203,12 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 for k, v in (
                     ("encounters_after", enc_after),
                     ("documents_after", doc_after),
+                    ("results_after", res_after),
                 )
                 if v
             },
             **opened.audit(),
+            **({"results": len(reports)} if reports else {}),
         },
     )
     groups: dict[str, list[Document]] = {}
@@ -188,13 +217,16 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         groups.setdefault(doc.doc_type.display, []).append(doc)
     for enc in encounters.items:
         enc.patient = patient
+    for report in reports:
+        report.patient = patient
+    result_rows = [_result_row(r, request.user) for r in reports]
     document_rows = [
         (display, [_document_row(d, request.user) for d in docs])
         for display, docs in sorted(groups.items())
     ]
     encounter_rows = [_encounter_row(e, request.user) for e in encounters.items]
     restricted = any(r["restricted"] for _, rows in document_rows for r in rows) or any(
-        r["restricted"] for r in encounter_rows
+        r["restricted"] for r in [*encounter_rows, *result_rows]
     )
     context = {
         **_header(patient),
@@ -215,7 +247,10 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "document_count": visible_documents(request.user)
         .filter(patient=patient)
         .count(),
-        "paged": bool(enc_after or doc_after),
+        "results": result_rows,
+        "results_next": results.next,
+        "result_count": visible_results(request.user).filter(patient=patient).count(),
+        "paged": bool(enc_after or doc_after or res_after),
         "can_upload": has(request.user, "add_document"),
         "can_see_access_log": has(request.user, "view_access_log"),
     }

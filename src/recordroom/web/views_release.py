@@ -47,6 +47,7 @@ from recordroom.release.models import (
     RequesterType,
     Status,
 )
+from recordroom.release.results import select_results
 from recordroom.release.subpoenas import ASSURANCES, QPO_STATES
 from recordroom.web.request import actor_from_request
 
@@ -489,8 +490,11 @@ def _packet_context(req: ReleaseRequest, user: Any) -> dict[str, Any]:
     items = list(req.items.select_related("document__doc_type", "version")
                  .prefetch_related("redactions").order_by("position"))  # fmt: skip
     ready = req.status in (Status.QUALITY_REVIEW, Status.READY)
+    results_going, results_left = select_results(req, user)
     return {
         "workable": req.status in scope.WORKABLE,
+        "results_going": results_going,
+        "results_left": results_left,
         "included": [i for i in items if i.included],
         "left_out": [i for i in items if not i.included],
         "packet": packet,

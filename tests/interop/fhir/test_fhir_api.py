@@ -184,9 +184,9 @@ def test_encounter_read_and_search(api, encounter, chart_patient):
     listed = AuditEvent.objects.filter(action="chart.open").latest("id")
     assert listed.patient_id == str(chart_patient.pk)
     assert json.loads(listed.detail) == {"fhir": "Encounter", "search": True}
-    unknown = api.get("Observation")
+    unknown = api.get("MedicationRequest")
     assert unknown.status_code == 404
-    assert unknown.json()["issue"][0]["expression"] == ["Observation"]
+    assert unknown.json()["issue"][0]["expression"] == ["MedicationRequest"]
 
 
 def test_document_reference_and_binary(api, document, encounter):
@@ -249,7 +249,8 @@ def test_capability_statement_lists_what_is_implemented(db):
     resources = {r["type"]: r for r in body["rest"][0]["resource"]}
     assert set(resources) == {
         "Patient", "Encounter", "DocumentReference", "Binary", "Condition", "Procedure",
-        "Practitioner", "Organization", "AuditEvent", "Provenance"}  # fmt: skip
+        "Practitioner", "Organization", "AuditEvent", "Provenance",
+        "DiagnosticReport", "Observation"}  # fmt: skip
     assert {i["code"] for i in resources["Condition"]["interaction"]} == {
         "read",
         "search-type",

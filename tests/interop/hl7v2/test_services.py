@@ -93,7 +93,7 @@ def test_malformed_message_is_rejected(facility):
 
 
 def test_unsupported_type_is_rejected(facility):
-    raw = adt().replace(b"ADT^A04^ADT_A01", b"ORU^R01^ORU_R01")
+    raw = adt().replace(b"ADT^A04^ADT_A01", b"SIU^S12^SIU_S12")
     ack = handle(raw)
     assert ack.code == "AR" and ack.location == "MSH-9.1"
 

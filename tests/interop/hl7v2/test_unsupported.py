@@ -24,7 +24,7 @@ def _msa(ack) -> list[str]:
 @pytest.mark.parametrize(
     ("msh9", "name"),
     [
-        ("ORU^R01^ORU_R01", "observation"),
+        ("ORM^O01^ORM_O01", "treatment order"),
         ("SIU^S12^SIU_S12", "schedule"),
         ("BAR^P01^BAR_P01", "billing account"),
         ("DFT^P03^DFT_P03", "financial transaction"),

@@ -29,7 +29,8 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, NotFound, ValidationFailed
 from recordroom.mpi.models import Facility, Patient, PatientIdentifier
 
-PATIENT_TYPES = ("Patient", "Encounter", "Condition", "Procedure", "DocumentReference")
+PATIENT_TYPES = ("Patient", "Encounter", "Condition", "Procedure", "DocumentReference",
+                 "DiagnosticReport", "Observation")  # fmt: skip
 SYSTEM_TYPES = (*PATIENT_TYPES, "Practitioner", "Organization")
 BATCH = 500
 CHUNK = 1 << 20  # plaintext bytes per encrypted chunk
@@ -37,7 +38,10 @@ CHUNK = 1 << 20  # plaintext bytes per encrypted chunk
 # organizations keep no time: a _since export includes them all).
 CHANGED = {"Patient": "updated_at", "Encounter": "created_at",
            "Condition": "updated_at", "Procedure": "updated_at",
-           "DocumentReference": "updated_at"}  # fmt: skip
+           "DocumentReference": "updated_at", "DiagnosticReport": "updated_at",
+           "Observation": "updated_at"}  # fmt: skip
+# The field that ties a type's rows to the patient, where it is not `patient`.
+PATIENT_FIELD = {"Observation": "report__patient"}
 
 
 def export_dir(job: ExportJob) -> Path:
@@ -97,7 +101,7 @@ def _rows(job: ExportJob, rtype: str) -> Iterator[list[Any]]:
     if rtype == "Patient":
         qs = qs.filter(pk__in=cohort(job).values("pk"))
     elif rtype in PATIENT_TYPES:
-        qs = qs.filter(patient__in=cohort(job))
+        qs = qs.filter(**{f"{PATIENT_FIELD.get(rtype, 'patient')}__in": cohort(job)})
     if job.since and rtype in CHANGED:
         qs = qs.filter(**{f"{CHANGED[rtype]}__gte": job.since})
     last = None

@@ -27,6 +27,11 @@ INCLUDES: dict[tuple[str, str], tuple[str, str]] = {
     ("DocumentReference", "patient"): ("Patient", "patient_id"),
     ("DocumentReference", "encounter"): ("Encounter", "encounter_id"),
     ("DocumentReference", "author"): ("Practitioner", "author_id"),
+    ("DiagnosticReport", "patient"): ("Patient", "patient_id"),
+    ("DiagnosticReport", "encounter"): ("Encounter", "encounter_id"),
+    ("DiagnosticReport", "performer"): ("Practitioner", "performer_id"),
+    ("Observation", "patient"): ("Patient", "patient_id"),
+    ("Observation", "encounter"): ("Encounter", "encounter_id"),
 }
 # `subject` is `patient` on these types (search.declare): included alike.
 INCLUDES.update({(t, "subject"): v for (t, p), v in list(INCLUDES.items())
@@ -37,6 +42,8 @@ COMPARTMENT = (
     ("Condition", "patient_id", "updated_at"),
     ("Procedure", "patient_id", "updated_at"),
     ("DocumentReference", "patient_id", "updated_at"),
+    ("DiagnosticReport", "patient_id", "updated_at"),
+    ("Observation", "report__patient_id", "updated_at"),
 )
 EVERYTHING_LIMIT = 5000
 REVINCLUDE_LIMIT = 1000  # per page; past it the search is refused, never cut

@@ -381,4 +381,5 @@ PARAM_TYPES = {"_id": "token", "identifier": "token", "name": "string",
                "status": "token", "type": "token", "category": "token",
                "encounter": "reference", "code": "token",
                "clinical-status": "token", "recorded-date": "date",
-               "agent": "reference", "target": "reference"}  # fmt: skip
+               "agent": "reference", "target": "reference",
+               "subject": "reference"}  # fmt: skip

@@ -37,7 +37,7 @@ from recordroom.records.models import (
 )
 from recordroom.records.services import get_document, visible_documents
 
-from . import mapping, provenance, search
+from . import mapping, provenance, results, search
 from .params import (
     AUDIT_PARAMS,
     CONDITION_PARAMS,
@@ -266,6 +266,12 @@ REGISTRY: dict[str, ResourceType] = {
         ResourceType("Procedure", "view_chart", "view_chart", PROCEDURE_PARAMS,
                      _clinical_queryset(Procedure), _map(mapping.procedure),
                      writable=True, last_updated=UPDATED),
+        ResourceType("DiagnosticReport", "view_chart", "view_chart",
+                     results.DIAGNOSTIC_REPORT_PARAMS, results.report_queryset,
+                     results.map_reports, results.read_report),
+        ResourceType("Observation", "view_chart", "view_chart",
+                     results.OBSERVATION_PARAMS, results.observation_queryset,
+                     results.map_observations, results.read_observation),
         ResourceType("Practitioner", "view_chart", "view_chart", PRACTITIONER_PARAMS,
                      lambda user: Provider.objects.all(), _map(mapping.practitioner),
                      writable=True, chart_content=False),

@@ -82,16 +82,7 @@ def apply_mdm(actor: Actor, msg: Message) -> Applied:
     txa = msg.segment("TXA")
     if txa is None:
         raise Hl7Error(f"MDM^{event} needs a TXA segment", "TXA", "100")
-    facility = pidf.facility_of(msg, pid)
-    mrn = pidf.mrn(pid)
-    patient = pidf.find_patient(facility, mrn)
-    if patient is None:
-        raise Hl7Error(
-            f"no patient with MRN {mrn!r} at {facility.code}; send the registration "
-            "(ADT A04 or A28) first, then reprocess this message",
-            "PID-3",
-            "204",
-        )
+    facility, patient = pidf.known_patient(msg, pid)
     number = txa.comp(12)
     if event in NOTIFICATIONS:
         note = (

@@ -227,3 +227,18 @@ def identifiers(msg: Message, pid: Segment, facility: Facility) -> list[Identifi
             out.append(IdentifierIn(kind=kind, value=cx.value, type_code=cx.type_code,
                                     system=cx.system(sender), facility=owner))  # fmt: skip
     return out
+
+def known_patient(msg: Message, pid: Segment) -> tuple[Facility, Patient]:
+    """The facility and the registered patient PID-3 names; an unknown MRN is an
+    error naming PID-3 (never a new chart: only ADT registers patients)."""
+    facility = facility_of(msg, pid)
+    value = mrn(pid)
+    patient = find_patient(facility, value)
+    if patient is None:
+        raise Hl7Error(
+            f"no patient with MRN {value!r} at {facility.code}; send the registration "
+            "(ADT A04 or A28) first, then reprocess this message",
+            "PID-3",
+            "204",
+        )
+    return facility, patient

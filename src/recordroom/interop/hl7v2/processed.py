@@ -12,6 +12,7 @@ from recordroom.kernel.actor import Actor
 from .ack import Applied
 from .adt import apply_adt
 from .mdm import apply_mdm
+from .oru import apply_oru
 from .parser import Message
 
 Handler = Callable[[Actor, Message], Applied]
@@ -52,6 +53,7 @@ PROCESSED: tuple[Processed, ...] = (
     Processed("MDM", "T09", apply_mdm, "replacement notification: acknowledged, nothing filed"),
     Processed("MDM", "T10", apply_mdm, "replacement with content: a corrected version"),
     Processed("MDM", "T11", apply_mdm, "document cancel: entered in error"),
+    Processed("ORU", "R01", apply_oru, "unsolicited observation: lab and radiology results filed to the patient and visit"),
 )  # fmt: skip
 
 BY_CODE: dict[tuple[str, str], Processed] = {

@@ -1,5 +1,5 @@
-"""Patients over the JSON API: search (with account numbers), registration, and the
-chart's pages of encounters and documents, and filing an uploaded document.
+"""Patients over the JSON API: search (with account numbers), registration, the
+chart's pages of encounters, documents and results, and filing an uploaded document.
 
 Thin adapters: parse, call one service, render. Reads of PHI are audited here
 (patient.search with its query, chart.open); writes are audited by the services.
@@ -38,10 +38,17 @@ from ..chart import (
     encounter_page,
     find_patients,
     record_search,
+    result_page,
 )
 from ..models import Document, DocumentType, Encounter, Provider
 from .common import actor_of, claimed_media_type, read_upload, service_start
-from .schemas import DocumentDetail, DocumentPage, DocumentUpload, EncounterPage
+from .schemas import (
+    DocumentDetail,
+    DocumentPage,
+    DocumentUpload,
+    EncounterPage,
+    ResultPage,
+)
 
 router = Router(tags=["records"])
 
@@ -127,6 +134,25 @@ def list_documents(
                          check=lambda p: require_chart(actor.user, p).audit())  # fmt: skip
     page = document_page(user=actor.user, patient=patient, after=after, limit=limit,
                          hide_restricted=True)  # fmt: skip
+    return {"items": page.items, "next": page.next}
+
+
+@router.get(
+    "/patients/{patient_id}/results", response=ResultPage,
+    openapi_extra={"x-capability": "view_chart"},
+)  # fmt: skip
+def list_results(
+    request: HttpRequest, patient_id: UUID, after: UUID | None = None,
+    limit: int = Query(50, ge=1, le=MAX_PAGE),
+) -> dict[str, Any]:  # fmt: skip
+    """The patient's lab and radiology results at your facilities, newest first,
+    each with the values of its current version; results whose sensitivity labels
+    you may not read are left out."""
+    actor = actor_of(request)
+    patient = open_chart(actor, patient_id, part="results",
+                         check=lambda p: require_chart(actor.user, p).audit())  # fmt: skip
+    page = result_page(user=actor.user, patient=patient, after=after, limit=limit,
+                       hide_restricted=True)  # fmt: skip
     return {"items": page.items, "next": page.next}
 
 

@@ -17,6 +17,8 @@ from ..models import (
     DocumentVersion,
     Encounter,
     Provider,
+    ResultObservation,
+    ResultReport,
     Signature,
     SignatureMeaning,
 )
@@ -114,6 +116,73 @@ class DocumentOut(Schema):
 
 class DocumentPage(Schema):
     items: list[DocumentOut]
+    next: UUID | None
+
+
+class ObservationOut(Schema):
+    id: UUID
+    code: str
+    code_system: str
+    display: str
+    value_type: str = Field(description="HL7 value type: NM, SN, ST, TX, FT, CWE ...")
+    value: str = Field(description="As a reader sees it: '182', '<0.5', '1:128'")
+    value_code: str
+    value_code_system: str
+    units: str
+    reference_range: str
+    abnormal_flags: list[str] = Field(description="HL7 table 0078: H, L, HH, A ...")
+    abnormal: bool
+    status: str
+    effective_at: datetime | None
+    notes: str
+
+    @staticmethod
+    def resolve_value(obj: ResultObservation) -> str:
+        return obj.value_display()
+
+
+class ResultOut(Schema):
+    id: UUID
+    patient: UUID
+    category: str = Field(description="Diagnostic service section (HL7 table 0074)")
+    code: str
+    code_system: str
+    display: str
+    status: str
+    version: int = Field(description="Number of the current version")
+    effective_at: datetime | None
+    issued_at: datetime | None
+    encounter: UUID | None
+    visit_number: str
+    facility: str
+    placer_number: str
+    filler_number: str
+    performer: ProviderRef | None
+    performer_name: str
+    conclusion: str
+    notes: str
+    sensitivity: list[str]
+    values: list[ObservationOut]
+
+    @staticmethod
+    def resolve_patient(obj: ResultReport) -> UUID:
+        return obj.patient_id  # type: ignore[return-value]
+
+    @staticmethod
+    def resolve_encounter(obj: ResultReport) -> UUID | None:
+        return obj.encounter_id  # type: ignore[return-value]
+
+    @staticmethod
+    def resolve_facility(obj: ResultReport) -> str:
+        return obj.facility.code
+
+    @staticmethod
+    def resolve_values(obj: ResultReport) -> list[ResultObservation]:
+        return obj.current  # type: ignore[attr-defined,no-any-return]
+
+
+class ResultPage(Schema):
+    items: list[ResultOut]
     next: UUID | None
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0004_conditions_procedures_organizations'),
+        ('records', '0005_results'),
     ]
 
     operations = [
