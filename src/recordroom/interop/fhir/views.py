@@ -140,7 +140,8 @@ def _dispatch(
             _audit_refusal(request, actor, exc, view, kwargs)
         return outcome(403, "forbidden", exc.message, exc.field)
     except RecordroomError as exc:
-        code = "invalid" if exc.status < 500 else "processing"
+        code = ("conflict" if exc.status in (409, 412) else "invalid"
+                if exc.status < 500 else "processing")  # fmt: skip
         return outcome(exc.status if exc.status != 422 else 400, code,
                        exc.message, exc.field)  # fmt: skip
 
@@ -310,11 +311,15 @@ def _written(
     sensitivity labels keep the writer from reading it back, an OperationOutcome
     saying so instead (the write is done: a feed may file what it may not read)."""
     try:
-        body, _ = rt.read_one(actor, str(result.target_id))
+        body, patient_id = rt.read_one(actor, str(result.target_id))
     except PermissionDenied as exc:
         body = mapping.operation_outcome(
             "informational", f"stored; {exc.message}", severity="information"
         )
+    else:
+        if result.status == "unchanged":  # shown, not written (If-None-Exist)
+            _audit_read(actor, rt, [patient_id],
+                        {"fhir": f"{rt.name}/{result.target_id}"})  # fmt: skip
     resp = fhir_response(body, status)
     resp["Location"] = request.build_absolute_uri(
         f"/fhir/R4/{rt.name}/{result.target_id}"

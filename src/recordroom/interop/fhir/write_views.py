@@ -12,6 +12,8 @@ from django.http import HttpRequest, QueryDict
 
 from recordroom.accounts.permissions import require
 from recordroom.accounts.scopes import require_scope
+from recordroom.audit.services import EventSpec, record_many
+from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, TooLarge
 from recordroom.mpi.models import Facility
@@ -34,6 +36,7 @@ WRITE_CAPABILITY = {
 }
 STATUS_LINE = {"created": "201 Created", "updated": "200 OK", "unchanged": "200 OK",
                "skipped": "200 OK"}  # fmt: skip
+ERROR_LINE = {400: "400 Bad Request", 412: "412 Precondition Failed"}
 
 
 class PreconditionFailed(Conflict):
@@ -114,9 +117,8 @@ def transaction(actor: Actor, body: dict[str, Any], base: str) -> dict[str, Any]
         entries.append(Entry(resource=res, full_url=str(e.get("fullUrl") or ""),
                              method=method, url=str(req.get("url") or ""),
                              if_none_exist=str(req.get("ifNoneExist") or "")))  # fmt: skip
-    writer = writer_for(actor)
-    _conditional(actor, writer, entries)
-    results = writer.apply(entries, all_or_nothing=kind == "transaction")
+    _conditional(actor, entries, batch=kind == "batch")
+    results = writer_for(actor).apply(entries, all_or_nothing=kind == "transaction")
     return {
         "resourceType": "Bundle",
         "type": f"{kind}-response",
@@ -126,8 +128,9 @@ def transaction(actor: Actor, body: dict[str, Any], base: str) -> dict[str, Any]
 
 def _response_entry(r: Result, base: str) -> dict[str, Any]:
     if r.status == "rejected":
-        oo = mapping.operation_outcome("invalid", r.reason, r.expression or None)
-        return {"response": {"status": "400 Bad Request", "outcome": oo}}
+        code = "invalid" if r.http_status == 400 else "conflict"
+        oo = mapping.operation_outcome(code, r.reason, r.expression or None)
+        return {"response": {"status": ERROR_LINE[r.http_status], "outcome": oo}}
     response: dict[str, Any] = {"status": STATUS_LINE[r.status]}
     if r.target_id:
         response["location"] = f"{r.resource_type}/{r.target_id}"
@@ -137,22 +140,30 @@ def _response_entry(r: Result, base: str) -> dict[str, Any]:
     return entry
 
 
-def _conditional(actor: Actor, writer: Writer, entries: list[Entry]) -> None:
-    """If-None-Exist: an entry whose query finds one resource becomes that
-    resource (nothing created); two or more is a 412, as the specification says."""
+def _conditional(actor: Actor, entries: list[Entry], *, batch: bool) -> None:
+    """If-None-Exist: an entry whose query finds one resource is answered by that
+    resource, left unchanged (200); two or more is a 412 (the whole transaction,
+    or that entry of a batch), as the specification says; none creates."""
+    searches = []
     for entry in entries:
         if not entry.if_none_exist or not isinstance(entry.resource, dict):
             continue
         rt = resource_type(entry.resource["resourceType"])
         found = _search_ids(actor, rt, entry.if_none_exist)
+        searches.append(EventSpec(actor, actions.PATIENT_SEARCH.name, detail={
+            "fhir": rt.name, "ifNoneExist": entry.if_none_exist,
+            "results": len(found)}))  # fmt: skip
         if len(found) > 1:
-            raise PreconditionFailed(
-                f"If-None-Exist {entry.if_none_exist!r} matches {len(found)} "
-                f"{rt.name} resources; make the query select one"
-            )
-        if found:
-            entry.url = f"{rt.name}/{found[0]}"
-            entry.method = "PUT"
+            message = (f"If-None-Exist {entry.if_none_exist!r} matches "
+                       f"{len(found)} {rt.name} resources; make the query select one")  # fmt: skip
+            if not batch:
+                record_many(searches)
+                raise PreconditionFailed(message, field="If-None-Exist")
+            entry.refusal = message
+        elif found:
+            entry.found = found[0]
+    if searches:
+        record_many(searches)
 
 
 def _search_ids(actor: Actor, rt: ResourceType, query: str) -> list[Any]:
@@ -183,9 +194,8 @@ def create(
                       "DocumentReference.content.attachment.data", field="Binary")  # fmt: skip
     _require_write(actor, rtype, "POST")
     entry = Entry(resource=body, method="POST", url=rtype, if_none_exist=if_none_exist)
-    writer = writer_for(actor)
-    _conditional(actor, writer, [entry])
-    result = _single(writer, entry)
+    _conditional(actor, [entry], batch=False)
+    result = _single(writer_for(actor), entry)
     return (201 if result.status == "created" else 200), result
 
 

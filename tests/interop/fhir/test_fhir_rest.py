@@ -1,0 +1,132 @@
+"""FHIR R4 REST semantics (R-INT-4): conditional create leaves a match alone, the
+base answers without a trailing slash, malformed bodies are 400 OperationOutcomes,
+versions (meta.versionId, ETag, If-Match, vread, _history), update-as-create and
+reads inside a batch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from recordroom.audit.models import AuditEvent
+from recordroom.mpi.models import Patient, PatientName
+from tests.interop.fhir.test_fhir_api import BASE, fhir_for
+from tests.interop.fhir.test_fhir_write import patient
+
+
+@pytest.fixture
+def api(him):
+    fhir = fhir_for(him)
+
+    def send(method: str, path: str, body, content_type="application/fhir+json",
+             **headers):  # fmt: skip
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        return getattr(fhir.client, method)(
+            path if path.startswith("/") else BASE + path, data=data,
+            content_type=content_type, headers={**fhir.headers, **headers},
+        )  # fmt: skip
+
+    fhir.send = send
+    return fhir
+
+
+def _legal_family(pid: str) -> str:
+    return PatientName.objects.get(patient_id=pid, use="legal",
+                                   period_end__isnull=True).family  # fmt: skip
+
+
+def test_r_int_4_conditional_create_returns_the_match_unchanged(api, facility):
+    first = api.send("post", "Patient", patient(facility))
+    assert first.status_code == 201
+    pid = first.json()["id"]
+    writes = AuditEvent.objects.filter(action="interop.write").count()
+    other = patient(facility, family="Overwritten")
+    resp = api.send("post", "Patient", other,
+                    **{"If-None-Exist": f"identifier={facility.mrn_system}|W5001"})  # fmt: skip
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["id"] == pid
+    assert resp["Location"] == f"http://testserver{BASE}Patient/{pid}"
+    assert {n["family"] for n in body["name"]} == {"Adeyemi"}
+    assert _legal_family(pid) == "Adeyemi"  # the chart was left alone
+    assert AuditEvent.objects.filter(action="interop.write").count() == writes
+    assert Patient.objects.count() == 1
+
+
+def test_r_int_4_conditional_create_in_a_transaction_leaves_the_match_alone(
+    api, facility
+):
+    pid = api.send("post", "Patient", patient(facility)).json()["id"]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:11111111-1111-4111-8111-111111111111",
+         "resource": patient(facility, family="Overwritten"),
+         "request": {"method": "POST", "url": "Patient",
+                     "ifNoneExist": f"identifier={facility.mrn_system}|W5001"}},
+        {"resource": {"resourceType": "Encounter", "status": "finished",
+                      "class": {"code": "AMB"},
+                      "identifier": [{"system": "urn:acct", "value": "A-1"}],
+                      "subject": {"reference":
+                                  "urn:uuid:11111111-1111-4111-8111-111111111111"},
+                      "period": {"start": "2026-10-01T08:00:00Z"}},
+         "request": {"method": "POST", "url": "Encounter"}},
+    ]}  # fmt: skip
+    resp = api.send("post", "", bundle)
+    assert resp.status_code == 200, resp.content
+    entries = resp.json()["entry"]
+    assert entries[0]["response"]["status"] == "200 OK"
+    assert entries[0]["response"]["location"].startswith(f"Patient/{pid}")
+    assert entries[1]["response"]["status"] == "201 Created"
+    assert _legal_family(pid) == "Adeyemi"
+    enc = api.get(entries[1]["response"]["location"].split("/_history")[0]).json()
+    assert enc["subject"]["reference"] == f"Patient/{pid}"
+
+
+def test_r_int_4_conditional_create_with_two_matches_is_412(api, facility):
+    api.send("post", "Patient", patient(facility, mrn="A1", family="Twin"))
+    api.send("post", "Patient", patient(facility, mrn="A2", family="Twin"))
+    resp = api.send("post", "Patient", patient(facility, mrn="A3", family="Twin"),
+                    **{"If-None-Exist": "family=Twin"})  # fmt: skip
+    assert resp.status_code == 412
+    issue = resp.json()["issue"][0]
+    assert "matches 2 Patient resources" in issue["diagnostics"]
+    assert Patient.objects.count() == 2
+
+
+def test_r_int_4_conditional_create_without_a_match_creates(api, facility):
+    resp = api.send("post", "Patient", patient(facility),
+                    **{"If-None-Exist": f"identifier={facility.mrn_system}|W5001"})  # fmt: skip
+    assert resp.status_code == 201
+    assert Patient.objects.filter(pk=resp.json()["id"]).exists()
+
+
+def test_r_int_4_a_batch_answers_412_for_its_ambiguous_entry_only(api, facility):
+    api.send("post", "Patient", patient(facility, mrn="A1", family="Twin"))
+    api.send("post", "Patient", patient(facility, mrn="A2", family="Twin"))
+    bundle = {"resourceType": "Bundle", "type": "batch", "entry": [
+        {"resource": patient(facility, mrn="A3", family="Twin"),
+         "request": {"method": "POST", "url": "Patient", "ifNoneExist": "family=Twin"}},
+        {"resource": patient(facility, mrn="B1", family="Solo"),
+         "request": {"method": "POST", "url": "Patient"}},
+    ]}  # fmt: skip
+    entries = api.send("post", "", bundle).json()["entry"]
+    assert entries[0]["response"]["status"] == "412 Precondition Failed"
+    assert "matches 2 Patient resources" in (
+        entries[0]["response"]["outcome"]["issue"][0]["diagnostics"]
+    )
+    assert entries[1]["response"]["status"] == "201 Created"
+    assert Patient.objects.count() == 3
+
+
+def test_r_int_4_the_base_without_a_trailing_slash_takes_a_transaction(api, facility):
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": patient(facility), "request": {"method": "POST", "url": "Patient"}},
+    ]}  # fmt: skip
+    resp = api.send("post", "/fhir/R4", bundle)
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["entry"][0]["response"]["status"] == "201 Created"
+    assert Patient.objects.count() == 1
+    got = api.client.get("/fhir/R4", headers=api.headers)
+    assert got.status_code == 400  # as /fhir/R4/: not a redirect
+    assert got["Content-Type"].startswith("application/fhir+json")
+    assert "whole-system search" in got.json()["issue"][0]["diagnostics"]
