@@ -111,8 +111,9 @@ def test_r_int_4_a_batch_answers_412_for_its_ambiguous_entry_only(api, facility)
     ]}  # fmt: skip
     entries = api.send("post", "", bundle).json()["entry"]
     assert entries[0]["response"]["status"] == "412 Precondition Failed"
-    assert "matches 2 Patient resources" in (
-        entries[0]["response"]["outcome"]["issue"][0]["diagnostics"]
+    assert (
+        "matches 2 Patient resources"
+        in (entries[0]["response"]["outcome"]["issue"][0]["diagnostics"])
     )
     assert entries[1]["response"]["status"] == "201 Created"
     assert Patient.objects.count() == 3
@@ -130,3 +131,78 @@ def test_r_int_4_the_base_without_a_trailing_slash_takes_a_transaction(api, faci
     assert got.status_code == 400  # as /fhir/R4/: not a redirect
     assert got["Content-Type"].startswith("application/fhir+json")
     assert "whole-system search" in got.json()["issue"][0]["diagnostics"]
+
+
+GOOD = ('{"resourceType":"Patient","gender":"female","birthDate":"1979-03-14",'
+        '"identifier":[{"system":"urn:oid:1.2.3","value":"W1"}],')  # fmt: skip
+MALFORMED = {
+    "nesting": (GOOD + '"name":' + "[" * 10000 + "]" * 10000 + "}",
+                "nests arrays or objects deeper than 100 levels"),
+    "nesting past our serializers": (GOOD + '"name":' + "[" * 300 + "]" * 300 + "}",
+                                     "Patient.name[0][0][0]"),
+    "integer beyond 64 bits": (GOOD + '"multipleBirthInteger":123456789012345678901}',
+                               "Patient.multipleBirthInteger: 123456789012345678901 "
+                               "is beyond 64 bits"),
+    "integer of 5000 digits": (GOOD + '"multipleBirthInteger":' + "9" * 5000 + "}",
+                               "is beyond 64 bits"),
+    "unpaired surrogate": (GOOD + '"name":[{"family":"\\ud800x"}]}',
+                           "Patient.name[0].family holds an unpaired surrogate "
+                           "(U+D800) at character 0"),
+    "NUL character": (GOOD + '"name":[{"family":"A\\u0000"}]}',
+                      "Patient.name[0].family holds a control character (U+0000)"),
+    "NaN": (GOOD + '"multipleBirthInteger":NaN}', "NaN is not a JSON number"),
+    "infinite number": (GOOD + '"multipleBirthInteger":1e999}',
+                        "1e999 is too large a number"),
+    "invalid UTF-8": (b'{"resourceType":"Patient","name":[{"family":"\xc3\x28"}]}',
+                      "the body is not UTF-8 (byte 45)"),
+    "truncated": (GOOD, "the body is not JSON"),
+}  # fmt: skip
+
+
+def _as_bundle(raw: bytes | str) -> bytes:
+    inner = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    return (b'{"resourceType":"Bundle","type":"transaction","entry":[{"resource":'
+            + inner + b',"request":{"method":"POST","url":"Patient"}}]}')  # fmt: skip
+
+
+@pytest.mark.parametrize("endpoint", ["create", "update", "transaction"])
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_r_int_4_malformed_bodies_are_400_operation_outcomes(api, endpoint, case):
+    raw, words = MALFORMED[case]
+    if endpoint == "transaction":
+        resp = api.send("post", "", _as_bundle(raw))
+        words = words.replace("Patient.", "Bundle.entry[0].resource.")
+    else:
+        resp = api.send(*(("post", "Patient") if endpoint == "create"
+                          else ("put", "Patient/W1")), raw)  # fmt: skip
+    assert resp.status_code == 400, resp.content[:300]
+    assert resp["Content-Type"].startswith("application/fhir+json")
+    issue = resp.json()["issue"][0]
+    assert issue["code"] == "invalid"
+    if case == "invalid UTF-8" and endpoint == "transaction":
+        words = "the body is not UTF-8 (byte 112)"
+    assert words in issue["diagnostics"]
+    assert not Patient.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "words"),
+    [
+        ("application/fhir+xml", "Content-Type 'application/fhir+xml' is not supported"),
+        ("text/plain", "Content-Type 'text/plain' is not supported"),
+        ("application/fhir+json; charset=iso-8859-1",
+         "charset 'iso-8859-1' is not supported; FHIR JSON is UTF-8"),
+    ],
+)  # fmt: skip
+def test_r_int_4_a_body_that_is_not_fhir_json_is_415(
+    api, facility, content_type, words
+):
+    for method, path in (("post", "Patient"), ("put", "Patient/W1"), ("post", "")):
+        resp = api.send(method, path, patient(facility), content_type=content_type)
+        assert resp.status_code == 415
+        issue = resp.json()["issue"][0]
+        assert (issue["code"], issue["diagnostics"].startswith(words)) == (
+            "not-supported", True)  # fmt: skip
+    assert not Patient.objects.exists()
+    ok = api.send("post", "Patient", patient(facility), content_type="application/json")
+    assert ok.status_code == 201

@@ -50,6 +50,7 @@ SMART_SERVICE = {
 }
 # Parameters about the result, not the resources; accepted for every type.
 RESULT_PARAMS = ("_count", "_after", "_format", "_include", "_total")
+ISSUE_CODE = {409: "conflict", 412: "conflict", 413: "too-long", 415: "not-supported"}
 
 
 # --- request plumbing -------------------------------------------------------------
@@ -140,8 +141,8 @@ def _dispatch(
             _audit_refusal(request, actor, exc, view, kwargs)
         return outcome(403, "forbidden", exc.message, exc.field)
     except RecordroomError as exc:
-        code = ("conflict" if exc.status in (409, 412) else "invalid"
-                if exc.status < 500 else "processing")  # fmt: skip
+        code = ISSUE_CODE.get(exc.status, "invalid" if exc.status < 500
+                              else "processing")  # fmt: skip
         return outcome(exc.status if exc.status != 422 else 400, code,
                        exc.message, exc.field)  # fmt: skip
 

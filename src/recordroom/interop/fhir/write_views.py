@@ -4,7 +4,6 @@ Thin adapters over the Writer; each call is one database transaction."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, TooLarge
 from recordroom.mpi.models import Facility
 
+from . import body as json_body
 from . import mapping
 from .params import Invalid
 from .registry import REGISTRY, ResourceType, resource_type
@@ -45,8 +45,10 @@ class PreconditionFailed(Conflict):
 
 def parse_body(request: HttpRequest) -> dict[str, Any]:
     """The request body as a JSON object, or Invalid naming what is wrong."""
+    json_body.check_media_type(request)
     limit = settings.FHIR_MAX_BODY_BYTES
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    length = str(request.META.get("CONTENT_LENGTH") or "0")
+    declared = int(length) if length.isdigit() else 0
     # Read the stream ourselves: Django's own 10 MB cap on request.body is for
     # forms; a Bundle may carry documents (RECORDROOM_FHIR_MAX_BODY_MB).
     data = b"" if declared > limit else request.read(limit + 1)
@@ -55,16 +57,7 @@ def parse_body(request: HttpRequest) -> dict[str, Any]:
         raise TooLarge(f"the body is {size:.1f} MB; the limit is {limit // 1048576} MB "
                        "(RECORDROOM_FHIR_MAX_BODY_MB): send documents in smaller "
                        "bundles or through the bulk import")  # fmt: skip
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Invalid(f"the body is not UTF-8 (byte {exc.start}); FHIR JSON is UTF-8"
-                      ) from None  # fmt: skip
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid(f"the body is not JSON: {exc.msg} at line {exc.lineno} column "
-                      f"{exc.colno}") from None  # fmt: skip
+    body = json_body.loads(data)
     if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
         raise Invalid("the body is not a FHIR resource (no resourceType)",
                       field="resourceType")  # fmt: skip
