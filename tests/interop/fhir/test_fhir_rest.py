@@ -11,6 +11,7 @@ import pytest
 
 from recordroom.audit.models import AuditEvent
 from recordroom.mpi.models import Patient, PatientName
+from tests import factories
 from tests.interop.fhir.test_fhir_api import BASE, fhir_for
 from tests.interop.fhir.test_fhir_write import patient
 
@@ -47,7 +48,8 @@ def test_r_int_4_conditional_create_returns_the_match_unchanged(api, facility):
     assert resp.status_code == 200
     body = resp.json()
     assert body["id"] == pid
-    assert resp["Location"] == f"http://testserver{BASE}Patient/{pid}"
+    assert resp["Location"] == (f"http://testserver{BASE}Patient/{pid}/_history/"
+                                f"{first.json()['meta']['versionId']}")  # fmt: skip
     assert {n["family"] for n in body["name"]} == {"Adeyemi"}
     assert _legal_family(pid) == "Adeyemi"  # the chart was left alone
     assert AuditEvent.objects.filter(action="interop.write").count() == writes
@@ -206,3 +208,165 @@ def test_r_int_4_a_body_that_is_not_fhir_json_is_415(
     assert not Patient.objects.exists()
     ok = api.send("post", "Patient", patient(facility), content_type="application/json")
     assert ok.status_code == 201
+
+
+# --- versions: meta.versionId, ETag, If-Match, vread, _history -------------------
+
+
+def _version(resp) -> str:
+    return resp.json()["meta"]["versionId"]
+
+
+def test_r_int_4_every_served_resource_has_a_version_and_last_updated(
+    api, him, facility, chart_patient, encounter
+):
+    from recordroom.records.models import Condition
+
+    Condition.objects.create(patient=chart_patient, encounter=encounter,
+                             code_system="http://hl7.org/fhir/sid/icd-10-cm", code="J18.9",
+                             display="Pneumonia")  # fmt: skip
+    factories.document(patient=chart_patient, facility=facility, encounter=encounter)
+    api.send("post", "Practitioner", {"resourceType": "Practitioner",
+             "name": [{"family": "Mbeki"}]})  # fmt: skip
+    pid = str(chart_patient.pk)
+    for rtype, params in [
+        ("Patient", {"_id": pid}), ("Encounter", {"patient": pid}),
+        ("Condition", {"patient": pid}), ("DocumentReference", {"patient": pid}),
+        ("Practitioner", {"family": "Mbeki"}),
+        ("Provenance", {"patient": pid}),
+    ]:  # fmt: skip
+        bundle = api.get(rtype, **params).json()
+        assert bundle["entry"], rtype
+        for entry in bundle["entry"]:
+            meta = entry["resource"]["meta"]
+            assert meta["versionId"].isdigit(), rtype
+            assert meta["lastUpdated"] > "2000-01-01T00:00:00", rtype
+    read = api.get(f"Patient/{pid}")
+    assert read["ETag"] == f'W/"{_version(read)}"'
+    assert read["Last-Modified"].endswith(" GMT")
+
+
+def test_r_int_4_a_change_by_any_path_is_a_new_version_and_if_match_catches_it(
+    api, facility
+):
+    """An HL7 feed or a clerk changes the chart between a client's read and its
+    update: the client's If-Match names the old version and is refused (412)."""
+    from recordroom.mpi.services import NameIn, change_legal_name
+
+    created = api.send("post", "Patient", patient(facility))
+    pid, v1 = created.json()["id"], _version(created)
+    assert created["ETag"] == f'W/"{v1}"'
+    read = api.get(f"Patient/{pid}")
+    assert (read["ETag"], _version(read)) == (f'W/"{v1}"', v1)
+    p = Patient.objects.get(pk=pid)
+    change_legal_name(actor=factories.SYSTEM, patient=p,
+                      new=NameIn(family="Adeyemi-Cole", given="Folake"))  # fmt: skip
+    v2 = _version(api.get(f"Patient/{pid}"))
+    assert int(v2) > int(v1)
+    stale = api.send("put", f"Patient/{pid}", {**patient(facility, family="Client"),
+                     "id": pid}, **{"If-Match": f'W/"{v1}"'})  # fmt: skip
+    assert stale.status_code == 412
+    issue = stale.json()["issue"][0]
+    assert issue["code"] == "conflict"
+    assert (
+        f'is not the current version of Patient/{pid} (it is W/"{v2}")'
+        in (issue["diagnostics"])
+    )
+    assert _legal_family(pid) == "Adeyemi-Cole"
+    fresh = api.send("put", f"Patient/{pid}", {**patient(facility, family="Client"),
+                     "id": pid}, **{"If-Match": f'W/"{v2}"'})  # fmt: skip
+    assert fresh.status_code == 200, fresh.content
+    v3 = _version(fresh)
+    assert int(v3) > int(v2) and fresh["ETag"] == f'W/"{v3}"'
+    assert fresh["Location"].endswith(f"/Patient/{pid}/_history/{v3}")
+    assert _legal_family(pid) == "Client"
+
+
+def test_r_int_4_an_encounter_updated_outside_fhir_changes_version(
+    api, chart_patient, encounter
+):
+    from recordroom.records.models import Encounter
+
+    before = api.get(f"Encounter/{encounter.pk}")
+    assert _version(before) == "1"
+    Encounter.objects.filter(pk=encounter.pk).update(status="cancelled")
+    after = api.get(f"Encounter/{encounter.pk}")
+    assert _version(after) == "2"
+    assert after.json()["meta"]["lastUpdated"] >= before.json()["meta"]["lastUpdated"]
+
+
+def test_r_int_4_vread_and_history(api, facility, chart_patient):
+    from fhir.resources.R4B.bundle import Bundle
+
+    from recordroom.mpi.services import update_patient
+
+    pid = str(chart_patient.pk)
+    update_patient(actor=factories.SYSTEM, patient=chart_patient,
+                   changes={"sex": "male"})  # fmt: skip
+    now = _version(api.get(f"Patient/{pid}"))
+    got = api.get(f"Patient/{pid}/_history/{now}")
+    assert got.status_code == 200 and got.json()["gender"] == "male"
+    assert got["ETag"] == f'W/"{now}"'
+    gone = api.get(f"Patient/{pid}/_history/1")
+    assert gone.status_code == 410
+    assert gone.json()["issue"][0]["diagnostics"].startswith(
+        f"Patient/{pid} version 1 is no longer kept: only the current version, {now}, "
+        "can be read"
+    )
+    assert api.get(f"Patient/{pid}/_history/99").status_code == 404
+    hist = api.get(f"Patient/{pid}/_history")
+    assert hist.status_code == 200
+    body = hist.json()
+    Bundle.model_validate(body)
+    assert (body["type"], body["total"]) == ("history", 1)
+    entry = body["entry"][0]
+    assert entry["resource"]["id"] == pid
+    assert entry["response"]["etag"] == f'W/"{now}"'
+    nobody = "00000000-0000-4000-8000-000000000000"
+    assert api.get(f"Patient/{nobody}/_history").status_code == 404
+    events = AuditEvent.objects.filter(action="chart.open", patient_id=pid)
+    assert events.count() >= 3  # each read of a version opened the chart
+
+
+def test_r_int_4_the_capability_statement_says_how_versions_are_kept(db):
+    from django.test import Client
+
+    body = Client().get(BASE + "metadata").json()
+    patient_entry = next(r for r in body["rest"][0]["resource"]
+                         if r["type"] == "Patient")  # fmt: skip
+    assert patient_entry["versioning"] == "versioned-update"
+    assert patient_entry["readHistory"] is False
+    assert patient_entry["updateCreate"] is False
+    assert {"vread", "history-instance"} <= {
+        i["code"] for i in patient_entry["interaction"]}  # fmt: skip
+
+
+# --- update-as-create: ids are ours ------------------------------------------------
+
+
+def test_r_int_4_put_to_an_id_we_do_not_know_is_405_and_creates_nothing(api, facility):
+    body = {**patient(facility), "id": "client-7"}
+    resp = api.send("put", "Patient/client-7", body)
+    assert resp.status_code == 405
+    issue = resp.json()["issue"][0]
+    assert issue["code"] == "not-supported"
+    assert issue["diagnostics"].startswith(
+        "PUT Patient/client-7: there is no Patient with this id here, and Recordroom "
+        "assigns ids itself"
+    )
+    assert not Patient.objects.exists()
+    assert api.send("put", "Patient/client-7", body,
+                    **{"If-Match": 'W/"1"'}).status_code == 412  # fmt: skip
+
+
+def test_r_int_4_put_to_the_id_a_client_sent_before_updates_that_resource(
+    api, facility
+):
+    first = api.send("post", "Patient", {**patient(facility), "id": "client-7"})
+    pid = first.json()["id"]
+    resp = api.send("put", "Patient/client-7",
+                    {**patient(facility, family="Renamed"), "id": "client-7"})  # fmt: skip
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["id"] == pid
+    assert _legal_family(pid) == "Renamed"
+    assert Patient.objects.count() == 1

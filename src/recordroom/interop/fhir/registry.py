@@ -36,7 +36,7 @@ from recordroom.records.models import (
 )
 from recordroom.records.services import get_document, visible_documents
 
-from . import mapping, provenance
+from . import mapping, provenance, versions
 from .params import (
     AUDIT_PARAMS,
     CONDITION_PARAMS,
@@ -200,7 +200,7 @@ class ResourceType:
     search_capability: str
     params: dict[str, Filter]
     queryset: Callable[[Any], QuerySet[Any]]
-    to_fhir: Callable[[Any, list[Any]], list[dict[str, Any]]]
+    mapper: Callable[[Any, list[Any]], list[dict[str, Any]]]
     read: Callable[[Actor, str], tuple[dict[str, Any], Any]] | None = None
     interactions: tuple[str, ...] = ("read", "search-type")
     writable: bool = False  # create, update, and in transaction/batch bundles
@@ -208,9 +208,17 @@ class ResourceType:
     chart_content: bool = True  # a read or search opens the patient's chart
     needs_one_of: tuple[str, ...] = ()  # a search must narrow by one of these
 
+    def to_fhir(self, user: Any, rows: list[Any]) -> list[dict[str, Any]]:
+        """The rows as FHIR resources, with their versions (meta)."""
+        bodies = self.mapper(user, rows)
+        if self.integer_ids:  # audit events are never changed: version 1
+            return versions.stamp_immutable(bodies)
+        return versions.stamp(self.name, bodies)
+
     def read_one(self, actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
         if self.read is not None:
-            return self.read(actor, rid)
+            body, patient = self.read(actor, rid)
+            return versions.stamp(self.name, [body])[0], patient
         key: Any = rid
         try:
             key = int(rid) if self.integer_ids else as_uuid(rid, "id")

@@ -18,4 +18,8 @@ urlpatterns = [
     path("Patient/<str:rid>/$everything", views.everything, name="fhir-everything"),
     path("<str:resource>", views.search, name="fhir-search"),
     path("<str:resource>/<str:rid>", views.read, name="fhir-read"),
+    path("<str:resource>/<str:rid>/_history", views.history, name="fhir-history"),
+    path(
+        "<str:resource>/<str:rid>/_history/<str:vid>", views.vread, name="fhir-vread"
+    ),  # fmt: skip
 ]

@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
@@ -33,7 +35,7 @@ from recordroom.records.access import require_chart, require_document
 from recordroom.records.models import DocumentVersion
 from recordroom.records.services import get_document, read_content
 
-from . import compartment, mapping, patient_paging, write_views
+from . import compartment, mapping, patient_paging, versions, write_views
 from .params import PARAM_TYPES, Invalid, as_uuid
 from .registry import REGISTRY, ResourceType, _patient_of, resource_type
 
@@ -50,7 +52,13 @@ SMART_SERVICE = {
 }
 # Parameters about the result, not the resources; accepted for every type.
 RESULT_PARAMS = ("_count", "_after", "_format", "_include", "_total")
-ISSUE_CODE = {409: "conflict", 412: "conflict", 413: "too-long", 415: "not-supported"}
+ISSUE_CODE = {
+    405: "not-supported",
+    409: "conflict",
+    412: "conflict",
+    413: "too-long",
+    415: "not-supported",
+}
 
 
 # --- request plumbing -------------------------------------------------------------
@@ -167,15 +175,75 @@ def read(request: HttpRequest, actor: Actor, resource: str, rid: str) -> HttpRes
     rt = resource_type(resource)
     if request.method == "PUT":
         result = write_views.update(
-            actor, resource, rid, write_views.parse_body(request)
-        )
+            actor, resource, rid, write_views.parse_body(request),
+            request.headers.get("If-Match", ""),
+        )  # fmt: skip
         return _written(request, actor, rt, result, 201 if result.status == "created"
                         else 200)  # fmt: skip
+    body = _read_audited(actor, rt, rid)
+    return _versioned(fhir_response(body), body)
+
+
+def _read_audited(actor: Actor, rt: ResourceType, rid: str) -> dict[str, Any]:
     require_scope(actor, rt.name, "read")
     require(actor.user, rt.capability)
     body, patient_id = rt.read_one(actor, rid)
-    _audit_read(actor, rt, [patient_id], {"fhir": f"{resource}/{rid}"})
-    return fhir_response(body)
+    _audit_read(actor, rt, [patient_id], {"fhir": f"{rt.name}/{rid}"})
+    return body
+
+
+def _versioned(resp: HttpResponse, body: dict[str, Any]) -> HttpResponse:
+    """ETag and Last-Modified of a resource (FHIR http: read, vread, create, update)."""
+    meta = body.get("meta") or {}
+    if "versionId" in meta:
+        resp["ETag"] = versions.etag(meta["versionId"])
+    if meta.get("lastUpdated"):
+        at = parse_datetime(meta["lastUpdated"])
+        if at is not None:
+            resp["Last-Modified"] = http_date(at.timestamp())
+    return resp
+
+
+@fhir_view()
+def vread(
+    request: HttpRequest, actor: Actor, resource: str, rid: str, vid: str
+) -> HttpResponse:
+    """GET Type/id/_history/vid: the current version; an older one is Gone (only
+    the current version is kept as FHIR: readHistory false)."""
+    rt = resource_type(resource)
+    body = _read_audited(actor, rt, rid)
+    now = body.get("meta", {}).get("versionId")
+    if vid != now:
+        known = vid.isdigit() and now is not None and 0 < int(vid) < int(now)
+        resp = outcome(410 if known else 404, "deleted" if known else "not-found",
+                       f"{resource}/{rid} version {vid} is "
+                       f"{'no longer kept' if known else 'not a version of it'}: only "
+                       f"the current version, {now}, can be read (the audit trail and "
+                       f"Provenance?target={resource}/{rid} say who changed it, when)")  # fmt: skip
+        return resp
+    return _versioned(fhir_response(body), body)
+
+
+@fhir_view()
+def history(
+    request: HttpRequest, actor: Actor, resource: str, rid: str
+) -> HttpResponse:
+    """GET Type/id/_history: a history Bundle holding the current version, the one
+    version kept as FHIR."""
+    rt = resource_type(resource)
+    body = _read_audited(actor, rt, rid)
+    meta = body.get("meta", {})
+    url = request.build_absolute_uri(f"/fhir/R4/{resource}/{rid}")
+    return fhir_response({
+        "resourceType": "Bundle", "type": "history", "total": 1,
+        "link": [{"relation": "self", "url": request.build_absolute_uri()}],
+        "entry": [{"fullUrl": url, "resource": body,
+                   "request": {"method": "PUT", "url": f"{resource}/{rid}"},
+                   "response": {"status": "200 OK",
+                                "etag": versions.etag(meta.get("versionId", "1")),
+                                **({"lastModified": meta["lastUpdated"]}
+                                   if meta.get("lastUpdated") else {})}}],
+    })  # fmt: skip
 
 
 def _audit_read(
@@ -321,9 +389,15 @@ def _written(
         if result.status == "unchanged":  # shown, not written (If-None-Exist)
             _audit_read(actor, rt, [patient_id],
                         {"fhir": f"{rt.name}/{result.target_id}"})  # fmt: skip
-    resp = fhir_response(body, status)
+    resp = _versioned(fhir_response(body, status), body)
+    vid = (
+        body.get("meta", {}).get("versionId")
+        if body["resourceType"] == rt.name
+        else None
+    )
+    history = f"/_history/{vid}" if vid else ""
     resp["Location"] = request.build_absolute_uri(
-        f"/fhir/R4/{rt.name}/{result.target_id}"
+        f"/fhir/R4/{rt.name}/{result.target_id}{history}"
     )
     return resp
 
@@ -438,11 +512,17 @@ def capability_statement(base: str) -> dict[str, Any]:
     for rt in REGISTRY.values():
         interactions = [
             *rt.interactions,
+            "vread",
+            "history-instance",
             *(("create", "update") if rt.writable else ()),
         ]
         entry: dict[str, Any] = {
             "type": rt.name,
             "interaction": [{"code": i} for i in interactions],
+            # Every change counts a version (ETag, If-Match); only the current
+            # version is kept as FHIR: vread of an older one is 410 Gone.
+            "versioning": "versioned-update" if rt.writable else "versioned",
+            "readHistory": False,
             "searchParam": [{"name": p, "type": PARAM_TYPES[p]} for p in rt.params],
         }
         included = [f"{t}:{p}" for t, p in compartment.INCLUDES if t == rt.name]
@@ -450,7 +530,8 @@ def capability_statement(base: str) -> dict[str, Any]:
             entry["searchInclude"] = included
         if rt.writable:
             entry["conditionalCreate"] = True
-            entry["updateCreate"] = True  # PUT with the client's own id creates
+            # Ids are ours to assign (opaque UUIDs): PUT to an unknown id is a 405.
+            entry["updateCreate"] = False
         if rt.name == "Patient":
             entry["operation"] = [{"name": "everything", "definition":
                 "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]  # fmt: skip

@@ -5,22 +5,27 @@ Thin adapters over the Writer; each call is one database transaction."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
+from django.db import transaction as db_transaction
 from django.http import HttpRequest, QueryDict
 
 from recordroom.accounts.permissions import require
 from recordroom.accounts.scopes import require_scope
 from recordroom.audit.services import EventSpec, record_many
+from recordroom.interop.models import SourceKey
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
-from recordroom.kernel.errors import Conflict, TooLarge
+from recordroom.kernel.errors import RecordroomError, TooLarge
 from recordroom.mpi.models import Facility
 
 from . import body as json_body
-from . import mapping
+from . import mapping, versions
 from .params import Invalid
 from .registry import REGISTRY, ResourceType, resource_type
+from .values import as_uuid
+from .versions import PreconditionFailed
 from .writer import BundleRejected, Entry, Result, Writer
 
 # What each type needs to be written (the same capabilities as the web app).
@@ -36,11 +41,17 @@ WRITE_CAPABILITY = {
 }
 STATUS_LINE = {"created": "201 Created", "updated": "200 OK", "unchanged": "200 OK",
                "skipped": "200 OK"}  # fmt: skip
+
+
+class NoCreateOnUpdate(RecordroomError):
+    """FHIR: 405 when "the resource did not exist prior to the update, and the
+    server does not allow client defined ids"."""
+
+    code = "not-supported"
+    status = 405
+
+
 ERROR_LINE = {400: "400 Bad Request", 412: "412 Precondition Failed"}
-
-
-class PreconditionFailed(Conflict):
-    status = 412
 
 
 def parse_body(request: HttpRequest) -> dict[str, Any]:
@@ -192,8 +203,14 @@ def create(
     return (201 if result.status == "created" else 200), result
 
 
-def update(actor: Actor, rtype: str, rid: str, body: dict[str, Any]) -> Result:
-    """PUT Type/id: our id (an update) or the client's own id (create or update)."""
+def update(
+    actor: Actor, rtype: str, rid: str, body: dict[str, Any], if_match: str = ""
+) -> Result:
+    """PUT Type/id: an update of one of our resources, or of one this client
+    created under its own id. Ids are ours to assign (updateCreate false): a PUT
+    to an id we do not know is refused (405), never a new record. With If-Match,
+    only the version named is updated (412 otherwise), checked and written in one
+    transaction that holds the resource's version row."""
     if body["resourceType"] != rtype:
         raise Invalid(f"the body is a {body['resourceType']}, put to {rtype}",
                       field="resourceType")  # fmt: skip
@@ -201,8 +218,30 @@ def update(actor: Actor, rtype: str, rid: str, body: dict[str, Any]) -> Result:
         raise Invalid(f"the body's id {body.get('id')!r} is not the id in the URL "
                       f"{rid!r}", field="id")  # fmt: skip
     _require_write(actor, rtype, "PUT")
-    return _single(writer_for(actor), Entry(resource=body, method="PUT",
-                                            url=f"{rtype}/{rid}"))  # fmt: skip
+    writer = writer_for(actor)
+    with db_transaction.atomic():
+        target = _put_target(writer, rtype, rid)
+        if target is not None:
+            versions.lock(rtype, target)
+        versions.require_match(rtype, target, if_match)
+        if target is None:
+            raise NoCreateOnUpdate(
+                f"PUT {rtype}/{rid}: there is no {rtype} with this id here, and "
+                f"Recordroom assigns ids itself: POST the resource to {rtype} (with "
+                "If-None-Exist to find it if it is already here) and PUT to the id "
+                "returned", field="id")  # fmt: skip
+        return _single(writer, Entry(resource=body, method="PUT",
+                                     url=f"{rtype}/{target}"))  # fmt: skip
+
+
+def _put_target(writer: Writer, rtype: str, rid: str) -> UUID | None:
+    """Our id, or the id this client gave a resource it sent before."""
+    uid = as_uuid(rid)
+    if uid is not None and writer.ours(rtype, [uid]):
+        return uid
+    key = SourceKey.objects.filter(source=writer.source, resource_type=rtype,
+                                   source_id=rid).first()  # fmt: skip
+    return key.target_id if key else None
 
 
 def _single(writer: Writer, entry: Entry) -> Result:
