@@ -6,6 +6,7 @@ reads inside a batch."""
 from __future__ import annotations
 
 import json
+from uuid import UUID
 
 import pytest
 
@@ -79,6 +80,8 @@ def test_r_int_4_conditional_create_in_a_transaction_leaves_the_match_alone(
     assert entries[0]["response"]["status"] == "200 OK"
     assert entries[0]["response"]["location"].startswith(f"Patient/{pid}")
     assert entries[1]["response"]["status"] == "201 Created"
+    assert entries[1]["response"]["location"].endswith("/_history/1")
+    assert entries[1]["response"]["etag"] == 'W/"1"'
     assert _legal_family(pid) == "Adeyemi"
     enc = api.get(entries[1]["response"]["location"].split("/_history")[0]).json()
     assert enc["subject"]["reference"] == f"Patient/{pid}"
@@ -370,3 +373,60 @@ def test_r_int_4_put_to_the_id_a_client_sent_before_updates_that_resource(
     assert resp.json()["id"] == pid
     assert _legal_family(pid) == "Renamed"
     assert Patient.objects.count() == 1
+
+
+# --- reads inside a batch ---------------------------------------------------------
+
+
+def test_r_int_4_reads_inside_a_batch_return_the_resource_and_the_searchset(
+    api, facility, other_facility, chart_patient
+):
+    pid = str(chart_patient.pk)
+    elsewhere = str(factories.patient(facility=other_facility).pk)
+    mrn = chart_patient.identifiers.get(kind="MR")
+    nobody = "00000000-0000-4000-8000-000000000000"
+    bundle = {"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "GET", "url": f"Patient/{pid}"}},
+        {"request": {"method": "GET",
+                     "url": f"Patient?identifier={mrn.system}|{mrn.value}"}},
+        {"request": {"method": "GET", "url": f"Patient/{nobody}"}},
+        {"resource": patient(facility), "request": {"method": "POST", "url": "Patient"}},
+        {"request": {"method": "GET", "url": f"http://testserver{BASE}Patient/{pid}/_history"}},
+        {"request": {"method": "GET", "url": "metadata"}},
+        {"request": {"method": "GET", "url": f"Patient/{elsewhere}"}},
+    ]}  # fmt: skip
+    resp = api.send("post", "", bundle)
+    assert resp.status_code == 200, resp.content
+    entries = resp.json()["entry"]
+    read, found, missing, created, history, meta, refused = entries
+    assert read["response"]["status"] == "200 OK"
+    assert read["resource"]["id"] == pid
+    assert read["fullUrl"] == f"http://testserver{BASE}Patient/{pid}"
+    assert read["response"]["etag"] == f'W/"{read["resource"]["meta"]["versionId"]}"'
+    assert found["resource"]["type"] == "searchset" and found["resource"]["total"] == 1
+    assert found["resource"]["entry"][0]["resource"]["id"] == pid
+    assert missing["response"]["status"] == "404 Not Found"
+    assert nobody in missing["response"]["outcome"]["issue"][0]["diagnostics"]
+    assert created["response"]["status"] == "201 Created"
+    assert history["resource"]["type"] == "history"
+    assert meta["response"]["status"] == "400 Bad Request"
+    # Each read opened the chart, as the same GET on its own does.
+    assert AuditEvent.objects.filter(action="chart.open", patient_id=pid).count() >= 2
+    assert refused["response"]["status"] == "404 Not Found"  # out of scope: absent
+    assert AuditEvent.objects.get(action="access.denied").patient_id == elsewhere
+
+
+def test_r_int_4_a_failed_read_fails_a_transaction_and_writes_nothing(
+    api, facility, other_facility
+):
+    elsewhere = str(factories.patient(facility=other_facility).pk)
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": patient(facility), "request": {"method": "POST", "url": "Patient"}},
+        {"request": {"method": "GET", "url": f"Patient/{elsewhere}"}},
+    ]}  # fmt: skip
+    resp = api.send("post", "", bundle)
+    assert resp.status_code == 404
+    assert resp.json()["issue"][0]["diagnostics"].startswith("entry 1 (GET): ")
+    assert list(Patient.objects.values_list("pk", flat=True)) == [UUID(elsewhere)]
+    assert not AuditEvent.objects.filter(action="interop.write").exists()
+    assert AuditEvent.objects.get(action="access.denied").detail.find(elsewhere) >= 0

@@ -13,6 +13,9 @@ from typing import Any
 from uuid import UUID
 
 from django.db import models
+from django.http import HttpResponse
+from django.utils.dateparse import parse_datetime
+from django.utils.http import http_date
 
 from recordroom.interop.models import ResourceVersion
 from recordroom.kernel.errors import Conflict
@@ -85,6 +88,21 @@ def stamp_immutable(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return bodies
 
 
+def current_many(pairs: list[tuple[str, UUID]]) -> dict[tuple[str, UUID], str]:
+    """The current versionId of each (type, id) given (one query per type)."""
+    by_type: dict[str, list[UUID]] = {}
+    for rtype, rid in pairs:
+        by_type.setdefault(rtype, []).append(rid)
+    found = {pair: "1" for pair in pairs}
+    for rtype, ids in by_type.items():
+        for start in range(0, len(ids), 900):
+            for rid, version in ResourceVersion.objects.filter(
+                resource_type=rtype, resource_id__in=ids[start : start + 900]
+            ).values_list("resource_id", "version"):
+                found[(rtype, rid)] = str(version)
+    return found
+
+
 def current(rtype: str, rid: UUID) -> str:
     """The current versionId of one resource."""
     row = ResourceVersion.objects.filter(resource_type=rtype, resource_id=rid).first()
@@ -124,3 +142,15 @@ def require_match(rtype: str, rid: UUID | None, if_match: str) -> None:
             f"If-Match {if_match!r} is not the current version of {rtype}/{rid} "
             f"(it is {etag(now)}): read it again, apply your change, and resend",
             field="If-Match")  # fmt: skip
+
+
+def headers(resp: HttpResponse, body: dict[str, Any]) -> HttpResponse:
+    """ETag and Last-Modified of a resource (FHIR http: read, vread, create, update)."""
+    meta = body.get("meta") or {}
+    if "versionId" in meta:
+        resp["ETag"] = etag(meta["versionId"])
+    if meta.get("lastUpdated"):
+        at = parse_datetime(meta["lastUpdated"])
+        if at is not None:
+            resp["Last-Modified"] = http_date(at.timestamp())
+    return resp

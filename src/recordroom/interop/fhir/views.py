@@ -15,8 +15,6 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
@@ -116,6 +114,7 @@ def fhir_view(
             return _dispatch(view, request, *args, **kwargs)
 
         wrapped.__name__ = view.__name__
+        wrapped.view = view  # type: ignore[attr-defined]  # for reads in a batch
         return csrf_exempt(wrapped)
 
     return decorate
@@ -127,26 +126,41 @@ def _dispatch(
     *args: Any,
     **kwargs: Any,
 ) -> HttpResponseBase:
-    actor = None
     try:
-        try:
-            actor = authenticate(request)
-        except PermissionDenied as exc:
-            resp = outcome(401, "login", exc.message)
-            resp["WWW-Authenticate"] = 'Bearer realm="recordroom"'
-            return resp
+        actor = authenticate(request)
+    except PermissionDenied as exc:
+        resp = outcome(401, "login", exc.message)
+        resp["WWW-Authenticate"] = 'Bearer realm="recordroom"'
+        return resp
+    except Throttled as exc:
+        return _throttled(exc)
+    return answer(view, request, actor, *args, **kwargs)
+
+
+def _throttled(exc: Throttled) -> HttpResponse:
+    resp = outcome(429, "throttled", exc.message)
+    resp["Retry-After"] = str(exc.retry_after)
+    return resp
+
+
+def answer(
+    view: Callable[..., HttpResponseBase],
+    request: HttpRequest,
+    actor: Actor,
+    *args: Any,
+    **kwargs: Any,
+) -> HttpResponseBase:
+    """Run a FHIR view for an authenticated actor, our errors as OperationOutcomes
+    (also for a read inside a batch)."""
+    try:
         return view(request, actor, *args, **kwargs)
     except Throttled as exc:
-        resp = outcome(429, "throttled", exc.message)
-        resp["Retry-After"] = str(exc.retry_after)
-        return resp
+        return _throttled(exc)
     except NotFound as exc:  # out of scope reads as absent, but is audited as refused
-        if actor is not None:
-            _audit_refusal(request, actor, exc, view, kwargs)
+        _audit_refusal(request, actor, exc, view, kwargs)
         return outcome(404, "not-found", exc.message, exc.field)
     except PermissionDenied as exc:
-        if actor is not None:
-            _audit_refusal(request, actor, exc, view, kwargs)
+        _audit_refusal(request, actor, exc, view, kwargs)
         return outcome(403, "forbidden", exc.message, exc.field)
     except RecordroomError as exc:
         code = ISSUE_CODE.get(exc.status, "invalid" if exc.status < 500
@@ -180,70 +194,16 @@ def read(request: HttpRequest, actor: Actor, resource: str, rid: str) -> HttpRes
         )  # fmt: skip
         return _written(request, actor, rt, result, 201 if result.status == "created"
                         else 200)  # fmt: skip
-    body = _read_audited(actor, rt, rid)
-    return _versioned(fhir_response(body), body)
+    body = read_audited(actor, rt, rid)
+    return versions.headers(fhir_response(body), body)
 
 
-def _read_audited(actor: Actor, rt: ResourceType, rid: str) -> dict[str, Any]:
+def read_audited(actor: Actor, rt: ResourceType, rid: str) -> dict[str, Any]:
     require_scope(actor, rt.name, "read")
     require(actor.user, rt.capability)
     body, patient_id = rt.read_one(actor, rid)
     _audit_read(actor, rt, [patient_id], {"fhir": f"{rt.name}/{rid}"})
     return body
-
-
-def _versioned(resp: HttpResponse, body: dict[str, Any]) -> HttpResponse:
-    """ETag and Last-Modified of a resource (FHIR http: read, vread, create, update)."""
-    meta = body.get("meta") or {}
-    if "versionId" in meta:
-        resp["ETag"] = versions.etag(meta["versionId"])
-    if meta.get("lastUpdated"):
-        at = parse_datetime(meta["lastUpdated"])
-        if at is not None:
-            resp["Last-Modified"] = http_date(at.timestamp())
-    return resp
-
-
-@fhir_view()
-def vread(
-    request: HttpRequest, actor: Actor, resource: str, rid: str, vid: str
-) -> HttpResponse:
-    """GET Type/id/_history/vid: the current version; an older one is Gone (only
-    the current version is kept as FHIR: readHistory false)."""
-    rt = resource_type(resource)
-    body = _read_audited(actor, rt, rid)
-    now = body.get("meta", {}).get("versionId")
-    if vid != now:
-        known = vid.isdigit() and now is not None and 0 < int(vid) < int(now)
-        resp = outcome(410 if known else 404, "deleted" if known else "not-found",
-                       f"{resource}/{rid} version {vid} is "
-                       f"{'no longer kept' if known else 'not a version of it'}: only "
-                       f"the current version, {now}, can be read (the audit trail and "
-                       f"Provenance?target={resource}/{rid} say who changed it, when)")  # fmt: skip
-        return resp
-    return _versioned(fhir_response(body), body)
-
-
-@fhir_view()
-def history(
-    request: HttpRequest, actor: Actor, resource: str, rid: str
-) -> HttpResponse:
-    """GET Type/id/_history: a history Bundle holding the current version, the one
-    version kept as FHIR."""
-    rt = resource_type(resource)
-    body = _read_audited(actor, rt, rid)
-    meta = body.get("meta", {})
-    url = request.build_absolute_uri(f"/fhir/R4/{resource}/{rid}")
-    return fhir_response({
-        "resourceType": "Bundle", "type": "history", "total": 1,
-        "link": [{"relation": "self", "url": request.build_absolute_uri()}],
-        "entry": [{"fullUrl": url, "resource": body,
-                   "request": {"method": "PUT", "url": f"{resource}/{rid}"},
-                   "response": {"status": "200 OK",
-                                "etag": versions.etag(meta.get("versionId", "1")),
-                                **({"lastModified": meta["lastUpdated"]}
-                                   if meta.get("lastUpdated") else {})}}],
-    })  # fmt: skip
 
 
 def _audit_read(
@@ -273,7 +233,7 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     if request.method == "POST":
         status, result = write_views.create(
             actor, resource, write_views.parse_body(request),
-            request.headers.get("If-None-Exist", ""),
+            write_views.create_condition(request),
         )  # fmt: skip
         return _written(request, actor, resource_type(resource), result, status)
     rt = resource_type(resource)
@@ -389,7 +349,7 @@ def _written(
         if result.status == "unchanged":  # shown, not written (If-None-Exist)
             _audit_read(actor, rt, [patient_id],
                         {"fhir": f"{rt.name}/{result.target_id}"})  # fmt: skip
-    resp = _versioned(fhir_response(body, status), body)
+    resp = versions.headers(fhir_response(body, status), body)
     vid = (
         body.get("meta", {}).get("versionId")
         if body["resourceType"] == rt.name
@@ -400,18 +360,6 @@ def _written(
         f"/fhir/R4/{rt.name}/{result.target_id}{history}"
     )
     return resp
-
-
-@fhir_view("POST")
-def root(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """POST a transaction or batch Bundle."""
-    if request.method != "POST":
-        raise Invalid("GET on the base (whole-system search) is not supported; "
-                      "search a resource type")  # fmt: skip
-    base = request.build_absolute_uri("/fhir/R4/")
-    return fhir_response(
-        write_views.transaction(actor, write_views.parse_body(request), base)
-    )
 
 
 TOTAL_CAP = patient_paging.TOTAL_CAP

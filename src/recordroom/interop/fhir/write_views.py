@@ -4,6 +4,7 @@ Thin adapters over the Writer; each call is one database transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -51,6 +52,8 @@ class NoCreateOnUpdate(RecordroomError):
     status = 405
 
 
+# Answers a GET entry of a Bundle: (entry index, url) -> the response entry.
+ReadEntry = Callable[[int, str], dict[str, Any]]
 ERROR_LINE = {400: "400 Bad Request", 412: "412 Precondition Failed"}
 
 
@@ -92,8 +95,11 @@ def _require_write(actor: Actor, rtype: str, method: str) -> None:
     require(actor.user, WRITE_CAPABILITY[rtype])
 
 
-def transaction(actor: Actor, body: dict[str, Any], base: str) -> dict[str, Any]:
-    """A transaction (all or nothing) or batch Bundle; the response Bundle."""
+def transaction(
+    actor: Actor, body: dict[str, Any], base: str, read: ReadEntry | None = None
+) -> dict[str, Any]:
+    """A transaction (all or nothing) or batch Bundle; the response Bundle. GET
+    entries are answered by `read` after the writes, as the specification orders."""
     if body["resourceType"] != "Bundle":
         raise Invalid(f"POST to the base takes a Bundle, not a {body['resourceType']}",
                       field="resourceType")  # fmt: skip
@@ -101,43 +107,55 @@ def transaction(actor: Actor, body: dict[str, Any], base: str) -> dict[str, Any]
     if kind not in ("transaction", "batch"):
         raise Invalid(f"Bundle.type must be transaction or batch, not {kind!r}",
                       field="Bundle.type")  # fmt: skip
-    entries = []
     listed = body.get("entry") or []
     if not isinstance(listed, list):
         raise Invalid(f"Bundle.entry must be an array, got {type(listed).__name__}",
                       field="Bundle.entry")  # fmt: skip
-    for n, e in enumerate(listed):
-        e = e if isinstance(e, dict) else {}
-        req: dict[str, Any] = e["request"] if isinstance(e.get("request"), dict) else {}
-        method = str(req.get("method") or "")
-        if method not in ("POST", "PUT"):
-            raise Invalid(f"Bundle.entry[{n}].request.method {method!r}: only POST and "
-                          "PUT are accepted (nothing is deleted)",
-                          field=f"Bundle.entry[{n}].request.method")  # fmt: skip
-        res = e.get("resource")
-        _require_write(
-            actor, res.get("resourceType", "") if isinstance(res, dict) else "", method
-        )
-        entries.append(Entry(resource=res, full_url=str(e.get("fullUrl") or ""),
-                             method=method, url=str(req.get("url") or ""),
-                             if_none_exist=str(req.get("ifNoneExist") or "")))  # fmt: skip
+    entries = [_entry(actor, n, e, reads=read is not None)
+               for n, e in enumerate(listed)]  # fmt: skip
     _conditional(actor, entries, batch=kind == "batch")
     results = writer_for(actor).apply(entries, all_or_nothing=kind == "transaction")
-    return {
-        "resourceType": "Bundle",
-        "type": f"{kind}-response",
-        "entry": [_response_entry(r, base) for r in results],
-    }
+    vids = versions.current_many([(r.resource_type, r.target_id) for r in results
+                                  if r.target_id and r.status != "rejected"])  # fmt: skip
+    answers = [_response_entry(r, base, vids) for r in results]
+    for n, entry in enumerate(entries):
+        if entry.method == "GET" and read is not None:
+            answers[n] = read(n, entry.url)
+    return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": answers}
 
 
-def _response_entry(r: Result, base: str) -> dict[str, Any]:
+def _entry(actor: Actor, n: int, e: Any, *, reads: bool) -> Entry:
+    """One Bundle entry as the writer's Entry (a GET: no resource, only its url)."""
+    e = e if isinstance(e, dict) else {}
+    req: dict[str, Any] = e["request"] if isinstance(e.get("request"), dict) else {}
+    method = str(req.get("method") or "")
+    url = str(req.get("url") or "")
+    if method == "GET" and reads:
+        return Entry(resource=None, method="GET", url=url)
+    if method not in ("POST", "PUT"):
+        raise Invalid(f"Bundle.entry[{n}].request.method {method!r}: only POST, PUT "
+                      "and GET are accepted (nothing is deleted)",
+                      field=f"Bundle.entry[{n}].request.method")  # fmt: skip
+    res = e.get("resource")
+    _require_write(
+        actor, res.get("resourceType", "") if isinstance(res, dict) else "", method
+    )
+    return Entry(resource=res, full_url=str(e.get("fullUrl") or ""), method=method,
+                 url=url, if_none_exist=str(req.get("ifNoneExist") or ""))  # fmt: skip
+
+
+def _response_entry(
+    r: Result, base: str, vids: dict[tuple[str, UUID], str]
+) -> dict[str, Any]:
     if r.status == "rejected":
         code = "invalid" if r.http_status == 400 else "conflict"
         oo = mapping.operation_outcome(code, r.reason, r.expression or None)
         return {"response": {"status": ERROR_LINE[r.http_status], "outcome": oo}}
     response: dict[str, Any] = {"status": STATUS_LINE[r.status]}
     if r.target_id:
-        response["location"] = f"{r.resource_type}/{r.target_id}"
+        vid = vids.get((r.resource_type, r.target_id), "1")
+        response["location"] = f"{r.resource_type}/{r.target_id}/_history/{vid}"
+        response["etag"] = versions.etag(vid)
     entry: dict[str, Any] = {"response": response}
     if r.target_id:
         entry["fullUrl"] = f"{base}{r.resource_type}/{r.target_id}"
@@ -183,6 +201,21 @@ def _search_ids(actor: Actor, rt: ResourceType, query: str) -> list[Any]:
         for value in params.getlist(name):
             qs = rt.params[name](qs, value, name, actor.user)
     return list(qs.distinct().values_list("pk", flat=True)[:2])
+
+
+def create_condition(request: HttpRequest) -> str:
+    """The search of a conditional create: If-None-Exist, or the query of
+    `POST Type?identifier=...` as some clients (fhirpy's get_or_create) send it,
+    which must never be ignored into a duplicate."""
+    header = request.headers.get("If-None-Exist", "")
+    query = QueryDict(mutable=True)
+    for name in request.GET:
+        if name not in ("_format", "_pretty"):
+            query.setlist(name, request.GET.getlist(name))
+    if header and query and QueryDict(header.lstrip("?")) != query:
+        raise Invalid(f"If-None-Exist {header!r} and the URL's search "
+                      f"{query.urlencode()!r} differ; send one", field="If-None-Exist")  # fmt: skip
+    return header or query.urlencode()
 
 
 def create(
