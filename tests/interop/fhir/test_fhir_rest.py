@@ -430,3 +430,23 @@ def test_r_int_4_a_failed_read_fails_a_transaction_and_writes_nothing(
     assert list(Patient.objects.values_list("pk", flat=True)) == [UUID(elsewhere)]
     assert not AuditEvent.objects.filter(action="interop.write").exists()
     assert AuditEvent.objects.get(action="access.denied").detail.find(elsewhere) >= 0
+
+
+def test_r_int_4_an_hl7_a08_between_read_and_put_makes_if_match_stale(api, facility):
+    """The interface engine's update and the ADT feed's rename meet: the FHIR
+    client's stale If-Match is refused and the feed's name stands."""
+    from recordroom.interop.hl7v2.services import handle
+    from tests.interop.hl7v2.test_services import adt
+
+    assert handle(adt(mrn="M7001", facility=facility.code)).code == "AA"
+    pid = str(Patient.objects.get().pk)
+    read = api.get(f"Patient/{pid}")
+    ack = handle(adt(event="A08", control="C2", mrn="M7001", name="ROE^JANE^Q",
+                     facility=facility.code))  # fmt: skip
+    assert ack.code == "AA", ack.text
+    now = api.get(f"Patient/{pid}")
+    assert int(_version(now)) > int(_version(read))
+    body = {**read.json(), "birthDate": "1980-02-01"}
+    resp = api.send("put", f"Patient/{pid}", body, **{"If-Match": read["ETag"]})
+    assert resp.status_code == 412
+    assert _legal_family(pid) == "ROE"
