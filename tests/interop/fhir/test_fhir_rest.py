@@ -450,3 +450,29 @@ def test_r_int_4_an_hl7_a08_between_read_and_put_makes_if_match_stale(api, facil
     resp = api.send("put", f"Patient/{pid}", body, **{"If-Match": read["ETag"]})
     assert resp.status_code == 412
     assert _legal_family(pid) == "ROE"
+
+
+def test_r_int_4_if_match_in_a_bundle_is_checked_per_entry(api, facility):
+    one = api.send("post", "Patient", patient(facility, mrn="A1", family="One"))
+    two = api.send("post", "Patient", patient(facility, mrn="A2", family="Two"))
+    ids = [r.json()["id"] for r in (one, two)]
+    Patient.objects.filter(pk=ids[0]).update(is_vip=True)  # one changes meanwhile
+
+    def put(n: int, family: str, etag: str) -> dict:
+        body = {**patient(facility, mrn=f"A{n + 1}", family=family), "id": ids[n]}
+        return {"resource": body, "request": {"method": "PUT",
+                "url": f"Patient/{ids[n]}", "ifMatch": etag}}  # fmt: skip
+
+    entries = [put(0, "Stale", one["ETag"]), put(1, "Fresh", two["ETag"])]
+    stale = api.send("post", "", {"resourceType": "Bundle", "type": "transaction",
+                                  "entry": entries})  # fmt: skip
+    assert stale.status_code == 412
+    assert stale.json()["issue"][0]["diagnostics"].startswith(
+        f"entry 0 (PUT Patient/{ids[0]}): If-Match"
+    )
+    assert (_legal_family(ids[0]), _legal_family(ids[1])) == ("One", "Two")
+    batch = api.send("post", "", {"resourceType": "Bundle", "type": "batch",
+                                  "entry": entries}).json()["entry"]  # fmt: skip
+    assert [e["response"]["status"] for e in batch] == [
+        "412 Precondition Failed", "200 OK"]  # fmt: skip
+    assert (_legal_family(ids[0]), _legal_family(ids[1])) == ("One", "Fresh")

@@ -114,7 +114,9 @@ def transaction(
     entries = [_entry(actor, n, e, reads=read is not None)
                for n, e in enumerate(listed)]  # fmt: skip
     _conditional(actor, entries, batch=kind == "batch")
-    results = writer_for(actor).apply(entries, all_or_nothing=kind == "transaction")
+    writer = writer_for(actor)
+    _if_match(writer, entries, batch=kind == "batch")
+    results = writer.apply(entries, all_or_nothing=kind == "transaction")
     vids = versions.current_many([(r.resource_type, r.target_id) for r in results
                                   if r.target_id and r.status != "rejected"])  # fmt: skip
     answers = [_response_entry(r, base, vids) for r in results]
@@ -141,7 +143,28 @@ def _entry(actor: Actor, n: int, e: Any, *, reads: bool) -> Entry:
         actor, res.get("resourceType", "") if isinstance(res, dict) else "", method
     )
     return Entry(resource=res, full_url=str(e.get("fullUrl") or ""), method=method,
-                 url=url, if_none_exist=str(req.get("ifNoneExist") or ""))  # fmt: skip
+                 url=url, if_none_exist=str(req.get("ifNoneExist") or ""),
+                 if_match=str(req.get("ifMatch") or ""))  # fmt: skip
+
+
+def _if_match(writer: Writer, entries: list[Entry], *, batch: bool) -> None:
+    """request.ifMatch of PUT entries: 412 unless it names the current version
+    (the whole transaction, or that entry of a batch); the version rows are held
+    until the Bundle's transaction ends."""
+    for n, entry in enumerate(entries):
+        if not entry.if_match or entry.method != "PUT":
+            continue
+        rtype, _, rid = entry.url.partition("/")
+        target = _put_target(writer, rtype, rid)
+        if target is not None:
+            versions.lock(rtype, target)
+        try:
+            versions.require_match(rtype, target, entry.if_match)
+        except PreconditionFailed as exc:
+            if not batch:
+                raise PreconditionFailed(f"entry {n} (PUT {entry.url}): {exc.message}",
+                                         field=f"Bundle.entry[{n}].request.ifMatch") from None  # fmt: skip
+            entry.refusal = exc.message
 
 
 def _response_entry(

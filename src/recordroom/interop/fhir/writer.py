@@ -58,7 +58,8 @@ class Entry:
     location: str = ""
     raw_sha256: str = ""  # the stored input it came in
     found: UUID | None = None  # If-None-Exist matched this row: leave it alone
-    refusal: str = ""  # refused before applying (If-None-Exist matched several)
+    refusal: str = ""  # refused before applying (412: If-None-Exist, If-Match)
+    if_match: str = ""
 
 
 @dataclass
