@@ -476,3 +476,15 @@ def test_r_int_4_if_match_in_a_bundle_is_checked_per_entry(api, facility):
     assert [e["response"]["status"] for e in batch] == [
         "412 Precondition Failed", "200 OK"]  # fmt: skip
     assert (_legal_family(ids[0]), _legal_family(ids[1])) == ("One", "Fresh")
+
+
+def test_r_int_4_a_binary_is_version_1_for_good(api, chart_patient, facility):
+    doc = factories.document(patient=chart_patient, facility=facility)
+    version = doc.versions.get()
+    got = api.get(f"Binary/{version.pk}", headers={"Accept": "application/fhir+json"})
+    body = got.json()
+    assert body["meta"]["versionId"] == "1" and got["ETag"] == 'W/"1"'
+    assert body["meta"]["lastUpdated"].startswith(
+        version.created_at.strftime("%Y-%m-%d")
+    )
+    assert api.get(f"Binary/{version.pk}")["ETag"] == 'W/"1"'

@@ -45,7 +45,7 @@ class PreconditionFailed(Conflict):
     status = 412
 
 
-def _iso(at: datetime) -> str:
+def instant(at: datetime) -> str:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -65,7 +65,7 @@ def stamp(rtype: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row = known.get(str(body.get("id")))
         meta["versionId"] = str(row.version) if row else "1"
         if row is not None:
-            meta["lastUpdated"] = _iso(row.updated_at)
+            meta["lastUpdated"] = instant(row.updated_at)
         elif "lastUpdated" not in meta:
             untimed.append(body)
     if untimed and rtype in CREATED:
@@ -75,7 +75,7 @@ def stamp(rtype: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for body in untimed:
             at = times.get(as_uuid(body["id"]))
             if at is not None:
-                body["meta"]["lastUpdated"] = _iso(at)
+                body["meta"]["lastUpdated"] = instant(at)
     return bodies
 
 

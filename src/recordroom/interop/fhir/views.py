@@ -438,13 +438,17 @@ def binary(request: HttpRequest, actor: Actor, rid: str) -> HttpResponse:
     if FHIR_JSON in request.headers.get("Accept", ""):
         import base64
 
-        return fhir_response({
+        body = versions.stamp_immutable([{  # a document version never changes
             "resourceType": "Binary",
             "id": str(version.pk),
+            "meta": {"lastUpdated": versions.instant(version.created_at)},
             "contentType": version.media_type,
             "data": base64.b64encode(content.data).decode("ascii"),
-        })  # fmt: skip
-    return HttpResponse(content.data, content_type=version.media_type)
+        }])[0]  # fmt: skip
+        return versions.headers(fhir_response(body), body)
+    resp = HttpResponse(content.data, content_type=version.media_type)
+    resp["ETag"] = versions.etag("1")
+    return resp
 
 
 def _uuid_or_404(value: str, resource: str) -> uuid.UUID:
