@@ -78,10 +78,13 @@ def test_r_int_4_fhirclient_reads_the_capability_statement_and_versions(
     pid, v1 = created["id"], created["meta"]["versionId"]
     read = FcPatient.read(pid, server)
     assert read.meta.versionId == v1
-    read.name[0].family = "Okafor-Ben"
+    official = next(n for n in read.name if n.use == "official")
+    official.family = "Okafor-Ben"
     updated = read.update(server)
     assert int(updated["meta"]["versionId"]) > int(v1)
-    assert FcPatient.read(pid, server).name[0].family == "Okafor-Ben"
+    names = FcPatient.read(pid, server).name
+    assert {(n.use, n.family) for n in names} == {
+        ("official", "Okafor-Ben"), ("old", "Okafor")}  # fmt: skip
     mine = _patient(facility, "Chosen")
     mine.id = "my-own-id"
     with pytest.raises(requests.HTTPError) as refused:
