@@ -488,3 +488,23 @@ def test_r_int_4_a_binary_is_version_1_for_good(api, chart_patient, facility):
         version.created_at.strftime("%Y-%m-%d")
     )
     assert api.get(f"Binary/{version.pk}")["ETag"] == 'W/"1"'
+
+
+def test_r_int_4_a_poll_with_if_none_match_is_304_until_the_resource_changes(
+    api, chart_patient
+):
+    from recordroom.mpi.services import update_patient
+
+    pid = str(chart_patient.pk)
+    first = api.get(f"Patient/{pid}")
+    same = api.get(f"Patient/{pid}", headers={"If-None-Match": first["ETag"]})
+    assert (same.status_code, same.content, same["ETag"]) == (304, b"", first["ETag"])
+    since = api.get(
+        f"Patient/{pid}", headers={"If-Modified-Since": first["Last-Modified"]}
+    )
+    assert since.status_code == 304
+    update_patient(actor=factories.SYSTEM, patient=chart_patient,
+                   changes={"sex": "male"})  # fmt: skip
+    changed = api.get(f"Patient/{pid}", headers={"If-None-Match": first["ETag"]})
+    assert changed.status_code == 200 and changed.json()["gender"] == "male"
+    assert changed["ETag"] != first["ETag"]

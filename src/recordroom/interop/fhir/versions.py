@@ -13,9 +13,9 @@ from typing import Any
 from uuid import UUID
 
 from django.db import models
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_datetime
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date_safe
 
 from recordroom.interop.models import ResourceVersion
 from recordroom.kernel.errors import Conflict
@@ -154,3 +154,16 @@ def headers(resp: HttpResponse, body: dict[str, Any]) -> HttpResponse:
         if at is not None:
             resp["Last-Modified"] = http_date(at.timestamp())
     return resp
+
+
+def not_modified(request: HttpRequest, body: dict[str, Any]) -> bool:
+    """A conditional read (If-None-Match, else If-Modified-Since) of a resource the
+    client already has: answer 304 without the body."""
+    meta = body.get("meta") or {}
+    tags = request.headers.get("If-None-Match", "")
+    if tags:
+        return tags.strip() == "*" or meta.get("versionId") in {
+            wanted(t) for t in tags.split(",")}  # fmt: skip
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    at = parse_datetime(meta.get("lastUpdated") or "")
+    return since is not None and at is not None and int(at.timestamp()) <= since

@@ -195,6 +195,8 @@ def read(request: HttpRequest, actor: Actor, resource: str, rid: str) -> HttpRes
         return _written(request, actor, rt, result, 201 if result.status == "created"
                         else 200)  # fmt: skip
     body = read_audited(actor, rt, rid)
+    if versions.not_modified(request, body):
+        return versions.headers(HttpResponse(status=304), body)
     return versions.headers(fhir_response(body), body)
 
 
@@ -475,6 +477,7 @@ def capability_statement(base: str) -> dict[str, Any]:
             # version is kept as FHIR: vread of an older one is 410 Gone.
             "versioning": "versioned-update" if rt.writable else "versioned",
             "readHistory": False,
+            "conditionalRead": "full-support",  # If-None-Match, If-Modified-Since
             "searchParam": [{"name": p, "type": PARAM_TYPES[p]} for p in rt.params],
         }
         included = [f"{t}:{p}" for t, p in compartment.INCLUDES if t == rt.name]
