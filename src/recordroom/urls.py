@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from recordroom.accounts import oauth_views
+from recordroom.interop.fhir import base_views as fhir_base
 from recordroom.web.api import api
 from recordroom.web.views_auth import admin_sign_in
 
@@ -24,6 +25,9 @@ urlpatterns = [
         oauth_views.smart_configuration,
         name="smart-configuration",
     ),
+    # The base without its slash too: APPEND_SLASH's redirect would lose a POSTed
+    # transaction (clients build "[base]" from a configured URL without one).
+    path("fhir/R4", fhir_base.root, name="fhir-base"),
     path("fhir/R4/", include("recordroom.interop.fhir.urls")),
     path("", include("recordroom.web.urls")),
 ]

@@ -208,3 +208,25 @@ class ExportJob(models.Model):
         return (
             f"$export {self.level} {self.requested_at:%Y-%m-%d %H:%M} ({self.status})"
         )
+
+
+class ResourceVersion(models.Model):
+    """The FHIR version of a served resource that has changed since it was created
+    (no row: version 1). Database triggers (migration 0006) count every change to
+    the rows a resource is read from, whichever path made it (FHIR, HL7 v2, the web
+    app, a merge), so `meta.versionId` and `If-Match` never miss a change."""
+
+    resource_type = models.CharField(max_length=40)
+    resource_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource_type", "resource_id"], name="resourceversion_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.resource_id} v{self.version}"

@@ -252,15 +252,9 @@ def test_capability_statement_lists_what_is_implemented(db):
         "Practitioner", "Organization", "AuditEvent", "Provenance",
         "DiagnosticReport", "Observation"}  # fmt: skip
     assert {i["code"] for i in resources["Condition"]["interaction"]} == {
-        "read",
-        "search-type",
-        "create",
-        "update",
-    }
+        "read", "vread", "history-instance", "search-type", "create", "update"}  # fmt: skip
     assert {i["code"] for i in resources["AuditEvent"]["interaction"]} == {
-        "read",
-        "search-type",
-    }
+        "read", "vread", "history-instance", "search-type"}  # fmt: skip
     assert {i["code"] for i in body["rest"][0]["interaction"]} == {
         "transaction",
         "batch",

@@ -170,7 +170,8 @@ def test_create_with_if_none_exist_and_update(api, facility):
     )
     assert created.status_code == 201
     pid = created.json()["id"]
-    assert created["Location"].endswith(f"/fhir/R4/Patient/{pid}")
+    version = created.json()["meta"]["versionId"]
+    assert created["Location"].endswith(f"/fhir/R4/Patient/{pid}/_history/{version}")
     found = api.send(
         "post",
         "Patient",

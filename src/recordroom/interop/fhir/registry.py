@@ -37,7 +37,7 @@ from recordroom.records.models import (
 )
 from recordroom.records.services import get_document, visible_documents
 
-from . import mapping, provenance, results, search
+from . import mapping, provenance, results, search, versions
 from .params import (
     AUDIT_PARAMS,
     CONDITION_PARAMS,
@@ -205,7 +205,7 @@ class ResourceType:
     search_capability: str
     params: Mapping[str, Filter | SearchParam]
     queryset: Callable[[Any], QuerySet[Any]]
-    to_fhir: Callable[[Any, list[Any]], list[dict[str, Any]]]
+    mapper: Callable[[Any, list[Any]], list[dict[str, Any]]]
     read: Callable[[Actor, str], tuple[dict[str, Any], Any]] | None = None
     interactions: tuple[str, ...] = ("read", "search-type")
     writable: bool = False  # create, update, and in transaction/batch bundles
@@ -220,9 +220,17 @@ class ResourceType:
         CapabilityStatement both read them."""
         return search.declare(self.params, PARAM_TYPES, self.last_updated)
 
+    def to_fhir(self, user: Any, rows: list[Any]) -> list[dict[str, Any]]:
+        """The rows as FHIR resources, with their versions (meta)."""
+        bodies = self.mapper(user, rows)
+        if self.integer_ids:  # audit events are never changed: version 1
+            return versions.stamp_immutable(bodies)
+        return versions.stamp(self.name, bodies)
+
     def read_one(self, actor: Actor, rid: str) -> tuple[dict[str, Any], Any]:
         if self.read is not None:
-            return self.read(actor, rid)
+            body, patient = self.read(actor, rid)
+            return versions.stamp(self.name, [body])[0], patient
         key: Any = rid
         try:
             key = int(rid) if self.integer_ids else as_uuid(rid, "id")

@@ -1,9 +1,9 @@
 from django.urls import path
 
-from . import bulk_views, views
+from . import base_views, bulk_views, history_views, views
 
 urlpatterns = [
-    path("", views.root, name="fhir-root"),
+    path("", base_views.root, name="fhir-root"),
     path("metadata", views.metadata, name="fhir-metadata"),
     path("$export", bulk_views.system_export, name="fhir-export"),
     path("Patient/$export", bulk_views.patient_export, name="fhir-patient-export"),
@@ -18,4 +18,12 @@ urlpatterns = [
     path("Patient/<str:rid>/$everything", views.everything, name="fhir-everything"),
     path("<str:resource>", views.search, name="fhir-search"),
     path("<str:resource>/<str:rid>", views.read, name="fhir-read"),
+    path(
+        "<str:resource>/<str:rid>/_history", history_views.history, name="fhir-history"
+    ),
+    path(
+        "<str:resource>/<str:rid>/_history/<str:vid>",
+        history_views.vread,
+        name="fhir-vread",
+    ),  # fmt: skip
 ]

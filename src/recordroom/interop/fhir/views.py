@@ -35,7 +35,7 @@ from recordroom.records.access import require_chart, require_document
 from recordroom.records.models import DocumentVersion
 from recordroom.records.services import get_document, read_content
 
-from . import compartment, mapping, patient_paging, write_views
+from . import compartment, mapping, patient_paging, versions, write_views
 from .facility_in import FACILITY_HEADER, WRITE_DOCUMENTATION, acting_at
 from .params import Invalid, as_uuid
 from .registry import REGISTRY, ResourceType, _patient_of, resource_type
@@ -53,6 +53,13 @@ SMART_SERVICE = {
     ]
 }
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+ISSUE_CODE = {
+    405: "not-supported",
+    409: "conflict",
+    412: "conflict",
+    413: "too-long",
+    415: "not-supported",
+}
 
 
 # --- request plumbing -------------------------------------------------------------
@@ -110,6 +117,7 @@ def fhir_view(
             return _dispatch(view, request, *args, **kwargs)
 
         wrapped.__name__ = view.__name__
+        wrapped.view = view  # type: ignore[attr-defined]  # for reads in a batch
         return csrf_exempt(wrapped)
 
     return decorate
@@ -121,30 +129,46 @@ def _dispatch(
     *args: Any,
     **kwargs: Any,
 ) -> HttpResponseBase:
-    actor = None
     try:
-        try:
-            actor = authenticate(request)
-        except PermissionDenied as exc:
-            resp = outcome(401, "login", exc.message)
-            resp["WWW-Authenticate"] = 'Bearer realm="recordroom"'
-            return resp
+        actor = authenticate(request)
+    except PermissionDenied as exc:
+        resp = outcome(401, "login", exc.message)
+        resp["WWW-Authenticate"] = 'Bearer realm="recordroom"'
+        return resp
+    except Throttled as exc:
+        return _throttled(exc)
+    return answer(view, request, actor, *args, **kwargs)
+
+
+def _throttled(exc: Throttled) -> HttpResponse:
+    resp = outcome(429, "throttled", exc.message)
+    resp["Retry-After"] = str(exc.retry_after)
+    return resp
+
+
+def answer(
+    view: Callable[..., HttpResponseBase],
+    request: HttpRequest,
+    actor: Actor,
+    *args: Any,
+    **kwargs: Any,
+) -> HttpResponseBase:
+    """Run a FHIR view for an authenticated actor, our errors as OperationOutcomes
+    (also for a read inside a batch)."""
+    try:
         actor = acting_at(actor, request.headers.get(FACILITY_HEADER, ""))
         return view(request, actor, *args, **kwargs)
     except Throttled as exc:
-        resp = outcome(429, "throttled", exc.message)
-        resp["Retry-After"] = str(exc.retry_after)
-        return resp
+        return _throttled(exc)
     except NotFound as exc:  # out of scope reads as absent, but is audited as refused
-        if actor is not None:
-            _audit_refusal(request, actor, exc, view, kwargs)
+        _audit_refusal(request, actor, exc, view, kwargs)
         return outcome(404, "not-found", exc.message, exc.field)
     except PermissionDenied as exc:
-        if actor is not None:
-            _audit_refusal(request, actor, exc, view, kwargs)
+        _audit_refusal(request, actor, exc, view, kwargs)
         return outcome(403, "forbidden", exc.message, exc.field)
     except RecordroomError as exc:
-        code = "invalid" if exc.status < 500 else "processing"
+        code = ISSUE_CODE.get(exc.status, "invalid" if exc.status < 500
+                              else "processing")  # fmt: skip
         return outcome(exc.status if exc.status != 422 else 400, code,
                        exc.message, exc.field)  # fmt: skip
 
@@ -169,15 +193,23 @@ def read(request: HttpRequest, actor: Actor, resource: str, rid: str) -> HttpRes
     rt = resource_type(resource)
     if request.method == "PUT":
         result = write_views.update(
-            actor, resource, rid, write_views.parse_body(request)
-        )
+            actor, resource, rid, write_views.parse_body(request),
+            request.headers.get("If-Match", ""),
+        )  # fmt: skip
         return _written(request, actor, rt, result, 201 if result.status == "created"
                         else 200)  # fmt: skip
+    body = read_audited(actor, rt, rid)
+    if versions.not_modified(request, body):
+        return versions.headers(HttpResponse(status=304), body)
+    return versions.headers(fhir_response(body), body)
+
+
+def read_audited(actor: Actor, rt: ResourceType, rid: str) -> dict[str, Any]:
     require_scope(actor, rt.name, "read")
     require(actor.user, rt.capability)
     body, patient_id = rt.read_one(actor, rid)
-    _audit_read(actor, rt, [patient_id], {"fhir": f"{resource}/{rid}"})
-    return fhir_response(body)
+    _audit_read(actor, rt, [patient_id], {"fhir": f"{rt.name}/{rid}"})
+    return body
 
 
 def _audit_read(
@@ -207,7 +239,7 @@ def search(request: HttpRequest, actor: Actor, resource: str) -> HttpResponse:
     if request.method == "POST":
         status, result = write_views.create(
             actor, resource, write_views.parse_body(request),
-            request.headers.get("If-None-Exist", ""),
+            write_views.create_condition(request),
         )  # fmt: skip
         return _written(request, actor, resource_type(resource), result, status)
     rt = resource_type(resource)
@@ -328,28 +360,26 @@ def _written(
     sensitivity labels keep the writer from reading it back, an OperationOutcome
     saying so instead (the write is done: a feed may file what it may not read)."""
     try:
-        body, _ = rt.read_one(actor, str(result.target_id))
+        body, patient_id = rt.read_one(actor, str(result.target_id))
     except PermissionDenied as exc:
         body = mapping.operation_outcome(
             "informational", f"stored; {exc.message}", severity="information"
         )
-    resp = fhir_response(body, status)
+    else:
+        if result.status == "unchanged":  # shown, not written (If-None-Exist)
+            _audit_read(actor, rt, [patient_id],
+                        {"fhir": f"{rt.name}/{result.target_id}"})  # fmt: skip
+    resp = versions.headers(fhir_response(body, status), body)
+    vid = (
+        body.get("meta", {}).get("versionId")
+        if body["resourceType"] == rt.name
+        else None
+    )
+    history = f"/_history/{vid}" if vid else ""
     resp["Location"] = request.build_absolute_uri(
-        f"/fhir/R4/{rt.name}/{result.target_id}"
+        f"/fhir/R4/{rt.name}/{result.target_id}{history}"
     )
     return resp
-
-
-@fhir_view("POST")
-def root(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """POST a transaction or batch Bundle."""
-    if request.method != "POST":
-        raise Invalid("GET on the base (whole-system search) is not supported; "
-                      "search a resource type")  # fmt: skip
-    base = request.build_absolute_uri("/fhir/R4/")
-    return fhir_response(
-        write_views.transaction(actor, write_views.parse_body(request), base)
-    )
 
 
 TOTAL_CAP = patient_paging.TOTAL_CAP
@@ -436,13 +466,17 @@ def binary(request: HttpRequest, actor: Actor, rid: str) -> HttpResponse:
     if FHIR_JSON in request.headers.get("Accept", ""):
         import base64
 
-        return fhir_response({
+        body = versions.stamp_immutable([{  # a document version never changes
             "resourceType": "Binary",
             "id": str(version.pk),
+            "meta": {"lastUpdated": versions.instant(version.created_at)},
             "contentType": version.media_type,
             "data": base64.b64encode(content.data).decode("ascii"),
-        })  # fmt: skip
-    return HttpResponse(content.data, content_type=version.media_type)
+        }])[0]  # fmt: skip
+        return versions.headers(fhir_response(body), body)
+    resp = HttpResponse(content.data, content_type=version.media_type)
+    resp["ETag"] = versions.etag("1")
+    return resp
 
 
 def _uuid_or_404(value: str, resource: str) -> uuid.UUID:
@@ -458,11 +492,18 @@ def capability_statement(base: str) -> dict[str, Any]:
     for rt in REGISTRY.values():
         interactions = [
             *rt.interactions,
+            "vread",
+            "history-instance",
             *(("create", "update") if rt.writable else ()),
         ]
         entry: dict[str, Any] = {
             "type": rt.name,
             "interaction": [{"code": i} for i in interactions],
+            # Every change counts a version (ETag, If-Match); only the current
+            # version is kept as FHIR: vread of an older one is 410 Gone.
+            "versioning": "versioned-update" if rt.writable else "versioned",
+            "readHistory": False,
+            "conditionalRead": "full-support",  # If-None-Match, If-Modified-Since
             "searchParam": [
                 {"name": n, "type": p.type} for n, p in rt.search_params.items()
             ],
@@ -476,7 +517,8 @@ def capability_statement(base: str) -> dict[str, Any]:
             entry["searchRevInclude"] = pointing
         if rt.writable:
             entry["conditionalCreate"] = True
-            entry["updateCreate"] = True  # PUT with the client's own id creates
+            # Ids are ours to assign (opaque UUIDs): PUT to an unknown id is a 405.
+            entry["updateCreate"] = False
         if rt.name == "Patient":
             entry["operation"] = [{"name": "everything", "definition":
                 "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]  # fmt: skip

@@ -33,7 +33,7 @@ from recordroom.records.models import (
 )
 
 from . import inbound
-from .apply import Applier
+from .apply import Applier, _aliases
 from .facility_in import CLI_FACILITY_ADVICE
 from .values import R4_TYPES, Rejected, Unresolved, as_uuid
 
@@ -58,6 +58,9 @@ class Entry:
     if_none_exist: str = ""
     location: str = ""
     raw_sha256: str = ""  # the stored input it came in
+    found: UUID | None = None  # If-None-Exist matched this row: leave it alone
+    refusal: str = ""  # refused before applying (412: If-None-Exist, If-Match)
+    if_match: str = ""
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Result:
     reason: str = ""
     expression: str = ""
     unresolved: bool = False  # refused for a reference that may arrive later
+    http_status: int = 400  # of a rejected entry, in a batch response
 
 
 class BundleRejected(RecordroomError):
@@ -230,6 +234,7 @@ class Writer:
         results: list[Result | None] = [None] * len(entries)
         work: list[tuple[int, Entry, str, str]] = []
         not_kept: set[str] = set()
+        found: list[tuple[int, Entry, str, str]] = []
         for i, entry in enumerate(entries):
             res = entry.resource
             rtype = res.get("resourceType") if isinstance(res, dict) else None
@@ -247,12 +252,17 @@ class Writer:
                 results[i] = Result(i, "skipped", rtype, str(res.get("id", "")),
                                     reason=f"{rtype} is not kept by Recordroom")  # fmt: skip
                 not_kept.add(entry.full_url or f"{rtype}/{res.get('id', '')}")
+            elif entry.refusal:
+                results[i] = Result(i, "rejected", rtype, reason=entry.refusal,
+                                    http_status=412)  # fmt: skip
             else:
                 source_id = str(res.get("id") or entry.full_url or "")
-                work.append((i, entry, rtype, source_id))
+                (found if entry.found else work).append((i, entry, rtype, source_id))
         work.sort(key=lambda w: (ORDER[w[2]], w[0]))
         self._applier = Applier(self, work)
         self._applier.not_kept = not_kept
+        for i, entry, rtype, sid in found:
+            results[i] = self._matched(i, entry, rtype, sid)
         with transaction.atomic():
             done = self._applier.run()
             for r in done:
@@ -264,6 +274,15 @@ class Writer:
             self._applier.flush()
             record_many(self._audit_events(final))
         return final
+
+    def _matched(self, i: int, entry: Entry, rtype: str, sid: str) -> Result:
+        """An entry whose If-None-Exist found a row: the row is the answer, and
+        references to the entry resolve to it; nothing is written."""
+        assert entry.found is not None
+        for alias in _aliases(entry, rtype, sid):
+            self._applier.aliases[alias] = (rtype, entry.found)
+        return Result(i, "unchanged", rtype, sid, entry.found,
+                      reason="If-None-Exist matched an existing resource")  # fmt: skip
 
     def _audit_events(self, results: list[Result]) -> list[EventSpec]:
         """One event per row created or updated, naming it, so the audit trail
