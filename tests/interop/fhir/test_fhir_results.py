@@ -100,7 +100,7 @@ def test_searches_by_patient_subject_code_date_category_and_status(resulted, him
     assert {p["name"] for p in served["Observation"]["searchParam"]} >= {
         "patient", "subject", "code", "date", "category", "status"}  # fmt: skip
     assert [i["code"] for i in served["DiagnosticReport"]["interaction"]] == [
-        "read", "search-type"]  # fmt: skip
+        "read", "search-type", "vread", "history-instance"]  # fmt: skip
 
 
 def test_a_corrected_result_is_served_as_its_current_version_only(resulted, him):
