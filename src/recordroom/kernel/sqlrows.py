@@ -16,7 +16,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from django.db import connections, models, router
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
+from django.db import connection as default_connection
 from django.db.models.sql import Query
 
 M = TypeVar("M", bound=models.Model)
@@ -90,7 +91,10 @@ def cursor(connection: Any = None) -> Any:
     `with sqlrows.cursor(connection) as cur:`. On an open SQLite connection with
     nothing watching its queries (no debug cursor, no execute wrappers) it is the
     fast cursor above; otherwise Django's own."""
-    connection = connection if connection is not None else connections["default"]
+    if connection is None or connection is default_connection:
+        # the wrapper itself: each attribute read through django.db.connection
+        # looks the thread's connection up again (asgiref.Local, microseconds each)
+        connection = connections[DEFAULT_DB_ALIAS]
     if (
         connection.vendor == "sqlite"
         and connection.connection is not None
