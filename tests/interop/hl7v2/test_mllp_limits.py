@@ -10,7 +10,6 @@ import contextlib
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from hl7.client import MLLPClient
 
 from recordroom.interop.hl7v2.listen import routing_key
 
-from .test_mllp import BIN, SAMPLES, _env, _free_port, _msa, _run, _sample
+from .test_mllp import BIN, SAMPLES, Listening, _env, _msa, _run, _sample, listening
 
 FACILITY = "GHHSFacility"  # the facility of the shared samples
 
@@ -40,42 +39,20 @@ def data(tmp_path_factory) -> Path:
     return folder
 
 
-class Running:
-    def __init__(self, proc: subprocess.Popen, port: int) -> None:
-        self.proc, self.port, self.output = proc, port, ""
-
-    def connect(self) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.port), timeout=20)
-
-    def rss_mb(self) -> float:
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
-        return int(line.split()[1]) / 1024
+def _connect(hl7: Listening) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", hl7.port), timeout=20)
 
 
-@contextlib.contextmanager
-def listening(data: Path, **settings: str) -> Iterator[Running]:
-    port = _free_port()
+def _rss_mb(hl7: Listening) -> float:
+    status = Path(f"/proc/{hl7.proc.pid}/status").read_text()
+    line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def _listening(data: Path, **settings: str) -> contextlib.AbstractContextManager:
     env = _env(data)
     env.update({f"RECORDROOM_HL7_{k.upper()}": v for k, v in settings.items()})
-    proc = subprocess.Popen(
-        [BIN / "python", "-m", "recordroom.interop.hl7v2.listen", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    running = Running(proc, port)
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the HL7 listener did not open its port")
-        yield running
-    finally:
-        proc.terminate()
-        running.output = proc.communicate(timeout=30)[0]
+    return listening(env)
 
 
 def _closed_within(sock: socket.socket, seconds: float) -> float:
@@ -105,13 +82,13 @@ def _stored(data: Path, control: str) -> str:
 
 
 def test_idle_and_unfinished_connections_are_closed_after_their_timeouts(data):
-    with listening(data, idle_timeout_seconds="2", frame_timeout_seconds="2") as hl7:
+    with _listening(data, idle_timeout_seconds="2", frame_timeout_seconds="2") as hl7:
         # an idle connection: closed after about 2 s, not before
-        idle = hl7.connect()
+        idle = _connect(hl7)
         waited = _closed_within(idle, 30)
         assert waited >= 1.5, waited
         # a message begun and never finished: dropped and the connection closed
-        begun = hl7.connect()
+        begun = _connect(hl7)
         part = _sample("ADT-A04-01.hl7", "HALF1")
         begun.sendall(b"\x0b" + part[: len(part) // 2])
         _closed_within(begun, 30)
@@ -135,13 +112,13 @@ def test_idle_and_unfinished_connections_are_closed_after_their_timeouts(data):
 
 
 def test_a_connection_past_the_cap_is_closed_at_once_and_the_others_served(data):
-    with listening(data, max_connections="3") as hl7:
+    with _listening(data, max_connections="3") as hl7:
         time.sleep(0.5)  # the start-up probe's connection has ended
-        first = [hl7.connect() for _ in range(3)]
+        first = [_connect(hl7) for _ in range(3)]
         time.sleep(0.5)  # the listener has taken all three
-        extra = hl7.connect()
+        extra = _connect(hl7)
         assert _closed_within(extra, 10) < 5
-        late = hl7.connect()  # still refused: nothing it sends is read
+        late = _connect(hl7)  # still refused: nothing it sends is read
         with contextlib.suppress(OSError):  # the listener may have closed it already
             late.sendall(b"\x0b" + _sample("ADT-A04-01.hl7", "CAP9") + b"\x1c\r")
         _closed_within(late, 10)
@@ -164,15 +141,15 @@ def test_a_connection_past_the_cap_is_closed_at_once_and_the_others_served(data)
 def test_eight_slow_senders_with_half_a_15_mb_message_each_hold_their_size(data):
     half = b"\x0b" + _sample("ADT-A04-01.hl7", "SLOW")[:200] + b"NTE|1||"
     half += b"X" * (15 * 1024 * 1024 // 2 - len(half))
-    with listening(data, frame_timeout_seconds="120") as hl7:
-        before = hl7.rss_mb()
-        senders = [hl7.connect() for _ in range(8)]
+    with _listening(data, frame_timeout_seconds="120") as hl7:
+        before = _rss_mb(hl7)
+        senders = [_connect(hl7) for _ in range(8)]
         view = memoryview(half)
         for step in range(0, len(half), 256 * 1024):  # in turn, as slow links would
             for sock in senders:
                 sock.sendall(view[step : step + 256 * 1024])
         time.sleep(1)
-        grown = hl7.rss_mb() - before
+        grown = _rss_mb(hl7) - before
         # 8 x 7.5 MB held, plus the allocator's slack: far below hundreds of MB
         assert grown < 150, f"the listener grew by {grown:.0f} MB"
         for sock in senders:

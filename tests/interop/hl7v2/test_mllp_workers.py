@@ -7,17 +7,15 @@ listener of its own on a database of its own."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import threading
-import time
 
 import dj_database_url
 import pytest
 from django.conf import settings
 from hl7.client import MLLPClient
 
-from .test_mllp import BIN, _free_port, _msa
+from .test_mllp import BIN, _msa, listening
 
 pytestmark = pytest.mark.postgres
 POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -72,27 +70,13 @@ def pg_listener(tmp_path_factory):
         f"F.objects.create(code={FACILITY!r}, name='Race', mrn_system='urn:test:race')"
     )
     run([BIN / "python", "-c", make])
-    port = _free_port()
-    proc = subprocess.Popen(
-        [BIN / "python", "-m", "recordroom.interop.hl7v2.listen", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the HL7 listener did not open its port")
-        yield port, run
+        with listening(env) as running:
+            yield running.port, run
     finally:
-        proc.terminate()
-        output = proc.communicate(timeout=30)[0]
         with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    assert "4 database workers" in output, output
+    assert "4 database workers" in running.output, running.output
 
 
 def _at_once(port: int, batches: list[list[bytes]]) -> list[list[list[str]]]:
