@@ -4,6 +4,7 @@ and plain text and flags are written as their fields would write them."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -64,3 +65,19 @@ def test_insert_writes_text_choices_and_flags_as_the_orm_does(db):
     assert (stored.is_vip, stored.is_employee, stored.sex) == (True, False, "F")
     row = PatientName.objects.get(pk=name.pk)
     assert (row.use, row.family, row.given) == ("legal", "O'Hara", "Siobhán")
+
+
+def test_each_thread_keeps_its_own_database_connection(db):
+    from django.db import connections
+
+    here = sqlrows._wrapper("default")
+    assert here is connections["default"] and sqlrows._wrapper("default") is here
+    seen: list[tuple[object, object]] = []
+    other = threading.Thread(
+        target=lambda: seen.append(
+            (sqlrows._wrapper("default"), connections["default"])
+        )
+    )
+    other.start()
+    other.join()
+    assert seen[0][0] is seen[0][1] and seen[0][0] is not here
