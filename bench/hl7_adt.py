@@ -15,6 +15,10 @@ message and the load average. Target: >= 300 messages/s (exit 1 under it unless 
 Runs on SQLite; with RECORDROOM_DATABASE_URL set (a PostgreSQL database whose name
 contains "bench": it is dropped and created afresh) it then runs once more on
 PostgreSQL (data folder DIR-pg). --database runs one of the two only.
+--connections N sends the same messages over N connections at once (each patient's
+messages over one of them, in order: what an interface engine's parallel outbound
+queues do); the listener applies them with RECORDROOM_HL7_WORKERS threads on
+PostgreSQL, one on SQLite.
 --in-process runs services.handle() on the same messages in this process (no socket;
 with this thread's CPU time); --profile FILE does that under cProfile and prints the
 functions the time went to.
@@ -327,7 +331,11 @@ def report(args: argparse.Namespace, wall: dict[str, list[float]],
 
     total = sum(len(v) for v in wall.values())
     rate = total / seconds
-    where = "in-process handle()" if args.in_process else "one MLLP connection"
+    where = (
+        "in-process handle()" if args.in_process
+        else "one MLLP connection" if args.connections == 1
+        else f"{args.connections} MLLP connections at once"
+    )  # fmt: skip
     print(f"HL7 ADT, {where}, {connection.vendor}: {args.messages:,} messages "
           f"({args.warmup} warm-up not counted), seed {args.seed}")  # fmt: skip
     print(f"after: {Patient.objects.count():,} patients, {Encounter.objects.count():,} "
@@ -365,6 +373,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=50, help="first messages not timed")
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--connections", type=int, default=1,
+                   help="MLLP connections sending at once (each patient on one)")  # fmt: skip
     p.add_argument("--in-process", action="store_true", help="handle() here, no socket")
     p.add_argument("--profile", metavar="FILE", help="cProfile of --in-process to FILE")
     p.add_argument("--database", choices=("sqlite", "postgresql"),
@@ -437,6 +447,9 @@ def over_the_wire(
         )  # fmt: skip
     try:
         wait_for_port(port, proc, log)
+        if args.connections > 1:
+            wall, cpu, seconds, used = side_by_side(args, port, proc.pid, feed)
+            return wall, cpu, seconds, used
         send, close = over_mllp(port)
         cpu0 = [0.0]
         try:
@@ -453,6 +466,57 @@ def over_the_wire(
         proc.terminate()
         proc.wait(timeout=30)
     return wall, cpu, seconds, used
+
+
+def side_by_side(
+    args: argparse.Namespace, port: int, pid: int,
+    feed: Iterator[tuple[str, bytes]],
+) -> tuple[dict[str, list[float]], dict[str, list[float]], float, float]:  # fmt: skip
+    """The warm-up over one connection, then the rest over --connections at once,
+    each patient's messages over the same connection in their order."""
+    import threading
+    import zlib
+
+    messages = list(feed)
+    warm, rest = messages[: args.warmup], messages[args.warmup :]
+    send, close = over_mllp(port)
+    try:
+        run_feed(iter(warm), send, len(warm))
+    finally:
+        close()
+    lanes: list[list[tuple[str, bytes]]] = [[] for _ in range(args.connections)]
+    for event, raw in rest:
+        mrn = raw.split(b"\rPID|", 1)[1].split(b"|", 3)[2].split(b"^", 1)[0]
+        lanes[zlib.crc32(mrn) % args.connections].append((event, raw))
+    results: list[tuple[dict[str, list[float]], dict[str, list[float]], float]] = []
+    failures: list[BaseException] = []
+    go = threading.Barrier(args.connections + 1)
+
+    def lane(items: list[tuple[str, bytes]]) -> None:
+        lane_send, lane_close = over_mllp(port)
+        try:
+            go.wait()
+            results.append(run_feed(iter(items), lane_send, 0))
+        except BaseException as exc:  # noqa: BLE001  (reported below)
+            failures.append(exc)
+        finally:
+            lane_close()
+
+    threads = [threading.Thread(target=lane, args=(items,)) for items in lanes]
+    for t in threads:
+        t.start()
+    go.wait()
+    cpu0, start = cpu_seconds(pid), time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds, used = time.perf_counter() - start, cpu_seconds(pid) - cpu0
+    if failures:
+        raise SystemExit(f"a connection failed: {failures[0]}")
+    wall: dict[str, list[float]] = {}
+    for lane_wall, _, _ in results:
+        for event, times in lane_wall.items():
+            wall.setdefault(event, []).extend(times)
+    return wall, {}, seconds, used
 
 
 if __name__ == "__main__":

@@ -128,6 +128,34 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "is answered AR naming the limit, and nothing of it is applied.",
     ),
     EnvSetting(
+        "RECORDROOM_HL7_IDLE_TIMEOUT_SECONDS",
+        "300",
+        "Seconds an MLLP connection may stay open without starting a message before "
+        "the listener closes it (the sender reconnects when it has more); 0 keeps idle "
+        "connections open.",
+    ),
+    EnvSetting(
+        "RECORDROOM_HL7_FRAME_TIMEOUT_SECONDS",
+        "30",
+        "Seconds within which a message, once its first byte has arrived, must arrive "
+        "whole (and its ACK be taken by the sender); past that the part received is "
+        "dropped unapplied, unanswered, and the connection closed, so the sender "
+        "resends. 0 waits for ever.",
+    ),
+    EnvSetting(
+        "RECORDROOM_HL7_MAX_CONNECTIONS",
+        "20",
+        "Most MLLP connections the listener serves at once; one more is closed as soon "
+        "as it is accepted (and logged). Each may hold up to about twice "
+        "RECORDROOM_HL7_MAX_MESSAGE_MB in memory.",
+    ),
+    EnvSetting(
+        "RECORDROOM_HL7_WORKERS",
+        "4",
+        "Threads applying HL7 v2 messages side by side on PostgreSQL (messages about "
+        "one patient always one after the other); SQLite, with its one writer, uses one.",
+    ),
+    EnvSetting(
         "RECORDROOM_MPI_THRESHOLDS",
         '{"*": {"auto_link": 0.98, "review": 0.5}}',
         "Search before create, per facility code ('*' for the rest), as JSON: a "
@@ -492,6 +520,25 @@ OAUTH_TOKEN_MINUTES = int(env("RECORDROOM_OAUTH_TOKEN_MINUTES"))
 MAX_UPLOAD_BYTES = int(env("RECORDROOM_MAX_UPLOAD_MB")) * 1024 * 1024
 FHIR_MAX_BODY_BYTES = int(float(env("RECORDROOM_FHIR_MAX_BODY_MB")) * 1024 * 1024)
 HL7_MAX_MESSAGE_BYTES = int(float(env("RECORDROOM_HL7_MAX_MESSAGE_MB")) * 1024 * 1024)
+
+
+def _at_least(name: str, least: int, kind: Callable[[str], float] = float) -> float:
+    """A numeric setting, refused at start-up (naming it) below `least` or unreadable."""
+    try:
+        value = kind(env(name))
+    except ValueError:
+        value = float("nan")
+    if not value >= least:  # nan too
+        raise ImproperlyConfigured(
+            f"{name}={env(name)!r}: give a number of at least {least}"
+        )
+    return value
+
+
+HL7_IDLE_TIMEOUT = _at_least("RECORDROOM_HL7_IDLE_TIMEOUT_SECONDS", 0)
+HL7_FRAME_TIMEOUT = _at_least("RECORDROOM_HL7_FRAME_TIMEOUT_SECONDS", 0)
+HL7_MAX_CONNECTIONS = int(_at_least("RECORDROOM_HL7_MAX_CONNECTIONS", 1, int))
+HL7_WORKERS = int(_at_least("RECORDROOM_HL7_WORKERS", 1, int))
 MPI_THRESHOLDS = json.loads(env("RECORDROOM_MPI_THRESHOLDS"))
 ROI_DEADLINE_PROFILE = env("RECORDROOM_ROI_DEADLINE_PROFILE")
 ROI_SAME_PERSON_QA = env("RECORDROOM_ROI_SAME_PERSON_QA") == "1"

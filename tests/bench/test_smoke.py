@@ -77,7 +77,7 @@ SMOKES = (
     Smoke("audit.py", "--data-dir {tmp}/audit-pg --events 1000 --batch 500 "
           "--verify-runs 1 --skip-overhead", "events/s", database="postgresql"),
     Smoke("hl7_adt.py", "--data-dir {tmp}/hl7 --messages 20 --warmup 4 "
-          "--database postgresql --report-only", "messages per second",
+          "--database postgresql --connections 2 --report-only", "messages per second",
           database="postgresql"),
 )
 # fmt: on

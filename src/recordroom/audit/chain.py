@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 
+from recordroom.kernel import sqlrows
+
 PLAIN = "sha256"  # chain version of events written before the audit key
 KEYED = "hmac-sha256"
 
@@ -110,7 +112,7 @@ def lock_and_head() -> tuple[int, str]:
     PostgreSQL: a transaction-scoped advisory lock. SQLite: transactions are BEGIN
     IMMEDIATE (settings), so the writer already holds the database lock.
     """
-    with connection.cursor() as cur:
+    with sqlrows.cursor(connection) as cur:
         if connection.vendor == "postgresql":
             cur.execute("SELECT pg_advisory_xact_lock(727274)")
         cur.execute("SELECT id, hash FROM audit_auditevent ORDER BY id DESC LIMIT 1")

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from recordroom.kernel import actions
+from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 
 from .chain import COLUMNS, KEYED, audit_hmac, event_hash, head_text, lock_and_head
@@ -123,7 +123,7 @@ def record_many(
             prev = digest
         # A plain INSERT: the ORM's bulk_create costs more than the rest of an event
         # (bench/audit.py, audited-request overhead).
-        with connection.cursor() as cur:
+        with sqlrows.cursor(connection) as cur:
             for start in range(0, len(rows), batch_size):
                 cur.executemany(_INSERT_SQL, rows[start : start + batch_size])
     return [_saved(row) for row in rows]

@@ -323,7 +323,7 @@ def _refuse_taken_identifiers(idents: Iterable[PatientIdentifier]) -> None:
             where.append('("system" = %s AND lookup = %s)')
             params += [ident.system, ident.lookup]
     table = PatientIdentifier._meta.db_table
-    with connection.cursor() as cursor:
+    with sqlrows.cursor(connection) as cursor:
         cursor.execute(
             f'SELECT "system", lookup FROM {table} WHERE {" OR ".join(where)}',  # noqa: S608
             params,

@@ -3,11 +3,13 @@ shared sample ADT messages with python-hl7's MLLP client."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,13 +80,28 @@ def listener(tmp_path):
     )
     made = _run([BIN / "python", "-c", make], data)
     assert made.returncode == 0, made.stderr
+    with listening(_env(data)) as running:
+        yield data, running.port
+
+
+class Listening:
+    """A listener started by `listening`; its output once it has stopped."""
+
+    def __init__(self, proc: subprocess.Popen, port: int) -> None:
+        self.proc, self.port, self.output = proc, port, ""
+
+
+@contextlib.contextmanager
+def listening(env: dict[str, str]) -> Iterator[Listening]:
+    """`python -m recordroom.interop.hl7v2.listen` on a free port, once it answers."""
     port = _free_port()
     proc = subprocess.Popen(
         [BIN / "python", "-m", "recordroom.interop.hl7v2.listen", "--port", str(port)],
-        env=_env(data), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    running = Listening(proc, port)
     try:
-        for _ in range(150):
+        for _ in range(300):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
@@ -92,10 +109,10 @@ def listener(tmp_path):
                 time.sleep(0.1)
         else:
             pytest.fail("the HL7 listener did not open its port")
-        yield data, port
+        yield running
     finally:
         proc.terminate()
-        proc.communicate(timeout=20)
+        running.output = proc.communicate(timeout=30)[0]
 
 
 def test_sample_adt_messages_over_mllp(listener):

@@ -54,7 +54,7 @@ def current_model() -> LinkageModel:
     untrained default."""
     # plain SQL: every registration asks (the ORM took 1 ms to build this query)
     table = LinkageRun._meta.db_table
-    with connection.cursor() as cursor:
+    with sqlrows.cursor(connection) as cursor:
         cursor.execute(
             f"SELECT id, records FROM {table} WHERE status = %s "  # noqa: S608
             "ORDER BY started_at DESC LIMIT 1",
@@ -170,7 +170,7 @@ def candidate_ids(data: PatientIn) -> list[Any]:
             "AND kind <> %s", *lookups, IdentifierKind.MRN.value)  # fmt: skip
     if not branches:
         return []
-    with connection.cursor() as cursor:
+    with sqlrows.cursor(connection) as cursor:
         cursor.execute(" UNION ".join(branches), params)
         found = {as_uuid(row[0]) for row in cursor.fetchall()}
     return sorted(found, key=str)
