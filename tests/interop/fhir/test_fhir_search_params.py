@@ -95,9 +95,17 @@ def test_last_updated_with_every_prefix(api, db, facility):
     late = factories.patient(facility=facility, family="Late")
     t1 = datetime(2024, 3, 5, 9, 30, 15, tzinfo=UTC)
     t2 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
-    Patient.objects.filter(pk=early.pk).update(updated_at=t1)
-    Patient.objects.filter(pk=late.pk).update(updated_at=t2)
+    # meta.lastUpdated: the version row's time once a name or identifier row
+    # changed the patient (every patient here), which _lastUpdated searches
+    from recordroom.interop.models import ResourceVersion
+
+    for patient, at in ((early, t1), (late, t2)):
+        Patient.objects.filter(pk=patient.pk).update(updated_at=at)
+        ResourceVersion.objects.filter(resource_type="Patient",
+                                       resource_id=patient.pk).update(updated_at=at)  # fmt: skip
     e, la = str(early.pk), str(late.pk)
+    shown = api.get(f"Patient/{e}").json()["meta"]["lastUpdated"]
+    assert shown.startswith("2024-03-05T09:30:15")  # what the search compares
 
     def found(value: str) -> set[str]:
         resp = api.get("Patient", _lastUpdated=value, family="early,late")
@@ -118,13 +126,39 @@ def test_last_updated_with_every_prefix(api, db, facility):
     assert found("eb2025-07-01T12:00:01Z") == {e, la}
     assert found("ap2025-07-01") == {la}
     for rtype in ("DocumentReference", "Condition", "Procedure", "Organization",
-                  "AuditEvent"):  # fmt: skip
+                  "AuditEvent", "Encounter", "Practitioner"):  # fmt: skip
         resp = api.get(rtype, _lastUpdated="ge2024-01-01")
         assert resp.status_code in (200, 403), (rtype, resp.content)
         assert "_lastUpdated" in REGISTRY[rtype].search_params
     bad = api.get("Patient", _lastUpdated="2024-13")
     assert bad.status_code == 400 and "_lastUpdated" in bad.json()["issue"][0][
         "diagnostics"]  # fmt: skip
+
+
+def test_r_int_4_last_updated_finds_what_meta_last_updated_shows(api, db, facility):
+    """A name change moves meta.lastUpdated (the version row), and _lastUpdated
+    finds the patient by that time, as it does an encounter and a practitioner,
+    which keep no timestamp column of their own."""
+    from recordroom.interop.models import ResourceVersion
+    from recordroom.mpi.models import PatientName
+
+    patient = factories.patient(facility=facility, family="Moved")
+    visit = factories.encounter(patient=patient, facility=facility)
+    doctor = factories.provider()
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    Patient.objects.filter(pk=patient.pk).update(updated_at=old)
+    ResourceVersion.objects.all().update(updated_at=old)
+    PatientName.objects.filter(patient=patient).update(given="Renamed")
+    meta = api.get(f"Patient/{patient.pk}").json()["meta"]
+    assert not meta["lastUpdated"].startswith("2020")
+    assert ids(api.get("Patient", _lastUpdated="gt2021", family="moved").json()) == {
+        str(patient.pk)}  # fmt: skip
+    assert ids(api.get("Patient", _lastUpdated="lt2021", family="moved").json()) == set()
+    for rtype, row in (("Encounter", visit), ("Practitioner", doctor)):
+        shown = api.get(f"{rtype}/{row.pk}").json()["meta"]["lastUpdated"]
+        year = shown[:4]
+        assert str(row.pk) in ids(api.get(rtype, _lastUpdated=year).json()), rtype
+        assert str(row.pk) not in ids(api.get(rtype, _lastUpdated=f"gt{year}").json())
 
 
 def test_string_modifiers_exact_contains_and_missing(api, db, facility):

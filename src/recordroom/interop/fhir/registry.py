@@ -54,7 +54,6 @@ from .params import (
     Invalid,
     SearchParam,
     as_uuid,
-    instant_param,
 )
 
 
@@ -254,26 +253,25 @@ def _map(
     return lambda user, rows: [fn(r) for r in rows]
 
 
-UPDATED = instant_param("updated_at")
-
 REGISTRY: dict[str, ResourceType] = {
     r.name: r
     for r in (
         ResourceType("Patient", "view_chart", "search_patients", PATIENT_PARAMS,
                      _patient_queryset, _map_patients, _read_patient, writable=True,
-                     last_updated=UPDATED),
+                     last_updated=versions.last_updated_param("Patient")),
         ResourceType("Encounter", "view_chart", "view_chart", ENCOUNTER_PARAMS,
                      _encounter_queryset, _map(mapping.encounter), _read_encounter,
-                     writable=True),
+                     writable=True, last_updated=versions.last_updated_param("Encounter")),
         ResourceType("DocumentReference", "view_document", "view_document",
                      DOCUMENT_PARAMS, _document_queryset, _map_documents,
-                     _read_document, writable=True, last_updated=UPDATED),
+                     _read_document, writable=True,
+                     last_updated=versions.last_updated_param("DocumentReference")),
         ResourceType("Condition", "view_chart", "view_chart", CONDITION_PARAMS,
                      _clinical_queryset(Condition), _map(mapping.condition),
-                     writable=True, last_updated=UPDATED),
+                     writable=True, last_updated=versions.last_updated_param("Condition")),
         ResourceType("Procedure", "view_chart", "view_chart", PROCEDURE_PARAMS,
                      _clinical_queryset(Procedure), _map(mapping.procedure),
-                     writable=True, last_updated=UPDATED),
+                     writable=True, last_updated=versions.last_updated_param("Procedure")),
         ResourceType("DiagnosticReport", "view_chart", "view_chart",
                      results.DIAGNOSTIC_REPORT_PARAMS, results.report_queryset,
                      results.map_reports, results.read_report),
@@ -282,10 +280,12 @@ REGISTRY: dict[str, ResourceType] = {
                      results.map_observations, results.read_observation),
         ResourceType("Practitioner", "view_chart", "view_chart", PRACTITIONER_PARAMS,
                      lambda user: Provider.objects.all(), _map(mapping.practitioner),
-                     writable=True, chart_content=False),
+                     writable=True, chart_content=False,
+                     last_updated=versions.last_updated_param("Practitioner")),
         ResourceType("Organization", "view_chart", "view_chart", ORGANIZATION_PARAMS,
                      lambda user: Organization.objects.all(), _map(mapping.organization),
-                     writable=True, chart_content=False, last_updated=UPDATED),
+                     writable=True, chart_content=False,
+                     last_updated=versions.last_updated_param("Organization")),
         ResourceType("AuditEvent", "view_audit", "view_audit", AUDIT_PARAMS,
                      lambda user: AuditEvent.objects.all(), _map(audit_fhir.to_fhir),
                      integer_ids=True, chart_content=False, last_updated=EVENT_TIME),

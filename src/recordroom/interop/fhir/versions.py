@@ -13,6 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from django.db import models
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date, parse_http_date_safe
@@ -28,6 +30,8 @@ from recordroom.records.models import (
     Procedure,
 )
 
+from . import dates
+from .search import SearchParam
 from .values import as_uuid
 
 # When a never-changed resource was written, for types whose mapping does not say.
@@ -171,3 +175,25 @@ def not_modified(request: HttpRequest, body: dict[str, Any]) -> bool:
     since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
     at = parse_datetime(meta.get("lastUpdated") or "")
     return since is not None and at is not None and int(at.timestamp()) <= since
+
+
+def last_updated_param(rtype: str) -> SearchParam:
+    """`_lastUpdated` on the time `meta.lastUpdated` shows (stamp()): the version
+    row's when the resource changed since it was created, else its own column (a
+    Practitioner's version row is written with it)."""
+    column = dates.instant(LAST_UPDATED)
+    own = CREATED.get(rtype)
+
+    def f(qs: QuerySet[Any], value: str, param: str, user: Any) -> QuerySet[Any]:
+        changed = ResourceVersion.objects.filter(
+            resource_type=rtype, resource_id=OuterRef("pk")
+        ).values("updated_at")[:1]
+        at = Coalesce(Subquery(changed), F(own[1])) if own else Subquery(changed)
+        return qs.annotate(**{LAST_UPDATED: at}).filter(
+            dates.condition(column, value, param)
+        )
+
+    return SearchParam("date", f)
+
+
+LAST_UPDATED = "fhir_last_updated"
