@@ -58,12 +58,15 @@ def _multipart(file_bytes: bytes, name: str = "big.pdf") -> bytes:
 
 
 def _request(
-    body: bytes, *, declared: int | None = None
+    body: bytes,
+    *,
+    declared: int | None = None,
+    content_type: str = f"multipart/form-data; boundary={BOUNDARY}",
 ) -> tuple[WSGIRequest, CountingStream]:
     stream = CountingStream(body)
     request = WSGIRequest({
         "REQUEST_METHOD": "POST", "PATH_INFO": "/", "wsgi.input": stream,
-        "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}",
+        "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(declared if declared is not None else len(body)),
         "SERVER_NAME": "localhost", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
     })  # fmt: skip
@@ -229,6 +232,9 @@ def test_a_release_packet_is_assembled_under_the_data_folder(db):
     assert not assembly.dir.exists()
 
 
+FHIR_JSON = "application/fhir+json"
+
+
 def test_a_fhir_body_over_the_limit_is_refused_on_its_length_before_reading(
     db, settings
 ):
@@ -237,12 +243,12 @@ def test_a_fhir_body_over_the_limit_is_refused_on_its_length_before_reading(
 
     settings.FHIR_MAX_BODY_BYTES = 1 * MB
     body = b'{"resourceType": "Patient", "x": "' + b"0" * (3 * MB) + b'"}'
-    request, stream = _request(body)
+    request, stream = _request(body, content_type=FHIR_JSON)
     with pytest.raises(TooLarge, match="the body is 3.0 MB; the limit is 1 MB"):
         parse_body(request)
     assert stream.taken == 0
     # A Content-Length that understates the body: reading stops at the limit anyway.
-    request, stream = _request(body, declared=MB // 2)
+    request, stream = _request(body, declared=MB // 2, content_type=FHIR_JSON)
     with pytest.raises(Exception, match="not JSON"):
         parse_body(request)
     assert stream.taken <= MB // 2

@@ -102,7 +102,7 @@ def test_idle_and_unfinished_connections_are_closed_after_their_timeouts(data):
             ack = _msa(client.socket.recv(65536))
             assert ack[1:3] == ["AA", "WHOLE1"], ack
             time.sleep(0.5)
-            again = _msa(client.send_message(_sample("ADT-A08-01.hl7", "WHOLE2")))
+            again = _msa(client.send_message(_sample("ADT-A04-01.hl7", "WHOLE2")))
             assert again[1:3] == ["AA", "WHOLE2"], again
     assert _stored(data, "HALF1") == "[]"
     assert _stored(data, "WHOLE1") == "['processed']"
@@ -130,7 +130,7 @@ def test_a_connection_past_the_cap_is_closed_at_once_and_the_others_served(data)
         first[2].close()
         time.sleep(0.5)
         with MLLPClient("127.0.0.1", hl7.port) as client:
-            ack = _msa(client.send_message(_sample("ADT-A08-01.hl7", "CAP2")))
+            ack = _msa(client.send_message(_sample("ADT-A04-01.hl7", "CAP2")))
             assert ack[1:3] == ["AA", "CAP2"], ack
         for sock in first[:2]:
             sock.close()
