@@ -137,6 +137,31 @@ def test_bad_input_is_quarantined_with_its_reason(importer, facility, tmp_path):
     assert default_store().get(item.raw_sha256) == b'{"resourceType": "Patient", '
 
 
+def test_a_number_beyond_64_bits_is_quarantined_not_rounded(importer, facility, tmp_path):
+    """orjson reads 123...890 (30 digits) as a float without a word; the import
+    refuses it by path, as the FHIR API does, and still takes a long identifier
+    that is a string."""
+    big = "123456789012345678901234567890"
+    (tmp_path / "lines.ndjson").write_text(
+        '{"resourceType": "Patient", "id": "p1", "multipleBirthInteger": ' + big
+        + ', "identifier": [{"system": "urn:x", "value": "1"}]}\n'
+        + json.dumps({"resourceType": "Patient", "id": "p2",
+                      "identifier": [{"system": "urn:x", "value": big}]}) + "\n"
+    )  # fmt: skip
+    (tmp_path / "one.json").write_text(
+        '{"resourceType": "Patient", "id": "p3", "multipleBirthInteger": ' + big + "}"
+    )
+    run, _ = _run(importer, facility, tmp_path)
+    reasons = {q.location.rsplit("/", 1)[-1]: q.reason for q in run.quarantined.all()}
+    assert reasons == {
+        "lines.ndjson:1": f"line 1: Patient.multipleBirthInteger: {big} is beyond "
+        "64 bits; FHIR integers are 32-bit",
+        "one.json": f"Patient.multipleBirthInteger: {big} is beyond 64 bits; FHIR "
+        "integers are 32-bit",
+    }
+    assert PatientIdentifier.objects.filter(value=big).count() == 1
+
+
 def test_a_missing_path_is_refused_before_anything_is_read(
     importer, facility, tmp_path
 ):

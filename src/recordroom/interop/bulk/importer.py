@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from recordroom.audit.services import record
+from recordroom.interop.fhir import body as fhir_json
+from recordroom.interop.fhir.params import Invalid
 from recordroom.interop.fhir.writer import Entry, Result, Writer
 from recordroom.interop.models import ImportRun, ImportStatus, QuarantineItem
 from recordroom.kernel import actions
@@ -93,6 +96,25 @@ def _bundle_entries(doc: dict[str, Any], location: str) -> list[Entry]:
     return out
 
 
+# Twenty digits in a row: a number that may be beyond 64 bits (or a long identifier
+# in a string). orjson reads such a number as a float without a word, so that text
+# goes through the exact reader, which refuses it by path (as the FHIR API does).
+_LONG_DIGITS = re.compile(r"\d{20}")
+
+
+def _json(text: str) -> Any:
+    """The JSON value of `text`: orjson, or fhir.body's exact reader where a number
+    could be beyond what orjson keeps.
+
+    Raises:
+        orjson.JSONDecodeError: not JSON.
+        Invalid: a number or string FHIR cannot hold, named by its path.
+    """
+    if _LONG_DIGITS.search(text):
+        return fhir_json.loads(text.encode())
+    return orjson.loads(text)
+
+
 def read_units(path: Path, data: bytes, refuse: Callable[..., None]) -> Iterator[Unit]:
     """Units of a file; what cannot be read at all is refused whole, with why."""
     try:
@@ -108,9 +130,11 @@ def read_units(path: Path, data: bytes, refuse: Callable[..., None]) -> Iterator
             if not line.strip():
                 continue
             try:
-                chunk.append(Entry(orjson.loads(line), location=f"{path}:{n}"))
+                chunk.append(Entry(_json(line), location=f"{path}:{n}"))
             except orjson.JSONDecodeError as exc:
                 refuse(f"{path}:{n}", line.encode(), f"line {n} is not JSON: {exc.msg}")
+            except Invalid as exc:
+                refuse(f"{path}:{n}", line.encode(), f"line {n}: {exc.message}")
             if len(chunk) >= NDJSON_CHUNK:
                 yield Unit(f"{path}:{n}", chunk)
                 chunk = []
@@ -118,10 +142,13 @@ def read_units(path: Path, data: bytes, refuse: Callable[..., None]) -> Iterator
             yield Unit(str(path), chunk)
         return
     try:
-        doc = orjson.loads(data)
+        doc = _json(text)
     except orjson.JSONDecodeError as exc:
         refuse(str(path), data, f"not JSON: {exc.msg} at line {exc.lineno} column "
                f"{exc.colno}")  # fmt: skip
+        return
+    except Invalid as exc:
+        refuse(str(path), data, exc.message)
         return
     if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
         if not isinstance(doc.get("entry") or [], list):
