@@ -117,6 +117,7 @@ def test_rules_refuse_twins_juniors_and_two_ssns(db, facility, him_all, change, 
                                ssn="900-33-4444" if "ssn" in change else None)  # fmt: skip
     if names:
         PatientName.objects.filter(patient=second, use="legal").update(suffix="Jr")
+        PatientName.objects.filter(patient=first, use="legal").update(suffix="Sr.")
     with pytest.raises(Conflict, match=words):
         merge_patients(
             actor=him_all, survivor=first, retired=second, reason="looks alike"

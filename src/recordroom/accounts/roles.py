@@ -63,6 +63,19 @@ ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
 )
 
 
+# Rights held as a model permission of the app that checks them ("app.codename"),
+# not as a capability: what each allows, and the roles that get them when created.
+MODEL_PERMISSIONS: dict[str, str] = {
+    "mpi.override_merge_rules": (
+        "Merge two records past a merge rule (twins, junior/senior, two SSNs), "
+        "giving a reason (audited)"
+    ),
+}
+MODEL_PERMISSION_ROLES: dict[str, tuple[str, ...]] = {
+    "mpi.override_merge_rules": ("him_manager",),
+}
+
+
 @dataclass(frozen=True)
 class Role:
     key: str
@@ -71,6 +84,12 @@ class Role:
     require_mfa: bool = False
     # may use the Django admin (is_staff + ADMIN_MODEL_PERMISSIONS)
     admin_site: bool = False
+
+    @property
+    def model_permissions(self) -> tuple[str, ...]:
+        return tuple(
+            p for p, keys in MODEL_PERMISSION_ROLES.items() if self.key in keys
+        )
 
 
 def _role(

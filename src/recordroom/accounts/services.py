@@ -49,6 +49,7 @@ def sync_roles() -> None:
         group, created = Group.objects.get_or_create(name=role.name)
         if created:
             wanted = [f"accounts.{c}" for c in role.permissions]
+            wanted += role.model_permissions
             if role.admin_site:
                 wanted += ADMIN_MODEL_PERMISSIONS
             missing = [w for w in wanted if w not in perms]

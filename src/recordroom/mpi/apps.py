@@ -8,6 +8,7 @@ class MpiConfig(AppConfig):
 
     def ready(self) -> None:
         from .models import (
+            HeldMerge,
             OverlayFlag,
             PairDecision,
             PatientAddress,
@@ -22,3 +23,4 @@ class MpiConfig(AppConfig):
             keep(model, "the retired record's own demographics, kept with it")
         keep(OverlayFlag, "a worklist sign about that chart, resolved there")
         keep(PairDecision, "a decision about those two records as they were")
+        keep(HeldMerge, "an inbound merge of those two records, decided as asked")

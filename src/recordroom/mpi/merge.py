@@ -20,6 +20,7 @@ from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 
+from .merge_rules import judge, merge_blockers
 from .models import (
     IdentifierKind,
     NameUse,
@@ -31,52 +32,24 @@ from .models import (
 from .relations import relations
 from .services import in_scope
 
+__all__ = ["CHOOSABLE", "merge_blockers", "merge_patients", "may_override", "unmerge"]
+
 # Demographic fields whose surviving value the specialist chooses.
 CHOOSABLE = ("birth_date", "sex", "gender_identity", "deceased_date")
-GENERATIONS = {"JR", "SR", "II", "III", "IV", "V"}
+# The model permission (granted to the HIM manager role) to merge past a guard.
+OVERRIDE_PERMISSION = "mpi.override_merge_rules"
 
 
-def _suffix(p: Patient) -> str:
-    name = p.legal_name()
-    return (name.suffix if name else "").upper().replace(".", "").strip()
+def may_override(user: Any) -> bool:
+    """Whether the user's roles allow merging past a guard (never a superuser flag
+    alone: roles are the only source of rights)."""
+    from django.contrib.auth.models import Permission
 
-
-def merge_blockers(survivor: Patient, retired: Patient) -> list[str]:
-    """Why these two records must not be merged, by rule (empty: they may be)."""
-    reasons = []
-    if survivor.pk == retired.pk:
-        reasons.append("a record cannot be merged into itself")
-    if retired.merged_into_id:
-        reasons.append(
-            f"record {retired.pk} is already merged into {retired.merged_into_id}"
-        )
-    if survivor.merged_into_id:
-        reasons.append(f"record {survivor.pk} is itself retired (merged into "
-                       f"{survivor.merged_into_id}); merge into that one")  # fmt: skip
-    a, b = _suffix(survivor), _suffix(retired)
-    if a != b and (a in GENERATIONS or b in GENERATIONS):
-        first, second = a or "without suffix", b or "without suffix"
-        reasons.append(f"one record is {first}, the other {second}: a junior and a "
-                       "senior are two people")  # fmt: skip
-    ssns = [set(p.identifiers.filter(kind=IdentifierKind.SSN).values_list("lookup", flat=True))
-            for p in (survivor, retired)]  # fmt: skip
-    if ssns[0] and ssns[1] and not ssns[0] & ssns[1]:
-        reasons.append("the records carry two different SSNs: two people, or an overlay "
-                       "to split, not a duplicate")  # fmt: skip
-    na, nb = survivor.legal_name(), retired.legal_name()
-    if (na and nb and survivor.birth_date and survivor.birth_date == retired.birth_date
-            and na.family_key == nb.family_key and _different_given(na, nb)):  # fmt: skip
-        reasons.append(f"same birth date and surname, different first names ({na.given} "
-                       f"and {nb.given}): twins are two people")  # fmt: skip
-    return reasons
-
-
-def _different_given(a: PatientName, b: PatientName) -> bool:
-    """Two first names, not one written two ways: an initial or a shortening
-    ("C", "Chris" for "Christopher") is the same name. A nickname ("Bill") still
-    counts as different here: the rule errs towards two people."""
-    x, y = a.given_key, b.given_key
-    return bool(x and y) and not (x.startswith(y) or y.startswith(x))
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    app, codename = OVERRIDE_PERMISSION.split(".")
+    return Permission.objects.filter(group__user=user, content_type__app_label=app,
+                                     codename=codename).exists()  # fmt: skip
 
 
 def merge_patients(
@@ -87,14 +60,18 @@ def merge_patients(
     reason: str,
     source: str = "ui",
     take: tuple[str, ...] = (),
+    override: str = "",
 ) -> PatientMerge:
     """Merge `retired` into `survivor`; `take` names the demographic fields whose
-    value comes from the retired record.
+    value comes from the retired record. `override` is a manager's reason to merge
+    past the guards (twins, junior/senior, two SSNs); it is kept on the merge and
+    in its audit event.
 
     Raises:
         ValidationFailed: no reason, or an unknown field in `take`.
-        PermissionDenied: either record is outside the actor's facilities.
-        Conflict: a rule forbids this merge (twins, junior/senior, two SSNs...).
+        PermissionDenied: either record is outside the actor's facilities, or an
+            override by someone whose role may not override.
+        Conflict: a rule forbids this merge and no override was given.
     """
     if not reason.strip():
         raise ValidationFailed("say why these records are one person", field="reason")
@@ -109,9 +86,7 @@ def merge_patients(
     with transaction.atomic():
         survivor = Patient.objects.select_for_update().get(pk=survivor.pk)
         retired = Patient.objects.select_for_update().get(pk=retired.pk)
-        blockers = merge_blockers(survivor, retired)
-        if blockers:
-            raise Conflict("not merged: " + "; ".join(blockers))
+        overridden = _check_rules(actor, survivor, retired, override)
         moved: dict[str, list[str]] = {}
         for rel in relations():
             rows = rel.model._default_manager.filter(**{rel.field: retired})
@@ -134,14 +109,37 @@ def merge_patients(
         merge = PatientMerge.objects.create(
             survivor=survivor, retired=retired, merged_at=timezone.now(),
             merged_by=actor.username, source=source, reason=reason.strip()[:500],
-            moved=moved, restore=restore,
+            moved=moved, restore=restore, overridden=overridden,
+            override_reason=override.strip()[:500] if overridden else "",
         )  # fmt: skip
         detail = {"merge": str(merge.pk), "survivor": str(survivor.pk),
                   "retired": str(retired.pk), "source": source, "reason": reason,
                   "moved": {k: len(v) for k, v in moved.items()}, "took": list(take)}  # fmt: skip
+        if overridden:
+            detail["override"] = {"rules": overridden, "reason": override.strip()}
         record_many([EventSpec(actor, actions.PATIENT_MERGE.name, p, obj=merge,
                                detail=detail) for p in (survivor, retired)])  # fmt: skip
     return merge
+
+
+def _check_rules(
+    actor: Actor, survivor: Patient, retired: Patient, override: str
+) -> list[str]:
+    """The guards this merge overrides (empty: none stood in its way); raises when a
+    rule forbids it and it may not be overridden."""
+    verdict = judge(survivor, retired)
+    if verdict.hard:
+        raise Conflict("not merged: " + "; ".join(b.text for b in verdict.hard))
+    guards = [b.text for b in verdict.guards]
+    if not guards:
+        return []
+    if not override.strip():
+        raise Conflict("not merged: " + "; ".join(guards) + " (an HIM manager may "
+                       "override this with a reason)")  # fmt: skip
+    if not may_override(actor.user):
+        raise PermissionDenied("not merged: " + "; ".join(guards) + "; only an HIM "
+                               "manager may override the merge rules")  # fmt: skip
+    return guards
 
 
 def _move_identifiers(survivor: Patient, retired: Patient) -> list[dict[str, Any]]:

@@ -72,11 +72,18 @@ class Patient(models.Model):
     race = models.JSONField(default=dict, blank=True)
     ethnicity = models.JSONField(default=dict, blank=True)
     birth_sex = models.CharField(
-        max_length=4, blank=True, default="", help_text="us-core-birthsex: F M ASKU UNK OTH"
+        max_length=4,
+        blank=True,
+        default="",
+        help_text="us-core-birthsex: F M ASKU UNK OTH",
     )
-    marital_status = models.JSONField(default=dict, blank=True, help_text="a CodeableConcept")
+    marital_status = models.JSONField(
+        default=dict, blank=True, help_text="a CodeableConcept"
+    )
     communication = models.JSONField(
-        default=list, blank=True, help_text='[{"language": CodeableConcept, "preferred": bool}]'
+        default=list,
+        blank=True,
+        help_text='[{"language": CodeableConcept, "preferred": bool}]',
     )
     multiple_birth = models.BooleanField(null=True, blank=True)
     birth_order = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -326,9 +333,14 @@ class PatientMerge(models.Model):
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.CharField(max_length=150, blank=True, default="")
     undo_reason = models.CharField(max_length=500, blank=True, default="")
+    # The guards a manager merged past, and why (empty: no rule stood in the way).
+    overridden = models.JSONField(default=list, blank=True)
+    override_reason = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["-merged_at"]
+        permissions = [("override_merge_rules", "Merge two records past a merge rule "
+                        "(twins, junior/senior, two SSNs), giving a reason")]  # fmt: skip
         indexes = [
             models.Index(fields=["retired"], name="merge_retired_idx"),
             models.Index(fields=["survivor"], name="merge_survivor_idx"),
@@ -338,6 +350,46 @@ class PatientMerge(models.Model):
         return (
             f"merge {self.retired_id} -> {self.survivor_id} ({self.merged_at:%Y-%m-%d})"
         )
+
+
+class HeldMergeStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    MERGED = "merged", "Approved and merged"
+    REJECTED = "rejected", "Rejected"
+
+
+class HeldMerge(models.Model):
+    """An inbound merge (HL7 ADT^A40) the rules would refuse, or whose two records
+    disagree on birth date and name: held for a specialist to approve or reject."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    survivor = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    retired = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=20, default="hl7")
+    sender = models.CharField(max_length=200, blank=True, default="")
+    control_id = models.CharField(max_length=200, blank=True, default="")
+    reasons = models.JSONField(default=list)
+    held_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=HeldMergeStatus.choices,
+                              default=HeldMergeStatus.PENDING)  # fmt: skip
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True, default="")
+    note = models.CharField(max_length=500, blank=True, default="")
+    merge = models.ForeignKey(PatientMerge, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")  # fmt: skip
+
+    class Meta:
+        ordering = ["held_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survivor", "retired"],
+                condition=models.Q(status="pending"),
+                name="held_merge_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"held merge {self.retired_id} -> {self.survivor_id} ({self.status})"
 
 
 class OverlayStatus(models.TextChoices):
