@@ -164,6 +164,27 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "that it is created.",
     ),
     EnvSetting(
+        "RECORDROOM_HL7_MERGE_HOLD_ACK",
+        "AE",
+        "How an inbound merge (ADT^A40) held for review is answered: AE (not applied; "
+        "the reason in ERR) or AA (accepted, the merge pending review, the reason in "
+        "MSA-3). Either way it waits on the Held merges page with an overlay sign.",
+    ),
+    EnvSetting(
+        "RECORDROOM_HL7_MERGE_BIRTH_DAYS",
+        "31",
+        "An inbound merge whose two records' birth dates are more than this many days "
+        "apart (and not one mistyped: a digit, two digits swapped, day and month "
+        "swapped) disagrees on birth date; with names that disagree too it is held.",
+    ),
+    EnvSetting(
+        "RECORDROOM_HL7_MERGE_NAME_SIMILARITY",
+        "0.85",
+        "An inbound merge whose two records have no names at least this alike "
+        "(Jaro-Winkler, 0 to 1, of surname and first name; a nickname, initial or "
+        "typo of the first name counts as alike) disagrees on name.",
+    ),
+    EnvSetting(
         "RECORDROOM_ROI_DEADLINE_PROFILE",
         "hipaa",
         "Deadlines for release requests: hipaa (30 days plus one 30-day extension for "
@@ -540,6 +561,16 @@ HL7_FRAME_TIMEOUT = _at_least("RECORDROOM_HL7_FRAME_TIMEOUT_SECONDS", 0)
 HL7_MAX_CONNECTIONS = int(_at_least("RECORDROOM_HL7_MAX_CONNECTIONS", 1, int))
 HL7_WORKERS = int(_at_least("RECORDROOM_HL7_WORKERS", 1, int))
 MPI_THRESHOLDS = json.loads(env("RECORDROOM_MPI_THRESHOLDS"))
+HL7_MERGE_HOLD_ACK = env("RECORDROOM_HL7_MERGE_HOLD_ACK").strip().upper()
+if HL7_MERGE_HOLD_ACK not in ("AE", "AA"):
+    raise ImproperlyConfigured(
+        f"RECORDROOM_HL7_MERGE_HOLD_ACK={HL7_MERGE_HOLD_ACK!r}: give AE or AA"
+    )
+HL7_MERGE_BIRTH_DAYS = int(_at_least("RECORDROOM_HL7_MERGE_BIRTH_DAYS", 0, int))
+HL7_MERGE_NAME_SIMILARITY = _at_least("RECORDROOM_HL7_MERGE_NAME_SIMILARITY", 0)
+if HL7_MERGE_NAME_SIMILARITY > 1:
+    raise ImproperlyConfigured("RECORDROOM_HL7_MERGE_NAME_SIMILARITY: give a number "
+                               f"from 0 to 1, not {HL7_MERGE_NAME_SIMILARITY}")  # fmt: skip
 ROI_DEADLINE_PROFILE = env("RECORDROOM_ROI_DEADLINE_PROFILE")
 ROI_SAME_PERSON_QA = env("RECORDROOM_ROI_SAME_PERSON_QA") == "1"
 ROI_WAIT_FOR_PAYMENT = env("RECORDROOM_ROI_WAIT_FOR_PAYMENT") == "1"

@@ -104,6 +104,17 @@ PATIENT_SPLIT = declare(
 PATIENT_SPLIT_UNDO = declare(
     "patient.split_undo", "update", "A split was undone; the rows moved back."
 )
+MPI_MERGE_HOLD = declare(
+    "mpi.merge_hold",
+    "create",
+    "An inbound merge (HL7 ADT^A40) was held for review instead of applied (reasons "
+    "kept).",
+)
+MPI_MERGE_HOLD_DECIDE = declare(
+    "mpi.merge_hold_decide",
+    "update",
+    "A held inbound merge was approved (and merged) or rejected.",
+)
 MPI_OVERLAY_SCAN = declare(
     "mpi.overlay_scan",
     "query",

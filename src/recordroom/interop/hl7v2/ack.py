@@ -33,6 +33,10 @@ class Applied:
     patient: Patient
     detail: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    # AE: what was written (a merge held for review) commits, yet the message is
+    # answered AE with the note in ERR, naming `location`.
+    ack: str = "AA"
+    location: str = ""
 
 
 @dataclass

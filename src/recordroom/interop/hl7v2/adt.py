@@ -1,11 +1,15 @@
 """ADT events: register or update the patient in PID, apply the visit in PV1
-(visits.py), and merge (A40) through the MPI's merge service."""
+(visits.py), and merge (A40) through the MPI's merge rules and service."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from recordroom.kernel.actor import Actor
+from recordroom.mpi.held_merges import Inbound, hold_merge, inbound_reasons
 from recordroom.mpi.merge import merge_patients
 from recordroom.mpi.models import Facility, Patient
 from recordroom.records.encounters import update_encounter
@@ -108,24 +112,58 @@ def _update_visit_if_known(
 
 def _merge_all(actor: Actor, msg: Message) -> Applied:
     """A40 carries one or more PID/MRG pairs; all are applied or none (one
-    transaction)."""
-    applied: Applied | None = None
-    merged = []
+    transaction). A pair the merge rules would refuse, or whose records disagree on
+    birth date and name, is held for review (mpi.held_merges): with
+    RECORDROOM_HL7_MERGE_HOLD_ACK=AE nothing is merged and the message is answered
+    AE naming why; with AA the other pairs merge and the held ones wait."""
+    pairs = []
     segments = msg.segments
     for i, seg in enumerate(segments):
         if seg.name != "PID":
             continue
         following = segments[i + 1] if i + 1 < len(segments) else None
         mrg = following if following is not None and following.name == "MRG" else None
-        applied = _merge(actor, msg, seg, mrg)
-        merged.append(applied.detail)
-    assert applied is not None  # apply_adt required a PID
-    return Applied(applied.patient, {"merges": merged})
+        pairs.append(_pair(msg, seg, mrg))
+    assert pairs  # apply_adt required a PID
+    inbound = Inbound("hl7", f"{msg.msh.comp(3)}/{msg.msh.comp(4)}", msg.msh.comp(10))
+    held = [p for p in pairs if p.reasons]
+    hold_ae = bool(held) and settings.HL7_MERGE_HOLD_ACK == "AE"
+    merged, notes = [], []
+    for p in pairs:
+        if p.reasons:
+            hold, new = hold_merge(actor=actor, survivor=p.survivor, retired=p.retired,
+                                   reasons=p.reasons, inbound=inbound)  # fmt: skip
+            merged.append({"held": str(hold.pk), "new_hold": new, "reasons": p.reasons})
+            notes.append(f"merge of {p.prior} into {p.mrn} held for review"
+                         f"{'' if new else ' (already held)'}: {'; '.join(p.reasons)}")  # fmt: skip
+        elif p.retired.pk == p.survivor.pk:
+            merged.append({"merge": f"{p.prior} already merged into {p.mrn}"})
+        elif not hold_ae:
+            merged.append(_merge(actor, msg, p))
+    first = pairs[0].survivor
+    if not held:
+        return Applied(first, {"merges": merged})
+    note = "; ".join(notes)
+    if hold_ae:
+        note = f"not merged: {note}" + (" (no pair of this message was merged)"
+                                        if len(pairs) > 1 else "")  # fmt: skip
+        return Applied(first, {"merges": merged}, note, "AE", "MRG-1")
+    return Applied(first, {"merges": merged}, note)
 
 
-def _merge(actor: Actor, msg: Message, pid: Segment, mrg: Segment | None) -> Applied:
-    """The record of MRG-1 (the prior MRN) merges into the record of PID-3. A
-    resend after the merge finds the prior MRN on the survivor: nothing to do."""
+@dataclass(frozen=True)
+class _Pair:
+    mrn: str
+    prior: str
+    survivor: Patient
+    retired: Patient
+    reasons: list[str]
+
+
+def _pair(msg: Message, pid: Segment, mrg: Segment | None) -> _Pair:
+    """The record of MRG-1 (the prior MRN) and the record of PID-3 it merges into,
+    and why a person should review it (empty: apply it). A resend after the merge
+    finds the prior MRN on the survivor: nothing to do."""
     facility = pidf.facility_of(msg, pid)
     mrn = pidf.mrn(pid)
     if mrg is None:
@@ -142,14 +180,19 @@ def _merge(actor: Actor, msg: Message, pid: Segment, mrg: Segment | None) -> App
     if retired is None:
         raise Hl7Error(f"MRG-1 {prior} is not a patient at {facility.code}", "MRG-1",
                        "204")  # fmt: skip
-    if retired.pk == survivor.pk:
-        return Applied(survivor, {"merge": f"{prior} already merged into {mrn}"})
+    same = retired.pk == survivor.pk
+    reasons = [] if same else inbound_reasons(survivor, retired)
+    return _Pair(mrn, prior, survivor, retired, reasons)
+
+
+def _merge(actor: Actor, msg: Message, p: _Pair) -> dict[str, Any]:
     control = msg.msh.comp(10)
     merge = merge_patients(
-        actor=actor, survivor=survivor, retired=retired, source="hl7",
-        reason=f"ADT^A40 {control} from {msg.msh.comp(4)}: {prior} merged into {mrn}",
+        actor=actor, survivor=p.survivor, retired=p.retired, source="hl7",
+        reason=f"ADT^A40 {control} from {msg.msh.comp(4)}: {p.prior} merged into "
+               f"{p.mrn}",
     )  # fmt: skip
-    return Applied(survivor, {"merge": str(merge.pk), "retired": str(retired.pk)})
+    return {"merge": str(merge.pk), "retired": str(p.retired.pk)}
 
 
 def unsupported_note(event: str) -> str:

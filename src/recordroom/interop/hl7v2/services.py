@@ -232,6 +232,9 @@ def _process(row: InterfaceMessage, msg: Message, durable: Durable) -> Ack:
         _finish(row, MessageStatus.ERROR, "AE", text, durable)
         return Ack("AE", row.control_id, text, "", "207", row, hdr)
     note = "; ".join(n for n in (applied.note, reused) if n)
+    if applied.ack != "AA":
+        return Ack(applied.ack, row.control_id, applied.note, applied.location, "207",
+                   row, hdr)  # fmt: skip
     return Ack("AA", row.control_id, note, "", "", row, hdr)
 
 
@@ -256,6 +259,9 @@ def _apply(
             row.warnings = "\n".join(w for w in (row.warnings, *warned) if w)
             row.status, row.ack_code = MessageStatus.PROCESSED, "AA"
             row.error = "" if applied.note == "; ".join(warned) else applied.note
+            if applied.ack != "AA":  # held for review: an error to reprocess later
+                row.status, row.ack_code = MessageStatus.ERROR, applied.ack
+                row.error = f"{applied.location}: {applied.note}"
             row.patient = applied.patient
             _save(row, _stored)  # not committed before durable() below returns
             record(
