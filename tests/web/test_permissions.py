@@ -72,6 +72,7 @@ ANSWER = {
     "interface_reprocess": (302, None),  # back to the message, with the outcome
     "break_glass": (302, None),  # no reason given: back to the chart, saying so
     "identity_merge_undo": (302, "/identity/merges"),  # GET: nothing to undo
+    "identity_held_merge_decide": (302, "/identity/held-merges"),  # GET: nothing
     # a request's actions are POSTs; a GET goes back to the request's page
     "release_status": (302, None),
     "release_verify": (302, None),
@@ -107,7 +108,7 @@ def _url(name: str, patient, document, message) -> str:
     pattern = next(p for p in PATTERNS if p.name == name)
     kwargs = {}
     ids = {"patient_id": patient.pk, "document_id": document.pk,
-           "message_id": message.pk, "merge_id": uuid.uuid4(),
+           "message_id": message.pk, "merge_id": uuid.uuid4(), "held_id": uuid.uuid4(),
            "flag_id": OverlayFlag.objects.get(patient=patient).pk,
            "request_id": ReleaseRequest.objects.get(patient=patient).pk,
            "auth_id": Authorization.objects.get(patient=patient).pk,
@@ -157,6 +158,8 @@ def test_the_declared_capabilities(db):
         "identity_duplicates": "manage_identity", "identity_merge": "manage_identity",
         "identity_merges": "manage_identity", "identity_merge_undo": "manage_identity",
         "identity_overlays": "manage_identity", "identity_overlay": "manage_identity",
+        "identity_held_merges": "manage_identity",
+        "identity_held_merge_decide": "manage_identity",
         "release_worklist": "release_records", "release_intake": "release_records",
         "release_request": "release_records", "release_status": "release_records",
         "release_verify": "release_records", "release_extend": "release_records",

@@ -7,6 +7,7 @@ from . import (
     views_auth,
     views_chart,
     views_documents,
+    views_held_merges,
     views_identity,
     views_interfaces,
     views_mpi_dashboard,
@@ -62,6 +63,16 @@ urlpatterns = [
         views_identity.merge_undo,
         name="identity_merge_undo",
     ),
+    path(
+        "identity/held-merges",
+        views_held_merges.held_merges,
+        name="identity_held_merges",
+    ),  # fmt: skip
+    path(
+        "identity/held-merges/<uuid:held_id>",
+        views_held_merges.held_merge_decide,
+        name="identity_held_merge_decide",
+    ),  # fmt: skip
     path("identity/overlays", views_identity.overlays, name="identity_overlays"),
     path(
         "identity/overlays/<uuid:flag_id>",

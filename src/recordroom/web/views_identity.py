@@ -15,8 +15,10 @@ from recordroom.audit.services import EventSpec, record_many
 from recordroom.kernel import actions
 from recordroom.kernel.errors import RecordroomError, ValidationFailed
 from recordroom.mpi.decisions import decide_pair, standing
+from recordroom.mpi.held_merges import HELD_MERGE
 from recordroom.mpi.linkage.models import CandidatePair, LinkageRun, MatchDecision
-from recordroom.mpi.merge import CHOOSABLE, merge_blockers, merge_patients, unmerge
+from recordroom.mpi.merge import CHOOSABLE, may_override, merge_patients, unmerge
+from recordroom.mpi.merge_rules import judge
 from recordroom.mpi.models import (
     OverlayFlag,
     OverlayStatus,
@@ -181,7 +183,8 @@ def merge_review(request: HttpRequest) -> HttpResponse:
             try:
                 merge_patients(actor=actor, survivor=survivor["patient"],
                                retired=retired["patient"], take=take,
-                               reason=request.POST.get("reason", ""), source="ui")  # fmt: skip
+                               reason=request.POST.get("reason", ""), source="ui",
+                               override=request.POST.get("override", ""))  # fmt: skip
             except RecordroomError as exc:
                 messages.error(request, exc.message)
             else:
@@ -196,10 +199,20 @@ def merge_review(request: HttpRequest) -> HttpResponse:
     context = {
         "left": left, "right": right, "fields": fields,
         "decision": standing(left_id, right_id),
-        "blockers": merge_blockers(left["patient"], right["patient"]),
         "pair": _scored(left_id, right_id),
+        **rules_context(request, left["patient"], right["patient"]),
     }  # fmt: skip
     return render(request, "web/identity_merge.html", context)
+
+
+def rules_context(request: HttpRequest, a: Patient, b: Patient) -> dict[str, Any]:
+    """The rules' verdict for the compare page: what blocks the merge, whether this
+    user may override it (an HIM manager, with a reason), and the notes."""
+    verdict = judge(a, b)
+    overridable = bool(verdict.guards) and not verdict.hard
+    return {"blockers": [x.text for x in verdict.blockers], "notes": verdict.notes,
+            "can_override": overridable and may_override(request.user),
+            "overridable": overridable}  # fmt: skip
 
 
 def _scored(a: UUID, b: UUID) -> CandidatePair | MatchDecision | None:
@@ -263,6 +276,8 @@ def overlay(request: HttpRequest, flag_id: UUID) -> HttpResponse:
     flag = OverlayFlag.objects.filter(pk=flag_id).first()
     if flag is None:
         return redirect("web:identity_overlays")
+    if flag.kind == HELD_MERGE:  # decided on the held merges page, not by a split
+        return redirect("web:identity_held_merges")
     side = _side(request, flag.patient_id)
     actor = actor_from_request(request)
     record_many([EventSpec(actor, actions.CHART_OPEN.name, flag.patient_id,
