@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from recordroom.accounts import services
 from recordroom.accounts.models import ApiToken, RolePolicy, TotpDevice
-from recordroom.accounts.roles import ROLES
+from recordroom.accounts.roles import ADMIN_MODEL_PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
 from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 from tests import factories
@@ -23,8 +23,11 @@ def test_every_role_exists_with_its_permissions(db):
         group = Group.objects.get(name=role.name)
         capabilities = group.permissions.filter(content_type__model="capability")
         assert {p.codename for p in capabilities} == set(role.permissions)
-        models = group.permissions.exclude(content_type__model="capability")
-        assert bool(models.exists()) == role.admin_site
+        models = {f"{p.content_type.app_label}.{p.codename}" for p in
+                  group.permissions.exclude(content_type__model="capability")}  # fmt: skip
+        assert bool(models & set(ADMIN_MODEL_PERMISSIONS)) == role.admin_site
+        assert models - set(ADMIN_MODEL_PERMISSIONS) == set(role.model_permissions)
+    assert ROLES["him_manager"].model_permissions == ("mpi.override_merge_rules",)
     assert RolePolicy.objects.get(group__name="Administrator").require_mfa is True
     assert RolePolicy.objects.get(group__name="Coder").require_mfa is False
 
