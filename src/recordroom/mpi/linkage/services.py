@@ -161,6 +161,9 @@ def _finish(actor: Actor, run: LinkageRun) -> LinkageRun:
                     "kept_pairs": run.stored_pairs, "clusters": run.clusters,
                     "min_probability": run.min_probability},
         )  # fmt: skip
+    from recordroom.mpi.pair_worklist import reopen_lapsed
+
+    reopen_lapsed(actor=actor, run=run)
     return run
 
 
