@@ -137,13 +137,19 @@ def test_who_may_be_assigned_and_by_whom(worklist, manager, north_him, other_fac
     factories.user("coder1", "coder", all_facilities=True)
     factories.user("south1", "him_specialist", facilities=[other_facility])
     with pytest.raises(ValidationFailed, match="coder1 may not work the duplicate"):
-        assign_pairs(actor=factories.actor(manager), pairs=north_pair, assignee="coder1")
+        assign_pairs(
+            actor=factories.actor(manager), pairs=north_pair, assignee="coder1"
+        )
     with pytest.raises(ValidationFailed, match="south1 cannot see patient"):
-        assign_pairs(actor=factories.actor(manager), pairs=north_pair, assignee="south1")
+        assign_pairs(
+            actor=factories.actor(manager), pairs=north_pair, assignee="south1"
+        )
     with pytest.raises(PermissionDenied, match="no record at your facilities"):
         assign_pairs(actor=factories.actor(north_him), pairs=south_pair, assignee="me")
     with pytest.raises(ValidationFailed, match="no user named 'nobody'"):
-        assign_pairs(actor=factories.actor(manager), pairs=north_pair, assignee="nobody")
+        assign_pairs(
+            actor=factories.actor(manager), pairs=north_pair, assignee="nobody"
+        )
     assert not PairAssignment.objects.exists()
 
 

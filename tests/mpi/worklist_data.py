@@ -19,7 +19,12 @@ SURNAMES = ("Abbott", "Baker", "Castro", "Dahl", "Ekwueme", "Fischer", "Gallo",
 def _patient(facility, family, given, born, mrn):
     # imported here: `python -m tests.mpi.worklist_data` sets Django up first
     from recordroom.kernel.actor import Actor
-    from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn, register_patient
+    from recordroom.mpi.services import (
+        IdentifierIn,
+        NameIn,
+        PatientIn,
+        register_patient,
+    )
 
     feed = Actor(channel="test", name="worklist-data")
     return register_patient(actor=feed, data=PatientIn(

@@ -1,4 +1,4 @@
-""""Scan now" from the worklist: a scan queued for the worker (django-tasks), its
+""" "Scan now" from the worklist: a scan queued for the worker (django-tasks), its
 progress and heartbeat while it runs, and its end (the run it made, or why it
 failed). At most one request is queued or running: a second click finds it."""
 
