@@ -400,7 +400,7 @@ def assignable_users(user: Any) -> list[User]:
             or mine & set(u.facility_ids() or [])]  # fmt: skip
 
 
-def pair_of(run: LinkageRun | None, pair_id: int) -> tuple[UUID, UUID]:
+def pair_of(pair_id: int) -> tuple[UUID, UUID]:
     """The two records of a scan's pair (the page's checkboxes carry its row id)."""
     row = CandidatePair.objects.filter(pk=pair_id).values_list("left_id", "right_id")
     found = row.first()

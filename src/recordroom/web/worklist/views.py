@@ -148,8 +148,7 @@ def assign(request: HttpRequest) -> HttpResponse:
         if not chosen:
             raise ValidationFailed("choose at least one pair (tick its box)",
                                    field="pairs")  # fmt: skip
-        run = latest_scan()
-        pairs = [pair_of(run, _int(p, 0, "pair")) for p in chosen]
+        pairs = [pair_of(_int(p, 0, "pair")) for p in chosen]
         count = assign_pairs(actor=actor_from_request(request), pairs=pairs,
                              assignee=assignee)  # fmt: skip
     except RecordroomError as exc:
