@@ -183,7 +183,9 @@ def _demo_scan() -> None:
     if LinkageRun.objects.filter(status=RunStatus.FINISHED).exists():
         return
     started = time.perf_counter()
-    run = scan_index(actor=cli_actor())
+    # 200,000 random pairs estimate u well for the demo's couple of thousand records
+    # (the same pairs as the default million) at a quarter of the CPU time.
+    run = scan_index(actor=cli_actor(), u_pairs=200_000)
     out.print(
         f"duplicate scan: {run.records:,} records, {run.stored_pairs:,} pairs on the "
         f"worklist in {time.perf_counter() - started:.1f} s"
