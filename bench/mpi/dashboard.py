@@ -9,7 +9,8 @@ at one of three facilities (a fifth also at a second), 2% merged into the next
 record, three finished scans 20 days apart with 62,500 pairs each (the latest 3,125
 more), 2,000 pairs decided "not a duplicate", 50,000 registrations sent to review and
 100,000 automatic links (half reviewed). Then ANALYZEs (the statistics autovacuum
-keeps on PostgreSQL) and times the dashboard; prints p50/p95.
+keeps on PostgreSQL) and times the dashboard, and the duplicate worklist's page
+(count and one page, two filter sets); prints p50/p95.
 """
 
 from __future__ import annotations
@@ -130,6 +131,29 @@ def build(n: int) -> None:
          for k in range(max(0, n - 100_000), n)], batch_size=5000)  # fmt: skip
 
 
+def _worklist_rows(repeat: int, north: object) -> list[tuple[str, dict, None]]:
+    """The duplicate worklist's page (mpi.pair_worklist.list_pairs: the count and
+    one page of 50) on the latest scan: default filters, and a facility's pairs
+    at least 10 days on the worklist, oldest first, on their last page."""
+    from recordroom.mpi.pair_worklist import PairFilter, list_pairs
+
+    cases = (("worklist, page 1", {}, 1),
+             ("worklist NORTH 10+ d, age, last pg",
+              {"facility": "NORTH", "min_age": "10", "sort": "age"}, 10_000))  # fmt: skip
+    rows = []
+    for label, params, page in cases:
+        for who, whose in ((None, "whole index"), (north, "one facility")):
+            f = PairFilter.parse(params)
+            list_pairs(user=who, filters=f, page=page)  # warm
+
+            def call(w: object = who, f: PairFilter = f, p: int = page) -> None:
+                list_pairs(user=w, filters=f, page=p)
+
+            took = [_common.timed(call) for _ in range(repeat)]
+            rows.append((f"{label}: {whose}", _common.percentiles(took), None))
+    return rows
+
+
 def main() -> None:
     args = parse_args()
     _common.ensure_database()
@@ -154,6 +178,7 @@ def main() -> None:
         measures(who)  # warm
         took = [_common.timed(lambda w=who: measures(w)) for _ in range(args.repeat)]
         rows.append((f"measures(): {label}", _common.percentiles(took), None))
+    rows += _worklist_rows(args.repeat, north)
     board = measures(None)
     print(f"\n{board.total}\n{board.worklist}")
     _common.print_table(

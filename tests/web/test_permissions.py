@@ -73,6 +73,8 @@ ANSWER = {
     "break_glass": (302, None),  # no reason given: back to the chart, saying so
     "identity_merge_undo": (302, "/identity/merges"),  # GET: nothing to undo
     "identity_held_merge_decide": (302, "/identity/held-merges"),  # GET: nothing
+    "identity_duplicates_assign": (302, "/identity/duplicates"),  # a POST form
+    "identity_scan": (302, "/identity/duplicates"),  # a POST button
     # a request's actions are POSTs; a GET goes back to the request's page
     "release_status": (302, None),
     "release_verify": (302, None),
@@ -156,6 +158,8 @@ def test_the_declared_capabilities(db):
         "interface_reprocess": "reprocess_messages",
         "identity_dashboard": "manage_identity",
         "identity_duplicates": "manage_identity", "identity_merge": "manage_identity",
+        "identity_duplicates_assign": "manage_identity",
+        "identity_scan": "manage_identity",
         "identity_merges": "manage_identity", "identity_merge_undo": "manage_identity",
         "identity_overlays": "manage_identity", "identity_overlay": "manage_identity",
         "identity_held_merges": "manage_identity",

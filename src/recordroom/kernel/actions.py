@@ -138,6 +138,16 @@ MPI_SCAN = declare(
     "create",
     "A duplicate scan finished: candidate pairs and clusters written (model, counts kept).",
 )
+MPI_PAIR_ASSIGN = declare(
+    "mpi.pair_assign",
+    "update",
+    "A pair on the duplicate worklist was given to a specialist, or taken back.",
+)
+MPI_SCAN_REQUEST = declare(
+    "mpi.scan_request",
+    "create",
+    "Someone asked for a duplicate scan from the worklist (Scan now); the worker runs it.",
+)
 MPI_PAIRS_EXPORT = declare(
     "mpi.pairs_export", "export", "Candidate duplicate pairs were exported as CSV."
 )

@@ -35,6 +35,7 @@ from recordroom.kernel import uploads
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, RecordroomError
 from recordroom.mpi.api import router as mpi_router
+from recordroom.mpi.api_worklist import router as worklist_router
 from recordroom.records.api import router as records_router
 from recordroom.release.api import router as release_router
 from recordroom.web.middleware import SESSION_MFA_OK
@@ -171,6 +172,7 @@ api = RecordroomAPI(
 api.add_decorator(_declare_capability, mode="view")
 api.add_router("", records_router)
 api.add_router("", mpi_router)
+api.add_router("", worklist_router)
 api.add_router("", audit_router)
 api.add_router("", interfaces_router)
 api.add_router("", release_router)

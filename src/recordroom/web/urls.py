@@ -19,6 +19,7 @@ from . import (
     views_release_packet,
     views_search,
 )
+from .worklist import views as worklist_views
 
 app_name = "web"
 urlpatterns = [
@@ -55,7 +56,13 @@ urlpatterns = [
         views_mpi_dashboard.dashboard,
         name="identity_dashboard",
     ),
-    path("identity/duplicates", views_identity.duplicates, name="identity_duplicates"),
+    path("identity/duplicates", worklist_views.duplicates, name="identity_duplicates"),
+    path(
+        "identity/duplicates/assign",
+        worklist_views.assign,
+        name="identity_duplicates_assign",
+    ),
+    path("identity/scan", worklist_views.scan_now, name="identity_scan"),
     path("identity/merge", views_identity.merge_review, name="identity_merge"),
     path("identity/merges", views_identity.merges, name="identity_merges"),
     path(

@@ -1,5 +1,6 @@
-"""Identity work for HIM specialists: the duplicate worklist, two charts side by
-side to merge (or not), undoing a merge, and the overlay worklist with its split."""
+"""Identity work for HIM specialists: two charts side by side to merge (or not),
+undoing a merge, and the overlay worklist with its split (the duplicate worklist's
+pages are in web/worklist/)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from recordroom.kernel import actions
 from recordroom.kernel.errors import RecordroomError, ValidationFailed
 from recordroom.mpi.decisions import decide_pair, standing
 from recordroom.mpi.held_merges import HELD_MERGE
-from recordroom.mpi.linkage.models import CandidatePair, LinkageRun, MatchDecision
+from recordroom.mpi.linkage.models import CandidatePair, MatchDecision
 from recordroom.mpi.merge import CHOOSABLE, may_override, merge_patients, unmerge
 from recordroom.mpi.merge_rules import judge
 from recordroom.mpi.models import (
@@ -28,7 +29,6 @@ from recordroom.mpi.models import (
 )
 from recordroom.mpi.overlay import dismiss_flag, scan_overlays, split_patient
 from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn, visible_patients
-from recordroom.mpi.worklist import latest_scan, review_registrations, scan_pairs
 from recordroom.records.chart import get_chart
 from recordroom.web.request import actor_from_request
 
@@ -79,63 +79,6 @@ def _audit_list(request: HttpRequest, worklist: str, patient_ids: list[Any]) -> 
                 + [EventSpec(actor, actions.CHART_OPEN.name, pid,
                              detail={"worklist": worklist, "listed": True})
                    for pid in dict.fromkeys(patient_ids)])  # fmt: skip
-
-
-@requires("manage_identity")
-def duplicates(request: HttpRequest) -> HttpResponse:
-    """The latest finished scan's open pairs by cluster (the cluster of the most
-    likely pair first), and registrations sent to review that no scan has found."""
-    run = latest_scan()
-    clusters = _clusters(request, run) if run is not None else []
-    registrations = [
-        d for d in review_registrations(run, request.user, settling=KEEPS_OFF)
-        .select_related("patient", "candidate", "facility")
-        .prefetch_related("patient__names", "candidate__names")
-        .order_by("decided_at")[:100]
-        if _still_open(d, d.patient_id, d.candidate_id)
-    ]  # fmt: skip
-    listed = [x for c in clusters for p in c["pairs"] for x in (p.left_id, p.right_id)]
-    listed += [x for d in registrations for x in (d.patient_id, d.candidate_id)]
-    _audit_list(request, "duplicates", listed)
-    context = {"run": run, "clusters": clusters, "registrations": registrations}
-    return render(request, "web/identity_duplicates.html", context)
-
-
-# Only a "linked" decision always stands; a "not a duplicate" lapses when the data
-# changes, which standing() checks pair by pair for what the page shows.
-KEEPS_OFF = (PairDecisionKind.LINKED,)
-CLUSTERS_SHOWN, PAIRS_PER_CLUSTER, PAIRS_SHOWN = 60, 30, 150
-
-
-def _clusters(request: HttpRequest, run: LinkageRun) -> list[dict[str, Any]]:
-    """Open pairs grouped by cluster, so that three records of one person are seen
-    together; clusters in the order of their most likely pair."""
-    open_pairs = scan_pairs(run, request.user, settling=KEEPS_OFF)
-    numbers = list(dict.fromkeys(
-        open_pairs.order_by("-probability").values_list("cluster", flat=True)[:300]
-    ))[:CLUSTERS_SHOWN]  # fmt: skip
-    rows = (open_pairs.filter(cluster__in=[n for n in numbers if n is not None])
-            .select_related("left", "right")
-            .prefetch_related("left__names", "right__names").order_by("-probability"))  # fmt: skip
-    groups: dict[Any, list[CandidatePair]] = {n: [] for n in numbers}
-    shown = 0
-    for pair in rows:
-        if shown == PAIRS_SHOWN:
-            break
-        if len(groups[pair.cluster]) < PAIRS_PER_CLUSTER and _still_open(
-            pair, pair.left_id, pair.right_id
-        ):
-            groups[pair.cluster].append(pair)
-            shown += 1
-    out = []
-    for number, pairs in groups.items():
-        if not pairs:
-            continue
-        for p in pairs:
-            setattr(p, "strongest", weighed(p.evidence)[:3])  # noqa: B010 (a display attribute)
-        records = list({x.pk: x for p in pairs for x in (p.left, p.right)}.values())
-        out.append({"number": number, "pairs": pairs, "records": records})
-    return out
 
 
 def weighed(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -111,12 +111,16 @@ def test_pairs_csv_format(population):
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert tuple(rows[0]) == PAIR_COLUMNS
     assert rows[0] == ["left_id", "right_id", "left_identifiers", "right_identifiers",
-                       "probability", "match_weight"]  # fmt: skip
+                       "probability", "match_weight", "status", "resolution",
+                       "assignee", "on_worklist_since"]  # fmt: skip
     assert count == len(rows) - 1 > 0
     probabilities = [float(r[4]) for r in rows[1:]]
     assert probabilities == sorted(probabilities, reverse=True)
     assert min(probabilities) >= 0.5
-    for left, right, left_ids, right_ids, prob, weight in rows[1:]:
+    for left, right, left_ids, right_ids, prob, weight, *work in rows[1:]:
+        status, resolution, assignee, since = work
+        assert (status, resolution, assignee) == ("open", "", "")
+        assert since[:4].isdigit() and since[10] == "T"
         assert left < right
         for cell in (left_ids, right_ids):
             for entry in cell.split(";"):

@@ -3,6 +3,7 @@ found: the duplicate worklist, with each pair's evidence."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from recordroom.kernel.ids import uuid7
@@ -102,7 +103,11 @@ class MatchDecision(models.Model):
     decided_by = models.CharField(max_length=150)
     source = models.CharField(max_length=16, help_text="ui, api, hl7, fhir")
     facility = models.ForeignKey(
-        "mpi.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "mpi.Facility",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     outcome = models.CharField(max_length=10, choices=MatchOutcome.choices)
     manual = models.BooleanField(
@@ -132,8 +137,80 @@ class MatchDecision(models.Model):
     class Meta:
         ordering = ["-decided_at"]
         indexes = [
-            models.Index(fields=["outcome", "review"], name="linkage_decision_review_idx"),
+            models.Index(
+                fields=["outcome", "review"], name="linkage_decision_review_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.outcome}: {self.patient_id} ({self.probability})"
+
+
+class PairAssignment(models.Model):
+    """Who works two records on the duplicate worklist (left id < right id).
+
+    Kept by the pair, not by a scan's row, so that an assignment carries over to the
+    next scan that finds the pair again. A pair's status is read from this and from
+    what was decided (mpi.PairDecision) or merged (mpi.PatientMerge): see
+    mpi.worklist."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    left = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    right = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    assigned_at = models.DateTimeField()
+    assigned_by = models.CharField(max_length=150)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["left", "right"], name="linkage_assignment_pair_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["assignee"], name="linkage_assignment_user_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.left_id} ~ {self.right_id}: {self.assignee_id}"
+
+
+class ScanRequestStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for the worker"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+
+
+class ScanRequest(models.Model):
+    """A "Scan now" from the worklist: queued for the worker, then running (with its
+    progress and a heartbeat), then finished with its run or failed with the
+    reason. At most one is queued or running (`active` is unique while set)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    requested_at = models.DateTimeField()
+    requested_by = models.CharField(max_length=150)
+    status = models.CharField(
+        max_length=10, choices=ScanRequestStatus.choices,
+        default=ScanRequestStatus.QUEUED,
+    )  # fmt: skip
+    active = models.BooleanField(null=True, default=True, unique=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    host = models.CharField(max_length=255, blank=True, default="")
+    pid = models.IntegerField(null=True, blank=True)
+    progress = models.CharField(max_length=200, blank=True, default="")
+    run = models.ForeignKey(
+        LinkageRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"scan request {self.pk} ({self.status})"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import IO, Any
 
 import numpy as np
@@ -34,7 +34,7 @@ from .scoring import score
 Progress = Callable[[str, int, int], None]
 PAIR_COLUMNS = (
     "left_id", "right_id", "left_identifiers", "right_identifiers", "probability",
-    "match_weight",
+    "match_weight", "status", "resolution", "assignee", "on_worklist_since",
 )  # fmt: skip
 
 
@@ -161,6 +161,9 @@ def _finish(actor: Actor, run: LinkageRun) -> LinkageRun:
                     "kept_pairs": run.stored_pairs, "clusters": run.clusters,
                     "min_probability": run.min_probability},
         )  # fmt: skip
+    from recordroom.mpi.pair_worklist import reopen_lapsed
+
+    reopen_lapsed(actor=actor, run=run)
     return run
 
 
@@ -213,18 +216,23 @@ def _identifier_cells(patient_ids: list[Any]) -> dict[str, str]:
     return {pid: ";".join(sorted(cells)) for pid, cells in found.items()}
 
 
-def iter_pair_rows(
-    run: LinkageRun, min_probability: float
-) -> Iterator[tuple[Any, ...]]:
-    """CSV rows (PAIR_COLUMNS) of a run's pairs at or above `min_probability`."""
-    qs = run.pairs.filter(probability__gte=min_probability).order_by(
-        "-probability", "left_id", "right_id"
-    )
+def iter_pair_rows(qs: Any) -> Iterator[tuple[Any, ...]]:
+    """CSV rows (PAIR_COLUMNS) of worklist pairs (pair_worklist.filtered)."""
+    from recordroom.accounts.models import User
+
+    names = dict(User.objects.values_list("pk", "username"))
     batch: list[tuple[Any, ...]] = []
     for row in qs.values_list(
-        "left_id", "right_id", "probability", "match_weight"
+        "left_id",
+        "right_id",
+        "probability",
+        "match_weight",
+        "status",
+        "resolution",
+        "assignee_id",
+        "since",
     ).iterator(chunk_size=2000):
-        batch.append(row)
+        batch.append((*row[:6], names.get(row[6], ""), row[7]))
         if len(batch) == 2000:
             yield from _rows_with_identifiers(batch)
             batch = []
@@ -234,33 +242,48 @@ def iter_pair_rows(
 def _rows_with_identifiers(batch: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     ids = list({pid for row in batch for pid in row[:2]})
     cells = _identifier_cells(ids)
-    for left, right, prob, weight in batch:
+    for left, right, prob, weight, status, resolution, assignee, since in batch:
         yield (str(left), str(right), cells.get(str(left), ""),
-               cells.get(str(right), ""), f"{prob:.6f}", f"{weight:.4f}")  # fmt: skip
+               cells.get(str(right), ""), f"{prob:.6f}", f"{weight:.4f}", status,
+               resolution, assignee, since.isoformat(timespec="seconds"))  # fmt: skip
 
 
 def export_pairs(
     *, actor: Actor, out: IO[str], min_probability: float = 0.0,
     run: LinkageRun | None = None, destination: str = "stdout",
+    filters: Any = None,
 ) -> int:  # fmt: skip
-    """Write the candidate pairs of the latest finished scan as CSV; audited."""
+    """Write the latest finished scan's pairs as CSV, every status unless
+    `filters` (a pair_worklist.PairFilter) narrows them; audited.
+
+    Raises:
+        ValidationFailed: a probability out of range, a bad filter.
+        NotFound: no scan has finished.
+    """
+    from recordroom.mpi.pair_worklist import PairFilter, filtered
+
     if not 0 <= min_probability <= 1:
         raise ValidationFailed(
             f"--min-probability is between 0 and 1, got {min_probability}",
             field="min_probability",
         )
+    filters = filters or PairFilter(status="all")
+    if min_probability:
+        filters = replace(filters, min_probability=min_probability)
     run = run or latest_run()
+    qs = filtered(run, actor.user, filters)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(PAIR_COLUMNS)
     count = 0
     try:
-        for row in iter_pair_rows(run, min_probability):
+        for row in iter_pair_rows(qs):
             writer.writerow(row)
             count += 1
     finally:
         record(
             actor=actor, action=actions.MPI_PAIRS_EXPORT.name, obj=run,
             detail={"run": str(run.pk), "pairs": count,
-                    "min_probability": min_probability, "output": destination},
+                    "min_probability": min_probability, "filters": filters.params(),
+                    "output": destination},
         )  # fmt: skip
     return count
