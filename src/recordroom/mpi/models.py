@@ -72,18 +72,11 @@ class Patient(models.Model):
     race = models.JSONField(default=dict, blank=True)
     ethnicity = models.JSONField(default=dict, blank=True)
     birth_sex = models.CharField(
-        max_length=4,
-        blank=True,
-        default="",
-        help_text="us-core-birthsex: F M ASKU UNK OTH",
+        max_length=4, blank=True, default="", help_text="us-core-birthsex: F M ASKU UNK OTH"
     )
-    marital_status = models.JSONField(
-        default=dict, blank=True, help_text="a CodeableConcept"
-    )
+    marital_status = models.JSONField(default=dict, blank=True, help_text="a CodeableConcept")
     communication = models.JSONField(
-        default=list,
-        blank=True,
-        help_text='[{"language": CodeableConcept, "preferred": bool}]',
+        default=list, blank=True, help_text='[{"language": CodeableConcept, "preferred": bool}]'
     )
     multiple_birth = models.BooleanField(null=True, blank=True)
     birth_order = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -102,11 +102,7 @@ class MatchDecision(models.Model):
     decided_by = models.CharField(max_length=150)
     source = models.CharField(max_length=16, help_text="ui, api, hl7, fhir")
     facility = models.ForeignKey(
-        "mpi.Facility",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
+        "mpi.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     outcome = models.CharField(max_length=10, choices=MatchOutcome.choices)
     manual = models.BooleanField(
@@ -136,9 +132,7 @@ class MatchDecision(models.Model):
     class Meta:
         ordering = ["-decided_at"]
         indexes = [
-            models.Index(
-                fields=["outcome", "review"], name="linkage_decision_review_idx"
-            ),
+            models.Index(fields=["outcome", "review"], name="linkage_decision_review_idx"),
         ]
 
     def __str__(self) -> str:
