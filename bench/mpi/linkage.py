@@ -139,13 +139,14 @@ def report(args: argparse.Namespace, results: dict[str, Any], truth: set[tuple[s
            relation: dict[str, str]) -> None:  # fmt: skip
     print(f"\npair precision / recall / F1 at probability >= {args.threshold}")
     print(f"  {'engine':<17} {'pairs':>8} {'precision':>10} {'recall':>8} {'F1':>8} "
-          f"{'wall s':>8} {'peak MiB':>9} {'search p50':>11} {'p95 ms':>8}")  # fmt: skip
+          f"{'wall s':>8} {'cpu s':>7} {'peak MiB':>9} {'search p50':>11} {'p95 ms':>8}")  # fmt: skip
     for name, res in results.items():
         s = scores(res["pairs"], truth, args.threshold)
         top = best(res["pairs"], truth)
         st = _common.percentiles(res["search_ms"])
         print(f"  {name:<17} {s['pairs']:>8,} {s['precision']:>10.4f} {s['recall']:>8.4f} "
-              f"{s['f1']:>8.4f} {res['total_s']:>8.1f} {res['peak_mib']:>9.0f} "
+              f"{s['f1']:>8.4f} {res['total_s']:>8.1f} {res.get('cpu_s', 0):>7.1f} "
+              f"{res['peak_mib']:>9.0f} "
               f"{st.get('p50', 0):>11.1f} {st.get('p95', 0):>8.1f}")  # fmt: skip
         missed: dict[str, int] = {}
         found = {(a, b) for a, b, p in res["pairs"] if p >= args.threshold}
