@@ -9,11 +9,13 @@ dropped on the way in, so they can only ever count as missing.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +62,11 @@ class Table:
     name_initial: np.ndarray  # name id -> code of its first letter
     family_tf: np.ndarray  # name id -> share of records with it as legal surname
     given_tf: np.ndarray  # name id -> share of records with it as legal given name
+    # What the level tests derive from the columns and would otherwise compute again
+    # for every batch of pairs (levels.py): per-row "missing", name-pair similarity.
+    memo: dict[Any, Any] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -44,7 +44,8 @@ def missing(a: np.ndarray) -> np.ndarray:
 
 def jaro_winkler(t: Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Jaro-Winkler similarity of name ids (0 where either is empty), computed once
-    per distinct pair of names."""
+    per distinct pair of names; pairs already computed on this table (two levels
+    at two thresholds, the guard, EM sessions then scoring) are looked up."""
     out = np.zeros(len(a), np.float64)
     ok = (a >= 0) & (b >= 0)
     if not ok.any():
@@ -52,12 +53,45 @@ def jaro_winkler(t: Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     size = np.int64(len(t.names) + 1)
     keys = a[ok].astype(np.int64) * size + b[ok]
     uniq, inverse = np.unique(keys, return_inverse=True)
-    names = t.names
-    left = [names[i] for i in (uniq // size).tolist()]
-    right = [names[i] for i in (uniq % size).tolist()]
-    sims = cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=1)
-    out[ok] = np.asarray(sims)[inverse.reshape(-1)]
+    known, sims = t.memo.get("jaro_winkler", _NO_SIMS)
+    at = np.minimum(np.searchsorted(known, uniq), max(len(known) - 1, 0))
+    found = known[at] == uniq if len(known) else np.zeros(len(uniq), bool)
+    values = np.where(found, sims[at] if len(known) else 0.0, 0.0)
+    new = uniq[~found]
+    if len(new):
+        names = t.names
+        left = [names[i] for i in (new // size).tolist()]
+        right = [names[i] for i in (new % size).tolist()]
+        computed = np.asarray(
+            cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=1),
+            np.float64,
+        )
+        values[~found] = computed
+        _remember(t, known, sims, new, computed)
+    out[ok] = values[inverse.reshape(-1)]
     return out
+
+
+_NO_SIMS = (np.zeros(0, np.int64), np.zeros(0, np.float64))
+MEMO_PAIRS = 4_000_000  # name pairs kept per table (64 MB); past it, start again
+
+
+def _remember(
+    t: Table, known: np.ndarray, sims: np.ndarray, new: np.ndarray, values: np.ndarray
+) -> None:
+    if len(known) + len(new) > MEMO_PAIRS:
+        known, sims = _NO_SIMS
+    keys = np.concatenate([known, new])
+    order = np.argsort(keys, kind="stable")
+    t.memo["jaro_winkler"] = (keys[order], np.concatenate([sims, values])[order])
+
+
+def row_missing(t: Table, field: str) -> np.ndarray:
+    """Per record: no value in any slot of `field` (computed once per table)."""
+    found = t.memo.get(("missing", field))
+    if found is None:
+        found = t.memo[("missing", field)] = missing(t[field])
+    return found  # type: ignore[no-any-return]
 
 
 # --- everything ----------------------------------------------------------------------
@@ -72,8 +106,8 @@ def _else(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarr
 def _null(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
     if "test" in p:  # missing by another test (no common authority ...)
         return PREDICATES[p["test"]](t, L, R, p)
-    col = t[p["field"]]
-    return missing(col[L]) | missing(col[R])
+    gone = row_missing(t, p["field"])
+    return gone[L] | gone[R]
 
 
 @predicate("exact")

@@ -29,6 +29,7 @@ from .features import Table
 from .loading import fingerprint, load_index
 from .model import LinkageModel
 from .models import CandidatePair, LinkageRun, MatchDecision, MatchOutcome, RunStatus
+from .pairstore import insert_pairs, pairs_by_probability, set_clusters
 from .scoring import score
 
 Progress = Callable[[str, int, int], None]
@@ -118,37 +119,37 @@ def _score_chunk(
     lo, hi = k * run.chunk_size, min((k + 1) * run.chunk_size, len(left))
     scored = score(model, table, left[lo:hi], right[lo:hi])
     keep = np.flatnonzero(scored.probability >= run.min_probability)
-    rows = [
-        CandidatePair(
-            run=run,
-            left_id=table.keys[int(scored.left[j])],
-            right_id=table.keys[int(scored.right[j])],
-            probability=float(scored.probability[j]),
-            match_weight=round(float(scored.match_weight[j]), 4),
-            evidence=scored.evidence(model, int(j)),
-        )
-        for j in keep
-    ]
+    rows = []
+    hexes = _hex_keys(table)
+    evidence = scored.evidence_rows(model, keep)
+    for j, ev, prob, weight in zip(
+        keep.tolist(), evidence, scored.probability[keep].tolist(),
+        scored.match_weight[keep].tolist(), strict=True,
+    ):  # fmt: skip
+        a, b = hexes(int(scored.left[j])), hexes(int(scored.right[j]))
+        if a > b:  # left id < right id, whatever the table order
+            a, b = b, a
+        rows.append((a, b, prob, round(weight, 4), ev))
     with transaction.atomic():
-        for row in rows:  # left id < right id, whatever the table order
-            if str(row.left_id) > str(row.right_id):
-                row.left_id, row.right_id = row.right_id, row.left_id
-        CandidatePair.objects.bulk_create(rows, batch_size=2000)
+        insert_pairs(run, rows)
         run.chunks_done = k + 1
         run.stored_pairs += len(rows)
         run.save(update_fields=["chunks_done", "stored_pairs"])
 
 
+def _hex_keys(table: Table) -> Callable[[int], str]:
+    """Row -> patient id as 32 hex digits (the order of these is the ids' order)."""
+    found = getattr(table.keys, "hexes", None)
+    if found is not None:
+        return lambda i: found[i].decode()  # type: ignore[no-any-return]
+    return lambda i: str(table.keys[i]).replace("-", "")
+
+
 def _finish(actor: Actor, run: LinkageRun) -> LinkageRun:
-    pairs = list(
-        CandidatePair.objects.filter(run=run)
-        .order_by("-probability", "left_id", "right_id")
-        .values_list("pk", "left_id", "right_id")
-    )
+    pairs = pairs_by_probability(run)
     groups = clusters((a, b) for _, a, b in pairs)
     with transaction.atomic():
-        updates = [CandidatePair(pk=pk, cluster=groups[a]) for pk, a, _ in pairs]
-        CandidatePair.objects.bulk_update(updates, ["cluster"], batch_size=2000)
+        set_clusters([(groups[a], pk) for pk, a, _ in pairs])
         run.clusters = len(set(groups.values()))
         run.status, run.phase = RunStatus.FINISHED, "done"
         run.finished_at = timezone.now()
