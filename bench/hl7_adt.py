@@ -254,6 +254,20 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of each thread of a process, by thread name."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+        out[name] = out.get(name, 0.0) + used
+    return out
+
+
 def msa(ack: str) -> list[str]:
     seg = next((s for s in ack.strip("\x0b\x1c\r\n").split("\r") if s[:3] == "MSA"), "")
     return seg.split("|")
@@ -460,6 +474,9 @@ def over_the_wire(
                 lambda: cpu0.__setitem__(0, cpu_seconds(proc.pid)),
             )
             used = cpu_seconds(proc.pid) - cpu0[0]
+            threads = thread_cpu(proc.pid)  # start-up and warm-up included
+            print("listener CPU by thread (whole run, s): " + ", ".join(
+                f"{name} {sec:.1f}" for name, sec in sorted(threads.items())))  # fmt: skip
         finally:
             close()
     finally:
