@@ -254,18 +254,17 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) of each thread of a process, by thread name."""
-    out: dict[str, float] = {}
+def thread_cpu(pid: int) -> list[float]:
+    """CPU seconds (user + system) of each live thread of a process, largest first
+    (Python's threads all carry the process's name, so they are not named)."""
+    out: list[float] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            name = (task / "comm").read_text().strip()
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        used = sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
-        out[name] = out.get(name, 0.0) + used
-    return out
+        out.append(sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK"))
+    return sorted(out, reverse=True)
 
 
 def msa(ack: str) -> list[str]:
@@ -475,8 +474,8 @@ def over_the_wire(
             )
             used = cpu_seconds(proc.pid) - cpu0[0]
             threads = thread_cpu(proc.pid)  # start-up and warm-up included
-            print("listener CPU by thread (whole run, s): " + ", ".join(
-                f"{name} {sec:.1f}" for name, sec in sorted(threads.items())))  # fmt: skip
+            print("listener CPU by thread (whole run with start-up, s): "
+                  + ", ".join(f"{sec:.1f}" for sec in threads if sec))  # fmt: skip
         finally:
             close()
     finally:
