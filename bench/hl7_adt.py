@@ -254,6 +254,19 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int) -> list[float]:
+    """CPU seconds (user + system) of each live thread of a process, largest first
+    (Python's threads all carry the process's name, so they are not named)."""
+    out: list[float] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out.append(sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK"))
+    return sorted(out, reverse=True)
+
+
 def msa(ack: str) -> list[str]:
     seg = next((s for s in ack.strip("\x0b\x1c\r\n").split("\r") if s[:3] == "MSA"), "")
     return seg.split("|")
@@ -460,6 +473,9 @@ def over_the_wire(
                 lambda: cpu0.__setitem__(0, cpu_seconds(proc.pid)),
             )
             used = cpu_seconds(proc.pid) - cpu0[0]
+            threads = thread_cpu(proc.pid)  # start-up and warm-up included
+            print("listener CPU by thread (whole run with start-up, s): "
+                  + ", ".join(f"{sec:.1f}" for sec in threads if sec))  # fmt: skip
         finally:
             close()
     finally:

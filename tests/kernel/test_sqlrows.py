@@ -72,3 +72,18 @@ def test_update_changes_the_rows_named(db):
     assert changed == 1
     assert (stored.use, stored.period_end) == (NameUse.PREVIOUS, date(2026, 1, 31))
     assert sqlrows.update(PatientName, [], use=NameUse.LEGAL) == 0
+
+
+def test_an_instance_built_without_init_behaves_as_one_read_by_the_orm(encounter):
+    """sqlrows.instance (no Model.__init__) gives what from_db gives: the same
+    values, saved state, related objects loaded on access, saved as any."""
+    stored = Encounter.objects.get(account_number="V900123")
+    values = _values(stored)
+    got = sqlrows.instance(Encounter, "default", values)
+    built = Encounter.from_db("default", None, values)
+    assert _values(got) == _values(built) and got == built
+    assert not got._state.adding and got._state.db == "default"
+    assert got.patient == stored.patient  # loaded through its key
+    got.location = "4E, 12"
+    got.save(update_fields=["location"])
+    assert Encounter.objects.get(pk=stored.pk).location == "4E, 12"

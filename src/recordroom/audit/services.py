@@ -144,7 +144,7 @@ _IN_FIELD_ORDER = tuple(f.attname for f in AuditEvent._meta.concrete_fields) == 
 def _saved(row: tuple[Any, ...]) -> AuditEvent:
     """The model instance of a row just inserted (so save() refuses, as for any)."""
     if _IN_FIELD_ORDER:
-        return AuditEvent.from_db(connection.alias, None, row)  # type: ignore[arg-type]
+        return sqlrows.instance(AuditEvent, connection.alias, row)
     event = AuditEvent(**dict(zip(_FIELDS, row, strict=True)))
     event._state.adding = False
     event._state.db = connection.alias

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.db import models
 
+from recordroom.kernel.blobs import default_store, unseal
 from recordroom.kernel.ids import uuid7
+
+# Messages up to this size keep their raw bytes in their row (one commit makes them
+# durable with what they changed); larger ones (documents) go to the blob store.
+RAW_INLINE_MAX = 256 * 1024
 
 
 class MessageStatus(models.TextChoices):
@@ -16,8 +21,10 @@ class MessageStatus(models.TextChoices):
 
 
 class InterfaceMessage(models.Model):
-    """One received message. The raw bytes live encrypted in the blob store
-    (`raw_sha256`); the row keeps only routing facts, never the PHI itself."""
+    """One received message. The raw bytes are kept encrypted (AES-GCM, as a blob
+    file is): in `raw` for a message up to RAW_INLINE_MAX bytes, committed in the same
+    transaction as the row, else in the blob store under `raw_sha256` (its address
+    either way). The row's other columns are routing facts, never the PHI itself."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -31,6 +38,13 @@ class InterfaceMessage(models.Model):
     error = models.TextField(blank=True, default="")
     raw_sha256 = models.CharField(max_length=64)
     raw_size = models.PositiveIntegerField(default=0)
+    raw = models.BinaryField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="the message as received, encrypted as a blob file is; empty when "
+        "it is in the blob store under raw_sha256",
+    )
     patient = models.ForeignKey(
         "mpi.Patient",
         null=True,
@@ -64,6 +78,13 @@ class InterfaceMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_type or '?'} {self.control_id or '?'} ({self.status})"
+
+    def raw_bytes(self) -> bytes:
+        """The message as received (of an oversized one, its head), decrypted and
+        checked against `raw_sha256`; IntegrityFailure if altered or missing."""
+        if self.raw is not None:
+            return unseal(self.raw_sha256, self.raw)
+        return default_store().get(self.raw_sha256)
 
 
 class SourceKey(models.Model):

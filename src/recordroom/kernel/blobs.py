@@ -32,6 +32,40 @@ class StoredBlob:
     created: bool  # False when identical content was already stored
 
 
+def seal(data: bytes) -> tuple[str, bytes]:
+    """A blob's address and its encrypted form, exactly as the store's file would
+    hold it, for bytes kept elsewhere (a database column): `unseal` reads it back
+    with the same integrity checks as `BlobStore.get`."""
+    sha = hashlib.sha256(data).hexdigest()
+    return sha, _encrypt(sha, data)
+
+
+def _encrypt(sha256: str, data: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return _MAGIC + nonce + _aead().encrypt(nonce, data, sha256.encode())
+
+
+def _aead() -> AESGCM:
+    return AESGCM(derived_key("blob"))
+
+
+def unseal(sha256: str, token: bytes) -> bytes:
+    """The plaintext of `seal`'s (or a blob file's) bytes; IntegrityFailure if they
+    were altered or moved to another address."""
+    token = bytes(token)  # a database may hand back a memoryview
+    if token[:4] != _MAGIC:
+        raise IntegrityFailure(f"blob {sha256} has an unknown file format")
+    try:
+        data = _aead().decrypt(token[4:16], token[16:], sha256.encode())
+    except InvalidTag:
+        raise IntegrityFailure(
+            f"blob {sha256} failed its integrity check: the stored file was altered"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise IntegrityFailure(f"blob {sha256} content does not match its hash")
+    return data
+
+
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -63,12 +97,11 @@ class BlobStore:
         if path.exists():
             return StoredBlob(sha, len(data), created=False), path
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        nonce = os.urandom(12)
-        body = AESGCM(derived_key("blob")).encrypt(nonce, data, sha.encode())
+        token = _encrypt(sha, data)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(_MAGIC + nonce + body)
+                fh.write(token)
                 if sync:
                     fh.flush()
                     os.fsync(fh.fileno())
@@ -86,19 +119,7 @@ class BlobStore:
             raise IntegrityFailure(
                 f"blob {sha256} is missing from the store; restore it from backup"
             ) from None
-        if raw[:4] != _MAGIC:
-            raise IntegrityFailure(f"blob {sha256} has an unknown file format")
-        try:
-            data = AESGCM(derived_key("blob")).decrypt(
-                raw[4:16], raw[16:], sha256.encode()
-            )
-        except InvalidTag:
-            raise IntegrityFailure(
-                f"blob {sha256} failed its integrity check: the stored file was altered"
-            ) from None
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise IntegrityFailure(f"blob {sha256} content does not match its hash")
-        return data
+        return unseal(sha256, raw)
 
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.db import connection as default_connection
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.db.models.sql import Query
 
 M = TypeVar("M", bound=models.Model)
@@ -184,9 +186,39 @@ def fetch(
                 for func in funcs:
                     value = func(value, expr, connection)
                 values[pos] = value
-            items.append(model.from_db(connection.alias, None, values))  # type: ignore[arg-type]
+            items.append(instance(model, connection.alias, values))
         out.append(tuple(items))
     return out
+
+
+def instance(model: type[M], alias: str, values: Sequence[Any]) -> M:
+    """The instance of a row read from `alias` (values in `concrete_fields` order,
+    converted), as `Model.from_db` builds it, without `Model.__init__`'s loop of
+    descriptor writes when no pre_init/post_init receiver listens for the model (the
+    house connects none): its fields go straight into the instance's __dict__, which
+    is where __init__ puts them (a foreign key's attname included)."""
+    names = _ATTNAMES.get(model)
+    if names is None:
+        plain = not (
+            signals.pre_init.has_listeners(model)
+            or signals.post_init.has_listeners(model)
+        )
+        names = _ATTNAMES[model] = (
+            tuple(f.attname for f in model._meta.concrete_fields) if plain else ()
+        )
+    if not names:
+        return model.from_db(alias, None, values)  # type: ignore[arg-type]
+    obj = model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = alias
+    fields = dict(zip(names, values, strict=True))
+    fields["_state"] = state
+    obj.__dict__ = fields
+    return obj
+
+
+_ATTNAMES: dict[type[models.Model], tuple[str, ...]] = {}
 
 
 def fetch_first(sql: str, params: Sequence[Any], model: type[M]) -> M | None:

@@ -100,7 +100,10 @@ def update_encounter(
                 "after": {k: _plain(v) for k, v in changed.items()},
             },
         )
-    encounter.refresh_from_db()
+    # The caller's instance now holds what is stored, as refresh_from_db() would
+    # make it, from the row in hand (setting a key clears its cached object).
+    for field in Encounter._meta.concrete_fields:
+        setattr(encounter, field.attname, getattr(locked, field.attname))
     return sorted(changed)
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import pytest
+
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
-from recordroom.interop.models import InterfaceMessage, MessageStatus
+from recordroom.interop.models import RAW_INLINE_MAX, InterfaceMessage, MessageStatus
 from recordroom.kernel.blobs import default_store
+from recordroom.kernel.errors import IntegrityFailure
 from recordroom.mpi.models import NameUse, Patient
 from recordroom.records.models import Encounter
 from tests import factories
@@ -129,13 +134,14 @@ def test_unknown_facility_is_an_error_naming_msh4(db):
     assert "NOWHERE" in ack.text
 
 
-def test_raw_message_is_stored_encrypted(facility):
+def test_raw_message_is_stored_encrypted_in_its_row(facility):
+    """Kept in the row, committed with what the message changed (no blob file)."""
     raw = adt()
     handle(raw)
     msg = InterfaceMessage.objects.get()
-    store = default_store()
-    assert store.get(msg.raw_sha256) == raw
-    assert b"DOE" not in store.path_for(msg.raw_sha256).read_bytes()
+    assert msg.raw_bytes() == raw and msg.raw_sha256 == hashlib.sha256(raw).hexdigest()
+    assert b"DOE" not in bytes(msg.raw)
+    assert not default_store().exists(msg.raw_sha256)
     row = InterfaceMessage.objects.filter(pk=msg.pk).values()[0]
     assert not any("DOE" in str(v) for v in row.values())
 
@@ -187,3 +193,25 @@ def test_pid3_assigning_authority_names_the_facility(facility, other_facility):
     assert handle(raw).code == "AA"
     ident = Patient.objects.get().identifiers.get(kind="MR")
     assert ident.facility == other_facility
+
+
+def test_an_altered_raw_message_fails_its_integrity_check(facility):
+    handle(adt())
+    msg = InterfaceMessage.objects.get()
+    token = bytearray(msg.raw)
+    token[-1] ^= 1
+    InterfaceMessage.objects.filter(pk=msg.pk).update(raw=bytes(token))
+    with pytest.raises(IntegrityFailure, match="integrity check"):
+        InterfaceMessage.objects.get().raw_bytes()
+
+
+def test_a_message_past_the_inline_size_goes_to_the_blob_store(facility, settings):
+    """A large message (a document) is written to the blob store, fsynced before
+    its row commits, and read back the same way."""
+    note = "NTE|1||" + "x" * RAW_INLINE_MAX + "\r"
+    raw = adt() + note.encode()
+    ack = handle(raw)
+    assert ack.code == "AA", ack.text
+    msg = InterfaceMessage.objects.get()
+    assert msg.raw is None and msg.raw_size == len(raw)
+    assert default_store().get(msg.raw_sha256) == raw == msg.raw_bytes()

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from recordroom.interop.models import InterfaceMessage, MessageStatus
 from recordroom.kernel import sqlrows
-from recordroom.kernel.blobs import default_store
 
 from .charsets import readable
 from .parser import Message, normalised
@@ -84,7 +83,7 @@ def _digest_of(row: InterfaceMessage) -> str:
     """A stored message's content digest; read from its raw bytes for a message
     received before digests were kept."""
     if not row.content_sha256:
-        raw = default_store().get(row.raw_sha256)
+        raw = row.raw_bytes()
         if len(raw) != row.raw_size:  # only the head of an oversized message
             return ""
         row.content_sha256 = content_digest(readable(raw))

@@ -104,6 +104,9 @@ class Segment:
         if self.name == "MSH":  # MSH-1 is the field separator itself
             parts = [parts[0], enc.field, *parts[1:]]
         self.fields = parts
+        # (field, component, repetition, subcomponent) -> its value: a handler asks
+        # for the same ones again (MSH-9, PID-3, PV1-19 ...), about 70 a message
+        self._comps: dict[tuple[int, int, int, int], str] = {}
 
     def raw(self, n: int) -> str:
         return self.fields[n] if n < len(self.fields) else ""
@@ -113,8 +116,14 @@ class Segment:
         return value.split(self.enc.repetition) if value else []
 
     def comp(self, n: int, c: int = 1, *, rep: int = 0, sub: int = 1) -> str:
-        reps = self.reps(n)
-        return component(reps[rep], c, self.enc, sub=sub) if rep < len(reps) else ""
+        key = (n, c, rep, sub)
+        found = self._comps.get(key)
+        if found is None:
+            reps = self.reps(n)
+            found = self._comps[key] = (
+                component(reps[rep], c, self.enc, sub=sub) if rep < len(reps) else ""
+            )
+        return found
 
 
 def component(rep: str, c: int, enc: Encoding, *, sub: int = 1) -> str:

@@ -14,7 +14,6 @@ from recordroom.audit.services import record
 from recordroom.interop.models import InterfaceMessage, MessageStatus
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
-from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.mpi.models import Facility, PatientIdentifier
 from recordroom.records.access import chart_labels
@@ -111,7 +110,7 @@ def message_access(user: Any, message: InterfaceMessage) -> Access:
     if message.patient is not None:
         codes += chart_labels(message.patient)
     if message.message_type.upper().startswith("MDM"):
-        kind = _txa_document_type(default_store().get(message.raw_sha256))
+        kind = _txa_document_type(message.raw_bytes())
         mapped = DOCUMENT_TYPE.get(kind.upper(), "")  # as the MDM handler reads it
         found = DocumentType.objects.filter(code__in=[c for c in (kind, mapped) if c])
         for doc_type in found:
@@ -133,7 +132,7 @@ def _txa_document_type(data: bytes) -> str:
 def read_raw(*, actor: Actor, message: InterfaceMessage) -> tuple[str, bool]:
     """The message as text, segment per line, SSNs masked to their last four;
     audited as interface.view. Returns (text, whether it was cut short)."""
-    data = default_store().get(message.raw_sha256)
+    data = message.raw_bytes()
     text = readable(data)  # in its character set (MSH-18), as it was applied
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\x0b\x1c\n")
     cut = len(text) > RAW_SHOWN

@@ -20,10 +20,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from recordroom.audit.services import record
-from recordroom.interop.models import InterfaceMessage, MessageStatus
+from recordroom.interop.models import RAW_INLINE_MAX, InterfaceMessage, MessageStatus
 from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
-from recordroom.kernel.blobs import default_store
+from recordroom.kernel.blobs import default_store, seal
 from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
 
 from .ack import Ack, Applied, header
@@ -68,14 +68,21 @@ Durable = Callable[[], object]  # returns once the raw message is durable, or ra
 def handle(raw: bytes) -> Ack:
     """Store, apply and acknowledge one message; never raises.
 
-    The raw message is written to the blob store (and fsynced) by a helper thread
-    while the message is parsed and applied; the row that names it is committed only
-    once that write has returned, in the same transaction as what the message
-    changed. One commit per message.
+    The raw message is kept encrypted in its row (RAW_INLINE_MAX), so the one commit
+    that makes the row and what the message changed durable makes it durable too. A
+    larger one is written to the blob store (and fsynced) by a helper thread while
+    the message is parsed and applied; the row that names it is committed only once
+    that write has returned. One commit per message.
     """
-    durable = _RAW_WRITER.submit(default_store().put, raw).result
-    sha256 = hashlib.sha256(raw).hexdigest()  # the blob's address
-    row = InterfaceMessage(raw_sha256=sha256, raw_size=len(raw))
+    durable: Durable
+    if len(raw) <= RAW_INLINE_MAX:  # kept in the row: durable with its commit
+        sha256, sealed = seal(raw)
+        row = InterfaceMessage(raw_sha256=sha256, raw_size=len(raw), raw=sealed)
+        durable = _stored
+    else:
+        durable = _RAW_WRITER.submit(default_store().put, raw).result
+        sha256 = hashlib.sha256(raw).hexdigest()  # the blob's address
+        row = InterfaceMessage(raw_sha256=sha256, raw_size=len(raw))
     try:
         msg = parse(raw)
         _route(row, msg)
@@ -146,7 +153,7 @@ def reprocess(message_id: Any, *, actor: Actor | None = None) -> Ack:
             "are reprocessed"
         )
     before = row.status
-    raw = default_store().get(row.raw_sha256)
+    raw = row.raw_bytes()
     if len(raw) != row.raw_size:
         raise Conflict(
             f"message {row.pk} was larger than the size limit and only its beginning "
@@ -292,7 +299,8 @@ def _finish(
 
 
 def _stored() -> None:
-    """A message being reprocessed: its raw bytes are stored already."""
+    """Nothing to wait for: the raw bytes are in the row itself, or (a message
+    being reprocessed) stored already."""
 
 
 def _save(row: InterfaceMessage, durable: Durable) -> None:
