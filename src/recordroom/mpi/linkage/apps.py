@@ -10,7 +10,7 @@ class LinkageConfig(AppConfig):
     def ready(self) -> None:
         from recordroom.mpi.relations import keep
 
-        from .models import CandidatePair, MatchDecision
+        from .models import CandidatePair, MatchDecision, PairAssignment
 
         # A scan's finding about two records, as they were; the next scan sees
         # the merged chart afresh.
@@ -18,3 +18,4 @@ class LinkageConfig(AppConfig):
         keep(
             MatchDecision, "what search before create decided for a registration, then"
         )
+        keep(PairAssignment, "who worked those two records on the worklist")
