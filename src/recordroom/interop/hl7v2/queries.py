@@ -83,7 +83,8 @@ def message_page(
         rows = rows.filter(
             Q(received_at__lt=anchor) | Q(received_at=anchor, pk__lt=after)
         )
-    page = list(rows.order_by("-received_at", "-pk")[: limit + 1])
+    # A list never shows the raw message: leave its bytes (up to 256 KB a row) unread.
+    page = list(rows.defer("raw").order_by("-received_at", "-pk")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
     return Page(page, page[-1].pk if more and page else None)
