@@ -91,13 +91,13 @@ def register_patient(
     sent to the duplicate worklist (201, outcome review), or created (201)."""
     actor = actor_of(request)
     done = registration.register(
-        actor=actor, data=data.to_service(), source="api",
+        actor=actor, data=data.to_registration(), source="api",
         create_anyway=data.create_anyway, link_to=data.link_to, reason=data.reason,
     )  # fmt: skip
     shown = visible_candidates(actor.user, done.candidates)
     body = {"id": done.patient.pk, "outcome": done.outcome,
             "decision": done.decision.pk, "probability": done.decision.probability,
-            "candidates": shown}  # fmt: skip
+            "candidates": shown, "mrn_assigned": done.assigned_mrn}  # fmt: skip
     return Status(200 if done.outcome == "linked" else 201, body)
 
 
