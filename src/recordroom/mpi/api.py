@@ -292,10 +292,25 @@ class PatientHitOut(Schema):
     def resolve_flags(hit: PatientHit) -> list[str]:
         return hit.patient.confidentiality_flags
 
+    exact: bool = Field(description="every criterion matched as typed")
+    reasons: list[str] = Field(
+        description="why a tolerant match matched: sounds like, nickname of, birth "
+        "date day/month swapped, MRN without its leading zeros"
+    )
+    address: str
+    phone: str
+    last_visit: datetime | None = Field(
+        description="newest admission at your facilities"
+    )
+
 
 class SearchOut(Schema):
     items: list[PatientHitOut]
-    count: int
+    count: int = Field(description="patients on this page")
+    total: int = Field(description="patients found (at most 1000: see `capped`)")
+    capped: bool = Field(description="more than `total` were found")
+    offset: int
+    more: bool = Field(description="another page follows (ask with offset + count)")
 
 
 def facility_for(code: str, *, field: str) -> Facility:

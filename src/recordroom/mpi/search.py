@@ -1,5 +1,6 @@
 """Patient search by name (partial, case- and accent-insensitive), birth date,
-identifier (MRN, enterprise id, member id) or SSN, within the user's facility scope."""
+identifier (MRN, enterprise id, member id) or SSN, within the user's facility scope;
+exact matches first, then (tolerant) the ones a registrar's mistyping would miss."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from recordroom.kernel.errors import ValidationFailed
-from recordroom.kernel.text import prefix_upper_bound, search_key
 
 from .models import IdentifierKind, Patient, PatientIdentifier, PatientName
-from .services import (
-    identifier_lookup,
-    identifiers_in_scope,
-    ssn_lookup,
-    visible_patients,
+from .search_tolerant import (
+    address_and_phone,
+    birth_dates,
+    identifier_keys,
+    name_readings,
+    reading_terms,
+    reasons_for,
 )
+from .services import identifiers_in_scope, ssn_lookup, visible_patients
 
 MAX_RESULTS = 100
+COUNT_CAP = 1000  # patients counted at most; more shows as "1000+"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,11 @@ class PatientQuery:
     ssn: str = ""  # full number or last four
     patient_ids: tuple[Any, ...] | None = None  # already resolved (account number)
     limit: int = 25
+    offset: int = 0  # patients to skip (paging)
+    # After the exact matches, those a registrar's mistyping would miss: a surname
+    # that sounds alike, a nickname, day and month swapped, an MRN with or without
+    # its leading zeros (mpi.search_tolerant). Off for lookups that must be exact.
+    tolerant: bool = False
 
     def is_empty(self) -> bool:
         return not (
@@ -50,6 +59,8 @@ class PatientQuery:
         }
         if self.ssn:
             out["ssn"] = "***" + re.sub(r"\D", "", self.ssn)[-4:]
+        if self.offset:
+            out["offset"] = str(self.offset)
         return {k: v for k, v in out.items() if v}
 
 
@@ -59,94 +70,154 @@ class PatientHit:
     matched_name: PatientName | None
     names: list[PatientName] = field(default_factory=list)
     mrns: list[PatientIdentifier] = field(default_factory=list)
+    # Why a tolerant match matched ("Smyth sounds like Smith"); empty when exact.
+    reasons: list[str] = field(default_factory=list)
+    address: str = ""  # current address and phone, to tell namesakes apart
+    phone: str = ""
+    last_visit: Any = None  # newest admission at the user's facilities (records)
+    matched_pk: Any = field(default=None, repr=False)  # its first matching name
 
     @property
     def legal_name(self) -> PatientName | None:
         return self.patient.legal_name()
 
+    @property
+    def exact(self) -> bool:
+        return not self.reasons
 
-def _name_terms(text: str) -> list[Q]:
-    """'garcia, maria' / 'maria garcia' / 'garc' -> alternatives over name keys."""
-    if "," in text:
-        family, _, given = text.partition(",")
-        orders = [(search_key(family), search_key(given))]
-    else:
-        words = search_key(text).split()
-        if not words:
-            return []
-        if len(words) == 1:
-            orders = [(words[0], "")]
-        else:
-            # "maria de la cruz" could be given "maria" + family "de la cruz", or the
-            # reverse; try both readings.
-            orders = [
-                (" ".join(words[1:]), words[0]),
-                (" ".join(words[:-1]), words[-1]),
-            ]
-    alternatives = []
-    for family, given in orders:
-        if not family:
-            continue
-        q = Q(family_key__gte=family, family_key__lt=prefix_upper_bound(family))
-        if given:
-            q &= Q(given_key__gte=given, given_key__lt=prefix_upper_bound(given))
-        alternatives.append(q)
-    return alternatives
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of patients: exact matches first, then tolerant ones."""
+
+    hits: list[PatientHit]
+    total: int  # patients found, counted up to COUNT_CAP (then `capped`)
+    capped: bool
+    offset: int
+    limit: int
+
+    @property
+    def more(self) -> bool:
+        return self.offset + len(self.hits) < self.total or self.capped
 
 
 def search_patients(*, user: Any, query: PatientQuery) -> list[PatientHit]:
-    """Find patients; results ordered by matched name, at most `query.limit`."""
+    """Find patients: the page `query.offset` / `query.limit` of `search_page`."""
+    return search_page(user=user, query=query).hits
+
+
+def search_page(*, user: Any, query: PatientQuery) -> SearchPage:
+    """Find patients in the user's facilities: exact matches in name order, then
+    (with `query.tolerant`) the tolerant ones in name order, each saying why.
+
+    Raises:
+        ValidationFailed: nothing to search by, a name without letters or digits, an
+            SSN that is neither four nor nine digits, or a negative offset.
+    """
     if query.is_empty():
         raise ValidationFailed(
             "give a name, birth date, MRN/identifier, SSN or account number to search"
         )
-    limit = max(1, min(query.limit, MAX_RESULTS))
-    id_sets = _patient_id_sets(query)
-    terms = _name_terms(query.name) if query.name.strip() else []
-    if query.name.strip() and not terms:
+    if query.offset < 0:
+        raise ValidationFailed(f"offset {query.offset} is negative", field="offset")
+    if query.name.strip() and not name_readings(query.name):
         raise ValidationFailed(
             f"name {query.name!r} has no letters or digits to search by"
         )
-    hits: dict[Any, PatientHit] = {}
-    first: dict[Any, Any] = {}  # patient pk -> pk of its first matching name
-    if terms:
-        # First the (name, patient) pairs, then objects for the first `limit` patients
-        # only (a patient may match by two names).
-        pairs = _matching_names(user, query, terms, id_sets)
-        for name_pk, patient_pk in pairs.values_list("pk", "patient_id")[: limit * 3]:
-            first.setdefault(patient_pk, name_pk)
-            if len(first) >= limit:
-                break
-        by_pk = Patient.objects.in_bulk(list(first))
-        for patient_pk in first:
-            hits[patient_pk] = PatientHit(by_pk[patient_pk], None)
-    else:
-        patients = visible_patients(user)
-        if query.birth_date:
-            patients = patients.filter(birth_date=query.birth_date)
-        for ids in id_sets:
-            patients = patients.filter(pk__in=ids)
-        for p in patients.order_by("pk")[:limit]:
-            hits[p.pk] = PatientHit(p, None)
-    _attach(hits, user)
-    if terms:
-        for patient_pk, hit in hits.items():  # the name that matched, among them all
-            hit.matched_name = next(
-                (n for n in hit.names if n.pk == first[patient_pk]), None
-            )
-        return list(hits.values())  # already in matched-name order
-    return sorted(hits.values(), key=_legal_sort_key)
+    limit = max(1, min(query.limit, MAX_RESULTS))
+    exact = _Tier(user, query, tolerant=False)
+    wide = _Tier(user, query, tolerant=True) if query.tolerant else None
+    if wide is not None and not wide.widened:
+        wide = None
+    n_exact = exact.count()
+    total = wide.count() if wide is not None else n_exact
+    hits = exact.page(query.offset, limit)
+    tolerant_from = len(hits)
+    if wide is not None and len(hits) < limit and n_exact <= COUNT_CAP:
+        skip = max(0, query.offset - n_exact)
+        hits += wide.page(skip, limit - len(hits), exclude=exact.all_ids())
+    _attach({h.patient.pk: h for h in hits}, user)
+    for n, hit in enumerate(hits):
+        hit.matched_name = next((x for x in hit.names if x.pk == hit.matched_pk), None)
+        if n >= tolerant_from:
+            hit.reasons = reasons_for(hit, query)
+    if not exact.terms:  # by legal name within each tier of the page
+        hits = sorted(hits, key=lambda h: (not h.exact, *_legal_sort_key(h)))
+    return SearchPage(hits, min(total, COUNT_CAP), total > COUNT_CAP,
+                      query.offset, limit)  # fmt: skip
 
 
-def _patient_id_sets(query: PatientQuery) -> list[Any]:
-    """Each exact criterion (account, identifier, SSN) as the ids it allows."""
+class _Tier:
+    """The patients one set of conditions finds (exact, or tolerant), in order: by
+    matched name when a name is searched, else by id."""
+
+    def __init__(self, user: Any, query: PatientQuery, *, tolerant: bool) -> None:
+        readings = name_readings(query.name) if query.name.strip() else []
+        self.terms = [t for f, g in readings
+                      for t in reading_terms(f, g, tolerant=tolerant)]  # fmt: skip
+        self.id_sets = _patient_id_sets(query, tolerant=tolerant)
+        self.births = birth_dates(query.birth_date, tolerant=tolerant)
+        exact_terms = sum(len(reading_terms(f, g, tolerant=False)) for f, g in readings)
+        self.widened = tolerant and (
+            len(self.terms) > exact_terms
+            or len(self.births) > 1
+            or (bool(query.identifier.strip())
+                and len(identifier_keys(query.identifier, tolerant=True)) > 1)
+        )  # fmt: skip
+        self.rows: QuerySet[Any]
+        if self.terms:
+            self.rows = _matching_names(user, self.births, self.terms, self.id_sets)
+        else:
+            patients = visible_patients(user)
+            if self.births:
+                patients = patients.filter(birth_date__in=self.births)
+            for ids in self.id_sets:
+                patients = patients.filter(pk__in=ids)
+            self.rows = patients.order_by("pk")
+        self.key = "patient_id" if self.terms else "pk"
+
+    def count(self) -> int:
+        distinct = self.rows.order_by().values(self.key).distinct()
+        return distinct[: COUNT_CAP + 1].count()
+
+    def all_ids(self) -> set[Any]:
+        rows = self.rows.order_by().values_list(self.key, flat=True)
+        return set(rows[: COUNT_CAP * 3])
+
+    def page(
+        self, skip: int, limit: int, exclude: set[Any] | None = None
+    ) -> list[PatientHit]:
+        """Patients `skip` to `skip + limit`, those in `exclude` left out (a patient
+        matching by two names counts once, at its first)."""
+        exclude = exclude or set()
+        first: dict[Any, Any] = {}  # patient pk -> pk of its first matching name
+        want = skip + limit
+        if self.terms:
+            rows = self.rows.values_list("pk", "patient_id")
+            pairs = rows[: (want + len(exclude)) * 3]
+        else:
+            pairs = ((None, pk) for pk in self.rows.values_list("pk", flat=True)
+                     [: want + len(exclude)])  # fmt: skip
+        for name_pk, patient_pk in pairs:
+            if patient_pk not in exclude:
+                first.setdefault(patient_pk, name_pk)
+                if len(first) >= want:
+                    break
+        chosen = list(first)[skip:want]
+        by_pk = Patient.objects.in_bulk(chosen)
+        return [PatientHit(by_pk[pk], None, matched_pk=first[pk]) for pk in chosen]
+
+
+def _patient_id_sets(query: PatientQuery, *, tolerant: bool = False) -> list[Any]:
+    """Each exact criterion (account, identifier, SSN) as the ids it allows; an
+    identifier, tolerant, also with and without its leading zeros."""
     id_sets: list[Any] = []
     if query.patient_ids is not None:
         id_sets.append(query.patient_ids)
     if query.identifier.strip():
-        key = identifier_lookup(query.identifier)
+        keys = identifier_keys(query.identifier, tolerant=tolerant)
         id_sets.append(
-            PatientIdentifier.objects.filter(lookup=key)
+            PatientIdentifier.objects.filter(lookup__in=keys)
             .exclude(kind=IdentifierKind.SSN)
             .values("patient_id")
         )
@@ -166,7 +237,7 @@ def _patient_id_sets(query: PatientQuery) -> list[Any]:
 
 
 def _matching_names(
-    user: Any, query: PatientQuery, terms: list[Q], id_sets: list[Any]
+    user: Any, births: list[date], terms: list[Q], id_sets: list[Any]
 ) -> QuerySet[PatientName]:
     """Names in the key ranges, joined to their patient, in matched-name order.
 
@@ -178,8 +249,10 @@ def _matching_names(
     for t in terms[1:]:
         any_term |= t
     names = PatientName.objects.filter(any_term)
-    if query.birth_date:
-        names = names.filter(patient__birth_date=query.birth_date)
+    if len(births) == 1:
+        names = names.filter(patient__birth_date=births[0])
+    elif births:
+        names = names.filter(patient__birth_date__in=births)
     for ids in id_sets:
         names = names.filter(patient_id__in=ids)
     if user is not None and user.facility_ids() is not None:
@@ -195,7 +268,7 @@ def _legal_sort_key(hit: PatientHit) -> tuple[str, str]:
 
 
 def _attach(hits: dict[Any, PatientHit], user: Any) -> None:
-    """Fetch every hit's names and MRNs in two queries (no N+1)."""
+    """Fetch every hit's names, MRNs, address and phone, a query each (no N+1)."""
     if not hits:
         return
     ids = list(hits)
@@ -209,3 +282,6 @@ def _attach(hits: dict[Any, PatientHit], user: Any) -> None:
         patient_id__in=ids, kind=IdentifierKind.MRN
     ):
         hits[ident.patient_id].mrns.append(ident)
+    addresses, phones = address_and_phone(ids)
+    for pid, hit in hits.items():
+        hit.address, hit.phone = addresses.get(pid, ""), phones.get(pid, "")

@@ -8,14 +8,23 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.models import Patient
-from recordroom.mpi.search import PatientHit, PatientQuery, search_patients
+from recordroom.mpi.search import PatientHit, PatientQuery, SearchPage, search_page
 from recordroom.mpi.services import get_patient
 
 from .access import readable_documents, readable_encounters, readable_results
@@ -45,6 +54,14 @@ def find_patients(
     *, user: Any, query: PatientQuery, account: str = ""
 ) -> list[PatientHit]:
     """Search by name, birth date, identifier, SSN and/or encounter account number."""
+    return find_patient_page(user=user, query=query, account=account).hits
+
+
+def find_patient_page(
+    *, user: Any, query: PatientQuery, account: str = ""
+) -> SearchPage:
+    """A page of `find_patients`, each hit with its last visit at the user's
+    facilities (a visit elsewhere is not shown: it would disclose care there)."""
     account = account.strip()
     if account:
         ids = tuple(
@@ -53,7 +70,19 @@ def find_patients(
             )
         )
         query = replace(query, patient_ids=ids)
-    return search_patients(user=user, query=query)
+    page = search_page(user=user, query=query)
+    if page.hits:
+        visits = Encounter.objects.filter(
+            patient_id__in=[h.patient.pk for h in page.hits]
+        )
+        scope = user.facility_ids() if user is not None else None
+        if scope is not None:
+            visits = visits.filter(facility_id__in=scope)
+        last = dict(visits.values("patient_id").annotate(last=Max("admit_at"))
+                    .values_list("patient_id", "last"))  # fmt: skip
+        for hit in page.hits:
+            hit.last_visit = last.get(hit.patient.pk)
+    return page
 
 
 @dataclass
