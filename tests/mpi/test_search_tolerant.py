@@ -77,9 +77,7 @@ def test_an_mrn_without_its_leading_zeros(facility, registrar):
     p = factories.patient(facility=facility, family="Haddad", mrn="00012345")
     page = tolerant(registrar, identifier="12345")
     assert [h.patient.pk for h in page.hits] == [p.pk]
-    assert page.hits[0].reasons == [
-        "MRN 00012345 typed without leading zeros (12345)"
-    ]
+    assert page.hits[0].reasons == ["MRN 00012345 typed without leading zeros (12345)"]
     assert tolerant(registrar, identifier="00012345").hits[0].reasons == []
 
 
