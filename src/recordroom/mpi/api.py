@@ -307,8 +307,9 @@ class PatientHitOut(Schema):
 class SearchOut(Schema):
     items: list[PatientHitOut]
     count: int = Field(description="patients on this page")
-    total: int = Field(description="patients found (at most 1000: see `capped`)")
-    capped: bool = Field(description="more than `total` were found")
+    total: int | None = Field(
+        description="patients found, given on the last page (null while `more`)"
+    )
     offset: int
     more: bool = Field(description="another page follows (ask with offset + count)")
 

@@ -25,7 +25,6 @@ from .search_tolerant import (
 from .services import identifiers_in_scope, ssn_lookup, visible_patients
 
 MAX_RESULTS = 100
-COUNT_CAP = 1000  # patients counted at most; more shows as "1000+"
 
 
 @dataclass(frozen=True)
@@ -88,17 +87,19 @@ class PatientHit:
 
 @dataclass(frozen=True)
 class SearchPage:
-    """One page of patients: exact matches first, then tolerant ones."""
+    """One page of patients: exact matches first, then tolerant ones. The total is
+    known on the last page (no count runs: counting a common surname across the
+    scope cost more than the search, bench/search.py)."""
 
     hits: list[PatientHit]
-    total: int  # patients found, counted up to COUNT_CAP (then `capped`)
-    capped: bool
+    more: bool  # another page follows
     offset: int
     limit: int
 
     @property
-    def more(self) -> bool:
-        return self.offset + len(self.hits) < self.total or self.capped
+    def total(self) -> int | None:
+        """Patients found, when this is the last page."""
+        return None if self.more else self.offset + len(self.hits)
 
 
 def search_patients(*, user: Any, query: PatientQuery) -> list[PatientHit]:
@@ -124,27 +125,31 @@ def search_page(*, user: Any, query: PatientQuery) -> SearchPage:
         raise ValidationFailed(
             f"name {query.name!r} has no letters or digits to search by"
         )
-    limit = max(1, min(query.limit, MAX_RESULTS))
+    limit, offset = max(1, min(query.limit, MAX_RESULTS)), query.offset
     exact = _Tier(user, query, tolerant=False)
     wide = _Tier(user, query, tolerant=True) if query.tolerant else None
-    if wide is not None and not wide.widened:
-        wide = None
-    n_exact = exact.count()
-    total = wide.count() if wide is not None else n_exact
-    hits = exact.page(query.offset, limit)
-    tolerant_from = len(hits)
-    if wide is not None and len(hits) < limit and n_exact <= COUNT_CAP:
-        skip = max(0, query.offset - n_exact)
-        hits += wide.page(skip, limit - len(hits), exclude=exact.all_ids())
+    # the exact patients up to the end of this page, and one more (is there more?)
+    found = exact.first(offset + limit + 1)
+    chosen = list(found)[offset : offset + limit]
+    more = len(found) > offset + limit
+    tolerant: dict[Any, Any] = {}
+    if wide is not None and wide.widened and not more:
+        # every exact match is known: the tolerant ones continue the list
+        skip, need = max(0, offset - len(found)), limit - len(chosen)
+        tolerant = wide.first(skip + need + 1, exclude=set(found))
+        more = len(tolerant) > skip + need
+        tolerant = dict(list(tolerant.items())[skip : skip + need])
+    by_pk = Patient.objects.in_bulk([*chosen, *tolerant])
+    hits = [PatientHit(by_pk[pk], None, matched_pk=found[pk]) for pk in chosen]
+    hits += [PatientHit(by_pk[pk], None, matched_pk=tolerant[pk]) for pk in tolerant]
     _attach({h.patient.pk: h for h in hits}, user)
     for n, hit in enumerate(hits):
         hit.matched_name = next((x for x in hit.names if x.pk == hit.matched_pk), None)
-        if n >= tolerant_from:
+        if n >= len(chosen):
             hit.reasons = reasons_for(hit, query)
     if not exact.terms:  # by legal name within each tier of the page
         hits = sorted(hits, key=lambda h: (not h.exact, *_legal_sort_key(h)))
-    return SearchPage(hits, min(total, COUNT_CAP), total > COUNT_CAP,
-                      query.offset, limit)  # fmt: skip
+    return SearchPage(hits, more, offset, limit)
 
 
 class _Tier:
@@ -166,46 +171,33 @@ class _Tier:
         )  # fmt: skip
         self.rows: QuerySet[Any]
         if self.terms:
-            self.rows = _matching_names(user, self.births, self.terms, self.id_sets)
+            names = _matching_names(user, self.births, self.terms, self.id_sets)
+            self.rows = names.values_list("pk", "patient_id")
         else:
             patients = visible_patients(user)
             if self.births:
                 patients = patients.filter(birth_date__in=self.births)
             for ids in self.id_sets:
                 patients = patients.filter(pk__in=ids)
-            self.rows = patients.order_by("pk")
-        self.key = "patient_id" if self.terms else "pk"
+            self.rows = patients.order_by("pk").values_list("pk", "pk")
 
-    def count(self) -> int:
-        distinct = self.rows.order_by().values(self.key).distinct()
-        return distinct[: COUNT_CAP + 1].count()
-
-    def all_ids(self) -> set[Any]:
-        rows = self.rows.order_by().values_list(self.key, flat=True)
-        return set(rows[: COUNT_CAP * 3])
-
-    def page(
-        self, skip: int, limit: int, exclude: set[Any] | None = None
-    ) -> list[PatientHit]:
-        """Patients `skip` to `skip + limit`, those in `exclude` left out (a patient
-        matching by two names counts once, at its first)."""
+    def first(self, n: int, exclude: set[Any] | None = None) -> dict[Any, Any]:
+        """The first `n` patients (pk -> pk of the first name they matched by), those
+        in `exclude` left out; a patient matching by two names counts once."""
         exclude = exclude or set()
-        first: dict[Any, Any] = {}  # patient pk -> pk of its first matching name
-        want = skip + limit
-        if self.terms:
-            rows = self.rows.values_list("pk", "patient_id")
-            pairs = rows[: (want + len(exclude)) * 3]
-        else:
-            pairs = ((None, pk) for pk in self.rows.values_list("pk", flat=True)
-                     [: want + len(exclude)])  # fmt: skip
-        for name_pk, patient_pk in pairs:
-            if patient_pk not in exclude:
-                first.setdefault(patient_pk, name_pk)
-                if len(first) >= want:
-                    break
-        chosen = list(first)[skip:want]
-        by_pk = Patient.objects.in_bulk(chosen)
-        return [PatientHit(by_pk[pk], None, matched_pk=first[pk]) for pk in chosen]
+        found: dict[Any, Any] = {}
+        chunk, start = (n + len(exclude)) * 2 + 10, 0
+        while len(found) < n:
+            rows = list(self.rows[start : start + chunk])
+            for row_pk, patient_pk in rows:
+                if patient_pk not in exclude:
+                    found.setdefault(patient_pk, row_pk)
+                    if len(found) >= n:
+                        break
+            if len(rows) < chunk:
+                break
+            start += chunk
+        return found
 
 
 def _patient_id_sets(query: PatientQuery, *, tolerant: bool = False) -> list[Any]:

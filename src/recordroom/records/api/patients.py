@@ -83,7 +83,7 @@ def search_patients(
     page = find_patient_page(user=actor.user, query=query, account=account)
     record_search(actor=actor, query=query, account=account, hits=page.hits)
     return {"items": page.hits, "count": len(page.hits), "total": page.total,
-            "capped": page.capped, "offset": page.offset, "more": page.more}  # fmt: skip
+            "offset": page.offset, "more": page.more}  # fmt: skip
 
 
 @router.post(
