@@ -126,14 +126,18 @@ def search_page(*, user: Any, query: PatientQuery) -> SearchPage:
             f"name {query.name!r} has no letters or digits to search by"
         )
     limit, offset = max(1, min(query.limit, MAX_RESULTS)), query.offset
-    exact = _Tier(user, query, tolerant=False)
-    wide = _Tier(user, query, tolerant=True) if query.tolerant else None
+    user = scoped(user)
+    in_scope = _scope_filter(user)
+    exact = _Tier(user, query, in_scope, tolerant=False)
     # the exact patients up to the end of this page, and one more (is there more?)
     found = exact.first(offset + limit + 1)
     chosen = list(found)[offset : offset + limit]
     more = len(found) > offset + limit
     tolerant: dict[Any, Any] = {}
-    if wide is not None and wide.widened and not more:
+    wide = None
+    if query.tolerant and not more:
+        wide = _Tier(user, query, in_scope, tolerant=True)
+    if wide is not None and wide.widened:
         # every exact match is known: the tolerant ones continue the list
         skip, need = max(0, offset - len(found)), limit - len(chosen)
         tolerant = wide.first(skip + need + 1, exclude=set(found))
@@ -156,7 +160,9 @@ class _Tier:
     """The patients one set of conditions finds (exact, or tolerant), in order: by
     matched name when a name is searched, else by id."""
 
-    def __init__(self, user: Any, query: PatientQuery, *, tolerant: bool) -> None:
+    def __init__(
+        self, user: Any, query: PatientQuery, in_scope: Any, *, tolerant: bool
+    ) -> None:
         readings = name_readings(query.name) if query.name.strip() else []
         self.terms = [t for f, g in readings
                       for t in reading_terms(f, g, tolerant=tolerant)]  # fmt: skip
@@ -171,7 +177,7 @@ class _Tier:
         )  # fmt: skip
         self.rows: QuerySet[Any]
         if self.terms:
-            names = _matching_names(user, self.births, self.terms, self.id_sets)
+            names = _matching_names(in_scope, self.births, self.terms, self.id_sets)
             self.rows = names.values_list("pk", "patient_id")
         else:
             patients = visible_patients(user)
@@ -228,8 +234,35 @@ def _patient_id_sets(query: PatientQuery, *, tolerant: bool = False) -> list[Any
     return id_sets
 
 
+class _Scoped:
+    """A user whose facility scope is read once per search (visible_patients and
+    identifiers_in_scope ask for it each time; a query each)."""
+
+    def __init__(self, user: Any) -> None:
+        self._user = user
+        self._ids = user.facility_ids()
+
+    def facility_ids(self) -> list[object] | None:
+        return self._ids
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._user, name)
+
+
+def scoped(user: Any) -> Any:
+    """The user with its facility scope read once (None stays None)."""
+    return user if user is None or isinstance(user, _Scoped) else _Scoped(user)
+
+
+def _scope_filter(user: Any) -> Any:
+    """The condition a name row's patient is visible, built once per search."""
+    if user is None or user.facility_ids() is None:
+        return None
+    return Exists(visible_patients(user).filter(pk=OuterRef("patient_id")))
+
+
 def _matching_names(
-    user: Any, births: list[date], terms: list[Q], id_sets: list[Any]
+    in_scope: Any, births: list[date], terms: list[Q], id_sets: list[Any]
 ) -> QuerySet[PatientName]:
     """Names in the key ranges, joined to their patient, in matched-name order.
 
@@ -247,10 +280,8 @@ def _matching_names(
         names = names.filter(patient__birth_date__in=births)
     for ids in id_sets:
         names = names.filter(patient_id__in=ids)
-    if user is not None and user.facility_ids() is not None:
-        names = names.filter(
-            Exists(visible_patients(user).filter(pk=OuterRef("patient_id")))
-        )
+    if in_scope is not None:
+        names = names.filter(in_scope)
     return names.order_by("family_key", "given_key", "patient_id")
 
 

@@ -24,7 +24,13 @@ from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.models import Patient
-from recordroom.mpi.search import PatientHit, PatientQuery, SearchPage, search_page
+from recordroom.mpi.search import (
+    PatientHit,
+    PatientQuery,
+    SearchPage,
+    scoped,
+    search_page,
+)
 from recordroom.mpi.services import get_patient
 
 from .access import readable_documents, readable_encounters, readable_results
@@ -70,6 +76,7 @@ def find_patient_page(
             )
         )
         query = replace(query, patient_ids=ids)
+    user = scoped(user)  # its facilities read once for the whole search
     page = search_page(user=user, query=query)
     if page.hits:
         visits = Encounter.objects.filter(
