@@ -135,7 +135,9 @@ def search_page(*, user: Any, query: PatientQuery) -> SearchPage:
     more = len(found) > offset + limit
     tolerant: dict[Any, Any] = {}
     wide = None
-    if query.tolerant and not more:
+    # an MRN found as typed is that patient's: its zero-padded variants would be
+    # other people's numbers, not a mistyping
+    if query.tolerant and not more and not (found and _only_identifier(query)):
         wide = _Tier(user, query, in_scope, tolerant=True)
     if wide is not None and wide.widened:
         # every exact match is known: the tolerant ones continue the list
@@ -154,6 +156,11 @@ def search_page(*, user: Any, query: PatientQuery) -> SearchPage:
     if not exact.terms:  # by legal name within each tier of the page
         hits = sorted(hits, key=lambda h: (not h.exact, *_legal_sort_key(h)))
     return SearchPage(hits, more, offset, limit)
+
+
+def _only_identifier(query: PatientQuery) -> bool:
+    return bool(query.identifier.strip()) and not (query.name.strip()
+                                                    or query.birth_date)  # fmt: skip
 
 
 class _Tier:

@@ -11,7 +11,6 @@ from uuid import UUID
 from django.db.models import (
     Exists,
     F,
-    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -20,7 +19,7 @@ from django.db.models import (
 )
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.models import Patient
@@ -79,17 +78,34 @@ def find_patient_page(
     user = scoped(user)  # its facilities read once for the whole search
     page = search_page(user=user, query=query)
     if page.hits:
-        visits = Encounter.objects.filter(
-            patient_id__in=[h.patient.pk for h in page.hits]
-        )
-        scope = user.facility_ids() if user is not None else None
-        if scope is not None:
-            visits = visits.filter(facility_id__in=scope)
-        last = dict(visits.values("patient_id").annotate(last=Max("admit_at"))
-                    .values_list("patient_id", "last"))  # fmt: skip
+        last = _last_visits(user, [h.patient.pk for h in page.hits])
         for hit in page.hits:
             hit.last_visit = last.get(hit.patient.pk)
     return page
+
+
+def _last_visits(user: Any, ids: list[Any]) -> dict[Any, Any]:
+    """Each patient's newest admission at the user's facilities: the newest visit row
+    by the (patient, admit_at) index, in plain SQL (kernel.sqlrows) as the search's
+    other hot reads."""
+    scope = user.facility_ids() if user is not None else None
+    where = f"patient_id IN ({', '.join(['%s'] * len(ids))}) AND admit_at IS NOT NULL"
+    params = [sqlrows.param(Encounter, "patient_id", pk) for pk in ids]
+    if scope is not None:
+        if not scope:
+            return {}
+        where += f" AND facility_id IN ({', '.join(['%s'] * len(scope))})"
+        params += [sqlrows.param(Encounter, "facility_id", pk) for pk in scope]
+    rows = sqlrows.fetch(
+        f"SELECT {sqlrows.columns(Encounter)} FROM {Encounter._meta.db_table} "  # noqa: S608
+        f"WHERE {where} ORDER BY admit_at DESC",
+        params,
+        Encounter,
+    )
+    out: dict[Any, Any] = {}
+    for (visit,) in rows:
+        out.setdefault(visit.patient_id, visit.admit_at)
+    return out
 
 
 @dataclass
