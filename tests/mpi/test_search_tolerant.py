@@ -93,6 +93,21 @@ def test_results_show_address_phone_and_last_visit(facility, registrar):
     assert hit.last_visit is not None
 
 
+def test_last_visit_is_the_newest_admission_at_the_users_facilities(
+    facility, registrar
+):
+    other = factories.facility("SOUTH")
+    p = factories.patient(facility=facility, family="Lindgren", given="Sara")
+    factories.encounter(patient=p, facility=facility, days_ago=40)
+    newest = factories.encounter(patient=p, facility=facility, days_ago=5)
+    factories.encounter(patient=p, facility=facility, days_ago=20)
+    factories.encounter(patient=p, facility=other, days_ago=1)  # not disclosed
+    page = find_patient_page(
+        user=registrar, query=PatientQuery(name="lindgren", tolerant=True)
+    )
+    assert page.hits[0].last_visit == newest.admit_at
+
+
 def test_pages_exact_then_tolerant_with_a_total(facility, registrar):
     for n in range(3):
         factories.patient(facility=facility, family="Smith", given=f"Ann{n}")

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connections, router
 
+from recordroom.kernel import sqlrows
 from recordroom.kernel.errors import ValidationFailed
 
 from .models import IdentifierKind, Patient, PatientIdentifier, PatientName
@@ -22,7 +23,7 @@ from .search_tolerant import (
     reading_terms,
     reasons_for,
 )
-from .services import identifiers_in_scope, ssn_lookup, visible_patients
+from .services import ssn_lookup
 
 MAX_RESULTS = 100
 
@@ -128,7 +129,7 @@ def search_page(*, user: Any, query: PatientQuery) -> SearchPage:
     limit, offset = max(1, min(query.limit, MAX_RESULTS)), query.offset
     user = scoped(user)
     in_scope = _scope_filter(user)
-    exact = _Tier(user, query, in_scope, tolerant=False)
+    exact = _Tier(query, in_scope, tolerant=False)
     # the exact patients up to the end of this page, and one more (is there more?)
     found = exact.first(offset + limit + 1)
     chosen = list(found)[offset : offset + limit]
@@ -138,14 +139,14 @@ def search_page(*, user: Any, query: PatientQuery) -> SearchPage:
     # an MRN found as typed is that patient's: its zero-padded variants would be
     # other people's numbers, not a mistyping
     if query.tolerant and not more and not (found and _only_identifier(query)):
-        wide = _Tier(user, query, in_scope, tolerant=True)
+        wide = _Tier(query, in_scope, tolerant=True)
     if wide is not None and wide.widened:
         # every exact match is known: the tolerant ones continue the list
         skip, need = max(0, offset - len(found)), limit - len(chosen)
         tolerant = wide.first(skip + need + 1, exclude=set(found))
         more = len(tolerant) > skip + need
         tolerant = dict(list(tolerant.items())[skip : skip + need])
-    by_pk = Patient.objects.in_bulk([*chosen, *tolerant])
+    by_pk = _patients([*chosen, *tolerant])
     hits = [PatientHit(by_pk[pk], None, matched_pk=found[pk]) for pk in chosen]
     hits += [PatientHit(by_pk[pk], None, matched_pk=tolerant[pk]) for pk in tolerant]
     _attach({h.patient.pk: h for h in hits}, user)
@@ -165,34 +166,62 @@ def _only_identifier(query: PatientQuery) -> bool:
 
 class _Tier:
     """The patients one set of conditions finds (exact, or tolerant), in order: by
-    matched name when a name is searched, else by id."""
+    matched name when a name is searched, else by id. Plain SQL (kernel.sqlrows):
+    building these through the ORM cost several times the queries themselves."""
 
     def __init__(
-        self, user: Any, query: PatientQuery, in_scope: Any, *, tolerant: bool
-    ) -> None:
+        self, query: PatientQuery, scope: tuple[str, list[Any]] | None, *,
+        tolerant: bool,
+    ) -> None:  # fmt: skip
         readings = name_readings(query.name) if query.name.strip() else []
         self.terms = [t for f, g in readings
                       for t in reading_terms(f, g, tolerant=tolerant)]  # fmt: skip
-        self.id_sets = _patient_id_sets(query, tolerant=tolerant)
         self.births = birth_dates(query.birth_date, tolerant=tolerant)
+        keys = (identifier_keys(query.identifier, tolerant=tolerant)
+                if query.identifier.strip() else [])  # fmt: skip
         exact_terms = sum(len(reading_terms(f, g, tolerant=False)) for f, g in readings)
         self.widened = tolerant and (
             len(self.terms) > exact_terms
             or len(self.births) > 1
-            or (bool(query.identifier.strip())
-                and len(identifier_keys(query.identifier, tolerant=True)) > 1)
+            or (bool(query.identifier.strip()) and len(keys) > 1)
         )  # fmt: skip
-        self.rows: QuerySet[Any]
+        self._query, self._scope, self._keys = query, scope, keys
+        self._sql: tuple[str, list[Any]] | None = None
+
+    def _build(self) -> tuple[str, list[Any]]:
+        where, params = [], []
         if self.terms:
-            names = _matching_names(in_scope, self.births, self.terms, self.id_sets)
-            self.rows = names.values_list("pk", "patient_id")
+            where.append(" OR ".join(f"({t})" for t, _ in self.terms))
+            params += [v for _, ps in self.terms for v in ps]
+        if self.births:
+            where.append(f"p.birth_date IN ({_marks(self.births)})")
+            params += [sqlrows.param(Patient, "birth_date", d) for d in self.births]
+        col = "n.patient_id" if self.terms else "p.id"
+        for sql, ps in _patient_id_sql(self._query, self._keys):
+            where.append(f"{col} IN ({sql})")
+            params += ps
+        if self._scope is not None:
+            where.append(self._scope[0])
+            params += self._scope[1]
+        cond = " AND ".join(f"({w})" for w in where)
+        if self.terms:
+            join = f" JOIN {_PATIENT} p ON p.id = n.patient_id" if (
+                self.births or self._scope is not None) else ""  # fmt: skip
+            sql = (f"SELECT n.id, n.patient_id FROM {_NAME} n{join} WHERE {cond} "  # noqa: S608
+                   "ORDER BY n.family_key, n.given_key, n.patient_id")  # fmt: skip
         else:
-            patients = visible_patients(user)
-            if self.births:
-                patients = patients.filter(birth_date__in=self.births)
-            for ids in self.id_sets:
-                patients = patients.filter(pk__in=ids)
-            self.rows = patients.order_by("pk").values_list("pk", "pk")
+            sql = f"SELECT p.id, p.id FROM {_PATIENT} p WHERE {cond} ORDER BY p.id"  # noqa: S608
+        return sql + " LIMIT %s OFFSET %s", params
+
+    def rows(self, start: int, count: int) -> list[tuple[Any, Any]]:
+        if self._sql is None:
+            self._sql = self._build()
+        sql, params = self._sql
+        with sqlrows.cursor(connections[router.db_for_read(PatientName)]) as cur:
+            cur.execute(sql, [*params, count, start])
+            found = cur.fetchall()
+        to_pk = Patient._meta.pk.to_python
+        return [(row_pk, to_pk(patient_pk)) for row_pk, patient_pk in found]
 
     def first(self, n: int, exclude: set[Any] | None = None) -> dict[Any, Any]:
         """The first `n` patients (pk -> pk of the first name they matched by), those
@@ -201,10 +230,10 @@ class _Tier:
         found: dict[Any, Any] = {}
         chunk, start = (n + len(exclude)) * 2 + 10, 0
         while len(found) < n:
-            rows = list(self.rows[start : start + chunk])
+            rows = self.rows(start, chunk)
             for row_pk, patient_pk in rows:
                 if patient_pk not in exclude:
-                    found.setdefault(patient_pk, row_pk)
+                    found.setdefault(patient_pk, row_pk if self.terms else patient_pk)
                     if len(found) >= n:
                         break
             if len(rows) < chunk:
@@ -213,32 +242,48 @@ class _Tier:
         return found
 
 
-def _patient_id_sets(query: PatientQuery, *, tolerant: bool = False) -> list[Any]:
-    """Each exact criterion (account, identifier, SSN) as the ids it allows; an
-    identifier, tolerant, also with and without its leading zeros."""
-    id_sets: list[Any] = []
+_NAME = PatientName._meta.db_table
+_PATIENT = Patient._meta.db_table
+_IDENT = PatientIdentifier._meta.db_table
+_NAME_ORDER = "period_end, period_start DESC"  # PatientName.Meta.ordering
+
+
+def _marks(values: Any) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _patient_id_sql(
+    query: PatientQuery, keys: list[str]
+) -> list[tuple[str, list[Any]]]:
+    """Each exact criterion (account, identifier, SSN) as a subquery of the patient
+    ids it allows; an identifier, tolerant, also with and without its leading
+    zeros (`keys`)."""
+    out: list[tuple[str, list[Any]]] = []
     if query.patient_ids is not None:
-        id_sets.append(query.patient_ids)
+        ids = [sqlrows.param(Patient, "id", pk) for pk in query.patient_ids]
+        out.append(
+            (_marks(ids), ids)
+            if ids
+            else (f"SELECT patient_id FROM {_IDENT} WHERE 1 = 0", [])
+        )  # noqa: S608
+    ssn = str(IdentifierKind.SSN.value)
     if query.identifier.strip():
-        keys = identifier_keys(query.identifier, tolerant=tolerant)
-        id_sets.append(
-            PatientIdentifier.objects.filter(lookup__in=keys)
-            .exclude(kind=IdentifierKind.SSN)
-            .values("patient_id")
-        )
+        out.append((f"SELECT patient_id FROM {_IDENT} WHERE lookup IN ({_marks(keys)}) "  # noqa: S608
+                    "AND kind <> %s", [*keys, ssn]))  # fmt: skip
     if query.ssn.strip():
         digits = re.sub(r"\D", "", query.ssn)
         if len(digits) == 4:
-            match = Q(kind=IdentifierKind.SSN, last4=digits)
+            match, value = "last4 = %s", digits
         elif len(digits) == 9:
-            match = Q(kind=IdentifierKind.SSN, lookup=ssn_lookup(digits))
+            match, value = "lookup = %s", ssn_lookup(digits)
         else:
             raise ValidationFailed(
                 f"search by SSN takes all nine digits or the last four, got {len(digits)}",
                 field="ssn",
             )
-        id_sets.append(PatientIdentifier.objects.filter(match).values("patient_id"))
-    return id_sets
+        out.append((f"SELECT patient_id FROM {_IDENT} WHERE kind = %s AND {match}",  # noqa: S608
+                    [ssn, value]))  # fmt: skip
+    return out
 
 
 class _Scoped:
@@ -261,35 +306,61 @@ def scoped(user: Any) -> Any:
     return user if user is None or isinstance(user, _Scoped) else _Scoped(user)
 
 
-def _scope_filter(user: Any) -> Any:
-    """The condition a name row's patient is visible, built once per search."""
-    if user is None or user.facility_ids() is None:
+def _scope_filter(user: Any) -> tuple[str, list[Any]] | None:
+    """The condition the patient `p` is visible (mpi.services.visible_patients: an
+    identifier at a facility in scope, its own or its survivor's), as SQL, built once
+    per search; None when every facility is in scope."""
+    scope = user.facility_ids() if user is not None else None
+    if scope is None:
         return None
-    return Exists(visible_patients(user).filter(pk=OuterRef("patient_id")))
+    if not scope:
+        return "1 = 0", []
+    ids = [sqlrows.param(PatientIdentifier, "facility_id", f) for f in scope]
+    one = f"SELECT 1 FROM {_IDENT} s WHERE s.patient_id = p.{{}} AND s.facility_id IN ({_marks(ids)})"  # noqa: S608
+    return (f"EXISTS ({one.format('id')}) OR EXISTS ({one.format('merged_into_id')})",
+            [*ids, *ids])  # fmt: skip
 
 
-def _matching_names(
-    in_scope: Any, births: list[date], terms: list[Q], id_sets: list[Any]
-) -> QuerySet[PatientName]:
-    """Names in the key ranges, joined to their patient, in matched-name order.
+def _patients(ids: list[Any]) -> dict[Any, Patient]:
+    """Patient.objects.in_bulk(ids), in plain SQL."""
+    if not ids:
+        return {}
+    rows = sqlrows.fetch(
+        f"SELECT {sqlrows.columns(Patient)} FROM {_PATIENT} "  # noqa: S608
+        f"WHERE id IN ({_marks(ids)})",
+        [sqlrows.param(Patient, "id", pk) for pk in ids],
+        Patient,
+    )
+    return {p.pk: p for (p,) in rows}
 
-    Written as a join with per-row conditions (not `patient__in=<patients>`) so the
-    planner can start from the name index or the birth-date index, whichever is
-    narrower, and never lists every visible patient first (bench/search.py).
-    """
-    any_term = terms[0]
-    for t in terms[1:]:
-        any_term |= t
-    names = PatientName.objects.filter(any_term)
-    if len(births) == 1:
-        names = names.filter(patient__birth_date=births[0])
-    elif births:
-        names = names.filter(patient__birth_date__in=births)
-    for ids in id_sets:
-        names = names.filter(patient_id__in=ids)
-    if in_scope is not None:
-        names = names.filter(in_scope)
-    return names.order_by("family_key", "given_key", "patient_id")
+
+def _mrns(ids: list[Any], user: Any) -> list[PatientIdentifier]:
+    """The patients' MRNs a user may see, each with its facility, as
+    `identifiers_in_scope(user).filter(kind=MRN)` gives them, in plain SQL."""
+    facility = PatientIdentifier._meta.get_field("facility").related_model
+    where = f"i.patient_id IN ({_marks(ids)}) AND i.kind = %s"
+    params = [sqlrows.param(PatientIdentifier, "patient_id", pk) for pk in ids]
+    params.append(str(IdentifierKind.MRN.value))
+    scope = user.facility_ids() if user is not None else None
+    if scope is not None:
+        facilities = [sqlrows.param(PatientIdentifier, "facility_id", f) for f in scope]
+        where += " AND (i.facility_id IS NULL" + (
+            f" OR i.facility_id IN ({_marks(facilities)}))" if facilities else ")"
+        )
+        params += facilities
+    out = []
+    for ident, fac in sqlrows.fetch(
+        f"SELECT {sqlrows.columns(PatientIdentifier, 'i')}, "  # noqa: S608
+        f"{sqlrows.columns(facility, 'f')} FROM {_IDENT} i "
+        f"LEFT JOIN {facility._meta.db_table} f ON f.id = i.facility_id WHERE {where}",
+        params,
+        PatientIdentifier,
+        facility,
+    ):
+        if ident.facility_id is not None:
+            ident.facility = fac
+        out.append(ident)
+    return out
 
 
 def _legal_sort_key(hit: PatientHit) -> tuple[str, str]:
@@ -303,14 +374,18 @@ def _attach(hits: dict[Any, PatientHit], user: Any) -> None:
         return
     ids = list(hits)
     by_patient: dict[Any, list[PatientName]] = {i: [] for i in ids}
-    for n in PatientName.objects.filter(patient_id__in=ids):
+    params = [sqlrows.param(PatientName, "patient_id", pk) for pk in ids]
+    for (n,) in sqlrows.fetch(
+        f"SELECT {sqlrows.columns(PatientName)} FROM {_NAME} "  # noqa: S608
+        f"WHERE patient_id IN ({_marks(ids)}) ORDER BY {_NAME_ORDER}",
+        params,
+        PatientName,
+    ):
         by_patient[n.patient_id].append(n)
     for pid, names in by_patient.items():
         hits[pid].names = names
         hits[pid].patient.names_cache = names
-    for ident in identifiers_in_scope(user).filter(
-        patient_id__in=ids, kind=IdentifierKind.MRN
-    ):
+    for ident in _mrns(ids, user):
         hits[ident.patient_id].mrns.append(ident)
     addresses, phones = address_and_phone(ids)
     for pid, hit in hits.items():

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q
-
 from recordroom.kernel.text import prefix_upper_bound, search_key
 
 from .models import IdentifierKind, PatientIdentifier, PatientName
@@ -39,23 +37,26 @@ def name_readings(text: str) -> list[tuple[str, str]]:
     return [(f, g) for f, g in readings if f]
 
 
-def _prefix(column: str, key: str) -> Q:
-    return Q(**{f"{column}__gte": key, f"{column}__lt": prefix_upper_bound(key)})
+def _prefix(column: str, key: str) -> tuple[str, list[Any]]:
+    return f"n.{column} >= %s AND n.{column} < %s", [key, prefix_upper_bound(key)]
 
 
-def reading_terms(family: str, given: str, *, tolerant: bool) -> list[Q]:
-    """Alternatives (each one index range or lookup) for one reading."""
+def reading_terms(
+    family: str, given: str, *, tolerant: bool
+) -> list[tuple[str, list[Any]]]:
+    """Alternatives (each one index range or lookup on the name row `n`, as SQL and
+    its parameters) for one reading."""
     families = [_prefix("family_key", family)]
     sound = sound_key(family) if tolerant and len(family) >= MIN_SOUND else ""
     if sound:
-        families.append(Q(family_sound=sound))
+        families.append(("n.family_sound = %s", [sound]))
     if not given:
         return families
     givens = [_prefix("given_key", given)]
     nicks = sorted(nickname_family(given)) if tolerant else []
     if nicks:
-        givens.append(Q(given_key__in=nicks))
-    return [f & g for f in families for g in givens]
+        givens.append((f"n.given_key IN ({', '.join(['%s'] * len(nicks))})", nicks))
+    return [(f"{f} AND {g}", [*fp, *gp]) for f, fp in families for g, gp in givens]
 
 
 def birth_dates(day: date | None, *, tolerant: bool) -> list[date]:
