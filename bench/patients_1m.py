@@ -159,6 +159,7 @@ class Loader:
     def __init__(self, connection: Any, facilities: dict[str, Any], args: Any) -> None:
         from recordroom.kernel import crypto
         from recordroom.kernel.text import search_key
+        from recordroom.mpi.search_keys import sound_key
         from recordroom.mpi.services import identifier_lookup, ssn_lookup
 
         self.conn = connection
@@ -170,6 +171,7 @@ class Loader:
         self.today = date.today()
         self.now = self.dt(datetime.now(UTC))
         self.key = functools.lru_cache(maxsize=400_000)(search_key)
+        self.sound = functools.lru_cache(maxsize=400_000)(sound_key)
         self.identifier_lookup = identifier_lookup
         self.ssn_lookup = ssn_lookup
         self.encrypt = crypto.encrypt
@@ -285,6 +287,7 @@ class Loader:
         from recordroom.kernel.ids import uuid7
 
         rng, names, key, today = self.rng, self.names, self.key, self.today
+        sound = self.sound
         north, south = self.facilities["NORTH"], self.facilities["SOUTH"]
         patients: list[tuple] = []
         pnames: list[tuple] = []
@@ -315,11 +318,11 @@ class Loader:
                 since = min(since, today)
                 pnames.append(
                     (pid, "previous", old, given, middle, "", "", key(old),
-                     key(given), None, since)
+                     key(given), None, since, sound(key(old)))
                 )  # fmt: skip
             pnames.append(
                 (pid, "legal", family, given, middle, "", "", key(family), key(given),
-                 since, None)
+                 since, None, sound(key(family)))
             )  # fmt: skip
             fac = north if rng.random() < 0.55 else south
             mrn = f"{permuted(i):08d}"
@@ -358,7 +361,7 @@ PATIENT_COLS = (
 )  # fmt: skip
 NAME_COLS = (
     "patient_id", "use", "family", "given", "middle", "prefix", "suffix", "family_key",
-    "given_key", "period_start", "period_end",
+    "given_key", "period_start", "period_end", "family_sound",
 )  # fmt: skip
 IDENT_COLS = (
     "patient_id", "kind", "system", "facility_id", "value", "lookup", "secret", "last4",

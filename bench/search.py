@@ -23,6 +23,7 @@ from typing import Any
 import _common
 
 TARGET_MS = 20.0
+TOLERANT = True  # --exact sets it False
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=200, help="unmeasured, per kind")
     p.add_argument("--explain", action="store_true", help="print query plans")
     p.add_argument(
+        "--exact",
+        action="store_true",
+        help="exact matches only (default: tolerant, as the search page and the API)",
+    )
+    p.add_argument(
         "--only", default="", help="run only kinds whose label contains this"
     )
     return p.parse_args()
@@ -47,6 +53,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    global TOLERANT
+    TOLERANT = not args.exact
     _common.setup_django(args.data_dir)
     from recordroom.accounts.models import User
 
@@ -90,7 +98,7 @@ def run_case(
     for n, (kw, want) in enumerate(zip(case.kwargs, case.expect, strict=True)):
         kw = dict(kw)
         account = kw.pop("account", "")
-        query = PatientQuery(**kw)
+        query = PatientQuery(**kw, tolerant=TOLERANT)
         c0, t0 = time.thread_time(), time.perf_counter()
         found = find_patients(user=user, query=query, account=account)
         t1, c1 = time.perf_counter(), time.thread_time()
@@ -221,7 +229,9 @@ def explain(cases: list[Case], user: Any) -> None:
         kw = dict(case.kwargs[0])
         account = kw.pop("account", "")
         with CaptureQueriesContext(connection) as ctx:
-            find_patients(user=user, query=PatientQuery(**kw), account=account)
+            find_patients(
+                user=user, query=PatientQuery(**kw, tolerant=TOLERANT), account=account
+            )
         print(f"\n== {case.label}: {kw or account}")
         with connection.cursor() as cur:
             for q in ctx.captured_queries:

@@ -78,8 +78,12 @@ def test_r_sec_2_checking_shows_the_candidate_with_evidence_writes_nothing_and_i
     assert rows[0]["candidate"].probability >= 0.98
     assert ("Above the automatic-link threshold 0.98 at SOUTH</strong>: registering "
             "links to this record") in html  # fmt: skip
-    for button in ("Use this record", "Register", "Create a new record anyway"):
-        assert f">{button}</button>" in html
+    # near certain: "Use this record" is the primary action (it links, as Register
+    # would); Register itself is not offered beside it
+    assert ('<button type="submit" name="action" value="register" class="btn '
+            'primary">Use this record</button>') in html  # fmt: skip
+    assert ">Create a new record anyway</button>" in html
+    assert ">Register</button>" not in html
     # the form's values come back for the next step
     assert 'value="S77"' in html and 'value="Lindqvist"' in html
     assert _written() == before
@@ -280,7 +284,13 @@ def test_register_in_the_browser_check_see_evidence_and_link(server, chromium): 
     expect(page.get_by_label("MRN", exact=True)).to_have_value("S500")
     page.screenshot(path=ARTIFACTS / "05-register-candidates.png", full_page=True)
 
-    page.get_by_role("button", name="Register", exact=True).click()
+    # near certain: "Use this record" is the one primary button, Register is gone
+    primary = page.locator("button.primary")
+    expect(primary).to_have_count(1)
+    expect(primary).to_have_text("Use this record")
+    expect(primary).to_be_visible()
+    expect(page.get_by_role("button", name="Register", exact=True)).to_have_count(0)
+    primary.click()
     page.wait_for_url(f"{base}/patients/{server['patient']}")
     expect(page.get_by_role("status").filter(
         has_text="MRN S500 (SOUTH) added to this existing record")).to_be_visible()  # fmt: skip

@@ -178,6 +178,12 @@ FACILITY_CREATED = declare(
     "create",
     "A facility was created (code, name, time zone and MRN system kept).",
 )
+FACILITY_MRN_SETTINGS = declare(
+    "facility.mrn_settings",
+    "update",
+    "A facility's MRN assignment settings changed (source, next number, width, "
+    "prefix, check digit; before and after kept).",
+)
 
 # Encounters and documents
 ENCOUNTER_CREATE = declare("encounter.create", "create", "An encounter was recorded.")

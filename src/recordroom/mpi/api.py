@@ -24,7 +24,7 @@ from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, ValidationFailed
 
-from . import services
+from . import mrn, services
 from .models import Facility, IdentifierKind, NameUse, Patient, PatientIdentifier, Sex
 from .restricted import require_chart_labels
 from .search import PatientHit
@@ -226,6 +226,24 @@ class RegistrationIn(PatientIn):
     create_anyway: bool = False
     link_to: UUID | None = None
     reason: str = Field("", max_length=500)
+    facility: str | None = Field(
+        None,
+        description="The registering facility's code. Where it assigns its own MRNs, "
+        "send this and no MRN of it: the next number is assigned (returned in "
+        "`mrn_assigned`); where its MRNs come from another system, send the MRN.",
+    )
+
+    def to_registration(self) -> services.PatientIn:
+        """The service's input; the registering facility's MRN left to assign when
+        none of its MRNs is given (mpi.mrn refuses that where MRNs are external)."""
+        data = self.to_service()
+        if self.facility:
+            facility = facility_for(self.facility, field="facility")
+            given = any(i.facility == facility for i in data.identifiers
+                        if i.kind == IdentifierKind.MRN)  # fmt: skip
+            if not given:
+                data.identifiers.insert(0, mrn.to_assign(facility))
+        return data
 
 
 class Created(Schema):
@@ -274,10 +292,26 @@ class PatientHitOut(Schema):
     def resolve_flags(hit: PatientHit) -> list[str]:
         return hit.patient.confidentiality_flags
 
+    exact: bool = Field(description="every criterion matched as typed")
+    reasons: list[str] = Field(
+        description="why a tolerant match matched: sounds like, nickname of, birth "
+        "date day/month swapped, MRN without its leading zeros"
+    )
+    address: str
+    phone: str
+    last_visit: datetime | None = Field(
+        description="newest admission at your facilities"
+    )
+
 
 class SearchOut(Schema):
     items: list[PatientHitOut]
-    count: int
+    count: int = Field(description="patients on this page")
+    total: int | None = Field(
+        description="patients found, given on the last page (null while `more`)"
+    )
+    offset: int
+    more: bool = Field(description="another page follows (ask with offset + count)")
 
 
 def facility_for(code: str, *, field: str) -> Facility:
@@ -418,6 +452,9 @@ class RegistrationOut(Schema):
     probability: float | None
     candidates: list[CandidateOut] = Field(
         description="the records at your facilities that may be this person"
+    )
+    mrn_assigned: str = Field(
+        "", description="the MRN the facility's sequence gave (empty: none assigned)"
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -19,6 +21,17 @@ def validate_timezone(value: str) -> None:
         )
 
 
+class MrnSource(models.TextChoices):
+    HERE = "here", "Assigned here at registration"
+    EXTERNAL = "external", "From another system (typed or sent)"
+
+
+class MrnCheckDigit(models.TextChoices):
+    NONE = "none", "None"
+    LUHN = "luhn", "Luhn (mod 10)"
+    MOD11 = "mod11", "Mod 11 (as the NHS number)"
+
+
 class Facility(models.Model):
     """A hospital, clinic or nursing home: the assigning authority of its MRNs."""
 
@@ -34,6 +47,21 @@ class Facility(models.Model):
         max_length=64, default="America/New_York", validators=[validate_timezone]
     )
     npi = models.CharField(max_length=10, blank=True, default="")
+    # MRN assignment (mpi.mrn): a facility either numbers its own patients here, from
+    # a sequence, or takes its MRNs from another system (then they are typed or sent).
+    mrn_source = models.CharField(
+        max_length=10, choices=MrnSource.choices, default=MrnSource.EXTERNAL
+    )
+    mrn_next = models.PositiveBigIntegerField(
+        default=1, help_text="The number the next registration here is given"
+    )
+    mrn_width = models.PositiveSmallIntegerField(
+        default=8, help_text="Digits of the number, zero padded (check digit apart)"
+    )
+    mrn_prefix = models.CharField(max_length=10, blank=True, default="")
+    mrn_check_digit = models.CharField(
+        max_length=8, choices=MrnCheckDigit.choices, default=MrnCheckDigit.NONE
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -244,6 +272,11 @@ class PatientName(Period):
     suffix = models.CharField(max_length=20, blank=True, default="")
     family_key = models.CharField(max_length=100, editable=False)
     given_key = models.CharField(max_length=100, editable=False, blank=True, default="")
+    # Metaphone code of family_key (mpi.search_keys.sound_key): search finds Smyth
+    # when Smith is typed.
+    family_sound = models.CharField(
+        max_length=40, editable=False, blank=True, default=""
+    )
 
     class Meta:
         ordering = ["period_end", "-period_start"]
@@ -258,10 +291,21 @@ class PatientName(Period):
                 fields=["given_key", "family_key", "patient"],
                 name="name_given_family_pat_idx",
             ),
+            models.Index(
+                fields=["family_sound", "given_key", "patient"],
+                name="name_sound_given_pat_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.display
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.family_key and not self.family_sound:
+            from .search_keys import sound_key
+
+            self.family_sound = sound_key(self.family_key)
+        super().save(*args, **kwargs)
 
     @property
     def display(self) -> str:

@@ -31,6 +31,7 @@ from .models import (
     PatientTelecom,
     Sex,
 )
+from .search_keys import sound_key
 
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 _SSN = re.compile(r"^\d{3}-?\d{2}-?\d{4}$")
@@ -112,7 +113,8 @@ def build_name(patient: Patient, n: NameIn) -> PatientName:
         middle=n.middle.strip(),
         suffix=n.suffix.strip(),
         prefix=n.prefix.strip(),
-        family_key=search_key(family),
+        family_key=(family_key := search_key(family)),
+        family_sound=sound_key(family_key),
         given_key=search_key(n.given),
         period_start=n.period_start,
         period_end=n.period_end,

@@ -8,14 +8,30 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db import connections, router
+from django.db.models import (
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.sql import Query
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.models import Patient
-from recordroom.mpi.search import PatientHit, PatientQuery, search_patients
+from recordroom.mpi.search import (
+    PatientHit,
+    PatientQuery,
+    SearchPage,
+    scoped,
+    search_page,
+)
 from recordroom.mpi.services import get_patient
 
 from .access import readable_documents, readable_encounters, readable_results
@@ -45,6 +61,14 @@ def find_patients(
     *, user: Any, query: PatientQuery, account: str = ""
 ) -> list[PatientHit]:
     """Search by name, birth date, identifier, SSN and/or encounter account number."""
+    return find_patient_page(user=user, query=query, account=account).hits
+
+
+def find_patient_page(
+    *, user: Any, query: PatientQuery, account: str = ""
+) -> SearchPage:
+    """A page of `find_patients`, each hit with its last visit at the user's
+    facilities (a visit elsewhere is not shown: it would disclose care there)."""
     account = account.strip()
     if account:
         ids = tuple(
@@ -53,7 +77,47 @@ def find_patients(
             )
         )
         query = replace(query, patient_ids=ids)
-    return search_patients(user=user, query=query)
+    user = scoped(user)  # its facilities read once for the whole search
+    page = search_page(user=user, query=query)
+    if page.hits:
+        last = _last_visits(user, [h.patient.pk for h in page.hits])
+        for hit in page.hits:
+            hit.last_visit = last.get(hit.patient.pk)
+    return page
+
+
+def _last_visits(user: Any, ids: list[Any]) -> dict[Any, Any]:
+    """Each patient's newest admission at the user's facilities: MAX(admit_at) per
+    patient, in plain SQL (kernel.sqlrows) as the search's other hot reads (reading
+    every visit row of a page's patients cost more CPU than the search)."""
+    scope = user.facility_ids() if user is not None else None
+    where = f"patient_id IN ({', '.join(['%s'] * len(ids))}) AND admit_at IS NOT NULL"
+    params = [sqlrows.param(Encounter, "patient_id", pk) for pk in ids]
+    if scope is not None:
+        if not scope:
+            return {}
+        where += f" AND facility_id IN ({', '.join(['%s'] * len(scope))})"
+        params += [sqlrows.param(Encounter, "facility_id", pk) for pk in scope]
+    connection = connections[router.db_for_read(Encounter)]
+    table = Encounter._meta.db_table
+    cols = [Encounter._meta.get_field(f).get_col(table)
+            for f in ("patient", "admit_at")]  # fmt: skip
+    convs = Query(Encounter).get_compiler(connection=connection).get_converters(cols)
+    with sqlrows.cursor(connection) as cur:
+        cur.execute(
+            f"SELECT patient_id, MAX(admit_at) FROM {table} "  # noqa: S608
+            f"WHERE {where} GROUP BY patient_id",
+            params,
+        )
+        rows = cur.fetchall()
+    out: dict[Any, Any] = {}
+    for row in rows:
+        values = list(row)
+        for pos, (funcs, expr) in convs.items():
+            for func in funcs:
+                values[pos] = func(values[pos], expr, connection)
+        out[values[0]] = values[1]
+    return out
 
 
 @dataclass

@@ -15,10 +15,11 @@ from django.shortcuts import redirect, render
 from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from recordroom.mpi import mrn
 from recordroom.mpi.linkage import registration
 from recordroom.mpi.linkage.models import MatchOutcome
 from recordroom.mpi.linkage.realtime import Candidate, visible_candidates
-from recordroom.mpi.models import Facility, IdentifierKind, Patient, Sex
+from recordroom.mpi.models import Facility, IdentifierKind, MrnSource, Patient, Sex
 from recordroom.mpi.services import (
     IdentifierIn,
     NameIn,
@@ -40,7 +41,12 @@ class RegisterForm(forms.Form):
     middle = forms.CharField(label="Middle name", required=False, max_length=100)
     birth_date = forms.DateField(label="Date of birth", required=False, widget=_DATE)
     sex = forms.ChoiceField(label="Sex", choices=Sex.choices, initial=Sex.UNKNOWN)
-    mrn = forms.CharField(label="MRN", max_length=100)
+    mrn = forms.CharField(
+        label="MRN", max_length=100, required=False,
+        help_text="Only at a facility whose MRNs come from another system; where "
+        "this facility assigns its own, leave it empty: the number is given on "
+        "registering.",
+    )  # fmt: skip
     facility = forms.ModelChoiceField(
         label="Facility of the MRN", queryset=Facility.objects.none()
     )
@@ -64,10 +70,6 @@ class RegisterForm(forms.Form):
               ("Identifiers", ("mrn", "facility", "ssn")),
               ("Address and phone", ("line1", "city", "state", "postal_code", "phone")))  # fmt: skip
 
-    def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
-        """The fields as the page shows them, under their headings."""
-        return [(legend, [self[f] for f in names]) for legend, names in self.GROUPS]
-
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         scope = user.facility_ids()
@@ -79,6 +81,13 @@ class RegisterForm(forms.Form):
         field.label_from_instance = lambda f: f"{f.code} · {f.name}"
         if len(mine) == 1:
             field.initial = mine[0].pk
+        if mine and all(f.mrn_source == MrnSource.HERE for f in mine):
+            del self.fields["mrn"]  # numbers are assigned, never typed (mpi.mrn)
+
+    def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The fields as the page shows them, under their headings."""
+        return [(legend, [self[f] for f in names if f in self.fields])
+                for legend, names in self.GROUPS]  # fmt: skip
 
     def clean_state(self) -> str:
         return str(self.cleaned_data["state"]).upper()
@@ -86,6 +95,14 @@ class RegisterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
+        facility, typed = data.get("facility"), (data.get("mrn") or "").strip()
+        if facility is not None and "mrn" in self.fields:
+            if facility.mrn_source == MrnSource.HERE and typed:
+                self.add_error("mrn", f"{facility.code} assigns its own MRNs: leave "
+                               "the MRN empty and one is given on registering")  # fmt: skip
+            elif facility.mrn_source == MrnSource.EXTERNAL and not typed:
+                self.add_error("mrn", f"an MRN is required: {facility.code} takes "
+                               "its MRNs from another system")  # fmt: skip
         if any(data.get(f) for f in _ADDRESS):  # an address is the four parts or none
             for f in _ADDRESS:
                 if not data.get(f) and f not in self.errors:
@@ -95,7 +112,7 @@ class RegisterForm(forms.Form):
 
     def patient_in(self) -> PatientIn:
         d = self.cleaned_data
-        idents = [IdentifierIn(kind=IdentifierKind.MRN, value=d["mrn"],
+        idents = [IdentifierIn(kind=IdentifierKind.MRN, value=d.get("mrn") or "",
                                facility=d["facility"])]  # fmt: skip
         if d["ssn"]:
             idents.append(IdentifierIn(kind=IdentifierKind.SSN, value=d["ssn"]))
@@ -136,7 +153,9 @@ def register(request: HttpRequest) -> HttpResponse:
         link_to = request.POST.get("link_to", "")
         valid = False
         try:
-            build_patient(data)  # the registration is valid before it is searched
+            # the registration is valid before it is searched (an MRN still to be
+            # assigned apart)
+            build_patient(mrn.prepare(data).data)
             valid = True
             if link_to or action in ("register", "create_anyway"):
                 done = registration.register(
@@ -156,9 +175,17 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 def _outcome_message(done: registration.Registration, d: dict[str, Any]) -> str:
-    mrn = f"MRN {d['mrn']} ({d['facility'].code})"
+    value = done.assigned_mrn or d.get("mrn") or ""
+    mrn = f"MRN {value} ({d['facility'].code})"
+    if not value:  # linked to a record that already holds one here
+        return (
+            "Registered: this existing record already holds an MRN at "
+            f"{d['facility'].code}."
+        )
+    if done.assigned_mrn:
+        mrn = f"MRN {value} (assigned by {d['facility'].code})"
     if done.outcome == MatchOutcome.LINKED:
-        if d["mrn"] in done.decision.identifiers_added:
+        if value in done.decision.identifiers_added:
             return f"Registered: {mrn} added to this existing record."
         return f"Registered: this existing record already holds {mrn}."
     if done.outcome == MatchOutcome.REVIEW:
@@ -180,10 +207,13 @@ def _matches(
     where = d["facility"].code
     top = found[0] if found else None
     rows = _rows(request, shown)
+    expected = registration.expected_outcome(data, found, limits)
     for row in rows:
         row["band"] = _band(row["candidate"].probability, limits, where)
         row["decides"] = row["candidate"] is top
-    expected = registration.expected_outcome(data, found, limits)
+        # near certain: Register would link to it; "Use this record" is the primary
+        # action and does just that (the thresholds' choice, no reason needed)
+        row["near_certain"] = row["decides"] and expected == MatchOutcome.LINKED
     return {
         "candidates": rows,
         "thresholds": limits,
@@ -192,6 +222,7 @@ def _matches(
         # the best match may be a record outside the user's facilities: what it
         # makes Register do is said, the record is not shown
         "hidden_top": top is not None and not any(r["decides"] for r in rows),
+        "near_certain": any(r["near_certain"] for r in rows),
     }
 
 

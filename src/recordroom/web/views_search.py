@@ -13,9 +13,9 @@ from django.utils import timezone
 from recordroom.accounts.permissions import has
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.display import system_label
-from recordroom.mpi.search import PatientHit, PatientQuery
+from recordroom.mpi.search import PatientHit, PatientQuery, SearchPage
 from recordroom.records.access import chart_access
-from recordroom.records.chart import find_patients, record_search
+from recordroom.records.chart import find_patient_page, record_search
 from recordroom.web.request import actor_from_request
 
 from .views_common import requires
@@ -68,6 +68,10 @@ def _row(hit: PatientHit, user: Any = None) -> dict[str, Any]:
             for m in hit.mrns
         ],
         "flags": flags,
+        "reasons": hit.reasons,
+        "address": hit.address,
+        "phone": hit.phone,
+        "last_visit": hit.last_visit,
         # A VIP or restricted chart the user's role may not open without a reason.
         "restricted": user is not None and not chart_access(user, patient).allowed,
     }
@@ -81,11 +85,37 @@ def _age(birth: date | None, deceased: date | None) -> str:
     return f"{years}y"
 
 
+def _page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
+
+
+def _paging(request: HttpRequest, page: SearchPage | None) -> dict[str, Any]:
+    """Links to the pages before and after, keeping the search."""
+    if page is None:
+        return {}
+    number = page.offset // RESULT_LIMIT + 1
+    params = request.GET.copy()
+
+    def link(n: int) -> str:
+        params["page"] = str(n)
+        return "?" + params.urlencode()
+
+    return {
+        "number": number,
+        "first": page.offset + 1,
+        "last": page.offset + len(page.hits),
+        "previous": link(number - 1) if number > 1 else "",
+        "next": link(number + 1) if page.more else "",
+    }
+
+
 @requires("search_patients")
 def search(request: HttpRequest) -> HttpResponse:
     submitted = any(k in request.GET for k in SearchForm.base_fields)
     form = SearchForm(request.GET if submitted else None)
     rows: list[dict[str, Any]] | None = None
+    page: SearchPage | None = None
     if submitted and form.is_valid():
         data = form.cleaned_data
         query = PatientQuery(
@@ -94,9 +124,11 @@ def search(request: HttpRequest) -> HttpResponse:
             identifier=data["identifier"],
             ssn=data["ssn"],
             limit=RESULT_LIMIT,
+            offset=(_page_number(request) - 1) * RESULT_LIMIT,
+            tolerant=True,
         )
         try:
-            hits = find_patients(
+            page = find_patient_page(
                 user=request.user, query=query, account=data["account"]
             )
         except ValidationFailed as exc:
@@ -106,12 +138,14 @@ def search(request: HttpRequest) -> HttpResponse:
                 actor=actor_from_request(request),
                 query=query,
                 account=data["account"],
-                hits=hits,
+                hits=page.hits,
             )
-            rows = [_row(h, request.user) for h in hits]
+            rows = [_row(h, request.user) for h in page.hits]
     context = {
         "form": form,
         "rows": rows,
+        "page": page,
+        "paging": _paging(request, page),
         "limit": RESULT_LIMIT,
         # Link only where the user may go (an auditor searches but opens no chart).
         "opens_chart": has(request.user, "view_chart"),

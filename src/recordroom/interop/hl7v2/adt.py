@@ -23,6 +23,7 @@ from .parser import Hl7Error, Message, Segment
 
 PATIENT_EVENTS = {"A01", "A04", "A05", "A08", "A28", "A31"}  # register or update
 VISIT_EVENTS = {"A02", "A03", "A11", "A13"}  # change a known visit
+ASSIGN_EVENTS = {"A01", "A04", "A28"}  # registrations that may arrive without an MRN
 MERGE_EVENTS = {"A40"}  # merge patient: PID the survivor, MRG-1 the prior MRN
 NOT_YET = {
     "A34": "merge patient information",
@@ -36,9 +37,12 @@ def apply_adt(actor: Actor, msg: Message) -> Applied:
     event = msg.msh.comp(9, 2)
     pid = pidf.require_pid(msg)
     facility = pidf.facility_of(msg, pid)
-    mrn = pidf.mrn(pid)
     if event in MERGE_EVENTS:
         return _merge_all(actor, msg)
+    # a registration without an MR at a facility that assigns its own gets the next
+    # number of its sequence (mpi.mrn); elsewhere an MRN is required
+    assign = event in ASSIGN_EVENTS and pidf.assigns_mrn(facility, pid)
+    mrn = "" if assign else pidf.mrn(pid)
     pv1 = msg.segment("PV1")
     warnings: list[str] = []
     if event in VISIT_EVENTS:
@@ -47,9 +51,9 @@ def apply_adt(actor: Actor, msg: Message) -> Applied:
         owner = encounter.patient  # loaded with it; an update reloads the encounter
         _visit_event(actor, msg, event, encounter, pv1, warnings)
         return _applied(owner, warnings, {"visit": encounter.account_number})
-    patient = apply_patient(actor, msg, pid, facility, mrn)
+    patient = apply_patient(actor, msg, pid, facility, mrn, warnings)
     if pv1 is None:
-        return Applied(patient)
+        return _applied(patient, warnings)
     if event in {"A01", "A04", "A05"}:
         visits.record_visit(actor, msg, patient, facility, pid, pv1, warnings)
     elif event == "A08" and visits.visit_number(pid, pv1):

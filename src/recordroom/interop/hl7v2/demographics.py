@@ -17,7 +17,13 @@ from recordroom.mpi.contacts import (
     replace_telecoms,
 )
 from recordroom.mpi.linkage import registration
-from recordroom.mpi.models import Facility, IdentifierKind, Patient, Sex
+from recordroom.mpi.models import (
+    Facility,
+    IdentifierKind,
+    Patient,
+    PatientIdentifier,
+    Sex,
+)
 from recordroom.mpi.services import (
     IdentifierIn,
     NameIn,
@@ -37,16 +43,18 @@ HOME_USES = {"home", "mobile", "temp", "old"}  # what PID-13 holds; PID-14 work
 
 
 def apply_patient(
-    actor: Actor, msg: Message, pid: Segment, facility: Facility, mrn: str
-) -> Patient:
-    """Register the patient PID names, or update the one holding the MRN."""
+    actor: Actor, msg: Message, pid: Segment, facility: Facility, mrn: str,
+    warnings: list[str] | None = None,
+) -> Patient:  # fmt: skip
+    """Register the patient PID names, or update the one holding the MRN. An empty
+    `mrn` registers with the facility's next MRN (said in `warnings`)."""
     names = pidf.names(pid)
     birth, death = date_field(pid, 7), date_field(pid, 29)
     _check_dates(birth, death)
-    idents = pidf.identifiers(msg, pid, facility)
+    idents = pidf.identifiers(msg, pid, facility, has_mrn=bool(mrn))
     ssn = _ssn(pid, idents)
     others = [i for i in idents if i.kind != IdentifierKind.SSN]
-    patient = pidf.find_patient(facility, mrn)
+    patient = pidf.find_patient(facility, mrn) if mrn else None
     if patient is None:
         mine = IdentifierIn(kind=IdentifierKind.MRN, value=mrn, facility=facility)
         data = PatientIn(
@@ -60,7 +68,10 @@ def apply_patient(
         )
         if ssn:
             data.identifiers.append(IdentifierIn(kind=IdentifierKind.SSN, value=ssn))
-        return _register(actor, data, ssn)
+        done = _register(actor, data, ssn)
+        if not mrn and warnings is not None:
+            warnings.append(_assigned_warning(done, facility))
+        return done.patient
     _update(actor, patient, pid, names[0], birth, death)
     try:
         keep_identifiers(actor=actor, patient=patient, identifiers=others)
@@ -95,12 +106,27 @@ def _ssn(pid: Segment, idents: list[IdentifierIn]) -> str:
     return ssn or next(iter(digits.values()), "")
 
 
-def _register(actor: Actor, data: PatientIn, ssn: str) -> Patient:
+def _assigned_warning(done: registration.Registration, facility: Facility) -> str:
+    """What PID-3 without an MRN came to: a new MRN, or the one the record that
+    search before create linked it to already holds."""
+    if done.assigned_mrn:
+        return f"PID-3 held no MRN: {facility.code} assigned MRN {done.assigned_mrn}"
+    held = (
+        PatientIdentifier.objects.filter(
+            patient=done.patient, kind=IdentifierKind.MRN,
+            system=facility.mrn_system, period_end=None,
+        ).values_list("value", flat=True).first()
+    )  # fmt: skip
+    return (f"PID-3 held no MRN: matched to the record holding MRN {held} at "
+            f"{facility.code}; no new MRN assigned")  # fmt: skip
+
+
+def _register(actor: Actor, data: PatientIn, ssn: str) -> registration.Registration:
     try:
         # search before create (A04/A28 and every event that registers): by the
         # facility's thresholds linked to an existing record, created and sent to
         # review, or created
-        return registration.register(actor=actor, data=data, source="hl7").patient
+        return registration.register(actor=actor, data=data, source="hl7")
     except RecordroomError as exc:
         if exc.field == "identifiers.value" and ssn and "SSN" in str(exc.message):
             raise Hl7Error(str(exc.message), "PID-19") from exc

@@ -11,6 +11,7 @@ from recordroom.kernel import sqlrows
 from recordroom.mpi.models import (
     Facility,
     IdentifierKind,
+    MrnSource,
     NameUse,
     Patient,
     PatientIdentifier,
@@ -197,7 +198,18 @@ def pid_3(pid: Segment) -> list[Cx]:
     return out
 
 
-def identifiers(msg: Message, pid: Segment, facility: Facility) -> list[IdentifierIn]:
+def assigns_mrn(facility: Facility, pid: Segment) -> bool:
+    """Whether a registration gets its MRN here: PID-3 holds no MR and the facility
+    assigns its own MRNs (mpi.mrn); at one whose MRNs come from another system an
+    MRN is required as before."""
+    return facility.mrn_source == MrnSource.HERE and not any(
+        cx.type_code == "MR" for cx in pid_3(pid)
+    )
+
+
+def identifiers(
+    msg: Message, pid: Segment, facility: Facility, *, has_mrn: bool = True
+) -> list[IdentifierIn]:
     """Every identifier of PID-3 besides the MRN (mrn()): MRNs of other facilities
     (PID-3.4 a facility code), the SSN, and the others (PI, PT, AN, MRs of other
     authorities ...) with their authority and type.
@@ -205,7 +217,8 @@ def identifiers(msg: Message, pid: Segment, facility: Facility) -> list[Identifi
     Raises:
         Hl7Error: an SS repetition that is not an SSN.
     """
-    reps, chosen = pid_3(pid), _mrn_rep(pid)
+    reps = pid_3(pid)
+    chosen = _mrn_rep(pid) if has_mrn else -1  # none is the MRN: one is assigned
     sender = msg.msh.comp(4) or facility.code
     out: list[IdentifierIn] = []
     for i, cx in enumerate(reps):
@@ -227,6 +240,7 @@ def identifiers(msg: Message, pid: Segment, facility: Facility) -> list[Identifi
             out.append(IdentifierIn(kind=kind, value=cx.value, type_code=cx.type_code,
                                     system=cx.system(sender), facility=owner))  # fmt: skip
     return out
+
 
 def known_patient(msg: Message, pid: Segment) -> tuple[Facility, Patient]:
     """The facility and the registered patient PID-3 names; an unknown MRN is an

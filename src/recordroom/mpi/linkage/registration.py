@@ -10,7 +10,7 @@ and evidence; automatic links are sampled from there for a person to check.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from recordroom.audit.services import record
 from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from recordroom.mpi import mrn
 from recordroom.mpi.models import (
     Facility,
     IdentifierKind,
@@ -97,6 +98,7 @@ class Registration:
     decision: MatchDecision
     candidates: list[Candidate] = field(default_factory=list)  # best first
     thresholds: Thresholds | None = None
+    assigned_mrn: str = ""  # the MRN the facility's sequence gave, if one was
 
 
 def facility_of(data: PatientIn) -> Facility | None:
@@ -108,8 +110,10 @@ def facility_of(data: PatientIn) -> Facility | None:
 
 
 def preview(data: PatientIn, *, limit: int = 5) -> tuple[list[Candidate], Thresholds]:
-    """The candidates and thresholds a registration would meet; nothing written."""
-    return _candidates(data, limit), thresholds_for(facility_of(data))
+    """The candidates and thresholds a registration would meet; nothing written (an
+    MRN still to be assigned is left out of the match)."""
+    facility = facility_of(data)
+    return _candidates(mrn.prepare(data).data, limit), thresholds_for(facility)
 
 
 def expected_outcome(
@@ -122,6 +126,7 @@ def expected_outcome(
     top = found[0] if found else None
     if top is None:
         return MatchOutcome.CREATED
+    data = mrn.prepare(data).data
     band = limits.band(top.probability)
     if band == MatchOutcome.LINKED and _conflict(
         Patient.objects.get(pk=top.patient_id), data
@@ -181,12 +186,17 @@ def register(
 
     Raises:
         ValidationFailed: the registration is not valid, an identifier is taken, a
-            chosen record already holds another number from the same authority, or
-            a manual choice has no reason.
+            chosen record already holds another number from the same authority, a
+            manual choice has no reason, or an MRN is missing or fails its check
+            digit at a facility whose MRNs come from another system.
         PermissionDenied: an MRN of another facility, or a chosen record the
             registrar may not see.
     """
     facility = facility_of(data)
+    # an MRN without a value at a facility that assigns its own is given the next
+    # number of its sequence, once the record it goes on is known (mpi.mrn)
+    pending = mrn.prepare(data)
+    data = pending.data
     limits = thresholds_for(facility)
     found = _candidates(data, 5)
     top = found[0] if found else None
@@ -209,6 +219,10 @@ def register(
             top = next((c for c in found if c.patient_id == str(target.pk)), top)
         elif band == MatchOutcome.LINKED and not create_anyway and top is not None:
             target = Patient.objects.get(pk=top.patient_id)
+        assigned: list[IdentifierIn] = []
+        if target is None or not _holds_mrn(target, pending.facility):
+            assigned = mrn.assign(pending)
+            data = replace(data, identifiers=[*data.identifiers, *assigned])
         if target is not None:
             added = add_identifiers(actor=actor, patient=target,
                                     identifiers=_new_identifiers(target, data),
@@ -241,9 +255,22 @@ def register(
             obj=decision, detail={"outcome": outcome, "manual": manual,
                                   "probability": decision.probability,
                                   "candidate": str(decision.candidate_id or ""),
-                                  "source": source},
+                                  "source": source, "mrn_assigned":
+                                  assigned[0].value if assigned else ""},
         )  # fmt: skip
-    return Registration(patient, outcome, decision, found, limits)
+    return Registration(patient, outcome, decision, found, limits,
+                        assigned[0].value if assigned else "")  # fmt: skip
+
+
+def _holds_mrn(patient: Patient, facility: Facility | None) -> bool:
+    """Whether the record has a current MRN of the facility (then a registration
+    linked to it is given none)."""
+    if facility is None:
+        return True
+    return PatientIdentifier.objects.filter(
+        patient=patient, kind=IdentifierKind.MRN, system=facility.mrn_system,
+        period_end=None,
+    ).exists()  # fmt: skip
 
 
 def _chosen(actor: Actor, link_to: Any) -> Patient:

@@ -36,7 +36,7 @@ from ..chart import (
     document_page,
     document_with_version,
     encounter_page,
-    find_patients,
+    find_patient_page,
     record_search,
     result_page,
 )
@@ -66,15 +66,24 @@ def search_patients(
     account: str = Query("", description="Encounter account (visit) number"),
     ssn: str = Query("", description="All nine digits or the last four"),
     limit: int = Query(25, ge=1, le=MAX_RESULTS),
+    offset: int = Query(0, ge=0, description="Patients to skip (the next page)"),
+    tolerant: bool = Query(
+        True,
+        description="After exact matches, also surnames that sound alike, "
+        "nicknames, day and month swapped, MRNs with or without leading zeros",
+    ),
 ) -> dict[str, Any]:
-    """Find patients in your facilities; the search and its result count are audited."""
+    """Find patients in your facilities, exact matches first, then tolerant ones
+    with why each matched; the search and its result count are audited."""
     actor = actor_of(request)
     query = PatientQuery(
-        name=name, birth_date=birth_date, identifier=identifier, ssn=ssn, limit=limit
-    )
-    hits = find_patients(user=actor.user, query=query, account=account)
-    record_search(actor=actor, query=query, account=account, hits=hits)
-    return {"items": hits, "count": len(hits)}
+        name=name, birth_date=birth_date, identifier=identifier, ssn=ssn, limit=limit,
+        offset=offset, tolerant=tolerant,
+    )  # fmt: skip
+    page = find_patient_page(user=actor.user, query=query, account=account)
+    record_search(actor=actor, query=query, account=account, hits=page.hits)
+    return {"items": page.hits, "count": len(page.hits), "total": page.total,
+            "offset": page.offset, "more": page.more}  # fmt: skip
 
 
 @router.post(
@@ -91,13 +100,13 @@ def register_patient(
     sent to the duplicate worklist (201, outcome review), or created (201)."""
     actor = actor_of(request)
     done = registration.register(
-        actor=actor, data=data.to_service(), source="api",
+        actor=actor, data=data.to_registration(), source="api",
         create_anyway=data.create_anyway, link_to=data.link_to, reason=data.reason,
     )  # fmt: skip
     shown = visible_candidates(actor.user, done.candidates)
     body = {"id": done.patient.pk, "outcome": done.outcome,
             "decision": done.decision.pk, "probability": done.decision.probability,
-            "candidates": shown}  # fmt: skip
+            "candidates": shown, "mrn_assigned": done.assigned_mrn}  # fmt: skip
     return Status(200 if done.outcome == "linked" else 201, body)
 
 
