@@ -39,7 +39,7 @@ def fill_sounds(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mpi", "0010_patient_demographics_us_core"),
+        ("mpi", "0011_held_merges_and_overrides"),
     ]
 
     operations = [
