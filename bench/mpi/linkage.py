@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402
+from _compare import best, our_scan, peak_mib, run_child, scores  # noqa: E402
 from _population import load_population, relations, truth_pairs  # noqa: E402
 
 
@@ -51,33 +50,10 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def peak_mib() -> float:
-    """Peak RSS of this process plus the largest of its children (a large index is
-    read by two processes at once): an upper bound of what the run held."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + children) / 1024
-
-
 def ours(args: argparse.Namespace) -> dict[str, Any]:
-    from recordroom.kernel.actor import Actor
-    from recordroom.mpi.linkage.services import scan_index
-
-    started = time.perf_counter()
-    run = scan_index(actor=Actor(channel="bench", name="bench"), resume=False)
-    seconds = time.perf_counter() - started
-    pairs = run.pairs.filter(probability__gte=min(args.threshold, 0.5)).values_list(
-        "left_id", "right_id", "probability"
-    )
-    peak = peak_mib()
-    return {
-        "pairs": [(*sorted((str(a), str(b))), p) for a, b, p in pairs],
-        "total_s": seconds,
-        "peak_mib": peak,
-        "candidate_pairs": run.candidate_pairs,
-        "blocking": run.blocking,
-        "search_ms": _our_searches(args.searches, args.seed),
-    }
+    result = our_scan(min(args.threshold, 0.5), None)
+    result["search_ms"] = _our_searches(args.searches, args.seed)
+    return result
 
 
 def _incoming(patient: Any) -> Any:
@@ -132,28 +108,6 @@ def child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(result))
 
 
-def run_child(args: argparse.Namespace, engine: str) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--engine", engine, *sys.argv[1:]]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
-    if proc.returncode or line is None:
-        raise SystemExit(
-            f"{engine} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        )
-    return json.loads(line[len("RESULT ") :])  # type: ignore[no-any-return]
-
-
-def scores(
-    pairs: list[Any], truth: set[tuple[str, str]], threshold: float
-) -> dict[str, float]:
-    found = {(a, b) for a, b, p in pairs if p >= threshold}
-    hit = len(found & truth)
-    precision = hit / len(found) if found else 0.0
-    recall = hit / len(truth) if truth else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if hit else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "pairs": len(found)}
-
-
 def main() -> int:
     args = parse_args()
     if args.engine:
@@ -165,7 +119,7 @@ def main() -> int:
     truth = truth_pairs(truth_file)
     print(f"population: {args.people:,} people, {records:,} records, {len(truth):,} "
           f"duplicate pairs (loaded in {load_s:.0f} s; 0 = reused)")  # fmt: skip
-    results = {"ours": run_child(args, "ours")}
+    results = {"ours": run_child(__file__, "ours", sys.argv[1:])}
     if not args.skip_splink:
         parquet = data_dir / "splink-input.parquet"
         if not parquet.exists():
@@ -173,7 +127,9 @@ def main() -> int:
 
             _splink.flat_table(parquet)
         for variant in args.splink_variants.split(","):
-            results[f"splink-{variant}"] = run_child(args, f"splink-{variant}")
+            results[f"splink-{variant}"] = run_child(
+                __file__, f"splink-{variant}", sys.argv[1:]
+            )
     report(args, results, truth, relations(truth_file))
     _common.footer()
     return 0
@@ -186,8 +142,7 @@ def report(args: argparse.Namespace, results: dict[str, Any], truth: set[tuple[s
           f"{'wall s':>8} {'peak MiB':>9} {'search p50':>11} {'p95 ms':>8}")  # fmt: skip
     for name, res in results.items():
         s = scores(res["pairs"], truth, args.threshold)
-        best = max((scores(res["pairs"], truth, t) | {"t": t} for t in _grid(res["pairs"])),
-                   key=lambda x: x["f1"])  # fmt: skip
+        top = best(res["pairs"], truth)
         st = _common.percentiles(res["search_ms"])
         print(f"  {name:<17} {s['pairs']:>8,} {s['precision']:>10.4f} {s['recall']:>8.4f} "
               f"{s['f1']:>8.4f} {res['total_s']:>8.1f} {res['peak_mib']:>9.0f} "
@@ -206,21 +161,14 @@ def report(args: argparse.Namespace, results: dict[str, Any], truth: set[tuple[s
             kind = "/".join(sorted((relation.get(a, "?"), relation.get(b, "?"))))
             wrong[kind] = wrong.get(kind, 0) + 1
         print(f"           missed: {missed or '-'}; false: {wrong or '-'}")
-        print(f"           best F1 over thresholds: {best['f1']:.4f} at p >= {best['t']:.6g} "
-              f"(precision {best['precision']:.4f}, recall {best['recall']:.4f})")  # fmt: skip
+        print(f"           best F1 over thresholds: {top['f1']:.4f} at p >= {top['t']:.6g} "
+              f"(precision {top['precision']:.4f}, recall {top['recall']:.4f})")  # fmt: skip
         for note in res.get("em_failed", []):
             print(f"           {note}")
     if "candidate_pairs" in results["ours"]:
         print(f"  ours compared {results['ours']['candidate_pairs']:,} candidate pairs; "
               f"search n={len(results['ours']['search_ms'])}, splink search "
               f"n={args.splink_searches}")  # fmt: skip
-
-
-def _grid(pairs: list[Any]) -> list[float]:
-    """Thresholds worth trying: 0.5, and the probabilities near the top."""
-    probs = sorted({round(p, 12) for _, _, p in pairs})
-    step = max(1, len(probs) // 400)
-    return [0.5, *probs[::step]]
 
 
 if __name__ == "__main__":

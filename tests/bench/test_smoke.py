@@ -72,6 +72,8 @@ SMOKES = (
           "p95", seed=True),
     Smoke("mpi/linkage.py", "--people 100 --data-dir {tmp}/link --searches 3 "
           "--splink-searches 2", "precision", seed=True),
+    Smoke("mpi/pseudopeople.py", "--people 120 --data-dir {tmp}/pseudo --report-only",
+          "precision", seed=True),
     Smoke("make_demo.sh", f"--venv {VENV} --patients 15",
           "clean checkout to serving"),
     Smoke("audit.py", "--data-dir {tmp}/audit-pg --events 1000 --batch 500 "
@@ -96,12 +98,21 @@ def test_every_benchmark_has_a_smoke_run():
     assert _benchmarks() == {s.script for s in SMOKES}
 
 
+def _has(module: str) -> bool:
+    """The optional package is installed (the `bench` extra brings Splink and
+    pseudopeople)."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def _has_splink() -> bool:
-    try:
-        import splink  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _has("splink")
+
+
+# Scripts that need an optional package to run at all: without it they are skipped,
+# saying so.
+NEEDS_PACKAGE = {"mpi/pseudopeople.py": "pseudopeople"}
 
 
 def _children_cpu() -> float:
@@ -177,7 +188,7 @@ def _run(
         target = Path(args[args.index("--data-dir") + 1])
         if not target.exists():
             shutil.copytree(migrated, target)
-    if smoke.script == "mpi/linkage.py" and not _has_splink():
+    if smoke.script in ("mpi/linkage.py", "mpi/pseudopeople.py") and not _has_splink():
         args.append("--skip-splink")
     started, cpu = time.monotonic(), _children_cpu()
     done = subprocess.run(
@@ -201,6 +212,12 @@ def _run(
 def test_benchmark_runs_at_a_tiny_size_on_sqlite(smoke, bench_tmp, request):
     if POSTGRES:
         pytest.skip("SQLite benchmarks run in the SQLite pass")
+    package = NEEDS_PACKAGE.get(smoke.script)
+    if package and not _has(package):
+        pytest.skip(
+            f"bench/{smoke.script} skipped: {package} is not installed "
+            '(pip install -e ".[bench]")'
+        )
     missing = [n for n in smoke.needs if n not in _ran]
     if missing:
         pytest.skip(f"needs the data of {', '.join(missing)}, which did not run")
