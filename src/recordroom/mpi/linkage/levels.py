@@ -242,13 +242,17 @@ def _no_common(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.
 
 @predicate("twin_pattern")
 def _twins(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
-    """Same birth date and surname, not one SSN, and either the sexes differ or the
-    given names (aliases included) are unrelated: multiple births look like this
-    (twins have an SSN each; a shared SSN says one person whose given name was
-    garbled)."""
+    """Same birth date and surname, not one SSN nor one middle initial, and either
+    the sexes differ or the given names (aliases included) are unrelated: multiple
+    births look like this (twins have an SSN each; a shared SSN says one person
+    whose given name was garbled)."""
     dob, fam, sex = t["dob"], t["family"], t["sex"]
     same = (dob[L] >= 0) & (dob[L] == dob[R]) & any_equal(fam[L], fam[R])
     same &= ~any_equal(t["ssn"][L], t["ssn"][R])
+    # one middle initial: one person whose first name was replaced (a fake or a
+    # nickname no list knows); twins' middle names differ (issue 12)
+    mid = t["middle_initial"]
+    same &= ~((mid[L] >= 0) & (mid[L] == mid[R]))
     boy_girl = same & (sex[L] >= 0) & (sex[R] >= 0) & (sex[L] != sex[R])
     return _unrelated_given(t, L, R, same & ~boy_girl, p) | boy_girl
 
