@@ -6,13 +6,15 @@ address (a parent and child of one name, a sibling whose first name was left bla
 score like one person with a garbled name. An automatic link also needs, between
 the registration and the record:
 
-- the same surname (a current or former name of the record);
+- the same surname (a current or former name of the record), or one keying slip
+  from it (at most two edits and Jaro-Winkler 0.9: Lindqvist, Lindqvsit);
 - the same birth date and one of: the same full SSN, another identifier in common
   (not an MRN), the same first name (the same key, or a nickname of it: Bill for
   William); or, when either has no birth date, the same full SSN and the same
   first name;
 - no disagreement: not two SSNs, not two recorded sexes, not two generation
-  suffixes (Jr against Sr or none), not two middle initials, not two first names
+  suffixes (Jr against Sr or none), not two middle initials (unless the birth
+  date and the full SSN are the same), not two first names
   that are not one name written two ways (the household guard's pattern: same
   surname, other first name), whatever else agrees;
 
@@ -80,7 +82,8 @@ def blockers(target: Patient, data: PatientIn) -> list[str]:
     held = list(target.names.values_list("family_key", "given_key", "middle", "suffix"))
     mine = [(nz.name_key(n.family), nz.name_key(n.given), n.middle, n.suffix)
             for n in data.names]  # fmt: skip
-    same_family = [(m, h) for m in mine for h in held if m[0] and m[0] == h[0]]
+    same_family = [(m, h) for m in mine for h in held if m[0] and h[0]
+                   and _one_name(m[0], h[0])]  # fmt: skip
     if not same_family:
         why.append("different surnames")
     pairs = same_family or [(m, h) for m in mine for h in held]
@@ -89,11 +92,6 @@ def blockers(target: Patient, data: PatientIn) -> list[str]:
         m[1] and h[1] for m, h in pairs
     ):
         why.append("different first names")
-    if pairs and all(
-        _initial(m[2]) and _initial(h[2]) and _initial(m[2]) != _initial(h[2])
-        for m, h in pairs
-    ):
-        why.append("different middle initials")
     if pairs and all(_suffix(m[3]) != _suffix(h[3]) for m, h in pairs):
         why.append("different generation suffixes")
     ssns, others = _incoming_ids(data)
@@ -105,6 +103,15 @@ def blockers(target: Patient, data: PatientIn) -> list[str]:
         rows.exclude(kind__in=(IdentifierKind.SSN, IdentifierKind.MRN))
         .values_list("lookup", flat=True)
     )  # fmt: skip
+    if (
+        not (dated and ssns & their_ssns)
+        and pairs
+        and all(
+            _initial(m[2]) and _initial(h[2]) and _initial(m[2]) != _initial(h[2])
+            for m, h in pairs
+        )
+    ):
+        why.append("different middle initials")
     if ssns and their_ssns and not ssns & their_ssns:
         why.append("different SSNs")
     if not dated and not (ssns & their_ssns and same_given):
