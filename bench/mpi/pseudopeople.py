@@ -53,6 +53,9 @@ def parse_args() -> argparse.Namespace:
         "extended: also exact SSN (and phone, which this data lacks); -selective: "
         "only the example's rules with the birth date",
     )  # fmt: skip
+    p.add_argument("--search-before-create", type=int, default=0, metavar="N",
+                   help="also register N records of the third facility against the "
+                   "other two (bench/mpi/_realtime_eval.py); 0: not")  # fmt: skip
     _common.add_target_flag(p)
     p.add_argument("--engine", help=argparse.SUPPRESS)
     return p.parse_args()
@@ -117,6 +120,12 @@ def main() -> int:
     review = thresholds_for(None).review
     report(results, truth, relations(truth_file), sorted({review, 0.5}), review)
     missed = targets(args.noise, results, truth)
+    if args.search_before_create:
+        import _realtime_eval
+
+        missed += _realtime_eval.report(_realtime_eval.evaluate(
+            data_dir, args.noise, args.seed, args.people,
+            sample=args.search_before_create))  # fmt: skip
     _common.footer()
     return 1 if missed and not args.report_only else 0
 

@@ -100,6 +100,28 @@ def _given_formal(t: Table) -> tuple[np.ndarray, np.ndarray]:
     return explode(np.where(g[:, None] >= 0, t.name_formal[np.maximum(g, 0)], -1))
 
 
+def _with_middle(col: str) -> KeyFn:
+    """How one name sounds with the middle initial: survives the other name left
+    blank and a missing or garbled birth date."""
+
+    def key(t: Table) -> tuple[np.ndarray, np.ndarray]:
+        rec = np.arange(len(t), dtype=np.int64)
+        return rec, combine(_phon(t, t[col][:, 0]), t["middle_initial"])
+
+    return key
+
+
+def _street_family(t: Table) -> tuple[np.ndarray, np.ndarray]:
+    rec, street = explode(t["street"])
+    return rec, combine(street, _phon(t, t["family"][rec, 0]))
+
+
+def _last4_initial(t: Table) -> tuple[np.ndarray, np.ndarray]:
+    """An SSN's last four with the surname's initial: a slip in the first five."""
+    rec, four = explode(t["ssn_last4"])
+    return rec, combine(four, _family_initial(t, rec))
+
+
 KEYS: dict[str, KeyFn] = {
     # loose keys, for training sessions (EM needs non-matches among its pairs)
     "dob": lambda t: explode(t["dob"]),
@@ -118,6 +140,12 @@ KEYS: dict[str, KeyFn] = {
     "name_pair": _name_pair,
     "phone_initial_year": lambda t: _with_year(t, *_with_initial("phone")(t)),
     "street_initial": _with_initial("street"),
+    # keys that survive one field blank or garbled (issue 12)
+    "dob_alone": lambda t: explode(t["dob"]),
+    "family_middle": _with_middle("family"),
+    "given_middle": _with_middle("given"),
+    "street_family": _street_family,
+    "last4_initial": _last4_initial,
 }
 REFINE: dict[str, RefineFn] = {
     "dob_family_given_initial": lambda t, r, k: combine(k, _given_initial(t, r)),
@@ -125,6 +153,9 @@ REFINE: dict[str, RefineFn] = {
     "name_pair_dob_digits": lambda t, r, k: combine(k, _dob_signature(t, r)),
     "phone_initial_month": lambda t, r, k: combine(k, t["dob"][r] // 100),
     "street_initial_year": lambda t, r, k: combine(k, t["dob"][r] // 10_000),
+    "with_sex": lambda t, r, k: combine(k, t["sex"][r].astype(np.int64)),
+    "with_given_initial": lambda t, r, k: combine(k, _given_initial(t, r)),
+    "with_birth_month": lambda t, r, k: combine(k, t["dob"][r] // 100 % 100),
 }
 
 

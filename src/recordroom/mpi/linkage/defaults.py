@@ -15,6 +15,12 @@ HOUSEHOLD = ("address", "phone", "email", "identifiers")
 # People move, change numbers and insurers: however rarely the training data shows
 # it, a true match disagrees on contact details at least this often.
 CHANGES = 0.05
+# Bounds on m that training keeps (estimate.bounded_m): a true match has a name
+# that differs entirely at least this often, and a birth date or an SSN that
+# differs past a keying slip at most this often (issue 12: unbounded, EM learnt
+# "same name" and weighed a different birth date or SSN as almost nothing).
+NAME_CHANGES = 0.02
+IDENTIFIER_ERRORS = 0.03
 
 
 def _lv(label: str, kind: str, m: float | None = None, u: float | None = None,
@@ -49,7 +55,9 @@ def _name(field: str, nickname: bool) -> list[Level]:
     ]  # fmt: skip
     if nickname:
         levels.append(_lv("initial", "initial", 0.005, 0.02, field=field))
-    levels.append(_lv("different", "else", 0.005, 0.9))
+    # a name replaced, garbled past recognition or changed (marriage) is common
+    # enough that a different name cannot outweigh a shared SSN (issue 12)
+    levels.append(_lv("different", "else", 0.02, 0.9, m_min=NAME_CHANGES))
     return levels
 
 
@@ -66,7 +74,13 @@ def comparisons() -> list[Comparison]:
                 0.03, 0.00005),
             _lv("year off by one", "date_year_off", 0.01, 0.0003),
             _lv("one digit off", "date_one_digit", 0.02, 0.0005),
-            _lv("different", "else", 0.01, 0.999),
+            _lv("different", "else", 0.01, 0.999, m_max=IDENTIFIER_ERRORS),
+        ]),
+        Comparison("middle_initial", "Middle initial (a full middle name by its "
+                   "initial)", [
+            _lv("missing", "null", field="middle_initial"),
+            _lv("same", "exact", 0.9, 0.08, field="middle_initial"),
+            _lv("different", "else", 0.1, 0.92, m_min=NAME_CHANGES),
         ]),
         Comparison("sex", "Administrative sex (unknown is missing)", [
             _lv("missing", "null", field="sex"),
@@ -76,8 +90,11 @@ def comparisons() -> list[Comparison]:
         Comparison("ssn", "Social Security number, compared by keyed hash and last four", [
             _lv("missing", "null", field="ssn"),
             _lv("same number", "exact", 0.97, 0.000001, field="ssn"),
-            _lv("last four agree, number differs", "last4", 0.01, 0.0001),
-            _lv("different", "else", 0.02, 0.9999),
+            _lv("last four agree, number differs", "last4", 0.01, 0.0001,
+                m_max=IDENTIFIER_ERRORS),
+            _lv("last four one slip apart (a digit or two swapped)", "last4_slip",
+                0.01, 0.004, m_max=IDENTIFIER_ERRORS),
+            _lv("different", "else", 0.02, 0.9999, m_max=IDENTIFIER_ERRORS),
         ]),
         Comparison("phone", "Phone numbers, current and past", [
             _lv("missing", "null", field="phone"),
@@ -97,6 +114,9 @@ def comparisons() -> list[Comparison]:
             _lv("same address (one of them past)", "exact", 0.05, 0.0001,
                 field="address"),
             _lv("same street address, other unit", "exact", 0.03, 0.0002, field="street"),
+            _lv("same number, street sounds alike", "exact", 0.02, 0.0002,
+                field="address_sound"),
+            _lv("same street, other number", "exact", 0.02, 0.002, field="street_name"),
             _lv("same ZIP code", "exact", 0.05, 0.05, field="zip"),
             _lv("different", "else", 0.07, 0.95, m_min=CHANGES),
         ]),
@@ -112,6 +132,16 @@ def comparisons() -> list[Comparison]:
             _lv("possible twins", "twin_pattern", 0.0001, 0.1, fixed=True, threshold=0.9,
                 discount=list(HOUSEHOLD)),
             _lv("no twin pattern", "else", 1.0, 1.0, fixed=True),
+        ]),
+        Comparison("household", "Guard: same surname, no shared SSN, given names "
+                   "that are not one name looks like a relative; what the household "
+                   "shares is discounted (fixed, not estimated)", [
+            _lv("possible relatives sharing an SSN (given and middle names differ)",
+                "household_pattern", 1.0, 1.0, fixed=True, threshold=0.9,
+                shared_ssn=True, discount=[*HOUSEHOLD, "ssn"]),
+            _lv("possible relatives", "household_pattern", 1.0, 1.0, fixed=True,
+                threshold=0.9, discount=list(HOUSEHOLD)),
+            _lv("no household pattern", "else", 1.0, 1.0, fixed=True),
         ]),
         Comparison("generation", "Guard: Jr. and Sr. are two people (fixed)", [
             _lv("generational suffixes differ", "generation", 0.0001, 0.1, fixed=True,
@@ -136,6 +166,16 @@ def blocking_rules() -> list[BlockingRule]:
                      cap=10, fallback="phone_initial_month"),
         BlockingRule("street address + first initial", "street_initial", cap=10,
                      fallback="street_initial_year"),
+        # what still compares a true pair with a blank or garbled name or birth date
+        BlockingRule("birth date alone", "dob_alone", cap=20, fallback="with_sex"),
+        BlockingRule("surname sound + middle initial", "family_middle", cap=30,
+                     fallback="with_sex"),
+        BlockingRule("given name sound + middle initial", "given_middle", cap=15,
+                     fallback="with_sex"),
+        BlockingRule("street address + surname sound", "street_family", cap=20,
+                     fallback="with_given_initial"),
+        BlockingRule("SSN last four + surname initial", "last4_initial", cap=20,
+                     fallback="with_given_initial"),
     ]  # fmt: skip
 
 

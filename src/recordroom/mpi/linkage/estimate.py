@@ -13,11 +13,14 @@ import numpy as np
 
 from .blocking import rule_pairs
 from .features import Table
-from .model import LinkageModel
+from .model import Level, LinkageModel
 from .scoring import apply_guards, comparison_levels
 
 # Training rule -> comparisons its blocking biases (estimated in other sessions).
 SESSIONS: dict[str, tuple[str, ...]] = {
+    # pairs sharing an SSN are nearly all one person: how often their names and
+    # birth dates differ is what a keying slip looks like (m for names)
+    "ssn": ("ssn",),
     "dob": ("birth_date",),
     "name_initials": ("family_name", "given_name"),
 }
@@ -60,6 +63,40 @@ def estimate_u(model: LinkageModel, t: Table, *, pairs: int, seed: int) -> int:
     return pairs
 
 
+def bounded_m(
+    levels: list[Level], real: list[int], share: np.ndarray
+) -> dict[int, float]:
+    """The m of each estimated level from its share among the matches, held within
+    the level's bounds (`m_min`, `m_max`: what is known of data entry before any
+    data is seen, so EM cannot learn "same name" for "same person"); what a bound
+    takes from or gives to a level is spread over the unbounded ones."""
+    out: dict[int, float] = {}
+    free: list[int] = []
+    for k in real:
+        params = levels[k].params
+        lo = float(params.get("m_min", M_FLOOR))
+        hi = float(params.get("m_max", 1.0))
+        value = float(share[k])
+        if "m_min" in params or "m_max" in params:
+            out[k] = min(max(value, lo), hi)
+        else:
+            free.append(k)
+    rest = (
+        1.0
+        - sum(out.values())
+        - sum(
+            float(share[k])
+            for k, lv in enumerate(levels)
+            if k not in real and not lv.is_null
+        )
+    )
+    free_total = float(sum(share[k] for k in free))
+    for k in free:
+        scaled = share[k] * rest / free_total if free_total > 0 else rest / len(free)
+        out[k] = max(float(scaled), M_FLOOR)
+    return out
+
+
 def _em(
     model: LinkageModel, levels: np.ndarray, frozen: set[str], iterations: int,
     *, ignore: bool = True,
@@ -96,9 +133,7 @@ def _em(
             ].sum()
             if total <= 0:
                 continue
-            for k in real:
-                floor = float(comp.levels[k].params.get("m_min", M_FLOOR))
-                new = max(float(weight[k] / total), floor)
+            for k, new in bounded_m(comp.levels, real, weight / total).items():
                 change = max(change, abs(new - (comp.levels[k].m or 0)))
                 comp.levels[k].m = new
         if change < 1e-5:

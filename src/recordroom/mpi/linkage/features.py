@@ -26,6 +26,7 @@ from .nicknames import formal_names
 SLOTS = {
     "family": 4, "given": 2, "ssn": 2, "ssn_last4": 2, "ident": 3, "ident_system": 3,
     "phone": 3, "email": 2, "address": 3, "street": 3, "zip": 3,
+    "address_sound": 3, "street_name": 3,
 }  # fmt: skip
 _NAMES = ("family", "given")  # name ids (int32); the others are int64 codes
 FORMAL_SLOTS = 4  # formal names a given name may stand for ('alex': three, itself)
@@ -175,7 +176,8 @@ class TableBuilder:
                 self.slotted["given"].add(i, self.names.id(part), 2)
         if current_legal:
             mid = self._key(middle) if middle else ""
-            if mid and not ph.is_placeholder_name(mid):
+            # one letter is an initial, not a placeholder ('R', not 'XXX')
+            if mid and (len(mid) == 1 or not ph.is_placeholder_name(mid)):
                 self.scalars["middle_initial"][i] = ord(mid[0])
             self.scalars["suffix"][i] = nz.suffix_class(suffix)
 
@@ -212,6 +214,16 @@ class TableBuilder:
         unit = nz.street_key(line2) if line2 else ""
         self.slotted["address"].add(i, code(f"{street}|{unit}|{zip_code}"), prio)
         self.slotted["street"].add(i, code(f"{street}|{zip_code}"), prio)
+        # a slip in the street's name or its number: the number with how the
+        # street sounds, and the street without its number (same ZIP code)
+        number, _, name = street.partition(" ")
+        if not number.isdigit():
+            number, name = "", street
+        self.slotted["address_sound"].add(
+            i, code(f"{number}|{nz.phonetic(name)}|{zip_code}"), prio
+        )
+        if number:
+            self.slotted["street_name"].add(i, code(f"{name}|{zip_code}"), prio)
         if zip_code.isdigit():
             self.slotted["zip"].add(i, int(zip_code), prio)
 

@@ -235,6 +235,26 @@ def _last4(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndar
     return any_equal(four[L], four[R])
 
 
+@predicate("last4_slip")
+def _last4_slip(
+    t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]
+) -> np.ndarray:
+    """Last fours one keying slip apart (one digit wrong, or two neighbours
+    swapped): a slip in the last four, the first five unseen (keyed hashes)."""
+    a, b = t["ssn_last4"][L, 0], t["ssn_last4"][R, 0]
+    da = np.stack([a // 10**k % 10 for k in range(4)], 1)
+    db = np.stack([b // 10**k % 10 for k in range(4)], 1)
+    diff = da != db
+    count = diff.sum(axis=1)
+    swap = np.zeros(len(L), bool)
+    for i in range(3):
+        swap |= (
+            (count == 2) & diff[:, i] & diff[:, i + 1]
+            & (da[:, i] == db[:, i + 1]) & (da[:, i + 1] == db[:, i])
+        )  # fmt: skip
+    return (a >= 0) & (b >= 0) & ((count == 1) | swap)
+
+
 @predicate("last7")
 def _last7(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
     """Same local number under another area code."""
@@ -256,16 +276,29 @@ def _no_common(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.
 
 @predicate("twin_pattern")
 def _twins(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
-    """Same birth date and surname, not one SSN, and either the sexes differ or the
-    given names (aliases included) are unrelated: multiple births look like this
-    (twins have an SSN each; a shared SSN says one person whose given name was
-    garbled)."""
-    dob, fam, giv, sex = t["dob"], t["family"], t["given"], t["sex"]
+    """Same birth date and surname, not one SSN nor one middle initial, and either
+    the sexes differ or the given names (aliases included) are unrelated: multiple
+    births look like this (twins have an SSN each; a shared SSN says one person
+    whose given name was garbled)."""
+    dob, fam, sex = t["dob"], t["family"], t["sex"]
     same = (dob[L] >= 0) & (dob[L] == dob[R]) & any_equal(fam[L], fam[R])
     same &= ~any_equal(t["ssn"][L], t["ssn"][R])
+    # one middle initial: one person whose first name was replaced (a fake or a
+    # nickname no list knows); twins' middle names differ (issue 12)
+    mid = t["middle_initial"]
+    same &= ~((mid[L] >= 0) & (mid[L] == mid[R]))
     boy_girl = same & (sex[L] >= 0) & (sex[R] >= 0) & (sex[L] != sex[R])
+    return _unrelated_given(t, L, R, same & ~boy_girl, p) | boy_girl
+
+
+def _unrelated_given(
+    t: Table, L: np.ndarray, R: np.ndarray, among: np.ndarray, p: dict[str, Any]
+) -> np.ndarray:
+    """Of the pairs `among`: both given names known and not one name (not an
+    alias, nickname, initial, sound-alike, near spelling or one keying slip)."""
+    giv = t["given"]
     a, b = giv[L, 0], giv[R, 0]
-    known = same & ~boy_girl & (a >= 0) & (b >= 0) & (a != b)
+    known = among & (a >= 0) & (b >= 0) & (a != b)
     if known.any():
         idx = np.flatnonzero(known)
         sub_l, sub_r = L[idx], R[idx]
@@ -280,7 +313,25 @@ def _twins(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndar
             | _one_slip(t, a[idx], b[idx])
         )
         known[idx] = ~related
-    return known | boy_girl
+    return known
+
+
+@predicate("household_pattern")
+def _household(t: Table, L: np.ndarray, R: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """Same surname, no shared SSN, and given names that are not one name: a
+    parent, child or spouse at the family's address, phone and e-mail (issue 12:
+    what the household shares made namesakes' relatives matches)."""
+    fam, mid, giv = t["family"], t["middle_initial"], t["given"]
+    same = any_equal(fam[L], fam[R])
+    mids = (mid[L] >= 0) & (mid[R] >= 0) & (mid[L] != mid[R])
+    ssn = any_equal(t["ssn"][L], t["ssn"][R])
+    if p.get("shared_ssn"):
+        # given and middle names both not one name: a relative registered under
+        # the household's SSN (a child under a parent's), not one person twice
+        return _unrelated_given(t, L, R, same & ssn & mids, p)
+    same &= ~ssn
+    one_blank = (giv[L, 0] < 0) != (giv[R, 0] < 0)
+    return _unrelated_given(t, L, R, same, p) | (same & one_blank & mids)
 
 
 def _one_slip(t: Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:

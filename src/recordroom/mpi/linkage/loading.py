@@ -28,7 +28,7 @@ from .features import Table, TableBuilder
 Progress = Callable[[str, int, int], None]
 _FETCH = 20_000
 PARALLEL_FROM = 50_000  # patients; below this one process reads faster
-ADDRESS_FIELDS = ("address", "street", "zip")
+ADDRESS_FIELDS = ("address", "street", "zip", "address_sound", "street_name")
 
 
 def _select(model: type[models.Model], names: list[str], where: str = "") -> str:

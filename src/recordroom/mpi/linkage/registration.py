@@ -43,6 +43,7 @@ from recordroom.mpi.services import (
     ssn_lookup,
 )
 
+from . import autolink
 from .models import LinkReview, MatchDecision, MatchOutcome
 from .realtime import Candidate, as_uuid, match_patient
 
@@ -122,17 +123,33 @@ def expected_outcome(
     """What `register` decides for these candidates when the registrar does not
     override it (shown before anything is written): above the automatic-link
     threshold a link, unless the record already holds another number from one of
-    the registration's authorities (then review, as between the thresholds)."""
+    the registration's authorities, or the pair fails the conditions of an
+    automatic link (autolink.py: birth date, surname and an SSN, identifier or first
+    name in common, nothing in disagreement); then review, as between the
+    thresholds."""
     top = found[0] if found else None
     if top is None:
         return MatchOutcome.CREATED
     data = mrn.prepare(data).data
     band = limits.band(top.probability)
-    if band == MatchOutcome.LINKED and _conflict(
-        Patient.objects.get(pk=top.patient_id), data
-    ):
+    if band == MatchOutcome.LINKED and auto_target(data, found, limits) is None:
         return MatchOutcome.REVIEW
     return band
+
+
+def auto_target(
+    data: PatientIn, found: list[Candidate], limits: Thresholds
+) -> Candidate | None:
+    """The best candidate at or above the automatic-link threshold that holds no
+    other number from the registration's authorities and meets the conditions of
+    an automatic link (autolink.py); None: no automatic link."""
+    for c in found:
+        if c.probability < limits.auto_link:
+            return None
+        target = Patient.objects.get(pk=c.patient_id)
+        if not (_conflict(target, data) or autolink.blockers(target, data)):
+            return c
+    return None
 
 
 def _candidates(data: PatientIn, limit: int) -> list[Candidate]:
@@ -218,6 +235,7 @@ def register(
                                        field="link_to")  # fmt: skip
             top = next((c for c in found if c.patient_id == str(target.pk)), top)
         elif band == MatchOutcome.LINKED and not create_anyway and top is not None:
+            top = auto_target(data, found, limits) or top
             target = Patient.objects.get(pk=top.patient_id)
         assigned: list[IdentifierIn] = []
         if target is None or not _holds_mrn(target, pending.facility):
