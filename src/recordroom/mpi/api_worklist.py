@@ -104,10 +104,11 @@ def pairs(request: HttpRequest, q: Query[PairQuery]) -> dict[str, Any]:
         "per_page": listing.per_page, "first": listing.first, "last": listing.last,
         "items": [{
             "id": r.pk, "left": _record(r.left), "right": _record(r.right),
+            # status, resolution, assignee, since, days: annotated by list_pairs
             "probability": r.probability, "match_weight": r.match_weight,
-            "cluster": r.cluster, "status": r.status, "resolution": r.resolution,
-            "assignee": r.assignee.username if r.assignee else None,
-            "on_worklist_since": r.since, "days_on_worklist": r.days,
+            "cluster": r.cluster, "status": r.status, "resolution": r.resolution,  # type: ignore[attr-defined]
+            "assignee": r.assignee.username if r.assignee else None,  # type: ignore[attr-defined]
+            "on_worklist_since": r.since, "days_on_worklist": r.days,  # type: ignore[attr-defined]
         } for r in listing.rows],
     }  # fmt: skip
 

@@ -229,7 +229,7 @@ def filtered(
     """
     now = now or timezone.now()
     f = filters
-    qs = annotated(run, user).filter(status__in=STATUS_CHOICES[f.status])
+    qs = annotated(run, user).filter(status__in=STATUS_CHOICES[f.status])  # type: ignore[misc]  # annotated
     if f.facility:
         facility = Facility.objects.filter(code=f.facility).first()
         if facility is None:
@@ -243,15 +243,15 @@ def filtered(
     if f.max_probability is not None:
         qs = qs.filter(probability__lte=f.max_probability)
     if f.min_age is not None:
-        qs = qs.filter(since__lte=now - timedelta(days=f.min_age))
+        qs = qs.filter(since__lte=now - timedelta(days=f.min_age))  # type: ignore[misc]  # annotated
     if f.max_age is not None:
-        qs = qs.filter(since__gt=now - timedelta(days=f.max_age + 1))
+        qs = qs.filter(since__gt=now - timedelta(days=f.max_age + 1))  # type: ignore[misc]  # annotated
     if f.cluster is not None:
         qs = qs.filter(cluster=f.cluster)
     if f.assignee == "none":
-        qs = qs.filter(assignee_id__isnull=True)
+        qs = qs.filter(assignee_id__isnull=True)  # type: ignore[misc]  # annotated
     elif f.assignee:
-        qs = qs.filter(assignee_id=_user_named(f.assignee, user).pk)
+        qs = qs.filter(assignee_id=_user_named(f.assignee, user).pk)  # type: ignore[misc]  # annotated
     return qs.order_by(*SORTS[f.sort])
 
 
@@ -329,7 +329,8 @@ def cluster_sizes(run: LinkageRun, clusters: set[int]) -> dict[int, int]:
         "cluster", "left_id", "right_id"
     )
     for number, a, b in rows:
-        records.setdefault(number, set()).update((a, b))
+        if number is not None:
+            records.setdefault(number, set()).update((a, b))
     return {n: len(ids) for n, ids in records.items()}
 
 

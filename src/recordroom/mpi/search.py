@@ -14,7 +14,7 @@ from django.db import connections, router
 from recordroom.kernel import sqlrows
 from recordroom.kernel.errors import ValidationFailed
 
-from .models import IdentifierKind, Patient, PatientIdentifier, PatientName
+from .models import Facility, IdentifierKind, Patient, PatientIdentifier, PatientName
 from .search_tolerant import (
     address_and_phone,
     birth_dates,
@@ -337,7 +337,7 @@ def _patients(ids: list[Any]) -> dict[Any, Patient]:
 def _mrns(ids: list[Any], user: Any) -> list[PatientIdentifier]:
     """The patients' MRNs a user may see, each with its facility, as
     `identifiers_in_scope(user).filter(kind=MRN)` gives them, in plain SQL."""
-    facility = PatientIdentifier._meta.get_field("facility").related_model
+    facility = Facility
     where = f"i.patient_id IN ({_marks(ids)}) AND i.kind = %s"
     params = [sqlrows.param(PatientIdentifier, "patient_id", pk) for pk in ids]
     params.append(str(IdentifierKind.MRN.value))

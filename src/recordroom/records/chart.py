@@ -100,7 +100,7 @@ def _last_visits(user: Any, ids: list[Any]) -> dict[Any, Any]:
         params += [sqlrows.param(Encounter, "facility_id", pk) for pk in scope]
     connection = connections[router.db_for_read(Encounter)]
     table = Encounter._meta.db_table
-    cols = [Encounter._meta.get_field(f).get_col(table)
+    cols = [Encounter._meta.get_field(f).get_col(table)  # type: ignore[union-attr]
             for f in ("patient", "admit_at")]  # fmt: skip
     convs = Query(Encounter).get_compiler(connection=connection).get_converters(cols)
     with sqlrows.cursor(connection) as cur:

@@ -30,7 +30,7 @@ import re
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
-from recordroom.mpi.merge import GENERATIONS
+from recordroom.mpi.merge_rules import GENERATIONS
 from recordroom.mpi.models import IdentifierKind, Patient, PatientIdentifier
 from recordroom.mpi.services import PatientIn, identifier_lookup, ssn_lookup
 
@@ -41,7 +41,7 @@ from .realtime import _given_forms
 
 def _suffix(text: str) -> str:
     value = (text or "").upper().replace(".", "").strip()
-    return value if value in GENERATIONS else ""
+    return GENERATIONS.get(value, "")
 
 
 def _incoming_ids(data: PatientIn) -> tuple[set[str], set[str]]:

@@ -66,12 +66,13 @@ def duplicates(request: HttpRequest) -> HttpResponse:
                                          if r.cluster is not None})
              if listing.run else {})  # fmt: skip
     for row in listing.rows:
-        setattr(row, "cluster_size", sizes.get(row.cluster, 2))  # noqa: B010
+        size = sizes.get(row.cluster, 2) if row.cluster is not None else 2
+        setattr(row, "cluster_size", size)  # noqa: B010
     registrations = _registrations(request)
     listed = [x for r in listing.rows for x in (r.left_id, r.right_id)]
     listed += [x for d in registrations for x in (d.patient_id, d.candidate_id)]
     _audit_list(request, "duplicates", listed)
-    scope = request.user.facility_ids()
+    scope = request.user.facility_ids()  # type: ignore[union-attr]
     facilities = Facility.objects.order_by("code")
     if scope is not None:
         facilities = facilities.filter(pk__in=scope)
