@@ -104,3 +104,19 @@ def test_a_specialist_sees_their_facilities_pairs_and_the_listing_is_audited(
                                        detail__contains="duplicates")  # fmt: skip
     north_ids = {str(x.pk) for a, b in pairs["north"] for x in (a, b)}
     assert {e.patient_id for e in listed} <= north_ids and listed.count() == 50
+
+
+def test_a_page_number_that_is_no_ascii_number_is_refused_by_name():
+    """'²' passes str.isdigit but int() refuses it; 5,000 digits make int() raise:
+    both are refused as bad input, never a server error."""
+    from recordroom.kernel.errors import ValidationFailed
+    from recordroom.mpi.pair_worklist import whole_number
+
+    assert whole_number("12", "page") == 12 and whole_number("", "page") is None
+    for bad in ("²", "١٢", "9" * 5000, "-1", "1.5"):
+        try:
+            whole_number(bad, "page")
+        except ValidationFailed as exc:
+            assert "page must be a whole number" in exc.message
+        else:
+            raise AssertionError(f"{bad[:10]!r} was taken as a page number")

@@ -100,11 +100,11 @@ class PairFilter:
             facility=get("facility").upper(),
             min_probability=_number(get("min_probability"), "min_probability", 0, 1),
             max_probability=_number(get("max_probability"), "max_probability", 0, 1),
-            min_age=_whole(get("min_age"), "min_age"),
-            max_age=_whole(get("max_age"), "max_age"),
+            min_age=whole_number(get("min_age"), "min_age"),
+            max_age=whole_number(get("max_age"), "max_age"),
             status=get("status") or "unresolved",
             assignee=get("assignee"),
-            cluster=_whole(get("cluster"), "cluster"),
+            cluster=whole_number(get("cluster"), "cluster"),
             sort=get("sort") or "probability",
         )
         if made.status not in STATUS_CHOICES:
@@ -150,10 +150,13 @@ def _number(text: str, name: str, lo: float, hi: float) -> float | None:
     return value
 
 
-def _whole(text: str, name: str) -> int | None:
+def whole_number(text: str | None, name: str) -> int | None:
+    """A filter's or page's whole number, or None when not given. Only ASCII digits,
+    at most nine ("²" and "١" pass str.isdigit but are no page number; a 5,000-digit
+    one makes int() raise), so bad input is refused by name, never a server error."""
     if not text:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
         raise ValidationFailed(f"{name} must be a whole number of 0 or more, got "
                                f"{text!r:.40}", field=name)  # fmt: skip
     return int(text)

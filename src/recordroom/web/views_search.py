@@ -87,7 +87,8 @@ def _age(birth: date | None, deceased: date | None) -> str:
 
 def _page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
+    ok = raw.isascii() and raw.isdigit() and len(raw) <= 4
+    return int(raw) if ok and 0 < int(raw) < 10_000 else 1
 
 
 def _paging(request: HttpRequest, page: SearchPage | None) -> dict[str, Any]:

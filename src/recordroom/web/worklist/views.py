@@ -24,6 +24,7 @@ from recordroom.mpi.pair_worklist import (
     cluster_sizes,
     list_pairs,
     pair_of,
+    whole_number,
 )
 from recordroom.mpi.worklist import latest_scan, review_registrations
 from recordroom.web.request import actor_from_request
@@ -38,12 +39,8 @@ SORT_OPTIONS = {"probability": "Most likely first", "age": "Longest on the workl
 
 
 def _int(value: str | None, default: int, name: str) -> int:
-    if not value:
-        return default
-    if not value.isdigit():
-        raise ValidationFailed(f"{name} must be a whole number, got {value!r:.20}",
-                               field=name)  # fmt: skip
-    return int(value)
+    number = whole_number(value, name)
+    return default if number is None else number
 
 
 @requires("manage_identity")
