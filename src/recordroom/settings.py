@@ -434,6 +434,7 @@ INSTALLED_APPS = [
     "recordroom.mpi.linkage",
     "recordroom.records",
     "recordroom.release",
+    "recordroom.capture",
     "recordroom.interop",
     "recordroom.web",
 ]

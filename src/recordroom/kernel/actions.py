@@ -354,3 +354,47 @@ RELEASE_DELIVER = declare(
     "A released packet was recorded as mailed, faxed or picked up; a download link "
     "was revoked.",
 )
+
+# Capture (scan, fax, upload, import)
+CAPTURE_RECEIVE = declare(
+    "capture.receive",
+    "create",
+    "A file was received for capture (kept byte for byte), or refused with its reason.",
+)
+CAPTURE_PROCESS = declare(
+    "capture.process",
+    "update",
+    "A capture batch was read (OCR, split, barcodes) and its documents proposed.",
+)
+CAPTURE_FILE = declare(
+    "capture.file",
+    "create",
+    "A captured document was filed into a chart, automatically or by an indexer.",
+)
+CAPTURE_EDIT = declare(
+    "capture.edit",
+    "update",
+    "An indexer split, merged, reordered, rotated or removed pages of a captured "
+    "document, or changed what it is proposed to be.",
+)
+CAPTURE_VIEW = declare(
+    "capture.view",
+    "read",
+    "A captured page or document waiting for indexing was shown on screen.",
+)
+CAPTURE_MOVE = declare(
+    "capture.move",
+    "update",
+    "A filed document was moved to another patient (a misfile corrected); the move "
+    "waits for privacy review.",
+)
+CAPTURE_COVER = declare(
+    "capture.cover",
+    "print",
+    "A barcode cover sheet was printed for a patient, a visit and a document type.",
+)
+CAPTURE_CONFIGURE = declare(
+    "capture.configure",
+    "update",
+    "A capture source or an auto-file threshold was changed.",
+)
