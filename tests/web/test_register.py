@@ -306,3 +306,32 @@ def test_register_in_the_browser_check_see_evidence_and_link(server, chromium): 
             "SELECT value FROM mpi_patientidentifier WHERE kind = 'MR'")}  # fmt: skip
     assert patients == 1 and outcome == [("linked", "ui")]
     assert mrns == {"N100001", "S500"}
+
+
+def test_a_near_certain_match_held_back_from_linking_says_why(
+    registrar, facility, other_facility
+):
+    """Above the automatic-link threshold but failing an automatic link's conditions
+    (autolink.py: here a new surname, as after a marriage), the page says what keeps the records
+    apart, not that the record holds another number (it holds none at SOUTH)."""
+    _registered(registrar, facility)
+    page = registrar.post(
+        URL, {**maja(other_facility, "S77", family="Berg"), "action": "check"}
+    )
+    html = page.content.decode()
+    top = page.context["candidates"][0]["candidate"]
+    assert top.probability >= 0.98, top.probability
+    assert "already holds another number" not in html
+    assert ("is not linked automatically (different surnames): registering "
+            "creates a new record and sends this pair to the duplicate worklist") in html
+    # not near certain: Register stays the primary action
+    assert 'class="btn primary">Use this record</button>' not in html
+
+
+def test_a_match_holding_another_mrn_of_the_facility_says_so(registrar, facility):
+    _registered(registrar, facility)
+    page = registrar.post(URL, {**maja(facility, "N999"), "action": "check"})
+    html = page.content.decode()
+    assert page.context["candidates"][0]["candidate"].probability >= 0.98
+    assert ("is not linked automatically (this record already holds another MRN "
+            "at NORTH)") in html

@@ -218,7 +218,7 @@ def _matches(
         "candidates": rows,
         "thresholds": limits,
         "facility": where,
-        "then": _then(expected, top, limits, where),
+        "then": _then(expected, registration.held_back(data, top, limits)),
         # the best match may be a record outside the user's facilities: what it
         # makes Register do is said, the record is not shown
         "hidden_top": top is not None and not any(r["decides"] for r in rows),
@@ -256,17 +256,15 @@ def _band(p: float, limits: registration.Thresholds, where: str) -> str:
     return f"Below the review threshold {limits.review:g} at {where}"
 
 
-def _then(
-    expected: str, top: Candidate | None, limits: registration.Thresholds, where: str
-) -> str:
-    """What Register does, said of the best match."""
+def _then(expected: str, held_back: list[str]) -> str:
+    """What Register does, said of the best match; above the automatic-link
+    threshold but not linked, what keeps the two records apart."""
     if expected == MatchOutcome.LINKED:
         return "registering links to this record (its new identifiers are added there)"
     if expected == MatchOutcome.CREATED:
         return "registering creates a new record"
     but = ""
-    if top is not None and top.probability >= limits.auto_link:
-        but = ("but this record already holds another number from one of the same "
-               f"authorities (an MRN at {where}, an SSN); ")  # fmt: skip
+    if held_back:
+        but = f"but it is not linked automatically ({'; '.join(held_back)}): "
     return (f"{but}registering creates a new record and sends this pair to the "
             "duplicate worklist")  # fmt: skip

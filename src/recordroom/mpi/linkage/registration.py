@@ -137,6 +137,20 @@ def expected_outcome(
     return band
 
 
+def held_back(data: PatientIn, top: Candidate | None, limits: Thresholds) -> list[str]:
+    """Why the best match, above the automatic-link threshold, is not linked
+    automatically, in a registrar's words (empty when it would be, or when it is
+    below the threshold): another number from one of the registration's authorities,
+    or the conditions of an automatic link (autolink.py)."""
+    if top is None or top.probability < limits.auto_link:
+        return []
+    data = mrn.prepare(data).data
+    target = Patient.objects.get(pk=top.patient_id)
+    why = autolink.blockers(target, data)
+    taken = _taken(target, data)
+    return [taken, *why] if taken else why
+
+
 def auto_target(
     data: PatientIn, found: list[Candidate], limits: Thresholds
 ) -> Candidate | None:
@@ -329,14 +343,35 @@ SINGLE = (IdentifierKind.MRN, IdentifierKind.SSN, IdentifierKind.ENTERPRISE)
 
 
 def _conflict(target: Patient, data: PatientIn) -> str:
+    found = _held_other(target, data)
+    if found is None:
+        return ""
+    label, system, _ = found
+    return f"patient {target.pk} already has another {label} from {system}"
+
+
+def _taken(target: Patient, data: PatientIn) -> str:
+    """`_conflict` as a registrar reads it: the facility's code, not its system."""
+    found = _held_other(target, data)
+    if found is None:
+        return ""
+    label, system, ident = found
+    where = f" at {ident.facility.code}" if ident.facility is not None else ""
+    if label == IdentifierKind.MRN.label:
+        label = "MRN"
+    return f"this record already holds another {label}{where or f' from {system}'}"
+
+
+def _held_other(target: Patient, data: PatientIn) -> tuple[str, str, Any] | None:
+    """The first of the registration's single-valued identifiers (an MRN, an SSN)
+    for which the record already holds another value: (label, system, identifier)."""
     slots = _slots(target)
     for i in data.identifiers:
         (kind, system), lookup = _key(i)
         held = slots.get((kind, system), set())
         if kind in SINGLE and held and lookup not in held:
-            label = IdentifierKind(kind).label
-            return f"patient {target.pk} already has another {label} from {system}"
-    return ""
+            return IdentifierKind(kind).label, system, i
+    return None
 
 
 def _new_identifiers(target: Patient, data: PatientIn) -> list[IdentifierIn]:
