@@ -21,25 +21,10 @@ from recordroom.capture.types import (
 
 
 def read_values(pages: list[PageRead]) -> list[Value]:
-    """What the pages say about whose document this is (cover sheets only, so far)."""
-    values: list[Value] = []
-    for page in pages:
-        for code in page.barcodes:
-            found = cover.decode(code.text)
-            if found is None:
-                continue
-            values.append(
-                Value(
-                    "mrn",
-                    code.text,
-                    f"id:{found.patient_id}",
-                    page.number,
-                    code.bbox,
-                    1.0,
-                    "barcode",
-                )  # fmt: skip
-            )
-    return values
+    """What the pages say about whose document this is (reading.extract)."""
+    from .extract import read_values as read
+
+    return read(pages)
 
 
 def propose(values: list[Value], pages: list[PageRead], *, facility: Any) -> Proposal:
