@@ -10,7 +10,9 @@ from recordroom.capture.types import PageRead, Word
 CHAR, LINE, HEIGHT = 20, 50, 30
 
 
-def page(text: str, *, number: int = 1, conf: float = 92.0, low: tuple[str, ...] = ()) -> PageRead:
+def page(
+    text: str, *, number: int = 1, conf: float = 92.0, low: tuple[str, ...] = ()
+) -> PageRead:
     """`text` laid out line by line; words in `low` get a poor OCR confidence (40)."""
     words: list[Word] = []
     for n, line in enumerate(text.strip("\n").splitlines()):

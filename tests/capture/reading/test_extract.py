@@ -27,7 +27,9 @@ def one(values, kind):
 
 @pytest.mark.django_db
 def test_our_own_header_layout():
-    values = read_values([page("""
+    values = read_values(
+        [
+            page("""
 North General Hospital
 12 Elm St, Springfield IL  Tel 217-555-0100
 Discharge summary
@@ -35,7 +37,9 @@ Patient: SMITH, John A    DOB: 01/02/1960    Sex: male    MRN: 00123456
 Account: A00001234    Inpatient, 4 West
 Admitted: 03/01/2024 08:00    Discharged: 03/04/2024 11:00    Attending: OSLER, William
 Date of service: 03/04/2024 11:00    Author: OSLER, William
-""")])
+""")
+        ]
+    )
     assert found(values, "mrn") == ["00123456"]
     assert found(values, "name") == ["SMITH, JOHN A"]
     assert found(values, "birth_date") == ["1960-01-02"]
@@ -52,13 +56,17 @@ Date of service: 03/04/2024 11:00    Author: OSLER, William
 
 @pytest.mark.django_db
 def test_outside_hospital_discharge_summary():
-    values = read_values([page("""
+    values = read_values(
+        [
+            page("""
 ST. ELSEWHERE MEDICAL CENTER
 DISCHARGE SUMMARY
 Name: Maria L. Gonzalez          Medical Record No: 0045 1278
 Account #: 99-1234567            Admission Date: 3 January 2024
 Date of Birth: Jan 2, 1960       Attending Physician: Robert Chen, MD
-""")])
+""")
+        ]
+    )
     assert found(values, "name") == ["GONZALEZ, MARIA L"]
     assert found(values, "mrn") == ["00451278"]
     assert found(values, "account") == ["991234567"]
@@ -69,12 +77,16 @@ Date of Birth: Jan 2, 1960       Attending Physician: Robert Chen, MD
 
 @pytest.mark.django_db
 def test_clinic_fax_cover():
-    values = read_values([page("""
+    values = read_values(
+        [
+            page("""
 LAKESIDE FAMILY CLINIC  -  FAX
 To: Medical Records          From: Dr. Amy Park
 RE: John Q Public            DOB 1960-01-02
 Date: 02/14/2024             Pages: 3
-""")])
+""")
+        ]
+    )
     assert found(values, "name") == ["PUBLIC, JOHN Q"]
     assert found(values, "birth_date") == ["1960-01-02"]
     assert found(values, "service_date") == ["2024-02-14"]
@@ -83,12 +95,16 @@ Date: 02/14/2024             Pages: 3
 
 @pytest.mark.django_db
 def test_lab_report_in_capitals():
-    values = read_values([page("""
+    values = read_values(
+        [
+            page("""
 REGIONAL REFERENCE LABORATORY
 PATIENT NAME: DOE, JANE            MR#: 7781234
 DOB: 12/25/1975  AGE: 48  SEX: F
 COLLECTED: 02/03/2024 08:15        ORDERING PHYSICIAN: LEE, ANN
-""")])
+""")
+        ]
+    )
     assert found(values, "name") == ["DOE, JANE"]
     assert found(values, "mrn") == ["7781234"]
     assert found(values, "birth_date") == ["1975-12-25"]
@@ -99,13 +115,17 @@ COLLECTED: 02/03/2024 08:15        ORDERING PHYSICIAN: LEE, ANN
 
 @pytest.mark.django_db
 def test_referral_letter_names_the_patient_in_prose():
-    values = read_values([page("""
+    values = read_values(
+        [
+            page("""
 Dear Dr. Osler,
 I am referring our mutual patient Mary Ann Jones (DOB 3/4/1955) for evaluation
 of exertional chest pain. She was last seen here on March 1, 2024.
 Sincerely,
 Electronically signed by Dr. Amy Park, MD 03/02/2024
-""")])
+""")
+        ]
+    )
     assert found(values, "name") == ["JONES, MARY ANN"]
     assert found(values, "birth_date") == ["1955-03-04"]
     assert found(values, "author") == ["PARK, AMY"]
@@ -114,10 +134,14 @@ Electronically signed by Dr. Amy Park, MD 03/02/2024
 
 @pytest.mark.django_db
 def test_values_printed_under_their_labels():
-    values = read_values([page("""
+    values = read_values(
+        [
+            page("""
 Patient Name:            Medical Record Number:      Date of Birth:
 WILLIAMS, Sarah          00098765                    July 4, 1981
-""")])
+""")
+        ]
+    )
     assert found(values, "name") == ["WILLIAMS, SARAH"]
     assert found(values, "mrn") == ["00098765"]
     assert found(values, "birth_date") == ["1981-07-04"]
@@ -126,9 +150,16 @@ WILLIAMS, Sarah          00098765                    July 4, 1981
 
 @pytest.mark.django_db
 def test_ocr_slips_in_digits_and_labels():
-    values = read_values([page("""
+    values = read_values(
+        [
+            page(
+                """
 Patient: KOWALSKI, Anna    D0B: O4/l2/l97S    MRN: OO4S12
-""", low=("OO4S12",))])
+""",
+                low=("OO4S12",),
+            )
+        ]
+    )
     assert found(values, "mrn") == ["004512"]
     assert found(values, "birth_date") == ["1975-04-12"]
     # a poorly read word lowers the value's confidence
@@ -179,13 +210,19 @@ def test_cover_sheet_barcode():
     assert by_kind["doc_type"].normalised == "18842-5"
     assert by_kind["pages"].normalised == "3"
     assert by_kind["facility"].normalised == "NORTH"
-    assert all(v.confidence == 1.0 and v.bbox == (10, 10, 300, 300) for v in by_kind.values())
+    assert all(
+        v.confidence == 1.0 and v.bbox == (10, 10, 300, 300) for v in by_kind.values()
+    )
 
 
 @pytest.mark.django_db
 def test_facility_from_letterhead(facility):
-    values = read_values([page("""
+    values = read_values(
+        [
+            page("""
 North General Hospital
 Patient: SMITH, John    MRN: 123456
-""")])
+""")
+        ]
+    )
     assert found(values, "facility") == ["NORTH"]

@@ -37,7 +37,9 @@ def _year(text: str, *, past: bool, today: date) -> int:
     return century + y
 
 
-def parse(text: str, *, past: bool = True, today: date | None = None) -> list[tuple[date, int, int]]:
+def parse(
+    text: str, *, past: bool = True, today: date | None = None
+) -> list[tuple[date, int, int]]:
     """Every date in `text`, as (date, start, end), left to right. `past`: a birth
     date (a two-digit year is read as the latest year not in the future)."""
     today = today or date.today()

@@ -95,11 +95,17 @@ def _compile() -> list[tuple[str, re.Pattern[str], float]]:
     out = []
     for kind, entries in _LABELS.items():
         for pattern, conf in entries:
-            spaced = pattern.replace(" ?", "\x00").replace(" ", "[ ]+").replace("\x00", "[ ]*")
+            spaced = (
+                pattern.replace(" ?", "\x00")
+                .replace(" ", "[ ]+")
+                .replace("\x00", "[ ]*")
+            )
             out.append(
                 (
                     kind,
-                    re.compile(rf"(?<![\w])(?:{spaced})(?![\w])[ ]*(?P<colon>[:#])?", re.I),
+                    re.compile(
+                        rf"(?<![\w])(?:{spaced})(?![\w])[ ]*(?P<colon>[:#])?", re.I
+                    ),
                     conf,
                 )
             )
@@ -138,7 +144,9 @@ _DIGIT_FIX = str.maketrans(
 )  # fmt: skip
 _DG = "[0-9OoIl|SsBZDQG]"
 # a prefix of letters, then digits in groups ('0045 1278', '99-1234567')
-_ID = re.compile(rf"(?P<id>[A-Za-z]{{0,3}}[ -]?{_DG}(?:{_DG}|-|[ ](?=[0-9]{{3}})){{2,24}})")
+_ID = re.compile(
+    rf"(?P<id>[A-Za-z]{{0,3}}[ -]?{_DG}(?:{_DG}|-|[ ](?=[0-9]{{3}})){{2,24}})"
+)
 
 
 def identifier(text: str) -> tuple[str, int, int] | None:
@@ -187,7 +195,9 @@ def person_name(text: str) -> tuple[str, str, int, int] | None:
         if bare in _CREDENTIALS or bare in _SUFFIXES:
             break
         initial = len(bare) == 1 and token[0].isupper()
-        if not _NAME_WORD.match(token.strip("()")) or (bare in _NOT_NAMES and not initial):
+        if not _NAME_WORD.match(token.strip("()")) or (
+            bare in _NOT_NAMES and not initial
+        ):
             break
         words.append((token, m.start(), m.end()))
         if token.endswith(",") and len(words) > 1:
@@ -226,7 +236,9 @@ def _region(line: Line, labels: list[_Label], k: int) -> tuple[int, int]:
     return start, end
 
 
-def _below(lines: list[Line], line: Line, label: _Label) -> tuple[Line, int, int] | None:
+def _below(
+    lines: list[Line], line: Line, label: _Label
+) -> tuple[Line, int, int] | None:
     """The value printed on the next line under a label that ends its own line."""
     if line.index + 1 >= len(lines):
         return None
@@ -243,7 +255,12 @@ def _below(lines: list[Line], line: Line, label: _Label) -> tuple[Line, int, int
 
 
 def _value(
-    kind: str, line: Line, start: int, end: int, conf: float, facility_names: dict[str, str]
+    kind: str,
+    line: Line,
+    start: int,
+    end: int,
+    conf: float,
+    facility_names: dict[str, str],
 ) -> Value | None:
     text = line.text[start:end]
     found: tuple[str, int, int] | None = None
@@ -291,7 +308,9 @@ def _facility_in(text: str, names: dict[str, str]) -> str:
     return ""
 
 
-_PROSE_DOB = re.compile(r"[\(,]?\s*(?:d\.?[o0]\.?b\.?|date of birth|born(?: on)?)\b", re.I)
+_PROSE_DOB = re.compile(
+    r"[\(,]?\s*(?:d\.?[o0]\.?b\.?|date of birth|born(?: on)?)\b", re.I
+)
 
 
 def _prose_names(line: Line) -> list[Value]:
@@ -349,7 +368,9 @@ def read_page(page: PageRead, facility_names: dict[str, str]) -> list[Value]:
             start, end = _region(line, labels, k)
             value = None
             if line.text[start:end].strip(" :#.-\t"):
-                value = _value(label.kind, line, start, end, label.confidence, facility_names)
+                value = _value(
+                    label.kind, line, start, end, label.confidence, facility_names
+                )
             elif label.colon or label.kind in ("mrn", "birth_date"):
                 below = _below(lines, line, label)
                 if below is not None:
@@ -363,7 +384,9 @@ def read_page(page: PageRead, facility_names: dict[str, str]) -> list[Value]:
     return values
 
 
-def _header_facility(page: PageRead, lines: list[Line], names: dict[str, str]) -> list[Value]:
+def _header_facility(
+    page: PageRead, lines: list[Line], names: dict[str, str]
+) -> list[Value]:
     """A facility named in the page's first lines (its letterhead)."""
     for line in lines[:6]:
         code = _facility_in(line.text.replace(GAP, " "), {n: c for n, c in names.items()
@@ -383,18 +406,19 @@ def cover_values(page: PageRead) -> list[Value]:
         if found is None:
             continue
 
-        def add(kind: str, norm: str, text: str = code.text) -> None:
-            out.append(Value(kind, text, norm, page.number, code.bbox, 1.0, "barcode"))
-
-        add("mrn", f"id:{found.patient_id}")
+        pairs = [("mrn", f"id:{found.patient_id}")]
         if found.encounter_id:
-            add("account", f"id:{found.encounter_id}")
+            pairs.append(("account", f"id:{found.encounter_id}"))
         if found.doc_type:
-            add("doc_type", found.doc_type)
+            pairs.append(("doc_type", found.doc_type))
         if found.pages is not None:
-            add("pages", str(found.pages))
+            pairs.append(("pages", str(found.pages)))
         if found.facility:
-            add("facility", found.facility)
+            pairs.append(("facility", found.facility))
+        out += [
+            Value(kind, code.text, norm, page.number, code.bbox, 1.0, "barcode")
+            for kind, norm in pairs
+        ]
     return out
 
 
