@@ -14,7 +14,7 @@ from recordroom.capture.models import (
     CaptureSource,
     TypeModel,
 )
-from recordroom.capture.reading.classify import guess_type, retrain, train, predict
+from recordroom.capture.reading.classify import guess_type, predict, retrain, train
 from recordroom.records.models import DocumentType
 from tests import factories
 

@@ -2,7 +2,8 @@
 type they point to, and whether it may file itself.
 
 The pipeline calls only these three functions (and classify.retrain); the work is in
-extract (values), match and visit (patient, visit), classify (type) and decide.
+extract (values), match and visit (patient, visit), classify (type) and autofile (the
+rules and the decision: a submodule named `decide` would shadow the function).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def propose(values: list[Value], pages: list[PageRead], *, facility: Any) -> Pro
 
 
 def decide(proposal: Proposal, *, source: Any) -> Decision:
-    """Whether the proposal may file itself (reading.decide)."""
-    from .decide import decide as decide_
+    """Whether the proposal may file itself (reading.autofile)."""
+    from .autofile import decide as decide_
 
     return decide_(proposal, source=source)
 

@@ -46,8 +46,8 @@ def train(samples: list[tuple[str, str, float]]) -> dict[str, Any]:
     """Weights from (text, type code, weight) samples."""
     docs = [(Counter(tokens(text)), code, w) for text, code, w in samples]
     df: Counter[str] = Counter()
-    for counts, _, _ in docs:
-        df.update(counts.keys())
+    for bag, _, _ in docs:
+        df.update(bag.keys())
     vocab = [t for t, n in df.most_common(VOCABULARY) if n >= 2] or [
         t for t, _ in df.most_common(VOCABULARY)
     ]
@@ -219,6 +219,8 @@ def _filed_samples() -> list[tuple[str, str, float]]:
             .order_by("number").values_list("text", flat=True)
         )  # fmt: skip
         if not text.strip():
+            continue
+        if doc.doc_type is None:
             continue
         proposed = (doc.evidence or {}).get("type_proposed")
         corrected = bool(proposed) and proposed != doc.doc_type.code

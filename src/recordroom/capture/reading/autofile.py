@@ -25,7 +25,7 @@ def rule_for(source: CaptureSource | None, doc_type: str | None) -> AutoFileRule
     src = source.pk if source is not None else None
 
     def rank(rule: AutoFileRule) -> int | None:
-        code = rule.doc_type.code if rule.doc_type_id else None
+        code = rule.doc_type.code if rule.doc_type is not None else None
         if code is not None and code != doc_type:
             return None
         if rule.source_id is not None and rule.source_id != src:

@@ -11,7 +11,7 @@ import pytest
 from recordroom.audit.models import AuditEvent
 from recordroom.capture.models import AutoFileRule, CaptureSource
 from recordroom.capture.reading import decide
-from recordroom.capture.reading.decide import rule_for, set_rule
+from recordroom.capture.reading.autofile import rule_for, set_rule
 from recordroom.capture.types import PatientGuess, Proposal, TypeGuess
 from recordroom.kernel.errors import ValidationFailed
 from recordroom.records.models import DocumentType
