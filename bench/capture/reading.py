@@ -254,6 +254,9 @@ def main() -> None:
         decision = decide(proposal, source=source)
         confusion[(d.code, proposal.doc_type.code or "-")] += 1
         results.append((d, proposal, decision))
+        if args.verbose and not decision.auto_file:
+            print(f"  doc {d.n} printed {d.family}, {d.given}; read {best}")
+            print("    " + "\n    ".join(pages[0].text.splitlines()[:6]))
     read_s = _common.time.perf_counter() - t0
     n = len(docs)
     print(f"documents {n} (one page each, {args.dpi} dpi), patients {len(people)}; OCR "
