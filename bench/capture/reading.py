@@ -283,7 +283,9 @@ def main() -> None:
     if args.verbose:
         for d, p, dec in results:
             if not dec.auto_file:
-                print(f"  queued doc {d.n} {d.layout} {d.code} mrn={d.mrn!r}: {dec.reasons} {p.patient.evidence}")
+                print(
+                    f"  queued doc {d.n} {d.layout} {d.code} mrn={d.mrn!r}: {dec.reasons} {p.patient.evidence}"
+                )
     print("\nby patient threshold (type 0.90): threshold, auto-filed, wrong")
     for t in (0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995):
         ok = [(d, p) for d, p, _ in results

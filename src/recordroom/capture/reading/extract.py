@@ -104,7 +104,8 @@ def _compile() -> list[tuple[str, re.Pattern[str], float]]:
                 (
                     kind,
                     re.compile(
-                        rf"(?<![A-Za-z0-9])(?:{spaced})(?![A-Za-z0-9])[ ]*(?P<colon>[:;#!]|\.(?= ))?", re.I
+                        rf"(?<![A-Za-z0-9])(?:{spaced})(?![A-Za-z0-9])[ ]*(?P<colon>[:;#!]|\.(?= ))?",
+                        re.I,
                     ),
                     conf,
                 )

@@ -63,9 +63,9 @@ def _conflicts(values: list[Value], facility: Facility | None) -> list[str]:
     owners: dict[str, set[int]] = {}
     for v in values:
         if v.kind == "mrn" and v.source == "text" and v.confidence >= 0.8:
-            for pid, (level, _) in mrn_owners(v.normalised, facility).items():
-                if level == "facility" or facility is None:
-                    owners.setdefault(pid, set()).add(v.page)
+            found = mrn_owners(v.normalised, facility)
+            if len(found) == 1:  # the same digits at two facilities name nobody
+                owners.setdefault(next(iter(found)), set()).add(v.page)
     if len(owners) > 1:
         pages = sorted({p for ps in owners.values() for p in ps})
         out.append(f"MRNs of {len(owners)} different patients on pages {pages}")

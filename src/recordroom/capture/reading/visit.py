@@ -30,7 +30,9 @@ def guess_visit(
     """(encounter id or None, evidence)."""
     if patient_id is None:
         return None, []
-    mine = Encounter.objects.filter(patient_id=patient_id)
+    mine = Encounter.objects.filter(patient_id=patient_id).exclude(
+        status__in=["cancelled", "entered-in-error"]
+    )
     for v in values:
         if v.kind == "account" and v.source == "barcode":
             enc = mine.filter(pk=v.normalised.removeprefix("id:")).first()
