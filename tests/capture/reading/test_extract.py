@@ -12,6 +12,8 @@ from recordroom.capture.reading import read_values
 from recordroom.capture.reading.extract import identifier, person_name
 from recordroom.capture.types import Barcode
 
+from tests import factories
+
 from .pages import CHAR, page
 
 
@@ -225,4 +227,24 @@ Patient: SMITH, John    MRN: 123456
 """)
         ]
     )
+    assert found(values, "facility") == ["NORTH"]
+
+
+@pytest.mark.django_db
+def test_author_matched_to_a_provider():
+    osler = factories.provider(family="Osler", given="William")
+    factories.provider(family="Osler", given="Margaret")
+    values = read_values(
+        [page("Electronically signed by Dr. William Osler, MD 03/02/2024")]
+    )
+    assert found(values, "author") == [f"provider:{osler.pk}"]
+    assert one(values, "author").text == "William Osler"
+    # two providers fit 'M. Lee'? none named Lee: kept as read
+    values = read_values([page("Dictated by: LEE, Ann")])
+    assert found(values, "author") == ["LEE, ANN"]
+
+
+@pytest.mark.django_db
+def test_facility_by_code_after_its_label(facility):
+    values = read_values([page("Facility: NORTH    Unit: 4 West")])
     assert found(values, "facility") == ["NORTH"]

@@ -289,7 +289,7 @@ def _value(
     ocr = line.ocr_confidence(s, e)
     return Value(
         kind=kind,
-        text=line.text[s:e].replace(GAP, " ").strip(),
+        text=line.text[s:e].replace(GAP, " ").strip(" ,;:"),
         normalised=norm,
         page=line.page,
         bbox=line.bbox(s, e),
@@ -303,8 +303,9 @@ def _facility_in(text: str, names: dict[str, str]) -> str:
     for name, code in names.items():
         if name in folded:
             return code
+    codes = set(names.values())
     for token in re.findall(r"[A-Z][A-Z0-9]{1,19}", text):
-        if token.lower() in names.values():
+        if token in codes:
             return token
     return ""
 
@@ -433,4 +434,30 @@ def read_values(pages: list[PageRead]) -> list[Value]:
             key = (v.kind, v.normalised, v.page)
             if key not in best or v.confidence > best[key].confidence:
                 best[key] = v
-    return sorted(best.values(), key=lambda v: (v.kind, -v.confidence, v.page))
+    return sorted(
+        (_provider(v) if v.kind == "author" else v for v in best.values()),
+        key=lambda v: (v.kind, -v.confidence, v.page),
+    )
+
+
+def _provider(value: Value) -> Value:
+    """An author read as 'provider:<id>' when exactly one active provider has that
+    surname and first name (or initial); else as read."""
+    from dataclasses import replace
+
+    from recordroom.records.models import Provider
+
+    family, _, given = value.normalised.partition(", ")
+    first = given.split(" ")[0]
+    found = list(
+        Provider.objects.filter(active=True, family__iexact=family, given__istartswith=first[:1])
+        .values_list("pk", "given")[:5]
+    )  # fmt: skip
+    found = [
+        (pk, g)
+        for pk, g in found
+        if len(first) == 1 or g.lower().startswith(first.lower())
+    ]
+    if len(found) != 1:
+        return value
+    return replace(value, normalised=f"provider:{found[0][0]}")
