@@ -211,3 +211,19 @@ def test_patient_outside_the_facility_is_flagged(facility, other_facility):
     p = proposal_for("Patient: STONE, Ada    DOB: 01/01/1970    MRN: S1", facility)
     assert p.patient.patient_id == south.pk
     assert "the patient has no MRN or visit at NORTH" in p.flags
+
+
+@pytest.mark.django_db
+def test_the_mrn_tells_namesakes_with_one_birth_date_apart(facility, smith):
+    other = factories.patient(facility=facility, family="Smith", given="John",
+                              mrn="M777", birth_date=date(1960, 1, 2))  # fmt: skip
+    p = proposal_for("Patient: SMITH, John    DOB: 01/02/1960    MRN: M777", facility)
+    assert p.patient.patient_id == other.pk
+    assert p.patient.confidence == 0.995
+    assert (
+        "another record has this name and birth date (a duplicate?)"
+        in p.patient.evidence
+    )
+    # without the MRN the two cannot be told apart
+    p = proposal_for("Patient: SMITH, John    DOB: 01/02/1960", facility)
+    assert p.patient.confidence == 0.5

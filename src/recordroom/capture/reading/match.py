@@ -252,8 +252,13 @@ def guess_patient(values: list[Value], *, facility: Facility | None) -> PatientG
     best = ranked[0]
     confidence, evidence = best.confidence, list(best.evidence)
     if len(ranked) > 1 and ranked[1].confidence >= confidence - 0.05:
-        confidence = min(confidence, TIE)
-        evidence.append("another patient fits as well: check both")
+        if bool(ranked[1].mrn) == bool(best.mrn):
+            confidence = min(confidence, TIE)
+            evidence.append("another patient fits as well: check both")
+        else:  # the MRN tells two records of one name and birth date apart
+            evidence.append(
+                "another record has this name and birth date (a duplicate?)"
+            )
     owners = [c for c in ranked[1:] if c.mrn == "facility"]
     if owners and best.mrn != "facility":
         confidence = min(confidence, MRN_ELSEWHERE)
