@@ -9,9 +9,8 @@ import pytest
 
 from recordroom.capture import cover
 from recordroom.capture.reading import read_values
-from recordroom.capture.reading.extract import identifier, person_name
+from recordroom.capture.reading.fields import identifier, person_name
 from recordroom.capture.types import Barcode
-
 from tests import factories
 
 from .pages import CHAR, page
