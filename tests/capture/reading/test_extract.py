@@ -163,6 +163,11 @@ Patient: KOWALSKI, Anna    D0B: O4/l2/l97S    MRN: OO4S12
     )
     assert found(values, "mrn") == ["004512"]
     assert found(values, "birth_date") == ["1975-04-12"]
+    values_2 = read_values(
+        [page("PATIENT NAME:-NOVAK, ANDREW    Date of Birth: Apr 21; 1982")]
+    )
+    assert found(values_2, "name") == ["NOVAK, ANDREW"]
+    assert found(values_2, "birth_date") == ["1982-04-21"]
     # a poorly read word lowers the value's confidence
     assert one(values, "mrn").confidence < one(values, "name").confidence
 

@@ -20,7 +20,7 @@ PATTERNS = (
     # 01/02/1960, 1/2/60, 01-02-1960, 01.02.1960
     re.compile(rf"(?<![0-9])(?P<m>{_D}{{1,2}})\s?[-/.]\s?(?P<d>{_D}{{1,2}})\s?[-/.]\s?(?P<y>{_D}{{4}}|{_D}{{2}})(?![0-9])"),
     # Jan 2, 1960 / January 2nd 1960
-    re.compile(rf"{_MONTH}\s*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s*(?P<y>\d{{4}})", re.I),
+    re.compile(rf"{_MONTH}\s*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[,;.]?\s*(?P<y>\d{{4}})", re.I),
     # 2 January 1960 / 02-Jan-1960
     re.compile(rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s-]*{_MONTH}[\s,-]*(?P<y>\d{{4}}|\d\d)(?![0-9])", re.I),
 )  # fmt: skip

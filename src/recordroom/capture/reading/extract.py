@@ -192,10 +192,11 @@ def _value(
             day, s, e = parsed[0]
             found = (day.isoformat(), s, e)
     elif kind in ("name", "author"):
-        name = person_name(text)
+        lead = len(text) - len(text.lstrip(" :#.-_~;!|'\"\t"))  # OCR specks
+        name = person_name(text[lead:])
         if name is not None:
             family, given, s, e = name
-            found = (f"{family.upper()}, {given.upper()}", s, e)
+            found = (f"{family.upper()}, {given.upper()}", lead + s, lead + e)
     elif kind == "facility":
         code = _facility_in(text, facility_names)
         if code:
