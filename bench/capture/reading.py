@@ -74,6 +74,7 @@ class Doc:
     born: date
     mrn: str  # as printed ("" none)
     service: date
+    clean: bool  # the patient's own MRN and birth date printed
 
 
 def render(doc: Doc) -> bytes:
@@ -196,8 +197,11 @@ def documents(rng: random.Random, people: list[Person], count: int) -> list[Doc]
             mrn = mrn[:k] + str((int(mrn[k]) + rng.randrange(1, 9)) % 10) + mrn[k + 1 :]
         elif roll < 0.22:
             born = born + timedelta(days=rng.randrange(40, 4000))
-        docs.append(Doc(n, p.pk, code, layout, p.family, p.given, born, mrn,
-                        date(2024, 1, 1) + timedelta(days=rng.randrange(600))))  # fmt: skip
+        day = date(2024, 1, 1) + timedelta(days=rng.randrange(600))
+        clean = mrn == p.mrn and born == p.born
+        docs.append(
+            Doc(n, p.pk, code, layout, p.family, p.given, born, mrn, day, clean)
+        )
     return docs
 
 
@@ -275,6 +279,12 @@ def main() -> None:
     print(
         f"auto-filed: {len(auto)} ({len(auto) / n:.1%}); to a wrong patient: {len(wrong)}; "
         f"right patient among auto-filed: {(len(auto) - len(wrong)) / max(1, len(auto)):.1%}"
+    )
+    clean = [(d, dec) for d, _, dec in results if d.clean]
+    print(
+        f"clean pages (own MRN and birth date printed): {len(clean)}, auto-filed "
+        f"{sum(dec.auto_file for _, dec in clean) / max(1, len(clean)):.1%}; the others "
+        "(no MRN, an MRN keyed wrong, a wrong birth date) must wait"
     )
     for d, p in wrong:
         print(
