@@ -125,3 +125,13 @@ def test_no_rule_at_all(fax):
     assert decide(proposal(), source=fax).reasons == [
         "no auto-file rule applies for fax-main"
     ]
+
+
+def test_evidence_kept_for_the_indexer_and_for_retraining():
+    from recordroom.capture.reading import evidence_json
+
+    p = proposal(flags=["page 2 could not be read"])
+    kept = evidence_json(p)
+    assert kept["type_proposed"] == "18842-5"
+    assert kept["flags"] == ["page 2 could not be read"]
+    assert kept["candidates"] == []
