@@ -126,6 +126,10 @@ class Proposal:
     doc_type: TypeGuess
     service_date: date | None
     values: list[Value]
+    # what stops it filing itself whatever the confidences (page count, unreadable
+    # pages, two patients in one document, a patient outside the facility): plain
+    # reasons, shown to the indexer
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
