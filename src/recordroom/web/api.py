@@ -26,9 +26,9 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from recordroom.accounts import permissions
-from recordroom.amendments.api import router as amendments_router
 from recordroom.accounts.roles import PERMISSIONS
 from recordroom.accounts.services import Throttled, authenticate_token
+from recordroom.amendments.api import router as amendments_router
 from recordroom.audit.api import router as audit_router
 from recordroom.audit.refusals import audit_refusal, refusal_of
 from recordroom.interop.hl7v2.api import router as interfaces_router
