@@ -205,3 +205,15 @@ def test_the_release_desk_has_requests_of_every_kind(demo):
     public_health = Disclosure.objects.filter(legal_basis="public-health")
     assert public_health.count() == 3 and all(d.accountable for d in public_health)
     assert chain.verify().intact
+
+
+def test_the_amendments_desk_has_requests_at_every_stage(demo):
+    from recordroom.amendments.models import AmendmentRequest
+
+    summary, _ = demo
+    assert summary.amendment_requests == AmendmentRequest.objects.count() == 10
+    statuses = set(AmendmentRequest.objects.values_list("status", flat=True))
+    assert {"received", "author-review", "reviewed", "accepted"} <= statuses
+    assert AmendmentRequest.objects.filter(extended_to__isnull=False).count() == 1
+    assert AmendmentRequest.objects.filter(received_how="other-entity").count() == 1
+    assert chain.verify().intact

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from recordroom.audit.services import record
@@ -185,6 +185,16 @@ def worklist(*, user: Any, status: str = "", overdue: bool = False,
         rows = [r for r in qs if r.deadline < (on or clock.today(r.facility))]
         return qs.filter(pk__in=[r.pk for r in rows])
     return qs.order_by("due_on", "number")
+
+
+def status_counts(*, user: Any) -> dict[str, int]:
+    """How many requests at the user's facilities are in each status."""
+    qs = AmendmentRequest.objects.all()
+    scope = user.facility_ids() if user is not None else None
+    if scope is not None:
+        qs = qs.filter(facility_id__in=scope)
+    counts = dict(qs.values_list("status").annotate(n=Count("id")).order_by())
+    return {value: counts.get(value, 0) for value in Status.values}
 
 
 def _open(req: AmendmentRequest, step: str) -> None:
