@@ -29,11 +29,11 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, ValidationFailed
 from recordroom.mpi.models import PatientIdentifier
 
+from .amendments import seed_amendments
 from .clinical import plan_clinical
 from .people import RecordPlan, plan_people
 from .places import TIMEZONE
 from .render import DocJob, render_and_store
-from .amendments import seed_amendments
 from .roi import seed_release_desk
 from .rows import Counts, count_plans, doc_jobs, write_batch
 from .setup import Scenery, ensure_scenery
