@@ -38,7 +38,7 @@ def test_r_amd_4_log_a_request_and_accept_it(server, chromium):  # noqa: F811
     expect(page.locator(".req-status")).to_have_text("Received")
     page.screenshot(path=ARTIFACTS / "40-amendment-logged.png", full_page=True)
 
-    page.get_by_label("Accept").check()
+    page.get_by_role("radio", name="Accept").check()
     page.get_by_label("The amendment, appended to each accepted entry").fill(
         "The patient has never smoked."
     )

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -47,8 +48,9 @@ def worklist(request: HttpRequest) -> HttpResponse:
         status, rows = "", list(services.worklist(user=request.user)[:500])
     actor = actor_from_request(request)
     reads.audit_listed(actor, "amendments", [r.patient_id for r in rows])
-    items = [{"req": r, "clock": reads.clock_of(r), "name": reads.patient_name(r)}
-             for r in rows]  # fmt: skip
+    items: list[dict[str, Any]] = [
+        {"req": r, "clock": reads.clock_of(r), "name": reads.patient_name(r)}
+        for r in rows]  # fmt: skip
     return render(request, "web/amendments/worklist.html", {
         "items": items, "status": status, "overdue": overdue,
         "statuses": Status.choices,
@@ -75,11 +77,11 @@ def intake(request: HttpRequest) -> HttpResponse:
                             f"{_patient_by_mrn(request, request.GET['mrn']).pk}")  # fmt: skip
         patient = None
         if request.GET.get("patient") or request.POST.get("patient"):
-            pid = request.POST.get("patient") or request.GET.get("patient")
+            pid = request.POST.get("patient") or request.GET.get("patient") or ""
             patient = Patient.objects.filter(pk=pid).first()
             if patient is None or not in_scope(request.user, patient):
                 raise NotFound(f"no patient {pid} at your facilities")
-    except (RecordroomError, ValueError) as exc:
+    except (RecordroomError, ValueError, DjangoValidationError) as exc:
         messages.error(request, getattr(exc, "message", str(exc)))
         return redirect("web:amendments_intake")
     docs = (visible_documents(request.user).filter(patient=patient)
@@ -97,8 +99,8 @@ def intake(request: HttpRequest) -> HttpResponse:
         reads.audit_listed(
             actor_from_request(request), "amendment intake", [patient.pk]
         )
-        context["name"] = (patient.legal_name().display if patient.legal_name()
-                           else "(no name)")  # fmt: skip
+        legal = patient.legal_name()
+        context["name"] = legal.display if legal is not None else "(no name)"
     if request.method == "POST" and patient is not None:
         try:
             req = _log(request, patient)
@@ -200,7 +202,8 @@ def _review(request: HttpRequest, req: AmendmentRequest) -> str:
 
 
 def _decide(request: HttpRequest, req: AmendmentRequest) -> str:
-    accept, deny = [], []
+    accept: list[Any] = []
+    deny: list[Any] = []
     for e in req.entries.all():
         choice = request.POST.get(f"entry_{e.document_id}", "")
         if choice not in ("accept", "deny"):
