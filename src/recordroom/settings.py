@@ -435,6 +435,7 @@ INSTALLED_APPS = [
     "recordroom.records",
     "recordroom.release",
     "recordroom.capture",
+    "recordroom.amendments",
     "recordroom.interop",
     "recordroom.web",
 ]

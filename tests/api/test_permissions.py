@@ -19,10 +19,13 @@ from django.utils import timezone
 
 from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS, ROLES
+from recordroom.amendments import decisions as amendment_decisions
+from recordroom.amendments import services as amendment_services
+from recordroom.amendments.models import AmendmentRequest
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
-from recordroom.records.models import Document
+from recordroom.records.models import Document, Provider
 from recordroom.release import (
     delivery,
     denials,
@@ -152,6 +155,34 @@ def _new_patient(w: World, a: Api):
         "identifiers": [{"kind": "MR", "value": mrn, "facility": "NORTH"}],
     }
     return a.post("/patients", body)
+
+
+def _amendment(w: World, stage: str = "") -> AmendmentRequest:
+    req = amendment_services.log_request(
+        actor=factories.SYSTEM, patient=w.patient, facility=w.facility,
+        received_on=facility_today(), received_how="mail", requested_by="Neo Matrix",
+        change="a change", reason="a reason", document_ids=[w.document.pk])  # fmt: skip
+    if stage == "routed":  # to the caller's own provider record when it has one
+        author = (Provider.objects.filter(user__isnull=False).order_by("-id").first()
+                  or factories.provider(family="Author"))  # fmt: skip
+        amendment_services.route_to_author(
+            actor=factories.SYSTEM, req=req, author=author
+        )
+    if stage in ("denied", "disputed"):
+        amendment_decisions.decide(actor=factories.SYSTEM, req=req,
+                                   deny=[w.document.pk], ground="accurate",
+                                   basis="accurate")  # fmt: skip
+    if stage == "disputed":
+        amendment_decisions.file_disagreement(actor=factories.SYSTEM, req=req,
+                                              text="I disagree")  # fmt: skip
+    return req
+
+
+def _on_amendment(w: World, a: Api, stage: str, tail: str, body: Any):
+    return a.post(f"/amendment-requests/{_amendment(w, stage).pk}{tail}", body)
+
+
+AMD = "/amendment-requests/{request_id}"
 
 
 P = "/patients/{patient_id}"
@@ -360,6 +391,35 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
         f"/release-requests/{w.fresh_packet(released=True).request_id}/deliveries",
         {"method": "mail", "detail": "USPS 9400 1000 0000 0000 0000 00"},
     ),
+    ("POST", "/amendment-requests"): lambda w, a: a.post("/amendment-requests", {
+        "patient_id": str(w.patient.pk), "facility": "NORTH",
+        "received_on": facility_today().isoformat(), "received_how": "mail",
+        "requested_by": "Neo", "change": "a change", "reason": "a reason",
+        "document_ids": [str(w.document.pk)]}),
+    ("POST", "/amendment-requests/external"): lambda w, a: a.post(
+        "/amendment-requests/external", {
+            "patient_id": str(w.patient.pk), "facility": "NORTH",
+            "source_entity": "Lakeview", "received_on": facility_today().isoformat(),
+            "document_ids": [str(w.fresh_document().pk)], "amendment_text": "fixed"}),
+    ("GET", "/amendment-requests"): lambda w, a: a.get("/amendment-requests"),
+    ("GET", AMD): lambda w, a: a.get(f"/amendment-requests/{_amendment(w).pk}"),
+    ("POST", AMD + "/extension"): lambda w, a: _on_amendment(
+        w, a, "", "/extension", {"reason": "on leave"}),
+    ("POST", AMD + "/route"): lambda w, a: _on_amendment(
+        w, a, "", "/route", {"author_id": str(factories.provider(family="R").pk)}),
+    ("POST", AMD + "/review"): lambda w, a: _on_amendment(
+        w, a, "routed", "/review", {"agrees": True, "comment": "yes"}),
+    ("POST", AMD + "/decision"): lambda w, a: _on_amendment(
+        w, a, "", "/decision", {"accept": [str(w.document.pk)],
+                                "amendment_text": "amended"}),
+    ("POST", AMD + "/disagreement"): lambda w, a: _on_amendment(
+        w, a, "denied", "/disagreement", {"text": "I disagree"}),
+    ("POST", AMD + "/rebuttal"): lambda w, a: _on_amendment(
+        w, a, "disputed", "/rebuttal", {"text": "We stand by it"}),
+    ("POST", AMD + "/include"): lambda w, a: _on_amendment(
+        w, a, "denied", "/include", None),
+    ("GET", "/amendment-letters/{letter_id}"): lambda w, a: a.get(
+        f"/amendment-letters/{_amendment(w, 'denied').letters.get().pk}"),
 }  # fmt: skip
 
 
@@ -511,6 +571,18 @@ def test_the_declared_capabilities():
         ("POST", R + "/links"): "release_records",
         ("POST", R + "/links/{link_id}/revoke"): "release_records",
         ("POST", R + "/deliveries"): "release_records",
+        ("POST", "/amendment-requests"): "add_document",
+        ("POST", "/amendment-requests/external"): "add_document",
+        ("GET", "/amendment-requests"): "add_document",
+        ("GET", AMD): "add_document",
+        ("POST", AMD + "/extension"): "add_document",
+        ("POST", AMD + "/route"): "add_document",
+        ("POST", AMD + "/review"): "add_document",
+        ("POST", AMD + "/decision"): "add_document",
+        ("POST", AMD + "/disagreement"): "add_document",
+        ("POST", AMD + "/rebuttal"): "add_document",
+        ("POST", AMD + "/include"): "add_document",
+        ("GET", "/amendment-letters/{letter_id}"): "add_document",
     }
 
 

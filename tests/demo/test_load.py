@@ -84,9 +84,9 @@ def test_load_counts_and_audits_what_it_wrote_and_a_second_load_adds_nothing(dem
     assert summary.patients == Patient.objects.count() >= 30
     assert summary.encounters == Encounter.objects.count()
     assert 4 <= summary.encounters / summary.patients <= 7
-    assert (
-        summary.documents == Document.objects.count() == DocumentVersion.objects.count()
-    )
+    # every document has its original; the demo's accepted amendments add addenda
+    originals = DocumentVersion.objects.filter(kind="original").count()
+    assert summary.documents == Document.objects.count() == originals
     assert summary.signatures == Signature.objects.count()
     assert summary.unsigned > 0
     actions = Counter(AuditEvent.objects.values_list("action", flat=True))
@@ -204,4 +204,16 @@ def test_the_release_desk_has_requests_of_every_kind(demo):
     assert Letter.objects.filter(request=pended, kind="defect").count() == 1
     public_health = Disclosure.objects.filter(legal_basis="public-health")
     assert public_health.count() == 3 and all(d.accountable for d in public_health)
+    assert chain.verify().intact
+
+
+def test_the_amendments_desk_has_requests_at_every_stage(demo):
+    from recordroom.amendments.models import AmendmentRequest
+
+    summary, _ = demo
+    assert summary.amendment_requests == AmendmentRequest.objects.count() == 10
+    statuses = set(AmendmentRequest.objects.values_list("status", flat=True))
+    assert {"received", "author-review", "reviewed", "accepted"} <= statuses
+    assert AmendmentRequest.objects.filter(extended_to__isnull=False).count() == 1
+    assert AmendmentRequest.objects.filter(received_how="other-entity").count() == 1
     assert chain.verify().intact

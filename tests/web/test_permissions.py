@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from recordroom.accounts.roles import PERMISSIONS, ROLES
+from recordroom.amendments import services as amendment_services
+from recordroom.amendments.models import AmendmentLetter, AmendmentRequest
 from recordroom.audit.models import AuditEvent
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
@@ -103,6 +105,18 @@ ANSWER = {
     "release_link_new": (302, None),
     "release_link_revoke": (302, None),
     "release_delivery": (302, None),
+    **{
+        f"amendments_{n}": (302, None)
+        for n in (
+            "extend",
+            "route",
+            "review",
+            "decide",
+            "disagreement",
+            "rebuttal",
+            "include",
+        )
+    },
 }
 
 
@@ -123,6 +137,8 @@ def _url(name: str, patient, document, message) -> str:
            "redaction_id": Redaction.objects.get(item__request__patient=patient).pk,
            "packet_id": Packet.objects.get(request__patient=patient).pk,
            "link_id": DownloadLink.objects.get(packet__request__patient=patient).pk,
+           "amendment_id": AmendmentRequest.objects.get(patient=patient).pk,
+           "amendment_letter_id": AmendmentLetter.objects.get(request__patient=patient).pk,
            "page": 1, "token": "not-a-token"}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
@@ -191,6 +207,9 @@ def test_the_declared_capabilities(db):
         "release_review": "review_releases", "release_release": "release_records",
         "release_link_new": "release_records", "release_link_revoke": "release_records",
         "release_delivery": "release_records", "release_download": PUBLIC,
+        **{f"amendments_{n}": "add_document" for n in (
+            "worklist", "intake", "request", "letter", "extend", "route", "review",
+            "decide", "disagreement", "rebuttal", "include")},
     }  # fmt: skip
 
 
@@ -226,6 +245,11 @@ def record_data(db, facility, settings):
                           checks=dict.fromkeys(review.REQUIRED_CHECKS, True))  # fmt: skip
     releasing.release(actor=factories.SYSTEM, req=req)
     delivery.create_link(actor=factories.SYSTEM, packet=packet)
+    amendment = amendment_services.log_request(
+        actor=factories.SYSTEM, patient=patient, facility=facility,
+        received_on=facility_today(), received_how="mail", requested_by="Neo Matrix",
+        change="a change", reason="a reason", document_ids=[document.pk])  # fmt: skip
+    amendment_services.extend(actor=factories.SYSTEM, req=amendment, reason="leave")
     return patient, document, message
 
 

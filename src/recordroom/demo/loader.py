@@ -29,6 +29,7 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, ValidationFailed
 from recordroom.mpi.models import PatientIdentifier
 
+from .amendments import seed_amendments
 from .clinical import plan_clinical
 from .people import RecordPlan, plan_people
 from .places import TIMEZONE
@@ -62,6 +63,7 @@ class DemoSummary:
     seed: int = 0
     ground_truth: str = ""
     release_requests: int = 0  # requests on the release desk (demo/roi.py)
+    amendment_requests: int = 0  # requests on the amendments desk (demo/amendments.py)
 
 
 def load_demo(
@@ -112,6 +114,7 @@ def load_demo(
     summary = DemoSummary(
         **asdict(counts), people=patients, seed=seed, ground_truth=str(truth_path),
         release_requests=seed_release_desk(actor=actor, as_of=as_of),
+        amendment_requests=seed_amendments(actor=actor, as_of=as_of),
         seconds=round(time.perf_counter() - started, 2),
     )  # fmt: skip
     detail = {k: v for k, v in asdict(summary).items() if k != "already_loaded"}

@@ -398,3 +398,35 @@ CAPTURE_CONFIGURE = declare(
     "update",
     "A capture source or an auto-file threshold was changed.",
 )
+
+# Amendments (amendments/): a patient's request to amend their record (R-AMD)
+AMENDMENT_REQUEST = declare(
+    "amendment.request",
+    "create",
+    "A patient's request to amend their record was logged (what, why, whom to tell), "
+    "or an amendment from another covered entity was received.",
+)
+AMENDMENT_UPDATE = declare(
+    "amendment.update",
+    "update",
+    "An amendment request was extended once with its notice, routed to the author, "
+    "or reviewed by the author.",
+)
+AMENDMENT_DECIDE = declare(
+    "amendment.decide",
+    "update",
+    "An amendment request was accepted (the amendment appended to the entries), "
+    "denied with its ground, or partly both.",
+)
+AMENDMENT_STATEMENT = declare(
+    "amendment.statement",
+    "create",
+    "A statement of disagreement, a rebuttal, or the patient's wish that the request "
+    "and denial go with later disclosures was linked to the record.",
+)
+AMENDMENT_LETTER = declare(
+    "amendment.letter",
+    "print",
+    "A letter about an amendment request (extension, acceptance, denial, rebuttal, "
+    "notice to a person the patient named) was produced as a PDF.",
+)

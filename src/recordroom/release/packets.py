@@ -21,6 +21,7 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import TooLarge, ValidationFailed
 from recordroom.mpi.models import IdentifierKind, Patient
+from recordroom.records import disclosure_materials
 
 from . import authorizations, bundle, frontmatter, letters, pdfs
 from . import results as release_results
@@ -138,7 +139,10 @@ def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[
                                      letters.signer_of(actor))  # fmt: skip
     notice = frontmatter.notice_pdf(part2_scope(req)) if part2 else b""
     front = pdfs.page_count(cover) + (1 if part2 else 0)
-    index_n = frontmatter.index_pages(len(docs) + (1 if results else 0))
+    # What must go out with these documents (R-AMD-6: an amendment's request,
+    # denial, disagreement and rebuttal), from the apps registered for it.
+    extras = disclosure_materials.materials_for(d.item.document_id for d in docs)
+    index_n = frontmatter.index_pages(len(docs) + (1 if results else 0) + len(extras))
     first, rows, ranges = front + index_n + 1, [], []
     for n, d in enumerate(docs, 1):
         doc = d.item.document
@@ -155,6 +159,16 @@ def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[
     results_part = _results_part(req, results, len(docs) + 1, first)
     if results_part is not None:
         rows.append(results_part[1])
+        first = results_part[1].last + 1
+    extra_parts = []
+    for m in extras:
+        pages = pdfs.page_count(m.pdf)
+        rows.append(frontmatter.IndexRow(len(rows) + 1, m.title, "", pages, first,
+                                         first + pages - 1, m.reference))  # fmt: skip
+        extra_parts.append({"part": m.kind, "title": m.title, "reference": m.reference,
+                            "documents": list(m.documents), "pages": pages,
+                            "first": first, "last": first + pages - 1, **m.detail})  # fmt: skip
+        first += pages
     asm.add(pdfs.Source(cover))
     if part2:
         asm.add(pdfs.Source(notice))
@@ -163,6 +177,8 @@ def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[
         asm.add(d.source())
     if results_part is not None:
         asm.add(pdfs.Source(results_part[0]))
+    for m in extras:
+        asm.add(pdfs.Source(m.pdf))
     total = asm.pages
     who = f"{name} · DOB {dob} · Released to {recipient_line(req)} on {clock.slash_date(today)}"
     path = asm.write(
@@ -185,6 +201,7 @@ def _assemble(asm: pdfs.Assembly, actor: Actor, req: ReleaseRequest, docs: list[
         })  # fmt: skip
     if results_part is not None:
         contents.append(results_part[2])
+    contents += extra_parts
     return path, contents, total, ranges
 
 

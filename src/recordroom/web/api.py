@@ -28,6 +28,7 @@ from ninja.utils import check_csrf
 from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS
 from recordroom.accounts.services import Throttled, authenticate_token
+from recordroom.amendments.api import router as amendments_router
 from recordroom.audit.api import router as audit_router
 from recordroom.audit.refusals import audit_refusal, refusal_of
 from recordroom.interop.hl7v2.api import router as interfaces_router
@@ -176,6 +177,7 @@ api.add_router("", worklist_router)
 api.add_router("", audit_router)
 api.add_router("", interfaces_router)
 api.add_router("", release_router)
+api.add_router("", amendments_router)
 
 
 # --- errors ----------------------------------------------------------------------------

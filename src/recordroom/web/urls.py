@@ -19,6 +19,7 @@ from . import (
     views_release_packet,
     views_search,
 )
+from .amendments import views as amendment_views
 from .worklist import views as worklist_views
 
 app_name = "web"
@@ -96,6 +97,53 @@ urlpatterns = [
         "interfaces/<uuid:message_id>/reprocess",
         views_interfaces.interface_reprocess,
         name="interface_reprocess",
+    ),
+    path("amendments/", amendment_views.worklist, name="amendments_worklist"),
+    path("amendments/new", amendment_views.intake, name="amendments_intake"),
+    path(
+        "amendments/<uuid:amendment_id>",
+        amendment_views.request_page,
+        name="amendments_request",
+    ),
+    path(
+        "amendments/letters/<uuid:amendment_letter_id>",
+        amendment_views.letter,
+        name="amendments_letter",
+    ),
+    path(
+        "amendments/<uuid:amendment_id>/extend",
+        amendment_views.extend,
+        name="amendments_extend",
+    ),
+    path(
+        "amendments/<uuid:amendment_id>/route",
+        amendment_views.route,
+        name="amendments_route",
+    ),
+    path(
+        "amendments/<uuid:amendment_id>/review",
+        amendment_views.review,
+        name="amendments_review",
+    ),
+    path(
+        "amendments/<uuid:amendment_id>/decide",
+        amendment_views.decide,
+        name="amendments_decide",
+    ),
+    path(
+        "amendments/<uuid:amendment_id>/disagreement",
+        amendment_views.disagreement,
+        name="amendments_disagreement",
+    ),
+    path(
+        "amendments/<uuid:amendment_id>/rebuttal",
+        amendment_views.rebuttal,
+        name="amendments_rebuttal",
+    ),
+    path(
+        "amendments/<uuid:amendment_id>/include",
+        amendment_views.include,
+        name="amendments_include",
     ),
     path("release/", views_release.worklist, name="release_worklist"),
     path("release/new", views_release.intake, name="release_intake"),
