@@ -40,14 +40,19 @@ def test_r_sec_2_a_misfile_move_keeps_history_and_lists_prior_viewers(
     assert misfiled.patient_id == right.pk
     row = DocumentMove.objects.get()
     assert (row.from_patient_id, row.to_patient_id, row.moved_by) == (
-        patient.pk, right.pk, "him1")
+        patient.pk,
+        right.pk,
+        "him1",
+    )
     assert row.privacy_reviewed_at is None
     events = AuditEvent.objects.filter(action="capture.move").order_by("id")
     assert [e.patient_id for e in events] == [str(patient.pk), str(right.pk)]
     assert '"direction":"out"' in events[0].detail
     viewers = moves.prior_viewers(move)
     assert [(v.username, v.action) for v in viewers] == [
-        ("nurse1", "document.view"), ("him1", "document.print")]
+        ("nurse1", "document.view"),
+        ("him1", "document.print"),
+    ]
     # reads after the move are in the right chart: not the first patient's exposure
     records.read_content(actor=factories.actor(nurse), document=misfiled, how="view")
     assert len(moves.prior_viewers(move)) == 2
@@ -69,7 +74,8 @@ def test_the_privacy_officer_reviews_a_move_once(facility, patient, him, misfile
     moves.review_move(actor=officer, move=move, note="seen by the indexer only")
     assert list(moves.misfile_reviews(actor=officer)) == []
     assert [m.pk for m in moves.misfile_reviews(actor=officer, pending=False)] == [
-        move.pk]
+        move.pk
+    ]
     with pytest.raises(Conflict, match="already reviewed by po1"):
         moves.review_move(actor=officer, move=move, note="twice")
     event = AuditEvent.objects.get(action="capture.move_review")

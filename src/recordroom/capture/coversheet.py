@@ -92,8 +92,14 @@ def cover_sheet_pdf(
     legal = patient.legal_name()
     lines = [
         ("Patient", legal.display if legal else "(no name)"),
-        ("MRN", ", ".join(f"{m.value} ({m.facility.code})" if m.facility else m.value
-                          for m in mrns) or "—"),  # fmt: skip
+        (
+            "MRN",
+            ", ".join(
+                f"{m.value} ({m.facility.code})" if m.facility else m.value
+                for m in mrns
+            )
+            or "—",
+        ),  # fmt: skip
         ("Date of birth", str(patient.birth_date or "—")),
         ("Visit", _visit(encounter)),
         ("Document type", doc_type.display if doc_type else "(read from the pages)"),

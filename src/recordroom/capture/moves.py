@@ -152,7 +152,10 @@ def prior_viewers(move: DocumentMove) -> list[Viewer]:
         .values_list("moved_at", flat=True)
         .first()
     ) or doc.created_at
-    objects = [str(doc.pk), *(str(v) for v in doc.versions.values_list("pk", flat=True))]
+    objects = [
+        str(doc.pk),
+        *(str(v) for v in doc.versions.values_list("pk", flat=True)),
+    ]
     events = AuditEvent.objects.filter(
         patient_id=str(move.from_patient_id),
         action__in=SEEN,

@@ -27,7 +27,9 @@ def page_png(batch: CaptureBatch, number: int, *, rotate: int = 0,
              width: int = LARGE_WIDTH) -> bytes:  # fmt: skip
     """Page `number` (1-based) of the batch as a PNG `width` pixels wide."""
     if rotate % 90:
-        raise ValidationFailed(f"pages turn by quarter turns, not {rotate}", field="rotate")
+        raise ValidationFailed(
+            f"pages turn by quarter turns, not {rotate}", field="rotate"
+        )
     key = (batch.searchable_sha256 or batch.sha256, number, rotate % 360, width)
     with _lock:
         if key in _cache:

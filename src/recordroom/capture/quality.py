@@ -67,5 +67,7 @@ def summary(capdoc: CaptureDocument, pages: dict[int, CapturePage]) -> dict[str,
     return {
         "problems": problems,
         "doubtful": doubtful(capdoc),
-        "clean": not problems and not doubtful(capdoc) and capdoc.doc_type_id is not None,
+        "clean": not problems
+        and not doubtful(capdoc)
+        and capdoc.doc_type_id is not None,
     }

@@ -70,9 +70,7 @@ def get_capture_document(*, user: Any, capdoc_id: Any) -> CaptureDocument:
         capdoc = CaptureDocument.objects.select_related(
             "batch", "batch__source", "patient", "encounter", "doc_type"
         ).get(pk=capdoc_id)
-    except (
-        CaptureDocument.DoesNotExist, ValueError, TypeError, DjangoValidationError
-    ):
+    except (CaptureDocument.DoesNotExist, ValueError, TypeError, DjangoValidationError):
         raise NotFound(f"no captured document with id '{capdoc_id}'") from None
     if not visible_capture_documents(user).filter(pk=capdoc.pk).exists():
         raise PermissionDenied(
@@ -120,7 +118,9 @@ def list_queue(
             | Q(batch__facility__isnull=True, batch__source__facility__code=facility)
         )
     if flag == "doubtful":
-        qs = qs.filter(Q(patient__isnull=True) | Q(patient_confidence__lt=CONFIRM_BELOW))
+        qs = qs.filter(
+            Q(patient__isnull=True) | Q(patient_confidence__lt=CONFIRM_BELOW)
+        )
     elif flag:
         qs = qs.filter(flags__icontains=f'"{flag}"')
     if after:
@@ -149,8 +149,11 @@ def list_queue(
             "list": "indexing queue",
             "status": status,
             "documents": len(rows),
-            **{k: v for k, v in (("source", source), ("facility", facility),
-                                 ("flag", flag)) if v},
+            **{
+                k: v
+                for k, v in (("source", source), ("facility", facility), ("flag", flag))
+                if v
+            },
         },  # fmt: skip
     )
     return QueuePage(rows, rows[-1].pk if more and rows else None)
@@ -171,7 +174,9 @@ def batch_pages(capdoc: CaptureDocument) -> dict[int, CapturePage]:
     numbers = [int(p["page"]) for p in capdoc.pages]
     return {
         p.number: p
-        for p in CapturePage.objects.filter(batch_id=capdoc.batch_id, number__in=numbers)
+        for p in CapturePage.objects.filter(
+            batch_id=capdoc.batch_id, number__in=numbers
+        )
     }
 
 
@@ -253,7 +258,9 @@ def merge_documents(
     """Append `second`'s pages to `first` (two documents of one batch); `second` is
     gone, its pages and values now `first`'s."""
     if first.pk == second.pk:
-        raise ValidationFailed("choose two different documents to merge", field="second")
+        raise ValidationFailed(
+            "choose two different documents to merge", field="second"
+        )
     with transaction.atomic():
         a = _locked(actor, first)
         b = _locked(actor, second)
@@ -381,9 +388,9 @@ def restore(*, actor: Actor, removed: CaptureDocument) -> CaptureDocument:
             row.save(update_fields=["status", "decided_by", "decided_at"])
             _edited(actor, row, "restore")
             result = row
-        CaptureBatch.objects.filter(
-            pk=row.batch_id, status=BatchStatus.DONE
-        ).update(status=BatchStatus.INDEXING, finished_at=None)
+        CaptureBatch.objects.filter(pk=row.batch_id, status=BatchStatus.DONE).update(
+            status=BatchStatus.INDEXING, finished_at=None
+        )
     return result
 
 
@@ -476,7 +483,11 @@ def assign(
                 )
             row.encounter = encounter
             changed["encounter"] = str(encounter.pk) if encounter else None
-            if encounter is not None and row.service_date is None and encounter.admit_at:
+            if (
+                encounter is not None
+                and row.service_date is None
+                and encounter.admit_at
+            ):
                 row.service_date = timezone.localdate(encounter.admit_at)
         if doc_type is not UNSET:
             row.doc_type = doc_type
