@@ -20,9 +20,10 @@ from django.utils import timezone
 from recordroom.accounts import permissions
 from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.audit.models import AuditEvent
+from recordroom.capture import moves
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
-from recordroom.records.models import Document
+from recordroom.records.models import Document, DocumentType
 from recordroom.release import (
     delivery,
     denials,
@@ -53,6 +54,7 @@ from recordroom.release.models import (
 from recordroom.release.requests import RequestIn, log_request
 from recordroom.web.api import SIGNED_IN, api, route_capabilities
 from tests import factories
+from tests.capture import queue_data as capture_data
 from tests.factories import facility_today
 from tests.interop.hl7v2.messages import adt
 from tests.release.authorizing import authorize, elements
@@ -72,6 +74,19 @@ class World:
 
     def fresh_document(self) -> Document:
         return factories.document(patient=self.patient, facility=self.facility)
+
+    def fresh_capdoc(self) -> Any:
+        """A captured two-page document waiting, proposed for the patient (clean)."""
+        scanned = capture_data.batch(["One", "Two"], facility=self.facility,
+                                     src=capture_data.source(facility=self.facility))  # fmt: skip
+        return capture_data.document(
+            scanned, [1, 2], patient=self.patient, confidence=0.99,
+            doc_type=DocumentType.objects.get(code="18842-5"))  # fmt: skip
+
+    def fresh_move(self) -> Any:
+        other = factories.patient(facility=self.facility, family="Moved")
+        return moves.move_document(actor=factories.SYSTEM, document=self.fresh_document(),
+                                   to_patient=other, reason="misfiled")  # fmt: skip
 
     def fresh_request(self, **over: Any) -> ReleaseRequest:
         data = RequestIn(**{**_release(self), **over})
@@ -160,6 +175,7 @@ M = "/interface-messages/{message_id}"
 R = "/release-requests/{request_id}"
 AR = "/accounting-requests/{accounting_id}"
 I = R + "/items/{item_id}"  # noqa: E741 (a path)
+C = "/capture/documents/{capdoc_id}"
 CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/me"): lambda w, a: a.get("/me"),
     ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
@@ -360,6 +376,22 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
         f"/release-requests/{w.fresh_packet(released=True).request_id}/deliveries",
         {"method": "mail", "detail": "USPS 9400 1000 0000 0000 0000 00"},
     ),
+    ("GET", "/capture/queue"): lambda w, a: a.get("/capture/queue"),
+    ("GET", C): lambda w, a: a.get(f"/capture/documents/{w.fresh_capdoc().pk}"),
+    ("POST", C + "/edits"): lambda w, a: a.post(
+        f"/capture/documents/{w.fresh_capdoc().pk}/edits", {"op": "split", "position": 2}),
+    ("POST", C + "/assignment"): lambda w, a: a.post(
+        f"/capture/documents/{w.fresh_capdoc().pk}/assignment", {"service_date": "2026-11-02"}),
+    ("POST", C + "/filing"): lambda w, a: a.post(
+        f"/capture/documents/{w.fresh_capdoc().pk}/filing", {}),
+    ("POST", D + "/move"): lambda w, a: a.post(
+        f"/documents/{w.fresh_document().pk}/move",
+        {"to_patient": str(factories.patient(facility=w.facility).pk), "reason": "x"}),
+    ("GET", P + "/cover-sheet"): lambda w, a: a.get(f"/patients/{w.patient.pk}/cover-sheet"),
+    ("GET", "/capture/misfiles"): lambda w, a: a.get("/capture/misfiles"),
+    ("POST", "/capture/misfiles/{move_id}/review"): lambda w, a: a.post(
+        f"/capture/misfiles/{w.fresh_move().pk}/review", {"note": "checked"}),
+    ("GET", "/capture/dashboard"): lambda w, a: a.get("/capture/dashboard"),
 }  # fmt: skip
 
 
@@ -511,6 +543,16 @@ def test_the_declared_capabilities():
         ("POST", R + "/links"): "release_records",
         ("POST", R + "/links/{link_id}/revoke"): "release_records",
         ("POST", R + "/deliveries"): "release_records",
+        ("GET", "/capture/queue"): "index_documents",
+        ("GET", C): "index_documents",
+        ("POST", C + "/edits"): "index_documents",
+        ("POST", C + "/assignment"): "index_documents",
+        ("POST", C + "/filing"): "index_documents",
+        ("POST", D + "/move"): "move_documents",
+        ("GET", P + "/cover-sheet"): "print_cover_sheets",
+        ("GET", "/capture/misfiles"): "review_misfiles",
+        ("POST", "/capture/misfiles/{move_id}/review"): "review_misfiles",
+        ("GET", "/capture/dashboard"): "supervise_capture",
     }
 
 
