@@ -79,7 +79,7 @@ def document(b: CaptureBatch, pages: list[int], *, patient=None, confidence=0.0,
 
 
 def mrn_value(page: int, mrn: str) -> dict:
-    """An MRN read at the top left of a page (where batch_pdf writes line 1)."""
-    # line 1 is drawn at y=720pt from the bottom: 72 pt from the top at 200 dpi
+    """An MRN read on line 2 of a page, where batch_pdf writes it (drawn at 700 pt
+    from the bottom: 92 pt from the top, 256 px at 200 dpi)."""
     return {"kind": "mrn", "text": mrn, "normalised": mrn, "page": page,
-            "bbox": [200, 190, 700, 240], "confidence": 0.97, "source": "text"}  # fmt: skip
+            "bbox": [195, 222, 470, 262], "confidence": 0.97, "source": "text"}  # fmt: skip

@@ -40,8 +40,8 @@ def test_the_queue_and_a_document_with_its_values_boxed(him_client, scanned,
     assert f"/capture/documents/{doc.pk}" in listing
     page = him_client.get(f"/capture/documents/{doc.pk}").content.decode()
     assert page.count('class="thumb-label') == 3
-    # the MRN read at [200,190,700,240] px of a 1700x2200 page
-    assert 'style="left:11.76%;top:8.64%;width:29.41%;height:2.27%"' in page
+    # the MRN read at [195,222,470,262] px of a 1700x2200 page
+    assert 'style="left:11.47%;top:10.09%;width:16.18%;height:1.82%"' in page
     assert 'data-clean="1"' in page and "Filed" not in page
     png = him_client.get(f"/capture/documents/{doc.pk}/pages/1.png?size=thumb")
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
