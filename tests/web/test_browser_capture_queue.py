@@ -15,10 +15,7 @@ from .test_browser import ARTIFACTS, chromium, seed, server  # noqa: F401
 pytestmark = pytest.mark.browser
 
 
-def test_file_a_clean_document_with_one_key_and_split_a_doubtful_one(
-    server,
-    chromium,  # noqa: F811
-):
+def test_clean_filed_with_one_key_doubtful_split(server, chromium):  # noqa: F811
     from playwright.sync_api import expect
 
     ids = seed(server, "browser_setup_capture")

@@ -9,7 +9,7 @@ from django import forms
 
 from recordroom.capture.models import CaptureDocument
 from recordroom.kernel import clock
-from recordroom.kernel.errors import NotFound, ValidationFailed
+from recordroom.kernel.errors import ValidationFailed
 from recordroom.mpi.models import Patient
 from recordroom.mpi.services import get_patient
 from recordroom.records.chart import visible_encounters
@@ -56,7 +56,8 @@ class AssignForm(forms.Form):
             "encounter": capdoc.encounter_id, "doc_type": capdoc.doc_type_id,
             "service_date": capdoc.service_date,
         }  # fmt: skip
-        super().__init__(*args, initial=initial, **kwargs)
+        kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
         self.capdoc, self.user = capdoc, user
         field: Any = self.fields["encounter"]
         if capdoc.patient is not None:
@@ -75,12 +76,9 @@ class AssignForm(forms.Form):
         if not self.is_valid():
             first = next(iter(self.errors.values()))[0]
             raise ValidationFailed(str(first))
-        d, out = self.cleaned_data, {}
+        d, out = self.cleaned_data, dict[str, Any]()
         if d["patient"]:
-            try:
-                out["patient"] = get_patient(user=self.user, patient_id=d["patient"])
-            except NotFound:
-                raise
+            out["patient"] = get_patient(user=self.user, patient_id=d["patient"])
         elif self.data.get("clear_patient"):
             out["patient"] = None
         patient_changes = "patient" in out and (

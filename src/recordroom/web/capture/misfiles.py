@@ -60,8 +60,7 @@ def move(request: HttpRequest, document_id: UUID) -> HttpResponse:
     context: dict[str, Any] = {
         "doc": doc, "patient": doc.patient, "legal_name": legal,
         "search": search, "hits": _search(request, search), "target": target,
-        "target_name": (target.legal_name().display if target and target.legal_name()
-                        else ""),
+        "target_name": _name(target) if target else "",
         "visits": list(Encounter.objects.filter(patient=target, facility=doc.facility)
                        .order_by("-admit_at")[:50]) if target else [],
     }  # fmt: skip

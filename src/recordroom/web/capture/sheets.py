@@ -3,6 +3,7 @@ page (audited `capture.cover` by the service)."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +24,7 @@ def _pdf(data: bytes, name: str) -> HttpResponse:
     return response
 
 
-def cover_choices(request: HttpRequest, patient_id: object) -> dict[str, object]:
+def cover_choices(request: HttpRequest, patient_id: Any) -> dict[str, Any]:
     """The visit, type and page count asked for (?encounter=&type=&pages=)."""
     get = request.GET
     encounter = None
@@ -55,7 +56,7 @@ def cover_choices(request: HttpRequest, patient_id: object) -> dict[str, object]
 def cover_sheet(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = get_patient(user=request.user, patient_id=patient_id)
     data = cover_sheet_pdf(actor=actor_from_request(request), patient=patient,
-                           **cover_choices(request, patient.pk))  # type: ignore[arg-type]  # fmt: skip
+                           **cover_choices(request, patient.pk))  # fmt: skip
     return _pdf(data, "cover-sheet.pdf")
 
 

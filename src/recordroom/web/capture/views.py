@@ -43,7 +43,9 @@ def queue_list(request: HttpRequest) -> HttpResponse:
     """Waiting documents, oldest first, 50 a page, filtered by source, facility and
     flag (the filters live in the URL)."""
     get = request.GET
-    wanted = {k: get.get(k, "").strip()[:60] for k in ("source", "facility", "flag")}
+    wanted: dict[str, Any] = {
+        k: get.get(k, "").strip()[:60] for k in ("source", "facility", "flag")
+    }
     status = get.get("status", "queued")
     try:
         page = queue.list_queue(actor=actor_from_request(request), status=status,
@@ -218,8 +220,9 @@ def _answer(request: HttpRequest, capdoc: CaptureDocument | None,
     if capdoc is None or not CaptureDocument.objects.filter(pk=capdoc.pk).exists():
         return redirect("web:capture_queue")
     if request.headers.get("X-Fragment"):
-        request.GET = request.GET.copy()  # type: ignore[assignment]
-        request.GET["page"] = str(current)
+        query = request.GET.copy()
+        query["page"] = str(current)
+        request.GET = query  # type: ignore[assignment]
         capdoc = _capdoc(request, capdoc.pk)
         return render(
             request, "web/capture/_workspace.html", workspace(request, capdoc)
