@@ -5,6 +5,7 @@ Aggregates only (indexed on status and received time), no patient data."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,7 +92,9 @@ def _scoped_batches(user: Any) -> QuerySet[CaptureBatch]:
 def _percentile(rows: QuerySet[Any], share: float, count: int) -> timedelta | None:
     if not count:
         return None
-    at = min(count - 1, int(share * (count - 1) + 0.5))
+    # nearest rank: the smallest value with at least `share` of the values at or
+    # below it
+    at = max(0, min(count - 1, math.ceil(share * count) - 1))
     found = rows.order_by("latency").values_list("latency", flat=True)[at : at + 1]
     value = next(iter(found), None)
     return value if isinstance(value, timedelta) or value is None else timedelta(
