@@ -54,7 +54,7 @@ class Seconds(Func):
     def __init__(self) -> None:
         super().__init__(F("decided_at"), F("batch__received_at"))
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
         decided, p1 = compiler.compile(self.source_expressions[0])
         received, p2 = compiler.compile(self.source_expressions[1])
         if connection.vendor == "postgresql":
