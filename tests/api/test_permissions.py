@@ -23,9 +23,10 @@ from recordroom.amendments import decisions as amendment_decisions
 from recordroom.amendments import services as amendment_services
 from recordroom.amendments.models import AmendmentRequest
 from recordroom.audit.models import AuditEvent
+from recordroom.capture import moves
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
-from recordroom.records.models import Document, Provider
+from recordroom.records.models import Document, DocumentType, Provider
 from recordroom.release import (
     delivery,
     denials,
@@ -56,6 +57,7 @@ from recordroom.release.models import (
 from recordroom.release.requests import RequestIn, log_request
 from recordroom.web.api import SIGNED_IN, api, route_capabilities
 from tests import factories
+from tests.capture import queue_data as capture_data
 from tests.factories import facility_today
 from tests.interop.hl7v2.messages import adt
 from tests.release.authorizing import authorize, elements
@@ -75,6 +77,19 @@ class World:
 
     def fresh_document(self) -> Document:
         return factories.document(patient=self.patient, facility=self.facility)
+
+    def fresh_capdoc(self) -> Any:
+        """A captured two-page document waiting, proposed for the patient (clean)."""
+        scanned = capture_data.batch(["One", "Two"], facility=self.facility,
+                                     src=capture_data.source(facility=self.facility))  # fmt: skip
+        return capture_data.document(
+            scanned, [1, 2], patient=self.patient, confidence=0.99,
+            doc_type=DocumentType.objects.get(code="18842-5"))  # fmt: skip
+
+    def fresh_move(self) -> Any:
+        other = factories.patient(facility=self.facility, family="Moved")
+        return moves.move_document(actor=factories.SYSTEM, document=self.fresh_document(),
+                                   to_patient=other, reason="misfiled")  # fmt: skip
 
     def fresh_request(self, **over: Any) -> ReleaseRequest:
         data = RequestIn(**{**_release(self), **over})
@@ -191,6 +206,7 @@ M = "/interface-messages/{message_id}"
 R = "/release-requests/{request_id}"
 AR = "/accounting-requests/{accounting_id}"
 I = R + "/items/{item_id}"  # noqa: E741 (a path)
+C = "/capture/documents/{capdoc_id}"
 CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/me"): lambda w, a: a.get("/me"),
     ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
@@ -420,6 +436,22 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
         w, a, "denied", "/include", None),
     ("GET", "/amendment-letters/{letter_id}"): lambda w, a: a.get(
         f"/amendment-letters/{_amendment(w, 'denied').letters.get().pk}"),
+    ("GET", "/capture/queue"): lambda w, a: a.get("/capture/queue"),
+    ("GET", C): lambda w, a: a.get(f"/capture/documents/{w.fresh_capdoc().pk}"),
+    ("POST", C + "/edits"): lambda w, a: a.post(
+        f"/capture/documents/{w.fresh_capdoc().pk}/edits", {"op": "split", "position": 2}),
+    ("POST", C + "/assignment"): lambda w, a: a.post(
+        f"/capture/documents/{w.fresh_capdoc().pk}/assignment", {"service_date": "2026-11-02"}),
+    ("POST", C + "/filing"): lambda w, a: a.post(
+        f"/capture/documents/{w.fresh_capdoc().pk}/filing", {}),
+    ("POST", D + "/move"): lambda w, a: a.post(
+        f"/documents/{w.fresh_document().pk}/move",
+        {"to_patient": str(factories.patient(facility=w.facility).pk), "reason": "x"}),
+    ("GET", P + "/cover-sheet"): lambda w, a: a.get(f"/patients/{w.patient.pk}/cover-sheet"),
+    ("GET", "/capture/misfiles"): lambda w, a: a.get("/capture/misfiles"),
+    ("POST", "/capture/misfiles/{move_id}/review"): lambda w, a: a.post(
+        f"/capture/misfiles/{w.fresh_move().pk}/review", {"note": "checked"}),
+    ("GET", "/capture/dashboard"): lambda w, a: a.get("/capture/dashboard"),
 }  # fmt: skip
 
 
@@ -583,6 +615,16 @@ def test_the_declared_capabilities():
         ("POST", AMD + "/rebuttal"): "add_document",
         ("POST", AMD + "/include"): "add_document",
         ("GET", "/amendment-letters/{letter_id}"): "add_document",
+        ("GET", "/capture/queue"): "index_documents",
+        ("GET", C): "index_documents",
+        ("POST", C + "/edits"): "index_documents",
+        ("POST", C + "/assignment"): "index_documents",
+        ("POST", C + "/filing"): "index_documents",
+        ("POST", D + "/move"): "move_documents",
+        ("GET", P + "/cover-sheet"): "print_cover_sheets",
+        ("GET", "/capture/misfiles"): "review_misfiles",
+        ("POST", "/capture/misfiles/{move_id}/review"): "review_misfiles",
+        ("GET", "/capture/dashboard"): "supervise_capture",
     }
 
 

@@ -20,6 +20,8 @@ from recordroom.accounts.roles import PERMISSIONS, ROLES
 from recordroom.amendments import services as amendment_services
 from recordroom.amendments.models import AmendmentLetter, AmendmentRequest
 from recordroom.audit.models import AuditEvent
+from recordroom.capture import moves
+from recordroom.capture.models import CaptureBatch, CaptureDocument, DocumentMove
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
 from recordroom.mpi.models import OverlayFlag
@@ -56,6 +58,7 @@ from recordroom.release.requests import RequestIn, log_request
 from recordroom.web import urls as web_urls
 from recordroom.web.views_common import ACCESS_LEVELS, PUBLIC, SIGNED_IN
 from tests import factories
+from tests.capture import queue_data as capture_data
 from tests.factories import facility_today
 from tests.interop.hl7v2.messages import adt
 from tests.release.authorizing import authorize
@@ -117,6 +120,12 @@ ANSWER = {
             "include",
         )
     },
+
+    # the indexing pages' actions are POSTs; a GET goes back to the page
+    "capture_edit": (302, None),
+    "capture_file": (302, None),
+    "capture_sections": (302, "/capture/"),
+    "capture_misfile_review": (302, "/capture/misfiles"),
 }
 
 
@@ -139,7 +148,10 @@ def _url(name: str, patient, document, message) -> str:
            "link_id": DownloadLink.objects.get(packet__request__patient=patient).pk,
            "amendment_id": AmendmentRequest.objects.get(patient=patient).pk,
            "amendment_letter_id": AmendmentLetter.objects.get(request__patient=patient).pk,
-           "page": 1, "token": "not-a-token"}  # fmt: skip
+           "page": 1, "token": "not-a-token",
+           "capdoc_id": CaptureDocument.objects.get(batch__filename="perm.pdf").pk,
+           "batch_id": CaptureBatch.objects.get(filename="perm.pdf").pk,
+           "move_id": DocumentMove.objects.get(from_patient=patient).pk}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
     url = reverse(f"web:{name}", kwargs=kwargs)
@@ -210,6 +222,13 @@ def test_the_declared_capabilities(db):
         **{f"amendments_{n}": "add_document" for n in (
             "worklist", "intake", "request", "letter", "extend", "route", "review",
             "decide", "disagreement", "rebuttal", "include")},
+        "capture_cover_sheet": "print_cover_sheets",
+        "capture_separator_sheet": "print_cover_sheets",
+        "capture_move": "move_documents", "capture_queue": "index_documents",
+        "capture_document": "index_documents", "capture_page": "index_documents",
+        "capture_edit": "index_documents", "capture_file": "index_documents",
+        "capture_sections": "index_documents", "capture_dashboard": "supervise_capture",
+        "capture_misfiles": "review_misfiles", "capture_misfile_review": "review_misfiles",
     }  # fmt: skip
 
 
@@ -250,6 +269,15 @@ def record_data(db, facility, settings):
         received_on=facility_today(), received_how="mail", requested_by="Neo Matrix",
         change="a change", reason="a reason", document_ids=[document.pk])  # fmt: skip
     amendment_services.extend(actor=factories.SYSTEM, req=amendment, reason="leave")
+    scanned = capture_data.batch(["Scanned page"], src=capture_data.source(
+        facility=facility), facility=facility)  # fmt: skip
+    scanned.filename = "perm.pdf"
+    scanned.save()
+    capture_data.document(scanned, [1])
+    misfiled = factories.document(patient=patient, facility=facility)
+    other = factories.patient(facility=facility, family="Other", mrn="N-MX9")
+    moves.move_document(actor=factories.SYSTEM, document=misfiled, to_patient=other,
+                        reason="misfiled")  # fmt: skip
     return patient, document, message
 
 

@@ -35,6 +35,19 @@ PERMISSIONS: dict[str, str] = {
     "account_disclosures": (
         "Record disclosures and produce a patient's accounting of disclosures"
     ),
+    "index_documents": (
+        "Work the indexing queue: split, merge, reorder, rotate and remove scanned "
+        "pages, and file scanned documents into charts"
+    ),
+    "supervise_capture": (
+        "See the capture dashboard: pages received, filed and waiting, per source "
+        "and indexer"
+    ),
+    "move_documents": "Move a filed document to another patient (a misfile corrected)",
+    "review_misfiles": (
+        "Review misfiled documents that were moved, and who saw them in the wrong chart"
+    ),
+    "print_cover_sheets": "Print barcode cover sheets for a patient's paper",
 }
 
 
@@ -102,6 +115,8 @@ def _role(
 
 
 _READ = ("search_patients", "view_chart", "view_document")
+# the indexing queue, misfile moves and cover sheets (capture)
+_CAPTURE = ("index_documents", "move_documents", "print_cover_sheets")
 
 ROLES: dict[str, Role] = {
     r.key: r
@@ -116,6 +131,7 @@ ROLES: dict[str, Role] = {
             "view_interfaces",
             "reprocess_messages",
             "manage_identity",
+            *_CAPTURE,
         ),
         _role(
             "roi_specialist",
@@ -126,7 +142,14 @@ ROLES: dict[str, Role] = {
             "account_disclosures",
         ),
         _role("coder", "Coder", *_READ),
-        _role("provider", "Provider", *_READ, "add_document", "sign_document"),
+        _role(
+            "provider",
+            "Provider",
+            *_READ,
+            "add_document",
+            "sign_document",
+            "print_cover_sheets",
+        ),
         _role(
             "privacy_officer",
             "Privacy officer",
@@ -134,6 +157,7 @@ ROLES: dict[str, Role] = {
             "view_access_log",
             "view_audit",
             "account_disclosures",
+            "review_misfiles",
         ),
         _role(
             "him_manager",
@@ -146,6 +170,8 @@ ROLES: dict[str, Role] = {
             "release_records",
             "review_releases",
             "account_disclosures",
+            *_CAPTURE,
+            "supervise_capture",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
         _role(

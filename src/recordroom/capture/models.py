@@ -176,6 +176,8 @@ class CaptureDocument(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["status", "created_at"], name="capture_doc_status"),
+            # the dashboard's filed-in-a-period counts (capture 0004)
+            models.Index(fields=["status", "decided_at"], name="capture_doc_decided"),
         ]
         ordering = ["created_at"]
 

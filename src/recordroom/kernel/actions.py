@@ -388,6 +388,12 @@ CAPTURE_MOVE = declare(
     "A filed document was moved to another patient (a misfile corrected); the move "
     "waits for privacy review.",
 )
+CAPTURE_MOVE_REVIEW = declare(
+    "capture.move_review",
+    "update",
+    "The privacy officer reviewed a misfile move: who saw the document in the wrong "
+    "chart, and what was done.",
+)
 CAPTURE_COVER = declare(
     "capture.cover",
     "print",

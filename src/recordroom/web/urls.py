@@ -20,6 +20,10 @@ from . import (
     views_search,
 )
 from .amendments import views as amendment_views
+from .capture import dashboard as capture_dashboard
+from .capture import misfiles as capture_misfiles
+from .capture import sheets as capture_sheets
+from .capture import views as capture_views
 from .worklist import views as worklist_views
 
 app_name = "web"
@@ -51,6 +55,54 @@ urlpatterns = [
         "documents/<uuid:document_id>/content",
         views_documents.document_content,
         name="document_content",
+    ),
+    path(
+        "patients/<uuid:patient_id>/cover-sheet",
+        capture_sheets.cover_sheet,
+        name="capture_cover_sheet",
+    ),
+    path(
+        "documents/<uuid:document_id>/move",
+        capture_misfiles.move,
+        name="capture_move",
+    ),
+    path("capture/", capture_views.queue_list, name="capture_queue"),
+    path(
+        "capture/documents/<uuid:capdoc_id>",
+        capture_views.document,
+        name="capture_document",
+    ),
+    path(
+        "capture/documents/<uuid:capdoc_id>/pages/<int:page>.png",
+        capture_views.page_image,
+        name="capture_page",
+    ),
+    path(
+        "capture/documents/<uuid:capdoc_id>/edit",
+        capture_views.edit,
+        name="capture_edit",
+    ),
+    path(
+        "capture/documents/<uuid:capdoc_id>/file",
+        capture_views.file_document,
+        name="capture_file",
+    ),
+    path(
+        "capture/batches/<uuid:batch_id>/sections",
+        capture_views.sections,
+        name="capture_sections",
+    ),
+    path(
+        "capture/separator-sheet",
+        capture_sheets.separator_sheet,
+        name="capture_separator_sheet",
+    ),
+    path("capture/dashboard", capture_dashboard.dashboard, name="capture_dashboard"),
+    path("capture/misfiles", capture_misfiles.reviews, name="capture_misfiles"),
+    path(
+        "capture/misfiles/<uuid:move_id>",
+        capture_misfiles.review,
+        name="capture_misfile_review",
     ),
     path(
         "identity/dashboard",

@@ -47,6 +47,7 @@ from recordroom.records.results import visible_results
 from recordroom.records.services import visible_documents
 from recordroom.web.request import actor_from_request
 
+from .capture.chart import chart_context
 from .views_common import audit_denied, denial_audited, requires
 
 ACCESS_LOG_PAGE = 50
@@ -253,6 +254,7 @@ def chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "paged": bool(enc_after or doc_after or res_after),
         "can_upload": has(request.user, "add_document"),
         "can_see_access_log": has(request.user, "view_access_log"),
+        **chart_context(request, patient),
     }
     return render(request, "web/chart.html", context)
 

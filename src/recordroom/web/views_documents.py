@@ -39,6 +39,7 @@ from recordroom.records.models import (
 )
 from recordroom.web.request import actor_from_request
 
+from .capture.chart import document_context
 from .views_chart import labels, restricted_page
 from .views_common import audit_denied, denial_audited, requires
 
@@ -145,6 +146,7 @@ def document(request: HttpRequest, document_id: UUID) -> HttpResponse:
         "kind": kind,
         "text": text,
         "can_view_chart": has(request.user, "view_chart"),
+        **document_context(request, doc),
     }
     return render(request, "web/document.html", context)
 

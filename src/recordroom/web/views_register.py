@@ -29,6 +29,7 @@ from recordroom.mpi.services import (
 )
 from recordroom.web.request import actor_from_request
 
+from .capture.chart import JUST_REGISTERED
 from .views_common import audit_page_refusal, requires
 
 _ADDRESS = ("line1", "city", "state", "postal_code")
@@ -164,6 +165,8 @@ def register(request: HttpRequest) -> HttpResponse:
                     link_to=link_to or None, reason=form.cleaned_data["reason"],
                 )  # fmt: skip
                 messages.success(request, _outcome_message(done, form.cleaned_data))
+                # the chart then offers the cover sheet for this patient's paper
+                request.session[JUST_REGISTERED] = str(done.patient.pk)
                 return redirect("web:chart", patient_id=done.patient.pk)
         except (ValidationFailed, PermissionDenied, NotFound) as exc:
             audit_page_refusal(request, exc)  # only a refusal is recorded

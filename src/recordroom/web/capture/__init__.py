@@ -1,0 +1,1 @@
+"""Capture pages: the indexing queue, misfile moves and reviews, cover sheets, the capture dashboard."""
