@@ -43,11 +43,15 @@ def test_search_across_charts_in_scope_and_within_one(db, facility, other_facili
     assert hit["snippet"] == "Mitral regurgitation, moderate"
     assert hit["marks"] == [[0, 6]]
     assert (hit["facility"], hit["version"], hit["type"]) == (
-        "NORTH", 1, docs[0].doc_type.display
+        "NORTH",
+        1,
+        docs[0].doc_type.display,
     )
     event = AuditEvent.objects.order_by("-id").first()
     assert (event.action, event.patient_id, event.channel) == (
-        "document.search", str(north.pk), "api"
+        "document.search",
+        str(north.pk),
+        "api",
     )
     # Within the chart, paged one at a time.
     r = api.get(f"/patients/{north.pk}/documents/search", q="echo* OR mitral", limit=1)
@@ -67,7 +71,9 @@ def test_r_sec_1_a_chart_outside_scope_is_refused_and_audited(
     assert r.status_code == 403
     event = AuditEvent.objects.order_by("-id").first()
     assert (event.action, event.outcome, event.patient_id) == (
-        "document.search", "denied", str(south.pk)
+        "document.search",
+        "denied",
+        str(south.pk),
     )
     assert json.loads(event.detail)["query"] == "mitral"
     # An auditor's role reads no documents: the route is refused before searching.
@@ -84,7 +90,8 @@ def test_page_image_boxes_the_hits_and_is_a_document_view(db, facility, other_fa
     assert image.size == (827, 1170)
     event = AuditEvent.objects.order_by("-id").first()
     assert (event.action, event.object_type) == (
-        "document.view", "records.documentversion"
+        "document.view",
+        "records.documentversion",
     )
     yellowish = sum(
         1 for x in range(100, 400) for y in range(150, 180)

@@ -458,7 +458,7 @@ def test_page_image_with_hits_drawn_is_a_document_view(corpus):
     _, _, docs = corpus
     doc = docs["Outside records"]
     hits = fulltext.page_hits(doc, 1, "regurgitation")
-    png = fulltext.render_page(actor=factories.SYSTEM, document=doc, hits=hits)
+    png = fulltext.render_page(actor=factories.SYSTEM, document=doc, page=1, hits=hits)
     image = Image.open(io.BytesIO(png)).convert("RGB")
     assert image.size == (828, 1170)
     ((x0, y0, x1, y1),) = hits.boxes

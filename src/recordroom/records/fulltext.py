@@ -51,7 +51,7 @@ from recordroom.audit.services import EventSpec, record_many
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
-from recordroom.kernel.errors import IntegrityFailure, ValidationFailed
+from recordroom.kernel.errors import IntegrityFailure, NotFound, ValidationFailed
 from recordroom.mpi.models import Patient, PatientIdentifier
 
 from .access import readable_documents
@@ -604,7 +604,9 @@ def find_pages(
     rows = rows.select_related(
         "document", "document__doc_type", "document__patient", "document__facility",
         "version",
-    ).order_by("-document__service_start", "-document_id", "page")  # fmt: skip
+    ).prefetch_related("document__patient__names").order_by(
+        "-document__service_start", "-document_id", "page"
+    )  # fmt: skip
     found = list(rows[: limit + 1])
     more = len(found) > limit
     hit = query.matcher()
@@ -720,31 +722,43 @@ OUTLINE = (200, 90, 0, 255)
 
 
 def render_page(
-    *, actor: Actor, document: Document, hits: PageHits, dpi: int = DPI
-) -> bytes:
-    """The page as a PNG with the hits' boxes drawn on it. Reads the version's bytes
-    through read_content, so it is audited as a document view."""
+    *, actor: Actor, document: Document, page: int, hits: PageHits | None = None,
+    version_number: int | None = None, dpi: int = DPI,
+) -> bytes:  # fmt: skip
+    """The page as a PNG with the hits' boxes drawn on it (none without `hits`, a
+    page not indexed yet). Reads the version's bytes through read_content, so it is
+    audited as a document view. The caller has opened the document (get_document).
+
+    Raises:
+        NotFound: the version is not a PDF, or has no such page.
+    """
     import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
 
     from .services import read_content
 
+    if hits is not None:
+        version_number = hits.row.version.number
     content = read_content(actor=actor, document=document, how="view",
-                           version_number=hits.row.version.number)  # fmt: skip
+                           version_number=version_number)  # fmt: skip
+    if content.version.media_type != "application/pdf":
+        raise NotFound(f"document {document.pk} is not a PDF: it has no page images")
     pdf = pdfium.PdfDocument(content.data)
     try:
-        page = pdf[hits.row.page - 1]
-        image = page.render(scale=dpi / 72).to_pil().convert("RGBA")
-        page.close()
+        if not 1 <= page <= len(pdf):
+            raise NotFound(f"document {document.pk} has no page {page}")
+        pdf_page = pdf[page - 1]
+        image = pdf_page.render(scale=dpi / 72).to_pil().convert("RGBA")
+        pdf_page.close()
     finally:
         pdf.close()
-    sx = image.width / hits.row.width if hits.row.width else 1.0
-    sy = image.height / hits.row.height if hits.row.height else 1.0
     layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    for x0, y0, x1, y1 in hits.boxes:
-        box = (x0 * sx - 2, y0 * sy - 2, x1 * sx + 2, y1 * sy + 2)
-        draw.rectangle(box, fill=HIGHLIGHT, outline=OUTLINE, width=2)
+    if hits is not None and hits.row.width and hits.row.height:
+        sx, sy = image.width / hits.row.width, image.height / hits.row.height
+        draw = ImageDraw.Draw(layer)
+        for x0, y0, x1, y1 in hits.boxes:
+            box = (x0 * sx - 2, y0 * sy - 2, x1 * sx + 2, y1 * sy + 2)
+            draw.rectangle(box, fill=HIGHLIGHT, outline=OUTLINE, width=2)
     out = io.BytesIO()
     Image.alpha_composite(image, layer).convert("RGB").save(out, format="PNG")
     return out.getvalue()

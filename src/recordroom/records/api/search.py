@@ -16,7 +16,6 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
 from recordroom.kernel import actions
-from recordroom.kernel.errors import NotFound
 from recordroom.mpi.api import open_patient
 
 from .. import fulltext
@@ -29,6 +28,7 @@ _Q = Query(..., min_length=1, max_length=fulltext.MAX_QUERY,
            description='Words (all required), "quoted phrases", prefix* '
            "(case and accents ignored)")  # fmt: skip
 _LIMIT = Query(20, ge=1, le=fulltext.MAX_LIMIT)
+_PATIENT = Query(None, description="Only this patient's chart")
 _CURSOR = Query(None, max_length=80, description="`next` of the page before")
 
 
@@ -73,7 +73,7 @@ def _out(page: HitPage) -> DocumentSearchOut:
 )  # fmt: skip
 def search_documents(
     request: HttpRequest, q: str = _Q,
-    patient: UUID | None = Query(None, description="Only this patient's chart"),
+    patient: UUID | None = _PATIENT,
     limit: int = _LIMIT, cursor: str | None = _CURSOR,
 ) -> DocumentSearchOut:  # fmt: skip
     """Pages of documents you could open whose text holds every term, newest date of
@@ -114,17 +114,19 @@ def search_chart_documents(
     },
 )  # fmt: skip
 def page_image(
-    request: HttpRequest, document_id: UUID, page: int, q: str = "",
+    request: HttpRequest,
+    document_id: UUID,
+    page: int,
+    q: str = "",
     version: int | None = Query(None, ge=1, description="Default: the current one"),
 ) -> HttpResponse:
-    """A page of a PDF document at 100 dpi with the words `q` hits boxed in yellow;
-    audited as a document view."""
+    """A page of a PDF document at 100 dpi with the words `q` hits boxed in yellow
+    (once its text is indexed); audited as a document view."""
     actor = actor_of(request)
     doc = open_document(actor, document_id, action=actions.DOCUMENT_VIEW.name)
     hits = fulltext.page_hits(doc, page, q, version_number=version)
-    if hits is None:
-        raise NotFound(f"page {page} of document {document_id} has no text indexed")
-    png = fulltext.render_page(actor=actor, document=doc, hits=hits)
+    png = fulltext.render_page(actor=actor, document=doc, page=page, hits=hits,
+                               version_number=version)  # fmt: skip
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "no-store"
     return response
