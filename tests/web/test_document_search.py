@@ -73,13 +73,13 @@ def test_search_across_charts_shows_only_charts_in_scope(db, facility, other_fac
     north, south, *_, user = _world(facility, other_facility)
     client = signed_in(user)
     page = client.get("/").content.decode()
-    assert '<a href="/documents/search">Search documents</a>' in page
-    r = client.get("/documents/search", {"q": "apixaban"})
+    assert '<a href="/search/documents">Search documents</a>' in page
+    r = client.get("/search/documents", {"q": "apixaban"})
     page = r.content.decode()
     assert page.count('<td class="snippet">') == 2
     assert f'href="/patients/{north.pk}"' in page and "MWANGI, Wanjiru" in page
     assert "Elsewhere" not in page and str(south.pk) not in page
-    bad = client.get("/documents/search", {"q": "a*"})
+    bad = client.get("/search/documents", {"q": "a*"})
     assert bad.status_code == 422
     assert "a prefix needs at least two letters" in bad.content.decode()
     # Another facility's chart is refused, and the attempt audited.

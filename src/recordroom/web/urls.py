@@ -51,7 +51,7 @@ urlpatterns = [
         views_document_search.chart_search,
         name="chart_document_search",
     ),
-    path("documents/search", views_document_search.search, name="document_search"),
+    path("search/documents", views_document_search.search, name="document_search"),
     path(
         "documents/<uuid:document_id>/pages/<int:page>",
         views_document_search.document_page,
