@@ -473,3 +473,18 @@ def test_page_image_with_hits_drawn_is_a_document_view(corpus):
     )
     assert re.fullmatch(r"[0-9a-f-]{36}", event.patient_id)
     assert DocumentVersion.objects.get(pk=event.object_id).document_id == doc.pk
+
+
+def test_reindex_text_command_indexes_what_was_never_indexed(db, facility):
+    from django.core.management import call_command
+
+    patient = factories.patient(facility=facility)
+    doc = add(patient, facility, "Bulk loaded", 1, pdf([["Hemoglobin A1c 6.1"], ["x"]]))
+    out = io.StringIO()
+    call_command("reindex_text", stdout=out)
+    assert out.getvalue().splitlines()[-1] == "indexed 1 versions: 2 pages with text"
+    assert found("a1c") == [("Bulk loaded", 1)]
+    out = io.StringIO()
+    call_command("reindex_text", "--all", "--document", str(doc.pk), stdout=out)
+    assert out.getvalue().splitlines()[-1] == "indexed 1 versions: 2 pages with text"
+    assert found("a1c") == [("Bulk loaded", 1)]
