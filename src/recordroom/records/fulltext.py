@@ -620,10 +620,10 @@ def find_pages(
 def snippet(
     text: str, hit: Callable[[list[str]], bool]
 ) -> tuple[str, list[tuple[int, int]]]:
-    """Some words around the first hit on the page, with every hit in them marked."""
+    """Some words around the first hit on the page, with every hit in them marked
+    (only the words up to the end of the window are looked at)."""
     words = text.split()
-    flags = [hit(tokens(w)) for w in words]
-    first = flags.index(True) if True in flags else 0
+    first = next((i for i, w in enumerate(words) if hit(tokens(w))), 0)
     start = max(0, first - SNIPPET_BEFORE)
     end = min(len(words), first + SNIPPET_AFTER + 1)
     out = "… " if start > 0 else ""
@@ -631,7 +631,7 @@ def snippet(
     for i in range(start, end):
         if i > start:
             out += " "
-        if flags[i]:
+        if hit(tokens(words[i])):
             marks.append((len(out), len(out) + len(words[i])))
         out += words[i]
     if end < len(words):
