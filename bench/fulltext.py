@@ -66,11 +66,21 @@ def build(pages: int, rng: random.Random) -> None:
 
     from recordroom.accounts import services as accounts
     from recordroom.kernel.actor import Actor
-    from recordroom.mpi.services import IdentifierIn, NameIn, PatientIn, register_patient
+    from recordroom.mpi.services import (
+        IdentifierIn,
+        NameIn,
+        PatientIn,
+        register_patient,
+    )
     from recordroom.records import fulltext
     from recordroom.records.facilities import create_facility
     from recordroom.records.models import (
-        Document, DocumentType, DocumentVersion, PageText, TextStatus, VersionText,
+        Document,
+        DocumentType,
+        DocumentVersion,
+        PageText,
+        TextStatus,
+        VersionText,
     )  # fmt: skip
 
     system = Actor(channel="bench")
@@ -78,7 +88,10 @@ def build(pages: int, rng: random.Random) -> None:
                             timezone="America/Chicago")  # fmt: skip
     south = create_facility(actor=system, code="SOUTH", name="South General",
                             timezone="America/Chicago")  # fmt: skip
-    for name, codes, every in (("bench-all", [], True), ("bench-north", ["NORTH"], False)):
+    for name, codes, every in (
+        ("bench-all", [], True),
+        ("bench-north", ["NORTH"], False),
+    ):
         accounts.create_user(actor=system, username=name, role="him_specialist",
                              password="correct horse battery 9", facility_codes=codes,
                              all_facilities=every)  # fmt: skip
@@ -130,7 +143,9 @@ def build(pages: int, rng: random.Random) -> None:
             ])  # fmt: skip
         made += len(rows)
         if n % 50 == 0:
-            print(f"  {made:,} pages written ({time.monotonic() - t0:.0f} s)", flush=True)
+            print(
+                f"  {made:,} pages written ({time.monotonic() - t0:.0f} s)", flush=True
+            )
     if connection.vendor == "sqlite":
         t1 = time.monotonic()
         with connection.cursor() as cur:

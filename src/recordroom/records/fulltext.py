@@ -762,3 +762,7 @@ def render_page(
     out = io.BytesIO()
     Image.alpha_composite(image, layer).convert("RGB").save(out, format="PNG")
     return out.getvalue()
+
+
+# The name CAPTURE-CONTRACT.md gives the search (capture's pages link to it).
+search = search_documents
