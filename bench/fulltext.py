@@ -49,6 +49,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--pages", type=int, default=100_000)
     p.add_argument("--queries", type=int, default=50, help="timed runs per kind")
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--build-only", action="store_true", help="build, time nothing")
     return p.parse_args()
 
 
@@ -172,6 +173,8 @@ def main() -> int:
     if not PageText.objects.exists():
         print(f"building {args.pages:,} pages ...")
         build(args.pages, rng)
+    if args.build_only:
+        return 0
     total = PageText.objects.count()
     print(f"search inside documents over {total:,} pages, {connection.vendor}")
     chart = Patient.objects.order_by("pk").first()

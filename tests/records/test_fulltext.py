@@ -243,7 +243,18 @@ QUERIES = {
 }  # fmt: skip
 
 
-def test_same_pages_on_sqlite_and_postgresql(corpus):
+@pytest.fixture(params=["few pages", "many pages"])
+def plan(request, monkeypatch):
+    """Both ways find_pages reads: each page's document checked (few pages match),
+    or the documents walked newest first in batches (many match; batches of 1 and 4
+    here, so that a page of results spans several)."""
+    if request.param == "many pages":
+        monkeypatch.setattr(fulltext, "FEW", 0)
+        monkeypatch.setattr(fulltext, "BATCH", 1)
+    return request.param
+
+
+def test_same_pages_on_sqlite_and_postgresql(corpus, plan):
     """Every query finds, in this order, the pages named here and exactly those the
     reference matcher finds: on whichever database the suite runs (CI runs both)."""
     pages = list(PageText.objects.filter(current=True).select_related("document"))
@@ -289,7 +300,7 @@ def test_snippet_marks_the_hits(corpus):
 # --- who sees what ----------------------------------------------------------------------
 
 
-def test_r_sec_1_a_user_finds_only_pages_at_their_facilities(corpus, facility):
+def test_r_sec_1_a_user_finds_only_pages_at_their_facilities(corpus, facility, plan):
     north, south, _ = corpus
     clerk = factories.user("north-clerk", "him_specialist", facilities=[facility])
     assert found("regurgitation", user=clerk) == [
@@ -304,7 +315,7 @@ def test_r_sec_1_a_user_finds_only_pages_at_their_facilities(corpus, facility):
     ]  # fmt: skip
 
 
-def test_r_p2_1_r_pn_2_labels_hide_pages_as_they_hide_documents(db, facility):
+def test_r_p2_1_r_pn_2_labels_hide_pages_as_they_hide_documents(db, facility, plan):
     chart = labelled_chart(facility)
     index_all(chart.part2, chart.therapy, chart.hiv, chart.plain, chart.vip_plain)
     words = {"methadone": "Opioid treatment program visit",
@@ -372,7 +383,7 @@ def test_r_sec_2_each_search_is_audited_naming_the_patients(corpus, facility):
 # --- pages of results -------------------------------------------------------------------
 
 
-def test_keyset_pages_neither_repeat_nor_skip(db, facility):
+def test_keyset_pages_neither_repeat_nor_skip(db, facility, plan):
     patient = factories.patient(facility=facility)
     same_day = 3  # documents sharing one date of service: ties broken by id
     docs = [
