@@ -610,7 +610,10 @@ def find_pages(
     ).prefetch_related("document__patient__names").order_by(
         "-document__service_start", "-document_id", "page"
     )  # fmt: skip
-    if _few(matching):
+    if patient is not None:
+        # One chart's documents are few: list them, then their pages that match.
+        found = list(matching.filter(document__in=docs.values("pk"))[: limit + 1])
+    elif _few(matching):
         # Few pages hold the words: check each one's document (a rare word among a
         # million pages: milliseconds).
         rows = matching.filter(Exists(docs.filter(pk=OuterRef("document_id"))))
