@@ -610,8 +610,9 @@ def find_pages(
     ).prefetch_related("document__patient__names").order_by(
         "-document__service_start", "-document_id", "page"
     )  # fmt: skip
-    if patient is not None:
-        # One chart's documents are few: list them, then their pages that match.
+    if patient is not None and connection.vendor == "sqlite":
+        # One chart's documents are few: list them, then their pages that match
+        # (PostgreSQL plans this worse than the walk below: bench/fulltext.py).
         found = list(matching.filter(document__in=docs.values("pk"))[: limit + 1])
     elif _few(matching):
         # Few pages hold the words: check each one's document (a rare word among a
