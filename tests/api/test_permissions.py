@@ -26,6 +26,7 @@ from recordroom.audit.models import AuditEvent
 from recordroom.capture import moves
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
+from recordroom.records import fulltext
 from recordroom.records.models import Document, DocumentType, Provider
 from recordroom.release import (
     delivery,
@@ -237,6 +238,14 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ),
     ("GET", D): lambda w, a: a.get(f"/documents/{w.document.pk}"),
     ("GET", D + "/content"): lambda w, a: a.get(f"/documents/{w.document.pk}/content"),
+    ("GET", "/documents/search"): lambda w, a: a.get("/documents/search", q="summary"),
+    ("GET", P + "/documents/search"): lambda w, a: a.get(
+        f"/patients/{w.patient.pk}/documents/search", q="summary"
+    ),
+    ("GET", D + "/pages/{page}/image"): lambda w, a: (
+        fulltext.index_version(w.document.versions.get(number=1)),
+        a.get(f"/documents/{w.document.pk}/pages/1/image", q="summary"),
+    )[1],
     ("POST", D + "/versions"): lambda w, a: a.upload(
         f"/documents/{w.fresh_document().pk}/versions",
         {"file": _pdf(), "kind": "addendum", "reason": "late lab result"},
@@ -541,6 +550,9 @@ def test_the_declared_capabilities():
         ("GET", P + "/access-log.ndjson"): "view_access_log",
         ("GET", D): "view_document",
         ("GET", D + "/content"): "view_document",
+        ("GET", "/documents/search"): "view_document",
+        ("GET", P + "/documents/search"): "view_document",
+        ("GET", D + "/pages/{page}/image"): "view_document",
         ("POST", D + "/versions"): "add_document",
         ("POST", D + "/status"): "change_document_status",
         ("POST", D + "/signatures"): "sign_document",

@@ -182,6 +182,8 @@ def test_the_declared_capabilities(db):
         "chart": "view_chart", "break_glass": "view_chart",
         "access_log": "view_access_log", "upload": "add_document",
         "document": "view_document", "document_content": "view_document",
+        "document_search": "view_document", "chart_document_search": "view_document",
+        "document_page": "view_document",
         "interfaces": "view_interfaces", "interface_message": "view_interfaces",
         "interface_reprocess": "reprocess_messages",
         "identity_dashboard": "manage_identity",

@@ -194,6 +194,12 @@ DOCUMENT_VERSION = declare(
 )
 DOCUMENT_STATUS = declare("document.status", "update", "A document's status changed.")
 DOCUMENT_SIGN = declare("document.sign", "update", "A document version was signed.")
+DOCUMENT_SEARCH = declare(
+    "document.search",
+    "query",
+    "The text inside documents was searched (query kept; one event per patient "
+    "whose pages were returned, naming the documents and pages).",
+)
 DOCUMENT_VIEW = declare("document.view", "read", "A document was shown on screen.")
 DOCUMENT_DOWNLOAD = declare(
     "document.download", "read", "A document file was downloaded."

@@ -504,3 +504,7 @@ __all__ = [
     "ResultStatus",
     "ResultVersion",
 ]
+
+from .text_models import PageText, TextStatus, VersionText  # noqa: E402
+
+__all__ += ["PageText", "TextStatus", "VersionText"]

@@ -29,6 +29,7 @@ from recordroom.mpi.services import in_scope
 
 from .access import document_access, require_document
 from .files import check_file
+from .fulltext import queue_index
 from .models import (
     Document,
     DocumentSource,
@@ -224,6 +225,8 @@ def file_document(
                 "sensitivity": labels,
             },
         )
+        # Its text is indexed for search by the worker, once this commits (fulltext).
+        queue_index(version.pk)
     return doc
 
 
@@ -302,6 +305,7 @@ def add_version(
                 "sha256": stored.sha256,
             },
         )
+        queue_index(version.pk)
     document.refresh_from_db()
     return version
 

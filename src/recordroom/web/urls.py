@@ -6,6 +6,7 @@ from django.urls import path
 from . import (
     views_auth,
     views_chart,
+    views_document_search,
     views_documents,
     views_held_merges,
     views_identity,
@@ -49,6 +50,17 @@ urlpatterns = [
         "patients/<uuid:patient_id>/documents/new",
         views_documents.upload,
         name="upload",
+    ),
+    path(
+        "patients/<uuid:patient_id>/documents/search",
+        views_document_search.chart_search,
+        name="chart_document_search",
+    ),
+    path("search/documents", views_document_search.search, name="document_search"),
+    path(
+        "documents/<uuid:document_id>/pages/<int:page>",
+        views_document_search.document_page,
+        name="document_page",
     ),
     path("documents/<uuid:document_id>", views_documents.document, name="document"),
     path(
