@@ -6,6 +6,7 @@ bilevel or grey output, fax resolution; and write the pages as PDF, multi-page T
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import random
 from collections.abc import Iterable
@@ -52,7 +53,9 @@ def barcode(text: str, kind: str, module_px: int) -> Image.Image:
     )
     out = Image.fromarray(np.asarray(img, dtype=np.uint8), "L")
     if kind == "code128":  # a linear code prints tall
-        out = out.resize((out.width, max(out.height, module_px * 40)), Image.NEAREST)
+        out = out.resize(
+            (out.width, max(out.height, module_px * 40)), Image.Resampling.NEAREST
+        )
     return out
 
 
@@ -126,7 +129,7 @@ def speckle(page: Image.Image, rng: random.Random, density: float) -> Image.Imag
 def bleed_through(front: Image.Image, rng: random.Random) -> Image.Image:
     """The back of a sheet whose front shows through: the front mirrored, faint (no
     pixel darker than light grey, so the page is still blank by ink)."""
-    arr = np.asarray(front.transpose(Image.FLIP_LEFT_RIGHT), dtype=np.uint16)
+    arr = np.asarray(front.transpose(Image.Transpose.FLIP_LEFT_RIGHT), dtype=np.uint16)
     strength = rng.randrange(13, 23)  # out of 256: 5 to 9 percent
     faint = 255 - (((255 - arr) * strength) >> 8)
     return Image.fromarray(faint.astype(np.uint8), "L")
@@ -141,7 +144,7 @@ def skew(page: Image.Image, angle: float, *, smooth: bool) -> Image.Image:
     going to black and white needs no smoothing (and takes a fifth of the time)."""
     if not angle:
         return page
-    resample = Image.BILINEAR if smooth else Image.NEAREST
+    resample = Image.Resampling.BILINEAR if smooth else Image.Resampling.NEAREST
     return page.rotate(angle, resample=resample, fillcolor=255)
 
 
@@ -157,15 +160,17 @@ def finish(page: Image.Image, *, bilevel: bool, vertical: float = 1.0,
     """The scanner's output: squashed to fax line resolution (`vertical` < 1),
     thresholded to black and white, turned by `turn` degrees counter-clockwise."""
     if vertical != 1.0:
-        page = page.resize((page.width, round(page.height * vertical)), Image.BOX)
+        page = page.resize(
+            (page.width, round(page.height * vertical)), Image.Resampling.BOX
+        )
     if bilevel:
         page = page.point(_THRESHOLD).convert("1", dither=Image.Dither.NONE)
     if turn == 90:
-        page = page.transpose(Image.ROTATE_90)
+        page = page.transpose(Image.Transpose.ROTATE_90)
     elif turn == 180:
-        page = page.transpose(Image.ROTATE_180)
+        page = page.transpose(Image.Transpose.ROTATE_180)
     elif turn == 270:
-        page = page.transpose(Image.ROTATE_270)
+        page = page.transpose(Image.Transpose.ROTATE_270)
     return page
 
 
@@ -202,9 +207,12 @@ def _pdf_image(page: Image.Image) -> bytes:
         b"\nendstream"  # fmt: skip
 
 
-def write_pdf(images: Iterable[Image.Image], path: Path, dpi: tuple[int, int]) -> int:
+def write_pdf(
+    images: Iterable[Image.Image], path: Path, dpi: tuple[int, int],
+    *, dpis: Iterable[tuple[int, int]] | None = None,
+) -> int:  # fmt: skip
     """A PDF of one image per page, written page by page (bounded memory, the same
-    bytes for the same pages: no dates)."""
+    bytes for the same pages: no dates); `dpis` gives each page its own resolution."""
     offsets: dict[int, int] = {}
     kids: list[int] = []
     with path.open("wb") as fh:
@@ -215,10 +223,10 @@ def write_pdf(images: Iterable[Image.Image], path: Path, dpi: tuple[int, int]) -
             fh.write(f"{n} 0 obj\n".encode() + body + b"\nendobj\n")
 
         next_id = 4
-        for page in images:
+        for page, page_dpi in zip(images, dpis or itertools.repeat(dpi), strict=False):
             page_id, content_id, image_id = next_id, next_id + 1, next_id + 2
             next_id += 3
-            w, h = page.width * 72 / dpi[0], page.height * 72 / dpi[1]
+            w, h = page.width * 72 / page_dpi[0], page.height * 72 / page_dpi[1]
             draw = f"q {w:.2f} 0 0 {h:.2f} 0 0 cm /Im0 Do Q".encode()
             obj(image_id, _pdf_image(page))
             obj(content_id, f"<< /Length {len(draw)} >>\nstream\n".encode() + draw

@@ -404,7 +404,7 @@ def _with_cover(doc: DocPlan, kind: str) -> DocPlan:
 
 def truth(plan: BatchPlan, features: dict[int, list[str]]) -> dict[str, Any]:
     """The batch's ground truth: per document and per page (1-based numbers)."""
-    docs = []
+    docs: list[dict[str, Any]] = []
     for d in plan.docs:
         docs.append({
             "index": d.index, "patient_id": d.patient_id, "encounter_id": d.encounter_id,

@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from .scan_plan import (
 __all__ = [
     "PROFILES", "TRUTH_SUFFIX", "TYPES", "GeneratedSet", "Person", "Population", "Site",
     "Visit", "demo_batches", "generate", "plan_batches", "population_from_db",
+    "population_from_plans",
     "read_truth",
 ]  # fmt: skip
 
@@ -87,19 +90,52 @@ def population_from_db(*, limit: int | None = 400) -> Population:
         people.append(Person(str(p.pk), name.family, name.given or "", p.birth_date,
                              p.sex, mrn.value, facilities[mrn.system].code))  # fmt: skip
     ids = [p.id for p in people]
-    visits = [
-        Visit(str(e.pk), str(e.patient_id), e.facility.code, e.account_number,
-              e.encounter_class, e.admit_at, e.discharge_at,
-              f"{e.attending.given} {e.attending.family}, {e.attending.credentials}"
-              if e.attending else "")
-        for e in Encounter.objects.filter(patient_id__in=ids, admit_at__isnull=False)
-        .select_related("facility", "attending").order_by("id")
-    ]  # fmt: skip
+    visits = []
+    encounters = Encounter.objects.filter(patient_id__in=ids, admit_at__isnull=False)
+    for e in encounters.select_related("facility", "attending").order_by("id"):
+        if e.admit_at is None:
+            continue
+        doctor = e.attending
+        visits.append(Visit(
+            str(e.pk), str(e.patient_id), e.facility.code, e.account_number,
+            e.encounter_class, e.admit_at, e.discharge_at,
+            f"{doctor.given} {doctor.family}, {doctor.credentials}" if doctor else "",
+        ))  # fmt: skip
     authors = [
         f"{p.given} {p.family}, {p.credentials}".rstrip(", ")
         for p in Provider.objects.order_by("npi")[:200]
     ]
     return Population(people, visits, sites, authors)
+
+
+def population_from_plans(*, people: int = 300, seed: int = 42,
+                          as_of: date | None = None) -> Population:  # fmt: skip
+    """The demo generator's people and visits without a database (ids derived from
+    the seed: stable, but not rows of any database), for benchmarks that need only
+    the pages."""
+    from .clinical import plan_clinical
+    from .people import plan_people
+    from .places import FACILITIES
+
+    as_of = as_of or date(2026, 12, 1)
+    found: list[Person] = []
+    visits: list[Visit] = []
+    for plan in plan_people(seed, 0, people + people % 2, as_of):
+        plan_clinical(seed, plan, as_of)
+        pid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"rr-demo:{seed}:{plan.person}:"
+                             f"{plan.ordinal}"))  # fmt: skip
+        name = plan.legal
+        code = next(iter(plan.mrns))
+        found.append(Person(pid, name.family, name.given, plan.birth_date, plan.sex,
+                            plan.mrns[code], code))  # fmt: skip
+        for enc in plan.encounters:
+            visits.append(Visit(
+                str(uuid.uuid5(uuid.NAMESPACE_URL, f"{pid}:{enc.ordinal}")), pid,
+                enc.facility, enc.account, enc.cls, enc.admit, enc.discharge,
+                enc.attending.display,
+            ))  # fmt: skip
+    sites = {f.code: Site(f.code, f.name, f.address, f.phone) for f in FACILITIES}
+    return Population(found, visits, sites, sorted({v.attending for v in visits}))
 
 
 def plan_batches(population: Population, *, seed: int, pages: int) -> list[BatchPlan]:
