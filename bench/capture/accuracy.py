@@ -45,11 +45,13 @@ def main() -> int:
     args = p.parse_args()
     out = args.out or args.data_dir / "scans"
     _scans.ensure_demo(args.data_dir, patients=args.patients, seed=args.seed)
-    from recordroom.demo.scans import population_from_db
+    from recordroom.demo.scans import original_records, population_from_db
 
     manifest = _scans.generated(
         out, pages=args.pages, seed=args.seed, processes=args.processes,
-        population=lambda: population_from_db(limit=None),
+        population=lambda: population_from_db(
+            limit=None, only=original_records(args.data_dir)
+        ),
     )  # fmt: skip
     truths = _scans.truths(out)
     print(f"ground truth: {manifest['pages']:,} pages generated in "

@@ -38,11 +38,13 @@ def main() -> int:
     if args.fresh and out.exists():
         shutil.rmtree(out)
     _scans.ensure_demo(args.data_dir, patients=args.patients, seed=args.seed)
-    from recordroom.demo.scans import population_from_db
+    from recordroom.demo.scans import original_records, population_from_db
 
     manifest = _scans.generated(
         out, pages=args.pages, seed=args.seed, processes=args.processes,
-        population=lambda: population_from_db(limit=None),
+        population=lambda: population_from_db(
+            limit=None, only=original_records(args.data_dir)
+        ),
     )  # fmt: skip
     print(f"\ncapture test data: {manifest['pages']:,} pages generated, "
           f"{manifest['documents']:,} documents in {len(manifest['batches'])} batches, "

@@ -258,6 +258,9 @@ def test_batches_from_the_loaded_demo_population_name_its_patients_and_visits(tm
     assert len(population.people) >= 6 and population.visits
     plans = scans.plan_batches(population, seed=3, pages=30)
     ids = {str(pk) for pk in Patient.objects.values_list("id", flat=True)}
+    only = scans.original_records(tmp_path)  # the ground truth's first registrations
+    assert only and only <= ids
+    assert {p.id for p in scans.population_from_db(only=only).people} <= only
     for plan in plans:
         for doc in plan.docs:
             assert doc.patient_id in ids

@@ -7,10 +7,22 @@ The population comes from the database (`population_from_db`, what `recordroom d
 loads) or from plain records (`Population` of `Person`, `Visit`, `Site`), so a
 benchmark can use any. Everything is a pure function of the population and the seed;
 batches render in worker processes (scan_plan plans, scan_pages renders).
+
+A truth file holds the batch (`file`, `format`, `profile`, `dpi`, `bilevel`,
+`received`, `patients`), its `documents` (index, patient_id, encounter_id or null,
+doc_type code, service_date, layout: ours/outside/lab, identifiers: mrn+name+dob or
+name+dob, cover: qrcode/datamatrix or null with its `cover_text`, printed_pages: the
+cover's page count, `pages`: every page of the document in the file, `kept_pages`:
+those that belong in the chart) and its `pages` (page: 1-based; patient_id, doc_type,
+encounter_id, service_date: null on a cover, separator or blank page; document: the
+index of the document it belongs to, a cover's the one it starts, a separator's null;
+blank, cover, separator, back; rotation: degrees turned counter-clockwise; skew;
+features: the realism drawn on it).
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import multiprocessing
 import time
@@ -39,7 +51,7 @@ from .scan_plan import (
 __all__ = [
     "PROFILES", "TRUTH_SUFFIX", "TYPES", "GeneratedSet", "Person", "Population", "Site",
     "Visit", "demo_batches", "generate", "plan_batches", "population_from_db",
-    "population_from_plans",
+    "original_records", "population_from_plans",
     "read_truth",
 ]  # fmt: skip
 
@@ -61,9 +73,12 @@ class GeneratedSet:
         return self.pages / self.seconds if self.seconds else 0.0
 
 
-def population_from_db(*, limit: int | None = 400) -> Population:
-    """Patients (with an MRN and a birth date, not merged away), their visits, the
-    facilities and providers, as the database holds them (the demo's load or any)."""
+def population_from_db(
+    *, limit: int | None = 400, only: set[str] | None = None
+) -> Population:
+    """Patients (with an MRN and a birth date, not merged away; among `only` when
+    given), their visits, the facilities and providers, as the database holds them
+    (the demo's load or any)."""
     from recordroom.mpi.models import Facility, Patient
     from recordroom.records.models import Encounter, Provider
 
@@ -79,6 +94,8 @@ def population_from_db(*, limit: int | None = 400) -> Population:
         .prefetch_related("names", "identifiers")
         .order_by("id")
     )
+    if only is not None:
+        query = query.filter(pk__in=sorted(only))
     people = []
     for p in query[:limit] if limit else query:
         name = next((n for n in p.names.all() if n.use == "legal" and not n.period_end),
@@ -106,6 +123,21 @@ def population_from_db(*, limit: int | None = 400) -> Population:
         for p in Provider.objects.order_by("npi")[:200]
     ]
     return Population(people, visits, sites, authors)
+
+
+def original_records(data_dir: Path) -> set[str] | None:
+    """The patient ids of the demo's first registrations (its ground truth's
+    `original` and `twin` records: not the planted duplicates, whose papers would name
+    the same person as another record), or None when no demo was loaded there."""
+    path = Path(data_dir) / "demo" / "ground-truth.csv"
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8") as fh:
+        return {
+            row["patient_id"]
+            for row in csv.DictReader(fh)
+            if row["relation"] in ("original", "twin")
+        }
 
 
 def population_from_plans(*, people: int = 300, seed: int = 42,

@@ -101,14 +101,21 @@ def feed_demo_capture_queue(data_dir: Path, *, seed: int, actor: Actor) -> list[
     Idempotent: files already written are reused, and batches already received from
     the demo scanner are not received again.
     """
-    from .scans import TRUTH_SUFFIX, demo_batches
+    from .scans import (
+        TRUTH_SUFFIX,
+        demo_batches,
+        original_records,
+        population_from_db,
+    )
 
     folder = demo_scan_folder(data_dir)
     paths = sorted(
         p for p in folder.glob("batch-*") if not p.name.endswith(TRUTH_SUFFIX)
     )
     if not paths:
-        paths = demo_batches(folder, seed=seed)
+        only = original_records(data_dir)  # not the planted duplicate records
+        people = population_from_db(limit=200, only=only)
+        paths = demo_batches(folder, seed=seed, population=people)
     try:  # cap-pipe's intake: imported by name until it is merged
         intake = importlib.import_module("recordroom.capture.intake")
     except ImportError:
