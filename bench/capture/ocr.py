@@ -170,6 +170,9 @@ def _ocr_child(args: tuple[str, str, str, bool]) -> float:
 _MODES: dict[str, dict[str, Any]] = {
     # text layer only: the same work as the baseline plus OCRmyPDF's own
     "plain": {"output_type": "pdf", "optimize": 0},
+    # tesseract writes the text-only PDF itself (the baseline's output), OCRmyPDF
+    # grafts it: no hOCR rendering in Python
+    "sandwich": {"output_type": "pdf", "optimize": 0, "pdf_renderer": "sandwich"},
     # what the normalise step asks: orientation, deskew, PDF/A
     "rotate-deskew-pdfa": {"output_type": "pdfa", "rotate_pages": True, "deskew": True,
                            "optimize": 0},
@@ -267,7 +270,7 @@ def main() -> int:
     p.add_argument("--pages", type=int, default=60, help="pages for the throughput run")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--processes", type=int, default=2)
-    p.add_argument("--modes", default="plain,rotate-deskew-pdfa",
+    p.add_argument("--modes", default="plain,sandwich,rotate-deskew-pdfa",
                    help=f"OCRmyPDF option sets to measure: {', '.join(_MODES)}")  # fmt: skip
     p.add_argument("--memory-pages", type=int, default=2000,
                    help="pages of the fax for the memory check (0: skip it)")  # fmt: skip
@@ -296,7 +299,7 @@ def main() -> int:
                      f"OCRmyPDF {mode} (jobs=1 per process)")  # fmt: skip
             ratio = rate / base_rate
             verdict = "ok" if ratio >= 0.9 else "MISSED"
-            missed |= ratio < 0.9 and mode in ("plain", "pipeline")
+            missed |= ratio < 0.9 and mode in ("plain", "sandwich", "pipeline")
             print(f"  {label}: {took:.1f} s, {rate:.2f} pages/s, {100 * ratio:.0f}% of "
                   f"tesseract alone   target >= 90%  {verdict}")  # fmt: skip
     if args.memory_pages:
