@@ -8,7 +8,6 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from recordroom.capture import cover as cover_code
 
@@ -397,48 +396,3 @@ def _with_cover(doc: DocPlan, kind: str) -> DocPlan:
     fields = {f: getattr(doc, f) for f in DocPlan.__dataclass_fields__}
     fields.update(cover=kind, cover_text=text, cover_lines=lines)
     return DocPlan(**fields)
-
-
-# --- ground truth ------------------------------------------------------------------------
-
-
-def truth(plan: BatchPlan, features: dict[int, list[str]]) -> dict[str, Any]:
-    """The batch's ground truth: per document and per page (1-based numbers)."""
-    docs: list[dict[str, Any]] = []
-    for d in plan.docs:
-        docs.append({
-            "index": d.index, "patient_id": d.patient_id, "encounter_id": d.encounter_id,
-            "doc_type": d.code, "service_date": d.service_date.isoformat(),
-            "layout": d.printed.layout, "identifiers": d.identifiers,
-            "cover": d.cover or None, "cover_text": d.cover_text or None,
-            "printed_pages": d.printed.pages, "pages": [], "kept_pages": [],
-        })  # fmt: skip
-    pages = []
-    for n, p in enumerate(plan.pages, 1):
-        blank = p.kind == "back" and p.back in ("blank", "bleed")
-        content = p.kind == "content" or (p.kind == "back" and not blank)
-        doc = plan.docs[p.doc] if p.doc is not None else None
-        if p.doc is not None:
-            docs[p.doc]["pages"].append(n)
-            if content:
-                docs[p.doc]["kept_pages"].append(n)
-        pages.append({
-            "page": n, "patient_id": doc.patient_id if doc and content else None,
-            "document": p.doc, "doc_type": doc.code if doc and content else None,
-            "encounter_id": doc.encounter_id if doc and content else None,
-            "service_date": doc.service_date.isoformat() if doc and content else None,
-            "blank": blank, "cover": p.kind == "cover", "separator": p.kind == "separator",
-            "back": p.kind == "back", "rotation": p.turn, "skew": p.skew,
-            "features": features.get(n, []),
-        })  # fmt: skip
-    profile = plan.profile
-    return {
-        "batch": plan.name, "file": plan.filename, "format": profile.kind,
-        "profile": profile.name, "dpi": list(profile.dpi), "bilevel": profile.bilevel,
-        "received": plan.received.isoformat(), "fax_from": plan.fax_from or None,
-        "page_count": len(plan.pages),
-        "patients": sorted({d.patient_id for d in plan.docs}),
-        "documents": docs, "pages": pages,
-        "rotation_note": "degrees the page image is turned counter-clockwise; turn it as "
-        "many degrees clockwise to read it",
-    }  # fmt: skip
