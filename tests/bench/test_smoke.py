@@ -74,6 +74,12 @@ SMOKES = (
           "--splink-searches 2", "precision", seed=True),
     Smoke("mpi/pseudopeople.py", "--people 120 --data-dir {tmp}/pseudo --report-only",
           "precision", seed=True),
+    Smoke("capture/generate.py", "--data-dir {tmp}/capgen --pages 12 --patients 10",
+          "pages generated", seed=True),
+    Smoke("capture/accuracy.py", "--data-dir {tmp}/capacc --pages 12 --patients 10 "
+          "--report-only", "ground truth:", seed=True),
+    Smoke("capture/ocr.py", "--work {tmp}/capocr --pages 2 --memory-pages 2 "
+          "--modes plain --report-only", "tesseract alone"),
     Smoke("make_demo.sh", f"--venv {VENV} --patients 15",
           "clean checkout to serving"),
     Smoke("audit.py", "--data-dir {tmp}/audit-pg --events 1000 --batch 500 "
