@@ -161,6 +161,7 @@ def demo(
         out.print(f"ground truth: {data / 'demo' / 'ground-truth.csv'}")
     _demo_traffic(data)
     _demo_scan()
+    _demo_background(data, seed)
     out.print(
         "\n[bold]Demo sign-ins[/] (synthetic data only; second factor waived for demo):"
     )
@@ -190,6 +191,18 @@ def _demo_scan() -> None:
         f"duplicate scan: {run.records:,} records, {run.stored_pairs:,} pairs on the "
         f"worklist in {time.perf_counter() - started:.1f} s"
     )
+
+
+def _demo_background(data: Path, seed: int) -> None:
+    """Work the demo's worker does once it starts: read the demo's scanned batches so
+    that the indexing queue fills (once per folder), then index the loaded documents'
+    text for search inside documents (the bulk load writes versions directly)."""
+    from recordroom.demo.setup import feed_demo_capture_queue
+    from recordroom.records.tasks import index_missing_text
+
+    fed = feed_demo_capture_queue(data, seed=seed, actor=cli_actor())
+    out.print(f"capture: {len(fed)} scanned batches handed to the worker for reading")
+    index_missing_text.enqueue()  # after the batches: the queue fills first
 
 
 def _demo_worker() -> subprocess.Popen[bytes]:
