@@ -35,6 +35,10 @@ PERMISSIONS: dict[str, str] = {
     "account_disclosures": (
         "Record disclosures and produce a patient's accounting of disclosures"
     ),
+    "capture_documents": (
+        "Bring in scanned paper, faxes and outside records for capture (upload, "
+        "import, watched folders) and follow their batches"
+    ),
 }
 
 
@@ -116,6 +120,7 @@ ROLES: dict[str, Role] = {
             "view_interfaces",
             "reprocess_messages",
             "manage_identity",
+            "capture_documents",
         ),
         _role(
             "roi_specialist",
@@ -146,6 +151,7 @@ ROLES: dict[str, Role] = {
             "release_records",
             "review_releases",
             "account_disclosures",
+            "capture_documents",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
         _role(
