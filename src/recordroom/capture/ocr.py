@@ -31,6 +31,9 @@ LOW_DPI = 200  # below it a page is flagged "low-dpi" (issue 13: quality checks)
 SKEWED = 2.0  # degrees of skew left after deskew that flag a page "skewed"
 BORN_DIGITAL_DPI = 300  # coordinates of a page without a scanned image
 RENDER_DPI = 200  # the image barcodes, ink and skew are read from
+# Tesseract's orientation confidence that turns a page (OCRmyPDF's default, 14, left
+# typed forms scanned sideways at 7 unturned; a wrong turn is caught by the indexer)
+ROTATE_CONFIDENCE = 5.0
 _SPACES = {0x20, 0x09, 0xA0, 0x3000}
 _BREAKS = {0x0A, 0x0D, 0x02}
 
@@ -103,7 +106,8 @@ def searchable(pdf: bytes, *, jobs: int = 1) -> Searchable:
         io.BytesIO(pdf), out, language=settings.CAPTURE_OCR_LANGUAGE.split("+"),
         output_type="auto" if settings.CAPTURE_PDFA else "pdf",
         pdfa_backend="internal", jobs=max(jobs, 1), skip_text=True, deskew=True,
-        rotate_pages=True, clean=clean_available(), progress_bar=False, optimize=0,
+        rotate_pages=True, rotate_pages_threshold=ROTATE_CONFIDENCE,
+        clean=clean_available(), progress_bar=False, optimize=0,
         max_image_mpixels=settings.MAX_IMAGE_PIXELS / 1_000_000,
         invalidate_digital_signatures=True,  # the signed original is kept as it was
     )  # fmt: skip
@@ -142,7 +146,7 @@ def page_dpi(page: pdfium.PdfPage) -> int:
     best, dpi = 0.0, 0.0
     for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
         try:
-            left, bottom, right, top = obj.get_pos()
+            left, bottom, right, top = obj.get_bounds()
             meta = obj.get_metadata()
         except Exception:  # an image pdfium cannot describe adds nothing
             continue

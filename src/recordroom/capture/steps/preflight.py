@@ -107,9 +107,9 @@ def _image_pages(data: bytes, filename: str, media_type: str) -> int:
     limit = settings.CAPTURE_MAX_IMAGE_BYTES
     if len(data) / max(frames, 1) > limit:
         raise Refused(
-            f"{filename!r} is {len(data) / 1048576:,.0f} MB for {frames:,} "
+            f"{filename!r} is {len(data) / 1048576:,.1f} MB for {frames:,} "
             f"page{'s' if frames != 1 else ''}; an image is accepted up to "
-            f"{limit / 1048576:,.0f} MB a page: scan it again at 300 dpi, in grey or "
+            f"{limit / 1048576:,.1f} MB a page: scan it again at 300 dpi, in grey or "
             "black and white"
         )
     return frames
