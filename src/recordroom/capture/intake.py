@@ -8,6 +8,7 @@ import hashlib
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from recordroom.audit.models import Outcome
@@ -15,7 +16,7 @@ from recordroom.audit.services import record
 from recordroom.kernel import actions
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
-from recordroom.kernel.errors import PermissionDenied, ValidationFailed
+from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.records.models import Facility
 
 from .models import BatchStatus, CaptureBatch, CaptureSource, SourceKind
@@ -124,3 +125,39 @@ def receive_file(
 
             transaction.on_commit(lambda: enqueue_batch(batch.pk))
     return batch
+
+
+def _in_scope(user: Any) -> Any:
+    batches = CaptureBatch.objects.select_related("source", "facility")
+    ids = user.facility_ids() if user is not None else None
+    if ids is not None:
+        batches = batches.filter(Q(facility_id__in=ids) | Q(facility__isnull=True))
+    return batches
+
+
+def batch_for(*, user: Any, batch_id: Any) -> CaptureBatch:
+    """A batch the user may follow (its facility in the user's scope).
+
+    Raises:
+        NotFound: no such batch, or one at a facility outside the scope.
+    """
+    batch = _in_scope(user).filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(f"no capture batch {batch_id} in your facilities")
+    return batch
+
+
+def recent_batches(
+    *, user: Any, received_by: str = "", limit: int = 50
+) -> list[CaptureBatch]:
+    """The newest batches in the user's scope (those `received_by` someone, if given)."""
+    batches = _in_scope(user)
+    if received_by:
+        batches = batches.filter(received_by=received_by)
+    return list(batches.order_by("-received_at")[:limit])
+
+
+def document_counts(batch: CaptureBatch) -> dict[str, int]:
+    """The batch's documents by status: {"queued": 2, "filed": 1}."""
+    rows = batch.documents.values_list("status").annotate(n=Count("id"))
+    return {str(status): int(n) for status, n in rows}
