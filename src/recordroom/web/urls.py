@@ -19,6 +19,7 @@ from . import (
     views_release_packet,
     views_search,
 )
+from .capture import upload as capture_upload
 from .worklist import views as worklist_views
 
 app_name = "web"
@@ -96,6 +97,12 @@ urlpatterns = [
         "interfaces/<uuid:message_id>/reprocess",
         views_interfaces.interface_reprocess,
         name="interface_reprocess",
+    ),
+    path("capture/upload", capture_upload.upload, name="capture_upload"),
+    path(
+        "capture/upload/batches",
+        capture_upload.upload_batches,
+        name="capture_upload_batches",
     ),
     path("release/", views_release.worklist, name="release_worklist"),
     path("release/new", views_release.intake, name="release_intake"),
