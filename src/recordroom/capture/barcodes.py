@@ -16,11 +16,7 @@ from PIL import Image
 from .types import Barcode
 
 PATCH_T_TEXT = "PATCHT"
-_FORMATS = [
-    zxingcpp.BarcodeFormat.Code128,
-    zxingcpp.BarcodeFormat.QRCode,
-    zxingcpp.BarcodeFormat.DataMatrix,
-]
+_FORMATS = zxingcpp.barcode_formats_from_str("Code128,QRCode,DataMatrix")
 _KINDS = {"Code128": "code128", "QRCode": "qrcode", "DataMatrix": "datamatrix"}
 # the outer share of each side left out of the ink count (scanner edges, punch holes)
 MARGIN = 0.04

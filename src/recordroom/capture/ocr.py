@@ -50,7 +50,7 @@ def image_to_pdf(data: bytes) -> bytes:
     page. Frames are encoded one at a time."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
         dpi = img.info.get("dpi")
         if not dpi or not dpi[0] or not dpi[1] or min(dpi) < 10:
             guess = max(round(img.size[0] / 8.5), 72)

@@ -98,11 +98,12 @@ def file_documents(batch: CaptureBatch, *, actor: Actor) -> Filed:
     """File the documents decided to file themselves; queue the others."""
     filed = queued = 0
     for doc in batch.documents.filter(status=CaptureDocumentStatus.PENDING):
-        ready = doc.evidence.get("decision") == AUTO and doc.patient and doc.doc_type
-        if ready:
+        auto = doc.evidence.get("decision") == AUTO
+        patient, doc_type = doc.patient, doc.doc_type
+        if auto and patient is not None and doc_type is not None:
             try:
-                file_capture_document(actor=actor, capdoc=doc, patient=doc.patient,
-                                      doc_type=doc.doc_type, encounter=doc.encounter,
+                file_capture_document(actor=actor, capdoc=doc, patient=patient,
+                                      doc_type=doc_type, encounter=doc.encounter,
                                       service_date=doc.service_date, auto=True)  # fmt: skip
                 filed += 1
                 continue
@@ -111,7 +112,7 @@ def file_documents(batch: CaptureBatch, *, actor: Actor) -> Filed:
                     *doc.queue_reasons,
                     f"could not file: {exc.message}",
                 ]
-        elif doc.evidence.get("decision") == AUTO:
+        elif auto:
             doc.queue_reasons = [*doc.queue_reasons, "no patient or type to file it to"]
         doc.status = CaptureDocumentStatus.QUEUED
         doc.save(update_fields=["status", "queue_reasons"])
