@@ -329,6 +329,24 @@ ENV_SETTINGS += (
         "the file allows it (else plain PDF); 0 always as plain PDF, a little faster.",
     ),
     EnvSetting(
+        "RECORDROOM_CAPTURE_DESKEW",
+        "1",
+        "Capture: 1 straightens skewed scans before OCR; 0 skips it (about half as much "
+        "time again as the OCR itself on this machine's pages).",
+    ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_ROTATE",
+        "1",
+        "Capture: 1 turns pages scanned sideways or upside down upright (Tesseract's "
+        "orientation detection, a second pass per page); 0 skips it.",
+    ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_CLEAN",
+        "1",
+        "Capture: 1 cleans scans with unpaper before OCR (speckle, borders) when unpaper "
+        "is installed; 0 skips it (the most costly of the three preparations).",
+    ),
+    EnvSetting(
         "RECORDROOM_CAPTURE_MAX_IMAGE_MB",
         "40",
         "Capture: largest image file (TIFF, PNG, JPEG) accepted per page, in megabytes; "
@@ -648,6 +666,9 @@ CAPTURE_BLANK_INK = float(env("RECORDROOM_CAPTURE_BLANK_INK"))
 CAPTURE_OCR_JOBS = max(int(env("RECORDROOM_CAPTURE_OCR_JOBS")), 1)
 CAPTURE_OCR_LANGUAGE = env("RECORDROOM_CAPTURE_OCR_LANGUAGE")
 CAPTURE_PDFA = env("RECORDROOM_CAPTURE_PDFA") == "1"
+CAPTURE_DESKEW = env("RECORDROOM_CAPTURE_DESKEW") == "1"
+CAPTURE_ROTATE = env("RECORDROOM_CAPTURE_ROTATE") == "1"
+CAPTURE_CLEAN = env("RECORDROOM_CAPTURE_CLEAN") == "1"
 CAPTURE_MAX_IMAGE_BYTES = int(float(env("RECORDROOM_CAPTURE_MAX_IMAGE_MB")) * 1048576)
 # Uploads stream through our handler: refused past the limit while the body arrives,
 # spooled in memory, then to a 0600 file in DATA_DIR/tmp (never the system /tmp).

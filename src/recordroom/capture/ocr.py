@@ -39,9 +39,9 @@ _BREAKS = {0x0A, 0x0D, 0x02}
 
 
 def clean_available() -> bool:
-    """OCRmyPDF's clean step needs unpaper, which a server may lack (then pages are
-    OCRed without it)."""
-    return shutil.which("unpaper") is not None
+    """Clean with unpaper before OCR (RECORDROOM_CAPTURE_CLEAN), if it is installed:
+    a server may lack it, and then pages are OCRed without cleaning."""
+    return settings.CAPTURE_CLEAN and shutil.which("unpaper") is not None
 
 
 def image_to_pdf(data: bytes) -> bytes:
@@ -87,7 +87,8 @@ def has_text(pdf: bytes) -> list[bool]:
 def make_searchable(pdf: bytes, *, jobs: int = 1) -> bytes:
     """`pdf` as PDF/A (RECORDROOM_CAPTURE_PDFA; a plain PDF when the input holds
     what PDF/A cannot, never a failure) with a text layer: pages deskewed and turned
-    upright by orientation detection, cleaned when unpaper is installed. A PDF whose
+    upright by orientation detection (RECORDROOM_CAPTURE_DESKEW, _ROTATE), cleaned when
+    unpaper is installed. A PDF whose
     every page has text is returned as it is (not re-OCRed); in a mixed one only the
     pages without text are read."""
     return searchable(pdf, jobs=jobs).pdf
@@ -105,8 +106,9 @@ def searchable(pdf: bytes, *, jobs: int = 1) -> Searchable:
     ocrmypdf.ocr(
         io.BytesIO(pdf), out, language=settings.CAPTURE_OCR_LANGUAGE.split("+"),
         output_type="auto" if settings.CAPTURE_PDFA else "pdf",
-        pdfa_backend="internal", jobs=max(jobs, 1), skip_text=True, deskew=True,
-        rotate_pages=True, rotate_pages_threshold=ROTATE_CONFIDENCE,
+        pdfa_backend="internal", jobs=max(jobs, 1), skip_text=True,
+        deskew=settings.CAPTURE_DESKEW, rotate_pages=settings.CAPTURE_ROTATE,
+        rotate_pages_threshold=ROTATE_CONFIDENCE,
         clean=clean_available(), progress_bar=False, optimize=0,
         max_image_mpixels=settings.MAX_IMAGE_PIXELS / 1_000_000,
         invalidate_digital_signatures=True,  # the signed original is kept as it was
