@@ -50,3 +50,42 @@ def test_a_batch_with_a_cover_sheet_ends_queued_with_the_covers_patient_proposed
     assert AuditEvent.objects.filter(
         action="capture.process", object_id=str(batch.pk)
     ).exists()
+
+
+def test_a_scanned_fax_with_a_cover_sheet_is_ocred_cut_and_proposed(
+    actor, source, patient
+):
+    sheet = scans.cover_page(cover.Cover(patient_id=patient.pk, pages=1))
+    pages = scans.raster(scans.text_pdf(("COVER",), scans.LINES, barcodes={0: sheet}),
+                         dpi=200)  # fmt: skip
+    data = scans.tiff(pages, dpi=(200, 200))
+    batch = receive_file(actor=actor, data=data, filename="fax.tif", source=source)
+    batch = run_batch(batch.pk)
+    assert batch.status == "indexing", batch.problem
+    assert batch.searchable_sha256 and batch.searchable_sha256 != batch.sha256
+    assert default_store().get(batch.sha256) == data  # the original, untouched
+    normalise = batch.log[0]
+    assert normalise["step"] == "normalise" and normalise["result"]["ocr_pages"] == 2
+    text_page = CapturePage.objects.get(batch=batch, number=2)
+    assert text_page.dpi == 200 and text_page.flags == []
+    assert "004512" in [w[0] for w in text_page.words]
+    assert "DISCHARGE SUMMARY" in text_page.text
+    (doc,) = CaptureDocument.objects.filter(batch=batch)
+    assert doc.pages == [{"page": 2, "rotate": 0}] and doc.expected_pages == 1
+    assert doc.patient_id == patient.pk and doc.status == "queued" and doc.flags == []
+
+
+def test_a_file_that_fails_in_a_step_is_refused_with_the_step_named_and_kept(
+    actor, source
+):
+    whole = scans.png(scans.raster(scans.text_pdf(scans.LINES), dpi=100)[0], dpi=100)
+    cut = whole[: len(whole) // 2]  # a truncated upload: the header reads, the rest not
+    batch = receive_file(actor=actor, data=cut, filename="half.png", source=source)
+    assert batch.status == "received"
+    batch = run_batch(batch.pk)
+    assert batch.status == "refused" and batch.step == "preflight"
+    assert batch.problem.startswith("'half.png' cannot be read for OCR (OSError:")
+    assert default_store().get(batch.sha256) == cut
+    event = AuditEvent.objects.get(action="capture.process", object_id=str(batch.pk))
+    assert event.outcome == "failure"
+    assert run_batch(batch.pk).status == "refused"  # not taken again
