@@ -26,6 +26,7 @@ from recordroom.capture import ocr  # noqa: E402
 
 def fax(pages: int) -> bytes:
     """`pages` fax pages (1728 × 2200 at 204 × 196 dpi, black and white, G4)."""
+
     def page(n: int) -> Image.Image:
         img = Image.new("1", (1728, 2200), 1)
         draw = ImageDraw.Draw(img)
@@ -67,9 +68,11 @@ def main() -> None:
     print(f"make fax {made - started:.1f} s, to PDF{'' if args.no_ocr else ' + OCR'} "
           f"{ocred - made:.1f} s, read pages {done - ocred:.1f} s")  # fmt: skip
     print(f"peak memory: this process {me:.0f} MB, largest child {kids:.0f} MB")
-    print("rerun: PYTHONPATH=src RECORDROOM_DATA_DIR=/tmp/rr-bench python "
-          f"bench/capture_fax_memory.py --pages {args.pages}"
-          f"{' --no-ocr' if args.no_ocr else ''}")
+    print(
+        "rerun: PYTHONPATH=src RECORDROOM_DATA_DIR=/tmp/rr-bench python "
+        f"bench/capture_fax_memory.py --pages {args.pages}"
+        f"{' --no-ocr' if args.no_ocr else ''}"
+    )
 
 
 if __name__ == "__main__":
