@@ -45,7 +45,7 @@ def clean_available() -> bool:
 
 
 def image_to_pdf(data: bytes) -> bytes:
-    """A TIFF (every page, CCITT G4 kept as G4), PNG or JPEG as a PDF whose pages
+    """A TIFF (every page; black and white stays CCITT G4), PNG or JPEG as a PDF whose pages
     keep the image's resolution; an image without one is taken as a letter-wide
     page. Frames are encoded one at a time."""
     with warnings.catch_warnings():
