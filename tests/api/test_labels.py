@@ -68,9 +68,7 @@ def test_r_sec_1_a_vip_charts_demographics_need_the_same_grant_as_its_lists(char
                                      patient_id=str(chart.vip.pk)).exists()  # fmt: skip
     ok = api_for(chart.privacy).get(f"/patients/{chart.vip.pk}")
     assert ok.status_code == 200 and ok.json()["id"] == str(chart.vip.pk)
-    event = AuditEvent.objects.filter(action="chart.open", outcome="success").latest(
-        "pk"
-    )
+    event = AuditEvent.objects.filter(action="chart.open", outcome="success").latest("pk")
     assert json.loads(event.detail)["label_access"] == "grant"
     plain = api_for(chart.doctor).get(f"/patients/{chart.patient.pk}")
     assert plain.status_code == 200

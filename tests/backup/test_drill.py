@@ -143,10 +143,7 @@ def test_restore_drill_gives_back_the_same_patients_document_and_audit_chain(
     # The keys are not beside the data; what was written is the owner's only.
     assert not list(backup.rglob("*.key"))
     assert sorted(p.name for p in keys.iterdir()) == [
-        "audit-signing.key",
-        "audit.key",
-        "blob.key",
-        "secret.key",
+        "audit-signing.key", "audit.key", "blob.key", "secret.key"
     ]
     assert _modes(backup) | _modes(keys) == {("dir", "0o700"), ("file", "0o600")}
     assert not (tmp_path / "backup.partial").exists()
@@ -195,10 +192,7 @@ def test_restore_without_the_keys_is_refused_naming_them(
     done = target.cli("restore", backup)
     assert done.returncode == 1
     message = " ".join(done.stderr.split())
-    assert (
-        "the keys secret.key, blob.key, audit.key, audit-signing.key are needed"
-        in message
-    )
+    assert "the keys secret.key, blob.key, audit.key, audit-signing.key are needed" in message
     (keys / "blob.key").unlink()
     done = target.cli("restore", backup, "--keys", keys)
     assert done.returncode == 1

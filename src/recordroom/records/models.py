@@ -400,9 +400,7 @@ class Identified(models.Model):
     recognised by its filler number instead)."""
 
     identifiers = models.JSONField(default=list, blank=True)
-    identifier_key = models.CharField(
-        max_length=300, blank=True, default="", db_index=True
-    )
+    identifier_key = models.CharField(max_length=300, blank=True, default="", db_index=True)
 
     class Meta:
         abstract = True

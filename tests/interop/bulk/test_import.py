@@ -137,9 +137,7 @@ def test_bad_input_is_quarantined_with_its_reason(importer, facility, tmp_path):
     assert default_store().get(item.raw_sha256) == b'{"resourceType": "Patient", '
 
 
-def test_a_number_beyond_64_bits_is_quarantined_not_rounded(
-    importer, facility, tmp_path
-):
+def test_a_number_beyond_64_bits_is_quarantined_not_rounded(importer, facility, tmp_path):
     """orjson reads 123...890 (30 digits) as a float without a word; the import
     refuses it by path, as the FHIR API does, and still takes a long identifier
     that is a string."""

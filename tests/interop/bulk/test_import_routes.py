@@ -162,7 +162,9 @@ def test_our_own_export_reimported_keeps_every_visit_at_its_facility(
     # The same visits as another system's (ids not ours): filed at A, not B.
     for v in visits:
         v["id"] = f"other-{v['id'][:8]}"
-    (folder_ / "Encounter.ndjson").write_text("\n".join(json.dumps(v) for v in visits))
+    (folder_ / "Encounter.ndjson").write_text(
+        "\n".join(json.dumps(v) for v in visits)
+    )
     import_fhir(actor=importer, paths=[folder_ / "Encounter.ndjson"],
                 source="other-system", facility=other_facility)  # fmt: skip
     assert not Encounter.objects.filter(facility=other_facility).exists()

@@ -115,9 +115,7 @@ def test_a_header_naming_an_unknown_or_foreign_facility_is_refused(
     unknown = post(client_of_two, "Encounter", _visit(patient_id),
                     **{"X-Recordroom-Facility": "NOWHERE"})  # fmt: skip
     assert unknown.status_code == 400
-    assert (
-        "'NOWHERE' is not a facility here" in unknown.json()["issue"][0]["diagnostics"]
-    )
+    assert "'NOWHERE' is not a facility here" in unknown.json()["issue"][0]["diagnostics"]
     factories.facility("EAST")
     foreign = post(client_of_two, "Encounter", _visit(patient_id),
                     **{"X-Recordroom-Facility": "EAST"})  # fmt: skip
@@ -133,9 +131,7 @@ def test_the_capability_statement_documents_the_header(client_of_two):
     assert "serviceProvider" in rest["documentation"]
 
 
-def test_a_patient_whose_mrn_names_no_facility_gets_http_advice(
-    client_of_two, facility
-):
+def test_a_patient_whose_mrn_names_no_facility_gets_http_advice(client_of_two, facility):
     body = {"resourceType": "Patient", "name": [{"family": "Bello"}],
             "identifier": [{"type": MR, "system": "urn:oid:9.9.9", "value": "X1"}]}  # fmt: skip
     refused = post(client_of_two, "Patient", body)

@@ -153,9 +153,7 @@ def test_r_int_4_last_updated_finds_what_meta_last_updated_shows(api, db, facili
     assert not meta["lastUpdated"].startswith("2020")
     assert ids(api.get("Patient", _lastUpdated="gt2021", family="moved").json()) == {
         str(patient.pk)}  # fmt: skip
-    assert (
-        ids(api.get("Patient", _lastUpdated="lt2021", family="moved").json()) == set()
-    )
+    assert ids(api.get("Patient", _lastUpdated="lt2021", family="moved").json()) == set()
     for rtype, row in (("Encounter", visit), ("Practitioner", doctor)):
         shown = api.get(f"{rtype}/{row.pk}").json()["meta"]["lastUpdated"]
         year = shown[:4]

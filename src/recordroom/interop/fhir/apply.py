@@ -250,9 +250,7 @@ class Applier:
         patient = Patient.objects.get(pk=target)
         changes = {k: getattr(data, k) for k in ("birth_date", "sex", "deceased_date")
                    if getattr(data, k) and getattr(data, k) != getattr(patient, k)}  # fmt: skip
-        changes.update(
-            {k: x for k, x in data.us_core.items() if x != getattr(patient, k)}
-        )
+        changes.update({k: x for k, x in data.us_core.items() if x != getattr(patient, k)})
         if changes:
             update_patient(actor=self.w.actor, patient=patient, changes=changes)
         legal = next(n for n in data.names if n.use == NameUse.LEGAL)

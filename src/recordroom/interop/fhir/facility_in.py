@@ -57,6 +57,7 @@ def acting_at(actor: Actor, code: str) -> Actor:
     return replace(actor, facility_id=found.pk)
 
 
+
 def named_facility(
     res: dict[str, Any], idents: list[dict[str, str]], ctx: Context
 ) -> Facility | None:

@@ -303,9 +303,7 @@ def _reasons(res: dict[str, Any], ctx: Context) -> list[dict[str, str]]:
         display = v.text(v.obj(item, e).get("display"), f"{e}.display", 300)
         if ref and (ref.startswith("Condition/")
                     or (ref.startswith("urn:") and not ctx.not_kept(ref))):  # fmt: skip
-            out.append(
-                {"reference": f"Condition/{ctx.resolve(ref, e, ('Condition',), True)}"}
-            )
+            out.append({"reference": f"Condition/{ctx.resolve(ref, e, ('Condition',), True)}"})
         elif display or ref:
             out.append({"display": display or ref or ""})
     return out

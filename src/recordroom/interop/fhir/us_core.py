@@ -22,9 +22,7 @@ BIRTH_SEXES = ("F", "M", "ASKU", "UNK", "OTH")
 
 def _coding(value: Any, expr: str) -> dict[str, str]:
     c = v.obj(value, expr)
-    out = {
-        k: v.text(c.get(k), f"{expr}.{k}", 300) for k in ("system", "code", "display")
-    }
+    out = {k: v.text(c.get(k), f"{expr}.{k}", 300) for k in ("system", "code", "display")}
     if not out["code"]:
         raise Rejected(f"{expr}.code: a coding needs its code", expr)
     return {k: x for k, x in out.items() if x}
@@ -71,9 +69,7 @@ def demographics_in(res: dict[str, Any]) -> dict[str, Any]:
                                f"({', '.join(BIRTH_SEXES)})", e)  # fmt: skip
             out["birth_sex"] = code
     if "maritalStatus" in res:
-        out["marital_status"] = v.codeable(
-            res["maritalStatus"], "Patient.maritalStatus"
-        )
+        out["marital_status"] = v.codeable(res["maritalStatus"], "Patient.maritalStatus")
     if "communication" in res:
         out["communication"] = _communication(res["communication"])
     if "multipleBirthBoolean" in res:

@@ -6,18 +6,15 @@ import recordroom.mpi.models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("mpi", "0002_name_keys_c_collation"),
+        ('mpi', '0002_name_keys_c_collation'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="facility",
-            name="timezone",
-            field=models.CharField(
-                default="America/New_York",
-                max_length=64,
-                validators=[recordroom.mpi.models.validate_timezone],
-            ),
+            model_name='facility',
+            name='timezone',
+            field=models.CharField(default='America/New_York', max_length=64, validators=[recordroom.mpi.models.validate_timezone]),
         ),
     ]

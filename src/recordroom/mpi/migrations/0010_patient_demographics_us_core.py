@@ -4,65 +4,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("mpi", "0009_hl7_fields"),
+        ('mpi', '0009_hl7_fields'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="patient",
-            name="birth_order",
+            model_name='patient',
+            name='birth_order',
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="birth_sex",
-            field=models.CharField(
-                blank=True,
-                default="",
-                help_text="us-core-birthsex: F M ASKU UNK OTH",
-                max_length=4,
-            ),
+            model_name='patient',
+            name='birth_sex',
+            field=models.CharField(blank=True, default='', help_text='us-core-birthsex: F M ASKU UNK OTH', max_length=4),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="communication",
-            field=models.JSONField(
-                blank=True,
-                default=list,
-                help_text='[{"language": CodeableConcept, "preferred": bool}]',
-            ),
+            model_name='patient',
+            name='communication',
+            field=models.JSONField(blank=True, default=list, help_text='[{"language": CodeableConcept, "preferred": bool}]'),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="deceased",
+            model_name='patient',
+            name='deceased',
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="deceased_at",
+            model_name='patient',
+            name='deceased_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="ethnicity",
+            model_name='patient',
+            name='ethnicity',
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="marital_status",
-            field=models.JSONField(
-                blank=True, default=dict, help_text="a CodeableConcept"
-            ),
+            model_name='patient',
+            name='marital_status',
+            field=models.JSONField(blank=True, default=dict, help_text='a CodeableConcept'),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="multiple_birth",
+            model_name='patient',
+            name='multiple_birth',
             field=models.BooleanField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="race",
+            model_name='patient',
+            name='race',
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

@@ -4,8 +4,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("records", "0005_results"),
+        ('records', '0005_results'),
     ]
 
     operations = [
@@ -14,50 +15,38 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["name"], name="organization_name_idx"),
         ),
         migrations.AddField(
-            model_name="condition",
-            name="identifier_key",
-            field=models.CharField(
-                blank=True, db_index=True, default="", max_length=300
-            ),
+            model_name='condition',
+            name='identifier_key',
+            field=models.CharField(blank=True, db_index=True, default='', max_length=300),
         ),
         migrations.AddField(
-            model_name="condition",
-            name="identifiers",
+            model_name='condition',
+            name='identifiers',
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name="encounter",
-            name="reasons",
-            field=models.JSONField(
-                blank=True,
-                default=list,
-                help_text="why the visit, as FHIR CodeableConcepts",
-            ),
+            model_name='encounter',
+            name='reasons',
+            field=models.JSONField(blank=True, default=list, help_text='why the visit, as FHIR CodeableConcepts'),
         ),
         migrations.AddField(
-            model_name="procedure",
-            name="identifier_key",
-            field=models.CharField(
-                blank=True, db_index=True, default="", max_length=300
-            ),
+            model_name='procedure',
+            name='identifier_key',
+            field=models.CharField(blank=True, db_index=True, default='', max_length=300),
         ),
         migrations.AddField(
-            model_name="procedure",
-            name="identifiers",
+            model_name='procedure',
+            name='identifiers',
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name="procedure",
-            name="reason_references",
+            model_name='procedure',
+            name='reason_references',
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name="procedure",
-            name="reasons",
-            field=models.JSONField(
-                blank=True,
-                default=list,
-                help_text="why, as FHIR CodeableConcepts (reasonCode)",
-            ),
+            model_name='procedure',
+            name='reasons',
+            field=models.JSONField(blank=True, default=list, help_text='why, as FHIR CodeableConcepts (reasonCode)'),
         ),
     ]
