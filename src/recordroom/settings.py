@@ -302,6 +302,56 @@ ENV_SETTINGS += (
         "5000",
         "Most pages a PDF may have to be accepted at upload.",
     ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_BLANK_INK",
+        "0.002",
+        "Capture: a page whose share of dark pixels (0..1, margins left out) is below "
+        "this, with no word and no barcode read, is blank and left out of documents "
+        "(kept with the batch); raise it for noisy scanners, lower it to keep faint "
+        "back sides.",
+    ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_OCR_JOBS",
+        "1",
+        "Capture: pages one batch's OCR runs at once (Tesseract runs one thread per "
+        "page). Keep 1 and run one worker per core; raise it for a lone worker.",
+    ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_OCR_LANGUAGE",
+        "eng",
+        "Capture: Tesseract language(s) of the OCR, e.g. eng or eng+spa (each must be "
+        "installed).",
+    ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_PDFA",
+        "1",
+        "Capture: 1 keeps the searchable copy of a scan as PDF/A (archival) wherever "
+        "the file allows it (else plain PDF); 0 always as plain PDF, a little faster.",
+    ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_DESKEW",
+        "1",
+        "Capture: 1 straightens skewed scans before OCR; 0 skips it (about half as much "
+        "time again as the OCR itself on this machine's pages).",
+    ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_ROTATE",
+        "1",
+        "Capture: 1 turns pages scanned sideways or upside down upright (Tesseract's "
+        "orientation detection, a second pass per page); 0 skips it.",
+    ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_CLEAN",
+        "1",
+        "Capture: 1 cleans scans with unpaper before OCR (speckle, borders) when unpaper "
+        "is installed; 0 skips it (the most costly of the three preparations).",
+    ),
+    EnvSetting(
+        "RECORDROOM_CAPTURE_MAX_IMAGE_MB",
+        "40",
+        "Capture: largest image file (TIFF, PNG, JPEG) accepted per page, in megabytes; "
+        "a larger scan is refused with its reason (a 2,000-page fax is small per page).",
+    ),
 )
 
 
@@ -613,6 +663,14 @@ TOKEN_MAX_DAYS = int(env("RECORDROOM_TOKEN_MAX_DAYS"))
 ADMIN_TOKEN_DAYS = int(env("RECORDROOM_ADMIN_TOKEN_DAYS"))
 MAX_IMAGE_PIXELS = int(float(env("RECORDROOM_MAX_IMAGE_MEGAPIXELS")) * 1_000_000)
 MAX_PDF_PAGES = int(env("RECORDROOM_MAX_PDF_PAGES"))
+CAPTURE_BLANK_INK = float(env("RECORDROOM_CAPTURE_BLANK_INK"))
+CAPTURE_OCR_JOBS = max(int(env("RECORDROOM_CAPTURE_OCR_JOBS")), 1)
+CAPTURE_OCR_LANGUAGE = env("RECORDROOM_CAPTURE_OCR_LANGUAGE")
+CAPTURE_PDFA = env("RECORDROOM_CAPTURE_PDFA") == "1"
+CAPTURE_DESKEW = env("RECORDROOM_CAPTURE_DESKEW") == "1"
+CAPTURE_ROTATE = env("RECORDROOM_CAPTURE_ROTATE") == "1"
+CAPTURE_CLEAN = env("RECORDROOM_CAPTURE_CLEAN") == "1"
+CAPTURE_MAX_IMAGE_BYTES = int(float(env("RECORDROOM_CAPTURE_MAX_IMAGE_MB")) * 1048576)
 # Uploads stream through our handler: refused past the limit while the body arrives,
 # spooled in memory, then to a 0600 file in DATA_DIR/tmp (never the system /tmp).
 FILE_UPLOAD_HANDLERS = ["recordroom.kernel.uploads.LimitedUploadHandler"]

@@ -24,6 +24,8 @@ from recordroom.amendments import services as amendment_services
 from recordroom.amendments.models import AmendmentRequest
 from recordroom.audit.models import AuditEvent
 from recordroom.capture import moves
+from recordroom.capture.intake import receive_file, source_named
+from recordroom.capture.models import CaptureBatch
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
 from recordroom.records import fulltext
@@ -118,6 +120,11 @@ class World:
         if produced:
             produce_accounting(actor=factories.SYSTEM, accounting_request=req)
         return req
+
+    def fresh_batch(self) -> CaptureBatch:
+        source = source_named("Permissions", facility=self.facility)
+        return receive_file(actor=factories.SYSTEM, data=factories.pdf_bytes(),
+                            filename="batch.pdf", source=source)  # fmt: skip
 
     def fresh_item(self) -> ReleaseItem:
         req = self.fresh_request()
@@ -224,6 +231,12 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
          "assignee": "me"},
     ),
     ("POST", "/mpi/scans"): lambda w, a: a.post("/mpi/scans"),
+    ("POST", "/capture/batches"): lambda w, a: a.upload(
+        "/capture/batches", {"files": [_pdf()], "facility": "NORTH"}
+    ),
+    ("GET", "/capture/batches/{batch_id}"): lambda w, a: a.get(
+        f"/capture/batches/{w.fresh_batch().pk}"
+    ),
     ("GET", P): lambda w, a: a.get(f"/patients/{w.patient.pk}"),
     ("GET", P + "/encounters"): lambda w, a: a.get(f"/patients/{w.patient.pk}/encounters"),
     ("GET", P + "/documents"): lambda w, a: a.get(f"/patients/{w.patient.pk}/documents"),
@@ -541,6 +554,8 @@ def test_the_declared_capabilities():
         ("GET", "/mpi/pairs"): "manage_identity",
         ("POST", "/mpi/pairs/assignments"): "manage_identity",
         ("POST", "/mpi/scans"): "manage_identity",
+        ("POST", "/capture/batches"): "capture_documents",
+        ("GET", "/capture/batches/{batch_id}"): "capture_documents",
         ("GET", P): "view_chart",
         ("GET", P + "/encounters"): "view_chart",
         ("GET", P + "/documents"): "view_chart",

@@ -194,6 +194,8 @@ def test_the_declared_capabilities(db):
         "identity_overlays": "manage_identity", "identity_overlay": "manage_identity",
         "identity_held_merges": "manage_identity",
         "identity_held_merge_decide": "manage_identity",
+        "capture_upload": "capture_documents",
+        "capture_upload_batches": "capture_documents",
         "release_worklist": "release_records", "release_intake": "release_records",
         "release_request": "release_records", "release_status": "release_records",
         "release_verify": "release_records", "release_extend": "release_records",

@@ -48,6 +48,10 @@ PERMISSIONS: dict[str, str] = {
         "Review misfiled documents that were moved, and who saw them in the wrong chart"
     ),
     "print_cover_sheets": "Print barcode cover sheets for a patient's paper",
+    "capture_documents": (
+        "Bring in scanned paper, faxes and outside records for capture (upload, "
+        "import, watched folders) and follow their batches"
+    ),
 }
 
 
@@ -132,6 +136,7 @@ ROLES: dict[str, Role] = {
             "reprocess_messages",
             "manage_identity",
             *_CAPTURE,
+            "capture_documents",
         ),
         _role(
             "roi_specialist",
@@ -172,6 +177,7 @@ ROLES: dict[str, Role] = {
             "account_disclosures",
             *_CAPTURE,
             "supervise_capture",
+            "capture_documents",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
         _role(

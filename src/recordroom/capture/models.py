@@ -75,6 +75,13 @@ class CaptureBatch(models.Model):
     received_at = models.DateTimeField()
     received_by = models.CharField(max_length=150)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # the worker running the batch now ("host:pid", blank when none) and its last sign
+    # of life: a batch whose worker died is taken up again (pipeline.claim)
+    worker = models.CharField(max_length=300, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # each finished step: [{"step": "normalise", "at": iso, "worker": "host:pid",
+    # "seconds": 1.2, "result": {...}}]
+    log = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [

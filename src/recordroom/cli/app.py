@@ -16,6 +16,7 @@ from .audit import audit_app
 from .backup import backup as _backup
 from .backup import keys_app
 from .backup import restore as _restore
+from .capture import capture_app
 from .clients import client_app
 from .console import fail, out
 from .facility import facility_app
@@ -36,6 +37,7 @@ app = typer.Typer(
 user_app = typer.Typer(help="User accounts.")
 token_app = typer.Typer(help="Per-user API tokens (stored hashed; shown once).")
 app.add_typer(audit_app, name="audit")
+app.add_typer(capture_app, name="capture")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(client_app, name="client")
@@ -287,6 +289,9 @@ def worker(
     from .housekeeping import checkpoint_now, fail_abandoned_imports, start_schedule
 
     fail_abandoned_imports()
+    from recordroom.capture.tasks import requeue_interrupted
+
+    requeue_interrupted()  # batches a killed worker left resume after their last step
     checkpoint_now()
     if not batch:
         start_schedule(settings.AUDIT_CHECKPOINT_MINUTES)

@@ -25,6 +25,7 @@ from .capture import dashboard as capture_dashboard
 from .capture import misfiles as capture_misfiles
 from .capture import sheets as capture_sheets
 from .capture import views as capture_views
+from .capture import upload as capture_upload
 from .worklist import views as worklist_views
 
 app_name = "web"
@@ -208,6 +209,12 @@ urlpatterns = [
         "amendments/<uuid:amendment_id>/include",
         amendment_views.include,
         name="amendments_include",
+    ),
+    path("capture/upload", capture_upload.upload, name="capture_upload"),
+    path(
+        "capture/upload/batches",
+        capture_upload.upload_batches,
+        name="capture_upload_batches",
     ),
     path("release/", views_release.worklist, name="release_worklist"),
     path("release/new", views_release.intake, name="release_intake"),

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("capture", "0002_default_autofile_rule"),
+        ("capture", "0003_batch_worker_and_log"),
     ]
 
     operations = [

@@ -1,0 +1,95 @@
+"""Split: the batch's pages cut into documents. A cover sheet (our barcode) or a
+separator (RRSEP, PATCH-T) starts a new document and is not part of it; blank pages
+are left out (they stay with the batch); without separators the batch is one
+document (an indexer may split it later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from .. import cover as covers
+from ..models import CaptureBatch, CaptureDocument, CaptureDocumentStatus, CapturePage
+
+
+@dataclass
+class Run:
+    """Pages of one document being cut, and the cover sheet that started it."""
+
+    pages: list[int] = field(default_factory=list)
+    cover: dict[str, Any] = field(default_factory=dict)
+    expected: int | None = None
+    flags: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Split:
+    documents: int
+    covers: int
+    separators: int
+    blank: int
+
+
+def _cover_of(row: CapturePage) -> covers.Cover | None:
+    for _kind, text, *_ in row.barcodes:
+        found = covers.decode(str(text))
+        if found is not None:
+            return found
+    return None
+
+
+def _is_separator(row: CapturePage) -> bool:
+    return any(
+        covers.is_separator(str(kind), str(text)) for kind, text, *_ in row.barcodes
+    )
+
+
+def cover_json(found: covers.Cover) -> dict[str, Any]:
+    return {"patient": str(found.patient_id),
+            "encounter": str(found.encounter_id) if found.encounter_id else "",
+            "type": found.doc_type, "pages": found.pages, "facility": found.facility}  # fmt: skip
+
+
+def cut(rows: list[CapturePage]) -> tuple[list[Run], Split]:
+    """The runs of pages `rows` (in order) fall into, and what cut them."""
+    runs: list[Run] = [Run()]
+    n_cover = n_sep = n_blank = 0
+    for row in rows:
+        found = _cover_of(row)
+        if found is not None or _is_separator(row):
+            n_cover += found is not None
+            n_sep += found is None
+            runs.append(Run(cover=cover_json(found) if found else {},
+                            expected=found.pages if found else None))  # fmt: skip
+            continue
+        if row.blank:
+            n_blank += 1
+            continue
+        runs[-1].pages.append(row.number)
+        runs[-1].flags.update(row.flags)
+    kept = [r for r in runs if r.pages]
+    for run in kept:
+        if run.expected is not None and run.expected != len(run.pages):
+            run.flags.add("page-count")
+    return kept, Split(len(kept), n_cover, n_sep, n_blank)
+
+
+def split_batch(batch: CaptureBatch) -> Split:
+    """Replace the batch's documents being read with those its pages cut into."""
+    rows = list(
+        batch.pages.order_by("number").only("number", "barcodes", "blank", "flags")
+    )
+    runs, result = cut(rows)
+    with transaction.atomic():
+        # a split interrupted after its commit is done again from scratch: nothing
+        # of it has been read or filed yet
+        batch.documents.filter(status=CaptureDocumentStatus.PENDING).delete()
+        CaptureDocument.objects.bulk_create([
+            CaptureDocument(batch=batch, pages=[{"page": n, "rotate": 0} for n in run.pages],
+                            cover=run.cover, expected_pages=run.expected,
+                            flags=sorted(run.flags))
+            for run in runs
+        ])  # fmt: skip
+    return result
