@@ -44,9 +44,9 @@ def _apply(doc: CaptureDocument, proposal: Proposal) -> None:
     doc.type_confidence = proposal.doc_type.confidence
     doc.service_date = proposal.service_date
     doc.values = [v.as_json() for v in proposal.values]
-    doc.evidence = {"patient": list(guess.evidence),
-                    "candidates": [[str(p), round(c, 4)] for p, c in guess.candidates],
-                    "type": list(proposal.doc_type.evidence)}  # fmt: skip
+    # the reader's own record of what it proposed (the type proposed is what
+    # retraining compares an indexer's filing with)
+    doc.evidence = reading.evidence_json(proposal)
 
 
 def _from_cover(doc: CaptureDocument) -> None:
@@ -82,11 +82,15 @@ def propose_documents(batch: CaptureBatch) -> Proposed:
             auto += doc.evidence["decision"] == AUTO
             continue
         pages = [page_read(rows[int(p["page"])]) for p in doc.pages]
+        page_flags = {flag for page in pages for flag in page.flags}
         values = reading.read_values(pages)
         proposal = reading.propose(values, pages, facility=facility)
         decision = reading.decide(proposal, source=batch.source)
         _apply(doc, proposal)
         _from_cover(doc)
+        # the queue filters on the document's flags: its pages' quality flags (the
+        # reader's findings are sentences, kept with the queue reasons)
+        doc.flags = sorted(page_flags)
         doc.queue_reasons = list(decision.reasons)
         doc.evidence["decision"] = AUTO if decision.auto_file else QUEUE
         auto += decision.auto_file
