@@ -35,6 +35,10 @@ PERMISSIONS: dict[str, str] = {
     "account_disclosures": (
         "Record disclosures and produce a patient's accounting of disclosures"
     ),
+    "complete_charts": (
+        "Work chart completion: analyse charts, add, reassign and waive deficiencies, "
+        "read the delinquency rate"
+    ),
 }
 
 
@@ -58,6 +62,8 @@ ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
         ("interop", "quarantineitem", ("change", "view")),
         ("release", "deadlinerule", ("add", "change", "view")),
         ("release", "feeschedule", ("add", "change", "view")),
+        ("completion", "deficiencyrule", ("add", "change", "view")),
+        ("completion", "providerstanding", ("add", "change", "view")),
     )
     for action in actions
 )
@@ -116,6 +122,7 @@ ROLES: dict[str, Role] = {
             "view_interfaces",
             "reprocess_messages",
             "manage_identity",
+            "complete_charts",
         ),
         _role(
             "roi_specialist",
@@ -146,6 +153,7 @@ ROLES: dict[str, Role] = {
             "release_records",
             "review_releases",
             "account_disclosures",
+            "complete_charts",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
         _role(

@@ -17,6 +17,7 @@ from .backup import backup as _backup
 from .backup import keys_app
 from .backup import restore as _restore
 from .clients import client_app
+from .completion import completion_app
 from .console import fail, out
 from .facility import facility_app
 from .hl7 import hl7_app
@@ -39,6 +40,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(client_app, name="client")
+app.add_typer(completion_app, name="completion")
 app.add_typer(facility_app, name="facility")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")

@@ -30,6 +30,7 @@ from recordroom.accounts.roles import PERMISSIONS
 from recordroom.accounts.services import Throttled, authenticate_token
 from recordroom.audit.api import router as audit_router
 from recordroom.audit.refusals import audit_refusal, refusal_of
+from recordroom.completion.api import router as completion_router
 from recordroom.interop.hl7v2.api import router as interfaces_router
 from recordroom.kernel import uploads
 from recordroom.kernel.actor import Actor
@@ -176,6 +177,7 @@ api.add_router("", worklist_router)
 api.add_router("", audit_router)
 api.add_router("", interfaces_router)
 api.add_router("", release_router)
+api.add_router("", completion_router)
 
 
 # --- errors ----------------------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""A visit's chart as the analysis reads it: its documents (the current version's
+signatures), procedures and authors' standings, in a handful of queries."""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pypdfium2 as pdfium
+
+from recordroom.kernel.blobs import default_store
+from recordroom.records.models import (
+    Document,
+    DocumentStatus,
+    DocumentVersion,
+    Procedure,
+    Provider,
+    Signature,
+    SignatureMeaning,
+)
+
+from .models import Standing
+
+# Credentials that make a provider an advanced practice provider when no standing
+# is recorded for them.
+APP_CREDENTIALS = frozenset({"NP", "PA", "PA-C", "CNM", "CRNA", "CNS", "APRN"})
+AUTHENTICATING = frozenset({SignatureMeaning.AUTHOR, SignatureMeaning.AUTHENTICATOR})
+
+
+@dataclass
+class Doc:
+    id: Any
+    type_code: str
+    type_display: str
+    requires_signature: bool
+    status: str
+    service_start: datetime
+    author_id: Any
+    version_sha: str = ""
+    media_type: str = ""
+    signatures: list[tuple[Any, str]] = field(default_factory=list)
+
+    @property
+    def in_error(self) -> bool:
+        return self.status == DocumentStatus.ENTERED_IN_ERROR
+
+    def signed_as(self, meanings: frozenset[str]) -> bool:
+        return any(meaning in meanings for _, meaning in self.signatures)
+
+
+@dataclass
+class Proc:
+    id: Any
+    code: str
+    display: str
+    start: datetime
+    end: datetime
+    performer_id: Any
+
+
+@dataclass
+class Chart:
+    documents: list[Doc]
+    procedures: list[Proc]
+    standings: dict[Any, str]
+
+
+def load_chart(encounter_id: Any, *, need_standings: bool) -> Chart:
+    docs = [
+        Doc(r["id"], r["doc_type__code"], r["doc_type__display"],
+            r["doc_type__requires_signature"], r["status"], r["service_start"],
+            r["author_id"])
+        for r in Document.objects.filter(encounter_id=encounter_id).values(
+            "id", "doc_type__code", "doc_type__display",
+            "doc_type__requires_signature", "status", "service_start", "author_id")
+    ]  # fmt: skip
+    by_id = {d.id: d for d in docs}
+    if docs:
+        latest: dict[Any, tuple[int, Any]] = {}
+        for r in DocumentVersion.objects.filter(document_id__in=by_id).values(
+            "id", "document_id", "number", "sha256", "media_type"
+        ):
+            doc = by_id[r["document_id"]]
+            if r["number"] > latest.get(doc.id, (0, None))[0]:
+                latest[doc.id] = (r["number"], r["id"])
+                doc.version_sha, doc.media_type = r["sha256"], r["media_type"]
+        owner = {vid: did for did, (_, vid) in latest.items()}
+        for r in Signature.objects.filter(version_id__in=owner).values(
+            "version_id", "signer_id", "meaning"
+        ):
+            by_id[owner[r["version_id"]]].signatures.append(
+                (r["signer_id"], r["meaning"])
+            )
+    procs = [
+        Proc(r["id"], r["code"], r["display"] or r["text"] or r["code"],
+             r["performed_start"], r["performed_end"] or r["performed_start"],
+             r["performer_id"])
+        for r in Procedure.objects.filter(
+            encounter_id=encounter_id, performed_start__isnull=False
+        ).exclude(status__in=("entered-in-error", "not-done")).values(
+            "id", "code", "display", "text", "performed_start", "performed_end",
+            "performer_id")
+    ]  # fmt: skip
+    standings: dict[Any, str] = {}
+    authors = {d.author_id for d in docs if d.author_id is not None}
+    if need_standings and authors:
+        for r in Provider.objects.filter(id__in=authors).values(
+            "id", "credentials", "standing__standing"
+        ):
+            standings[r["id"]] = r["standing__standing"] or _by_credentials(
+                r["credentials"]
+            )
+    return Chart(docs, procs, standings)
+
+
+def _by_credentials(credentials: str) -> str:
+    words = {w.strip(" .").upper() for w in re.split(r"[,/ ]+", credentials or "")}
+    return Standing.APP if words & APP_CREDENTIALS else Standing.PHYSICIAN
+
+
+# --- content ----------------------------------------------------------------------------
+
+_TEXTS: OrderedDict[str, str | None] = OrderedDict()
+_TEXTS_MAX = 2048
+
+
+def text_of(doc: Doc) -> str | None:
+    """The current version's text, lower-cased with runs of space as one (None: it
+    has no text to read, a scan without a text layer). Cached by the bytes' hash."""
+    key = doc.version_sha
+    if key in _TEXTS:
+        _TEXTS.move_to_end(key)
+        return _TEXTS[key]
+    data = default_store().get(key)
+    text: str | None = None
+    if doc.media_type.startswith("text/"):
+        text = data.decode("utf-8", "replace")
+    elif doc.media_type == "application/pdf":
+        pdf = pdfium.PdfDocument(data)
+        try:
+            text = "\n".join(page.get_textpage().get_text_range() for page in pdf)
+        finally:
+            pdf.close()
+    text = " ".join(text.lower().split()) if text and text.strip() else None
+    _TEXTS[key] = text
+    if len(_TEXTS) > _TEXTS_MAX:
+        _TEXTS.popitem(last=False)
+    return text
+
+
+def missing_phrases(text: str, phrases: list[str]) -> list[str]:
+    """The required phrases the text lacks ('a|b' is met by either)."""
+    return [
+        p for p in phrases
+        if not any(" ".join(alt.lower().split()) in text for alt in p.split("|"))
+    ]  # fmt: skip
