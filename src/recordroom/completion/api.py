@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from recordroom.audit.services import EventSpec, record_many
@@ -162,7 +162,7 @@ def _get(model: Any, pk: Any, what: str) -> Any:
 
 
 @router.post("/deficiencies", response={201: DeficiencyOut}, openapi_extra=SPECIALIST)
-def add(request: HttpRequest, body: AddIn) -> tuple[int, dict[str, Any]]:
+def add(request: HttpRequest, body: AddIn) -> Status:
     """Add a deficiency the rules did not find."""
     d = services.add_deficiency(
         actor=_actor(request), encounter=_get(Encounter, body.encounter_id, "encounter"),
@@ -171,8 +171,7 @@ def add(request: HttpRequest, body: AddIn) -> tuple[int, dict[str, Any]]:
         document=_get(Document, body.document_id, "document") if body.document_id else None,
         due_days=body.due_days,
     )  # fmt: skip
-    return 201, _out(Deficiency.objects.select_related(
-        "encounter", "facility", "provider", "rule").get(pk=d.pk))  # fmt: skip
+    return Status(201, _fresh(d))
 
 
 class ReassignIn(Schema):

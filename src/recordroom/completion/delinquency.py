@@ -142,7 +142,7 @@ def delinquency_rate(
     months = Decimal(len(rows) * (3 if frequency == QUARTERLY else 1))
     average = Decimal(sum(r.delinquent for r in rows)) / len(rows)
     amd = Decimal(sum(r.discharges for r in rows)) / months
-    threshold = Decimal(str(settings.COMPLETION_THRESHOLD_PCT))
+    threshold = _q(Decimal(str(settings.COMPLETION_THRESHOLD_PCT)))
     notes = []
     if method == TJC:
         rate = average / amd * 100 if amd else None
