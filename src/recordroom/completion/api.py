@@ -119,7 +119,9 @@ def list_deficiencies(request: HttpRequest, filters: Query[Filters]) -> dict[str
 
 
 def _my_provider(actor: Actor) -> Provider:
-    mine = Provider.objects.filter(user_id=getattr(actor.user, "pk", None)).first()
+    mine = (
+        Provider.objects.filter(user_id=actor.user.pk).first() if actor.user else None
+    )
     if mine is None:
         raise NotFound("your account is not linked to a provider")
     return mine

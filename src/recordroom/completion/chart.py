@@ -56,8 +56,8 @@ class Proc:
     id: Any
     code: str
     display: str
-    start: datetime
-    end: datetime
+    start: Any  # datetime (the query asks for a start)
+    end: Any
     performer_id: Any
 
 
@@ -88,12 +88,10 @@ def load_chart(encounter_id: Any, *, need_standings: bool) -> Chart:
                 latest[doc.id] = (r["number"], r["id"])
                 doc.version_sha, doc.media_type = r["sha256"], r["media_type"]
         owner = {vid: did for did, (_, vid) in latest.items()}
-        for r in Signature.objects.filter(version_id__in=owner).values(
-            "version_id", "signer_id", "meaning"
-        ):
-            by_id[owner[r["version_id"]]].signatures.append(
-                (r["signer_id"], r["meaning"])
-            )
+        for vid, signer, meaning in Signature.objects.filter(
+            version_id__in=owner
+        ).values_list("version_id", "signer_id", "meaning"):
+            by_id[owner[vid]].signatures.append((signer, meaning))
     procs = [
         Proc(r["id"], r["code"], r["display"] or r["text"] or r["code"],
              r["performed_start"], r["performed_end"] or r["performed_start"],
@@ -107,12 +105,10 @@ def load_chart(encounter_id: Any, *, need_standings: bool) -> Chart:
     standings: dict[Any, str] = {}
     authors = {d.author_id for d in docs if d.author_id is not None}
     if need_standings and authors:
-        for r in Provider.objects.filter(id__in=authors).values(
-            "id", "credentials", "standing__standing"
-        ):
-            standings[r["id"]] = r["standing__standing"] or _by_credentials(
-                r["credentials"]
-            )
+        for pk, credentials, standing in Provider.objects.filter(
+            id__in=authors
+        ).values_list("id", "credentials", "standing__standing"):
+            standings[pk] = standing or _by_credentials(credentials)
     return Chart(docs, procs, standings)
 
 

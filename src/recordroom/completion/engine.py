@@ -205,7 +205,7 @@ def _needs(rule: DeficiencyRule, encounter: Encounter, chart: Chart) -> list[Nee
 
 def _events(
     rule: DeficiencyRule, encounter: Encounter, chart: Chart
-) -> list[tuple[str, datetime, Proc | None]]:
+) -> list[tuple[str, Any, Proc | None]]:
     """The moments a missing-document rule counts from, with their anchors."""
     if rule.event == Event.ADMISSION:
         return [("", encounter.admit_at, None)] if encounter.admit_at else []
@@ -300,7 +300,7 @@ def _of_document(
                 met_by=doc.id if met else None)  # fmt: skip
 
 
-_KIND_WORDS = {
+_KIND_WORDS: dict[str, str] = {
     Kind.SIGNATURE: "Signature",
     Kind.COSIGNATURE: "Co-signature",
     Kind.VERBAL_ORDER: "Verbal order to authenticate",

@@ -97,7 +97,7 @@ DEFAULTS: tuple[dict[str, Any], ...] = (
 def snapshot(rule: DeficiencyRule) -> dict[str, Any]:
     """The rule as data, the way it is exported and versioned."""
     data = {name: getattr(rule, name) for name in FIELDS if name != "facility"}
-    data["facility"] = rule.facility.code if rule.facility_id else ""
+    data["facility"] = rule.facility.code if rule.facility is not None else ""
     return {name: data[name] for name in FIELDS}
 
 

@@ -17,7 +17,7 @@ def _query(since: datetime | None, facility: Any) -> QuerySet[Encounter]:
     """Visits discharged since `since` (every one without it), those in house, and
     those still holding open deficiencies."""
     still_open = Deficiency.objects.filter(encounter=OuterRef("pk"), status=Status.OPEN)
-    wanted = Q(status=EncounterStatus.IN_PROGRESS) | Exists(still_open)
+    wanted: Q = Q(status=EncounterStatus.IN_PROGRESS) | Q(Exists(still_open))
     wanted |= (
         Q(status=EncounterStatus.FINISHED, discharge_at__gte=since)
         if since is not None

@@ -146,7 +146,9 @@ def refuse_deficiency(
 ) -> Deficiency:
     """The assigned provider refuses a deficiency assigned in error, with a reason;
     it goes back to the specialists (who may reassign it: a refused one reopens)."""
-    mine = Provider.objects.filter(user_id=getattr(actor.user, "pk", None)).first()
+    mine = (
+        Provider.objects.filter(user_id=actor.user.pk).first() if actor.user else None
+    )
     if actor.user is not None and (mine is None or mine.pk != deficiency.provider_id):
         raise PermissionDenied("only the provider it is assigned to may refuse it")
     return _finish(actor, deficiency, Status.REFUSED, _reason(reason, "refused"),

@@ -2,6 +2,8 @@
 local document types they name (H&P update note, anesthesia evaluations, verbal
 order). Frozen here: later changes to the defaults are new migrations or admin edits."""
 
+from typing import Any
+
 from django.db import migrations
 
 LOCAL = "urn:recordroom:document-type"
@@ -12,7 +14,7 @@ TYPES = [
     ("VORDER", "Verbal order"),
 ]
 
-RULES = [
+RULES: list[dict[str, Any]] = [
     {
         "code": "hp-admission",
         "name": "History and physical within 24 hours after admission, or 30 days before "
