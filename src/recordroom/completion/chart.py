@@ -13,7 +13,6 @@ import pypdfium2 as pdfium
 
 from recordroom.kernel.blobs import default_store
 from recordroom.records.models import (
-    Document,
     DocumentStatus,
     DocumentVersion,
     Procedure,
@@ -69,29 +68,32 @@ class Chart:
 
 
 def load_chart(encounter_id: Any, *, need_standings: bool) -> Chart:
-    docs = [
-        Doc(r["id"], r["doc_type__code"], r["doc_type__display"],
-            r["doc_type__requires_signature"], r["status"], r["service_start"],
-            r["author_id"])
-        for r in Document.objects.filter(encounter_id=encounter_id).values(
-            "id", "doc_type__code", "doc_type__display",
-            "doc_type__requires_signature", "status", "service_start", "author_id")
-    ]  # fmt: skip
-    by_id = {d.id: d for d in docs}
+    # Documents with every version in one query (a document has at least one), the
+    # current version's signatures in a second.
+    by_id: dict[Any, Doc] = {}
+    latest: dict[Any, tuple[int, Any]] = {}
+    for row in DocumentVersion.objects.filter(
+        document__encounter_id=encounter_id
+    ).order_by().values_list(
+        "document_id", "document__doc_type__code", "document__doc_type__display",
+        "document__doc_type__requires_signature", "document__status",
+        "document__service_start", "document__author_id", "id", "number", "sha256",
+        "media_type",
+    ):  # fmt: skip
+        doc = by_id.get(row[0])
+        if doc is None:
+            doc = by_id[row[0]] = Doc(*row[:7])
+        if row[8] > latest.get(doc.id, (0, None))[0]:
+            latest[doc.id] = (row[8], row[7])
+            doc.version_sha, doc.media_type = row[9], row[10]
+    docs = sorted(by_id.values(), key=lambda d: (d.service_start, str(d.id)))
     if docs:
-        latest: dict[Any, tuple[int, Any]] = {}
-        for r in DocumentVersion.objects.filter(document_id__in=by_id).values(
-            "id", "document_id", "number", "sha256", "media_type"
-        ):
-            doc = by_id[r["document_id"]]
-            if r["number"] > latest.get(doc.id, (0, None))[0]:
-                latest[doc.id] = (r["number"], r["id"])
-                doc.version_sha, doc.media_type = r["sha256"], r["media_type"]
         owner = {vid: did for did, (_, vid) in latest.items()}
         for vid, signer, meaning in Signature.objects.filter(
-            version_id__in=owner
-        ).values_list("version_id", "signer_id", "meaning"):
-            by_id[owner[vid]].signatures.append((signer, meaning))
+            version__document__encounter_id=encounter_id
+        ).order_by().values_list("version_id", "signer_id", "meaning"):
+            if vid in owner:
+                by_id[owner[vid]].signatures.append((signer, meaning))
     procs = [
         Proc(r["id"], r["code"], r["display"] or r["text"] or r["code"],
              r["performed_start"], r["performed_end"] or r["performed_start"],

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions
+from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.records.models import (
     Encounter,
@@ -96,19 +96,25 @@ def analyze_encounter(
     now = timezone.now()
     with transaction.atomic():
         # One analysis of a visit at a time (PostgreSQL; SQLite's writer lock).
-        list(Encounter.objects.select_for_update().filter(pk=encounter.pk)
-             .values_list("pk"))  # fmt: skip
-        applying = [r for r in rules if _applies(r, encounter)]
+        if connection.features.has_select_for_update:
+            list(Encounter.objects.select_for_update().filter(pk=encounter.pk)
+                 .values_list("pk"))  # fmt: skip
+        services: set[str] | None = None
+        applying = []
+        for rule in rules:
+            if rule.service and services is None:
+                services = service_of(encounter)
+            if _applies(rule, encounter, services or set()):
+                applying.append(rule)
         chart = load_chart(
             encounter.pk,
             need_standings=any(r.kind == Kind.COSIGNATURE for r in applying),
         )
         needs = [n for r in applying for n in _needs(r, encounter, chart)]
         result = _reconcile(actor, encounter, needs, now)
-        ChartAnalysis.objects.update_or_create(
-            encounter=encounter,
-            defaults={"analyzed_at": now, "open_count": result.open_count},
-        )
+        done = {"analyzed_at": now, "open_count": result.open_count}
+        if not sqlrows.update(ChartAnalysis, [encounter.pk], **done):
+            sqlrows.insert([ChartAnalysis(encounter=encounter, **done)])
         if result.changed:
             record(
                 actor=actor,
@@ -174,7 +180,7 @@ def service_of(encounter: Encounter) -> set[str]:
     return found - {""}
 
 
-def _applies(rule: DeficiencyRule, encounter: Encounter) -> bool:
+def _applies(rule: DeficiencyRule, encounter: Encounter, services: set[str]) -> bool:
     if encounter.status in _GONE:
         return False
     if rule.facility_id is not None and rule.facility_id != encounter.facility_id:
@@ -184,7 +190,7 @@ def _applies(rule: DeficiencyRule, encounter: Encounter) -> bool:
         and encounter.encounter_class not in rule.encounter_classes
     ):
         return False
-    if rule.service and rule.service.lower() not in service_of(encounter):
+    if rule.service and rule.service.lower() not in services:
         return False
     return discharged(encounter) or rule.in_house
 
@@ -332,10 +338,9 @@ def _reconcile(
     actor: Actor, encounter: Encounter, needs: list[Need], now: datetime
 ) -> AnalysisResult:
     result = AnalysisResult(encounter.pk)
-    existing = {
-        (d.rule_id, d.anchor): d
-        for d in Deficiency.objects.filter(encounter=encounter, rule__isnull=False)
-    }
+    every = list(Deficiency.objects.filter(encounter=encounter).order_by())
+    existing = {(d.rule_id, d.anchor): d for d in every if d.rule_id is not None}
+    by_hand = [d.kind for d in every if d.rule_id is None and d.status == Status.OPEN]
     new: list[Deficiency] = []
     events: list[DeficiencyEvent] = []
     who = actor.username
@@ -347,6 +352,7 @@ def _reconcile(
         events.append(DeficiencyEvent(deficiency=d, at=now, by=who, what=what,
                                       detail=detail))  # fmt: skip
 
+    seen = list(existing.values())
     for need in needs:
         d = existing.pop((need.rule.pk, need.anchor), None)
         if d is None:
@@ -383,18 +389,15 @@ def _reconcile(
                    closed_at=now, reason="no longer required")  # fmt: skip
             result.closed.append(d.pk)
     if new:
-        Deficiency.objects.bulk_create(new)
+        sqlrows.insert(new)  # plain SQL (kernel.sqlrows): the ORM's INSERT cost more
         events += [DeficiencyEvent(deficiency=d, at=now, by=who, what="opened",
                                    detail={"rule": d.rule.code if d.rule else "",
                                            "rule_version": d.rule_version})
                    for d in new]  # fmt: skip
     if events:
-        DeficiencyEvent.objects.bulk_create(events)
-    result.open_by_kind = dict(
-        Counter(
-            Deficiency.objects.filter(
-                encounter=encounter, status=Status.OPEN
-            ).values_list("kind", flat=True)
-        )
-    )
+        sqlrows.insert(events)
+    # What is open now: the rules' (in hand) and those added by hand.
+    still = [d.kind for d in (*new, *seen) if d.status == Status.OPEN]
+    still += by_hand
+    result.open_by_kind = dict(Counter(still))
     return result

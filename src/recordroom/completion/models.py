@@ -252,7 +252,7 @@ class ChartAnalysis(models.Model):
     specialists' worklists: awaiting analysis, deficient, complete for coding)."""
 
     encounter = models.OneToOneField(
-        Encounter, on_delete=models.CASCADE, related_name="analysis"
+        Encounter, on_delete=models.CASCADE, related_name="analysis", primary_key=True
     )
     analyzed_at = models.DateTimeField()
     open_count = models.PositiveIntegerField(default=0)
