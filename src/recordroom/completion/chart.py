@@ -89,9 +89,11 @@ def load_chart(encounter_id: Any, *, need_standings: bool) -> Chart:
     docs = sorted(by_id.values(), key=lambda d: (d.service_start, str(d.id)))
     if docs:
         owner = {vid: did for did, (_, vid) in latest.items()}
-        for vid, signer, meaning in Signature.objects.filter(
-            version__document__encounter_id=encounter_id
-        ).order_by().values_list("version_id", "signer_id", "meaning"):
+        for vid, signer, meaning in (
+            Signature.objects.filter(version__document__encounter_id=encounter_id)
+            .order_by()
+            .values_list("version_id", "signer_id", "meaning")
+        ):
             if vid in owner:
                 by_id[owner[vid]].signatures.append((signer, meaning))
     procs = [
