@@ -24,3 +24,15 @@ def test_r_rc_6_a03_opens_the_discharge_summary_and_mdm_closes_it(facility):
     assert filed.code == "AA", filed.text
     ds.refresh_from_db()
     assert ds.status == "closed"
+
+
+def test_the_nightly_task_analyses_discharged_and_in_house_visits(facility):
+    from recordroom.completion.tasks import analyze_charts_task
+
+    assert handle(adt("A01", "C1", visit=pv1(admit="20260101083000"))).code == "AA"
+    Deficiency.objects.all().delete()
+    result = analyze_charts_task.call(days=3650)
+    # In house: the H&P (R-RC-3) only.
+    assert result == {"open": {"missing-document": 1}}
+    enc = Encounter.objects.get(account_number="V5001")
+    assert Deficiency.objects.get(encounter=enc).rule.code == "hp-admission"

@@ -268,17 +268,26 @@ def worker(
 ) -> None:
     """Run background tasks from the database queue; at start, mark failed the import
     runs a killed process left running; write a signed audit checkpoint at start and
-    every RECORDROOM_AUDIT_CHECKPOINT_MINUTES."""
+    every RECORDROOM_AUDIT_CHECKPOINT_MINUTES; queue the chart analysis nightly."""
     django_setup()
     from django.conf import settings
     from django.core.management import call_command
 
-    from .housekeeping import checkpoint_now, fail_abandoned_imports, start_schedule
+    from recordroom.completion.tasks import analyze_charts_task
+
+    from .housekeeping import (
+        checkpoint_now,
+        fail_abandoned_imports,
+        start_nightly,
+        start_schedule,
+    )
 
     fail_abandoned_imports()
     checkpoint_now()
     if not batch:
         start_schedule(settings.AUDIT_CHECKPOINT_MINUTES)
+        # Chart completion's nightly analysis (issue 14), queued at 02:00 UTC.
+        start_nightly(analyze_charts_task.enqueue, name="chart-analysis")
 
     args = ["db_worker", "--queue-name", "*", "--no-startup-delay"]
     if batch:
