@@ -232,6 +232,7 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("POST", DF + "/refuse"): lambda w, a: a.post(
         f"/deficiencies/{_deficiency(w, mine=True).pk}/refuse", {"reason": "not mine"}),
     ("GET", "/completion/delinquency"): lambda w, a: a.get("/completion/delinquency"),
+    ("GET", "/completion/charts"): lambda w, a: a.get("/completion/charts"),
     ("GET", "/interface-messages"): lambda w, a: a.get("/interface-messages"),
     ("GET", "/interface-types"): lambda w, a: a.get("/interface-types"),
     ("GET", M): lambda w, a: a.get(f"/interface-messages/{w.message.pk}"),
@@ -491,6 +492,7 @@ def test_the_declared_capabilities():
         ("POST", DF + "/waive"): "complete_charts",
         ("POST", DF + "/refuse"): "sign_document",
         ("GET", "/completion/delinquency"): "complete_charts",
+        ("GET", "/completion/charts"): "complete_charts",
         ("GET", "/interface-messages"): "view_interfaces",
         ("GET", "/interface-types"): "view_interfaces",
         ("GET", M): "view_interfaces",

@@ -129,3 +129,30 @@ def test_cli_delinquency_names_the_delinquent_providers(
     assert result.exit_code == 0, result.output
     assert "1 providers with delinquent records" in result.output
     assert "Alice Attending, MD" in result.output
+
+
+def test_chart_worklists_oldest_first(him, person, facility, attending):
+    from datetime import UTC, datetime
+
+    from recordroom.completion.models import ChartAnalysis
+
+    old, _ = _chart(person, facility, attending)  # deficient
+    done = visit(patient=person, facility=facility, attending=attending,
+                 admit=datetime(2026, 10, 1, tzinfo=UTC),
+                 discharge=datetime(2026, 10, 3, tzinfo=UTC))  # fmt: skip
+    Deficiency.objects.filter(encounter=done).update(status="waived")
+    ChartAnalysis.objects.filter(encounter=done).update(open_count=0)
+    never = visit(patient=person, facility=facility, attending=attending,
+                  admit=datetime(2026, 9, 1, tzinfo=UTC),
+                  discharge=datetime(2026, 9, 2, tzinfo=UTC))  # fmt: skip
+    ChartAnalysis.objects.filter(encounter=never).delete()
+    api = api_for(him)
+
+    def accounts(state):
+        rows = api.get("/completion/charts", state=state).json()
+        return [r["account_number"] for r in rows]
+
+    assert accounts("deficient") == [old.account_number]
+    assert accounts("complete") == [done.account_number]
+    assert accounts("awaiting") == [never.account_number]
+    assert api.get("/completion/charts", state="coded").status_code == 422

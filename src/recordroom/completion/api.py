@@ -255,3 +255,44 @@ def delinquency(
                        "records": r.records, "deficiencies": r.deficiencies,
                        "oldest_discharge": r.oldest_discharge} for r in providers],
     }  # fmt: skip
+
+
+class ChartOut(Schema):
+    encounter_id: UUID
+    account_number: str
+    patient_id: UUID
+    facility: str
+    attending: str
+    discharge_at: datetime
+    days_since_discharge: int
+    analyzed_at: datetime | None
+    open_deficiencies: int | None
+
+
+@router.get("/completion/charts", response=list[ChartOut], openapi_extra=SPECIALIST)
+def charts(
+    request: HttpRequest, state: str = "deficient", facility: str = "", limit: int = 100
+) -> list[dict[str, Any]]:
+    """Charts awaiting analysis, deficient, or complete for coding; oldest first."""
+    from django.utils import timezone
+
+    actor = _actor(request)
+    rows = services.chart_worklist(user=actor.user, state=state, facility=facility,
+                                   limit=limit)  # fmt: skip
+    record_many([EventSpec(actor, actions.COMPLETION_VIEW.name, pid,
+                           detail={"worklist": state})
+                 for pid in dict.fromkeys(e.patient_id for e in rows)])  # fmt: skip
+    now = timezone.now()
+    out = []
+    for e in rows:
+        done = getattr(e, "analysis", None)
+        out.append({
+            "encounter_id": e.pk, "account_number": e.account_number,
+            "patient_id": e.patient_id, "facility": e.facility.code,
+            "attending": str(e.attending) if e.attending else "",
+            "discharge_at": e.discharge_at,
+            "days_since_discharge": (now - e.discharge_at).days,
+            "analyzed_at": done.analyzed_at if done else None,
+            "open_deficiencies": done.open_count if done else None,
+        })  # fmt: skip
+    return out

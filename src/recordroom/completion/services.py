@@ -205,3 +205,39 @@ def list_deficiencies(
         at, pk = after
         qs = qs.filter(opened_at__gt=at) | qs.filter(opened_at=at, id__gt=pk)
     return list(qs.order_by("opened_at", "id")[: max(1, min(limit, 500))])
+
+
+CHART_STATES = ("awaiting", "deficient", "complete")
+
+
+def chart_worklist(
+    *, user: Any, state: str, facility: str = "", limit: int = 100
+) -> list[Encounter]:
+    """The specialists' worklists, oldest discharge first: charts awaiting analysis
+    (discharged, not analysed since), deficient (open deficiencies), complete for
+    coding (analysed after discharge, nothing open)."""
+    from django.db.models import F, Q
+
+    if state not in CHART_STATES:
+        raise ValidationFailed(
+            f"unknown worklist {state!r}; use one of {', '.join(CHART_STATES)}",
+            field="state",
+        )
+    qs = Encounter.objects.filter(status="finished", discharge_at__isnull=False)
+    scope = user.facility_ids() if user is not None else None
+    if scope is not None:
+        qs = qs.filter(facility_id__in=scope)
+    if facility:
+        qs = qs.filter(facility__code=facility)
+    analysed = Q(analysis__analyzed_at__gte=F("discharge_at"))
+    if state == "awaiting":
+        qs = qs.exclude(analysed)
+    elif state == "deficient":
+        qs = qs.filter(analysed, analysis__open_count__gt=0)
+    else:
+        qs = qs.filter(analysed, analysis__open_count=0)
+    return list(
+        qs.select_related("facility", "analysis", "attending").order_by(
+            "discharge_at", "id"
+        )[: max(1, min(limit, 500))]
+    )
