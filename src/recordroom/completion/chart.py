@@ -68,52 +68,63 @@ class Chart:
 
 
 def load_chart(encounter_id: Any, *, need_standings: bool) -> Chart:
-    # Documents with every version in one query (a document has at least one), the
-    # current version's signatures in a second.
+    return load_charts([encounter_id], need_standings=need_standings)[encounter_id]
+
+
+def load_charts(encounter_ids: list[Any], *, need_standings: bool) -> dict[Any, Chart]:
+    """The charts of many visits in four queries (a batch run reads 200 at a time):
+    documents with every version (a document has at least one), the signatures,
+    procedures, and the authors' standings."""
     by_id: dict[Any, Doc] = {}
+    visit_of: dict[Any, Any] = {}
     latest: dict[Any, tuple[int, Any]] = {}
     for row in DocumentVersion.objects.filter(
-        document__encounter_id=encounter_id
+        document__encounter_id__in=encounter_ids
     ).order_by().values_list(
         "document_id", "document__doc_type__code", "document__doc_type__display",
         "document__doc_type__requires_signature", "document__status",
         "document__service_start", "document__author_id", "id", "number", "sha256",
-        "media_type",
+        "media_type", "document__encounter_id",
     ):  # fmt: skip
         doc = by_id.get(row[0])
         if doc is None:
             doc = by_id[row[0]] = Doc(*row[:7])
+            visit_of[doc.id] = row[11]
         if row[8] > latest.get(doc.id, (0, None))[0]:
             latest[doc.id] = (row[8], row[7])
             doc.version_sha, doc.media_type = row[9], row[10]
-    docs = sorted(by_id.values(), key=lambda d: (d.service_start, str(d.id)))
-    if docs:
+    if by_id:
         owner = {vid: did for did, (_, vid) in latest.items()}
         for vid, signer, meaning in (
-            Signature.objects.filter(version__document__encounter_id=encounter_id)
+            Signature.objects.filter(version_id__in=owner)
             .order_by()
             .values_list("version_id", "signer_id", "meaning")
         ):
-            if vid in owner:
-                by_id[owner[vid]].signatures.append((signer, meaning))
-    procs = [
-        Proc(r["id"], r["code"], r["display"] or r["text"] or r["code"],
-             r["performed_start"], r["performed_end"] or r["performed_start"],
-             r["performer_id"])
-        for r in Procedure.objects.filter(
-            encounter_id=encounter_id, performed_start__isnull=False
-        ).exclude(status__in=("entered-in-error", "not-done")).values(
-            "id", "code", "display", "text", "performed_start", "performed_end",
-            "performer_id")
-    ]  # fmt: skip
-    standings: dict[Any, str] = {}
-    authors = {d.author_id for d in docs if d.author_id is not None}
+            by_id[owner[vid]].signatures.append((signer, meaning))
+    charts = {pk: Chart([], [], {}) for pk in encounter_ids}
+    for doc in sorted(by_id.values(), key=lambda d: (d.service_start, str(d.id))):
+        charts[visit_of[doc.id]].documents.append(doc)
+    for r in Procedure.objects.filter(
+        encounter_id__in=encounter_ids, performed_start__isnull=False
+    ).exclude(status__in=("entered-in-error", "not-done")).order_by().values(
+        "id", "encounter_id", "code", "display", "text", "performed_start",
+        "performed_end", "performer_id",
+    ):  # fmt: skip
+        charts[r["encounter_id"]].procedures.append(Proc(
+            r["id"], r["code"], r["display"] or r["text"] or r["code"],
+            r["performed_start"], r["performed_end"] or r["performed_start"],
+            r["performer_id"]))  # fmt: skip
+    authors = {d.author_id for d in by_id.values() if d.author_id is not None}
     if need_standings and authors:
-        for pk, credentials, standing in Provider.objects.filter(
-            id__in=authors
-        ).values_list("id", "credentials", "standing__standing"):
-            standings[pk] = standing or _by_credentials(credentials)
-    return Chart(docs, procs, standings)
+        standings = {
+            pk: standing or _by_credentials(credentials)
+            for pk, credentials, standing in Provider.objects.filter(
+                id__in=authors
+            ).values_list("id", "credentials", "standing__standing")
+        }
+        for chart in charts.values():
+            chart.standings = standings
+    return charts
 
 
 def _by_credentials(credentials: str) -> str:

@@ -6,7 +6,7 @@ twice changes nothing the second time."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from .chart import (
     Doc,
     Proc,
     load_chart,
+    load_charts,
     missing_phrases,
     text_of,
 )
@@ -88,10 +89,12 @@ def analyze_encounter(
     actor: Actor,
     encounter: Encounter,
     rules: list[DeficiencyRule] | None = None,
+    preloaded: tuple[Chart, list[Deficiency]] | None = None,
 ) -> AnalysisResult:
     """Open the deficiencies the rules require of the visit's chart, close those now
     met, reopen those unmet again; audited as one `completion.analyze` event when
-    anything changed. `rules` lets a batch load the active rules once."""
+    anything changed. `rules` and `preloaded` (the chart and its deficiencies) let a
+    batch read them for many visits at once."""
     rules = active_rules() if rules is None else rules
     now = timezone.now()
     with transaction.atomic():
@@ -106,12 +109,21 @@ def analyze_encounter(
                 services = service_of(encounter)
             if _applies(rule, encounter, services or set()):
                 applying.append(rule)
-        chart = load_chart(
-            encounter.pk,
-            need_standings=any(r.kind == Kind.COSIGNATURE for r in applying),
+        chart = (
+            preloaded[0]
+            if preloaded is not None
+            else load_chart(
+                encounter.pk,
+                need_standings=any(r.kind == Kind.COSIGNATURE for r in applying),
+            )
         )
         needs = [n for r in applying for n in _needs(r, encounter, chart)]
-        result = _reconcile(actor, encounter, needs, now)
+        every = (
+            preloaded[1]
+            if preloaded is not None
+            else list(Deficiency.objects.filter(encounter=encounter).order_by())
+        )
+        result = _reconcile(actor, encounter, needs, every, now)
         done = {"analyzed_at": now, "open_count": result.open_count}
         if not sqlrows.update(ChartAnalysis, [encounter.pk], **done):
             sqlrows.insert([ChartAnalysis(encounter=encounter, **done)])
@@ -144,16 +156,42 @@ def analyze_many(
     actor: Actor,
     encounters: Iterable[Encounter],
     progress: Callable[[int], None] | None = None,
+    batch: int = 200,
 ) -> Counter[str]:
-    """Analyse many visits with the rules loaded once; the open deficiencies by kind."""
+    """Analyse many visits with the rules loaded once and the charts read `batch` at
+    a time; the open deficiencies by kind. A chart changed between its read and its
+    analysis is analysed again by the change itself (the records hook)."""
     rules = active_rules()
+    standings = any(r.kind == Kind.COSIGNATURE for r in rules)
     totals: Counter[str] = Counter()
-    for n, encounter in enumerate(encounters, 1):
-        totals.update(analyze_encounter(actor=actor, encounter=encounter,
-                                        rules=rules).open_by_kind)  # fmt: skip
-        if progress is not None:
-            progress(n)
+    done = 0
+    for chunk in _chunks(encounters, batch):
+        ids = [e.pk for e in chunk]
+        charts = load_charts(ids, need_standings=standings)
+        held: dict[Any, list[Deficiency]] = {pk: [] for pk in ids}
+        for d in Deficiency.objects.filter(encounter_id__in=ids).order_by():
+            held[d.encounter_id].append(d)
+        for encounter in chunk:
+            result = analyze_encounter(
+                actor=actor, encounter=encounter, rules=rules,
+                preloaded=(charts[encounter.pk], held[encounter.pk]),
+            )  # fmt: skip
+            totals.update(result.open_by_kind)
+            done += 1
+            if progress is not None:
+                progress(done)
     return totals
+
+
+def _chunks(items: Iterable[Encounter], size: int) -> Iterator[list[Encounter]]:
+    chunk: list[Encounter] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 # --- which rules, which needs ----------------------------------------------------------
@@ -335,10 +373,13 @@ def _responsible(
 
 
 def _reconcile(
-    actor: Actor, encounter: Encounter, needs: list[Need], now: datetime
+    actor: Actor,
+    encounter: Encounter,
+    needs: list[Need],
+    every: list[Deficiency],
+    now: datetime,
 ) -> AnalysisResult:
     result = AnalysisResult(encounter.pk)
-    every = list(Deficiency.objects.filter(encounter=encounter).order_by())
     existing = {(d.rule_id, d.anchor): d for d in every if d.rule_id is not None}
     by_hand = [d.kind for d in every if d.rule_id is None and d.status == Status.OPEN]
     new: list[Deficiency] = []
