@@ -291,7 +291,8 @@ def charts(
             "patient_id": e.patient_id, "facility": e.facility.code,
             "attending": str(e.attending) if e.attending else "",
             "discharge_at": e.discharge_at,
-            "days_since_discharge": (now - e.discharge_at).days,
+            "days_since_discharge": (now - e.discharge_at).days
+            if e.discharge_at else 0,
             "analyzed_at": done.analyzed_at if done else None,
             "open_deficiencies": done.open_count if done else None,
         })  # fmt: skip
