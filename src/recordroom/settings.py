@@ -215,6 +215,41 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "tolled compliance); 0 lists only those made under another consent.",
     ),
     EnvSetting(
+        "RECORDROOM_COMPLETION_DELINQUENCY_DAYS",
+        "30",
+        "Days after discharge a record still deficient becomes delinquent (R-RC-7: "
+        "at most 30).",
+    ),
+    EnvSetting(
+        "RECORDROOM_COMPLETION_AGING_LEVELS",
+        "15,30",
+        "Comma-separated days since discharge that mark the aging levels of open "
+        "deficiencies (e.g. a reminder at 15, delinquent at 30).",
+    ),
+    EnvSetting(
+        "RECORDROOM_COMPLETION_RATE_METHOD",
+        "tjc",
+        "How the delinquency rate is measured: tjc (average delinquent records over "
+        "the last measurement counts divided by average monthly discharges, R-RC-7) "
+        "or textbook (delinquent records divided by the period's discharges).",
+    ),
+    EnvSetting(
+        "RECORDROOM_COMPLETION_MEASURE_FREQUENCY",
+        "quarterly",
+        "The delinquency rate's measurement period: quarterly or monthly.",
+    ),
+    EnvSetting(
+        "RECORDROOM_COMPLETION_MEASURE_PERIODS",
+        "4",
+        "How many of the last complete periods the tjc method averages (4 quarters).",
+    ),
+    EnvSetting(
+        "RECORDROOM_COMPLETION_THRESHOLD_PCT",
+        "50",
+        "The delinquency rate above which the facility is over its threshold (percent "
+        "of average monthly discharges for the tjc method).",
+    ),
+    EnvSetting(
         "RECORDROOM_ROI_MAX_PACKET_MB",
         "500",
         "Largest release packet built, in megabytes; a larger one is refused naming "
@@ -486,6 +521,7 @@ INSTALLED_APPS = [
     "recordroom.release",
     "recordroom.capture",
     "recordroom.amendments",
+    "recordroom.completion",
     "recordroom.interop",
     "recordroom.web",
 ]
@@ -628,6 +664,36 @@ ROI_SAME_PERSON_QA = env("RECORDROOM_ROI_SAME_PERSON_QA") == "1"
 ROI_WAIT_FOR_PAYMENT = env("RECORDROOM_ROI_WAIT_FOR_PAYMENT") == "1"
 ROI_LINK_DAYS = int(env("RECORDROOM_ROI_LINK_DAYS"))
 ROI_PART2_TPO_ACCOUNTING = env("RECORDROOM_ROI_PART2_TPO_ACCOUNTING") == "1"
+COMPLETION_DELINQUENCY_DAYS = int(
+    _at_least("RECORDROOM_COMPLETION_DELINQUENCY_DAYS", 0)
+)
+if COMPLETION_DELINQUENCY_DAYS > 30:
+    raise ImproperlyConfigured(
+        "RECORDROOM_COMPLETION_DELINQUENCY_DAYS: at most 30 (a record is completed "
+        "within 30 days after discharge, 42 CFR 482.24(c)(4)(viii))"
+    )
+try:
+    COMPLETION_AGING_LEVELS = tuple(
+        sorted(int(v) for v in env("RECORDROOM_COMPLETION_AGING_LEVELS").split(",")
+               if v.strip())
+    )  # fmt: skip
+except ValueError:
+    raise ImproperlyConfigured(
+        "RECORDROOM_COMPLETION_AGING_LEVELS: give whole days separated by commas, "
+        f"not {env('RECORDROOM_COMPLETION_AGING_LEVELS')!r}"
+    ) from None
+COMPLETION_RATE_METHOD = env("RECORDROOM_COMPLETION_RATE_METHOD")
+COMPLETION_MEASURE_FREQUENCY = env("RECORDROOM_COMPLETION_MEASURE_FREQUENCY")
+for _name, _value, _allowed in (
+    ("RATE_METHOD", COMPLETION_RATE_METHOD, ("tjc", "textbook")),
+    ("MEASURE_FREQUENCY", COMPLETION_MEASURE_FREQUENCY, ("quarterly", "monthly")),
+):
+    if _value not in _allowed:
+        raise ImproperlyConfigured(
+            f"RECORDROOM_COMPLETION_{_name}={_value!r}: use {' or '.join(_allowed)}"
+        )
+COMPLETION_MEASURE_PERIODS = int(_at_least("RECORDROOM_COMPLETION_MEASURE_PERIODS", 1))
+COMPLETION_THRESHOLD_PCT = _at_least("RECORDROOM_COMPLETION_THRESHOLD_PCT", 0)
 ROI_MAX_PACKET_BYTES = int(float(env("RECORDROOM_ROI_MAX_PACKET_MB")) * 1024 * 1024)
 ROI_JUDGE_SUBPOENA_IS_ORDER = env("RECORDROOM_ROI_JUDGE_SUBPOENA_IS_ORDER") == "1"
 ROI_CONTACT = env("RECORDROOM_ROI_CONTACT")

@@ -215,6 +215,21 @@ R = "/release-requests/{request_id}"
 AR = "/accounting-requests/{accounting_id}"
 I = R + "/items/{item_id}"  # noqa: E741 (a path)
 C = "/capture/documents/{capdoc_id}"
+DF = "/deficiencies/{deficiency_id}"
+
+
+def _deficiency(w: World, *, mine: bool = False):
+    """A fresh open deficiency on the world's visit; `mine`: assigned to the provider
+    the matrix linked to the role's user last (a provider refuses only their own)."""
+    from recordroom.completion.services import add_deficiency
+    from recordroom.records.models import Provider
+
+    mine_ = Provider.objects.filter(family="Matrix", given="Doc").order_by("-id")
+    return add_deficiency(actor=factories.SYSTEM, encounter=w.encounter, kind="other",
+                          description="matrix", provider=mine_.first() if mine
+                          else factories.provider(family="Other", given="Olga"))  # fmt: skip
+
+
 CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/me"): lambda w, a: a.get("/me"),
     ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
@@ -272,6 +287,21 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ),
     ("GET", "/audit/events"): lambda w, a: a.get("/audit/events", limit=5),
     ("GET", "/audit/events.ndjson"): lambda w, a: a.get("/audit/events.ndjson"),
+    ("GET", "/deficiencies"): lambda w, a: a.get("/deficiencies", status="open"),
+    ("GET", "/deficiencies/mine"): lambda w, a: a.get("/deficiencies/mine"),
+    ("GET", "/deficiencies/mine/count"): lambda w, a: a.get("/deficiencies/mine/count"),
+    ("POST", "/deficiencies"): lambda w, a: a.post("/deficiencies", {
+        "encounter_id": str(w.encounter.pk), "kind": "other",
+        "description": "consent unsigned"}),
+    ("POST", DF + "/reassign"): lambda w, a: a.post(
+        f"/deficiencies/{_deficiency(w).pk}/reassign",
+        {"provider_id": str(factories.provider(family="New", given="Ned").pk)}),
+    ("POST", DF + "/waive"): lambda w, a: a.post(
+        f"/deficiencies/{_deficiency(w).pk}/waive", {"reason": "found on paper"}),
+    ("POST", DF + "/refuse"): lambda w, a: a.post(
+        f"/deficiencies/{_deficiency(w, mine=True).pk}/refuse", {"reason": "not mine"}),
+    ("GET", "/completion/delinquency"): lambda w, a: a.get("/completion/delinquency"),
+    ("GET", "/completion/charts"): lambda w, a: a.get("/completion/charts"),
     ("GET", "/interface-messages"): lambda w, a: a.get("/interface-messages"),
     ("GET", "/interface-types"): lambda w, a: a.get("/interface-types"),
     ("GET", M): lambda w, a: a.get(f"/interface-messages/{w.message.pk}"),
@@ -573,6 +603,15 @@ def test_the_declared_capabilities():
         ("POST", D + "/signatures"): "sign_document",
         ("GET", "/audit/events"): "view_audit",
         ("GET", "/audit/events.ndjson"): "view_audit",
+        ("GET", "/deficiencies"): "complete_charts",
+        ("GET", "/deficiencies/mine"): "sign_document",
+        ("GET", "/deficiencies/mine/count"): "sign_document",
+        ("POST", "/deficiencies"): "complete_charts",
+        ("POST", DF + "/reassign"): "complete_charts",
+        ("POST", DF + "/waive"): "complete_charts",
+        ("POST", DF + "/refuse"): "sign_document",
+        ("GET", "/completion/delinquency"): "complete_charts",
+        ("GET", "/completion/charts"): "complete_charts",
         ("GET", "/interface-messages"): "view_interfaces",
         ("GET", "/interface-types"): "view_interfaces",
         ("GET", M): "view_interfaces",

@@ -52,6 +52,10 @@ PERMISSIONS: dict[str, str] = {
         "Bring in scanned paper, faxes and outside records for capture (upload, "
         "import, watched folders) and follow their batches"
     ),
+    "complete_charts": (
+        "Work chart completion: analyse charts, add, reassign and waive deficiencies, "
+        "read the delinquency rate"
+    ),
 }
 
 
@@ -75,6 +79,8 @@ ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
         ("interop", "quarantineitem", ("change", "view")),
         ("release", "deadlinerule", ("add", "change", "view")),
         ("release", "feeschedule", ("add", "change", "view")),
+        ("completion", "deficiencyrule", ("add", "change", "view")),
+        ("completion", "providerstanding", ("add", "change", "view")),
     )
     for action in actions
 )
@@ -137,6 +143,7 @@ ROLES: dict[str, Role] = {
             "manage_identity",
             *_CAPTURE,
             "capture_documents",
+            "complete_charts",
         ),
         _role(
             "roi_specialist",
@@ -178,6 +185,7 @@ ROLES: dict[str, Role] = {
             *_CAPTURE,
             "supervise_capture",
             "capture_documents",
+            "complete_charts",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
         _role(

@@ -18,6 +18,7 @@ from .backup import keys_app
 from .backup import restore as _restore
 from .capture import capture_app
 from .clients import client_app
+from .completion import completion_app
 from .console import fail, out
 from .facility import facility_app
 from .hl7 import hl7_app
@@ -41,6 +42,7 @@ app.add_typer(capture_app, name="capture")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(client_app, name="client")
+app.add_typer(completion_app, name="completion")
 app.add_typer(facility_app, name="facility")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
@@ -281,12 +283,19 @@ def worker(
 ) -> None:
     """Run background tasks from the database queue; at start, mark failed the import
     runs a killed process left running; write a signed audit checkpoint at start and
-    every RECORDROOM_AUDIT_CHECKPOINT_MINUTES."""
+    every RECORDROOM_AUDIT_CHECKPOINT_MINUTES; queue the chart analysis nightly."""
     django_setup()
     from django.conf import settings
     from django.core.management import call_command
 
-    from .housekeeping import checkpoint_now, fail_abandoned_imports, start_schedule
+    from recordroom.completion.tasks import analyze_charts_task
+
+    from .housekeeping import (
+        checkpoint_now,
+        fail_abandoned_imports,
+        start_nightly,
+        start_schedule,
+    )
 
     fail_abandoned_imports()
     from recordroom.capture.tasks import requeue_interrupted
@@ -295,6 +304,8 @@ def worker(
     checkpoint_now()
     if not batch:
         start_schedule(settings.AUDIT_CHECKPOINT_MINUTES)
+        # Chart completion's nightly analysis (issue 14), queued at 02:00 UTC.
+        start_nightly(analyze_charts_task.enqueue, name="chart-analysis")
 
     args = ["db_worker", "--queue-name", "*", "--no-startup-delay"]
     if batch:

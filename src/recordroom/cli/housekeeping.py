@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 logger = logging.getLogger("recordroom.worker")
 
@@ -46,5 +49,25 @@ def start_schedule(minutes: float) -> threading.Thread | None:
             checkpoint_now()
 
     thread = threading.Thread(target=loop, name="audit-checkpoints", daemon=True)
+    thread.start()
+    return thread
+
+
+def start_nightly(
+    enqueue: Callable[[], object], *, name: str, hour: int = 2
+) -> threading.Thread:
+    """A daemon thread calling `enqueue` every night at `hour` o'clock UTC (the
+    chart analysis: the queue's worker then runs it)."""
+
+    def loop() -> None:
+        while True:
+            now = datetime.now(UTC)
+            due = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+            if due <= now:
+                due += timedelta(days=1)
+            time.sleep((due - now).total_seconds())
+            enqueue()
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()
     return thread

@@ -442,3 +442,41 @@ AMENDMENT_LETTER = declare(
     "A letter about an amendment request (extension, acceptance, denial, rebuttal, "
     "notice to a person the patient named) was produced as a PDF.",
 )
+
+# Chart completion (R-RC-1 to R-RC-7)
+COMPLETION_ANALYZE = declare(
+    "completion.analyze",
+    "update",
+    "A visit's chart was analysed and deficiencies opened, closed or reopened (ids "
+    "kept).",
+)
+COMPLETION_ADD = declare(
+    "completion.add",
+    "create",
+    "A specialist added a deficiency to a visit by hand.",
+)
+COMPLETION_REASSIGN = declare(
+    "completion.reassign",
+    "update",
+    "A deficiency was assigned to another provider (before, after and reason kept).",
+)
+COMPLETION_WAIVE = declare(
+    "completion.waive",
+    "update",
+    "A specialist waived a deficiency, with a reason.",
+)
+COMPLETION_REFUSE = declare(
+    "completion.refuse",
+    "update",
+    "A provider refused a deficiency assigned to them in error, with a reason.",
+)
+COMPLETION_RULE = declare(
+    "completion.rule",
+    "update",
+    "A deficiency rule was created or changed (a new version; the previous one kept).",
+)
+COMPLETION_VIEW = declare(
+    "completion.view",
+    "read",
+    "Deficiencies of one or more patients were listed (API, CLI).",
+)

@@ -13,6 +13,7 @@ from recordroom.kernel import actions, sqlrows
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, ValidationFailed
 
+from . import hooks
 from .models import (
     Disposition,
     Encounter,
@@ -104,7 +105,23 @@ def update_encounter(
     # make it, from the row in hand (setting a key clears its cached object).
     for field in Encounter._meta.concrete_fields:
         setattr(encounter, field.attname, getattr(locked, field.attname))
+    if changed.keys() & _CHART_FIELDS:
+        hooks.chart_changed(
+            actor=actor, encounter_id=encounter.pk, event=hooks.ENCOUNTER
+        )
     return sorted(changed)
+
+
+# What chart completion's rules look at: a discharge (A03, the UI), its undoing,
+# the times deadlines count from, and who is responsible.
+_CHART_FIELDS = {
+    "status",
+    "discharge_at",
+    "admit_at",
+    "attending",
+    "admitting",
+    "encounter_class",
+}
 
 
 def _locked(encounter: Encounter) -> Encounter:

@@ -27,6 +27,7 @@ from recordroom.kernel.npi import npi_problem
 from recordroom.mpi.models import Facility, Patient
 from recordroom.mpi.services import in_scope
 
+from . import hooks
 from .access import document_access, require_document
 from .files import check_file
 from .fulltext import queue_index
@@ -118,6 +119,10 @@ def record_encounter(
             patient=patient,
             obj=encounter,
             detail={"account": account_number, "class": encounter_class},
+        )
+    if discharge_at is not None:  # recorded already discharged (imports, the UI)
+        hooks.chart_changed(
+            actor=actor, encounter_id=encounter.pk, event=hooks.ENCOUNTER
         )
     return encounter
 
@@ -227,6 +232,9 @@ def file_document(
         )
         # Its text is indexed for search by the worker, once this commits (fulltext).
         queue_index(version.pk)
+    hooks.chart_changed(
+        actor=actor, encounter_id=doc.encounter_id, event=hooks.DOCUMENT_FILED
+    )
     return doc
 
 
@@ -307,6 +315,9 @@ def add_version(
         )
         queue_index(version.pk)
     document.refresh_from_db()
+    hooks.chart_changed(
+        actor=actor, encounter_id=document.encounter_id, event=hooks.DOCUMENT_VERSION
+    )
     return version
 
 
@@ -355,6 +366,11 @@ def sign_version(
                 "bytes": len(data),
             },
         )
+    hooks.chart_changed(
+        actor=actor,
+        encounter_id=version.document.encounter_id,
+        event=hooks.DOCUMENT_SIGNED,
+    )
     return sig
 
 
@@ -399,6 +415,9 @@ def change_document_status(
             detail={"from": before, "to": status, "reason": reason},
         )
     document.refresh_from_db()
+    hooks.chart_changed(
+        actor=actor, encounter_id=document.encounter_id, event=hooks.DOCUMENT_STATUS
+    )
 
 
 # --- reads ----------------------------------------------------------------------------
