@@ -13,7 +13,7 @@ from recordroom.kernel.blobs import default_store
 from . import scans
 
 
-def test_a_batch_with_a_cover_sheet_ends_queued_with_the_covers_patient_proposed(
+def test_a_document_behind_our_cover_sheet_files_itself_and_a_loose_page_waits(
     actor, source, patient
 ):
     sheet = scans.cover_page(
@@ -42,10 +42,13 @@ def test_a_batch_with_a_cover_sheet_ends_queued_with_the_covers_patient_proposed
     assert first.expected_pages == 2 and first.cover["patient"] == str(patient.pk)
     assert first.patient_id == patient.pk and first.patient_confidence == 1.0
     assert first.doc_type.code == "18842-5"
-    assert first.status == "queued" and first.queue_reasons == [
-        "no reader has been configured"
-    ]
+    # the cover sheet names patient and type: the document files itself, as scan
+    assert first.status == "filed" and first.auto_filed and first.queue_reasons == []
+    assert first.filed.patient_id == patient.pk and first.filed.source == "scan"
+    assert first.filed.doc_type.code == "18842-5"
+    # the loose page after the separator names nobody: it waits for an indexer
     assert second.pages == [{"page": 6, "rotate": 0}] and second.patient_id is None
+    assert second.status == "queued" and "no patient found" in second.queue_reasons
     assert default_store().exists(batch.sha256)
     assert AuditEvent.objects.filter(
         action="capture.process", object_id=str(batch.pk)

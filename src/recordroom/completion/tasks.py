@@ -22,3 +22,18 @@ def analyze_charts_task(days: int = 60) -> dict[str, Any]:
     totals = analyze_many(actor=Actor(channel="worker"),
                           encounters=to_analyze(since=since))  # fmt: skip
     return {"open": dict(totals)}
+
+
+@task()
+def analyze_visit_task(encounter_id: str) -> int:
+    """Analyse one visit whose chart changed over an interface (engine.on_chart_changed);
+    how many of its deficiencies are open after it."""
+    from recordroom.records.models import Encounter
+
+    from .engine import analyze_encounter
+
+    encounter = Encounter.objects.filter(pk=encounter_id).first()
+    if encounter is None:
+        return 0
+    result = analyze_encounter(actor=Actor(channel="worker"), encounter=encounter)
+    return sum(result.open_by_kind.values())

@@ -83,14 +83,17 @@ def propose_documents(batch: CaptureBatch) -> Proposed:
             continue
         pages = [page_read(rows[int(p["page"])]) for p in doc.pages]
         page_flags = {flag for page in pages for flag in page.flags}
-        values = reading.read_values(pages)
+        # the cover sheet that started the document is read with it (its barcode
+        # names the patient, visit and type), but is not one of its pages
+        sheet = rows.get(int(doc.cover.get("page") or 0))
+        values = reading.read_values(([page_read(sheet)] if sheet else []) + pages)
         proposal = reading.propose(values, pages, facility=facility)
         decision = reading.decide(proposal, source=batch.source)
         _apply(doc, proposal)
         _from_cover(doc)
         # the queue filters on the document's flags: its pages' quality flags (the
         # reader's findings are sentences, kept with the queue reasons)
-        doc.flags = sorted(page_flags)
+        doc.flags = sorted(set(doc.flags) | page_flags)
         doc.queue_reasons = list(decision.reasons)
         doc.evidence["decision"] = AUTO if decision.auto_file else QUEUE
         auto += decision.auto_file

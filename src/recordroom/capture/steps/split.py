@@ -61,7 +61,8 @@ def cut(rows: list[CapturePage]) -> tuple[list[Run], Split]:
         if found is not None or _is_separator(row):
             n_cover += found is not None
             n_sep += found is None
-            runs.append(Run(cover=cover_json(found) if found else {},
+            runs.append(Run(cover={**cover_json(found), "page": row.number}
+                            if found else {},
                             expected=found.pages if found else None))  # fmt: skip
             continue
         if row.blank:
