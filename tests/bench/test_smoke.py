@@ -80,6 +80,15 @@ SMOKES = (
           "--report-only", "ground truth:", seed=True),
     Smoke("capture/ocr.py", "--work {tmp}/capocr --pages 2 --memory-pages 2 "
           "--modes plain --report-only", "tesseract alone"),
+    Smoke("capture/reading.py", "--documents 2 --patients 6 --data-dir {tmp}/capread",
+          "patient proposed right", seed=True),
+    Smoke("capture_dashboard.py", "--data-dir {tmp}/capdash --pages 50 --runs 1",
+          "pages received", seed=True),
+    Smoke("capture_fax_memory.py", "--pages 3", "peak memory"),
+    Smoke("completion.py", "--data-dir {tmp}/completion --discharges 20 --samples 3 "
+          "--report-only", "open deficiencies by kind", seed=True),
+    Smoke("fulltext.py", "--data-dir {tmp}/fts --pages 60 --queries 2",
+          "search inside documents over", seed=True),
     Smoke("make_demo.sh", f"--venv {VENV} --patients 15",
           "clean checkout to serving"),
     Smoke("audit.py", "--data-dir {tmp}/audit-pg --events 1000 --batch 500 "
