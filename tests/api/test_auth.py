@@ -28,7 +28,9 @@ def test_valid_token_reaches_me_with_roles_facilities_and_capabilities(him, faci
         "capabilities": [
             "search_patients", "view_chart", "view_document", "add_document",
             "edit_demographics", "change_document_status", "view_interfaces",
-            "reprocess_messages", "manage_identity",
+            "reprocess_messages", "manage_identity", "index_documents",
+            "move_documents", "print_cover_sheets", "capture_documents",
+            "complete_charts",
         ],
     }  # fmt: skip
 

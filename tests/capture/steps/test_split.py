@@ -31,7 +31,7 @@ def test_covers_and_separators_cut_documents_and_blank_pages_are_left_out():
     runs, result = cut(rows)
     assert [r.pages for r in runs] == [[1], [3, 5], [8]]
     assert runs[1].cover == {"patient": str(pid), "encounter": "", "type": "18842-5",
-                             "pages": 3, "facility": ""}  # fmt: skip
+                             "pages": 3, "facility": "", "page": 2}  # fmt: skip
     assert runs[1].expected == 3 and runs[1].flags == {"skewed", "page-count"}
     assert runs[0].flags == {"low-dpi"} and runs[2].cover == {}
     assert (result.documents, result.covers, result.separators, result.blank) == (
