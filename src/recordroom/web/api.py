@@ -31,8 +31,8 @@ from recordroom.accounts.services import Throttled, authenticate_token
 from recordroom.amendments.api import router as amendments_router
 from recordroom.audit.api import router as audit_router
 from recordroom.audit.refusals import audit_refusal, refusal_of
-from recordroom.capture.api_queue import router as capture_queue_router
 from recordroom.capture.api import router as capture_router
+from recordroom.capture.api_queue import router as capture_queue_router
 from recordroom.completion.api import router as completion_router
 from recordroom.interop.hl7v2.api import router as interfaces_router
 from recordroom.kernel import uploads

@@ -24,8 +24,8 @@ from .amendments import views as amendment_views
 from .capture import dashboard as capture_dashboard
 from .capture import misfiles as capture_misfiles
 from .capture import sheets as capture_sheets
-from .capture import views as capture_views
 from .capture import upload as capture_upload
+from .capture import views as capture_views
 from .worklist import views as worklist_views
 
 app_name = "web"
