@@ -77,9 +77,8 @@ def main() -> int:
 def _run(out: Path, truths: dict[str, dict[str, Any]]) -> tuple[list[ResultDoc], float]:
     """Receive and process every batch; the captured documents as results."""
     from recordroom.capture.intake import receive_file, source_named
-    from recordroom.capture.pipeline import run_batch
-
     from recordroom.capture.models import CaptureBatch, CaptureDocument
+    from recordroom.capture.pipeline import run_batch
     from recordroom.kernel.actor import Actor
     from recordroom.mpi.models import Facility
 
