@@ -115,7 +115,9 @@ class Row:
 
     @property
     def signable(self) -> bool:
-        return self.deficiency.kind in SIGNABLE and self.deficiency.document_id is not None
+        return (
+            self.deficiency.kind in SIGNABLE and self.deficiency.document_id is not None
+        )
 
     @property
     def days(self) -> int:
@@ -146,15 +148,18 @@ def open_items(*, provider: Provider, limit: int = 1000) -> list[Deficiency]:
     mrns = PatientIdentifier.objects.filter(kind=IdentifierKind.MRN)
     qs = (
         Deficiency.objects.filter(provider=provider, status=Status.OPEN)
-        .select_related("encounter", "facility", "rule", "document__doc_type",
-                        "patient")  # fmt: skip
+        .select_related(
+            "encounter", "facility", "rule", "document__doc_type", "patient"
+        )  # fmt: skip
         .prefetch_related("patient__names", Prefetch("patient__identifiers", mrns))
         .order_by("opened_at", "id")
     )
     return list(qs[: max(1, min(limit, 5000))])
 
 
-def by_patient(items: list[Deficiency], *, now: datetime | None = None) -> list[PatientGroup]:
+def by_patient(
+    items: list[Deficiency], *, now: datetime | None = None
+) -> list[PatientGroup]:
     """Deficiencies grouped by patient, the group with the oldest first."""
     now = now or timezone.now()
     groups: dict[Any, PatientGroup] = {}
@@ -196,7 +201,11 @@ def meaning_for(deficiency: Deficiency, provider: Provider) -> str:
     if deficiency.kind == Kind.COSIGNATURE:
         return SignatureMeaning.COSIGNER
     doc = deficiency.document
-    if deficiency.kind == Kind.SIGNATURE and doc is not None and doc.author_id == provider.pk:
+    if (
+        deficiency.kind == Kind.SIGNATURE
+        and doc is not None
+        and doc.author_id == provider.pk
+    ):
         return SignatureMeaning.AUTHOR
     return SignatureMeaning.AUTHENTICATOR
 
@@ -295,7 +304,9 @@ def sign_batch(*, actor: Actor, items: list[BatchItem]) -> list[BatchOutcome]:
         except RecordroomError as exc:
             out.append(BatchOutcome(item.deficiency_id, False, error=exc.message))
             continue
-        out.append(BatchOutcome(item.deficiency_id, True, done.closed, done.signature.pk))
+        out.append(
+            BatchOutcome(item.deficiency_id, True, done.closed, done.signature.pk)
+        )
     return out
 
 
@@ -350,5 +361,7 @@ def upload_types(deficiency: Deficiency) -> list[DocumentType]:
     codes = list(deficiency.rule.doc_types) if deficiency.rule else []
     if deficiency.anchor.endswith("update") and deficiency.rule:
         codes = list(deficiency.rule.update_doc_types)
-    found = {t.code: t for t in DocumentType.objects.filter(code__in=codes, active=True)}
+    found = {
+        t.code: t for t in DocumentType.objects.filter(code__in=codes, active=True)
+    }
     return [found[c] for c in codes if c in found]
