@@ -121,6 +121,12 @@ ANSWER = {
         )
     },
 
+    # the inbox's actions are POSTs; a GET goes back; an account not linked to a
+    # provider is sent to the inbox page, which says so
+    "inbox_item": (302, "/inbox/"),
+    "inbox_pass": (302, "/inbox/"),
+    "inbox_pass_stop": (302, "/inbox/"),
+    **{f"inbox_{n}": (302, None) for n in ("sign", "skip", "refuse", "file")},
     # the indexing pages' actions are POSTs; a GET goes back to the page
     "capture_edit": (302, None),
     "capture_file": (302, None),
@@ -148,7 +154,7 @@ def _url(name: str, patient, document, message) -> str:
            "link_id": DownloadLink.objects.get(packet__request__patient=patient).pk,
            "amendment_id": AmendmentRequest.objects.get(patient=patient).pk,
            "amendment_letter_id": AmendmentLetter.objects.get(request__patient=patient).pk,
-           "page": 1, "token": "not-a-token",
+           "page": 1, "token": "not-a-token", "deficiency_id": uuid.uuid4(),
            "capdoc_id": CaptureDocument.objects.get(batch__filename="perm.pdf").pk,
            "batch_id": CaptureBatch.objects.get(filename="perm.pdf").pk,
            "move_id": DocumentMove.objects.get(from_patient=patient).pk}  # fmt: skip
@@ -233,6 +239,9 @@ def test_the_declared_capabilities(db):
         "capture_edit": "index_documents", "capture_file": "index_documents",
         "capture_sections": "index_documents", "capture_dashboard": "supervise_capture",
         "capture_misfiles": "review_misfiles", "capture_misfile_review": "review_misfiles",
+        **{f"inbox_{n}": "sign_document" for n in (
+            "item", "pass", "pass_stop", "sign", "skip", "refuse")},
+        "inbox": "sign_document", "inbox_file": "add_document",
     }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from .capture import misfiles as capture_misfiles
 from .capture import sheets as capture_sheets
 from .capture import upload as capture_upload
 from .capture import views as capture_views
+from .inbox import views as inbox_views
 from .worklist import views as worklist_views
 
 app_name = "web"
@@ -209,6 +210,34 @@ urlpatterns = [
         "amendments/<uuid:amendment_id>/include",
         amendment_views.include,
         name="amendments_include",
+    ),
+    path("inbox/", inbox_views.inbox_page, name="inbox"),
+    path("inbox/pass", inbox_views.start_pass, name="inbox_pass"),
+    path("inbox/pass/stop", inbox_views.stop_pass, name="inbox_pass_stop"),
+    path(
+        "inbox/deficiencies/<uuid:deficiency_id>",
+        inbox_views.item,
+        name="inbox_item",
+    ),
+    path(
+        "inbox/deficiencies/<uuid:deficiency_id>/sign",
+        inbox_views.sign,
+        name="inbox_sign",
+    ),
+    path(
+        "inbox/deficiencies/<uuid:deficiency_id>/skip",
+        inbox_views.skip,
+        name="inbox_skip",
+    ),
+    path(
+        "inbox/deficiencies/<uuid:deficiency_id>/refuse",
+        inbox_views.refuse,
+        name="inbox_refuse",
+    ),
+    path(
+        "inbox/deficiencies/<uuid:deficiency_id>/file",
+        inbox_views.file_document,
+        name="inbox_file",
     ),
     path("capture/upload", capture_upload.upload, name="capture_upload"),
     path(
