@@ -76,7 +76,6 @@ def load(discharges: int, wanted: int, rng: random.Random) -> int:
     """Visits analysed by the engine; the oldest `wanted` open deficiencies given to
     the bench provider. Returns how many they hold."""
     from completion import load as load_visits
-
     from recordroom.accounts.models import User
     from recordroom.accounts.services import create_user
     from recordroom.completion.engine import analyze_many

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch
+from django.conf import settings
 from django.utils import timezone
 
 from recordroom.audit.models import AuditEvent
@@ -25,7 +25,12 @@ from recordroom.kernel.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from recordroom.mpi.models import IdentifierKind, Patient, PatientIdentifier
+from recordroom.mpi.models import (
+    IdentifierKind,
+    NameUse,
+    PatientIdentifier,
+    PatientName,
+)
 from recordroom.records import services as records
 from recordroom.records.models import (
     Document,
@@ -36,7 +41,7 @@ from recordroom.records.models import (
     SignatureMeaning,
 )
 
-from .delinquency import Aging, aging
+from .delinquency import Aging
 from .models import Deficiency, Kind, Status
 
 # The kinds a signature by the assigned provider settles, and as what they sign.
@@ -106,75 +111,119 @@ def require_provider(actor: Actor) -> Provider:
 
 
 # --- the list ---------------------------------------------------------------------------
+# Read as flat rows, not model instances: a provider with 500 open deficiencies gets
+# the page in one query for the list and one each for names and MRNs.
+
+_FIELDS = (
+    "id", "kind", "description", "document_id", "due_at", "assigned_at", "patient_id",
+    "facility_id", "encounter__account_number", "encounter__discharge_at",
+    "facility__code", "facility__timezone", "document__doc_type__display",
+)  # fmt: skip
+_KINDS = dict(Kind.choices)
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
-    deficiency: Deficiency
-    age: Aging
+    """One open deficiency as the inbox lists it, its age worked out."""
+
+    id: Any
+    kind: str
+    description: str
+    document_id: Any
+    due_at: datetime | None
+    assigned_at: datetime
+    patient_id: Any
+    facility_id: Any
+    account: str
+    discharge_at: datetime | None
+    facility: str
+    zone: str
+    document_type: str
+    age: Aging = Aging(None, 0, 0)
+    overdue: bool = False
+
+    @property
+    def kind_display(self) -> str:
+        return _KINDS.get(self.kind, self.kind)
 
     @property
     def signable(self) -> bool:
-        return (
-            self.deficiency.kind in SIGNABLE and self.deficiency.document_id is not None
-        )
+        return self.kind in SIGNABLE and self.document_id is not None
 
     @property
     def days(self) -> int:
+        """Days since discharge (in house: since assigned)."""
         since = self.age.days_since_discharge
         return since if since is not None else self.age.days_since_assignment
 
-    @property
-    def overdue(self) -> bool:
-        due = self.deficiency.due_at
-        return due is not None and due < timezone.now()
+
+def age_of(discharge: datetime | None, assigned: datetime, now: datetime) -> Aging:
+    """As completion.delinquency.aging, from the two instants."""
+    since = (now - discharge).days if discharge is not None else None
+    level = sum(1 for days in settings.COMPLETION_AGING_LEVELS
+                if since is not None and since >= days)  # fmt: skip
+    return Aging(since, (now - assigned).days, level)
 
 
 @dataclass
 class PatientGroup:
-    patient: Patient
+    patient_id: Any
     name: str
     mrn: str
     rows: list[Row]
 
     @property
     def oldest_days(self) -> int:
-        """The age of the oldest: days since discharge (in house: since assigned)."""
         return max(r.days for r in self.rows)
 
 
-def open_items(*, provider: Provider, limit: int = 1000) -> list[Deficiency]:
-    """The provider's open deficiencies with what a page shows, oldest first."""
-    mrns = PatientIdentifier.objects.filter(kind=IdentifierKind.MRN)
+def open_rows(
+    *, provider: Provider, limit: int = 1000, now: datetime | None = None
+) -> list[Row]:
+    """The provider's open deficiencies, oldest first, with their age."""
+    now = now or timezone.now()
     qs = (
         Deficiency.objects.filter(provider=provider, status=Status.OPEN)
-        .select_related(
-            "encounter", "facility", "rule", "document__doc_type", "patient"
-        )  # fmt: skip
-        .prefetch_related("patient__names", Prefetch("patient__identifiers", mrns))
         .order_by("opened_at", "id")
+        .values_list(*_FIELDS)[: max(1, min(limit, 5000))]
     )
-    return list(qs[: max(1, min(limit, 5000))])
+    rows = []
+    for values in qs:
+        row = Row(*values)
+        row.age = age_of(row.discharge_at, row.assigned_at, now)
+        row.overdue = row.due_at is not None and row.due_at < now
+        rows.append(row)
+    return rows
 
 
-def by_patient(
-    items: list[Deficiency], *, now: datetime | None = None
-) -> list[PatientGroup]:
-    """Deficiencies grouped by patient, the group with the oldest first."""
-    now = now or timezone.now()
+def by_patient(rows: list[Row]) -> list[PatientGroup]:
+    """Rows grouped by patient (legal name, MRN at the visit's facility), the group
+    with the oldest first."""
+    ids = list(dict.fromkeys(r.patient_id for r in rows))
+    pool: dict[Any, list[PatientName]] = {}
+    for n in PatientName.objects.filter(patient_id__in=ids):  # the model's ordering
+        pool.setdefault(n.patient_id, []).append(n)
+    names: dict[Any, str] = {}
+    for pid, found in pool.items():  # as Patient.legal_name: current legal, else any
+        current = [n for n in found if n.use == NameUse.LEGAL and n.period_end is None]
+        names[pid] = (current or found)[0].display
+    mrns: dict[tuple[Any, Any], str] = {}
+    for pid, fid, value in PatientIdentifier.objects.filter(
+        patient_id__in=ids, kind=IdentifierKind.MRN
+    ).values_list("patient_id", "facility_id", "value"):
+        mrns.setdefault((pid, fid), value)
+        mrns.setdefault((pid, None), value)
     groups: dict[Any, PatientGroup] = {}
-    for d in items:
-        group = groups.get(d.patient_id)
+    for r in rows:
+        group = groups.get(r.patient_id)
         if group is None:
-            legal = d.patient.legal_name()
-            mrn = next((i for i in d.patient.identifiers.all()
-                        if i.facility_id == d.facility_id), None)  # fmt: skip
-            mrn = mrn or next(iter(d.patient.identifiers.all()), None)
-            group = groups[d.patient_id] = PatientGroup(
-                d.patient, legal.display if legal else "(no name)",
-                mrn.value if mrn else "", [],
-            )  # fmt: skip
-        group.rows.append(Row(d, aging(d, now=now)))
+            mrn = mrns.get((r.patient_id, r.facility_id)) or mrns.get(
+                (r.patient_id, None), ""
+            )
+            group = groups[r.patient_id] = PatientGroup(
+                r.patient_id, names.get(r.patient_id, "(no name)"), mrn, []
+            )
+        group.rows.append(r)
     return sorted(groups.values(), key=lambda g: -g.oldest_days)
 
 

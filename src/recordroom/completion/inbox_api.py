@@ -45,10 +45,21 @@ def counts(request: HttpRequest) -> dict[str, Any]:
     return {"total": sum(found.values()), "sections": found}
 
 
-class InboxItemOut(DeficiencyOut):
+class InboxItemOut(Schema):
+    id: UUID
+    kind: str
+    description: str
+    document_id: UUID | None
     document_type: str
-    signable: bool
+    account_number: str
+    facility: str
+    assigned_at: datetime
+    due_at: datetime | None
+    days_since_discharge: int | None
+    days_since_assignment: int
+    aging_level: int
     overdue: bool
+    signable: bool
 
 
 class PatientOut(Schema):
@@ -63,17 +74,21 @@ class PatientOut(Schema):
 def by_patient(request: HttpRequest, limit: int = 1000) -> list[dict[str, Any]]:
     """The signed-in provider's open deficiencies by patient, the oldest first."""
     actor = _actor(request)
-    items = inbox.open_items(provider=inbox.require_provider(actor), limit=limit)
-    groups = inbox.by_patient(items)
-    record_many([EventSpec(actor, actions.COMPLETION_VIEW.name, g.patient.pk,
+    rows = inbox.open_rows(provider=inbox.require_provider(actor), limit=limit)
+    groups = inbox.by_patient(rows)
+    record_many([EventSpec(actor, actions.COMPLETION_VIEW.name, g.patient_id,
                            detail={"inbox": len(g.rows)}) for g in groups])  # fmt: skip
     return [
-        {"patient_id": g.patient.pk, "name": g.name, "mrn": g.mrn,
+        {"patient_id": g.patient_id, "name": g.name, "mrn": g.mrn,
          "oldest_days": g.oldest_days,
          "deficiencies": [
-             {**_out(r.deficiency), "signable": r.signable, "overdue": r.overdue,
-              "document_type": r.deficiency.document.doc_type.display
-              if r.deficiency.document else ""}
+             {"id": r.id, "kind": r.kind, "description": r.description,
+              "document_id": r.document_id, "document_type": r.document_type or "",
+              "account_number": r.account, "facility": r.facility,
+              "assigned_at": r.assigned_at, "due_at": r.due_at,
+              "days_since_discharge": r.age.days_since_discharge,
+              "days_since_assignment": r.age.days_since_assignment,
+              "aging_level": r.age.level, "overdue": r.overdue, "signable": r.signable}
              for r in g.rows]}
         for g in groups
     ]  # fmt: skip

@@ -16,7 +16,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from recordroom.audit.services import EventSpec, record, record_many
 from recordroom.completion import inbox, services
@@ -46,15 +49,49 @@ def register_panel(key: str, panel: Panel) -> None:
 def _deficiency_panel(
     request: HttpRequest, provider: Provider
 ) -> tuple[str, dict[str, Any]]:
-    items = inbox.open_items(provider=provider)
-    groups = inbox.by_patient(items)
+    rows = inbox.open_rows(provider=provider)
+    groups = inbox.by_patient(rows)
     record_many([EventSpec(actor_from_request(request), actions.COMPLETION_VIEW.name,
-                           g.patient.pk, detail={"inbox": len(g.rows)})
+                           g.patient_id, detail={"inbox": len(g.rows)})
                  for g in groups])  # fmt: skip
-    signable = [r.deficiency.pk for g in groups for r in g.rows if r.signable]
+    # one link prefix, not a reverse() per row
+    prefix = reverse("web:inbox_item", kwargs={"deficiency_id": _ZERO})[:-36]
+    zone = timezone.get_current_timezone()
     return "web/inbox/_deficiencies.html", {
-        "groups": groups, "total": len(items), "signable": len(signable),
+        "groups": [(g, _rows_html(g.rows, prefix, zone)) for g in groups],
+        "total": len(rows), "signable": sum(1 for r in rows if r.signable),
     }  # fmt: skip
+
+
+_ZERO = UUID(int=0)
+
+
+def _rows_html(rows: list[inbox.Row], prefix: str, zone: Any) -> str:
+    """The rows of one patient's table. Built here rather than in the template: 500
+    rows through the template engine take most of the page's time (bench/
+    completion_inbox.py); every value is escaped by format_html."""
+    out = []
+    for r in rows:
+        box = format_html(
+            '<input type="checkbox" name="d" value="{}" aria-label="Include in the '
+            'pass: {}">', r.id, r.description,
+        ) if r.signable else ""  # fmt: skip
+        since = r.age.days_since_discharge
+        level = (format_html(' <span class="tag flag">level {}</span>', r.age.level)
+                 if r.age.level else "")  # fmt: skip
+        due = f"{r.due_at.astimezone(zone):%Y-%m-%d %H:%M}" if r.due_at else "—"
+        late = ' <span class="tag flag">overdue</span>' if r.overdue else ""
+        out.append(format_html(
+            '<tr{}><td>{}</td><td><a href="{}{}">{}</a></td><td>{}</td>'
+            '<td class="nowrap">{} <span class="muted">{}</span></td>'
+            '<td class="num">{}{}</td><td class="num">{}</td>'
+            '<td class="nowrap">{}{}</td></tr>',
+            mark_safe(' class="overdue"' if r.overdue else ""), box, prefix, r.id,
+            r.description, r.kind_display, r.account, r.facility,
+            "in house" if since is None else since, level,
+            r.age.days_since_assignment, due, mark_safe(late),
+        ))  # fmt: skip
+    return mark_safe("\n".join(out))  # noqa: S308 - each row built by format_html
 
 
 register_panel("deficiencies", _deficiency_panel)
@@ -107,7 +144,9 @@ def item(request: HttpRequest, deficiency_id: UUID) -> HttpResponse:
         return redirect("web:inbox")
     actor = actor_from_request(request)
     d = inbox.own_deficiency(actor=actor, deficiency_id=deficiency_id)
-    context: dict[str, Any] = {"d": d, "age": inbox.Row(d, aging(d)),
+    context: dict[str, Any] = {"d": d, "age": aging(d),
+                               "overdue": d.due_at is not None
+                               and d.due_at < timezone.now(),
                                "legal_name": d.patient.legal_name(),
                                "zone": d.facility.timezone}  # fmt: skip
     current = _pass(request)
@@ -272,10 +311,10 @@ def start_pass(request: HttpRequest) -> HttpResponse:
         return redirect("web:inbox")
     provider = _provider(request)
     chosen = set(request.POST.getlist("d"))
-    rows = [r for g in inbox.by_patient(inbox.open_items(provider=provider))
+    rows = [r for g in inbox.by_patient(inbox.open_rows(provider=provider))
             for r in g.rows if r.signable]  # fmt: skip
-    ids = [str(r.deficiency.pk) for r in rows
-           if not chosen or str(r.deficiency.pk) in chosen][: inbox.BATCH_MAX]  # fmt: skip
+    ids = [str(r.id) for r in rows
+           if not chosen or str(r.id) in chosen][: inbox.BATCH_MAX]  # fmt: skip
     if not ids:
         messages.info(request, "Nothing to sign.")
         return redirect("web:inbox")
