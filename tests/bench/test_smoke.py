@@ -87,6 +87,9 @@ SMOKES = (
     Smoke("capture_fax_memory.py", "--pages 3", "peak memory"),
     Smoke("completion.py", "--data-dir {tmp}/completion --discharges 20 --samples 3 "
           "--report-only", "open deficiencies by kind", seed=True),
+    Smoke("completion_inbox.py", "--data-dir {tmp}/inbox --discharges 20 "
+          "--deficiencies 30 --requests 3 --warmup 1 --report-only",
+          "Provider inbox over HTTP", seed=True),
     Smoke("fulltext.py", "--data-dir {tmp}/fts --pages 60 --queries 2",
           "search inside documents over", seed=True),
     Smoke("make_demo.sh", f"--venv {VENV} --patients 15",

@@ -217,3 +217,15 @@ def test_the_amendments_desk_has_requests_at_every_stage(demo):
     assert AmendmentRequest.objects.filter(extended_to__isnull=False).count() == 1
     assert AmendmentRequest.objects.filter(received_how="other-entity").count() == 1
     assert chain.verify().intact
+
+
+def test_the_demo_providers_have_deficiencies_in_their_inboxes(demo):
+    from recordroom.completion.models import Deficiency
+    from recordroom.demo.inbox import INBOX_PROVIDERS
+    from recordroom.demo.places import roster
+
+    summary, _ = demo
+    npis = [p.npi for p in roster()[:INBOX_PROVIDERS]]
+    held = Deficiency.objects.filter(provider__npi__in=npis, status="open")
+    assert summary.inbox_deficiencies == held.count() > 0
+    assert held.filter(kind="signature", document__isnull=False).exists()

@@ -33,3 +33,17 @@ def test_one_demo_user_per_role_and_a_rerun_keeps_them(settings):
     assert len(again) == len(created)
     assert User.objects.filter(username__startswith="demo-").count() == len(created)
     assert User.objects.get(username="demo-coder").check_password("another-pass-1")
+
+
+@pytest.mark.django_db
+def test_the_extra_demo_providers_are_linked_to_their_own_providers(settings):
+    from recordroom.demo.places import roster
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    create_demo_users()
+    linked = {
+        u: Provider.objects.get(user__username=u).npi
+        for u in ("demo-provider", "demo-provider-2", "demo-provider-3")
+    }
+    assert list(linked.values()) == [p.npi for p in roster()[:3]]
+    assert User.objects.get(username="demo-provider-2").role_names() == ["Provider"]

@@ -33,6 +33,11 @@ PEOPLE = {
     "auditor": ("Alan", "Mercer", "Compliance Auditor"),
     "administrator": ("Keiko", "Tanaka", "Systems Administrator"),
 }
+# More providers with inboxes of their own (demo/inbox.py): user, roster index, name.
+EXTRA_PROVIDERS: tuple[tuple[str, int, tuple[str, str, str]], ...] = (
+    ("demo-provider-2", 1, ("Samuel", "Adeyemi", "Hospitalist, MD")),
+    ("demo-provider-3", 2, ("Lena", "Novak", "Hospitalist, MD")),
+)
 ENTERPRISE_ROLES = {"him_manager", "privacy_officer", "auditor"}
 DEMO_ACTOR = Actor(channel="demo")
 
@@ -73,10 +78,25 @@ def create_demo_users(
             if key == "provider":
                 _link_provider(user)
         out.append((username, role.name, password))
+    for username, index, (first, last, title) in EXTRA_PROVIDERS:
+        with transaction.atomic():
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = create_user(
+                    actor=actor, username=username, role="provider", password=None,
+                    facility_codes=codes, demo=True, first_name=first,
+                    last_name=last, job_title=title,
+                )  # fmt: skip
+            user.password = hashed
+            user.save(update_fields=["password"])
+            _link_provider(user, index)
+        out.append((username, ROLES["provider"].name, password))
     return out
 
 
-def _link_provider(user: User) -> None:
+def _link_provider(user: User, index: int = 0) -> None:
     if Provider.objects.filter(user=user).exists():
         return
-    Provider.objects.filter(npi=roster()[0].npi, user__isnull=True).update(user=user)
+    Provider.objects.filter(npi=roster()[index].npi, user__isnull=True).update(
+        user=user
+    )
