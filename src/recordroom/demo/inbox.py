@@ -24,6 +24,4 @@ def seed_provider_inboxes(*, actor: Actor) -> int:
         discharge_at__isnull=False,
     ).order_by("discharge_at", "id")  # fmt: skip
     analyze_many(actor=actor, encounters=charts.iterator(chunk_size=500))
-    return Deficiency.objects.filter(
-        provider__npi__in=npis, status=Status.OPEN
-    ).count()
+    return Deficiency.objects.filter(provider__npi__in=npis, status=Status.OPEN).count()

@@ -30,8 +30,8 @@ from recordroom.kernel.errors import Conflict, ValidationFailed
 from recordroom.mpi.models import PatientIdentifier
 
 from .amendments import seed_amendments
-from .inbox import seed_provider_inboxes
 from .clinical import plan_clinical
+from .inbox import seed_provider_inboxes
 from .people import RecordPlan, plan_people
 from .places import TIMEZONE
 from .render import DocJob, render_and_store
