@@ -143,3 +143,25 @@ def test_another_providers_deficiency_is_refused(doctor, facility):
     (note,) = _charts(facility, other, n=1)
     got = signed_in(doctor).get(f"/inbox/deficiencies/{_sig(note).pk}")
     assert got.status_code == 403
+
+
+def test_a_new_section_joins_the_inbox_and_its_count(
+    doctor, facility, attending, monkeypatch
+):
+    """Where queries (R-QRY) will arrive: a section and its panel, registered."""
+    from recordroom.completion import inbox
+    from recordroom.web.inbox import views
+
+    monkeypatch.setattr(inbox, "_SECTIONS", list(inbox._SECTIONS))
+    monkeypatch.setattr(views, "_PANELS", dict(views._PANELS))
+    inbox.register_section(inbox.InboxSection("queries", "Queries", lambda p: 2))
+    views.register_panel("queries", lambda request, provider: (
+        "web/inbox/_deficiencies.html", {"groups": [], "signable": 0}))  # fmt: skip
+    _charts(facility, attending, n=1)
+    client = signed_in(doctor)
+    page = client.get("/inbox/").content.decode()
+    assert 'id="section-deficiencies"' in page and 'id="section-queries"' in page
+    assert "5 open items" in page  # 3 deficiencies + 2 queries
+    assert 'aria-label="5 open">5</span>' in client.get("/").content.decode()
+    with pytest.raises(ValueError, match="registered twice"):
+        inbox.register_section(inbox.InboxSection("queries", "Again", lambda p: 0))
