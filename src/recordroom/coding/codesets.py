@@ -89,6 +89,9 @@ class CmRelease:
     parent: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     own_excludes: dict[str, tuple[Excluded, ...]] = field(default_factory=dict)
     _excludes: dict[str, tuple[Excluded, ...]] = field(default_factory=dict)
+    _split: dict[str, tuple[frozenset[str], tuple[Excluded, ...]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def load(cls, version: CodeSetVersion) -> CmRelease:
@@ -142,6 +145,19 @@ class CmRelease:
         result = tuple(dict.fromkeys(found))
         self._excludes[code] = result
         return result
+
+    def excluded(self, code: str) -> tuple[frozenset[str], tuple[Excluded, ...]]:
+        """`excludes(code)` as the code prefixes it names (for set intersection)
+        and its category ranges."""
+        if (hit := self._split.get(code)) is not None:
+            return hit
+        notes = self.excludes(code)
+        split = (
+            frozenset(n.prefix for n in notes if n.prefix),
+            tuple(n for n in notes if not n.prefix),
+        )
+        self._split[code] = split
+        return split
 
 
 @dataclass

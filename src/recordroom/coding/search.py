@@ -171,12 +171,9 @@ def _tiers(groups: list[Group], vendor: str) -> list[tuple[str, list[Any]]]:
         starts = "{terms} : (^" + f'"{first}"' + ("*" if len(first) > 1 else "") + ")"
         return [(f"{starts} AND {title}", []), (title, []), (_fts5(groups), [])]
     if vendor == "postgresql":
-        title = _tsquery_weighted(groups, "A")
-        return [
-            (title, [first + ("%" if len(first) > 1 else " %")]),
-            (title, []),
-            (_tsquery(groups), []),
-        ]
+        title = _tsquery_weighted(groups, "AB")
+        starts = f"'{first}':" + ("*" if len(first) > 1 else "") + "A"
+        return [(f"{starts} & ({title})", []), (title, []), (_tsquery(groups), [])]
     raise NotImplementedError(f"no code search on {vendor!r}")
 
 
@@ -262,7 +259,7 @@ def _word_search(
     found: dict[int, tuple[int, tuple[Any, ...]]] = {}
     fields = "c.sid, c.version_id, c.code, c.display, c.title, c.kind, c.billable"
     with connection.cursor() as cur:
-        for tier, (condition, extra) in enumerate(_tiers(groups, vendor)):
+        for tier, (condition, _extra) in enumerate(_tiers(groups, vendor)):
             for version in versions:
                 low, high = version.pk * SID_SPAN, (version.pk + 1) * SID_SPAN
                 want = limit + sum(1 for t, _r in found.values() if t < tier)
@@ -276,14 +273,13 @@ def _word_search(
                     )
                     params: list[Any] = [condition, low, high]
                 else:
-                    starts = " AND c.terms LIKE %s" if extra else ""
                     sql = (
                         f"SELECT {fields} FROM coding_code c "  # noqa: S608
                         "WHERE c.search @@ %s::tsquery AND c.sid > %s AND c.sid < %s"
-                        f" AND c.kind NOT IN ('chapter', 'block'){starts}{billable} "
+                        f" AND c.kind NOT IN ('chapter', 'block'){billable} "
                         "ORDER BY c.sid LIMIT %s"
                     )
-                    params = [condition, low, high, *extra]
+                    params = [condition, low, high]
                 if billable_only:
                     params.append(True)
                 cur.execute(sql, [*params, want])

@@ -8,8 +8,8 @@ from django.db import migrations, models
 # Code search (coding.search), as records.fulltext does it: the tokens are made in
 # Python and both engines take them as they are. SQLite: FTS5 over the title's terms
 # and the other terms, external content, `ascii` tokenizer, prefix indexes for
-# partial words. PostgreSQL: a tsvector of both (title words weighted A) with a GIN
-# index; prefix queries (`:*`) use it.
+# partial words. PostgreSQL: a tsvector of both (the title's first word weighted A,
+# the title B, the rest C) with a GIN index; prefix queries (`:*`) use it.
 SQLITE = [
     "CREATE VIRTUAL TABLE coding_code_fts USING fts5(terms, more_terms, "
     "content='coding_code', content_rowid='sid', tokenize='ascii', "
@@ -17,9 +17,13 @@ SQLITE = [
 ]
 SQLITE_BACK = ["DROP TABLE coding_code_fts"]
 POSTGRES = [
-    "ALTER TABLE coding_code ADD COLUMN search tsvector GENERATED ALWAYS AS "
-    "(setweight(array_to_tsvector(string_to_array(terms, ' ')), 'A') || "
-    "setweight(array_to_tsvector(string_to_array(more_terms, ' ')), 'B')) STORED",
+    # the tokens with their positions ('simple' keeps each as it is: they are
+    # already lower-case ASCII words and numbers), so that weights hold: A the
+    # title's first word, B the title, C the other terms
+    "ALTER TABLE coding_code ADD COLUMN search tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('simple'::regconfig, split_part(terms, ' ', 1)), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, terms), 'B') || "
+    "setweight(to_tsvector('simple'::regconfig, more_terms), 'C')) STORED",
     "CREATE INDEX coding_code_search ON coding_code USING gin (search)",
 ]
 POSTGRES_BACK = [
