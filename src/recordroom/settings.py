@@ -522,6 +522,7 @@ INSTALLED_APPS = [
     "recordroom.capture",
     "recordroom.amendments",
     "recordroom.completion",
+    "recordroom.coding",
     "recordroom.interop",
     "recordroom.web",
 ]

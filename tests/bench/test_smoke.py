@@ -92,6 +92,10 @@ SMOKES = (
           "Provider inbox over HTTP", seed=True),
     Smoke("fulltext.py", "--data-dir {tmp}/fts --pages 60 --queries 2",
           "search inside documents over", seed=True),
+    Smoke("coding_group.py", "--data-dir {tmp}/coding --claims 200 --rounds 1 "
+          "--report-only", "with all edits", seed=True),
+    Smoke("coding_search.py", "--data-dir {tmp}/coding --queries 1 --warmup 1 "
+          "--report-only", "all queries", needs=("coding_group.py",)),
     Smoke("make_demo.sh", f"--venv {VENV} --patients 15",
           "clean checkout to serving"),
     Smoke("audit.py", "--data-dir {tmp}/audit-pg --events 1000 --batch 500 "

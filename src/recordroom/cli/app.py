@@ -18,6 +18,7 @@ from .backup import keys_app
 from .backup import restore as _restore
 from .capture import capture_app
 from .clients import client_app
+from .coding import codes_app, coding_app
 from .completion import completion_app
 from .console import fail, out
 from .facility import facility_app
@@ -43,6 +44,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(client_app, name="client")
 app.add_typer(completion_app, name="completion")
+app.add_typer(codes_app, name="codes")
+app.add_typer(coding_app, name="coding")
 app.add_typer(facility_app, name="facility")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")

@@ -480,3 +480,11 @@ COMPLETION_VIEW = declare(
     "read",
     "Deficiencies of one or more patients were listed (API, CLI).",
 )
+
+# Coding (code sets: reference data, no PHI)
+CODES_LOAD = declare(
+    "coding.codes_load",
+    "create",
+    "A code-set release was loaded (ICD-10-CM, ICD-10-PCS, POA exempt list, MS-DRG "
+    "weights), beside the releases before it.",
+)

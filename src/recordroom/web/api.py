@@ -33,6 +33,7 @@ from recordroom.audit.api import router as audit_router
 from recordroom.audit.refusals import audit_refusal, refusal_of
 from recordroom.capture.api import router as capture_router
 from recordroom.capture.api_queue import router as capture_queue_router
+from recordroom.coding.api import router as coding_router
 from recordroom.completion.api import router as completion_router
 from recordroom.completion.inbox_api import router as inbox_router
 from recordroom.interop.hl7v2.api import router as interfaces_router
@@ -186,6 +187,7 @@ api.add_router("", capture_queue_router)
 api.add_router("", capture_router)
 api.add_router("", completion_router)
 api.add_router("", inbox_router)
+api.add_router("", coding_router)
 
 
 # --- errors ----------------------------------------------------------------------------
