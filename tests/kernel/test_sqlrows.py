@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+import pytest
+
 from recordroom.kernel import sqlrows
 from recordroom.mpi.models import NameUse, Patient, PatientName
 from recordroom.records.models import Encounter
@@ -87,3 +89,34 @@ def test_an_instance_built_without_init_behaves_as_one_read_by_the_orm(encounter
     got.location = "4E, 12"
     got.save(update_fields=["location"])
     assert Encounter.objects.get(pk=stored.pk).location == "4E, 12"
+
+
+def _without_generated(obj, *generated):
+    values = {k: v for k, v in obj.__dict__.items() if k != "_state"}
+    return {k: (None if k in generated else v) for k, v in values.items()}
+
+
+def test_new_builds_what_the_constructor_builds(encounter):
+    """sqlrows.new (no Model.__init__) gives the instance model(**values) gives:
+    every field set, defaults made (a fresh id each), foreign keys by object (cached,
+    the database named as the descriptor names it) or by id, and the same refusals."""
+    patient, facility = encounter.patient, encounter.facility
+    when = encounter.admit_at
+    kwargs = dict(patient=patient, facility=facility, account_number="V1",
+                  encounter_class="IMP", admit_at=when, attending_id=None)  # fmt: skip
+    fast, slow = sqlrows.new(Encounter, **kwargs), Encounter(**kwargs)
+    assert _without_generated(fast, "id") == _without_generated(slow, "id")
+    assert fast.id != slow.id and isinstance(fast.id, UUID)  # each its own default
+    assert fast._state.adding and fast._state.db == slow._state.db == "default"
+    assert fast.patient is patient and fast.facility is facility  # no query
+    by_id = sqlrows.new(PatientName, patient_id=patient.pk, family="Ngata")
+    assert by_id.patient_id == patient.pk and by_id.use == NameUse.LEGAL
+    assert _without_generated(by_id) == _without_generated(
+        PatientName(patient_id=patient.pk, family="Ngata")
+    )
+    sqlrows.insert([fast])
+    assert _values(Encounter.objects.get(pk=fast.pk)) == _values(fast)
+    with pytest.raises(TypeError, match="unexpected keyword arguments: colour"):
+        sqlrows.new(PatientName, family="X", colour="red")
+    with pytest.raises(ValueError, match='"PatientName.patient" must be a "Patient"'):
+        sqlrows.new(PatientName, patient=facility)
