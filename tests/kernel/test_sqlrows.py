@@ -120,3 +120,52 @@ def test_new_builds_what_the_constructor_builds(encounter):
         sqlrows.new(PatientName, family="X", colour="red")
     with pytest.raises(ValueError, match='"PatientName.patient" must be a "Patient"'):
         sqlrows.new(PatientName, patient=facility)
+
+
+def test_insert_shortcuts_write_what_the_fields_prepare(encounter):
+    """The INSERT's shortcuts (kernel.sqlrows._shortcut) give each value exactly what
+    the field's pre_save and get_db_prep_save give, on this database: UUIDs, foreign
+    keys, integers, floats, dates and aware datetimes of the HL7 path's rows, and a
+    TextChoices member or a naive datetime, which go the long way."""
+    from datetime import datetime, timedelta, timezone
+
+    from django.db import connection
+
+    from recordroom.interop.models import InterfaceMessage, MessageStatus
+    from recordroom.mpi.linkage.models import MatchDecision
+    from recordroom.mpi.models import PatientIdentifier
+
+    patient, facility = encounter.patient, encounter.facility
+    aware = datetime(2026, 3, 1, 20, 42, 40, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    rows = [
+        sqlrows.new(Encounter, patient=patient, facility=facility, account_number="V9",
+                    encounter_class="IMP", admit_at=aware,
+                    discharge_at=datetime(2026, 3, 2, 8, 0)),  # naive: long way
+        sqlrows.new(PatientName, patient=patient, family="Oyelaran",
+                    use=NameUse.MAIDEN, period_start=date(2001, 2, 3)),
+        sqlrows.new(PatientIdentifier, patient=patient, facility=facility, kind="MR",
+                    system="urn:x", value="M1", lookup="M1", secret=b"\x00\x01"),
+        sqlrows.new(InterfaceMessage, raw_sha256="ab" * 32, raw_size=123456,
+                    raw=b"sealed", status=MessageStatus.PROCESSED, patient=patient),
+        sqlrows.new(MatchDecision, decided_at=aware, decided_by="hl7", source="hl7",
+                    facility=facility, outcome="linked", patient=patient,
+                    candidate_id=patient.pk, probability=0.9987, match_weight=14.5,
+                    evidence=[], candidates=[], thresholds={}),
+    ]  # fmt: skip
+    checked = 0
+    with pytest.warns(RuntimeWarning, match="naive datetime"):  # as save() warns
+        for obj in rows:
+            fields, _, _, shortcuts = sqlrows._insert_plan(connection, type(obj), 1)
+            got = sqlrows.row_values(obj, fields, shortcuts, connection)
+            for f, short, value in zip(fields, shortcuts, got, strict=True):
+                if short is None or getattr(f, "auto_now_add", False):
+                    continue
+                long_way = f.get_db_prep_save(f.pre_save(obj, True), connection)
+                assert value == long_way, (type(obj).__name__, f.name)
+                checked += 1
+        sqlrows.insert(rows)
+    assert checked >= 15
+    stored = Encounter.objects.get(pk=rows[0].pk)
+    assert stored.admit_at == aware and stored.patient_id == patient.pk
+    assert MatchDecision.objects.get(pk=rows[4].pk).probability == 0.9987
+    assert PatientName.objects.get(pk=rows[1].pk).period_start == date(2001, 2, 3)
