@@ -112,24 +112,39 @@ def record_many(
     for spec in specs:
         actions.get(spec.action)
         Outcome(spec.outcome)
-    with transaction.atomic(savepoint=False):
-        held = unit.current()
-        last_id, prev = _head(held)
-        rows: list[tuple[Any, ...]] = []
-        for spec in specs:
-            last_id += 1
-            values = spec.values(last_id)
-            digest = event_hash(prev, values)
-            rows.append((*values, prev, digest))
-            prev = digest
-        # A plain INSERT: the ORM's bulk_create costs more than the rest of an event
-        # (bench/audit.py, audited-request overhead).
-        with sqlrows.cursor(connection) as cur:
-            for start in range(0, len(rows), batch_size):
-                cur.executemany(_INSERT_SQL, rows[start : start + batch_size])
-        if held is not None:
-            held.chain_head = (last_id, prev, _savepoints())
+    held = unit.current()
+    if held is None:
+        with transaction.atomic(savepoint=False):
+            rows = _append(specs, None, batch_size)
+    else:  # a unit is one transaction already: what atomic() would do, without it
+        try:
+            rows = _append(specs, held, batch_size)
+        except BaseException:
+            transaction.set_rollback(True)
+            raise
     return [_saved(row) for row in rows]
+
+
+def _append(
+    specs: list[EventSpec], held: unit.Unit | None, batch_size: int
+) -> list[tuple[Any, ...]]:
+    """Chain and insert the events, in the caller's transaction."""
+    last_id, prev = _head(held)
+    rows: list[tuple[Any, ...]] = []
+    for spec in specs:
+        last_id += 1
+        values = spec.values(last_id)
+        digest = event_hash(prev, values)
+        rows.append((*values, prev, digest))
+        prev = digest
+    # A plain INSERT: the ORM's bulk_create costs more than the rest of an event
+    # (bench/audit.py, audited-request overhead).
+    with sqlrows.cursor(connection) as cur:
+        for start in range(0, len(rows), batch_size):
+            cur.executemany(_INSERT_SQL, rows[start : start + batch_size])
+    if held is not None:
+        held.chain_head = (last_id, prev, _savepoints())
+    return rows
 
 
 def _savepoints() -> tuple[str, ...]:
