@@ -169,3 +169,18 @@ def test_insert_shortcuts_write_what_the_fields_prepare(encounter):
     assert stored.admit_at == aware and stored.patient_id == patient.pk
     assert MatchDecision.objects.get(pk=rows[4].pk).probability == 0.9987
     assert PatientName.objects.get(pk=rows[1].pk).period_start == date(2001, 2, 3)
+
+
+def test_insert_takes_related_keys_and_refuses_unsaved_ones_as_save_does(db):
+    """As save(): a related object not saved yet is refused; once saved, its key is
+    taken by the row that was built before it had one."""
+    patient = Patient(sex="female")
+    key, patient.id = patient.id, None
+    name = sqlrows.new(PatientName, patient=patient, family="Amadi")
+    assert name.patient_id is None
+    with pytest.raises(ValueError, match="unsaved related object 'patient'"):
+        sqlrows.insert([name])
+    patient.id = key
+    sqlrows.insert([patient])
+    sqlrows.insert([name])
+    assert PatientName.objects.get(pk=name.pk).patient_id == key

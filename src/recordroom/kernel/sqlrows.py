@@ -394,9 +394,13 @@ _LONG_WAY = object()  # a shortcut's answer: this value goes the long way
 def _insert(model: type[models.Model], objs: list[models.Model]) -> None:
     connection = _connection(model, write=True)
     fields, sql, returning, shortcuts = _insert_plan(connection, model, len(objs))
+    relations = _relations(model)
     rows: list[Any] = []
     for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+        if relations is None:
+            obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+        elif relations:
+            _take_related_keys(obj, relations)
         rows += row_values(obj, fields, shortcuts, connection)
     with cursor(connection) as cursor_:
         cursor_.execute(sql, rows)
@@ -406,6 +410,46 @@ def _insert(model: type[models.Model], objs: list[models.Model]) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def _relations(model: type[models.Model]) -> list[tuple[str, str, str, Any]] | None:
+    """The model's foreign keys as (name, attname, the target's attname, empty
+    values), or None when Django's own check must run (generic relations)."""
+    found = _RELATIONS.get(model, _RELATIONS)
+    if found is _RELATIONS:
+        meta = model._meta
+        found = None if meta.private_fields else [
+            (f.name, f.attname, f.target_field.attname, f.empty_values)  # type: ignore[attr-defined]
+            for f in meta.concrete_fields if f.is_relation
+        ]  # fmt: skip
+        _RELATIONS[model] = found
+    return found  # type: ignore[return-value]
+
+
+_RELATIONS: dict[type[models.Model], Any] = {}
+
+
+def _take_related_keys(obj: models.Model, relations: list[tuple[str, str, str, Any]]) -> None:
+    """What Model._prepare_related_fields_for_save does before an INSERT, for plain
+    foreign keys: refuse a related object not saved, take its key when the instance
+    has none, forget a cached object whose key is no longer the instance's."""
+    cache = obj._state.__dict__.get("fields_cache")
+    if not cache:
+        return
+    values = obj.__dict__
+    for name, attname, target, empty in relations:
+        related = cache.get(name)
+        if related is None:
+            continue
+        if related.pk is None:
+            raise ValueError(
+                "save() prohibited to prevent data loss due to unsaved related "
+                f"object '{name}'."
+            )
+        if values.get(attname) in empty:
+            values[attname] = getattr(related, target)
+        if getattr(related, target) != values.get(attname):
+            del cache[name]
 
 
 def row_values(
