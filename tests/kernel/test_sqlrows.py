@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+import pytest
+
 from recordroom.kernel import sqlrows
 from recordroom.mpi.models import NameUse, Patient, PatientName
 from recordroom.records.models import Encounter
@@ -87,3 +89,98 @@ def test_an_instance_built_without_init_behaves_as_one_read_by_the_orm(encounter
     got.location = "4E, 12"
     got.save(update_fields=["location"])
     assert Encounter.objects.get(pk=stored.pk).location == "4E, 12"
+
+
+def _without_generated(obj, *generated):
+    values = {k: v for k, v in obj.__dict__.items() if k != "_state"}
+    return {k: (None if k in generated else v) for k, v in values.items()}
+
+
+def test_new_builds_what_the_constructor_builds(encounter):
+    """sqlrows.new (no Model.__init__) gives the instance model(**values) gives:
+    every field set, defaults made (a fresh id each), foreign keys by object (cached,
+    the database named as the descriptor names it) or by id, and the same refusals."""
+    patient, facility = encounter.patient, encounter.facility
+    when = encounter.admit_at
+    kwargs = dict(patient=patient, facility=facility, account_number="V1",
+                  encounter_class="IMP", admit_at=when, attending_id=None)  # fmt: skip
+    fast, slow = sqlrows.new(Encounter, **kwargs), Encounter(**kwargs)
+    assert _without_generated(fast, "id") == _without_generated(slow, "id")
+    assert fast.id != slow.id and isinstance(fast.id, UUID)  # each its own default
+    assert fast._state.adding and fast._state.db == slow._state.db == "default"
+    assert fast.patient is patient and fast.facility is facility  # no query
+    by_id = sqlrows.new(PatientName, patient_id=patient.pk, family="Ngata")
+    assert by_id.patient_id == patient.pk and by_id.use == NameUse.LEGAL
+    assert _without_generated(by_id) == _without_generated(
+        PatientName(patient_id=patient.pk, family="Ngata")
+    )
+    sqlrows.insert([fast])
+    assert _values(Encounter.objects.get(pk=fast.pk)) == _values(fast)
+    with pytest.raises(TypeError, match="unexpected keyword arguments: colour"):
+        sqlrows.new(PatientName, family="X", colour="red")
+    with pytest.raises(ValueError, match='"PatientName.patient" must be a "Patient"'):
+        sqlrows.new(PatientName, patient=facility)
+
+
+def test_insert_shortcuts_write_what_the_fields_prepare(encounter):
+    """The INSERT's shortcuts (kernel.sqlrows._shortcut) give each value exactly what
+    the field's pre_save and get_db_prep_save give, on this database: UUIDs, foreign
+    keys, integers, floats, dates and aware datetimes of the HL7 path's rows, and a
+    TextChoices member or a naive datetime, which go the long way."""
+    from datetime import datetime, timedelta, timezone
+
+    from django.db import connection
+
+    from recordroom.interop.models import InterfaceMessage, MessageStatus
+    from recordroom.mpi.linkage.models import MatchDecision
+    from recordroom.mpi.models import PatientIdentifier
+
+    patient, facility = encounter.patient, encounter.facility
+    aware = datetime(2026, 3, 1, 20, 42, 40, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    rows = [
+        sqlrows.new(Encounter, patient=patient, facility=facility, account_number="V9",
+                    encounter_class="IMP", admit_at=aware,
+                    discharge_at=datetime(2026, 3, 2, 8, 0)),  # naive: long way
+        sqlrows.new(PatientName, patient=patient, family="Oyelaran",
+                    use=NameUse.MAIDEN, period_start=date(2001, 2, 3)),
+        sqlrows.new(PatientIdentifier, patient=patient, facility=facility, kind="MR",
+                    system="urn:x", value="M1", lookup="M1", secret=b"\x00\x01"),
+        sqlrows.new(InterfaceMessage, raw_sha256="ab" * 32, raw_size=123456,
+                    raw=b"sealed", status=MessageStatus.PROCESSED, patient=patient),
+        sqlrows.new(MatchDecision, decided_at=aware, decided_by="hl7", source="hl7",
+                    facility=facility, outcome="linked", patient=patient,
+                    candidate_id=patient.pk, probability=0.9987, match_weight=14.5,
+                    evidence=[], candidates=[], thresholds={}),
+    ]  # fmt: skip
+    checked = 0
+    with pytest.warns(RuntimeWarning, match="naive datetime"):  # as save() warns
+        for obj in rows:
+            fields, _, _, shortcuts = sqlrows._insert_plan(connection, type(obj), 1)
+            got = sqlrows.row_values(obj, fields, shortcuts, connection)
+            for f, short, value in zip(fields, shortcuts, got, strict=True):
+                if short is None or getattr(f, "auto_now_add", False):
+                    continue
+                long_way = f.get_db_prep_save(f.pre_save(obj, True), connection)
+                assert value == long_way, (type(obj).__name__, f.name)
+                checked += 1
+        sqlrows.insert(rows)
+    assert checked >= 15
+    stored = Encounter.objects.get(pk=rows[0].pk)
+    assert stored.admit_at == aware and stored.patient_id == patient.pk
+    assert MatchDecision.objects.get(pk=rows[4].pk).probability == 0.9987
+    assert PatientName.objects.get(pk=rows[1].pk).period_start == date(2001, 2, 3)
+
+
+def test_insert_takes_related_keys_and_refuses_unsaved_ones_as_save_does(db):
+    """As save(): a related object not saved yet is refused; once saved, its key is
+    taken by the row that was built before it had one."""
+    patient = Patient(sex="female")
+    key, patient.id = patient.id, None
+    name = sqlrows.new(PatientName, patient=patient, family="Amadi")
+    assert name.patient_id is None
+    with pytest.raises(ValueError, match="unsaved related object 'patient'"):
+        sqlrows.insert([name])
+    patient.id = key
+    sqlrows.insert([patient])
+    sqlrows.insert([name])
+    assert PatientName.objects.get(pk=name.pk).patient_id == key

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from recordroom.kernel import actions, sqlrows
+from recordroom.kernel import actions, sqlrows, unit
 from recordroom.kernel.actor import Actor
 
 from .chain import COLUMNS, KEYED, audit_hmac, event_hash, head_text, lock_and_head
@@ -112,21 +112,59 @@ def record_many(
     for spec in specs:
         actions.get(spec.action)
         Outcome(spec.outcome)
-    with transaction.atomic(savepoint=False):
-        last_id, prev = lock_and_head()
-        rows: list[tuple[Any, ...]] = []
-        for spec in specs:
-            last_id += 1
-            values = spec.values(last_id)
-            digest = event_hash(prev, values)
-            rows.append((*values, prev, digest))
-            prev = digest
-        # A plain INSERT: the ORM's bulk_create costs more than the rest of an event
-        # (bench/audit.py, audited-request overhead).
-        with sqlrows.cursor(connection) as cur:
-            for start in range(0, len(rows), batch_size):
-                cur.executemany(_INSERT_SQL, rows[start : start + batch_size])
+    held = unit.current()
+    if held is None:
+        with transaction.atomic(savepoint=False):
+            rows = _append(specs, None, batch_size)
+    else:  # a unit is one transaction already: what atomic() would do, without it
+        try:
+            rows = _append(specs, held, batch_size)
+        except BaseException:
+            transaction.set_rollback(True)
+            raise
     return [_saved(row) for row in rows]
+
+
+def _append(
+    specs: list[EventSpec], held: unit.Unit | None, batch_size: int
+) -> list[tuple[Any, ...]]:
+    """Chain and insert the events, in the caller's transaction."""
+    last_id, prev = _head(held)
+    rows: list[tuple[Any, ...]] = []
+    for spec in specs:
+        last_id += 1
+        values = spec.values(last_id)
+        digest = event_hash(prev, values)
+        rows.append((*values, prev, digest))
+        prev = digest
+    # A plain INSERT: the ORM's bulk_create costs more than the rest of an event
+    # (bench/audit.py, audited-request overhead).
+    with sqlrows.cursor(connection) as cur:
+        for start in range(0, len(rows), batch_size):
+            cur.executemany(_INSERT_SQL, rows[start : start + batch_size])
+    if held is not None:
+        held.chain_head = (last_id, prev, _savepoints())
+    return rows
+
+
+def _savepoints() -> tuple[str, ...]:
+    """The savepoints open now (blocks without one cannot undo part of the work)."""
+    return tuple(sid for sid in connection.savepoint_ids if sid)
+
+
+def _head(held: unit.Unit | None) -> tuple[int, str]:
+    """The chain's last (id, hash), locked for this transaction.
+
+    In a unit of work the head this transaction wrote last is still the head while
+    every savepoint open when it was written is still open: the transaction holds the
+    chain's lock (so nobody else appends), and only a rollback to one of those
+    savepoints could have taken the event back. Otherwise it is read again.
+    """
+    if held is not None and held.chain_head is not None:
+        last_id, prev, open_then = held.chain_head
+        if _savepoints()[: len(open_then)] == open_then:
+            return last_id, prev
+    return lock_and_head()
 
 
 _FIELDS = (*COLUMNS, "prev_hash", "hash")

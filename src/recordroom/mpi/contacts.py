@@ -7,10 +7,8 @@ import re
 from datetime import date
 from typing import Any, TypeVar
 
-from django.db import transaction
-
 from recordroom.audit.services import record
-from recordroom.kernel import actions, sqlrows
+from recordroom.kernel import actions, sqlrows, unit
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import ValidationFailed
 
@@ -143,10 +141,11 @@ def _replace(
     added = [fields for key, fields in wanted.items() if key not in have]
     if not ended and not added:
         return (0, 0)
-    with transaction.atomic():
+    with unit.atomic():
         sqlrows.update(model, [r.pk for r in ended], period_end=effective)
         sqlrows.insert(
-            model(patient=patient, period_start=effective, **fields) for fields in added
+            sqlrows.new(model, patient=patient, period_start=effective, **fields)
+            for fields in added
         )
         record(
             actor=actor,
@@ -174,7 +173,7 @@ def replace_ssn(
             field="identifiers.value",
         )
     effective = effective or date.today()
-    with transaction.atomic():
+    with unit.atomic():
         current = [
             row
             for (row,) in sqlrows.fetch(
@@ -220,7 +219,7 @@ def end_ssn(*, actor: Actor, patient: Patient, effective: date | None = None) ->
     ]
     if not current:
         return False
-    with transaction.atomic():
+    with unit.atomic():
         sqlrows.update(
             PatientIdentifier,
             [i.pk for i in current],
@@ -270,7 +269,7 @@ def keep_identifiers(
                          == (row.kind, row.system, row.type_code))  # fmt: skip
     if not added:
         return (0, 0)
-    with transaction.atomic():
+    with unit.atomic():
         sqlrows.update(PatientIdentifier, list(ended),
                        period_end=effective or date.today())  # fmt: skip
         if ended:

@@ -9,11 +9,11 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions, crypto, sqlrows
+from recordroom.kernel import actions, crypto, sqlrows, unit
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.kernel.text import search_key
@@ -105,7 +105,8 @@ def build_name(patient: Patient, n: NameIn) -> PatientName:
         )
     if n.use not in _NAME_USES:
         raise ValidationFailed(f"unknown name use {n.use!r}", field="names.use")
-    return PatientName(
+    return sqlrows.new(
+        PatientName,
         patient=patient,
         use=n.use,
         family=family,
@@ -135,7 +136,8 @@ def build_identifier(patient: Patient, i: IdentifierIn) -> PatientIdentifier:
         raise ValidationFailed(
             "an MRN needs its facility", field="identifiers.facility"
         )
-    row = PatientIdentifier(
+    row = sqlrows.new(
+        PatientIdentifier,
         patient=patient,
         kind=i.kind,
         system=system,
@@ -199,7 +201,8 @@ def build_patient(
                 f"{data.birth_date}",
                 field="deceased_date",
             )
-    patient = Patient(
+    patient = sqlrows.new(
+        Patient,
         birth_date=data.birth_date,
         sex=data.sex,
         gender_identity=data.gender_identity,
@@ -213,8 +216,10 @@ def build_patient(
     )
     parts: list[Any] = [build_name(patient, n) for n in data.names]
     parts += [build_identifier(patient, i) for i in data.identifiers]
-    parts += [PatientAddress(patient=patient, **a) for a in data.addresses]
-    parts += [PatientTelecom(patient=patient, **t) for t in data.telecoms]
+    parts += [sqlrows.new(PatientAddress, patient=patient, **a)
+              for a in data.addresses]  # fmt: skip
+    parts += [sqlrows.new(PatientTelecom, patient=patient, **t)
+              for t in data.telecoms]  # fmt: skip
     for part in parts:
         start, end = part.period_start, part.period_end
         if start and end and end < start:
@@ -238,7 +243,7 @@ def register_patient(*, actor: Actor, data: PatientIn) -> Patient:
     patient, parts = build_patient(
         data, created_by=actor.username, created_via=actor.channel
     )
-    with transaction.atomic():
+    with unit.atomic():
         _refuse_taken_identifiers(
             [p for p in parts if isinstance(p, PatientIdentifier)]
         )
@@ -276,7 +281,7 @@ def add_identifiers(
     rows = [build_identifier(patient, i) for i in identifiers]
     if not rows:
         return []
-    with transaction.atomic():
+    with unit.atomic():
         _refuse_taken_identifiers(rows)
         PatientIdentifier.objects.bulk_create(rows)
         record(actor=actor, action=actions.PATIENT_UPDATE.name, patient=patient,
@@ -344,7 +349,7 @@ def change_legal_name(
 ) -> PatientName:
     """Record a new legal name; the old one is kept as a previous name (history)."""
     effective = effective or date.today()
-    with transaction.atomic():
+    with unit.atomic():
         old = current_legal_names(patient)
         sqlrows.update(
             PatientName,
@@ -409,7 +414,7 @@ def update_patient(
         )
     if "sex" in changes and changes["sex"] not in Sex.values:
         raise ValidationFailed(f"unknown sex {changes['sex']!r}", field="sex")
-    with transaction.atomic():
+    with unit.atomic():
         before = {k: getattr(patient, k) for k in changes}
         for key, value in changes.items():
             setattr(patient, key, value)

@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-
 from recordroom.audit.services import record
-from recordroom.kernel import actions, sqlrows
+from recordroom.kernel import actions, sqlrows, unit
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import Conflict, ValidationFailed
 
@@ -75,7 +73,7 @@ def update_encounter(
             f"{', '.join(sorted(CHANGEABLE))}"
         )
     _check_values(changes)
-    with transaction.atomic():
+    with unit.atomic():
         locked = _locked(encounter)
         changed = {k: v for k, v in changes.items() if getattr(locked, k) != v}
         if not changed:

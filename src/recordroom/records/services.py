@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from recordroom.audit.models import Outcome
 from recordroom.audit.services import record
-from recordroom.kernel import actions, sqlrows
+from recordroom.kernel import actions, sqlrows, unit
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import (
@@ -92,13 +92,14 @@ def record_encounter(
             field="discharge_at",
         )
     consultants = fields.pop("consultants", [])
-    with transaction.atomic():
+    with unit.atomic():
         if account_taken(facility, account_number):
             raise Conflict(
                 f"account {account_number} already exists at {facility.code}",
                 field="account_number",
             )
-        encounter = Encounter(
+        encounter = sqlrows.new(
+            Encounter,
             patient=patient,
             facility=facility,
             account_number=account_number,
@@ -193,7 +194,7 @@ def file_document(
     labels = check_labels([*doc_type.default_sensitivity, *(sensitivity or [])])
     stored = default_store().put(checked.data)
     now = timezone.now()
-    with transaction.atomic():
+    with unit.atomic():
         doc = Document.objects.create(
             patient=patient,
             encounter=encounter,
@@ -277,7 +278,7 @@ def add_version(
         raise Conflict("a document entered in error cannot get new versions")
     checked = check_file(data, filename=filename, media_type=media_type)
     stored = default_store().put(checked.data)
-    with transaction.atomic():
+    with unit.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
         if (
             locked.status == DocumentStatus.ENTERED_IN_ERROR
@@ -340,7 +341,7 @@ def sign_version(
     if version.document.status == DocumentStatus.ENTERED_IN_ERROR:
         raise Conflict("a document entered in error cannot be signed")
     data = default_store().get(version.sha256)  # verifies the bytes being signed
-    with transaction.atomic():
+    with unit.atomic():
         if Signature.objects.filter(
             version=version, signer=signer, meaning=meaning
         ).exists():
@@ -397,7 +398,7 @@ def change_document_status(
         raise ValidationFailed(
             "say why the document was entered in error", field="reason"
         )
-    with transaction.atomic():
+    with unit.atomic():
         # Checked under the row lock, so two concurrent changes cannot both pass and
         # the audited "from" is the status actually replaced.
         locked = Document.objects.select_for_update().get(pk=document.pk)

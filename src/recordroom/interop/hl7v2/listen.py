@@ -25,6 +25,7 @@ import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 # named, not __name__: run as `python -m` this module is __main__, outside "recordroom"
 log = logging.getLogger("recordroom.interop.hl7v2.listen")
@@ -58,12 +59,22 @@ def check_connections() -> None:
             conn.errors_occurred = False
 
 
+# SQLite's checkpoints, run by a thread of their own while the listener serves
+_CHECKPOINTS: list[Any] = []
+
+
 def handle_block(block: bytes) -> bytes:
     """Run one message through the service in this (worker) thread; never raises."""
     from .services import handle
 
     check_connections()
     try:
+        if _CHECKPOINTS:  # this thread's commits no longer checkpoint (SQLite)
+            from django.db import connection
+
+            from recordroom.kernel import walcheckpoint
+
+            walcheckpoint.defer(connection)
         return handle(block).encode()
     except Exception:  # storage down, database gone ... still answer the sender
         log.exception("HL7 message could not be stored")
@@ -294,10 +305,16 @@ def database_workers() -> int:
 
 
 async def serve(host: str, port: int, ready: asyncio.Event | None = None) -> None:
+    from django.db import connection
     from hl7.mllp import start_hl7_server
+
+    from recordroom.kernel import walcheckpoint
 
     limits = Limits.from_settings()
     listener = Listener(limits, database_workers())
+    checkpointer = walcheckpoint.start_for(connection)
+    if checkpointer is not None:
+        _CHECKPOINTS.append(checkpointer)
     # The reader's limit is the largest block held in memory (after its start
     # character); the reader pauses the socket at twice that.
     server = await start_hl7_server(
@@ -316,8 +333,13 @@ async def serve(host: str, port: int, ready: asyncio.Event | None = None) -> Non
     print(f"listening for HL7 v2 (MLLP) on {host}:{port}", flush=True)
     if ready is not None:
         ready.set()
-    async with server:
-        await server.serve_forever()
+    try:
+        async with server:
+            await server.serve_forever()
+    finally:
+        if checkpointer is not None:
+            _CHECKPOINTS.remove(checkpointer)
+            checkpointer.stop()
 
 
 def run(host: str = "127.0.0.1", port: int = 2575) -> None:

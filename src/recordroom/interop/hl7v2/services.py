@@ -17,11 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from recordroom.audit.services import record
 from recordroom.interop.models import RAW_INLINE_MAX, InterfaceMessage, MessageStatus
-from recordroom.kernel import actions, sqlrows
+from recordroom.kernel import actions, sqlrows, unit
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store, seal
 from recordroom.kernel.errors import Conflict, NotFound, RecordroomError
@@ -77,12 +76,13 @@ def handle(raw: bytes) -> Ack:
     durable: Durable
     if len(raw) <= RAW_INLINE_MAX:  # kept in the row: durable with its commit
         sha256, sealed = seal(raw)
-        row = InterfaceMessage(raw_sha256=sha256, raw_size=len(raw), raw=sealed)
+        row = sqlrows.new(InterfaceMessage, raw_sha256=sha256, raw_size=len(raw),
+                          raw=sealed)  # fmt: skip
         durable = _stored
     else:
         durable = _RAW_WRITER.submit(default_store().put, raw).result
         sha256 = hashlib.sha256(raw).hexdigest()  # the blob's address
-        row = InterfaceMessage(raw_sha256=sha256, raw_size=len(raw))
+        row = sqlrows.new(InterfaceMessage, raw_sha256=sha256, raw_size=len(raw))
     try:
         msg = parse(raw)
         _route(row, msg)
@@ -257,7 +257,9 @@ def _apply(
     that the writes above overlap the helper thread's fsyncs)."""
     new = row._state.adding
     try:
-        with transaction.atomic():
+        # one unit of work: an error anywhere keeps nothing of the message, so the
+        # services inside open no savepoints of their own (kernel.unit)
+        with unit.unit():
             applied = handler(actor, msg)
             # what was kept otherwise than sent joins the message's warnings (the
             # reading's own: charset, reused id); any other note the ACK gave

@@ -15,12 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from recordroom.audit.services import record
-from recordroom.kernel import actions, sqlrows
+from recordroom.kernel import actions, sqlrows, unit
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from recordroom.mpi import mrn
@@ -238,7 +237,7 @@ def register(
         )
     target: Patient | None = None
     added: list[PatientIdentifier] = []
-    with transaction.atomic():
+    with unit.atomic():
         # a conflict (e.g. a second MRN at the same facility) turns a link to review
         band = expected_outcome(data, found, limits)
         if link_to:
@@ -268,7 +267,8 @@ def register(
                 else MatchOutcome.CREATED
             )
         # plain SQL insert (sqlrows): one per registration, on every ADT A04
-        decision = MatchDecision(
+        decision = sqlrows.new(
+            MatchDecision,
             decided_at=timezone.now(), decided_by=actor.username[:150],
             source=source[:16], facility=facility, outcome=outcome, manual=manual,
             reason=reason.strip()[:500], patient=patient,
@@ -446,7 +446,7 @@ def review_link(
         raise PermissionDenied(
             f"patient {decision.patient_id} has no record at your facilities"
         )
-    with transaction.atomic():
+    with unit.atomic():
         decision.review = verdict
         decision.reviewed_at = timezone.now()
         decision.reviewed_by = actor.username[:150]
