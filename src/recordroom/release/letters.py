@@ -21,6 +21,7 @@ from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import ValidationFailed
+from recordroom.kernel.letterpdf import LetterDoc, render
 from recordroom.kernel.text import without_rule_ids
 from recordroom.mpi.models import Patient
 
@@ -28,7 +29,6 @@ from . import requests as rq
 from .elements import Defect
 from .grounds import GROUNDS
 from .legal import PART2_NOTICE, check_basis, part2_notice_needed, valid_authorizations
-from .letterpdf import LetterDoc, render
 from .models import (
     AuthorizationKind,
     Denial,
@@ -93,6 +93,7 @@ def _doc(req: ReleaseRequest, title: str, signer: Sequence[str] = ()) -> LetterD
     ]
     return LetterDoc(
         organization=req.facility.name, reference=f"Request {req.number}",
+        department="Health Information Management - Release of Information",
         to=to, subject=f"request {req.number} for the records of "
         f"{patient_name(patient)}{born}", title=title, on=clock.today(req.facility),
         signature=[*signer, "Release of Information", req.facility.name],
