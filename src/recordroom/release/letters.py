@@ -103,7 +103,7 @@ def _doc(req: ReleaseRequest, title: str, signer: Sequence[str] = ()) -> LetterD
 def _promise(req: ReleaseRequest, doc: LetterDoc, by: date, what: str) -> None:
     """The date we will act by, or, once it has passed, that we are late: a letter
     never promises a date already gone."""
-    if by >= doc.on:
+    if doc.on is None or by >= doc.on:
         doc.p(f"We will {what} by {_long(by)}.")
     else:
         doc.p(f"Our response is overdue: it was due by {_long(by)}. We are sorry for "
@@ -275,7 +275,9 @@ def _cover_doc(
     if any(part2_notice_needed(i.labels or []) for i in items):
         doc.h("Notice: substance use disorder records (42 CFR Part 2)")
         doc.p(PART2_NOTICE)
-        for consent in valid_authorizations(req, on=doc.on):
+        for consent in valid_authorizations(
+            req, on=doc.on or clock.today(req.facility)
+        ):
             if consent.kind in (
                 AuthorizationKind.PART2,
                 AuthorizationKind.PART2_COUNSELING,
