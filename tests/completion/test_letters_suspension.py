@@ -148,3 +148,29 @@ def test_r_rc_7_a_refused_email_is_kept_as_failed_and_sent_again(owing, facility
     letter.refresh_from_db()
     assert (again.sent, len(again.written), letter.status) == (1, 0, "sent")
     assert len(inbox.messages) == 1
+
+
+def test_r_rc_7_cli_letters_and_suspension_list(owing, facility, settings, tmp_path):
+    from typer.testing import CliRunner
+
+    from recordroom.cli.app import app
+
+    settings.EMAIL_HOST = ""
+    settings.COMPLETION_SUSPENSION_GRACE_DAYS = 0
+    runner = CliRunner()
+    listed = runner.invoke(app, ["completion", "suspension", "--facility", "north",
+                                 "--csv", str(tmp_path / "s.csv"), "--pdf",
+                                 str(tmp_path / "s.pdf")], catch_exceptions=False)  # fmt: skip
+    assert listed.exit_code == 0, listed.output
+    assert "Suspension list: 1 providers" in listed.output
+    assert "Alice" in listed.output and "Surgeon" not in listed.output
+    assert (tmp_path / "s.csv").read_text().splitlines()[1].startswith(
+        "NORTH,\"Alice Attending, MD\"")
+    assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+    written = runner.invoke(app, ["completion", "letters"], catch_exceptions=False)
+    assert written.exit_code == 0, written.output
+    assert "2 letters written" in written.output
+    assert "0 sent, 0 failed, 2 to print, 0 already done today" in written.output
+    assert "RECORDROOM_EMAIL_HOST is not set" in written.output
+    bad = runner.invoke(app, ["completion", "letters", "--facility", "nowhere"])
+    assert bad.exit_code == 1 and "no facility 'nowhere'" in bad.output

@@ -120,7 +120,8 @@ def letter_doc(due: Due, *, as_of: datetime, signer: list[str]) -> LetterDoc:
                *[[d.encounter.account_number, _patient(d),
                   clock.short_date(d.encounter.discharge_at, facility),
                   str((as_of - d.encounter.discharge_at).days),  # type: ignore[operator]
-                  d.description] for d in items]])  # fmt: skip
+                  d.description] for d in items]],
+              widths=[1.0, 1.5, 0.9, 0.5, 2.6])  # fmt: skip
     doc.p("Please sign in to Recordroom to sign, dictate or complete these items, or "
           "tell the Health Information Management department if one was assigned to "
           "you in error.")  # fmt: skip

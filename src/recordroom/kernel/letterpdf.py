@@ -107,8 +107,14 @@ class LetterDoc:
         self.blocks.append(("list", list(items)))
         return self
 
-    def table(self, rows: Sequence[Sequence[str]]) -> LetterDoc:
-        self.blocks.append(("table", [list(r) for r in rows]))
+    def table(
+        self, rows: Sequence[Sequence[str]], widths: Sequence[float] = ()
+    ) -> LetterDoc:
+        """A table, its first row the header; `widths` in inches (default: two and
+        three columns as the house sets them, more shared equally)."""
+        body = [list(r) for r in rows]
+        self.blocks.append(("table", {"rows": body, "widths": list(widths)}
+                            if widths else body))  # fmt: skip
         return self
 
     def small(self, text: str) -> LetterDoc:
@@ -124,10 +130,13 @@ def para(text: str, style: ParagraphStyle = BODY) -> Paragraph:
 _WIDTHS = {2: [2.0 * inch, 4.5 * inch], 3: [1.7 * inch, 3.8 * inch, 1.0 * inch]}
 
 
-def _table(rows: list[list[str]]) -> Table:
+def _table(rows: list[list[str]], inches: Sequence[float] = ()) -> Table:
     cells = [[para(c, SMALL) for c in row] for row in rows]
-    table = Table(cells, colWidths=_WIDTHS.get(len(rows[0])), repeatRows=1,
-                  hAlign="LEFT")  # fmt: skip
+    n = len(rows[0])
+    # a page's text width (6.5 in) shared equally past three columns
+    widths = ([w * inch for w in inches] if inches
+              else _WIDTHS.get(n) or [6.5 * inch / n] * n)  # fmt: skip
+    table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
@@ -148,7 +157,9 @@ def _block(kind: str, value: object) -> list[Flowable]:
         items = [ListItem(para(str(v)), leftIndent=12) for v in _seq(value)]
         return [ListFlowable(items, bulletType="bullet", start="-")]
     if kind == "table" and value:
-        return [_table([list(map(str, r)) for r in _seq(value)]), Spacer(1, 8)]
+        rows, inches = (value["rows"], value["widths"]) if isinstance(value, dict) \
+            else (value, [])  # fmt: skip
+        return [_table([list(map(str, r)) for r in _seq(rows)], inches), Spacer(1, 8)]
     return []
 
 
