@@ -3,7 +3,7 @@ list (page, CSV, PDF), letters written from the page, and the worklists."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -50,6 +50,11 @@ def test_r_rc_7_dashboard_draws_the_rate_history_and_aging(delinquent, him):
     assert "<title id=\"rate-chart-t\">Delinquency rate by month</title>" in html
     assert 'class="threshold"' in html and "threshold 50.00%" in html
     assert "Cardiology" in html  # the service row of the breakdown
+    # the table names the months the charts draw (measured in UTC months)
+    now = timezone.now()
+    first = datetime(now.year - 1, now.month, 1, tzinfo=UTC).strftime("%B %Y")
+    history = html[html.index('id="history"'):]
+    assert history.index("<tbody><tr><td>") == history.index(f"<tbody><tr><td>{first}")
     # aging: 2 open deficiencies, both in the 30+ days bucket since discharge
     assert "30+ days</td><td class=\"num\">2</td>" in html
     service = signed_in(him).get("/completion/dashboard?facility=NORTH&service=Cardiology")

@@ -48,7 +48,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     months = monthly_history(facility=where, service=service)
     labels = [f"{m.start:%b %y}" for m in months]
     buckets = aging_buckets(facility=where)
-    facilities = [where] if where is not None else _facilities(request)
+    # the table: the facility asked for, else every one in the user's scope
+    asked = where is not None and request.GET.get("facility")
+    facilities = [where] if asked and where is not None else _facilities(request)
     context = {
         "rate": rate, "months": months, "buckets": buckets, "where": where,
         "service": service, "facilities": _facilities(request),
