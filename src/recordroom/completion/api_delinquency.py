@@ -58,10 +58,12 @@ def breakdown(request: HttpRequest, facility: str = "") -> list[dict[str, Any]]:
     """The rate of each facility in scope, then each of its services."""
     user = _actor(request).user
     where = facility_in_scope(user, facility)
-    if where is not None:
+    scope = user.facility_ids() if user is not None else None
+    if facility and where is not None:
         facilities = [where]
-    else:
-        facilities = list(Facility.objects.order_by("code"))
+    else:  # every facility in the user's scope
+        qs = Facility.objects.order_by("code")
+        facilities = list(qs if scope is None else qs.filter(pk__in=scope))
     return [{"facility": b.facility.code, "service": b.service,
              "average_delinquent": str(b.rate.average_delinquent),
              "average_monthly_discharges": str(b.rate.average_monthly_discharges),
