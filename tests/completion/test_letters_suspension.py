@@ -174,3 +174,17 @@ def test_r_rc_7_cli_letters_and_suspension_list(owing, facility, settings, tmp_p
     assert "RECORDROOM_EMAIL_HOST is not set" in written.output
     bad = runner.invoke(app, ["completion", "letters", "--facility", "nowhere"])
     assert bad.exit_code == 1 and "no facility 'nowhere'" in bad.output
+
+
+def test_r_rc_7_one_letter_a_day_on_the_facility_calendar(owing, facility, settings):
+    settings.EMAIL_HOST = ""
+    facility.timezone = "America/Chicago"
+    facility.save()
+    first = run_letters(actor=SYSTEM, facility=facility, as_of=AS_OF)
+    # 03:00 UTC the next day is still 21:00 the same day in Chicago
+    evening = run_letters(actor=SYSTEM, facility=facility,
+                          as_of=AS_OF + timedelta(hours=15))  # fmt: skip
+    assert (len(first.written), len(evening.written), evening.skipped) == (2, 0, 2)
+    morning = run_letters(actor=SYSTEM, facility=facility,
+                          as_of=AS_OF + timedelta(hours=24))  # fmt: skip
+    assert len(morning.written) == 2

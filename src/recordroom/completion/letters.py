@@ -224,10 +224,13 @@ def run_letters(
     asked and SMTP is set up, send them; retry today's failed sends."""
     as_of = as_of or timezone.now()
     dues = due_letters(facility=facility, as_of=as_of)
-    day_start = as_of - timedelta(hours=as_of.hour, minutes=as_of.minute,
-                                  seconds=as_of.second, microseconds=as_of.microsecond)  # fmt: skip
-    today = {(lt.provider_id, lt.facility_id): lt for lt in ProviderLetter.objects.filter(
-        as_of__gte=day_start, as_of__lt=day_start + timedelta(days=1))}  # fmt: skip
+    # "today" is the facility's calendar day (DESIGN.md rule 8)
+    recent = ProviderLetter.objects.filter(
+        as_of__gte=as_of - timedelta(days=2), as_of__lte=as_of + timedelta(days=2)
+    ).select_related("facility", "provider")
+    today = {(lt.provider_id, lt.facility_id): lt for lt in recent.order_by("created_at")
+             if clock.today(lt.facility, now=lt.as_of)
+             == clock.today(lt.facility, now=as_of)}  # fmt: skip
     run = Run([], 0, 0, 0, 0)
     connection = get_connection(fail_silently=False) if send and email_ready() else None
     for n, due in enumerate(dues, 1):
