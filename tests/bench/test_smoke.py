@@ -87,6 +87,8 @@ SMOKES = (
     Smoke("capture_fax_memory.py", "--pages 3", "peak memory"),
     Smoke("completion.py", "--data-dir {tmp}/completion --discharges 20 --samples 3 "
           "--report-only", "open deficiencies by kind", seed=True),
+    Smoke("completion_delinquency.py", "--data-dir {tmp}/delinq --discharges 20 "
+          "--runs 1 --report-only", "letters to providers", seed=True),
     Smoke("fulltext.py", "--data-dir {tmp}/fts --pages 60 --queries 2",
           "search inside documents over", seed=True),
     Smoke("make_demo.sh", f"--venv {VENV} --patients 15",
