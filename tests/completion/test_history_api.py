@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from recordroom.audit.models import AuditEvent
 from recordroom.completion import services
+from recordroom.completion.delinquency import delinquent_records
 from recordroom.completion.history import monthly_history, rate_breakdown
 from recordroom.completion.models import Deficiency, DeficiencyRule
 from tests.api.conftest import api_for
@@ -62,6 +63,9 @@ def test_r_rc_7_monthly_history_counts_each_months_end(months, facility):
     assert [(p.start.month, p.discharges, p.delinquent, str(p.rate_pct))
             for p in points] == [(9, 4, 1, "25.00"), (10, 5, 1, "20.00"),
                                  (11, 2, 1, "50.00")]  # fmt: skip
+    # the same count as the delinquency rate's, month end by month end
+    assert [p.delinquent for p in points] == [
+        delinquent_records(at=p.end, facility=facility).count() for p in points]
     surgery = monthly_history(facility=facility, service="surgery", months=3,
                               as_of=AS_OF)  # fmt: skip
     assert [(p.discharges, p.delinquent, p.rate_pct) for p in surgery] == [

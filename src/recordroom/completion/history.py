@@ -4,14 +4,16 @@ facility and service, for the chart-completion dashboard and its API twin."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from recordroom.mpi.models import Facility
+from recordroom.records.models import EncounterStatus
 
 from .delinquency import (
     MONTHLY,
@@ -19,9 +21,9 @@ from .delinquency import (
     _encounters,
     _q,
     delinquency_rate,
-    delinquent_records,
     periods,
 )
+from .models import Deficiency
 
 
 @dataclass(frozen=True)
@@ -47,15 +49,37 @@ def monthly_history(
     if not 1 <= months <= 120:
         raise ValueError(f"months {months}: give 1 to 120")
     spans = periods(as_of=as_of or timezone.now(), frequency=MONTHLY, count=months)
-    encounters = _encounters(facility, service)
+    # two queries for the whole history: discharges per month, and the records
+    # delinquent at each month's end (as delinquent_records counts them)
+    discharges = _encounters(facility, service).aggregate(**{
+        f"m{i}": Count("id", filter=Q(discharge_at__gte=start, discharge_at__lt=end))
+        for i, (start, end) in enumerate(spans)})  # fmt: skip
+    late = _deficiencies(facility, service).filter(
+        opened_at__lte=spans[-1][1]).aggregate(**{
+        f"m{i}": Count("encounter_id", distinct=True, filter=_delinquent_at(end))
+        for i, (_, end) in enumerate(spans)})  # fmt: skip
     out = []
-    for start, end in spans:
-        discharges = encounters.filter(discharge_at__gte=start,
-                                       discharge_at__lt=end).count()  # fmt: skip
-        late = delinquent_records(at=end, facility=facility, service=service).count()
-        rate = _q(Decimal(late) / discharges * 100) if discharges else None
-        out.append(Month(start, end, discharges, late, rate))
+    for i, (start, end) in enumerate(spans):
+        n, d = discharges[f"m{i}"], late[f"m{i}"]
+        rate = _q(Decimal(d) / n * 100) if n else None
+        out.append(Month(start, end, n, d, rate))
     return out
+
+
+def _deficiencies(facility: Facility | None, service: str) -> QuerySet[Deficiency]:
+    qs = Deficiency.objects.filter(encounter__status=EncounterStatus.FINISHED,
+                                   encounter__discharge_at__isnull=False)  # fmt: skip
+    if facility is not None:
+        qs = qs.filter(encounter__facility=facility)
+    if service:
+        qs = qs.filter(encounter__attending__specialty__iexact=service)
+    return qs
+
+
+def _delinquent_at(at: datetime) -> Q:
+    cutoff = at - timedelta(days=settings.COMPLETION_DELINQUENCY_DAYS)
+    return (Q(opened_at__lte=at, encounter__discharge_at__lte=cutoff)
+            & (Q(closed_at__isnull=True) | Q(closed_at__gt=at)))  # fmt: skip
 
 
 @dataclass(frozen=True)
