@@ -250,6 +250,50 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "of average monthly discharges for the tjc method).",
     ),
     EnvSetting(
+        "RECORDROOM_COMPLETION_SUSPENSION_DAYS",
+        "30",
+        "Days after discharge an open deficiency puts its provider on the medical "
+        "staff office's suspension list.",
+    ),
+    EnvSetting(
+        "RECORDROOM_COMPLETION_SUSPENSION_GRACE_DAYS",
+        "3",
+        "Days a deficiency must have been assigned to a provider before it counts "
+        "toward their suspension (one reassigned yesterday does not).",
+    ),
+    EnvSetting(
+        "RECORDROOM_COMPLETION_HISTORY_MONTHS",
+        "12",
+        "Months of delinquency history the chart-completion dashboard draws.",
+    ),
+    EnvSetting(
+        "RECORDROOM_EMAIL_HOST",
+        "",
+        "SMTP server that sends e-mail (letters to providers); empty: no e-mail is "
+        "sent, letters are kept for print.",
+    ),
+    EnvSetting("RECORDROOM_EMAIL_PORT", "25", "SMTP server's port."),
+    EnvSetting("RECORDROOM_EMAIL_HOST_USER", "", "SMTP user name (empty: none)."),
+    EnvSetting(
+        "RECORDROOM_EMAIL_HOST_PASSWORD", "", "SMTP password (empty: none)."
+    ),
+    EnvSetting(
+        "RECORDROOM_EMAIL_USE_TLS", "0", "1 sends SMTP over STARTTLS (port 587)."
+    ),
+    EnvSetting(
+        "RECORDROOM_EMAIL_USE_SSL", "0", "1 sends SMTP over implicit TLS (port 465)."
+    ),
+    EnvSetting(
+        "RECORDROOM_EMAIL_TIMEOUT_SECONDS",
+        "30",
+        "Seconds to wait for the SMTP server before a send is failed.",
+    ),
+    EnvSetting(
+        "RECORDROOM_EMAIL_FROM",
+        "Health Information Management <him@localhost>",
+        "The From address of e-mail Recordroom sends.",
+    ),
+    EnvSetting(
         "RECORDROOM_ROI_MAX_PACKET_MB",
         "500",
         "Largest release packet built, in megabytes; a larger one is refused naming "
@@ -695,6 +739,28 @@ for _name, _value, _allowed in (
         )
 COMPLETION_MEASURE_PERIODS = int(_at_least("RECORDROOM_COMPLETION_MEASURE_PERIODS", 1))
 COMPLETION_THRESHOLD_PCT = _at_least("RECORDROOM_COMPLETION_THRESHOLD_PCT", 0)
+COMPLETION_SUSPENSION_DAYS = int(
+    _at_least("RECORDROOM_COMPLETION_SUSPENSION_DAYS", 0, int)
+)
+COMPLETION_SUSPENSION_GRACE_DAYS = int(
+    _at_least("RECORDROOM_COMPLETION_SUSPENSION_GRACE_DAYS", 0, int)
+)
+COMPLETION_HISTORY_MONTHS = int(_at_least("RECORDROOM_COMPLETION_HISTORY_MONTHS", 1, int))
+# E-mail through Django's SMTP backend (letters to providers); no host: none sent.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env("RECORDROOM_EMAIL_HOST").strip()
+EMAIL_PORT = int(_at_least("RECORDROOM_EMAIL_PORT", 1, int))
+EMAIL_HOST_USER = env("RECORDROOM_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("RECORDROOM_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env("RECORDROOM_EMAIL_USE_TLS") == "1"
+EMAIL_USE_SSL = env("RECORDROOM_EMAIL_USE_SSL") == "1"
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "RECORDROOM_EMAIL_USE_TLS and RECORDROOM_EMAIL_USE_SSL are both 1: choose one "
+        "(TLS for STARTTLS on 587, SSL for implicit TLS on 465)"
+    )
+EMAIL_TIMEOUT = int(_at_least("RECORDROOM_EMAIL_TIMEOUT_SECONDS", 1, int))
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env("RECORDROOM_EMAIL_FROM")
 ROI_MAX_PACKET_BYTES = int(float(env("RECORDROOM_ROI_MAX_PACKET_MB")) * 1024 * 1024)
 ROI_JUDGE_SUBPOENA_IS_ORDER = env("RECORDROOM_ROI_JUDGE_SUBPOENA_IS_ORDER") == "1"
 ROI_CONTACT = env("RECORDROOM_ROI_CONTACT")

@@ -230,6 +230,15 @@ def _deficiency(w: World, *, mine: bool = False):
                           else factories.provider(family="Other", given="Olga"))  # fmt: skip
 
 
+def _provider_letter(w: World):
+    """A letter to a provider about the world's visit (written, not sent)."""
+    from recordroom.completion.letters import Due, write_letter
+
+    d = _deficiency(w)
+    return write_letter(actor=factories.SYSTEM, as_of=timezone.now(),
+                        due=Due(d.provider, w.facility, "reminder", [d]))  # fmt: skip
+
+
 CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("GET", "/me"): lambda w, a: a.get("/me"),
     ("GET", "/patients"): lambda w, a: a.get("/patients", name="matrix"),
@@ -302,6 +311,18 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
         f"/deficiencies/{_deficiency(w, mine=True).pk}/refuse", {"reason": "not mine"}),
     ("GET", "/completion/delinquency"): lambda w, a: a.get("/completion/delinquency"),
     ("GET", "/completion/charts"): lambda w, a: a.get("/completion/charts"),
+    ("GET", "/completion/delinquency/history"): lambda w, a: a.get(
+        "/completion/delinquency/history", months=2),
+    ("GET", "/completion/delinquency/breakdown"): lambda w, a: a.get(
+        "/completion/delinquency/breakdown"),
+    ("GET", "/completion/aging"): lambda w, a: a.get("/completion/aging"),
+    ("GET", "/completion/suspension-list"): lambda w, a: a.get(
+        "/completion/suspension-list"),
+    ("POST", "/completion/letters"): lambda w, a: a.post(
+        "/completion/letters", {"send": False}),
+    ("GET", "/completion/letters"): lambda w, a: a.get("/completion/letters"),
+    ("GET", "/completion/letters/{letter_id}/content"): lambda w, a: a.get(
+        f"/completion/letters/{_provider_letter(w).pk}/content"),
     ("GET", "/interface-messages"): lambda w, a: a.get("/interface-messages"),
     ("GET", "/interface-types"): lambda w, a: a.get("/interface-types"),
     ("GET", M): lambda w, a: a.get(f"/interface-messages/{w.message.pk}"),
@@ -612,6 +633,13 @@ def test_the_declared_capabilities():
         ("POST", DF + "/refuse"): "sign_document",
         ("GET", "/completion/delinquency"): "complete_charts",
         ("GET", "/completion/charts"): "complete_charts",
+        ("GET", "/completion/delinquency/history"): "complete_charts",
+        ("GET", "/completion/delinquency/breakdown"): "complete_charts",
+        ("GET", "/completion/aging"): "complete_charts",
+        ("GET", "/completion/suspension-list"): "complete_charts",
+        ("POST", "/completion/letters"): "complete_charts",
+        ("GET", "/completion/letters"): "complete_charts",
+        ("GET", "/completion/letters/{letter_id}/content"): "complete_charts",
         ("GET", "/interface-messages"): "view_interfaces",
         ("GET", "/interface-types"): "view_interfaces",
         ("GET", M): "view_interfaces",

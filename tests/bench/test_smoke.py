@@ -90,6 +90,8 @@ SMOKES = (
     Smoke("completion_inbox.py", "--data-dir {tmp}/inbox --discharges 20 "
           "--deficiencies 30 --requests 3 --warmup 1 --report-only",
           "Provider inbox over HTTP", seed=True),
+    Smoke("completion_delinquency.py", "--data-dir {tmp}/delinq --discharges 20 "
+          "--runs 1 --report-only", "letters to providers", seed=True),
     Smoke("fulltext.py", "--data-dir {tmp}/fts --pages 60 --queries 2",
           "search inside documents over", seed=True),
     Smoke("coding_group.py", "--data-dir {tmp}/coding --claims 200 --rounds 1 "

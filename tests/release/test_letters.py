@@ -135,7 +135,7 @@ def test_an_unknown_letter_kind_is_refused(roi_actor, attorney):
 
 
 def test_names_outside_latin_1_print_in_letters(roi_actor, make_request, patient):
-    from recordroom.release.letterpdf import REGULAR
+    from recordroom.kernel.letterpdf import REGULAR
 
     req = make_request(patient, requester_type="attorney",
                        requester_name="Nguyễn Thị Hoa", requester_organization="Łucja & Żaneta")  # fmt: skip

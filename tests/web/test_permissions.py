@@ -22,6 +22,9 @@ from recordroom.amendments.models import AmendmentLetter, AmendmentRequest
 from recordroom.audit.models import AuditEvent
 from recordroom.capture import moves
 from recordroom.capture.models import CaptureBatch, CaptureDocument, DocumentMove
+from recordroom.completion.letters import Due, write_letter
+from recordroom.completion.models import ProviderLetter
+from recordroom.completion.services import add_deficiency
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
 from recordroom.mpi.models import OverlayFlag
@@ -157,7 +160,8 @@ def _url(name: str, patient, document, message) -> str:
            "page": 1, "token": "not-a-token", "deficiency_id": uuid.uuid4(),
            "capdoc_id": CaptureDocument.objects.get(batch__filename="perm.pdf").pk,
            "batch_id": CaptureBatch.objects.get(filename="perm.pdf").pk,
-           "move_id": DocumentMove.objects.get(from_patient=patient).pk}  # fmt: skip
+           "move_id": DocumentMove.objects.get(from_patient=patient).pk,
+           "provider_letter_id": ProviderLetter.objects.get().pk}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
     url = reverse(f"web:{name}", kwargs=kwargs)
@@ -242,6 +246,8 @@ def test_the_declared_capabilities(db):
         **{f"inbox_{n}": "sign_document" for n in (
             "item", "pass", "pass_stop", "sign", "skip", "refuse")},
         "inbox": "sign_document", "inbox_file": "add_document",
+        **{f"completion_{n}": "complete_charts" for n in (
+            "dashboard", "suspension", "letters", "letter", "worklist")},
     }  # fmt: skip
 
 
@@ -291,6 +297,12 @@ def record_data(db, facility, settings):
     other = factories.patient(facility=facility, family="Other", mrn="N-MX9")
     moves.move_document(actor=factories.SYSTEM, document=misfiled, to_patient=other,
                         reason="misfiled")  # fmt: skip
+    owing = add_deficiency(actor=factories.SYSTEM, kind="other", description="perm",
+                           encounter=factories.encounter(patient=patient,
+                                                         facility=facility),
+                           provider=factories.provider("Perm", "Paula"))  # fmt: skip
+    write_letter(actor=factories.SYSTEM, as_of=timezone.now(),
+                 due=Due(owing.provider, facility, "reminder", [owing]))  # fmt: skip
     return patient, document, message
 
 

@@ -21,12 +21,12 @@ from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import Conflict, ValidationFailed
+from recordroom.kernel.letterpdf import render
 from recordroom.mpi.models import Facility, Patient
 from recordroom.records import services as records
 from recordroom.records.models import DocumentVersion, VersionKind
 
 from . import letters
-from .letterpdf import render
 from .models import (
     AmendmentEntry,
     AmendmentLetter,

@@ -12,9 +12,9 @@ from django.conf import settings
 
 from recordroom.kernel import clock
 from recordroom.kernel.errors import ValidationFailed
+from recordroom.kernel.letterpdf import LetterDoc
 from recordroom.mpi.models import Patient
 
-from .letterpdf import LetterDoc
 from .models import AmendmentEntry, AmendmentRequest, EntryOutcome, Ground
 
 DEPARTMENT = "Health Information Management - Amendments"

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from recordroom.kernel.letterpdf import render
 from recordroom.records.disclosure_materials import Material
 
 from . import letters
-from .letterpdf import render
 from .models import AmendmentEntry, EntryOutcome, Status
 
 

@@ -24,13 +24,13 @@ from recordroom.kernel.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from recordroom.kernel.letterpdf import LetterDoc, render
 from recordroom.mpi.models import Facility, Patient
 from recordroom.mpi.services import in_scope
 from recordroom.records import services as records
 from recordroom.records.models import Document, Provider
 
 from . import letters
-from .letterpdf import LetterDoc, render
 from .models import (
     OPEN_STATUSES,
     AmendmentEntry,

@@ -115,6 +115,75 @@ def delinquency(
     out.print(people)
 
 
+@completion_app.command("letters")
+def letters(
+    facility: str = typer.Option("", help="Only this facility (its code)."),
+    send: bool = typer.Option(
+        True, "--send/--no-send",
+        help="E-mail the letters to providers with an address (when "
+        "RECORDROOM_EMAIL_HOST is set); --no-send only writes them.",
+    ),  # fmt: skip
+) -> None:
+    """Write today's letters to providers owing records (PDF, kept) and e-mail them."""
+    django_setup()
+    from recordroom.completion.letters import email_ready, run_letters
+
+    where = _facility(facility)
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), console=out,
+                  transient=True) as bar:  # fmt: skip
+        task = bar.add_task("writing letters", total=None)
+        run = run_letters(
+            actor=cli_actor(), facility=where, send=send,
+            progress=lambda n, total: bar.update(task, completed=n, total=total),
+        )  # fmt: skip
+    table = Table(title=f"{len(run.written)} letters written")
+    for col in ("provider", "facility", "letter", "records", "e-mail"):
+        table.add_column(col)
+    for lt in run.written:
+        mailed = {"sent": f"sent to {lt.email}", "failed": f"failed: {lt.error}"}.get(
+            lt.status, "to print")
+        table.add_row(str(lt.provider), lt.facility.code, lt.get_level_display(),
+                      str(lt.records), mailed)  # fmt: skip
+    out.print(table)
+    out.print(f"{run.sent} sent, {run.failed} failed, {run.not_sent} to print, "
+              f"{run.skipped} already done today")  # fmt: skip
+    if send and not email_ready():
+        out.print("note: RECORDROOM_EMAIL_HOST is not set: no e-mail was sent")
+    if run.failed:
+        raise typer.Exit(1)
+
+
+@completion_app.command("suspension")
+def suspension(
+    facility: str = typer.Option("", help="Only this facility (its code)."),
+    csv_to: Path | None = typer.Option(None, "--csv", help="Also write it as CSV here."),
+    pdf_to: Path | None = typer.Option(None, "--pdf", help="Also write it as PDF here."),
+) -> None:
+    """The suspension list for the medical staff office (R-RC-7)."""
+    django_setup()
+    from recordroom.completion.suspension_export import export_suspension_list
+
+    where = _facility(facility)
+    actor = cli_actor()
+    rows, _ = export_suspension_list(actor=actor, facility=where)
+    for fmt, path in (("csv", csv_to), ("pdf", pdf_to)):
+        if path is not None:
+            _, data = export_suspension_list(actor=actor, facility=where, fmt=fmt)
+            path.write_bytes(data)
+            out.print(f"{fmt.upper()} written to {path}")
+    table = Table(title=f"Suspension list: {len(rows)} providers")
+    for col in ("provider", "NPI", "facility", "records", "items", "oldest discharge",
+                "days", "last letter"):  # fmt: skip
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r.provider), r.provider.npi or "", r.facility.code,
+                      str(r.records), str(r.deficiencies),
+                      f"{r.oldest_discharge:%Y-%m-%d}", str(r.days),
+                      f"{r.last_letter:%Y-%m-%d}" if r.last_letter else "-")  # fmt: skip
+    out.print(table)
+
+
 @rules_app.command("export")
 def export(
     path: Path = typer.Argument(..., help="The YAML file to write ('-' prints it)."),

@@ -259,3 +259,54 @@ class ChartAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"{self.encounter_id}: {self.open_count} open"
+
+
+class LetterStatus(models.TextChoices):
+    WRITTEN = "written", "Written (to print: no e-mail sent)"
+    SENT = "sent", "Sent by e-mail"
+    FAILED = "failed", "E-mail failed"
+
+
+class LetterLevel(models.TextChoices):
+    REMINDER = "reminder", "Reminder"
+    DELINQUENT = "delinquent", "Delinquent records"
+    SUSPENSION = "suspension", "Suspension notice"
+
+
+class ProviderLetter(models.Model):
+    """A letter to a provider about their incomplete records at one facility (the PDF
+    kept encrypted in the blob store by its hash), and whether it went by e-mail."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="completion_letters"
+    )
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(max_length=12, choices=LetterLevel.choices)
+    as_of = models.DateTimeField()
+    records = models.PositiveIntegerField()
+    deficiencies = models.PositiveIntegerField()
+    oldest_discharge = models.DateTimeField()
+    # the deficiencies the letter lists, with their visits: {"deficiencies": [...],
+    # "encounters": [...]}
+    detail = models.JSONField(default=dict, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    email = models.CharField(max_length=254, blank=True, default="")
+    status = models.CharField(max_length=10, choices=LetterStatus.choices)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["provider", "facility", "created_at"],
+                name="completion_letter_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} to {self.provider} ({self.created_at:%Y-%m-%d})"

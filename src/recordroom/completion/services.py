@@ -216,7 +216,7 @@ def chart_worklist(
     """The specialists' worklists, oldest discharge first: charts awaiting analysis
     (discharged, not analysed since), deficient (open deficiencies), complete for
     coding (analysed after discharge, nothing open)."""
-    from django.db.models import F, Q
+    from django.db.models import Exists, F, OuterRef, Q
 
     if state not in CHART_STATES:
         raise ValidationFailed(
@@ -230,12 +230,15 @@ def chart_worklist(
     if facility:
         qs = qs.filter(facility__code=facility)
     analysed = Q(analysis__analyzed_at__gte=F("discharge_at"))
+    # a deficiency added by hand after the analysis is open too
+    held = Exists(Deficiency.objects.filter(encounter=OuterRef("pk"),
+                                            status=Status.OPEN))  # fmt: skip
     if state == "awaiting":
         qs = qs.exclude(analysed)
     elif state == "deficient":
-        qs = qs.filter(analysed, analysis__open_count__gt=0)
+        qs = qs.filter(analysed).filter(Q(analysis__open_count__gt=0) | held)
     else:
-        qs = qs.filter(analysed, analysis__open_count=0)
+        qs = qs.filter(analysed, analysis__open_count=0).exclude(held)
     return list(
         qs.select_related("facility", "analysis", "attending").order_by(
             "discharge_at", "id"

@@ -475,6 +475,23 @@ COMPLETION_RULE = declare(
     "update",
     "A deficiency rule was created or changed (a new version; the previous one kept).",
 )
+COMPLETION_LETTER = declare(
+    "completion.letter",
+    "create",
+    "A letter to a provider about their incomplete records was written and kept (one "
+    "event per patient it lists; the letter's hash kept).",
+)
+COMPLETION_LETTER_SEND = declare(
+    "completion.letter_send",
+    "export",
+    "A letter to a provider was sent by e-mail, or the send failed (address, outcome).",
+)
+COMPLETION_SUSPENSION_LIST = declare(
+    "completion.suspension_list",
+    "export",
+    "The suspension list for the medical staff office was read or exported (page, "
+    "CSV, PDF, API, CLI).",
+)
 COMPLETION_VIEW = declare(
     "completion.view",
     "read",

@@ -21,6 +21,7 @@ from recordroom.kernel import actions, clock
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.blobs import default_store
 from recordroom.kernel.errors import ValidationFailed
+from recordroom.kernel.letterpdf import LetterDoc, render
 from recordroom.kernel.text import without_rule_ids
 from recordroom.mpi.models import Patient
 
@@ -28,7 +29,6 @@ from . import requests as rq
 from .elements import Defect
 from .grounds import GROUNDS
 from .legal import PART2_NOTICE, check_basis, part2_notice_needed, valid_authorizations
-from .letterpdf import LetterDoc, render
 from .models import (
     AuthorizationKind,
     Denial,
@@ -93,6 +93,7 @@ def _doc(req: ReleaseRequest, title: str, signer: Sequence[str] = ()) -> LetterD
     ]
     return LetterDoc(
         organization=req.facility.name, reference=f"Request {req.number}",
+        department="Health Information Management - Release of Information",
         to=to, subject=f"request {req.number} for the records of "
         f"{patient_name(patient)}{born}", title=title, on=clock.today(req.facility),
         signature=[*signer, "Release of Information", req.facility.name],
@@ -102,7 +103,7 @@ def _doc(req: ReleaseRequest, title: str, signer: Sequence[str] = ()) -> LetterD
 def _promise(req: ReleaseRequest, doc: LetterDoc, by: date, what: str) -> None:
     """The date we will act by, or, once it has passed, that we are late: a letter
     never promises a date already gone."""
-    if by >= doc.on:
+    if doc.on is None or by >= doc.on:
         doc.p(f"We will {what} by {_long(by)}.")
     else:
         doc.p(f"Our response is overdue: it was due by {_long(by)}. We are sorry for "
@@ -274,7 +275,9 @@ def _cover_doc(
     if any(part2_notice_needed(i.labels or []) for i in items):
         doc.h("Notice: substance use disorder records (42 CFR Part 2)")
         doc.p(PART2_NOTICE)
-        for consent in valid_authorizations(req, on=doc.on):
+        for consent in valid_authorizations(
+            req, on=doc.on or clock.today(req.facility)
+        ):
             if consent.kind in (
                 AuthorizationKind.PART2,
                 AuthorizationKind.PART2_COUNSELING,

@@ -14,18 +14,16 @@ import io
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import pikepdf
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageSequence
 from reportlab.lib.pagesizes import letter
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from recordroom.kernel.errors import ValidationFailed
+from recordroom.kernel.letterpdf import font_name
 from recordroom.kernel.pdftext import FastCanvas, no_ascii85
 from recordroom.kernel.tempfiles import temp_dir, write_private
 
@@ -38,27 +36,6 @@ TEXT_PAD = 1.5
 # The stamp band at the foot of every packet page (points), under the page's content.
 STAMP_BAND = 26.0
 STAMP_SIZE = 6.5
-
-_FONT_FILES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-)
-
-
-@cache
-def font_name(bold: bool = False) -> str:
-    """A font for names in any Latin, Greek or Cyrillic script: DejaVu Sans when the
-    system has it (embedded, subset), else Helvetica (Latin-1 only)."""
-    for path in _FONT_FILES:
-        bold_path = path.replace("Sans.ttf", "Sans-Bold.ttf").replace("Regular", "Bold")
-        chosen = bold_path if bold else path
-        if Path(chosen).exists():
-            name = "RRSansBold" if bold else "RRSans"
-            pdfmetrics.registerFont(TTFont(name, chosen))
-            return name
-    return "Helvetica-Bold" if bold else "Helvetica"
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from recordroom.capture.api import router as capture_router
 from recordroom.capture.api_queue import router as capture_queue_router
 from recordroom.coding.api import router as coding_router
 from recordroom.completion.api import router as completion_router
+from recordroom.completion.api_delinquency import router as delinquency_router
 from recordroom.completion.inbox_api import router as inbox_router
 from recordroom.interop.hl7v2.api import router as interfaces_router
 from recordroom.kernel import uploads
@@ -188,6 +189,7 @@ api.add_router("", capture_router)
 api.add_router("", completion_router)
 api.add_router("", inbox_router)
 api.add_router("", coding_router)
+api.add_router("", delinquency_router)
 
 
 # --- errors ----------------------------------------------------------------------------

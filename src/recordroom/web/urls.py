@@ -26,6 +26,7 @@ from .capture import misfiles as capture_misfiles
 from .capture import sheets as capture_sheets
 from .capture import upload as capture_upload
 from .capture import views as capture_views
+from .completion import views as completion_views
 from .inbox import views as inbox_views
 from .worklist import views as worklist_views
 
@@ -112,6 +113,23 @@ urlpatterns = [
         name="capture_separator_sheet",
     ),
     path("capture/dashboard", capture_dashboard.dashboard, name="capture_dashboard"),
+    path(
+        "completion/dashboard",
+        completion_views.dashboard,
+        name="completion_dashboard",
+    ),
+    path(
+        "completion/suspension-list",
+        completion_views.suspension,
+        name="completion_suspension",
+    ),
+    path("completion/letters", completion_views.letters, name="completion_letters"),
+    path(
+        "completion/letters/<uuid:provider_letter_id>",
+        completion_views.letter,
+        name="completion_letter",
+    ),
+    path("completion/charts", completion_views.worklist, name="completion_worklist"),
     path("capture/misfiles", capture_misfiles.reviews, name="capture_misfiles"),
     path(
         "capture/misfiles/<uuid:move_id>",
