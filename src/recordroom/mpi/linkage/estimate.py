@@ -7,6 +7,7 @@ the same model."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +51,11 @@ def estimate_u(model: LinkageModel, t: Table, *, pairs: int, seed: int) -> int:
         left = rng.integers(0, n, size)
         right = rng.integers(0, n - 1, size)
         right = right + (right >= left)  # never a record with itself
-        levels = comparison_levels(model, t, left, right)
+        # random pairs are seen once: a memo of their own for each chunk (the two
+        # thresholds of a name share it) keeps them out of the table's, which
+        # EM and scoring reuse, and keeps each memo's sort small
+        scratch = dataclasses.replace(t, memo={})
+        levels = comparison_levels(model, scratch, left, right)
         for c, comp in enumerate(model.comparisons):
             counts[c] += np.bincount(levels[:, c], minlength=len(comp.levels))
     for c, comp in enumerate(model.comparisons):
@@ -97,15 +102,29 @@ def bounded_m(
     return out
 
 
+def level_patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a (pairs, comparisons) level matrix and how many pairs
+    have each: a pair's weights and posterior depend on its levels alone, so EM
+    over the patterns, each counted as often as it occurs, is EM over the pairs
+    (hundreds of thousands of pairs fall into a few thousand patterns)."""
+    if not len(levels):
+        return levels, np.zeros(0, np.float64)
+    patterns, counts = np.unique(levels, axis=0, return_counts=True)
+    return patterns, counts.astype(np.float64)
+
+
 def _em(
-    model: LinkageModel, levels: np.ndarray, frozen: set[str], iterations: int,
+    model: LinkageModel, pair_levels: np.ndarray, frozen: set[str], iterations: int,
     *, ignore: bool = True,
 ) -> tuple[float, int]:  # fmt: skip
     """EM over one session's pairs; returns (λ within the session, iterations).
     `frozen` comparisons keep their m; with `ignore` they are also left out of the
-    posterior (every pair of a session agrees on what it was blocked on)."""
+    posterior (every pair of a session agrees on what it was blocked on). Runs on
+    the pairs' distinct level patterns, weighted by their counts."""
     lam = 0.1
     comps = model.comparisons
+    levels, counts = level_patterns(pair_levels)
+    pairs = float(counts.sum())
     for it in range(1, iterations + 1):
         weights = np.zeros(levels.shape)
         for c, comp in enumerate(comps):
@@ -117,8 +136,10 @@ def _em(
         bits = weights.sum(axis=1)
         odds = lam / (1 - lam) * np.exp2(np.clip(bits, -200, 200))
         post = odds / (1 + odds)
-        change = abs(float(post.mean()) - lam)
-        lam = min(max(float(post.mean()), 1e-6), 1 - 1e-6)
+        mean = float(post @ counts) / pairs
+        change = abs(mean - lam)
+        lam = min(max(mean, 1e-6), 1 - 1e-6)
+        post_pairs = post * counts
         for c, comp in enumerate(comps):
             if comp.name in frozen:
                 continue
@@ -127,7 +148,9 @@ def _em(
             ]
             if not real:
                 continue
-            weight = np.bincount(levels[:, c], weights=post, minlength=len(comp.levels))
+            weight = np.bincount(
+                levels[:, c], weights=post_pairs, minlength=len(comp.levels)
+            )
             total = weight[
                 [k for k, lv in enumerate(comp.levels) if not lv.is_null]
             ].sum()
