@@ -14,6 +14,7 @@ import numpy as np
 
 from .blocking import rule_pairs
 from .features import Table
+from .levels import levels_of
 from .model import Level, LinkageModel
 from .scoring import apply_guards, comparison_levels
 
@@ -46,6 +47,11 @@ def estimate_u(model: LinkageModel, t: Table, *, pairs: int, seed: int) -> int:
     pairs = min(pairs, max(50_000, n * (n - 1) // 2))
     rng = np.random.default_rng(seed)
     counts = [np.zeros(len(c.levels), np.int64) for c in model.comparisons]
+    # a comparison whose levels are all fixed (the guards) has no u to estimate
+    wanted = [
+        c for c, comp in enumerate(model.comparisons)
+        if any(not lv.fixed and not lv.is_null for lv in comp.levels)
+    ]  # fmt: skip
     for start in range(0, pairs, U_CHUNK):  # in chunks: memory stays flat
         size = min(U_CHUNK, pairs - start)
         left = rng.integers(0, n, size)
@@ -55,9 +61,11 @@ def estimate_u(model: LinkageModel, t: Table, *, pairs: int, seed: int) -> int:
         # thresholds of a name share it) keeps them out of the table's, which
         # EM and scoring reuse, and keeps each memo's sort small
         scratch = dataclasses.replace(t, memo={})
-        levels = comparison_levels(model, scratch, left, right)
-        for c, comp in enumerate(model.comparisons):
-            counts[c] += np.bincount(levels[:, c], minlength=len(comp.levels))
+        for c in wanted:
+            comp = model.comparisons[c]
+            kinds = [(lv.kind, lv.params) for lv in comp.levels]
+            levels = levels_of(scratch, left, right, kinds)
+            counts[c] += np.bincount(levels, minlength=len(comp.levels))
     for c, comp in enumerate(model.comparisons):
         real = [k for k, lv in enumerate(comp.levels) if not lv.is_null]
         total = counts[c][real].sum()

@@ -98,6 +98,13 @@ class _Slotted:
     def dump(self) -> tuple[bytes, bytes, bytes]:
         return self.rec.tobytes(), self.val.tobytes(), self.prio.tobytes()
 
+    def extend(self, rec: np.ndarray, val: np.ndarray, prio: np.ndarray | int) -> None:
+        """`add` for many rows at once, in this order."""
+        self.rec.frombytes(np.ascontiguousarray(rec, np.int32).tobytes())
+        self.val.frombytes(np.ascontiguousarray(val, np.int64).tobytes())
+        prios = np.broadcast_to(np.asarray(prio, np.int8), np.shape(rec))
+        self.prio.frombytes(np.ascontiguousarray(prios).tobytes())
+
     def load(self, rec: bytes, val: bytes, prio: bytes) -> None:
         self.rec.frombytes(rec)
         self.val.frombytes(val)
@@ -227,6 +234,183 @@ class TableBuilder:
         if zip_code.isdigit():
             self.slotted["zip"].add(i, int(zip_code), prio)
 
+    # --- many rows at once (a scan's load): the same values as the methods above
+    # row by row, in the same order; each distinct raw value normalised once
+
+    def people(self, rows: np.ndarray, births: list[Any], sexes: list[Any]) -> None:
+        """`person` (no key) for many rows: a birth date as the driver gives it
+        (a date, ISO text or None)."""
+        dob = self._distinct(births, _dob_int, np.int32)
+        self.scalars["dob"][rows] = dob
+        self.scalars["sex"][rows] = self._distinct(
+            sexes, lambda x: _SEX.get(x, -1), np.int8
+        )
+
+    def names_bulk(
+        self, rec: np.ndarray, family: list[Any], given: list[Any],
+        middle: list[Any], suffix: list[Any], legal: np.ndarray,
+    ) -> None:  # fmt: skip
+        """`name` for many rows (`legal`: current legal name, per row)."""
+        n = len(rec)
+        if not n:
+            return
+        raw: dict[Any, int] = {}
+        fam = np.fromiter((raw.setdefault(x, len(raw)) for x in family), np.int64, n)
+        giv = np.fromiter((raw.setdefault(x, len(raw)) for x in given), np.int64, n)
+        keys = [self._key(x) for x in raw]
+        blank = np.array([ph.is_placeholder_name(k) for k in keys], bool)
+        pair = fam * len(raw) + giv
+        distinct, inverse = np.unique(pair, return_inverse=True)
+        doe = np.array([
+            ph.is_placeholder_pair(keys[int(x) // len(raw)], keys[int(x) % len(raw)])
+            for x in distinct
+        ], bool)[inverse.reshape(-1)]  # fmt: skip
+        kept = ~doe
+        prio = np.where(legal, 0, 1).astype(np.int8)
+        # every name string of the batch (keys and their parts) as a batch id
+        sid: dict[str, int] = {}
+        key_sid = np.array([sid.setdefault(k, len(sid)) for k in keys], np.int64)
+        parts = [nz.name_parts(k) for k in keys]
+        entries = []  # (row, order in the row, field, batch string id, priority)
+        for field, ids, base, most in (
+            ("family", fam, 0, None),
+            ("given", giv, 100, 1),
+        ):
+            rows = np.flatnonzero(kept & ~blank[ids])
+            entries.append((rows, np.full(len(rows), base), field, key_sid[ids[rows]],
+                            prio[rows]))  # fmt: skip
+            own = [p[:most] for p in parts]
+            count = np.array([len(p) for p in own], np.int64)
+            flat = np.array(
+                [sid.setdefault(x, len(sid)) for p in own for x in p], np.int64
+            )
+            start = np.concatenate([[0], np.cumsum(count)[:-1]])
+            per_row = count[ids[rows]]
+            at = np.repeat(rows, per_row)
+            offset = np.arange(len(at)) - np.repeat(
+                np.cumsum(per_row) - per_row, per_row
+            )
+            entries.append((at, base + 1 + offset, field,
+                            flat[start[ids[at]] + offset] if len(at) else at,
+                            np.full(len(at), 2)))  # fmt: skip
+        row = np.concatenate([e[0] for e in entries])
+        sub = np.concatenate([e[1] for e in entries])
+        sids = np.concatenate([e[3] for e in entries]).astype(np.int64)
+        order = np.lexsort((sub, row))
+        # vocabulary ids in order of first sight, as `name` row by row gives them
+        strings = list(sid)
+        vocab = np.full(len(strings), -1, np.int64)
+        seen, first = np.unique(sids[order], return_index=True)
+        for x in seen[np.argsort(first)].tolist():
+            vocab[x] = self.names.id(strings[x])
+        for field in ("family", "given"):
+            e_main, e_part = entries[0:2] if field == "family" else entries[2:4]
+            f_row = np.concatenate([e_main[0], e_part[0]])
+            f_sub = np.concatenate([e_main[1], e_part[1]])
+            f_sid = np.concatenate([e_main[3], e_part[3]]).astype(np.int64)
+            f_prio = np.concatenate([e_main[4], e_part[4]])
+            o = np.lexsort((f_sub, f_row))
+            self.slotted[field].extend(rec[f_row[o]], vocab[f_sid[o]], f_prio[o])
+        legal_rows = np.flatnonzero(kept & np.asarray(legal, bool))
+        if len(legal_rows):
+            mids = self._distinct([middle[i] for i in legal_rows.tolist()],
+                                  self._middle_initial, np.int32)  # fmt: skip
+            sufs = self._distinct([suffix[i] for i in legal_rows.tolist()],
+                                  nz.suffix_class, np.int8)  # fmt: skip
+            has = mids >= 0
+            _last_wins(self.scalars["middle_initial"], rec[legal_rows[has]], mids[has])
+            _last_wins(self.scalars["suffix"], rec[legal_rows], sufs)
+
+    def _middle_initial(self, middle: Any) -> int:
+        mid = self._key(middle) if middle else ""
+        if mid and (len(mid) == 1 or not ph.is_placeholder_name(mid)):
+            return ord(mid[0])
+        return -1
+
+    @staticmethod
+    def _distinct(values: list[Any], fn: Any, dtype: Any) -> np.ndarray:
+        """fn of each value, computed once per distinct value."""
+        done: dict[Any, Any] = {}
+        for x in values:
+            if x not in done:
+                done[x] = fn(x)
+        return np.fromiter((done[x] for x in values), dtype, len(values))
+
+    def ssns_bulk(
+        self,
+        rec: np.ndarray,
+        lookups: list[str],
+        last4s: list[str],
+        current: np.ndarray,
+    ) -> None:
+        """`ssn` for many rows."""
+        skip = self._placeholder_ssns
+        keep = [j for j, (lk, l4) in enumerate(zip(lookups, last4s, strict=True))
+                if lk not in skip and l4 != "0000"]  # fmt: skip
+        at = np.array(keep, np.int64)
+        prio = np.where(np.asarray(current, bool), 0, 1)[at] if len(at) else at
+        codes = np.fromiter((code(lookups[j]) for j in keep), np.int64, len(keep))
+        self.slotted["ssn"].extend(rec[at], codes, prio)
+        digits = [j for j, k in enumerate(keep) if last4s[k].isdigit()]
+        four = np.fromiter(
+            (int(last4s[keep[j]]) for j in digits), np.int64, len(digits)
+        )
+        sel = np.array(digits, np.int64)
+        self.slotted["ssn_last4"].extend(rec[at[sel]], four,
+                                         prio[sel] if len(sel) else sel)  # fmt: skip
+
+    def identifiers_bulk(
+        self, rec: np.ndarray, systems: list[str], lookups: list[str]
+    ) -> None:
+        """`identifier` for many rows."""
+        n = len(rec)
+        idents = np.fromiter(
+            (code(f"{s}|{lk}") for s, lk in zip(systems, lookups, strict=True)),
+            np.int64, n,
+        )  # fmt: skip
+        self.slotted["ident"].extend(rec, idents, 1)
+        self.slotted["ident_system"].extend(
+            rec, self._distinct(systems, code, np.int64), 1
+        )
+
+    def telecoms_bulk(
+        self,
+        rec: np.ndarray,
+        systems: list[str],
+        values: list[str],
+        current: np.ndarray,
+    ) -> None:
+        """`telecom` for many rows."""
+        prio = np.where(np.asarray(current, bool), 0, 1)
+        found = [_telecom(s, v) for s, v in zip(systems, values, strict=True)]
+        for field in ("email", "phone"):
+            at = np.array(
+                [j for j, f in enumerate(found) if f and f[0] == field], np.int64
+            )
+            vals = np.fromiter((found[j][1] for j in at.tolist()), np.int64, len(at))  # type: ignore[index]
+            self.slotted[field].extend(rec[at], vals, prio[at])
+
+    def addresses_bulk(
+        self, rec: np.ndarray, line1: list[Any], line2: list[Any], postal: list[Any],
+        current: np.ndarray,
+    ) -> None:  # fmt: skip
+        """`address` for many rows, each distinct address normalised once."""
+        prio = np.where(np.asarray(current, bool), 0, 1)
+        done: dict[Any, Any] = {}
+        found = []
+        for a in zip(line1, line2, postal, strict=True):
+            if a not in done:
+                done[a] = _address_codes(*a)
+            found.append(done[a])
+        for k, field in enumerate(
+            ("address", "street", "address_sound", "street_name", "zip")
+        ):
+            at = np.array(
+                [j for j, f in enumerate(found) if f and f[k] is not None], np.int64
+            )
+            vals = np.fromiter((found[j][k] for j in at.tolist()), np.int64, len(at))
+            self.slotted[field].extend(rec[at], vals, prio[at])
+
     def build(self, tf: dict[str, dict[str, float]] | None = None) -> Table:
         """Freeze. Term frequencies come from this table unless `tf` gives them
         (name key -> share), as for one incoming record scored against the index."""
@@ -262,6 +446,51 @@ class TableBuilder:
             name_initial=np.array([ord(s[0]) if s else -1 for s in names], np.int32),
             family_tf=family_tf, given_tf=given_tf,
         )  # fmt: skip
+
+
+def _dob_int(value: Any) -> int:
+    """A birth date as the driver returns it -> yyyymmdd, -1 if none or placeholder."""
+    if value is not None and not isinstance(value, date):
+        value = date.fromisoformat(str(value)[:10])
+    return -1 if ph.is_placeholder_date(value) else nz.date_int(value)
+
+
+def _last_wins(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """target[rows] = values, the last value of a repeated row winning (as a loop
+    assigning one by one would)."""
+    if not len(rows):
+        return
+    back = rows[::-1]
+    _, first = np.unique(back, return_index=True)
+    target[back[first]] = values[::-1][first]
+
+
+def _telecom(system: str, value: str) -> tuple[str, int] | None:
+    """(field, value) a contact point adds, as `TableBuilder.telecom`, or None."""
+    if system == "email":
+        key = nz.email_key(value)
+        return None if ph.is_placeholder_email(key) else ("email", code(key))
+    digits = nz.phone_digits(value)
+    return None if ph.is_placeholder_phone(digits) else ("phone", int(digits))
+
+
+def _address_codes(line1: str, line2: str, postal_code: str) -> tuple[Any, ...] | None:
+    """(address, street, address_sound, street_name, zip) codes an address adds, as
+    `TableBuilder.address` (None where it adds none), or None for a placeholder."""
+    street, zip_code = nz.street_key(line1), nz.zip5(postal_code)
+    if ph.is_placeholder_address(street):
+        return None
+    unit = nz.street_key(line2) if line2 else ""
+    number, _, name = street.partition(" ")
+    if not number.isdigit():
+        number, name = "", street
+    return (
+        code(f"{street}|{unit}|{zip_code}"),
+        code(f"{street}|{zip_code}"),
+        code(f"{number}|{nz.phonetic(name)}|{zip_code}"),
+        code(f"{name}|{zip_code}") if number else None,
+        int(zip_code) if zip_code.isdigit() else None,
+    )
 
 
 def _counts(ids: np.ndarray, size: int) -> np.ndarray:
