@@ -30,15 +30,10 @@ def any_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise: does any non-empty slot of `a` equal any slot of `b`?"""
     a2, b2 = np.atleast_2d(a.T).T, np.atleast_2d(b.T).T
     out = np.zeros(len(a2), bool)
-    if not len(a2):
-        return out
-    # a slot empty in every row matches nothing (most second and third slots)
-    a_used = np.flatnonzero(a2.max(axis=0) >= 0).tolist()
-    b_used = np.flatnonzero(b2.max(axis=0) >= 0).tolist()
-    for i in a_used:
+    for i in range(a2.shape[1]):
         col = a2[:, i]
         valid = col >= 0
-        for j in b_used:
+        for j in range(b2.shape[1]):
             out |= valid & (col == b2[:, j])
     return out
 

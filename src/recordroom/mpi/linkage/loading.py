@@ -134,18 +134,13 @@ def load_index(progress: Progress | None = None) -> Table:
     sql = _select(
         Patient, ["id", "birth_date", "sex"], f"WHERE {retired} IS NULL ORDER BY 1"
     )
-    done = 0
-    for batch in _batches(sql):
-        batch = batch[: total - done]  # added while reading: the next scan takes it
-        if not batch:
+    for i, (pk, birth, sex) in enumerate(_rows(sql)):
+        if i >= total:  # added while reading: the next scan takes it
             break
-        pks, births, sexes = zip(*batch, strict=True)
-        rows = np.arange(done, done + len(batch))
-        hexes[rows] = [_hex(pk) for pk in pks]
-        builder.people(rows, list(births), list(sexes))
-        if progress and done // 100_000 != (done + len(batch)) // 100_000:
-            progress("load", done, total)
-        done += len(batch)
+        hexes[i] = _hex(pk)
+        builder.person(i, "", _date(birth), sex)
+        if progress and i % 100_000 == 0:
+            progress("load", i, total)
     builder.keys = HexKeys(hexes)
     _fill_parts_parallel(builder, _Index(hexes, np.arange(total)))
     if progress:
@@ -197,29 +192,11 @@ def _parts(
     params: list[Any], db: Any = None,
 ) -> Iterator[tuple[int, tuple[Any, ...]]]:  # fmt: skip
     """(table row, the other columns) for every part row of a patient in the table."""
-    for rows, columns in _part_columns(model, cols, index, where, params, db):
-        yield from zip(rows.tolist(), zip(*columns, strict=True), strict=True)
-
-
-def _part_columns(
-    model: type[models.Model], cols: list[str], index: _Index, where: str,
-    params: list[Any], db: Any = None,
-) -> Iterator[tuple[np.ndarray, list[list[Any]]]]:  # fmt: skip
-    """Per batch: the table rows of the part rows whose patient is in the table,
-    and the other columns of those part rows, column by column."""
     for batch in _batches(_select(model, cols, where), params, db):
         rows = index.rows_of([r[0] for r in batch])
-        keep = np.flatnonzero(rows >= 0)
-        if not len(keep):
-            continue
-        if len(keep) < len(batch):
-            batch = [batch[j] for j in keep.tolist()]
-        columns = [list(c) for c in zip(*batch, strict=True)][1:]
-        yield rows[keep], columns
-
-
-def _current(ends: list[Any]) -> np.ndarray:
-    return np.fromiter((e is None for e in ends), bool, len(ends))
+        for i, r in zip(rows.tolist(), batch, strict=True):
+            if i >= 0:
+                yield i, r[1:]
 
 
 def _fill_parts(b: TableBuilder, index: _Index, field: str, ids: list[Any]) -> None:
@@ -235,14 +212,11 @@ def _fill_names(
 ) -> None:
     legal = NameUse.LEGAL.value
     cols = ["patient", "use", "family", "given", "middle", "suffix", "period_end"]
-    for rows, (use, family, given, middle, suffix, end) in _part_columns(
+    for i, (use, family, given, middle, suffix, end) in _parts(
         PatientName, cols, index, where, params, db
     ):
-        current_legal = np.fromiter(
-            (u == legal and e is None for u, e in zip(use, end, strict=True)),
-            bool, len(rows),
-        )  # fmt: skip
-        b.names_bulk(rows, family, given, middle, suffix, current_legal)
+        b.name(i, family=family, given=given, middle=middle, suffix=suffix,
+               current_legal=use == legal and end is None)  # fmt: skip
 
 
 def _fill_contacts(
@@ -256,27 +230,25 @@ def _fill_contacts(
         # an MRN is one facility's chart number, shared by no one: not read
         mrn = f"{connection.ops.quote_name('kind')} <> '{IdentifierKind.MRN.value}'"
         ident_where = f"{where} AND {mrn}" if where else f"WHERE {mrn}"
-        ssn_kind = IdentifierKind.SSN.value
-        for rows, (kind, system, lookup, last4, end) in _part_columns(
+        for i, (kind, system, lookup, last4, end) in _parts(
             PatientIdentifier, cols, index, ident_where, params, db
         ):
-            is_ssn = np.fromiter((k == ssn_kind for k in kind), bool, len(rows))
-            s, o = np.flatnonzero(is_ssn).tolist(), np.flatnonzero(~is_ssn).tolist()
-            b.ssns_bulk(rows[s], [lookup[j] for j in s], [last4[j] for j in s],
-                        _current([end[j] for j in s]))  # fmt: skip
-            b.identifiers_bulk(rows[o], [system[j] for j in o], [lookup[j] for j in o])
+            if kind == IdentifierKind.SSN:
+                b.ssn(i, lookup, last4, current=end is None)
+            else:
+                b.identifier(i, system, lookup)
     if "addresses" in parts:
         cols = ["patient", "line1", "line2", "postal_code", "period_end"]
-        for rows, (line1, line2, postal, end) in _part_columns(
+        for i, (line1, line2, postal, end) in _parts(
             PatientAddress, cols, index, where, params, db
         ):
-            b.addresses_bulk(rows, line1, line2, postal, _current(end))
+            b.address(i, line1, line2, postal, current=end is None)
     if "telecoms" in parts:
         cols = ["patient", "system", "value", "period_end"]
-        for rows, (system, value, end) in _part_columns(
+        for i, (system, value, end) in _parts(
             PatientTelecom, cols, index, where, params, db
         ):
-            b.telecoms_bulk(rows, system, value, _current(end))
+            b.telecom(i, system, value, current=end is None)
 
 
 def _contacts_in_child(out: Any, index: _Index, total: int) -> None:
