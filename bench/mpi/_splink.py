@@ -131,10 +131,13 @@ def run(
     `extended` adds exact SSN and phone comparisons. On this data they can make an
     EM session fail (an m probability underflows below 1e-300, a known Splink
     limitation with near-deterministic columns); a failed session is skipped and
-    reported, as a user would have to."""
+    reported, as a user would have to. So is a session whose training rule finds
+    no pair at all (Splink's EMTrainingException, not a ValueError): at a tiny
+    size no two records may share a first name and surname."""
     import logging
 
     from splink import DuckDBAPI, Linker, block_on
+    from splink.internals.exceptions import EMTrainingException
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     started, cpu = time.perf_counter(), time.process_time()
@@ -157,7 +160,7 @@ def run(
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True
             )
-        except ValueError as exc:
+        except (ValueError, EMTrainingException) as exc:
             failed.append(f"EM blocked on {name}: {str(exc)[:80]}")
     trained = time.perf_counter() - started
     predictions = linker.inference.predict(

@@ -7,12 +7,14 @@ the same model."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from .blocking import rule_pairs
 from .features import Table
+from .levels import levels_of
 from .model import Level, LinkageModel
 from .scoring import apply_guards, comparison_levels
 
@@ -45,14 +47,25 @@ def estimate_u(model: LinkageModel, t: Table, *, pairs: int, seed: int) -> int:
     pairs = min(pairs, max(50_000, n * (n - 1) // 2))
     rng = np.random.default_rng(seed)
     counts = [np.zeros(len(c.levels), np.int64) for c in model.comparisons]
+    # a comparison whose levels are all fixed (the guards) has no u to estimate
+    wanted = [
+        c for c, comp in enumerate(model.comparisons)
+        if any(not lv.fixed and not lv.is_null for lv in comp.levels)
+    ]  # fmt: skip
     for start in range(0, pairs, U_CHUNK):  # in chunks: memory stays flat
         size = min(U_CHUNK, pairs - start)
         left = rng.integers(0, n, size)
         right = rng.integers(0, n - 1, size)
         right = right + (right >= left)  # never a record with itself
-        levels = comparison_levels(model, t, left, right)
-        for c, comp in enumerate(model.comparisons):
-            counts[c] += np.bincount(levels[:, c], minlength=len(comp.levels))
+        # random pairs are seen once: a memo of their own for each chunk (the two
+        # thresholds of a name share it) keeps them out of the table's, which
+        # EM and scoring reuse, and keeps each memo's sort small
+        scratch = dataclasses.replace(t, memo={})
+        for c in wanted:
+            comp = model.comparisons[c]
+            kinds = [(lv.kind, lv.params) for lv in comp.levels]
+            levels = levels_of(scratch, left, right, kinds)
+            counts[c] += np.bincount(levels, minlength=len(comp.levels))
     for c, comp in enumerate(model.comparisons):
         real = [k for k, lv in enumerate(comp.levels) if not lv.is_null]
         total = counts[c][real].sum()
@@ -97,15 +110,37 @@ def bounded_m(
     return out
 
 
+def level_patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a (pairs, comparisons) level matrix and how many pairs
+    have each: a pair's weights and posterior depend on its levels alone, so EM
+    over the patterns, each counted as often as it occurs, is EM over the pairs
+    (hundreds of thousands of pairs fall into a few thousand patterns)."""
+    if not len(levels):
+        return levels, np.zeros(0, np.float64)
+    bits = max(1, int(levels.max()).bit_length())
+    if levels.min() < 0 or bits * levels.shape[1] > 62:
+        patterns, counts = np.unique(levels, axis=0, return_counts=True)
+        return patterns, counts.astype(np.float64)
+    # each row as one integer (a few bits per comparison): sorting integers is
+    # several times faster than sorting rows
+    shifts = np.arange(levels.shape[1], dtype=np.int64) * bits
+    keys = (levels.astype(np.int64) << shifts).sum(axis=1)
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    return levels[first], counts.astype(np.float64)
+
+
 def _em(
-    model: LinkageModel, levels: np.ndarray, frozen: set[str], iterations: int,
+    model: LinkageModel, pair_levels: np.ndarray, frozen: set[str], iterations: int,
     *, ignore: bool = True,
 ) -> tuple[float, int]:  # fmt: skip
     """EM over one session's pairs; returns (λ within the session, iterations).
     `frozen` comparisons keep their m; with `ignore` they are also left out of the
-    posterior (every pair of a session agrees on what it was blocked on)."""
+    posterior (every pair of a session agrees on what it was blocked on). Runs on
+    the pairs' distinct level patterns, weighted by their counts."""
     lam = 0.1
     comps = model.comparisons
+    levels, counts = level_patterns(pair_levels)
+    pairs = float(counts.sum())
     for it in range(1, iterations + 1):
         weights = np.zeros(levels.shape)
         for c, comp in enumerate(comps):
@@ -117,8 +152,10 @@ def _em(
         bits = weights.sum(axis=1)
         odds = lam / (1 - lam) * np.exp2(np.clip(bits, -200, 200))
         post = odds / (1 + odds)
-        change = abs(float(post.mean()) - lam)
-        lam = min(max(float(post.mean()), 1e-6), 1 - 1e-6)
+        mean = float(post @ counts) / pairs
+        change = abs(mean - lam)
+        lam = min(max(mean, 1e-6), 1 - 1e-6)
+        post_pairs = post * counts
         for c, comp in enumerate(comps):
             if comp.name in frozen:
                 continue
@@ -127,7 +164,9 @@ def _em(
             ]
             if not real:
                 continue
-            weight = np.bincount(levels[:, c], weights=post, minlength=len(comp.levels))
+            weight = np.bincount(
+                levels[:, c], weights=post_pairs, minlength=len(comp.levels)
+            )
             total = weight[
                 [k for k, lv in enumerate(comp.levels) if not lv.is_null]
             ].sum()

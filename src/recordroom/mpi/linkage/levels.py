@@ -59,9 +59,9 @@ def jaro_winkler(t: Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     values = np.where(found, sims[at] if len(known) else 0.0, 0.0)
     new = uniq[~found]
     if len(new):
-        names = t.names
-        left = [names[i] for i in (new // size).tolist()]
-        right = [names[i] for i in (new % size).tolist()]
+        names = name_objects(t)
+        left = names[new // size].tolist()
+        right = names[new % size].tolist()
         computed = np.asarray(
             cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=1),
             np.float64,
@@ -76,14 +76,25 @@ _NO_SIMS = (np.zeros(0, np.int64), np.zeros(0, np.float64))
 MEMO_PAIRS = 4_000_000  # name pairs kept per table (64 MB); past it, start again
 
 
+def name_objects(t: Table) -> np.ndarray:
+    """The table's names as an object array (taking many by index is one numpy
+    call, not a Python loop); made once per table."""
+    found = t.memo.get("name_objects")
+    if found is None or len(found) != len(t.names):
+        found = t.memo["name_objects"] = np.array(t.names, dtype=object)
+    return found  # type: ignore[no-any-return]
+
+
 def _remember(
     t: Table, known: np.ndarray, sims: np.ndarray, new: np.ndarray, values: np.ndarray
 ) -> None:
+    """Merge the new (sorted, distinct, none known) pairs into the sorted memo: an
+    insertion at searched positions, linear, where sorting the whole memo again
+    cost more the larger it grew."""
     if len(known) + len(new) > MEMO_PAIRS:
         known, sims = _NO_SIMS
-    keys = np.concatenate([known, new])
-    order = np.argsort(keys, kind="stable")
-    t.memo["jaro_winkler"] = (keys[order], np.concatenate([sims, values])[order])
+    at = np.searchsorted(known, new)
+    t.memo["jaro_winkler"] = (np.insert(known, at, new), np.insert(sims, at, values))
 
 
 def row_missing(t: Table, field: str) -> np.ndarray:
