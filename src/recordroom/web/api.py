@@ -34,6 +34,7 @@ from recordroom.audit.refusals import audit_refusal, refusal_of
 from recordroom.capture.api import router as capture_router
 from recordroom.capture.api_queue import router as capture_queue_router
 from recordroom.completion.api import router as completion_router
+from recordroom.queries.api import router as queries_router
 from recordroom.interop.hl7v2.api import router as interfaces_router
 from recordroom.kernel import uploads
 from recordroom.kernel.actor import Actor
@@ -184,6 +185,7 @@ api.add_router("", amendments_router)
 api.add_router("", capture_queue_router)
 api.add_router("", capture_router)
 api.add_router("", completion_router)
+api.add_router("", queries_router)
 
 
 # --- errors ----------------------------------------------------------------------------
