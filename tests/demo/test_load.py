@@ -217,3 +217,19 @@ def test_the_amendments_desk_has_requests_at_every_stage(demo):
     assert AmendmentRequest.objects.filter(extended_to__isnull=False).count() == 1
     assert AmendmentRequest.objects.filter(received_how="other-entity").count() == 1
     assert chain.verify().intact
+
+
+def test_r_qry_5_the_demo_has_queries_at_every_stage(demo):
+    from recordroom.queries.models import Query
+
+    summary, _ = demo
+    assert summary.queries == Query.objects.count() == 7
+    statuses = list(Query.objects.values_list("status", flat=True))
+    assert statuses.count("open") == 3 and statuses.count("answered") == 3
+    assert statuses.count("withdrawn") == 1
+    levels = sorted(Query.objects.filter(status="open")
+                    .values_list("escalation_level", flat=True))  # fmt: skip
+    assert levels == [0, 1, 2]
+    assert Query.objects.filter(answer_version__kind="addendum").count() == 1
+    assert all(q.indicators.exists() for q in Query.objects.all())
+    assert chain.verify().intact

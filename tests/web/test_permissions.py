@@ -25,6 +25,8 @@ from recordroom.capture.models import CaptureBatch, CaptureDocument, DocumentMov
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
 from recordroom.mpi.models import OverlayFlag
+from recordroom.queries import services as query_services
+from recordroom.queries.models import Query
 from recordroom.release import (
     delivery,
     denials,
@@ -121,6 +123,10 @@ ANSWER = {
         )
     },
 
+    "queries_withdraw": (302, None),  # a POST; a GET goes back to the query
+    "queries_agreement": (302, None),
+    "queries_answer": (302, "/queries/mine"),  # a provider record not linked: back
+
     # the indexing pages' actions are POSTs; a GET goes back to the page
     "capture_edit": (302, None),
     "capture_file": (302, None),
@@ -151,7 +157,8 @@ def _url(name: str, patient, document, message) -> str:
            "page": 1, "token": "not-a-token",
            "capdoc_id": CaptureDocument.objects.get(batch__filename="perm.pdf").pk,
            "batch_id": CaptureBatch.objects.get(filename="perm.pdf").pk,
-           "move_id": DocumentMove.objects.get(from_patient=patient).pk}  # fmt: skip
+           "move_id": DocumentMove.objects.get(from_patient=patient).pk,
+           "query_id": Query.objects.get(patient=patient).pk}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
     url = reverse(f"web:{name}", kwargs=kwargs)
@@ -233,6 +240,9 @@ def test_the_declared_capabilities(db):
         "capture_edit": "index_documents", "capture_file": "index_documents",
         "capture_sections": "index_documents", "capture_dashboard": "supervise_capture",
         "capture_misfiles": "review_misfiles", "capture_misfile_review": "review_misfiles",
+        **{f"queries_{n}": "raise_queries" for n in (
+            "worklist", "new", "metrics", "query", "withdraw", "agreement")},
+        "queries_mine": "sign_document", "queries_answer": "sign_document",
     }  # fmt: skip
 
 
@@ -282,6 +292,14 @@ def record_data(db, facility, settings):
     other = factories.patient(facility=facility, family="Other", mrn="N-MX9")
     moves.move_document(actor=factories.SYSTEM, document=misfiled, to_patient=other,
                         reason="misfiled")  # fmt: skip
+    visit = factories.encounter(patient=patient, facility=facility)
+    noted = factories.document(patient=patient, facility=facility, encounter=visit,
+                               text="Hemoglobin 7.1 after surgery")  # fmt: skip
+    query_services.raise_query(
+        actor=factories.SYSTEM, encounter=visit, provider=factories.provider(family="Q"),
+        purpose="ambiguous", question="Based on the clinical indicators below, please "
+        "clarify the condition being treated.", indicators=[query_services.IndicatorIn(
+            document_id=noted.pk, quote="Hemoglobin 7.1")])  # fmt: skip
     return patient, document, message
 
 

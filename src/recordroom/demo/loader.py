@@ -30,6 +30,7 @@ from recordroom.kernel.errors import Conflict, ValidationFailed
 from recordroom.mpi.models import PatientIdentifier
 
 from .amendments import seed_amendments
+from .queries import seed_queries
 from .clinical import plan_clinical
 from .people import RecordPlan, plan_people
 from .places import TIMEZONE
@@ -64,6 +65,7 @@ class DemoSummary:
     ground_truth: str = ""
     release_requests: int = 0  # requests on the release desk (demo/roi.py)
     amendment_requests: int = 0  # requests on the amendments desk (demo/amendments.py)
+    queries: int = 0  # compliant queries at every stage (demo/queries.py)
 
 
 def load_demo(
@@ -115,6 +117,7 @@ def load_demo(
         **asdict(counts), people=patients, seed=seed, ground_truth=str(truth_path),
         release_requests=seed_release_desk(actor=actor, as_of=as_of),
         amendment_requests=seed_amendments(actor=actor, as_of=as_of),
+        queries=seed_queries(actor=actor, as_of=as_of),
         seconds=round(time.perf_counter() - started, 2),
     )  # fmt: skip
     detail = {k: v for k, v in asdict(summary).items() if k != "already_loaded"}

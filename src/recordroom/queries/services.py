@@ -34,6 +34,7 @@ from recordroom.kernel.errors import (
     ValidationFailed,
 )
 from recordroom.records import services as records
+from recordroom.records.access import require_document, require_result
 from recordroom.records.fulltext import index_version
 from recordroom.records.models import (
     Document,
@@ -95,13 +96,15 @@ def _check_scope(actor: Actor, facility_id: Any) -> None:
         raise PermissionDenied("that visit is at a facility outside your facilities")
 
 
-def _observation(enc: Encounter, item: IndicatorIn, pos: int) -> QueryIndicator:
+def _observation(actor: Actor, enc: Encounter, item: IndicatorIn,
+                 pos: int) -> QueryIndicator:  # fmt: skip
     obs = (ResultObservation.objects.select_related("report", "report__facility")
            .filter(pk=item.observation_id).first())  # fmt: skip
     if obs is None or obs.report.patient_id != enc.patient_id:
         raise ValidationFailed(f"indicator {pos}: no result {item.observation_id} in "
                                "this patient's record", field="indicators")  # fmt: skip
     report = obs.report
+    require_result(actor.user, report)  # its labels: the author may read it
     when = obs.effective_at or report.effective_at or report.issued_at
     if when is None:
         raise ValidationFailed(f"indicator {pos}: the result has no date; quote "
@@ -128,13 +131,25 @@ def _page_texts(version: DocumentVersion) -> list[PageText]:
     return list(PageText.objects.filter(version=version).order_by("page"))
 
 
-def _span(enc: Encounter, item: IndicatorIn, pos: int) -> QueryIndicator:
+def document_text(version: DocumentVersion, *, read_now: bool = True) -> str:
+    """A version's text, pages separated by a blank line, for the author to quote
+    from; read now when the worker has not (`read_now`: not for scans, whose OCR
+    the worker does)."""
+    if read_now:
+        pages = _page_texts(version)
+    else:
+        pages = list(PageText.objects.filter(version=version).order_by("page"))
+    return "\n\n".join(p.text for p in pages)
+
+
+def _span(actor: Actor, enc: Encounter, item: IndicatorIn, pos: int) -> QueryIndicator:
     doc = (Document.objects.select_related("doc_type").filter(
         pk=item.document_id, patient_id=enc.patient_id).first()
         if item.document_id else None)  # fmt: skip
     if doc is None:
         raise ValidationFailed(f"indicator {pos}: no document {item.document_id} in "
                                "this patient's record", field="indicators")  # fmt: skip
+    require_document(actor.user, doc)  # its labels: the author may read it
     version = (doc.versions.filter(number=item.version).first()
                if item.version else records.current_version(doc))  # fmt: skip
     if version is None:
@@ -164,13 +179,14 @@ def _span(enc: Encounter, item: IndicatorIn, pos: int) -> QueryIndicator:
         prior_encounter=doc.encounter_id != enc.pk)  # fmt: skip
 
 
-def build_indicators(enc: Encounter, items: Sequence[IndicatorIn]) -> list[QueryIndicator]:
+def build_indicators(actor: Actor, enc: Encounter,
+                     items: Sequence[IndicatorIn]) -> list[QueryIndicator]:  # fmt: skip
     out = []
     for pos, item in enumerate(items, start=1):
         if item.observation_id:
-            out.append(_observation(enc, item, pos))
+            out.append(_observation(actor, enc, item, pos))
         else:
-            out.append(_span(enc, item, pos))
+            out.append(_span(actor, enc, item, pos))
     return out
 
 
@@ -226,7 +242,7 @@ def raise_query(
                                field="document")  # fmt: skip
     if format != Format.YES_NO:
         yes_no_ground = ""
-    built = build_indicators(encounter, indicators)
+    built = build_indicators(actor, encounter, indicators)
     clinical = [o.strip() for o in options if o.strip()]
     check_wording(format=format, purpose=purpose, question=question, options=clinical,
                   yes_no_ground=yes_no_ground, indicators=built)  # fmt: skip
@@ -300,7 +316,8 @@ def get_query(*, user: Any, query_id: Any) -> Query:
 
 
 def my_provider(user: Any) -> Provider:
-    found = Provider.objects.filter(user_id=getattr(user, "pk", None)).first()
+    pk = getattr(user, "pk", None)
+    found = Provider.objects.filter(user_id=pk).first() if pk is not None else None
     if found is None:
         raise NotFound("your account is not linked to a provider")
     return found

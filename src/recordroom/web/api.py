@@ -34,13 +34,13 @@ from recordroom.audit.refusals import audit_refusal, refusal_of
 from recordroom.capture.api import router as capture_router
 from recordroom.capture.api_queue import router as capture_queue_router
 from recordroom.completion.api import router as completion_router
-from recordroom.queries.api import router as queries_router
 from recordroom.interop.hl7v2.api import router as interfaces_router
 from recordroom.kernel import uploads
 from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, RecordroomError
 from recordroom.mpi.api import router as mpi_router
 from recordroom.mpi.api_worklist import router as worklist_router
+from recordroom.queries.api import router as queries_router
 from recordroom.records.api import router as records_router
 from recordroom.release.api import router as release_router
 from recordroom.web.middleware import SESSION_MFA_OK
