@@ -237,6 +237,7 @@ def raise_query(
     if template is not None:
         format = format or template.format
         purpose = purpose or template.purpose
+    format = format or Format.OPEN  # the preferred format (R-QRY-4)
     if document is not None and document.patient_id != encounter.patient_id:
         raise ValidationFailed("the document is not in this patient's record",
                                field="document")  # fmt: skip
