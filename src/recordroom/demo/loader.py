@@ -30,10 +30,10 @@ from recordroom.kernel.errors import Conflict, ValidationFailed
 from recordroom.mpi.models import PatientIdentifier
 
 from .amendments import seed_amendments
-from .queries import seed_queries
 from .clinical import plan_clinical
 from .people import RecordPlan, plan_people
 from .places import TIMEZONE
+from .queries import seed_queries
 from .render import DocJob, render_and_store
 from .roi import seed_release_desk
 from .rows import Counts, count_plans, doc_jobs, write_batch

@@ -101,4 +101,5 @@ def _stage(actor: Actor, q: Query, stage: str, answered_at: datetime) -> None:
         q = services.answer_query(
             actor=actor, query=q,
             answer=q.options[0] if stage == "agreed" else "Clinically undetermined")  # fmt: skip
-    Query.objects.filter(pk=q.pk).update(answered_at=min(answered_at, q.answered_at))
+    if q.answered_at is not None and answered_at < q.answered_at:
+        Query.objects.filter(pk=q.pk).update(answered_at=answered_at)

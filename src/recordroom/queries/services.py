@@ -274,21 +274,18 @@ def raise_query(
                                "template": template.code if template else "",
                                "indicators": len(built), "verbal": verbal,
                                "account": encounter.account_number})  # fmt: skip
-            break
+                # delivered: the provider's deficiencies show it (completion)
+                query.deficiency = completion.add_deficiency(
+                    actor=actor, encounter=encounter, kind=Kind.QUERY,
+                    description=f"Query {query.number}: {query.question}"[:300],
+                    provider=provider, document=document if document and
+                    document.encounter_id == encounter.pk else None,
+                    due_days=escalation_days()[-1])  # fmt: skip
+                query.save(update_fields=["deficiency"])
+            return query
         except IntegrityError:
             continue
-    else:
-        raise ValidationFailed("could not number the query; try again", field="number")
-    # delivered: the provider's inbox shows it as a deficiency (completion)
-    d = completion.add_deficiency(
-        actor=actor, encounter=encounter, kind=Kind.QUERY,
-        description=f"Query {query.number}: {query.question}"[:300],
-        provider=provider, document=document if document and
-        document.encounter_id == encounter.pk else None,
-        due_days=escalation_days()[-1])  # fmt: skip
-    Query.objects.filter(pk=query.pk).update(deficiency=d)
-    query.deficiency = d
-    return query
+    raise ValidationFailed("could not number the query; try again", field="number")
 
 
 def from_template(template: QueryTemplate) -> dict[str, Any]:
@@ -420,40 +417,44 @@ def answer_query(
         raise ValidationFailed("this query names no document to add an addendum to; "
                                "file the answer as its own document",
                                field="as_addendum")  # fmt: skip
-    now = timezone.now()
-    query.answered_at, query.comment = now, comment
-    name = query.patient.legal_name()
-    page = answerpdf.render(query, name.display if name else "(no name)", line)
-    reason = f"answer to query {query.number}"
-    if target is not None:
-        version = records.add_version(
-            actor=actor, document=target, kind=VersionKind.ADDENDUM,
-            data=_append_page(target, page), filename=f"{query.number}-response.pdf",
-            media_type="application/pdf", reason=reason)  # fmt: skip
-        doc = target
-    else:
-        doc = records.file_document(
-            actor=actor, patient=query.patient, doc_type=_response_type(), data=page,
-            filename=f"{query.number}-response.pdf", media_type="application/pdf",
-            encounter=query.encounter, author=provider,
-            title=f"Query response {query.number}")  # fmt: skip
-        version = records.current_version(doc)
-    signature = records.sign_version(actor=actor, version=version, signer=provider)
+    # one transaction: the document, its signature, the query and its deficiency, so
+    # that a failure leaves nothing half filed and two answers cannot both pass
     with transaction.atomic():
         locked = Query.objects.select_for_update().get(pk=query.pk)
         _open(locked, "answered")
-        locked.status, locked.answer, locked.answer_text = Status.ANSWERED, answer, answer_text
-        locked.comment, locked.answered_at, locked.answered_by = comment, now, actor.username
-        locked.agreed = wording.agreement(query.format, answer)
+        now = timezone.now()
+        locked.answered_at, locked.comment = now, comment
+        name = locked.patient.legal_name()
+        page = answerpdf.render(locked, name.display if name else "(no name)", line)
+        reason = f"answer to query {locked.number}"
+        if target is not None:
+            version = records.add_version(
+                actor=actor, document=target, kind=VersionKind.ADDENDUM,
+                data=_append_page(target, page),
+                filename=f"{locked.number}-response.pdf", media_type="application/pdf",
+                reason=reason)  # fmt: skip
+            doc = target
+        else:
+            doc = records.file_document(
+                actor=actor, patient=locked.patient, doc_type=_response_type(),
+                data=page, filename=f"{locked.number}-response.pdf",
+                media_type="application/pdf", encounter=locked.encounter,
+                author=provider, title=f"Query response {locked.number}")  # fmt: skip
+            version = records.current_version(doc)
+        signature = records.sign_version(actor=actor, version=version, signer=provider)
+        locked.status, locked.answer, locked.answer_text = (
+            Status.ANSWERED, answer, answer_text)  # fmt: skip
+        locked.answered_by = actor.username
+        locked.agreed = wording.agreement(locked.format, answer)
         locked.answer_document, locked.answer_version = doc, version
         locked.answer_signature = signature
         locked.save()
-        record(actor=actor, action=actions.QUERY_ANSWER.name, patient=query.patient_id,
-               obj=locked, detail={"number": query.number, "answer": answer,
+        record(actor=actor, action=actions.QUERY_ANSWER.name, patient=locked.patient_id,
+               obj=locked, detail={"number": locked.number, "answer": answer,
                                    "document": str(doc.pk), "version": version.number,
                                    "addendum": target is not None,
                                    "hours": locked.hours_to_answer})  # fmt: skip
-    _close_deficiency(actor, locked, f"query {query.number} answered")
+        _close_deficiency(actor, locked, f"query {locked.number} answered")
     return locked
 
 
