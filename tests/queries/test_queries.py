@@ -191,6 +191,7 @@ def test_r_qry_5_the_answer_is_a_signed_document_in_the_record(
     assert sig.signer_id == doctor.pk and sig.sha256 == q.answer_version.sha256
     text = _text(q.answer_version)
     assert q.number in text and "Acute blood loss anemia" in text
+    assert "Patient: NÚÑEZ, José" in text and "MRN: N100001" in text
     assert "Hemoglobin: 7.1 g/dL" in text and "Transfused two units" in text
     assert not wording.MONEY.search(text)  # never names reimbursement
     assert Deficiency.objects.get(pk=q.deficiency_id).status == "closed"

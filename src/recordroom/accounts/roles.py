@@ -85,6 +85,7 @@ ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
         ("release", "feeschedule", ("add", "change", "view")),
         ("completion", "deficiencyrule", ("add", "change", "view")),
         ("completion", "providerstanding", ("add", "change", "view")),
+        ("queries", "querytemplate", ("add", "change", "view")),
     )
     for action in actions
 )

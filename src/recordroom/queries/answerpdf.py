@@ -27,7 +27,7 @@ def _p(text: str, style: ParagraphStyle = BODY) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def render(query: Any, patient_name: str, answer_line: str) -> bytes:
+def render(query: Any, patient_name: str, mrn: str, answer_line: str) -> bytes:
     """The response page of `query` answered with `answer_line`."""
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=letter, leftMargin=inch, rightMargin=inch,
@@ -37,7 +37,7 @@ def render(query: Any, patient_name: str, answer_line: str) -> bytes:
     now = timezone.localtime(query.answered_at or timezone.now())
     flow: list[Any] = [
         _p(f"Provider query response \u2014 {query.number}", TITLE),
-        _p(f"Patient: {patient_name}"),
+        _p(f"Patient: {patient_name}    MRN: {mrn or 'none at this facility'}"),
         _p(f"Visit: {enc.account_number or enc.pk} at {query.facility.name}"),
         _p(f"Query sent {timezone.localtime(query.raised_at):%Y-%m-%d %H:%M} by "
            f"{query.raised_by_name or query.raised_by} to {query.provider}"),  # fmt: skip

@@ -33,6 +33,7 @@ from recordroom.kernel.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from recordroom.mpi.models import IdentifierKind
 from recordroom.records import services as records
 from recordroom.records.access import require_document, require_result
 from recordroom.records.fulltext import index_version
@@ -425,7 +426,10 @@ def answer_query(
         now = timezone.now()
         locked.answered_at, locked.comment = now, comment
         name = locked.patient.legal_name()
-        page = answerpdf.render(locked, name.display if name else "(no name)", line)
+        mrns = locked.patient.identifiers.filter(kind=IdentifierKind.MRN)
+        mrn = mrns.filter(facility_id=locked.facility_id).first() or mrns.first()
+        page = answerpdf.render(locked, name.display if name else "(no name)",
+                                mrn.value if mrn else "", line)  # fmt: skip
         reason = f"answer to query {locked.number}"
         if target is not None:
             version = records.add_version(

@@ -26,6 +26,22 @@ def grant_queries(apps, schema_editor):
         group.permissions.add(perm)
 
 
+def grant_templates(apps, schema_editor):
+    """An installation's existing Administrator role may edit the query templates."""
+    Group = apps.get_model("auth", "Group")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Permission = apps.get_model("auth", "Permission")
+    admins = Group.objects.filter(name="Administrator").first()
+    if admins is None:
+        return
+    ct, _ = ContentType.objects.get_or_create(app_label="queries", model="querytemplate")
+    for action in ("add", "change", "view"):
+        perm, _ = Permission.objects.get_or_create(
+            content_type=ct, codename=f"{action}_querytemplate",
+            defaults={"name": f"Can {action} query template"})  # fmt: skip
+        admins.permissions.add(perm)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -34,6 +50,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(grant_queries, migrations.RunPython.noop),
+        migrations.RunPython(grant_templates, migrations.RunPython.noop),
         migrations.AlterModelOptions(
             name='capability',
             options={'default_permissions': (), 'managed': False, 'permissions': [('account_disclosures', "Record disclosures and produce a patient's accounting of disclosures"), ('add_document', 'File documents and new versions'), ('capture_documents', 'Bring in scanned paper, faxes and outside records for capture (upload, import, watched folders) and follow their batches'), ('change_document_status', 'Change document status (e.g. entered in error)'), ('complete_charts', 'Work chart completion: analyse charts, add, reassign and waive deficiencies, read the delinquency rate'), ('edit_demographics', 'Register patients and change demographics'), ('index_documents', 'Work the indexing queue: split, merge, reorder, rotate and remove scanned pages, and file scanned documents into charts'), ('manage_identity', 'Merge, unmerge and split patient records; work the duplicate and overlay worklists'), ('manage_users', 'Manage users, roles, facilities and document types'), ('move_documents', 'Move a filed document to another patient (a misfile corrected)'), ('print_cover_sheets', "Print barcode cover sheets for a patient's paper"), ('raise_queries', "Send compliant queries to providers about a chart's documentation, withdraw them, work the query worklist and read the query metrics"), ('release_records', 'Work release-of-information requests: intake, authorizations, scoping, redaction, packets, letters, fees, delivery'), ('reprocess_messages', 'Reprocess interface messages that ended in error'), ('review_misfiles', 'Review misfiled documents that were moved, and who saw them in the wrong chart'), ('review_releases', 'Quality-review a release packet before it goes out'), ('search_patients', 'Search the patient index'), ('sign_document', 'Sign documents as their author or authenticator'), ('supervise_capture', 'See the capture dashboard: pages received, filed and waiting, per source and indexer'), ('view_access_log', "See who accessed a patient's record"), ('view_audit', 'Read and export the whole audit trail'), ('view_chart', "Open a patient's chart (demographics, encounters, document list)"), ('view_document', 'Read, download and print documents'), ('view_interfaces', 'See interface messages (HL7 v2), their status and errors')]},
