@@ -56,6 +56,7 @@ def test_r_qry_2_raise_from_the_chart_and_the_provider_answers(
     assert "Progress note, version 1, page 1" in page and "Awaiting" in page
     listed = c.get("/queries/", {"patient": str(patient.pk)}).content.decode()
     assert q.number in listed
+    assert c.get("/queries/", {"patient": "not-an-id"}).status_code == 200
 
     p = signed_in(doctor.user)
     mine = p.get("/queries/mine").content.decode()

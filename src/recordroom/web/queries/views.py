@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,8 +46,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
             rows = services.queries_of_patient(user=request.user, patient_id=patient)
         else:
             rows = services.worklist(user=request.user, status=status, overdue=overdue)
-    except (RecordroomError, ValueError) as exc:
-        messages.error(request, getattr(exc, "message", str(exc)))
+    except (RecordroomError, ValueError, DjangoValidationError) as exc:
+        messages.error(request, getattr(exc, "message", "no such patient"))
         status, patient, rows = "", "", services.worklist(user=request.user)
     reads.audit_listed(actor_from_request(request), "queries",
                        [q.patient_id for q in rows])  # fmt: skip
