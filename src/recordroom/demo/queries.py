@@ -94,12 +94,10 @@ def _stage(actor: Actor, q: Query, stage: str, answered_at: datetime) -> None:
                                 "the clarification in the discharge summary.")  # fmt: skip
         return
     if stage == "addendum":
-        q = services.answer_query(actor=actor, query=q, as_addendum=True,
-                                  answer_text="Acute on chronic blood loss anemia, "
-                                  "treated with transfusion.")  # fmt: skip
+        services.answer_query(actor=actor, query=q, as_addendum=True, at=answered_at,
+                              answer_text="Acute on chronic blood loss anemia, "
+                              "treated with transfusion.")  # fmt: skip
     else:
-        q = services.answer_query(
-            actor=actor, query=q,
+        services.answer_query(
+            actor=actor, query=q, at=answered_at,
             answer=q.options[0] if stage == "agreed" else "Clinically undetermined")  # fmt: skip
-    if q.answered_at is not None and answered_at < q.answered_at:
-        Query.objects.filter(pk=q.pk).update(answered_at=answered_at)

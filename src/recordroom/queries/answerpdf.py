@@ -32,7 +32,8 @@ def render(query: Any, patient_name: str, mrn: str, answer_line: str) -> bytes:
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=letter, leftMargin=inch, rightMargin=inch,
                             topMargin=0.8 * inch, bottomMargin=0.8 * inch,
-                            title=f"Response to query {query.number}")  # fmt: skip
+                            title=f"Response to query {query.number}",
+                            invariant=1)  # the same answer, the same bytes  # fmt: skip
     enc = query.encounter
     now = timezone.localtime(query.answered_at or timezone.now())
     flow: list[Any] = [
