@@ -244,6 +244,13 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
         "How many of the last complete periods the tjc method averages (4 quarters).",
     ),
     EnvSetting(
+        "RECORDROOM_QUERY_ESCALATION_DAYS",
+        "2,7",
+        "Comma-separated days an unanswered query waits before each escalation level "
+        "(R-QRY-5): the first a reminder, the second to the physician advisor; the "
+        "last is also the query's due date.",
+    ),
+    EnvSetting(
         "RECORDROOM_COMPLETION_THRESHOLD_PCT",
         "50",
         "The delinquency rate above which the facility is over its threshold (percent "
@@ -567,6 +574,7 @@ INSTALLED_APPS = [
     "recordroom.amendments",
     "recordroom.completion",
     "recordroom.coding",
+    "recordroom.queries",
     "recordroom.interop",
     "recordroom.web",
 ]
@@ -761,6 +769,18 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     )
 EMAIL_TIMEOUT = int(_at_least("RECORDROOM_EMAIL_TIMEOUT_SECONDS", 1, int))
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = env("RECORDROOM_EMAIL_FROM")
+try:
+    QUERY_ESCALATION_DAYS = tuple(
+        sorted(int(v) for v in env("RECORDROOM_QUERY_ESCALATION_DAYS").split(",")
+               if v.strip())
+    )  # fmt: skip
+except ValueError:
+    QUERY_ESCALATION_DAYS = ()
+if not QUERY_ESCALATION_DAYS or QUERY_ESCALATION_DAYS[0] < 1:
+    raise ImproperlyConfigured(
+        "RECORDROOM_QUERY_ESCALATION_DAYS: give whole days of at least 1 separated by "
+        f"commas, not {env('RECORDROOM_QUERY_ESCALATION_DAYS')!r}"
+    )
 ROI_MAX_PACKET_BYTES = int(float(env("RECORDROOM_ROI_MAX_PACKET_MB")) * 1024 * 1024)
 ROI_JUDGE_SUBPOENA_IS_ORDER = env("RECORDROOM_ROI_JUDGE_SUBPOENA_IS_ORDER") == "1"
 ROI_CONTACT = env("RECORDROOM_ROI_CONTACT")

@@ -30,7 +30,7 @@ def test_valid_token_reaches_me_with_roles_facilities_and_capabilities(him, faci
             "edit_demographics", "change_document_status", "view_interfaces",
             "reprocess_messages", "manage_identity", "index_documents",
             "move_documents", "print_cover_sheets", "capture_documents",
-            "complete_charts",
+            "complete_charts", "raise_queries",
         ],
     }  # fmt: skip
 

@@ -28,6 +28,7 @@ from recordroom.capture.intake import receive_file, source_named
 from recordroom.capture.models import CaptureBatch
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
+from recordroom.queries import services as query_services
 from recordroom.records import fulltext
 from recordroom.records.models import Document, DocumentType, Provider
 from recordroom.release import (
@@ -203,6 +204,23 @@ def _amendment(w: World, stage: str = "") -> AmendmentRequest:
 
 def _on_amendment(w: World, a: Api, stage: str, tail: str, body: Any):
     return a.post(f"/amendment-requests/{_amendment(w, stage).pk}{tail}", body)
+
+
+def _query(w: World, *, to: Provider | None = None, answered: bool = False):
+    """A query about the world's visit quoting its document (to the newest provider
+    linked to a user, the caller's own when it has one)."""
+    to = to or (Provider.objects.filter(user__isnull=False).order_by("-id").first()
+                or factories.provider(family="Asked"))  # fmt: skip
+    q = query_services.raise_query(
+        actor=factories.SYSTEM, encounter=w.encounter, provider=to, purpose="ambiguous",
+        question="Based on the clinical indicators below, please clarify the "
+                 "condition being treated.",
+        indicators=[query_services.IndicatorIn(document_id=w.document.pk,
+                                               quote="Discharge summary")])  # fmt: skip
+    if answered:
+        query_services.answer_query(actor=factories.SYSTEM, query=q,
+                                    answer_text="Acute blood loss anemia.")  # fmt: skip
+    return q
 
 
 AMD = "/amendment-requests/{request_id}"
@@ -525,6 +543,25 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("POST", "/capture/misfiles/{move_id}/review"): lambda w, a: a.post(
         f"/capture/misfiles/{w.fresh_move().pk}/review", {"note": "checked"}),
     ("GET", "/capture/dashboard"): lambda w, a: a.get("/capture/dashboard"),
+    ("GET", "/query-templates"): lambda w, a: a.get("/query-templates"),
+    ("POST", "/queries"): lambda w, a: a.post("/queries", {
+        "encounter_id": str(w.encounter.pk),
+        "provider_id": str(factories.provider(family="Q").pk), "purpose": "ambiguous",
+        "question": "Based on the clinical indicators below, please clarify the "
+                    "condition being treated.",
+        "indicators": [{"document_id": str(w.document.pk),
+                        "quote": "Discharge summary"}]}),
+    ("GET", "/queries"): lambda w, a: a.get("/queries"),
+    ("GET", "/queries/metrics"): lambda w, a: a.get("/queries/metrics"),
+    ("GET", "/queries/mine"): lambda w, a: a.get("/queries/mine"),
+    ("GET", "/queries/mine/count"): lambda w, a: a.get("/queries/mine/count"),
+    ("POST", "/queries/mine/{query_id}/answer"): lambda w, a: a.post(
+        f"/queries/mine/{_query(w).pk}/answer", {"answer_text": "Sepsis ruled out."}),
+    ("GET", "/queries/{query_id}"): lambda w, a: a.get(f"/queries/{_query(w).pk}"),
+    ("POST", "/queries/{query_id}/withdraw"): lambda w, a: a.post(
+        f"/queries/{_query(w).pk}/withdraw", {"reason": "asked in error"}),
+    ("POST", "/queries/{query_id}/agreement"): lambda w, a: a.post(
+        f"/queries/{_query(w, answered=True).pk}/agreement", {"agreed": True}),
 }  # fmt: skip
 
 
@@ -719,6 +756,16 @@ def test_the_declared_capabilities():
         ("GET", "/capture/misfiles"): "review_misfiles",
         ("POST", "/capture/misfiles/{move_id}/review"): "review_misfiles",
         ("GET", "/capture/dashboard"): "supervise_capture",
+        ("GET", "/query-templates"): "raise_queries",
+        ("POST", "/queries"): "raise_queries",
+        ("GET", "/queries"): "raise_queries",
+        ("GET", "/queries/metrics"): "raise_queries",
+        ("GET", "/queries/mine"): "sign_document",
+        ("GET", "/queries/mine/count"): "sign_document",
+        ("POST", "/queries/mine/{query_id}/answer"): "sign_document",
+        ("GET", "/queries/{query_id}"): "raise_queries",
+        ("POST", "/queries/{query_id}/withdraw"): "raise_queries",
+        ("POST", "/queries/{query_id}/agreement"): "raise_queries",
     }
 
 

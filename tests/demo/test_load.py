@@ -17,6 +17,7 @@ from recordroom.audit.models import AuditEvent
 from recordroom.demo import load_demo
 from recordroom.kernel.blobs import default_store
 from recordroom.mpi.models import Patient, PatientIdentifier
+from recordroom.queries.models import Query
 from recordroom.records.doctypes import SEED
 from recordroom.records.models import (
     Document,
@@ -86,14 +87,17 @@ def test_load_counts_and_audits_what_it_wrote_and_a_second_load_adds_nothing(dem
     assert 4 <= summary.encounters / summary.patients <= 7
     # every document has its original; the demo's accepted amendments add addenda
     originals = DocumentVersion.objects.filter(kind="original").count()
-    assert summary.documents == Document.objects.count() == originals
-    assert summary.signatures == Signature.objects.count()
+    # the demo's answered queries add signed response documents (demo/queries.py)
+    answers = Document.objects.filter(doc_type__code="QRYRESP").count()
+    signed_answers = Query.objects.filter(status="answered").count()
+    assert summary.documents == Document.objects.count() - answers == originals - answers
+    assert summary.signatures == Signature.objects.count() - signed_answers
     assert summary.unsigned > 0
     actions = Counter(AuditEvent.objects.values_list("action", flat=True))
     assert actions["patient.create"] == summary.patients
     assert actions["encounter.create"] == summary.encounters
-    assert actions["document.create"] == summary.documents
-    assert actions["document.sign"] == summary.signatures
+    assert actions["document.create"] == summary.documents + answers
+    assert actions["document.sign"] == summary.signatures + signed_answers
     assert actions["demo.load"] == 1
     assert chain.verify().intact
     events = AuditEvent.objects.count()
@@ -125,7 +129,8 @@ def test_ground_truth_links_duplicates_and_keeps_twins_apart(demo):
 
 
 def test_documents_cover_every_type_as_real_pdfs_some_sensitive_some_unsigned(demo):
-    codes = set(Document.objects.values_list("doc_type__code", flat=True))
+    codes = set(Document.objects.exclude(doc_type__code="QRYRESP")
+                .values_list("doc_type__code", flat=True))  # fmt: skip
     assert codes == {code for _s, code, *_ in SEED}
     labelled = Counter(
         label for labels in Document.objects.values_list("sensitivity", flat=True)
@@ -229,3 +234,17 @@ def test_the_demo_providers_have_deficiencies_in_their_inboxes(demo):
     held = Deficiency.objects.filter(provider__npi__in=npis, status="open")
     assert summary.inbox_deficiencies == held.count() > 0
     assert held.filter(kind="signature", document__isnull=False).exists()
+
+
+def test_r_qry_5_the_demo_has_queries_at_every_stage(demo):
+    summary, _ = demo
+    assert summary.queries == Query.objects.count() == 7
+    statuses = list(Query.objects.values_list("status", flat=True))
+    assert statuses.count("open") == 3 and statuses.count("answered") == 3
+    assert statuses.count("withdrawn") == 1
+    levels = sorted(Query.objects.filter(status="open")
+                    .values_list("escalation_level", flat=True))  # fmt: skip
+    assert levels == [0, 1, 2]
+    assert Query.objects.filter(answer_version__kind="addendum").count() == 1
+    assert all(q.indicators.exists() for q in Query.objects.all())
+    assert chain.verify().intact

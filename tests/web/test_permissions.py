@@ -28,6 +28,8 @@ from recordroom.completion.services import add_deficiency
 from recordroom.interop.hl7v2.services import handle
 from recordroom.kernel.actor import Actor
 from recordroom.mpi.models import OverlayFlag
+from recordroom.queries import services as query_services
+from recordroom.queries.models import Query
 from recordroom.release import (
     delivery,
     denials,
@@ -130,6 +132,10 @@ ANSWER = {
     "inbox_pass": (302, "/inbox/"),
     "inbox_pass_stop": (302, "/inbox/"),
     **{f"inbox_{n}": (302, None) for n in ("sign", "skip", "refuse", "file")},
+    "queries_withdraw": (302, None),  # a POST; a GET goes back to the query
+    "queries_agreement": (302, None),
+    "queries_answer": (302, "/queries/mine"),  # a provider record not linked: back
+
     # the indexing pages' actions are POSTs; a GET goes back to the page
     "capture_edit": (302, None),
     "capture_file": (302, None),
@@ -161,7 +167,8 @@ def _url(name: str, patient, document, message) -> str:
            "capdoc_id": CaptureDocument.objects.get(batch__filename="perm.pdf").pk,
            "batch_id": CaptureBatch.objects.get(filename="perm.pdf").pk,
            "move_id": DocumentMove.objects.get(from_patient=patient).pk,
-           "provider_letter_id": ProviderLetter.objects.get().pk}  # fmt: skip
+           "provider_letter_id": ProviderLetter.objects.get().pk,
+           "query_id": Query.objects.get(patient=patient).pk}  # fmt: skip
     for key in pattern.pattern.converters:
         kwargs[key] = ids[key]
     url = reverse(f"web:{name}", kwargs=kwargs)
@@ -248,6 +255,9 @@ def test_the_declared_capabilities(db):
         "inbox": "sign_document", "inbox_file": "add_document",
         **{f"completion_{n}": "complete_charts" for n in (
             "dashboard", "suspension", "letters", "letter", "worklist")},
+        **{f"queries_{n}": "raise_queries" for n in (
+            "worklist", "new", "metrics", "query", "withdraw", "agreement")},
+        "queries_mine": "sign_document", "queries_answer": "sign_document",
     }  # fmt: skip
 
 
@@ -303,6 +313,14 @@ def record_data(db, facility, settings):
                            provider=factories.provider("Perm", "Paula"))  # fmt: skip
     write_letter(actor=factories.SYSTEM, as_of=timezone.now(),
                  due=Due(owing.provider, facility, "reminder", [owing]))  # fmt: skip
+    visit = factories.encounter(patient=patient, facility=facility)
+    noted = factories.document(patient=patient, facility=facility, encounter=visit,
+                               text="Hemoglobin 7.1 after surgery")  # fmt: skip
+    query_services.raise_query(
+        actor=factories.SYSTEM, encounter=visit, provider=factories.provider(family="Q"),
+        purpose="ambiguous", question="Based on the clinical indicators below, please "
+        "clarify the condition being treated.", indicators=[query_services.IndicatorIn(
+            document_id=noted.pk, quote="Hemoglobin 7.1")])  # fmt: skip
     return patient, document, message
 
 

@@ -56,6 +56,10 @@ PERMISSIONS: dict[str, str] = {
         "Work chart completion: analyse charts, add, reassign and waive deficiencies, "
         "read the delinquency rate"
     ),
+    "raise_queries": (
+        "Send compliant queries to providers about a chart's documentation, withdraw "
+        "them, work the query worklist and read the query metrics"
+    ),
 }
 
 
@@ -81,6 +85,7 @@ ADMIN_MODEL_PERMISSIONS: tuple[str, ...] = tuple(
         ("release", "feeschedule", ("add", "change", "view")),
         ("completion", "deficiencyrule", ("add", "change", "view")),
         ("completion", "providerstanding", ("add", "change", "view")),
+        ("queries", "querytemplate", ("add", "change", "view")),
     )
     for action in actions
 )
@@ -144,6 +149,7 @@ ROLES: dict[str, Role] = {
             *_CAPTURE,
             "capture_documents",
             "complete_charts",
+            "raise_queries",
         ),
         _role(
             "roi_specialist",
@@ -153,7 +159,8 @@ ROLES: dict[str, Role] = {
             "review_releases",
             "account_disclosures",
         ),
-        _role("coder", "Coder", *_READ),
+        _role("coder", "Coder", *_READ, "raise_queries"),
+        _role("cdi_specialist", "CDI specialist", *_READ, "raise_queries"),
         _role(
             "provider",
             "Provider",
@@ -186,6 +193,7 @@ ROLES: dict[str, Role] = {
             "supervise_capture",
             "capture_documents",
             "complete_charts",
+            "raise_queries",
         ),
         _role("auditor", "Auditor", "view_audit", "view_access_log", "search_patients"),
         _role(

@@ -28,6 +28,7 @@ from .labels import labels_app
 from .mpi import mpi_app
 from .mpi_dashboard import dashboard as _dashboard  # noqa: F401  (adds `mpi dashboard`)
 from .mpi_overlays import overlays as _overlays  # noqa: F401  (adds `mpi overlays`)
+from .queries import queries_app
 from .roi import roi_app
 from .setup import cli_actor, django_setup, first_time_keys, migrate
 
@@ -50,6 +51,7 @@ app.add_typer(facility_app, name="facility")
 app.add_typer(hl7_app, name="hl7")
 app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
+app.add_typer(queries_app, name="queries")
 app.add_typer(roi_app, name="roi")
 app.add_typer(keys_app, name="keys")
 app.command("backup")(_backup)

@@ -244,3 +244,12 @@ def chart_worklist(
             "discharge_at", "id"
         )[: max(1, min(limit, 500))]
     )
+
+
+def close_deficiency(
+    *, actor: Actor, deficiency: Deficiency, reason: str, action: str
+) -> Deficiency:
+    """Close an open hand-added deficiency whose wait is over outside the rules (a
+    query answered: its app calls this with its own audit `action`)."""
+    _in_scope(actor, deficiency.facility_id)
+    return _finish(actor, deficiency, Status.CLOSED, _reason(reason, "closed"), action)

@@ -34,6 +34,7 @@ from .clinical import plan_clinical
 from .inbox import seed_provider_inboxes
 from .people import RecordPlan, plan_people
 from .places import TIMEZONE
+from .queries import seed_queries
 from .render import DocJob, render_and_store
 from .roi import seed_release_desk
 from .rows import Counts, count_plans, doc_jobs, write_batch
@@ -66,6 +67,7 @@ class DemoSummary:
     release_requests: int = 0  # requests on the release desk (demo/roi.py)
     amendment_requests: int = 0  # requests on the amendments desk (demo/amendments.py)
     inbox_deficiencies: int = 0  # open in the demo providers' inboxes (demo/inbox.py)
+    queries: int = 0  # compliant queries at every stage (demo/queries.py)
 
 
 def load_demo(
@@ -118,6 +120,7 @@ def load_demo(
         release_requests=seed_release_desk(actor=actor, as_of=as_of),
         amendment_requests=seed_amendments(actor=actor, as_of=as_of),
         inbox_deficiencies=seed_provider_inboxes(actor=actor),
+        queries=seed_queries(actor=actor, as_of=as_of),
         seconds=round(time.perf_counter() - started, 2),
     )  # fmt: skip
     detail = {k: v for k, v in asdict(summary).items() if k != "already_loaded"}

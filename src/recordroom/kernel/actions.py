@@ -505,3 +505,29 @@ CODES_LOAD = declare(
     "A code-set release was loaded (ICD-10-CM, ICD-10-PCS, POA exempt list, MS-DRG "
     "weights), beside the releases before it.",
 )
+
+# Compliant queries (queries/): R-QRY-1 to R-QRY-5
+QUERY_RAISE = declare(
+    "query.raise",
+    "create",
+    "A query was sent to a provider about a visit's documentation, with the clinical "
+    "indicators it quotes (or a verbal query documented).",
+)
+QUERY_ANSWER = declare(
+    "query.answer",
+    "update",
+    "A provider answered a query; the answer went into the record as a signed "
+    "document or addendum.",
+)
+QUERY_UPDATE = declare(
+    "query.update",
+    "update",
+    "A query was withdrawn with a reason, escalated when unanswered, or its "
+    "agreement recorded by a specialist.",
+)
+QUERY_DEFICIENCY = declare(
+    "query.deficiency",
+    "update",
+    "The query-pending deficiency of a query was closed because the query was "
+    "answered.",
+)

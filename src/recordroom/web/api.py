@@ -43,6 +43,7 @@ from recordroom.kernel.actor import Actor
 from recordroom.kernel.errors import PermissionDenied, RecordroomError
 from recordroom.mpi.api import router as mpi_router
 from recordroom.mpi.api_worklist import router as worklist_router
+from recordroom.queries.api import router as queries_router
 from recordroom.records.api import router as records_router
 from recordroom.release.api import router as release_router
 from recordroom.web.middleware import SESSION_MFA_OK
@@ -190,6 +191,7 @@ api.add_router("", completion_router)
 api.add_router("", inbox_router)
 api.add_router("", coding_router)
 api.add_router("", delinquency_router)
+api.add_router("", queries_router)
 
 
 # --- errors ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from .capture import upload as capture_upload
 from .capture import views as capture_views
 from .completion import views as completion_views
 from .inbox import views as inbox_views
+from .queries import views as query_views
 from .worklist import views as worklist_views
 
 app_name = "web"
@@ -182,6 +183,16 @@ urlpatterns = [
         views_interfaces.interface_reprocess,
         name="interface_reprocess",
     ),
+    path("queries/", query_views.worklist, name="queries_worklist"),
+    path("queries/new", query_views.new, name="queries_new"),
+    path("queries/metrics", query_views.metrics_page, name="queries_metrics"),
+    path("queries/mine", query_views.mine, name="queries_mine"),
+    path("queries/mine/<uuid:query_id>", query_views.answer, name="queries_answer"),
+    path("queries/<uuid:query_id>", query_views.query_page, name="queries_query"),
+    path("queries/<uuid:query_id>/withdraw", query_views.withdraw,
+         name="queries_withdraw"),
+    path("queries/<uuid:query_id>/agreement", query_views.agreement,
+         name="queries_agreement"),
     path("amendments/", amendment_views.worklist, name="amendments_worklist"),
     path("amendments/new", amendment_views.intake, name="amendments_intake"),
     path(
