@@ -165,3 +165,22 @@ def test_a_new_section_joins_the_inbox_and_its_count(
     assert 'aria-label="5 open">5</span>' in client.get("/").content.decode()
     with pytest.raises(ValueError, match="registered twice"):
         inbox.register_section(inbox.InboxSection("queries", "Again", lambda p: 0))
+
+
+def test_r_qry_5_a_query_in_the_inbox_leads_to_its_answer_page(doctor, facility, attending):
+    """A compliant query raises a query-pending deficiency for the provider: it is in
+    the inbox, and its page sends the provider to the query's own answer page."""
+    from recordroom.queries import services as query_services
+
+    (note,) = _charts(facility, attending, n=1)
+    query = query_services.raise_query(
+        actor=factories.SYSTEM, encounter=note.encounter, provider=attending,
+        purpose="ambiguous", question="Based on the clinical indicators below, please "
+        "clarify the condition being treated.", indicators=[query_services.IndicatorIn(
+            document_id=note.pk, quote="Progress note 0")])  # fmt: skip
+    d = Deficiency.objects.get(kind="query", provider=attending)
+    client = signed_in(doctor)
+    assert "Query pending" in client.get("/inbox/").content.decode()
+    page = client.get(f"/inbox/deficiencies/{d.pk}").content.decode()
+    assert f'href="/queries/mine/{query.pk}">Answer query {query.number}</a>' in page
+    assert client.get(f"/queries/mine/{query.pk}").status_code == 200

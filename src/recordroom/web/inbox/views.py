@@ -27,6 +27,7 @@ from recordroom.completion.delinquency import aging
 from recordroom.completion.models import Deficiency, Kind
 from recordroom.kernel import actions, clock
 from recordroom.kernel.errors import RecordroomError, ValidationFailed
+from recordroom.queries.models import Query
 from recordroom.records import services as records
 from recordroom.records.models import Provider
 from recordroom.web.request import actor_from_request
@@ -150,6 +151,8 @@ def item(request: HttpRequest, deficiency_id: UUID) -> HttpResponse:
                                and d.due_at < timezone.now(),
                                "legal_name": d.patient.legal_name(),
                                "zone": d.facility.timezone}  # fmt: skip
+    if d.kind == Kind.QUERY:  # answered on the query's own page
+        context["query"] = Query.objects.filter(deficiency=d).only("pk", "number").first()
     current = _pass(request)
     if current is not None and str(d.pk) in current["ids"]:
         context["pass"] = {**current, "at": current["ids"].index(str(d.pk)) + 1,
