@@ -250,8 +250,13 @@ def memory_check(images: list[tuple[Path, tuple[int, int]]], work: Path, pages: 
         stop = threading.Event()
 
         def sample() -> None:
+            started, told = time.monotonic(), time.monotonic()
             while not stop.is_set():
                 peak[0] = max(peak[0], _tree_rss(child.pid))
+                if time.monotonic() - told >= 300:  # a long run shows where it is
+                    told = time.monotonic()
+                    print(f"  memory: {told - started:,.0f} s, peak so far "
+                          f"{peak[0] / MIB:,.0f} MiB", file=sys.stderr, flush=True)
                 stop.wait(0.25)
 
         sampler = threading.Thread(target=sample, daemon=True)
