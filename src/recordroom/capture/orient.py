@@ -43,13 +43,15 @@ class Orientation:
     180, 270; what a PDF page's /Rotate holds); `skew`: degrees counter-clockwise that
     level its lines, measured on the image as it lies (the same once it is turned);
     `sure`: the test was decisive (else `turn` is 0 and, when the page has
-    MIN_LINES `lines` or more, the caller asks Tesseract); `score`: the up-or-down
-    score (> 0: upright as turned)."""
+    MIN_LINES text `lines` or more, the caller asks Tesseract); `cased`: the lines
+    with ascenders or descenders the up-or-down `score` (> 0: upright as turned) was
+    taken from."""
 
     turn: int
     skew: float
     sure: bool
     lines: int
+    cased: int
     score: float = 0.0
 
 
@@ -116,16 +118,19 @@ def _lines(profile: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def up_score(profile: np.ndarray) -> tuple[float, int]:
-    """(score, lines) for the row profile of a level image whose lines run across
-    (top to bottom): score > 0 when it is upright (more ink above the x-height band
-    of its lines than below it), < 0 when upside down, in -1..1."""
+def up_score(profile: np.ndarray) -> tuple[float, int, int]:
+    """(score, cased, lines) for the row profile of a level image whose lines run
+    across (top to bottom): score > 0 when it is upright (more ink above the x-height
+    band of its lines than below it), < 0 when upside down, in -1..1; the `cased`
+    lines it was taken from, of the text `lines` seen (a line of capitals and digits
+    says nothing)."""
     above = below = 0.0
-    counted = 0
+    counted = lines = 0
     for first, last in _lines(profile):
         height = last - first + 1
         if height < 6 or height > 80:  # a speck or a rule; a picture or a stamp
             continue
+        lines += 1
         run = profile[first : last + 1]
         core = np.flatnonzero(run >= 0.5 * run.max())
         top, bottom = int(core[0]), int(core[-1])
@@ -136,8 +141,8 @@ def up_score(profile: np.ndarray) -> tuple[float, int]:
         below += b
         counted += 1
     if not counted or above + below == 0:
-        return 0.0, counted
-    return (above - below) / (above + below), counted
+        return 0.0, counted, lines
+    return (above - below) / (above + below), counted, lines
 
 
 def orientation(gray: Image.Image) -> Orientation:
@@ -148,12 +153,16 @@ def orientation(gray: Image.Image) -> Orientation:
     """
     mask = _mask(gray)
     if int(np.count_nonzero(mask)) < MIN_INK:
-        return Orientation(0, 0.0, False, 0)
+        return Orientation(0, 0.0, False, 0, 0)
     skew, across, margin = level(gray)
     xs, ys = _points(mask)
     # lines up and down: the columns left to right are the rows of the image turned
     # a quarter clockwise
-    score, lines = up_score(_profile(xs, ys, skew, across))
+    score, cased, lines = up_score(_profile(xs, ys, skew, across))
+    if margin < SURE_AXIS:
+        # which way the lines run is itself in doubt (a table, lines repeated):
+        # count the text lines the other way too, so that Tesseract is asked
+        lines = max(lines, up_score(_profile(xs, ys, skew, not across))[2])
     if across:
         turn = 180 if score < 0 else 0
     else:
@@ -161,11 +170,11 @@ def orientation(gray: Image.Image) -> Orientation:
         # clockwise) or, upside down after that, a quarter clockwise
         turn = 90 if score >= 0 else 270
     sure = (
-        lines >= MIN_LINES
+        cased >= MIN_LINES
         and margin >= SURE_AXIS
         and (score >= SURE if turn == 0 else abs(score) >= SURE_TURN)
     )
-    return Orientation(turn if sure else 0, skew, sure, lines, round(score, 3))
+    return Orientation(turn if sure else 0, skew, sure, lines, cased, round(score, 3))
 
 
 # --- a PDF's pages stood upright and levelled ---------------------------------------
@@ -187,12 +196,13 @@ class Straightened:
     asked: int = 0
 
 
-def tesseract_turn(gray: Image.Image, *, confidence: float) -> int:
-    """Tesseract's orientation detection (`--psm 0`) on `gray`: the clockwise turn
-    that stands it upright, or 0 below `confidence` or when it sees too little."""
+def tesseract_turn(gray: Image.Image, *, confidence: float, dpi: int = OSD_DPI) -> int:
+    """Tesseract's orientation detection (`--psm 0`) on `gray` (at `dpi`): the
+    clockwise turn that stands it upright, or 0 below `confidence` or when it sees
+    too little."""
     with tempfile.TemporaryDirectory(prefix="rr-osd-") as tmp:
         path = Path(tmp) / "page.png"
-        gray.save(path)
+        gray.save(path, dpi=(dpi, dpi))  # without it Tesseract takes 70 dpi
         done = subprocess.run(
             ["tesseract", str(path), "stdout", "--psm", "0", "-l", "osd"],
             capture_output=True, text=True, timeout=120, check=False,
