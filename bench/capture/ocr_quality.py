@@ -5,7 +5,7 @@ skew from the page image, Tesseract asked only when that cannot tell) and by
 OCRmyPDF's own passes (rotate_pages, deskew: a Tesseract orientation pass and a
 layout pass per page) on the same files, one process each, side by side.
 
-    .venv/bin/python bench/capture/ocr_quality.py --work /tmp/rr-cap-q --pages 120
+    .venv/bin/python bench/capture/ocr_quality.py --work /tmp/rr-cap-q --pages 400
 
 Turned right: the output page's /Rotate is the turn the generator gave the page
 (pages with text only). Words read right: of the words the generator printed on a
@@ -126,6 +126,43 @@ def score(out: Path, truth: dict[str, Any], printed: list[Any]) -> dict[str, flo
     return dict(s)
 
 
+def pick(files: list[Path], folder: Path, printed: dict[str, list[Any]],
+         args: Any) -> dict[Path, tuple[dict[str, Any], list[Any]]]:  # fmt: skip
+    """The files to OCR, each with its truth and printed words: every batch as it is
+    ("all"), or ("hard") a PDF of each batch's turned pages and content pages skewed
+    1.5 degrees or more (what orientation and deskew are for), at most
+    `args.max_pages` in all."""
+    import pikepdf
+
+    from recordroom.capture import ocr
+
+    found: dict[Path, tuple[dict[str, Any], list[Any]]] = {}
+    left = args.max_pages
+    for f in files:
+        truth = json.loads((folder / f"{f.stem}.truth.json").read_text())
+        if args.select == "all":
+            found[f] = (truth, printed[f.name])
+            continue
+        keep = [i for i, p in enumerate(truth["pages"])
+                if p["rotation"] or (abs(p["skew"] or 0) >= 1.5 and printed[f.name][i])
+                ][:left]  # fmt: skip
+        if not keep:
+            continue
+        left -= len(keep)
+        data = f.read_bytes()
+        pdf = data if f.suffix == ".pdf" else ocr.image_to_pdf(data)
+        out = args.work / f"{f.stem}.hard.pdf"
+        with pikepdf.open(io.BytesIO(pdf)) as src, pikepdf.new() as dst:
+            for i in keep:
+                dst.pages.append(src.pages[i])
+            dst.save(out)
+        sub = {**truth, "pages": [truth["pages"][i] for i in keep]}
+        found[out] = (sub, [printed[f.name][i] for i in keep])
+        if left <= 0:
+            break
+    return found
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--work", type=Path, required=True)
@@ -133,6 +170,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--people", type=int, default=200)
     p.add_argument("--engines", default="ours,ocrmypdf")
+    p.add_argument("--select", choices=["all", "hard"], default="hard")
+    p.add_argument("--max-pages", type=int, default=24)
     _common.add_target_flag(p)
     args = p.parse_args()
     _common.setup_django(args.work / "django")
@@ -144,20 +183,21 @@ def main() -> int:
                  seed=args.seed, pages=args.pages, processes=2)  # fmt: skip
     printed = printed_words(args.seed, args.pages, args.people)
     files = sorted(f for f in folder.iterdir() if f.name in printed)
+    picked = pick(files, folder, printed, args)
     engines = args.engines.split(",")
-    jobs = [(str(f), str(args.work / f"{f.stem}.{e}.pdf"), e)
-            for f in files for e in engines]  # fmt: skip
+    jobs = [(str(src), str(args.work / f"{src.stem}.{e}.pdf"), e)
+            for src in picked for e in engines]  # fmt: skip
     totals = {e: collections.Counter[str]() for e in engines}
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         for src, out, seconds in pool.imap_unordered(_run, jobs):
             engine = out.rsplit(".", 2)[-2]
-            name = Path(src).name
-            truth = json.loads((folder / f"{Path(src).stem}.truth.json").read_text())
-            totals[engine].update(score(Path(out), truth, printed[name]))
+            truth, words = picked[Path(src)]
+            totals[engine].update(score(Path(out), truth, words))
             totals[engine]["seconds"] += seconds
-            totals[engine]["pages"] += truth["page_count"]
-    print(f"\nOCR quality on {sum(len(v) for v in printed.values())} generated pages "
-          f"({len(files)} batches, seed {args.seed})")  # fmt: skip
+            totals[engine]["pages"] += len(truth["pages"])
+    pages = sum(len(t["pages"]) for t, _ in picked.values())
+    print(f"\nOCR quality on {pages} generated pages ({args.select}, from "
+          f"{len(files)} batches, seed {args.seed})")  # fmt: skip
     for engine, t in totals.items():
         label = {"ours": "capture.ocr.searchable (orient + sandwich)",
                  "ocrmypdf": "OCRmyPDF rotate_pages + deskew"}[engine]  # fmt: skip
