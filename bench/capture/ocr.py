@@ -277,21 +277,42 @@ def memory_check(images: list[tuple[Path, tuple[int, int]]], work: Path, pages: 
     return peak[0] / MIB, seconds, src.stat().st_size / MIB
 
 
+def _children_cpu() -> float:
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
 def throughput(images: list[tuple[Path, tuple[int, int]]], args: Any) -> bool:
     """Tesseract alone and each mode, in turn, `args.rounds` times (the machine's load
     drifts: alternating keeps both sides under the same); True when a target missed."""
     modes = args.modes.split(",")
     totals: dict[str, float] = {"tesseract": 0.0, **dict.fromkeys(modes, 0.0)}
+    # CPU seconds of every process under this one (the pools' workers, Tesseract):
+    # on a machine other work loads, what a page costs stays put while wall time
+    # moves with the load
+    cpu: dict[str, float] = dict.fromkeys(totals, 0.0)
     for n in range(1, args.rounds + 1):
+        before = _children_cpu()
         took = tesseract_alone(images, args.work / "tesseract", args.processes)
         totals["tesseract"] += took
-        line = [f"tesseract {took:.1f} s"]
+        used = _children_cpu() - before
+        cpu["tesseract"] += used
+        line = [f"tesseract {took:.1f} s ({used:.1f} s CPU)"]
         for mode in modes:
+            before = _children_cpu()
             seconds = ours_throughput(images, args.work, mode, args.processes,
                                       mode in _PIPELINE)  # fmt: skip
+            mine = _children_cpu() - before
             totals[mode] += seconds
-            line.append(f"{mode} {seconds:.1f} s ({100 * took / seconds:.0f}%)")
+            cpu[mode] += mine
+            line.append(f"{mode} {seconds:.1f} s ({100 * took / seconds:.0f}%; "
+                        f"{mine:.1f} s CPU, {100 * used / mine:.0f}%)")  # fmt: skip
         print(f"  round {n}: " + ", ".join(line), flush=True)
+    for mode in modes:
+        print(f"  {mode}: CPU {cpu[mode]:.1f} s against Tesseract alone's "
+              f"{cpu['tesseract']:.1f} s: {100 * cpu['tesseract'] / cpu[mode]:.0f}%")
     pages = len(images) * args.rounds
     base_rate = pages / totals["tesseract"]
     print(f"  tesseract alone (OMP_THREAD_LIMIT=1, {args.processes} at a time): "
