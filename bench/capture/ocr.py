@@ -355,6 +355,10 @@ def main() -> int:
     print(f"\nOCR throughput on {len(images)} generated page images "
           f"({', '.join(sorted({f'{a}x{b}' for _, (a, b) in images}))} dpi), "
           f"{args.processes} processes")  # fmt: skip
+    if use_pipeline:
+        # the workers' settings folder, its keys made once here: two workers making
+        # them at once would each find the other's half made
+        _common.setup_django(args.work / "django", migrate=False)
     if not args.skip_throughput:
         missed |= throughput(images, args)
     if args.memory_pages:

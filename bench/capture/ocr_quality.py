@@ -207,8 +207,11 @@ def main() -> int:
                 f"{100 * t[a] / t[b]:.1f}% ({t[a]:,.0f}/{t[b]:,.0f})" if t[b] else "-"
             )
 
-        print(f"  {label}: turned right {pct('turned right', 'text pages')}, "
-              f"turned pages right {pct('turned pages right', 'turned pages')}, "
+        turned = (f"turned right {pct('turned right', 'text pages')}, turned pages "
+                  f"right {pct('turned pages right', 'turned pages')}, "
+                  if engine == "ours" else  # OCRmyPDF turns the image, not /Rotate
+                  "turned: (its pages' images are redrawn upright, see words), ")  # fmt: skip
+        print(f"  {label}: {turned}"
               f"words found {pct('words found', 'printed words')}, on turned pages "
               f"{pct('words found, turned pages', 'printed words, turned pages')}; "
               f"{t['seconds']:.0f} s for {t['pages']:,.0f} pages")  # fmt: skip
