@@ -417,14 +417,15 @@ ENV_SETTINGS += (
     EnvSetting(
         "RECORDROOM_CAPTURE_DESKEW",
         "1",
-        "Capture: 1 straightens skewed scans before OCR; 0 skips it (about half as much "
-        "time again as the OCR itself on this machine's pages).",
+        "Capture: 1 straightens skewed scans before OCR (the skew measured from the "
+        "page image, the page drawn turned: the scan itself is kept); 0 skips it.",
     ),
     EnvSetting(
         "RECORDROOM_CAPTURE_ROTATE",
         "1",
-        "Capture: 1 turns pages scanned sideways or upside down upright (Tesseract's "
-        "orientation detection, a second pass per page); 0 skips it.",
+        "Capture: 1 turns pages scanned sideways or upside down upright (orientation "
+        "from the page image; Tesseract's detection only for pages that cannot tell, "
+        "such as text in capitals); 0 skips it.",
     ),
     EnvSetting(
         "RECORDROOM_CAPTURE_CLEAN",

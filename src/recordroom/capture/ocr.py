@@ -22,7 +22,7 @@ import pypdfium2.raw as pdfium_c
 from django.conf import settings
 from PIL import Image
 
-from . import barcodes
+from . import barcodes, orient
 from .types import PageRead, Word
 
 logger = logging.getLogger(__name__)
@@ -86,11 +86,11 @@ def has_text(pdf: bytes) -> list[bool]:
 
 def make_searchable(pdf: bytes, *, jobs: int = 1) -> bytes:
     """`pdf` as PDF/A (RECORDROOM_CAPTURE_PDFA; a plain PDF when the input holds
-    what PDF/A cannot, never a failure) with a text layer: pages deskewed and turned
-    upright by orientation detection (RECORDROOM_CAPTURE_DESKEW, _ROTATE), cleaned when
-    unpaper is installed. A PDF whose
-    every page has text is returned as it is (not re-OCRed); in a mixed one only the
-    pages without text are read."""
+    what PDF/A cannot, never a failure) with a text layer: pages turned upright by
+    orientation detection and levelled (RECORDROOM_CAPTURE_ROTATE, _DESKEW; see
+    `orient`), cleaned when unpaper is installed. A PDF whose every page has text is
+    returned as it is (not re-OCRed); in a mixed one only the pages without text are
+    read."""
     return searchable(pdf, jobs=jobs).pdf
 
 
@@ -100,17 +100,26 @@ def searchable(pdf: bytes, *, jobs: int = 1) -> Searchable:
         return Searchable(pdf, 0)
     import ocrmypdf
 
+    if settings.CAPTURE_ROTATE or settings.CAPTURE_DESKEW:
+        # orientation and skew from the page images here (numpy, milliseconds a
+        # page): OCRmyPDF's own are each one more Tesseract pass per page
+        scans = [n for n, has in enumerate(texts, 1) if not has]
+        pdf, done = orient.straighten(
+            pdf, pages=scans, rotate=settings.CAPTURE_ROTATE,
+            deskew=settings.CAPTURE_DESKEW, confidence=ROTATE_CONFIDENCE,
+        )  # fmt: skip
+        logger.info("capture: %s pages turned, %s levelled, %s asked of Tesseract",
+                    len(done.turned), len(done.levelled), done.asked)  # fmt: skip
     out = io.BytesIO()
     # pdfa_backend "internal": Debian's Ghostscript 10.0 corrupts PDFs with text
-    # (OCRmyPDF refuses it with skip_text), and the internal backend is faster
+    # (OCRmyPDF refuses it with skip_text), and the internal backend is faster;
+    # the sandwich renderer: Tesseract writes the text layer as a PDF itself
     ocrmypdf.ocr(
         io.BytesIO(pdf), out, language=settings.CAPTURE_OCR_LANGUAGE.split("+"),
         output_type="auto" if settings.CAPTURE_PDFA else "pdf",
         pdfa_backend="internal", jobs=max(jobs, 1), skip_text=True,
-        deskew=settings.CAPTURE_DESKEW, rotate_pages=settings.CAPTURE_ROTATE,
-        rotate_pages_threshold=ROTATE_CONFIDENCE,
-        clean=clean_available(), progress_bar=False, optimize=0,
-        max_image_mpixels=settings.MAX_IMAGE_PIXELS / 1_000_000,
+        pdf_renderer="sandwich", clean=clean_available(), progress_bar=False,
+        optimize=0, max_image_mpixels=settings.MAX_IMAGE_PIXELS / 1_000_000,
         invalidate_digital_signatures=True,  # the signed original is kept as it was
     )  # fmt: skip
     return Searchable(out.getvalue(), texts.count(False))
