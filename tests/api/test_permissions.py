@@ -248,6 +248,51 @@ def _deficiency(w: World, *, mine: bool = False):
                           else factories.provider(family="Other", given="Olga"))  # fmt: skip
 
 
+def _mine_to_sign(w: World, kind: str = "signature"):
+    """A fresh deficiency of `kind` assigned to the matrix's provider (else another),
+    on a new document (signature) whose current version that provider's user was
+    shown: a provider signs only what they opened."""
+    from recordroom.audit.services import record
+    from recordroom.completion.services import add_deficiency
+    from recordroom.kernel import actions
+
+    mine = Provider.objects.filter(family="Matrix", given="Doc").order_by("-id").first()
+    doc = (factories.document(patient=w.patient, facility=w.facility,
+                              encounter=w.encounter, text="Progress note to sign")
+           if kind == "signature" else None)  # fmt: skip
+    d = add_deficiency(actor=factories.SYSTEM, encounter=w.encounter, kind=kind,
+                       description="matrix", document=doc,
+                       provider=mine or factories.provider(family="Other", given="Olga"))  # fmt: skip
+    if doc is not None and mine is not None and mine.user is not None:
+        record(actor=Actor(user=mine.user, channel="web"),
+               action=actions.DOCUMENT_VIEW.name, patient=w.patient,
+               obj=doc.versions.get())  # fmt: skip
+    return d, (doc.versions.get().sha256 if doc is not None else "")
+
+
+def _sign_mine(w: World, a: Api):
+    d, sha = _mine_to_sign(w)
+    return a.post(f"/deficiencies/{d.pk}/sign", {"sha256": sha})
+
+
+def _codes(a: Api, path: str, **params: Any):
+    """A code-set read, with the small ICD-10-PCS order file of the coding tests
+    loaded (code sets are reference data: any signed-in user reads them)."""
+    from pathlib import Path
+
+    from recordroom.coding import loaders
+    from recordroom.coding.codesets import releases
+    from recordroom.coding.models import CodeSetVersion, System
+
+    if not CodeSetVersion.objects.filter(system=System.ICD10PCS).exists():
+        releases.forget()
+        loaders.load_file(actor=factories.SYSTEM, system=System.ICD10PCS,
+                          path=Path(__file__).parents[1] / "coding" / "fixtures"
+                          / "icd10pcs_order_2026.txt")  # fmt: skip
+        releases.forget()
+    return a.get(path, **params)
+
+
 def _provider_letter(w: World):
     """A letter to a provider about the world's visit (written, not sent)."""
     from recordroom.completion.letters import Due, write_letter
@@ -327,6 +372,19 @@ CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
         f"/deficiencies/{_deficiency(w).pk}/waive", {"reason": "found on paper"}),
     ("POST", DF + "/refuse"): lambda w, a: a.post(
         f"/deficiencies/{_deficiency(w, mine=True).pk}/refuse", {"reason": "not mine"}),
+    ("GET", "/inbox"): lambda w, a: a.get("/inbox"),
+    ("GET", "/inbox/deficiencies"): lambda w, a: a.get("/inbox/deficiencies"),
+    ("POST", DF + "/sign"): _sign_mine,
+    ("POST", "/deficiencies/sign-batch"): lambda w, a: a.post(
+        "/deficiencies/sign-batch", {"items": [{"deficiency_id": str(d.pk), "sha256": sha}
+                                               for d, sha in [_mine_to_sign(w)]]}),
+    ("POST", DF + "/document"): lambda w, a: a.upload(
+        f"/deficiencies/{_mine_to_sign(w, 'missing-document')[0].pk}/document",
+        {"file": _pdf(), "doc_type": "11506-3"}),
+    ("GET", "/codes/search"): lambda w, a: _codes(a, "/codes/search", q="dilation",
+                                                  system="icd10pcs"),
+    ("GET", "/codes/{code}"): lambda w, a: _codes(a, "/codes/02703DZ",
+                                                  system="icd10pcs"),
     ("GET", "/completion/delinquency"): lambda w, a: a.get("/completion/delinquency"),
     ("GET", "/completion/charts"): lambda w, a: a.get("/completion/charts"),
     ("GET", "/completion/delinquency/history"): lambda w, a: a.get(
@@ -661,6 +719,13 @@ def test_the_declared_capabilities():
         ("POST", D + "/signatures"): "sign_document",
         ("GET", "/audit/events"): "view_audit",
         ("GET", "/audit/events.ndjson"): "view_audit",
+        ("GET", "/inbox"): "sign_document",
+        ("GET", "/inbox/deficiencies"): "sign_document",
+        ("POST", "/deficiencies/{deficiency_id}/sign"): "sign_document",
+        ("POST", "/deficiencies/sign-batch"): "sign_document",
+        ("POST", "/deficiencies/{deficiency_id}/document"): "add_document",
+        ("GET", "/codes/search"): SIGNED_IN,
+        ("GET", "/codes/{code}"): SIGNED_IN,
         ("GET", "/deficiencies"): "complete_charts",
         ("GET", "/deficiencies/mine"): "sign_document",
         ("GET", "/deficiencies/mine/count"): "sign_document",
@@ -793,7 +858,8 @@ def api_events(w: World) -> int:
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_r_sec_1_every_route_for_every_role(role, world):
     user = factories.user(f"u-{role}", role, facilities=[world.facility])
-    if permissions.has(user, "sign_document"):  # signing needs a linked provider record
+    # signing and filing for a deficiency need a linked provider record
+    if permissions.has(user, "sign_document") or permissions.has(user, "add_document"):
         provider = factories.provider(family="Matrix", given="Doc")
         provider.user = user
         provider.save()

@@ -119,8 +119,9 @@ def load_demo(
         **asdict(counts), people=patients, seed=seed, ground_truth=str(truth_path),
         release_requests=seed_release_desk(actor=actor, as_of=as_of),
         amendment_requests=seed_amendments(actor=actor, as_of=as_of),
-        inbox_deficiencies=seed_provider_inboxes(actor=actor),
+        # queries first: a query waits in its provider's inbox too
         queries=seed_queries(actor=actor, as_of=as_of),
+        inbox_deficiencies=seed_provider_inboxes(actor=actor),
         seconds=round(time.perf_counter() - started, 2),
     )  # fmt: skip
     detail = {k: v for k, v in asdict(summary).items() if k != "already_loaded"}
