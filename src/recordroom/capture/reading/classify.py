@@ -19,6 +19,7 @@ from recordroom.capture.models import (
     TypeModel,
 )
 from recordroom.capture.types import PageRead, TypeGuess, Value
+from recordroom.kernel.actor import Actor
 
 from .typerules import RULES
 
@@ -118,6 +119,35 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9&' ]", " ", text.lower()).split())
 
 
+def _title_hits(line: str) -> list[tuple[str, str]]:
+    """(type, title) of each title on a normalised line, a title inside a longer one
+    left out ('letter' within 'referral letter')."""
+    hits = []
+    for code, rule in RULES.items():
+        for title in rule.get("titles", []):
+            t = _norm(title)
+            m = re.search(rf"(?<![a-z]){re.escape(t)}(?![a-z])", line)
+            if m is not None:
+                hits.append((code, title, m.start(), m.end()))
+    return [(code, title) for code, title, s, e in hits
+            if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s)
+                       for _, _, s2, e2 in hits)]  # fmt: skip
+
+
+def title_on(page: PageRead, lines: int = 10) -> tuple[str, str] | None:
+    """(type, title) of a title standing alone on one of the page's first lines (a
+    heading, not a mention in a sentence), or None."""
+    for raw in page.text.splitlines()[:lines]:
+        line = _norm(raw)
+        if not line or len(line.split()) > 8:
+            continue
+        hits = _title_hits(line)
+        if hits:
+            code, title = max(hits, key=lambda h: len(h[1]))
+            return code, title.upper()
+    return None
+
+
 def rule_scores(pages: list[PageRead]) -> dict[str, tuple[float, list[str]]]:
     """Type -> (0..1, evidence) from the titles in the first page's first lines and
     section headers starting lines anywhere."""
@@ -126,22 +156,16 @@ def rule_scores(pages: list[PageRead]) -> dict[str, tuple[float, list[str]]]:
     first = [_norm(line) for line in pages[0].text.splitlines()[:14]]
     starts = [_norm(line) for page in pages for line in page.text.splitlines()]
     out: dict[str, tuple[float, list[str]]] = {}
+    titles: dict[str, tuple[float, list[str]]] = {}
+    for line in first:
+        for code, title in _title_hits(line):
+            # a title stands alone on its line; in a sentence it is a mention
+            s = (0.85 if len(line.split()) <= 8 else 0.45) + 0.02 * len(title.split())
+            if s > titles.get(code, (0.0, []))[0]:
+                titles[code] = (s, [f"title '{title.upper()}' on page {pages[0].number}"])
     for code, rule in RULES.items():
-        score, why = 0.0, []
-        for title in rule.get("titles", []):
-            t = _norm(title)
-            for line in first:
-                if re.search(rf"(?<![a-z]){re.escape(t)}(?![a-z])", line):
-                    # a title stands alone on its line; in a sentence it is a mention
-                    s = (0.85 if len(line.split()) <= 8 else 0.45) + 0.02 * len(
-                        t.split()
-                    )
-                    if s > score:
-                        score, why = (
-                            s,
-                            [f"title '{title.upper()}' on page {pages[0].number}"],
-                        )
-                    break
+        score, why = titles.get(code, (0.0, []))
+        why = list(why)
         found = [h for h in rule.get("sections", [])
                  if any(line.startswith(_norm(h)) for line in starts)]  # fmt: skip
         if found:
@@ -260,11 +284,60 @@ def _pdf_samples(limit: int) -> list[tuple[str, str, float]]:
     return out
 
 
-def retrain() -> TypeModel:
-    """Train on what has been filed and keep the model (the newest is used)."""
+def _last_trained() -> Any:
+    return TypeModel.objects.order_by("-trained_at").values_list(
+        "trained_at", flat=True
+    ).first()
+
+
+def corrections_since_model() -> int:
+    """Documents an indexer filed as another type than the one proposed, since the
+    newest model was trained (all of them when there is none)."""
+    rows = CaptureDocument.objects.filter(
+        status=CaptureDocumentStatus.FILED, auto_filed=False
+    ).exclude(doc_type=None)
+    last = _last_trained()
+    if last is not None:
+        rows = rows.filter(decided_at__gt=last)
+    return sum(
+        1
+        for evidence, code in rows.values_list("evidence", "doc_type__code").iterator()
+        if (evidence or {}).get("type_proposed")
+        and evidence["type_proposed"] != code
+    )
+
+
+def retrain_due(after: int) -> bool:
+    """Have indexers corrected `after` proposed types (or more) since the newest
+    model? Never when `after` is 0."""
+    return after > 0 and corrections_since_model() >= after
+
+
+def filed_since_model() -> bool:
+    """Has anything been filed since the newest model (or is there none)?"""
+    last = _last_trained()
+    if last is None:
+        return True
+    return CaptureDocument.objects.filter(
+        status=CaptureDocumentStatus.FILED, decided_at__gt=last
+    ).exists()
+
+
+def retrain(*, actor: Actor | None = None) -> TypeModel:
+    """Train on what has been filed and keep the model (the newest is used); the
+    documents' text is read, so the training is audited (capture.retrain)."""
+    from recordroom.audit.services import record
+    from recordroom.kernel import actions
+
     samples = _filed_samples() + _pdf_samples(PER_TYPE_PDFS)
     weights = train(samples) if samples else {"classes": []}
     with transaction.atomic():
-        return TypeModel.objects.create(
+        model = TypeModel.objects.create(
             trained_at=timezone.now(), documents=len(samples), weights=weights
         )
+        record(actor=actor or Actor(channel="worker", name="capture-retrain"),
+               action=actions.CAPTURE_RETRAIN.name, obj=model,
+               detail={"documents": len(samples),
+                       "corrections": sum(1 for *_, w in samples if w > 1),
+                       "types": weights.get("samples", {})})  # fmt: skip
+    return model
