@@ -1,9 +1,10 @@
 """The generated scanned batches as a scanner with its own OCR would send them: each
 file a PDF of the same page images with an invisible text layer of the words printed
-on the page (the generator's text, upright, at the printed places), so that the
-capture pipeline does not run Tesseract on it (a PDF whose pages have text is not
-OCRed again). Pages the generator turned sideways or upside down, blank backs and
-bleed-throughs get no text layer: the pipeline OCRs those pages (and only those).
+on the page (the generator's text at the printed places), so that the capture
+pipeline does not run Tesseract on it (a PDF whose pages have text is not OCRed
+again). A page the generator turned sideways or upside down is turned upright by its
+/Rotate, as such a scanner (or OCRmyPDF) does, its text layer laid the same way.
+Blank backs and bleed-throughs get no text layer: the pipeline OCRs those pages.
 
 Used by accuracy.py --text-layer to measure reading, splitting, matching and
 classification on many pages when OCR would take hours; the figures then say
@@ -57,9 +58,7 @@ def _text_pages(plan: Any) -> list[bytes | None]:
     total = len(plan.pages)
     for n, p in enumerate(plan.pages, 1):
         page_pdf: bytes | None = None
-        if p.turn:
-            page_pdf = None  # left to the OCR, which turns it upright
-        elif p.kind == "separator":
+        if p.kind == "separator":
             page_pdf = separator_pdf()
         elif p.kind == "cover":
             doc = plan.docs[p.doc or 0]
@@ -129,12 +128,33 @@ def with_text_layer(plan: Any, src: Path, dest: Path) -> None:
     texts = _text_pages(plan)
     if len(texts) != len(pdf.pages):
         raise RuntimeError(f"{src.name}: {len(pdf.pages)} pages, {len(texts)} planned")
-    for page, text in zip(pdf.pages, texts, strict=True):
+    for page, text, p in zip(pdf.pages, texts, plan.pages, strict=True):
         if text is None:
             continue
         layer = invisible(text)
-        page.add_overlay(layer.pages[0], pikepdf.Rectangle(*page.mediabox))
+        _overlay(pdf, page, layer.pages[0], p.turn)
+        if p.turn:
+            page.obj.Rotate = p.turn  # shown upright: the image is turned that much
     pdf.save(dest)
+
+
+def _overlay(pdf: pikepdf.Pdf, page: Any, layer: Any, turn: int) -> None:
+    """Draw `layer` (an upright letter page) over `page`, whose image is turned
+    `turn` degrees counter-clockwise, so that each word lies on its printed place."""
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    w2, h2 = x1 - x0, y1 - y0
+    w, h = (float(v) for v in layer.mediabox[2:])
+    if turn in (90, 270):
+        s1, s2 = w2 / h, h2 / w
+        m = (0, s2, -s1, 0, w2, 0) if turn == 90 else (0, -s2, s1, 0, 0, h2)
+    elif turn == 180:
+        m = (-w2 / w, 0, 0, -h2 / h, w2, h2)
+    else:
+        m = (w2 / w, 0, 0, h2 / h, 0, 0)
+    form = pdf.copy_foreign(layer.as_form_xobject())
+    name = page.add_resource(form, pikepdf.Name.XObject, prefix="Tx")
+    cm = " ".join(f"{v:.4f}" for v in m)
+    page.contents_add(pdf.make_stream(f"q {cm} cm {name} Do Q".encode()), prepend=False)
 
 
 def text_layer_set(out: Path, dest: Path, *, pages: int, seed: int,

@@ -18,6 +18,7 @@ what is there, resuming unfinished batches).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,11 @@ def main() -> int:
     _common.add_target_flag(p)
     args = p.parse_args()
     out = args.out or args.data_dir / "scans"
+    if args.text_layer:
+        # what a site whose scanners send upright pages with their own OCR sets:
+        # only blank backs are left to Tesseract, and they need none of these
+        for name in ("PDFA", "DESKEW", "ROTATE", "CLEAN"):
+            os.environ.setdefault(f"RECORDROOM_CAPTURE_{name}", "0")
     _scans.ensure_demo(args.data_dir, patients=args.patients, seed=args.seed)
     from recordroom.demo.scans import original_records, population_from_db
 

@@ -4,8 +4,11 @@ continuation pages (numbered next, or with no header) staying with their documen
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from recordroom.capture import cover
 from recordroom.capture.models import CapturePage
 from recordroom.capture.reading.boundary import (
     Running,
@@ -150,3 +153,27 @@ def test_a_page_number_slip_of_one_mrn_digit_does_not_cut():
     run.add(marks(page(ours("PROGRESS NOTE", 1, 2)), {}))
     slipped = marks(page(ours("PROGRESS NOTE", 2, 2, mrn="004513"), number=2), {})
     assert new_document(run, slipped) is None
+
+
+def test_an_ocr_slip_in_a_surname_with_the_same_birth_date_does_not_cut():
+    got = split(letter("Office Visit", family="Burns", given="David"),
+                letter("", n=2, family="Bums", given="David"))  # fmt: skip
+    assert [p for p, _ in got] == [[1, 2]]
+
+
+def test_the_cover_sheets_count_ends_its_document_at_the_next_header():
+    sheet = cover.encode(cover.Cover(
+        patient_id=uuid.UUID("01890000-0000-7000-8000-000000000001"),
+        doc_type="57133-1", pages=1))  # fmt: skip
+    reads = {2: page(letter("Referral Letter"), number=2),
+             3: page("Copy sent to PCP", number=3),
+             4: page(letter("Office Visit"), number=4)}  # fmt: skip
+    rows = [CapturePage(number=1, barcodes=[["qrcode", sheet, 0, 0, 1, 1]],
+                        blank=False, flags=[])] + [
+        CapturePage(number=n, barcodes=[], blank=False, flags=[]) for n in (2, 3, 4)]  # fmt: skip
+    runs, _ = cut(rows, lambda row: marks(reads[row.number], {}))
+    assert [(r.pages, r.reason) for r in runs] == [
+        ([2, 3], "cover sheet on page 1"),
+        ([4], "the cover sheet counted 1 page and page 4 has a header")]  # fmt: skip
+    # the back side's note is not a missing or extra page
+    assert "page-count" not in runs[0].flags

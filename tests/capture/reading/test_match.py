@@ -76,11 +76,41 @@ def test_name_and_birth_date_only_search_before_create(facility, smith, jones):
     )
     p = proposal_for(letter, facility)
     assert p.patient.patient_id == jones.pk
-    # without an identifier it is never sure enough to file itself (0.98)
-    assert 0.8 <= p.patient.confidence < 0.98
+    # name and birth date exactly hers and nobody else's near: two identifiers
+    assert p.patient.confidence == 0.985
     assert any(
         e.startswith("patient index match probability") for e in p.patient.evidence
     )
+    assert ("no other record has this name with a like birth date, or this birth "
+            "date with a like name") in p.patient.evidence  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("family", "given", "born"),
+    [
+        ("Jones", "Martha", date(1955, 3, 4)),  # a twin: same surname and birthday
+        ("Jonas", "Mary", date(1955, 3, 4)),  # a like name born the same day
+        ("Jones", "Mary", date(1955, 4, 3)),  # her name, a birth date one slip away
+    ],
+)
+def test_name_and_birth_date_without_mrn_wait_when_another_record_is_near(
+    facility, smith, jones, family, given, born
+):
+    factories.patient(facility=facility, family=family, given=given, birth_date=born)
+    p = proposal_for("I am referring our mutual patient Mary Jones (DOB 3/4/1955) "
+                     "for evaluation", facility)  # fmt: skip
+    assert p.patient.patient_id == jones.pk
+    assert p.patient.confidence < 0.98
+
+
+@pytest.mark.django_db
+def test_name_and_birth_date_wait_when_the_pages_name_someone_else_too(
+    facility, smith, jones
+):
+    p = proposal_for("RE: Mary Jones    DOB: 03/04/1955", facility,
+                     page("Patient: SMITH, John", number=2))  # fmt: skip
+    assert p.patient.confidence < 0.98
 
 
 @pytest.mark.django_db

@@ -103,9 +103,12 @@ class Running:
     last_no: int | None = None
     last_of: int | None = None
     numbered: bool = False  # a page of it carried a page number
+    expected: int | None = None  # the pages its cover sheet counted
+    printed: int = 0  # its pages with a header or more than a few words
 
     def add(self, m: Marks) -> None:
         self.pages.append(m.number)
+        self.printed += m.header or m.words >= SPARSE
         if self.title is None and m.title:
             self.title, self.title_text = m.title, m.title_text
         self.mrns |= m.mrns
@@ -127,6 +130,10 @@ def _family(name: str) -> str:
     return name.partition(", ")[0].replace(" ", "")
 
 
+def _given(name: str) -> str:
+    return name.partition(", ")[2].split(" ")[0]
+
+
 def other_patient(run: Running, m: Marks) -> str | None:
     """Why `m` names someone else than the running document, or None."""
     if run.mrns and m.mrns:
@@ -143,7 +150,10 @@ def other_patient(run: Running, m: Marks) -> str | None:
     if run.names and m.names:
         close = any(fuzz.ratio(_family(a), _family(b)) >= 80
                     for a in run.names for b in m.names)  # fmt: skip
-        if not close:
+        # 'BUMS, DAVID' after 'BURNS, DAVID' born the same day: an OCR slip
+        slip = bool(run.births & m.births) and bool(
+            {_given(a) for a in run.names} & {_given(b) for b in m.names})
+        if not close and not slip:
             return (f"page {m.number} names {min(m.names)}, the pages before "
                     f"{min(run.names)}")  # fmt: skip
     return None
@@ -158,6 +168,10 @@ def new_document(run: Running, m: Marks) -> str | None:
     other = other_patient(run, m)
     if other:
         return other
+    if (run.expected is not None and run.printed >= run.expected
+            and m.header and m.words >= SPARSE):  # fmt: skip
+        return (f"the cover sheet counted {run.expected} page"
+                f"{'s' if run.expected != 1 else ''} and page {m.number} has a header")  # fmt: skip
     nxt = (
         m.page_no is not None
         and m.page_no > 1

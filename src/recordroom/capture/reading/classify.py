@@ -27,7 +27,12 @@ VOCABULARY = 4000  # words and pairs kept (the most documents carry)
 ALPHA = 0.5  # smoothing
 CORRECTION_WEIGHT = 3.0  # an indexer's correction teaches more than a confirmation
 MAX_TOKENS = 3000
-PER_TYPE_PDFS = 40  # text layers of other filed documents read per type, at most
+PER_TYPE_PDFS = 40
+# A title heading the first page (a short line it is most of) is what an indexer
+# types a document by: alone it reaches the default 0.90 type threshold, and the
+# trained model disagreeing does not pull it down (a competing title does)
+HEADING = 0.9
+TITLED = HEADING  # text layers of other filed documents read per type, at most
 _STOP = frozenset(
     "the and for with was were are has had have this that from not but his her she him "
     "you your our any all been will which who per on in of to at by as or an be is it".split()
@@ -129,9 +134,20 @@ def _title_hits(line: str) -> list[tuple[str, str]]:
             m = re.search(rf"(?<![a-z]){re.escape(t)}(?![a-z])", line)
             if m is not None:
                 hits.append((code, title, m.start(), m.end()))
-    return [(code, title) for code, title, s, e in hits
-            if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s)
-                       for _, _, s2, e2 in hits)]  # fmt: skip
+    def beaten(s: int, e: int) -> bool:
+        # by a longer title it overlaps, or one as long ending later (the head noun
+        # of a title comes last: 'office visit summary' is a summary)
+        return any(s2 < e and s < e2 and ((e2 - s2) > (e - s) or
+                                          ((e2 - s2) == (e - s) and e2 > e))
+                   for _, _, s2, e2 in hits)  # fmt: skip
+
+    return [(code, title) for code, title, s, e in hits if not beaten(s, e)]
+
+
+def _heading(line: str, title: str) -> bool:
+    """Does `title` head the (normalised) line: a short line it is most of, not a
+    mention in a sentence nor a word of a section header ('reason for referral')?"""
+    return len(line.split()) <= 8 and len(_norm(title)) >= 0.5 * len(line)
 
 
 def title_on(page: PageRead, lines: int = 10) -> tuple[str, str] | None:
@@ -141,7 +157,7 @@ def title_on(page: PageRead, lines: int = 10) -> tuple[str, str] | None:
         line = _norm(raw)
         if not line or len(line.split()) > 8:
             continue
-        hits = _title_hits(line)
+        hits = [h for h in _title_hits(line) if _heading(line, h[1])]
         if hits:
             code, title = max(hits, key=lambda h: len(h[1]))
             return code, title.upper()
@@ -160,7 +176,7 @@ def rule_scores(pages: list[PageRead]) -> dict[str, tuple[float, list[str]]]:
     for line in first:
         for code, title in _title_hits(line):
             # a title stands alone on its line; in a sentence it is a mention
-            s = (0.85 if len(line.split()) <= 8 else 0.45) + 0.02 * len(title.split())
+            s = (HEADING if _heading(line, title) else 0.45) + 0.01 * len(title.split())
             if s > titles.get(code, (0.0, []))[0]:
                 titles[code] = (s, [f"title '{title.upper()}' on page {pages[0].number}"])
     for code, rule in RULES.items():
@@ -211,7 +227,11 @@ def guess_type(
     m = model.get(code, 0.0)
     confidence = 1 - (1 - r) * (1 - m) if r else min(m, 0.9)
     top = ranked[0] if ranked else None
-    if top is not None and top[0] != code and top[1] >= 0.8 and r:
+    if top is not None and top[0] != code and top[1] >= 0.8 and r >= TITLED:
+        # a printed title with its sections outweighs the words: the model, trained
+        # on whole texts, is swayed by what any type's pages share
+        evidence = [*evidence, f"the trained model prefers {top[0]} ({top[1]:.2f})"]
+    elif top is not None and top[0] != code and top[1] >= 0.8 and r:
         confidence = min(r, 0.6)
         evidence = [
             *evidence,

@@ -11,6 +11,7 @@ from recordroom.capture.types import PageRead, Value
 from recordroom.mpi.models import Facility, IdentifierKind, PatientIdentifier
 from recordroom.records.models import Encounter
 
+from .boundary import SPARSE
 from .match import mrn_owners
 
 
@@ -34,8 +35,12 @@ def document_flags(
 ) -> list[str]:
     flags: list[str] = []
     expected = next((int(v.normalised) for v in values if v.kind == "pages"), None)
-    scanned = sum(1 for p in pages if not _is_cover(p) and not p.blank)
-    if expected is not None and expected != scanned:
+    kept = [p for p in pages if not _is_cover(p) and not p.blank]
+    scanned = len(kept)
+    # a back side with a few words on it (a note, a stamp) is not a printed page:
+    # the count fits when it lies between the pages with text and all of them
+    printed = sum(1 for p in kept if len(p.words) >= SPARSE)
+    if expected is not None and not printed <= expected <= scanned:
         flags.append(f"the cover sheet says {expected} pages; {scanned} were scanned")
     for p in pages:
         if "unreadable" in p.flags or (
@@ -43,10 +48,12 @@ def document_flags(
         ):
             flags.append(f"page {p.number} could not be read")
     flags += _conflicts(values, facility)
+    own = facility_of(values)  # one of our facilities printing the document
     if (
         patient_id is not None
         and facility is not None
         and not _known_at(patient_id, facility)
+        and (own is None or not _known_at(patient_id, own))
     ):
         flags.append(f"the patient has no MRN or visit at {facility.code}")
     return flags

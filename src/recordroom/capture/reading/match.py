@@ -312,7 +312,7 @@ def _alone(pid: str, read: Read) -> bool:
     for p in others[:200]:
         names = [(n.family, f"{n.given} {n.middle}") for n in p.names.all()]
         level = name_level(read.names, names)
-        twin = any(fuzz.ratio(search_key(n.family), f) >= 85
+        twin = any(fuzz.ratio(search_key(n.family), f) >= 75
                    for n in p.names.all() for f in families)  # fmt: skip
         if p.birth_date == born and (level != "disagree" or twin):
             return False  # twins share a surname and a birthday: an MRN tells them

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from .. import cover as covers
 from ..models import CaptureBatch, CaptureDocument, CaptureDocumentStatus, CapturePage
-from ..reading.boundary import Marks, Running, marks, new_document
+from ..reading.boundary import SPARSE, Marks, Running, marks, new_document
 from .pages import page_read
 
 
@@ -28,6 +28,7 @@ class Run:
     expected: int | None = None
     flags: set[str] = field(default_factory=set)
     reason: str = ""  # why a document starts here
+    sparse: int = 0  # pages with a few words and no header (back-side notes)
     content: Running = field(default_factory=Running)
 
 
@@ -77,6 +78,7 @@ def cut(
                             if found else {},
                             expected=found.pages if found else None,
                             reason=f"{what} on page {row.number}"))  # fmt: skip
+            runs[-1].content.expected = runs[-1].expected
             continue
         if row.blank:
             n_blank += 1
@@ -88,11 +90,14 @@ def cut(
                 n_content += 1
                 runs.append(Run(reason=why))
             runs[-1].content.add(m)
+            runs[-1].sparse += m.words < SPARSE and not m.header
         runs[-1].pages.append(row.number)
         runs[-1].flags.update(row.flags)
     kept = [r for r in runs if r.pages]
     for run in kept:
-        if run.expected is not None and run.expected != len(run.pages):
+        # a back side with a few words (a note, a stamp) may or may not be counted
+        printed = len(run.pages) - run.sparse
+        if run.expected is not None and not printed <= run.expected <= len(run.pages):
             run.flags.add("page-count")
     return kept, Split(len(kept), n_cover, n_sep, n_blank, n_content)
 
