@@ -257,3 +257,18 @@ def test_the_mrn_tells_namesakes_with_one_birth_date_apart(facility, smith):
     # without the MRN the two cannot be told apart
     p = proposal_for("Patient: SMITH, John    DOB: 01/02/1960", facility)
     assert p.patient.confidence == 0.5
+
+
+@pytest.mark.django_db
+def test_a_cover_sheet_on_another_patients_papers_is_flagged(facility, smith, jones):
+    sheet = page("COVER", number=1)
+    sheet.barcodes.append(
+        Barcode("qrcode", cover.encode(cover.Cover(smith.pk, pages=1)), (0, 0, 9, 9))
+    )
+    theirs = page("Patient: JONES, Mary    DOB: 03/04/1955", number=2)
+    p = propose(read_values([sheet, theirs]), [sheet, theirs], facility=facility)
+    assert p.patient.patient_id == smith.pk
+    assert "the pages name someone other than the cover sheet's patient" in p.flags
+    his = page("Patient: SMITH, John    DOB: 01/02/1960", number=2)
+    p = propose(read_values([sheet, his]), [sheet, his], facility=facility)
+    assert p.flags == []

@@ -48,6 +48,7 @@ def document_flags(
         ):
             flags.append(f"page {p.number} could not be read")
     flags += _conflicts(values, facility)
+    flags += _cover_disagrees(values, patient_id)
     own = facility_of(values)  # one of our facilities printing the document
     if (
         patient_id is not None
@@ -80,6 +81,32 @@ def _conflicts(values: list[Value], facility: Facility | None) -> list[str]:
     if len(covers) > 1:
         out.append("two cover sheets naming different patients")
     return out
+
+
+def _cover_disagrees(values: list[Value], patient_id: Any) -> list[str]:
+    """A cover sheet names the patient; the pages' own text names someone else (a
+    cover sheet put on another patient's papers)."""
+    if patient_id is None or not any(
+        v.kind == "mrn" and v.source == "barcode" for v in values
+    ):
+        return []
+    from datetime import date
+
+    from recordroom.mpi.models import Patient
+
+    from .match import Read, birth_level, name_level
+
+    read = Read.of([v for v in values if v.source == "text" and v.confidence >= 0.5])
+    p = Patient.objects.filter(pk=patient_id).prefetch_related("names").first()
+    if p is None:
+        return []
+    names = [(n.family, f"{n.given} {n.middle}") for n in p.names.all()]
+    born = p.birth_date if isinstance(p.birth_date, date) else None
+    if (read.names and name_level(read.names, names) == "disagree") or (
+        birth_level(read.birth_date, born) == "disagree"
+    ):
+        return ["the pages name someone other than the cover sheet's patient"]
+    return []
 
 
 def _known_at(patient_id: Any, facility: Facility) -> bool:
