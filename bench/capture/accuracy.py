@@ -52,9 +52,10 @@ def main() -> int:
     args = p.parse_args()
     out = args.out or args.data_dir / "scans"
     if args.text_layer:
-        # what a site whose scanners send upright pages with their own OCR sets:
+        # what a site whose scanners send straight pages with their own OCR sets:
         # only blank backs are left to Tesseract, and they need none of these
-        for name in ("PDFA", "DESKEW", "ROTATE", "CLEAN"):
+        # (orientation detection stays: OCRmyPDF refuses its threshold without it)
+        for name in ("PDFA", "DESKEW", "CLEAN"):
             os.environ.setdefault(f"RECORDROOM_CAPTURE_{name}", "0")
     _scans.ensure_demo(args.data_dir, patients=args.patients, seed=args.seed)
     from recordroom.demo.scans import original_records, population_from_db
