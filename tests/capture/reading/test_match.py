@@ -272,3 +272,10 @@ def test_a_cover_sheet_on_another_patients_papers_is_flagged(facility, smith, jo
     his = page("Patient: SMITH, John    DOB: 01/02/1960", number=2)
     p = propose(read_values([sheet, his]), [sheet, his], facility=facility)
     assert p.flags == []
+
+
+def test_a_birth_date_misread_with_a_three_digit_year_is_compared_not_a_crash():
+    from recordroom.capture.reading.match import birth_level
+
+    assert birth_level(date(203, 1, 2), date(1960, 1, 2)) == "disagree"
+    assert birth_level(date(1960, 1, 3), date(1960, 1, 2)) == "near"

@@ -177,16 +177,11 @@ def birth_level(read: date | None, born: date | None) -> str:
     if read == born:
         return "agree"
     slips = {born.replace(day=born.month, month=born.day) if born.day <= 12 else born}
-    same_digits = sorted(read.strftime("%m%d%Y")) == sorted(born.strftime("%m%d%Y"))
-    one_off = (
-        sum(
-            a != b
-            for a, b in zip(
-                read.strftime("%m%d%Y"), born.strftime("%m%d%Y"), strict=True
-            )
-        )
-        == 1
-    )  # noqa: E501
+    # digits as printed, the year always four ('0203' for a misread year 203: the
+    # platform's %Y would give '203')
+    r, b = (f"{d.month:02d}{d.day:02d}{d.year:04d}" for d in (read, born))
+    same_digits = sorted(r) == sorted(b)
+    one_off = sum(x != y for x, y in zip(r, b, strict=True)) == 1
     if read in slips or same_digits or one_off:
         return "near"
     return "disagree"
