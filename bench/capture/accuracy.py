@@ -18,6 +18,7 @@ what is there, resuming unfinished batches).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,9 +42,21 @@ def main() -> int:
     p.add_argument("--patients", type=int, default=300)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--processes", type=int, default=2, help="generation workers")
+    p.add_argument(
+        "--text-layer", action="store_true",
+        help="send each batch as a PDF with the generator's text as an invisible text "
+        "layer (a scanner's own OCR): Tesseract reads only the pages without one "
+        "(turned pages, blank backs); for many pages when OCR would take hours",
+    )  # fmt: skip
     _common.add_target_flag(p)
     args = p.parse_args()
     out = args.out or args.data_dir / "scans"
+    if args.text_layer:
+        # what a site whose scanners send straight pages with their own OCR sets:
+        # only blank backs are left to Tesseract, and they need none of these
+        # (orientation detection stays: OCRmyPDF refuses its threshold without it)
+        for name in ("PDFA", "DESKEW", "CLEAN"):
+            os.environ.setdefault(f"RECORDROOM_CAPTURE_{name}", "0")
     _scans.ensure_demo(args.data_dir, patients=args.patients, seed=args.seed)
     from recordroom.demo.scans import original_records, population_from_db
 
@@ -54,6 +67,15 @@ def main() -> int:
         ),
     )  # fmt: skip
     truths = _scans.truths(out)
+    if args.text_layer:
+        from _textlayer import text_layer_set
+
+        truths = text_layer_set(
+            out, out.with_name(out.name + "-text"), pages=args.pages, seed=args.seed,
+            population=lambda: population_from_db(
+                limit=None, only=original_records(args.data_dir)),
+        )  # fmt: skip
+        out = out.with_name(out.name + "-text")
     print(f"ground truth: {manifest['pages']:,} pages generated in "
           f"{len(truths)} batches, {manifest['documents']:,} documents")  # fmt: skip
     try:
@@ -67,11 +89,25 @@ def main() -> int:
         )
         _common.footer()
         return 0 if args.report_only else 1
+    _trained()
     results, seconds = _run(out, truths)
     s = score(truths, results)
     missed = _report(s, manifest, seconds)
     _common.footer()
     return 1 if missed and not args.report_only else 0
+
+
+def _trained() -> None:
+    """The type model a running system would have: trained on the documents already
+    filed (the demo's charts), as the worker's nightly retraining does."""
+    from recordroom.capture.models import TypeModel
+    from recordroom.capture.reading.classify import retrain
+
+    if TypeModel.objects.exists():
+        return
+    model = retrain()
+    print(f"type model trained on {model.documents} filed documents "
+          f"({len(model.weights.get('samples', {}))} types)")  # fmt: skip
 
 
 def _run(out: Path, truths: dict[str, dict[str, Any]]) -> tuple[list[ResultDoc], float]:

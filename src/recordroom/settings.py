@@ -434,6 +434,13 @@ ENV_SETTINGS += (
         "is installed; 0 skips it (the most costly of the three preparations).",
     ),
     EnvSetting(
+        "RECORDROOM_CAPTURE_RETRAIN_AFTER",
+        "25",
+        "Capture: the document-type model is retrained (by the worker) once indexers "
+        "have corrected this many proposed types since it was last trained; 0 leaves "
+        "it to the nightly retraining and `recordroom capture retrain`.",
+    ),
+    EnvSetting(
         "RECORDROOM_CAPTURE_MAX_IMAGE_MB",
         "40",
         "Capture: largest image file (TIFF, PNG, JPEG) accepted per page, in megabytes; "
@@ -824,6 +831,7 @@ CAPTURE_PDFA = env("RECORDROOM_CAPTURE_PDFA") == "1"
 CAPTURE_DESKEW = env("RECORDROOM_CAPTURE_DESKEW") == "1"
 CAPTURE_ROTATE = env("RECORDROOM_CAPTURE_ROTATE") == "1"
 CAPTURE_CLEAN = env("RECORDROOM_CAPTURE_CLEAN") == "1"
+CAPTURE_RETRAIN_AFTER = max(int(env("RECORDROOM_CAPTURE_RETRAIN_AFTER")), 0)
 CAPTURE_MAX_IMAGE_BYTES = int(float(env("RECORDROOM_CAPTURE_MAX_IMAGE_MB")) * 1048576)
 # Uploads stream through our handler: refused past the limit while the body arrives,
 # spooled in memory, then to a 0600 file in DATA_DIR/tmp (never the system /tmp).

@@ -78,10 +78,13 @@ SMOKES = (
           "pages generated", seed=True),
     Smoke("capture/accuracy.py", "--data-dir {tmp}/capacc --pages 12 --patients 10 "
           "--report-only", "ground truth:", seed=True),
+    Smoke("capture/accuracy.py", "--data-dir {tmp}/capacct --pages 12 --patients 10 "
+          "--text-layer --report-only", "document-type accuracy", seed=True),
     Smoke("capture/ocr.py", "--work {tmp}/capocr --pages 2 --memory-pages 2 "
           "--modes plain --report-only", "tesseract alone"),
     Smoke("capture/ocr_quality.py", "--work {tmp}/capq --pages 6 --max-pages 1 "
           "--report-only", "OCR quality on"),
+    Smoke("capture/rescore.py", "--data-dir {tmp}/caprescore", "rescored 0 batches"),
     Smoke("capture/reading.py", "--documents 2 --patients 6 --data-dir {tmp}/capread",
           "patient proposed right", seed=True),
     Smoke("capture_dashboard.py", "--data-dir {tmp}/capdash --pages 50 --runs 1",

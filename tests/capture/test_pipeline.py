@@ -20,7 +20,11 @@ def test_a_document_behind_our_cover_sheet_files_itself_and_a_loose_page_waits(
         cover.Cover(patient_id=patient.pk, doc_type="18842-5", pages=2)
     )
     sep = scans.code128(cover.SEPARATOR)
-    data = scans.text_pdf(("COVER SHEET",), scans.LINES, ("Page two of the summary",), None,
+    # the page names the cover sheet's patient (a cover on another patient's papers
+    # is flagged: the scanned fax below)
+    his = ("DISCHARGE SUMMARY", "Patient: NUNEZ, JOSE", "MRN N100001",
+           "Date of service 11/30/2026")  # fmt: skip
+    data = scans.text_pdf(("COVER SHEET",), his, ("Page two of the summary",), None,
                           ("SEPARATOR",), ("Loose note from the unit",),
                           barcodes={0: sheet, 4: sep})  # fmt: skip
     batch = receive_file(
@@ -76,6 +80,9 @@ def test_a_scanned_fax_with_a_cover_sheet_is_ocred_cut_and_proposed(
     (doc,) = CaptureDocument.objects.filter(batch=batch)
     assert doc.pages == [{"page": 2, "rotate": 0}] and doc.expected_pages == 1
     assert doc.patient_id == patient.pk and doc.status == "queued" and doc.flags == []
+    # the page names DOE, JANE born 1970: not the patient the cover sheet names
+    assert doc.queue_reasons == [
+        "the pages name someone other than the cover sheet's patient"]  # fmt: skip
 
 
 def test_a_file_that_fails_in_a_step_is_refused_with_the_step_named_and_kept(

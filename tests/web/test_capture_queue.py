@@ -52,6 +52,17 @@ def test_the_queue_and_a_document_with_its_values_boxed(him_client, scanned,
     assert any('"part":"page 1 thumbnail"' in d for d in parts)
 
 
+def test_the_reason_a_document_was_cut_where_it_starts_is_shown(
+    him_client, scanned, patient, discharge
+):
+    doc = document(scanned, [2, 3], patient=patient, confidence=0.9,
+                   doc_type=discharge)  # fmt: skip
+    doc.evidence = {**doc.evidence, "split": "page 2 is page 1 of 2"}
+    doc.save(update_fields=["evidence"])
+    page = him_client.get(f"/capture/documents/{doc.pk}").content.decode()
+    assert 'id="split-reason">Cut here because: page 2 is page 1 of 2</p>' in page
+
+
 def test_edits_answer_with_the_fragment_or_a_redirect(him_client, scanned):
     doc = document(scanned, [1, 2, 3])
     url = f"/capture/documents/{doc.pk}/edit"

@@ -136,4 +136,10 @@ def file_capture_document(
                 "encounter": str(encounter.pk) if encounter else None,
             },
         )
+        if not auto:
+            # an indexer's filing may correct the type proposed: enough corrections
+            # and the worker retrains the type model (tasks.retrain_if_corrected)
+            from .tasks import retrain_if_corrected
+
+            transaction.on_commit(retrain_if_corrected)
     return doc

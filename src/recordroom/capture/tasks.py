@@ -16,6 +16,41 @@ def process_batch_task(batch_id: str) -> str:
     return str(run_batch(batch_id).status)
 
 
+@task()
+def retrain_type_model_task(only_if_changed: bool = False) -> str:
+    """Retrain the document-type model on what has been filed (classify.retrain);
+    with `only_if_changed` (the nightly run), only when something was filed since
+    the last one."""
+    from .reading.classify import filed_since_model, retrain
+
+    if only_if_changed and not filed_since_model():
+        return "unchanged"
+    model = retrain()
+    return f"trained on {model.documents} documents"
+
+
+def nightly_retrain() -> None:
+    retrain_type_model_task.enqueue(True)
+
+
+def retrain_if_corrected() -> bool:
+    """Queue a retraining once indexers have corrected RECORDROOM_CAPTURE_RETRAIN_AFTER
+    proposed types since the model was last trained; whether one was queued."""
+    from django.conf import settings
+    from django_tasks_db.models import DBTaskResult
+
+    from .reading.classify import retrain_due
+
+    if not retrain_due(settings.CAPTURE_RETRAIN_AFTER):
+        return False
+    if DBTaskResult.objects.filter(
+        status="READY", task_path__endswith=".retrain_type_model_task"
+    ).exists():
+        return False  # one is waiting already
+    retrain_type_model_task.enqueue(False)
+    return True
+
+
 def enqueue_batch(batch_id: Any) -> None:
     process_batch_task.enqueue(str(batch_id))
 

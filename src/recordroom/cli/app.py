@@ -288,7 +288,8 @@ def worker(
 ) -> None:
     """Run background tasks from the database queue; at start, mark failed the import
     runs a killed process left running; write a signed audit checkpoint at start and
-    every RECORDROOM_AUDIT_CHECKPOINT_MINUTES; queue the chart analysis nightly."""
+    every RECORDROOM_AUDIT_CHECKPOINT_MINUTES; queue the chart analysis and the capture
+    type model's retraining nightly."""
     django_setup()
     from django.conf import settings
     from django.core.management import call_command
@@ -311,6 +312,10 @@ def worker(
         start_schedule(settings.AUDIT_CHECKPOINT_MINUTES)
         # Chart completion's nightly analysis (issue 14), queued at 02:00 UTC.
         start_nightly(analyze_charts_task.enqueue, name="chart-analysis")
+        # Capture's document-type model, retrained nightly when anything was filed.
+        from recordroom.capture.tasks import nightly_retrain
+
+        start_nightly(nightly_retrain, name="capture-retrain", hour=3)
 
     args = ["db_worker", "--queue-name", "*", "--no-startup-delay"]
     if batch:

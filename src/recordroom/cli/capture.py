@@ -148,3 +148,27 @@ def watch(
             time.sleep(interval)
     except KeyboardInterrupt:
         out.print("stopped")
+
+
+@capture_app.command("retrain")
+def retrain(
+    if_changed: bool = typer.Option(
+        False, "--if-changed", help="Only when something was filed since the last model."
+    ),
+) -> None:
+    """Retrain the document-type model now on the documents already filed (the
+    indexers' corrections weigh more); the worker also does it nightly and after
+    RECORDROOM_CAPTURE_RETRAIN_AFTER corrections."""
+    django_setup()
+    from recordroom.capture.reading.classify import filed_since_model
+    from recordroom.capture.reading.classify import retrain as train_model
+
+    if if_changed and not filed_since_model():
+        out.print("nothing filed since the last model: not retrained")
+        return
+    model = train_model(actor=cli_actor())
+    per_type = model.weights.get("samples", {})
+    out.print(f"type model trained on {model.documents} documents "
+              f"({len(per_type)} types)", highlight=False)  # fmt: skip
+    for code, n in sorted(per_type.items()):
+        out.print(f"  {code}: {n}", highlight=False)

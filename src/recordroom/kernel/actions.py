@@ -410,6 +410,11 @@ CAPTURE_CONFIGURE = declare(
     "update",
     "A capture source or an auto-file threshold was changed.",
 )
+CAPTURE_RETRAIN = declare(
+    "capture.retrain",
+    "update",
+    "The document-type model was retrained on the text of the documents filed.",
+)
 
 # Amendments (amendments/): a patient's request to amend their record (R-AMD)
 AMENDMENT_REQUEST = declare(

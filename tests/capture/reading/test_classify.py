@@ -158,3 +158,38 @@ def test_train_and_predict_are_plain_numpy():
     ranked, why = predict(w, "omega sigma")
     assert ranked[0][0] == "B" and ranked[0][1] > 0.5
     assert "omega" in why["B"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Lakeshore Family Practice\nReferral Letter\nRE: Jane Doe", "57133-1"),
+        ("Lakeshore Family Practice\nRequest for Consultation\nRE: Jane Doe", "57133-1"),
+        ("Lakeshore Family Practice\nOffice Visit Summary\nRE: Jane Doe", "CORR"),
+        ("Lakeshore Family Practice\nOffice Visit\nRE: Jane Doe", "11506-3"),
+    ],
+)
+def test_a_title_inside_a_longer_one_counts_only_as_the_longer(text, code):
+    g = guess(text, weights={})
+    assert g.code == code and g.confidence >= 0.9  # a heading alone is enough
+    assert not any(e.startswith("also looks like") for e in g.evidence)
+
+
+@pytest.mark.django_db
+def test_a_section_header_is_not_a_title():
+    g = guess("Lakeshore Family Practice\nReason for referral\nknee pain", weights={})
+    assert g.code == "57133-1" and g.confidence < 0.9
+
+
+@pytest.mark.django_db
+def test_a_heading_title_stands_when_the_model_disagrees_a_mention_does_not(batch):
+    for n in range(4):
+        _filed(batch, 2 * n + 1, f"{NURSING} Note {n}.", "34746-8")
+        _filed(batch, 2 * n + 2, f"{PATHOLOGY} Case {n}.", "11526-1")
+    weights = retrain().weights
+    titled = guess(f"NORTH GENERAL HOSPITAL\nPROGRESS NOTE\n{NURSING}", weights=weights)
+    assert titled.code == "11506-3" and titled.confidence >= 0.9
+    assert "the trained model prefers 34746-8" in titled.evidence[-1]
+    mention = guess(f"Seen for a progress note today.\n{NURSING}", weights=weights)
+    assert mention.confidence <= 0.6

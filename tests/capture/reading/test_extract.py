@@ -9,8 +9,9 @@ import pytest
 
 from recordroom.capture import cover
 from recordroom.capture.reading import read_values
+from recordroom.capture.reading.extract import read_page
 from recordroom.capture.reading.fields import identifier, person_name
-from recordroom.capture.types import Barcode
+from recordroom.capture.types import Barcode, PageRead, Word
 from tests import factories
 
 from .pages import CHAR, page
@@ -252,3 +253,16 @@ def test_author_matched_to_a_provider():
 def test_facility_by_code_after_its_label(facility):
     values = read_values([page("Facility: NORTH    Unit: 4 West")])
     assert found(values, "facility") == ["NORTH"]
+
+
+def test_a_typewriter_fonts_single_space_is_not_a_field_gap():
+    # Courier capitals: a space as wide as a letter is tall
+    words = [Word("PATIENT", (100, 100, 226, 118), -1.0, 0),
+             Word("NAME:", (244, 100, 334, 118), -1.0, 0),
+             Word("OTERO,", (352, 100, 460, 118), -1.0, 0),
+             Word("IRMA", (478, 100, 550, 118), -1.0, 0),
+             Word("DOB:", (658, 100, 730, 118), -1.0, 0),
+             Word("10/18/1953", (748, 100, 928, 118), -1.0, 0)]  # fmt: skip
+    found = read_page(PageRead(1, 1700, 2200, 200, words=words), {})
+    assert {(v.kind, v.normalised) for v in found} >= {
+        ("name", "OTERO, IRMA"), ("birth_date", "1953-10-18")}  # fmt: skip

@@ -76,11 +76,41 @@ def test_name_and_birth_date_only_search_before_create(facility, smith, jones):
     )
     p = proposal_for(letter, facility)
     assert p.patient.patient_id == jones.pk
-    # without an identifier it is never sure enough to file itself (0.98)
-    assert 0.8 <= p.patient.confidence < 0.98
+    # name and birth date exactly hers and nobody else's near: two identifiers
+    assert p.patient.confidence == 0.985
     assert any(
         e.startswith("patient index match probability") for e in p.patient.evidence
     )
+    assert ("no other record has this name with a like birth date, or this birth "
+            "date with a like name") in p.patient.evidence  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("family", "given", "born"),
+    [
+        ("Jones", "Martha", date(1955, 3, 4)),  # a twin: same surname and birthday
+        ("Jonas", "Mary", date(1955, 3, 4)),  # a like name born the same day
+        ("Jones", "Mary", date(1955, 4, 3)),  # her name, a birth date one slip away
+    ],
+)
+def test_name_and_birth_date_without_mrn_wait_when_another_record_is_near(
+    facility, smith, jones, family, given, born
+):
+    factories.patient(facility=facility, family=family, given=given, birth_date=born)
+    p = proposal_for("I am referring our mutual patient Mary Jones (DOB 3/4/1955) "
+                     "for evaluation", facility)  # fmt: skip
+    assert p.patient.patient_id == jones.pk
+    assert p.patient.confidence < 0.98
+
+
+@pytest.mark.django_db
+def test_name_and_birth_date_wait_when_the_pages_name_someone_else_too(
+    facility, smith, jones
+):
+    p = proposal_for("RE: Mary Jones    DOB: 03/04/1955", facility,
+                     page("Patient: SMITH, John", number=2))  # fmt: skip
+    assert p.patient.confidence < 0.98
 
 
 @pytest.mark.django_db
@@ -227,3 +257,25 @@ def test_the_mrn_tells_namesakes_with_one_birth_date_apart(facility, smith):
     # without the MRN the two cannot be told apart
     p = proposal_for("Patient: SMITH, John    DOB: 01/02/1960", facility)
     assert p.patient.confidence == 0.5
+
+
+@pytest.mark.django_db
+def test_a_cover_sheet_on_another_patients_papers_is_flagged(facility, smith, jones):
+    sheet = page("COVER", number=1)
+    sheet.barcodes.append(
+        Barcode("qrcode", cover.encode(cover.Cover(smith.pk, pages=1)), (0, 0, 9, 9))
+    )
+    theirs = page("Patient: JONES, Mary    DOB: 03/04/1955", number=2)
+    p = propose(read_values([sheet, theirs]), [sheet, theirs], facility=facility)
+    assert p.patient.patient_id == smith.pk
+    assert "the pages name someone other than the cover sheet's patient" in p.flags
+    his = page("Patient: SMITH, John    DOB: 01/02/1960", number=2)
+    p = propose(read_values([sheet, his]), [sheet, his], facility=facility)
+    assert p.flags == []
+
+
+def test_a_birth_date_misread_with_a_three_digit_year_is_compared_not_a_crash():
+    from recordroom.capture.reading.match import birth_level
+
+    assert birth_level(date(203, 1, 2), date(1960, 1, 2)) == "disagree"
+    assert birth_level(date(1960, 1, 3), date(1960, 1, 2)) == "near"

@@ -19,6 +19,7 @@ from recordroom.capture.models import (
     TypeModel,
 )
 from recordroom.capture.types import PageRead, TypeGuess, Value
+from recordroom.kernel.actor import Actor
 
 from .typerules import RULES
 
@@ -26,7 +27,12 @@ VOCABULARY = 4000  # words and pairs kept (the most documents carry)
 ALPHA = 0.5  # smoothing
 CORRECTION_WEIGHT = 3.0  # an indexer's correction teaches more than a confirmation
 MAX_TOKENS = 3000
-PER_TYPE_PDFS = 40  # text layers of other filed documents read per type, at most
+PER_TYPE_PDFS = 40
+# A title heading the first page (a short line it is most of) is what an indexer
+# types a document by: alone it reaches the default 0.90 type threshold, and the
+# trained model disagreeing does not pull it down (a competing title does)
+HEADING = 0.9
+TITLED = HEADING  # text layers of other filed documents read per type, at most
 _STOP = frozenset(
     "the and for with was were are has had have this that from not but his her she him "
     "you your our any all been will which who per on in of to at by as or an be is it".split()
@@ -118,6 +124,46 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9&' ]", " ", text.lower()).split())
 
 
+def _title_hits(line: str) -> list[tuple[str, str]]:
+    """(type, title) of each title on a normalised line, a title inside a longer one
+    left out ('letter' within 'referral letter')."""
+    hits = []
+    for code, rule in RULES.items():
+        for title in rule.get("titles", []):
+            t = _norm(title)
+            m = re.search(rf"(?<![a-z]){re.escape(t)}(?![a-z])", line)
+            if m is not None:
+                hits.append((code, title, m.start(), m.end()))
+    def beaten(s: int, e: int) -> bool:
+        # by a longer title it overlaps, or one as long ending later (the head noun
+        # of a title comes last: 'office visit summary' is a summary)
+        return any(s2 < e and s < e2 and ((e2 - s2) > (e - s) or
+                                          ((e2 - s2) == (e - s) and e2 > e))
+                   for _, _, s2, e2 in hits)  # fmt: skip
+
+    return [(code, title) for code, title, s, e in hits if not beaten(s, e)]
+
+
+def _heading(line: str, title: str) -> bool:
+    """Does `title` head the (normalised) line: a short line it is most of, not a
+    mention in a sentence nor a word of a section header ('reason for referral')?"""
+    return len(line.split()) <= 8 and len(_norm(title)) >= 0.5 * len(line)
+
+
+def title_on(page: PageRead, lines: int = 10) -> tuple[str, str] | None:
+    """(type, title) of a title standing alone on one of the page's first lines (a
+    heading, not a mention in a sentence), or None."""
+    for raw in page.text.splitlines()[:lines]:
+        line = _norm(raw)
+        if not line or len(line.split()) > 8:
+            continue
+        hits = [h for h in _title_hits(line) if _heading(line, h[1])]
+        if hits:
+            code, title = max(hits, key=lambda h: len(h[1]))
+            return code, title.upper()
+    return None
+
+
 def rule_scores(pages: list[PageRead]) -> dict[str, tuple[float, list[str]]]:
     """Type -> (0..1, evidence) from the titles in the first page's first lines and
     section headers starting lines anywhere."""
@@ -126,22 +172,16 @@ def rule_scores(pages: list[PageRead]) -> dict[str, tuple[float, list[str]]]:
     first = [_norm(line) for line in pages[0].text.splitlines()[:14]]
     starts = [_norm(line) for page in pages for line in page.text.splitlines()]
     out: dict[str, tuple[float, list[str]]] = {}
+    titles: dict[str, tuple[float, list[str]]] = {}
+    for line in first:
+        for code, title in _title_hits(line):
+            # a title stands alone on its line; in a sentence it is a mention
+            s = (HEADING if _heading(line, title) else 0.45) + 0.01 * len(title.split())
+            if s > titles.get(code, (0.0, []))[0]:
+                titles[code] = (s, [f"title '{title.upper()}' on page {pages[0].number}"])
     for code, rule in RULES.items():
-        score, why = 0.0, []
-        for title in rule.get("titles", []):
-            t = _norm(title)
-            for line in first:
-                if re.search(rf"(?<![a-z]){re.escape(t)}(?![a-z])", line):
-                    # a title stands alone on its line; in a sentence it is a mention
-                    s = (0.85 if len(line.split()) <= 8 else 0.45) + 0.02 * len(
-                        t.split()
-                    )
-                    if s > score:
-                        score, why = (
-                            s,
-                            [f"title '{title.upper()}' on page {pages[0].number}"],
-                        )
-                    break
+        score, why = titles.get(code, (0.0, []))
+        why = list(why)
         found = [h for h in rule.get("sections", [])
                  if any(line.startswith(_norm(h)) for line in starts)]  # fmt: skip
         if found:
@@ -187,7 +227,11 @@ def guess_type(
     m = model.get(code, 0.0)
     confidence = 1 - (1 - r) * (1 - m) if r else min(m, 0.9)
     top = ranked[0] if ranked else None
-    if top is not None and top[0] != code and top[1] >= 0.8 and r:
+    if top is not None and top[0] != code and top[1] >= 0.8 and r >= TITLED:
+        # a printed title with its sections outweighs the words: the model, trained
+        # on whole texts, is swayed by what any type's pages share
+        evidence = [*evidence, f"the trained model prefers {top[0]} ({top[1]:.2f})"]
+    elif top is not None and top[0] != code and top[1] >= 0.8 and r:
         confidence = min(r, 0.6)
         evidence = [
             *evidence,
@@ -260,11 +304,60 @@ def _pdf_samples(limit: int) -> list[tuple[str, str, float]]:
     return out
 
 
-def retrain() -> TypeModel:
-    """Train on what has been filed and keep the model (the newest is used)."""
+def _last_trained() -> Any:
+    return TypeModel.objects.order_by("-trained_at").values_list(
+        "trained_at", flat=True
+    ).first()
+
+
+def corrections_since_model() -> int:
+    """Documents an indexer filed as another type than the one proposed, since the
+    newest model was trained (all of them when there is none)."""
+    rows = CaptureDocument.objects.filter(
+        status=CaptureDocumentStatus.FILED, auto_filed=False
+    ).exclude(doc_type=None)
+    last = _last_trained()
+    if last is not None:
+        rows = rows.filter(decided_at__gt=last)
+    return sum(
+        1
+        for evidence, code in rows.values_list("evidence", "doc_type__code").iterator()
+        if (evidence or {}).get("type_proposed")
+        and evidence["type_proposed"] != code
+    )
+
+
+def retrain_due(after: int) -> bool:
+    """Have indexers corrected `after` proposed types (or more) since the newest
+    model? Never when `after` is 0."""
+    return after > 0 and corrections_since_model() >= after
+
+
+def filed_since_model() -> bool:
+    """Has anything been filed since the newest model (or is there none)?"""
+    last = _last_trained()
+    if last is None:
+        return True
+    return CaptureDocument.objects.filter(
+        status=CaptureDocumentStatus.FILED, decided_at__gt=last
+    ).exists()
+
+
+def retrain(*, actor: Actor | None = None) -> TypeModel:
+    """Train on what has been filed and keep the model (the newest is used); the
+    documents' text is read, so the training is audited (capture.retrain)."""
+    from recordroom.audit.services import record
+    from recordroom.kernel import actions
+
     samples = _filed_samples() + _pdf_samples(PER_TYPE_PDFS)
     weights = train(samples) if samples else {"classes": []}
     with transaction.atomic():
-        return TypeModel.objects.create(
+        model = TypeModel.objects.create(
             trained_at=timezone.now(), documents=len(samples), weights=weights
         )
+        record(actor=actor or Actor(channel="worker", name="capture-retrain"),
+               action=actions.CAPTURE_RETRAIN.name, obj=model,
+               detail={"documents": len(samples),
+                       "corrections": sum(1 for *_, w in samples if w > 1),
+                       "types": weights.get("samples", {})})  # fmt: skip
+    return model

@@ -270,7 +270,7 @@ def _prose_names(line: Line) -> list[Value]:
     return out
 
 
-def _facility_names() -> dict[str, str]:
+def facility_names() -> dict[str, str]:
     """Lower-case facility name -> code, and lower-case code -> code."""
     from recordroom.records.models import Facility
 
@@ -346,7 +346,7 @@ def cover_values(page: PageRead) -> list[Value]:
 def read_values(pages: list[PageRead]) -> list[Value]:
     """Every value read from `pages`, best first within a kind; one per kind, value
     and page (a footer repeating the MRN gives one value per page)."""
-    names = _facility_names()
+    names = facility_names()
     best: dict[tuple[str, str, int], Value] = {}
     for page in pages:
         for v in cover_values(page) + read_page(page, names):

@@ -11,6 +11,7 @@ from recordroom.capture.types import PageRead, Value
 from recordroom.mpi.models import Facility, IdentifierKind, PatientIdentifier
 from recordroom.records.models import Encounter
 
+from .boundary import SPARSE
 from .match import mrn_owners
 
 
@@ -34,8 +35,12 @@ def document_flags(
 ) -> list[str]:
     flags: list[str] = []
     expected = next((int(v.normalised) for v in values if v.kind == "pages"), None)
-    scanned = sum(1 for p in pages if not _is_cover(p) and not p.blank)
-    if expected is not None and expected != scanned:
+    kept = [p for p in pages if not _is_cover(p) and not p.blank]
+    scanned = len(kept)
+    # a back side with a few words on it (a note, a stamp) is not a printed page:
+    # the count fits when it lies between the pages with text and all of them
+    printed = sum(1 for p in kept if len(p.words) >= SPARSE)
+    if expected is not None and not printed <= expected <= scanned:
         flags.append(f"the cover sheet says {expected} pages; {scanned} were scanned")
     for p in pages:
         if "unreadable" in p.flags or (
@@ -43,10 +48,13 @@ def document_flags(
         ):
             flags.append(f"page {p.number} could not be read")
     flags += _conflicts(values, facility)
+    flags += _cover_disagrees(values, patient_id)
+    own = facility_of(values)  # one of our facilities printing the document
     if (
         patient_id is not None
         and facility is not None
         and not _known_at(patient_id, facility)
+        and (own is None or not _known_at(patient_id, own))
     ):
         flags.append(f"the patient has no MRN or visit at {facility.code}")
     return flags
@@ -73,6 +81,32 @@ def _conflicts(values: list[Value], facility: Facility | None) -> list[str]:
     if len(covers) > 1:
         out.append("two cover sheets naming different patients")
     return out
+
+
+def _cover_disagrees(values: list[Value], patient_id: Any) -> list[str]:
+    """A cover sheet names the patient; the pages' own text names someone else (a
+    cover sheet put on another patient's papers)."""
+    if patient_id is None or not any(
+        v.kind == "mrn" and v.source == "barcode" for v in values
+    ):
+        return []
+    from datetime import date
+
+    from recordroom.mpi.models import Patient
+
+    from .match import Read, birth_level, name_level
+
+    read = Read.of([v for v in values if v.source == "text" and v.confidence >= 0.5])
+    p = Patient.objects.filter(pk=patient_id).prefetch_related("names").first()
+    if p is None:
+        return []
+    names = [(n.family, f"{n.given} {n.middle}") for n in p.names.all()]
+    born = p.birth_date if isinstance(p.birth_date, date) else None
+    if (read.names and name_level(read.names, names) == "disagree") or (
+        birth_level(read.birth_date, born) == "disagree"
+    ):
+        return ["the pages name someone other than the cover sheet's patient"]
+    return []
 
 
 def _known_at(patient_id: Any, facility: Facility) -> bool:

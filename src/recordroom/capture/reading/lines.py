@@ -52,7 +52,8 @@ def union(boxes: list[BBox]) -> BBox | None:
 
 def page_lines(page: PageRead) -> list[Line]:
     """The page's lines in reading order; words further apart than about a
-    character's height are joined by GAP instead of a space."""
+    character's height (and one and a half characters' width) are joined by GAP
+    instead of a space."""
     grouped: dict[int, list[Word]] = {}
     for w in page.words:
         if w.text.strip():
@@ -61,13 +62,18 @@ def page_lines(page: PageRead) -> list[Line]:
     for n, (_, words) in enumerate(sorted(grouped.items())):
         words.sort(key=lambda w: w.bbox[0])
         height = statistics.median(max(1, w.bbox[3] - w.bbox[1]) for w in words)
+        # a typewriter font's single space is as wide as its capitals are tall: a
+        # field gap is also wider than one and a half characters
+        char = statistics.median(
+            max(1, w.bbox[2] - w.bbox[0]) / max(1, len(w.text)) for w in words
+        )
         line = Line(page=page.number, index=n, words=words)
         parts: list[str] = []
         pos = 0
         for k, w in enumerate(words):
             if k:
                 gap = w.bbox[0] - words[k - 1].bbox[2]
-                sep = GAP if gap > 1.2 * height else " "
+                sep = GAP if gap > 1.2 * height and gap > 1.6 * char else " "
                 parts.append(sep)
                 pos += 1
             line.starts.append(pos)

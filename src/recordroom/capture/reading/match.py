@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.db.models import Q
 from rapidfuzz import fuzz
 
 from recordroom.capture.types import PatientGuess, Value
@@ -33,6 +34,10 @@ _WITHOUT_MRN = {
     ("agree", "near"): 0.7, ("close", "near"): 0.55, ("agree", "absent"): 0.35,
     ("close", "absent"): 0.25, ("absent", "agree"): 0.15,
 }  # fmt: skip
+# Name and birth date both exactly those of one record, and no other record in the
+# index near either (same birth date with a like name, same name with a birth date one
+# slip away): the two identifiers The Joint Commission asks for, alone in the index.
+TWO_IDENTIFIERS = 0.985
 OTHER_FACILITY = 0.03  # an MRN found only at another (or an unknown) facility
 TIE = 0.5  # the most a guess keeps when another patient fits as well
 MRN_ELSEWHERE = 0.3  # the most it keeps when the MRN read belongs to someone else
@@ -172,16 +177,11 @@ def birth_level(read: date | None, born: date | None) -> str:
     if read == born:
         return "agree"
     slips = {born.replace(day=born.month, month=born.day) if born.day <= 12 else born}
-    same_digits = sorted(read.strftime("%m%d%Y")) == sorted(born.strftime("%m%d%Y"))
-    one_off = (
-        sum(
-            a != b
-            for a, b in zip(
-                read.strftime("%m%d%Y"), born.strftime("%m%d%Y"), strict=True
-            )
-        )
-        == 1
-    )  # noqa: E501
+    # digits as printed, the year always four ('0203' for a misread year 203: the
+    # platform's %Y would give '203')
+    r, b = (f"{d.month:02d}{d.day:02d}{d.year:04d}" for d in (read, born))
+    same_digits = sorted(r) == sorted(b)
+    one_off = sum(x != y for x, y in zip(r, b, strict=True)) == 1
     if read in slips or same_digits or one_off:
         return "near"
     return "disagree"
@@ -259,6 +259,15 @@ def guess_patient(values: list[Value], *, facility: Facility | None) -> PatientG
             evidence.append(
                 "another record has this name and birth date (a duplicate?)"
             )
+    if (
+        not best.mrn
+        and (best.name, best.birth) == ("agree", "agree")
+        and confidence == best.confidence
+        and _alone(best.patient_id, read)
+    ):
+        confidence = TWO_IDENTIFIERS
+        evidence.append("no other record has this name with a like birth date, "
+                        "or this birth date with a like name")  # fmt: skip
     owners = [c for c in ranked[1:] if c.mrn == "facility"]
     if owners and best.mrn != "facility":
         confidence = min(confidence, MRN_ELSEWHERE)
@@ -273,6 +282,38 @@ def guess_patient(values: list[Value], *, facility: Facility | None) -> PatientG
             (uuid.UUID(c.patient_id), round(c.confidence, 4)) for c in ranked[1:5]
         ],
     )
+
+
+def _alone(pid: str, read: Read) -> bool:
+    """Does every name read agree with record `pid`, and does no other record share
+    the birth date with a like name, or the surname with a near birth date?"""
+    from recordroom.mpi.models import PatientName
+
+    born = read.birth_date
+    if born is None or not read.names:
+        return False
+    mine = [(n.family, f"{n.given} {n.middle}")
+            for n in PatientName.objects.filter(patient_id=pid)]  # fmt: skip
+    if any(name_level([n], mine) not in ("agree", "close") for n in read.names):
+        return False  # a second name on the pages: whose is it?
+    families = {search_key(f) for f, _ in read.names}
+    others = (
+        Patient.objects.filter(merged_into__isnull=True)
+        .exclude(pk=pid)
+        .filter(Q(birth_date=born) | Q(names__family_key__in=families))
+        .prefetch_related("names")
+        .distinct()
+    )
+    for p in others[:200]:
+        names = [(n.family, f"{n.given} {n.middle}") for n in p.names.all()]
+        level = name_level(read.names, names)
+        twin = any(fuzz.ratio(search_key(n.family), f) >= 75
+                   for n in p.names.all() for f in families)  # fmt: skip
+        if p.birth_date == born and (level != "disagree" or twin):
+            return False  # twins share a surname and a birthday: an MRN tells them
+        if level in ("agree", "close") and birth_level(born, p.birth_date) != "disagree":
+            return False
+    return True
 
 
 def _from_cover(value: Value) -> PatientGuess:

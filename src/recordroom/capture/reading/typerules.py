@@ -26,7 +26,8 @@ RULES: dict[str, dict[str, list[str]]] = {
         "sections": ["indication", "complications", "procedure"],
     },
     "11506-3": {
-        "titles": ["progress note", "daily progress", "soap note"],
+        "titles": ["progress note", "daily progress", "soap note", "clinic note",
+                   "office visit", "office note", "follow-up visit"],
         "sections": ["subjective", "objective", "assessment", "plan"],
     },
     "11488-4": {
@@ -47,7 +48,8 @@ RULES: dict[str, dict[str, list[str]]] = {
         "sections": ["reason for transfer", "receiving facility"],
     },
     "57133-1": {
-        "titles": ["referral note", "referral letter", "referral", "letter of referral"],
+        "titles": ["referral note", "referral letter", "referral", "letter of referral",
+                   "request for consultation", "consultation request"],
         "sections": ["reason for referral"],
     },
     "18748-4": {
@@ -76,7 +78,7 @@ RULES: dict[str, dict[str, list[str]]] = {
         "sections": ["information to be released", "expiration", "revocation"],
     },
     "CORR": {
-        "titles": ["correspondence", "letter"],
+        "titles": ["correspondence", "letter", "records enclosed", "visit summary"],
         "sections": ["sincerely", "dear"],
     },
     "PSYTHPN": {

@@ -46,7 +46,10 @@ def _apply(doc: CaptureDocument, proposal: Proposal) -> None:
     doc.values = [v.as_json() for v in proposal.values]
     # the reader's own record of what it proposed (the type proposed is what
     # retraining compares an indexer's filing with)
+    split = (doc.evidence or {}).get("split")
     doc.evidence = reading.evidence_json(proposal)
+    if split:
+        doc.evidence["split"] = split  # why the document starts where it does
 
 
 def _from_cover(doc: CaptureDocument) -> None:
