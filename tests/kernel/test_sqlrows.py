@@ -184,3 +184,31 @@ def test_insert_takes_related_keys_and_refuses_unsaved_ones_as_save_does(db):
     sqlrows.insert([patient])
     sqlrows.insert([name])
     assert PatientName.objects.get(pk=name.pk).patient_id == key
+
+
+def test_every_shortcut_of_every_model_writes_what_its_field_prepares(db):
+    """For each concrete field of every model of the project that takes a shortcut,
+    a value of the shortcut's type is written as the field itself prepares it, on
+    this database (keys, foreign keys to integer and UUID keys, integer kinds ...)."""
+    from datetime import datetime, timedelta, timezone
+
+    from django.apps import apps
+    from django.db import connection
+
+    samples = {int: 7, float: 2.5, str: "Okafor", bool: True, UUID: UUID(int=99),
+               date: date(2026, 3, 1),
+               datetime: datetime(2026, 3, 1, 8, 30, tzinfo=timezone(timedelta(hours=2)))}  # fmt: skip
+    checked = set()
+    for model in apps.get_models():
+        if not model.__module__.startswith("recordroom."):
+            continue
+        for f in model._meta.local_concrete_fields:
+            short = sqlrows._shortcut(f, connection)
+            if short is None:
+                continue
+            kind, adapt = short
+            value = samples[kind]
+            fast = value if adapt is None else adapt(value)
+            assert fast == f.get_db_prep_save(value, connection), (model, f.name)
+            checked.add(type(f).__name__)
+    assert {"ForeignKey", "BigAutoField", "UUIDField", "DateTimeField"} <= checked

@@ -369,9 +369,11 @@ def _shortcut(field: Any, connection: Any) -> tuple[type, Any] | None:
     if kind is models.UUIDField:
         native = connection.features.has_native_uuid_field
         return (UUID, None if native else _hex)
+    if kind in (models.AutoField, models.BigAutoField, models.SmallAutoField):
+        return (int, ops.validate_autopk_value)  # no integer adaptation for keys
     if kind in (models.IntegerField, models.BigIntegerField, models.SmallIntegerField,
                 models.PositiveIntegerField, models.PositiveSmallIntegerField,
-                models.PositiveBigIntegerField, models.BigAutoField, models.AutoField):  # fmt: skip
+                models.PositiveBigIntegerField):  # fmt: skip
         internal = target.get_internal_type()
         return (int, lambda v: ops.adapt_integerfield_value(v, internal))
     if kind is models.FloatField:
