@@ -186,9 +186,9 @@ def fill(accountable: int, excluded: int, seed: int):  # noqa: ANN201
 
 
 def bench(patient, runs: int) -> None:  # noqa: ANN001
-    from django.utils import timezone
-
+    from recordroom.kernel import clock
     from recordroom.kernel.actor import Actor
+    from recordroom.mpi.zones import patient_facility
     from recordroom.release import accounting_pdf
     from recordroom.release.accounting import accounting
     from recordroom.release.accounting_requests import (
@@ -198,7 +198,9 @@ def bench(patient, runs: int) -> None:  # noqa: ANN001
     )
 
     actor = Actor(channel="cli", name="bench")
-    today = timezone.now().date()
+    # the facility's calendar, as the service checks dates (UTC's date runs a day
+    # ahead of an American facility's every evening)
+    today = clock.today(patient_facility(patient, None))
     head = accounting_pdf.AccountingLetter(
         "José Núñez",
         patient.birth_date,

@@ -89,6 +89,7 @@ def build(pages: int, doc_pages: int, share: float, gray: bool) -> str:
     """File the documents and select them; returns the request id (reused)."""
     from datetime import UTC, date, datetime, timedelta
 
+    from recordroom.kernel import clock
     from recordroom.kernel.actor import Actor
     from recordroom.mpi.models import Facility
     from recordroom.mpi.services import (
@@ -137,7 +138,7 @@ def build(pages: int, doc_pages: int, share: float, gray: bool) -> str:
     req = log_request(actor=actor, data=RequestIn(
         patient_id=patient.pk, facility_code="BENCH", requester_type="attorney",
         requester_name="Bench Counsel", requester_organization="Bench & Co LLP",
-        received_on=date.today(), channel="mail", format="pdf", delivery="mail",
+        received_on=clock.today(facility), channel="mail", format="pdf", delivery="mail",
         requester_address="1 Court St, Springfield", entire_record=True,
         entire_record_reason="litigation over the whole course of care",
         purpose=purpose))  # fmt: skip
